@@ -1,0 +1,203 @@
+//! Our own BERT encoder (post-LN, erf GELU, additive -10000 mask). Written here rather than
+//! taken from candle-transformers because fine-tuning needs dropout and a backward pass
+//! through every layer norm, and the explorer needs every layer's attention probabilities.
+//! `vb.pp(..)` names equal the Hugging Face checkpoint keys.
+
+use candle_core::{DType, Device, Result, Tensor, D};
+use candle_nn::{Embedding, Init, Module, VarBuilder};
+
+use super::config::BertConfig;
+use super::layers::{dropout, linear, LayerNorm, Mode};
+
+/// Additive attention-mask value of the original BERT code (spec section 3).
+pub const MASK_VALUE: f64 = -10000.0;
+
+#[derive(Debug, Clone)]
+struct Embeddings {
+    word: Embedding,
+    position: Embedding,
+    token_type: Embedding,
+    layer_norm: LayerNorm,
+    dropout: f64,
+}
+
+impl Embeddings {
+    fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
+        let init = Init::Randn { mean: 0.0, stdev: cfg.initializer_range };
+        let table = |name: &str, rows: usize| -> Result<Embedding> {
+            let w = vb.pp(name).get_with_hints((rows, cfg.hidden_size), "weight", init)?;
+            Ok(Embedding::new(w, cfg.hidden_size))
+        };
+        Ok(Self {
+            word: table("word_embeddings", cfg.vocab_size)?,
+            position: table("position_embeddings", cfg.max_position_embeddings)?,
+            token_type: table("token_type_embeddings", cfg.type_vocab_size)?,
+            layer_norm: LayerNorm::load(vb.pp("LayerNorm"), cfg.hidden_size, cfg.layer_norm_eps)?,
+            dropout: cfg.hidden_dropout_prob,
+        })
+    }
+
+    fn forward(&self, input_ids: &Tensor, mode: Mode<'_>) -> Result<Tensor> {
+        let (_, seq_len) = input_ids.dims2()?;
+        let device = input_ids.device();
+        let positions = Tensor::arange(0u32, seq_len as u32, device)?.unsqueeze(0)?;
+        // Segment ids are all 0 (single-sentence input, spec section 2).
+        let segments = input_ids.zeros_like()?;
+        let summed = self
+            .word
+            .forward(input_ids)?
+            .broadcast_add(&self.position.forward(&positions)?)?
+            .add(&self.token_type.forward(&segments)?)?;
+        dropout(&self.layer_norm.forward(&summed)?, self.dropout, mode)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SelfAttention {
+    query: candle_nn::Linear,
+    key: candle_nn::Linear,
+    value: candle_nn::Linear,
+    output: candle_nn::Linear,
+    output_norm: LayerNorm,
+    heads: usize,
+    head_dim: usize,
+    probs_dropout: f64,
+    hidden_dropout: f64,
+}
+
+impl SelfAttention {
+    fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
+        let h = cfg.hidden_size;
+        let init = Init::Randn { mean: 0.0, stdev: cfg.initializer_range };
+        let sv = vb.pp("self");
+        let ov = vb.pp("output");
+        Ok(Self {
+            query: linear(sv.pp("query"), h, h, init)?,
+            key: linear(sv.pp("key"), h, h, init)?,
+            value: linear(sv.pp("value"), h, h, init)?,
+            output: linear(ov.pp("dense"), h, h, init)?,
+            output_norm: LayerNorm::load(ov.pp("LayerNorm"), h, cfg.layer_norm_eps)?,
+            heads: cfg.num_attention_heads,
+            head_dim: h / cfg.num_attention_heads,
+            probs_dropout: cfg.attention_probs_dropout_prob,
+            hidden_dropout: cfg.hidden_dropout_prob,
+        })
+    }
+
+    fn split_heads(&self, xs: &Tensor) -> Result<Tensor> {
+        let (b, l, _) = xs.dims3()?;
+        xs.reshape((b, l, self.heads, self.head_dim))?.transpose(1, 2)?.contiguous()
+    }
+
+    /// Returns the block output and the attention probabilities `[B, heads, L, L]`.
+    fn forward(&self, xs: &Tensor, additive_mask: &Tensor, mode: Mode<'_>) -> Result<(Tensor, Tensor)> {
+        let (b, l, h) = xs.dims3()?;
+        let q = self.split_heads(&self.query.forward(xs)?)?;
+        let k = self.split_heads(&self.key.forward(xs)?)?;
+        let v = self.split_heads(&self.value.forward(xs)?)?;
+        let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
+        let scores = scores.broadcast_add(additive_mask)?;
+        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let context = dropout(&probs, self.probs_dropout, mode)?
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((b, l, h))?;
+        let projected = dropout(&self.output.forward(&context)?, self.hidden_dropout, mode)?;
+        Ok((self.output_norm.forward(&(projected + xs)?)?, probs))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Layer {
+    attention: SelfAttention,
+    intermediate: candle_nn::Linear,
+    output: candle_nn::Linear,
+    output_norm: LayerNorm,
+    dropout: f64,
+}
+
+impl Layer {
+    fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
+        let init = Init::Randn { mean: 0.0, stdev: cfg.initializer_range };
+        Ok(Self {
+            attention: SelfAttention::load(vb.pp("attention"), cfg)?,
+            intermediate: linear(vb.pp("intermediate").pp("dense"), cfg.hidden_size, cfg.intermediate_size, init)?,
+            output: linear(vb.pp("output").pp("dense"), cfg.intermediate_size, cfg.hidden_size, init)?,
+            output_norm: LayerNorm::load(vb.pp("output").pp("LayerNorm"), cfg.hidden_size, cfg.layer_norm_eps)?,
+            dropout: cfg.hidden_dropout_prob,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor, additive_mask: &Tensor, mode: Mode<'_>) -> Result<(Tensor, Tensor)> {
+        let (attended, probs) = self.attention.forward(xs, additive_mask, mode)?;
+        let inner = self.intermediate.forward(&attended)?.gelu_erf()?;
+        let out = dropout(&self.output.forward(&inner)?, self.dropout, mode)?;
+        Ok((self.output_norm.forward(&(out + attended)?)?, probs))
+    }
+}
+
+/// What the encoder returns.
+#[derive(Debug, Clone)]
+pub struct BertOutput {
+    /// Last layer's hidden states `[B, L, d]`.
+    pub last_hidden_state: Tensor,
+    /// Per layer `[B, heads, L, L]`, only when asked for.
+    pub attentions: Option<Vec<Tensor>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BertModel {
+    embeddings: Embeddings,
+    layers: Vec<Layer>,
+    pooler: candle_nn::Linear,
+    pub config: BertConfig,
+}
+
+impl BertModel {
+    pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
+        let init = Init::Randn { mean: 0.0, stdev: cfg.initializer_range };
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| Layer::load(vb.pp("encoder").pp("layer").pp(i), cfg))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            embeddings: Embeddings::load(vb.pp("embeddings"), cfg)?,
+            layers,
+            pooler: linear(vb.pp("pooler").pp("dense"), cfg.hidden_size, cfg.hidden_size, init)?,
+            config: cfg.clone(),
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        self.pooler.weight().device()
+    }
+
+    /// `input_ids` `[B, L]` u32, `attention_mask` `[B, L]` f32 (1 real, 0 padding).
+    pub fn forward(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        mode: Mode<'_>,
+        want_attentions: bool,
+    ) -> Result<BertOutput> {
+        let (b, l) = input_ids.dims2()?;
+        // (1 - m) * -10000, broadcast over heads and query positions.
+        let additive = ((attention_mask.to_dtype(DType::F32)?.affine(-1.0, 1.0)?) * MASK_VALUE)?
+            .reshape((b, 1, 1, l))?;
+        let mut hidden = self.embeddings.forward(input_ids, mode)?;
+        let mut attentions = want_attentions.then(Vec::new);
+        for layer in &self.layers {
+            let (next, probs) = layer.forward(&hidden, &additive, mode)?;
+            hidden = next;
+            if let Some(all) = attentions.as_mut() {
+                all.push(probs);
+            }
+        }
+        Ok(BertOutput { last_hidden_state: hidden, attentions })
+    }
+
+    /// BERT pooler: `tanh(W h_[CLS] + b)`.
+    pub fn pool(&self, last_hidden_state: &Tensor) -> Result<Tensor> {
+        let cls = last_hidden_state.narrow(1, 0, 1)?.squeeze(1)?;
+        self.pooler.forward(&cls)?.tanh()
+    }
+}

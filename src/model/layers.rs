@@ -1,0 +1,138 @@
+//! Building blocks with a backward pass on every op. candle-nn's fused layer norm and
+//! `softmax_last_dim` have none (CANDLE-NOTES.md: they silently stop gradients), so these
+//! are written from basic ops.
+
+use std::sync::Mutex;
+
+use candle_core::{Result, Tensor, D};
+use candle_nn::{Init, VarBuilder};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// Seeded source of dropout masks. candle cannot seed its CPU RNG, and runs must be
+/// reproducible (and resumable), so masks are drawn here.
+#[derive(Debug)]
+pub struct DropoutRng(Mutex<SmallRng>);
+
+impl DropoutRng {
+    pub fn new(seed: u64) -> Self {
+        Self(Mutex::new(SmallRng::seed_from_u64(seed)))
+    }
+
+    /// Inverted-dropout mask: 0 with probability `p`, else `1 / (1 - p)`.
+    fn mask(&self, len: usize, p: f64) -> Vec<f32> {
+        let keep_scale = (1.0 / (1.0 - p)) as f32;
+        let p = p as f32;
+        let mut rng = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        (0..len)
+            .map(|_| if rng.random::<f32>() < p { 0.0 } else { keep_scale })
+            .collect()
+    }
+}
+
+/// Train mode draws dropout masks; eval mode is deterministic.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode<'a> {
+    Eval,
+    Train(&'a DropoutRng),
+}
+
+impl Mode<'_> {
+    pub fn is_train(&self) -> bool {
+        matches!(self, Mode::Train(_))
+    }
+}
+
+pub fn dropout(xs: &Tensor, p: f64, mode: Mode<'_>) -> Result<Tensor> {
+    match mode {
+        Mode::Train(rng) if p > 0.0 => {
+            let mask = rng.mask(xs.elem_count(), p);
+            let mask = Tensor::from_vec(mask, xs.shape(), xs.device())?;
+            xs.mul(&mask)
+        }
+        _ => Ok(xs.clone()),
+    }
+}
+
+/// `Linear` whose weight is `[out, in]` as in PyTorch, with an explicit initialiser.
+pub fn linear(vb: VarBuilder, in_dim: usize, out_dim: usize, init: Init) -> Result<candle_nn::Linear> {
+    let weight = vb.get_with_hints((out_dim, in_dim), "weight", init)?;
+    let bias = vb.get_with_hints(out_dim, "bias", Init::Const(0.0))?;
+    Ok(candle_nn::Linear::new(weight, Some(bias)))
+}
+
+pub fn linear_no_bias(vb: VarBuilder, in_dim: usize, out_dim: usize, init: Init) -> Result<candle_nn::Linear> {
+    let weight = vb.get_with_hints((out_dim, in_dim), "weight", init)?;
+    Ok(candle_nn::Linear::new(weight, None))
+}
+
+/// PyTorch's default for Conv1d/Linear weights: uniform in +-1/sqrt(fan_in).
+pub fn torch_default_uniform(fan_in: usize) -> Init {
+    let bound = 1.0 / (fan_in as f64).sqrt();
+    Init::Uniform { lo: -bound, up: bound }
+}
+
+/// Layer normalisation over the last dimension with biased variance, as `torch.nn.LayerNorm`.
+#[derive(Debug, Clone)]
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub fn load(vb: VarBuilder, dim: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: vb.get_with_hints(dim, "weight", Init::Const(1.0))?,
+            bias: vb.get_with_hints(dim, "bias", Init::Const(0.0))?,
+            eps,
+        })
+    }
+
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let mean = xs.mean_keepdim(D::Minus1)?;
+        let centred = xs.broadcast_sub(&mean)?;
+        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
+        normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn dropout_is_identity_in_eval_and_seeded_in_train() -> Result<()> {
+        let x = Tensor::ones((4, 1000), candle_core::DType::F32, &Device::Cpu)?;
+        let same = dropout(&x, 0.3, Mode::Eval)?;
+        assert_eq!(same.to_vec2::<f32>()?, x.to_vec2::<f32>()?);
+        let a = dropout(&x, 0.3, Mode::Train(&DropoutRng::new(7)))?.to_vec2::<f32>()?;
+        let b = dropout(&x, 0.3, Mode::Train(&DropoutRng::new(7)))?.to_vec2::<f32>()?;
+        assert_eq!(a, b, "same seed must give the same mask");
+        let flat: Vec<f32> = a.concat();
+        let dropped = flat.iter().filter(|v| **v == 0.0).count() as f64 / flat.len() as f64;
+        assert!((dropped - 0.3).abs() < 0.03, "drop rate {dropped}");
+        let kept = flat.iter().find(|v| **v != 0.0).copied().unwrap();
+        assert!((kept - 1.0 / 0.7).abs() < 1e-6);
+        Ok(())
+    }
+
+    #[test]
+    fn layer_norm_matches_definition() -> Result<()> {
+        let dev = Device::Cpu;
+        let ln = LayerNorm {
+            weight: Tensor::new(&[1f32, 2.0, 1.0], &dev)?,
+            bias: Tensor::new(&[0f32, 0.0, 1.0], &dev)?,
+            eps: 1e-12,
+        };
+        let out = ln.forward(&Tensor::new(&[[1f32, 2.0, 3.0]], &dev)?)?.to_vec2::<f32>()?;
+        let s = (2.0f32 / 3.0).sqrt();
+        let expect = [-1.0 / s, 0.0, 1.0 / s + 1.0];
+        for (o, e) in out[0].iter().zip(expect) {
+            assert!((o - e).abs() < 1e-6, "{o} vs {e}");
+        }
+        Ok(())
+    }
+}

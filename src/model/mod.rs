@@ -1,0 +1,15 @@
+//! CM-BERT and T-BERT in candle: encoder, fusion head, parameters.
+
+pub mod bert;
+pub mod cmbert;
+pub mod config;
+pub mod fusion;
+pub mod layers;
+pub mod params;
+
+pub use bert::{BertModel, BertOutput};
+pub use cmbert::{loss, CmBert, Inputs, ModelOutput};
+pub use config::{BertConfig, ClsAudio, HeadConfig, ModelKind};
+pub use fusion::FusionMatrices;
+pub use layers::{DropoutRng, Mode};
+pub use params::ParamStore;
