@@ -1,0 +1,179 @@
+//! Checkpoints in and out.
+//!
+//! Accepted layouts: our own directory (`config.json` with a `cmbert` section,
+//! `model.safetensors`, vocabulary); Hugging Face (`config.json`, `model.safetensors` or
+//! `pytorch_model.bin`, keys with or without `bert.`); the reference implementation's
+//! fine-tuned output and Google-derived files (`bert_config.json`, `pytorch_model.bin`,
+//! LayerNorm tensors possibly named gamma/beta).
+
+mod keys;
+mod save;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{BertConfig, ClsAudio, HeadConfig, ModelKind};
+
+pub use keys::{canonical_name, canonicalise};
+pub use save::save;
+
+/// Version tag written into our `config.json`.
+pub const FORMAT: &str = "cmbert-tui/1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("checkpoint directory {0} does not exist")]
+    NotFound(PathBuf),
+    #[error("{dir}: no {what} found (expected {expected})")]
+    Missing { dir: PathBuf, what: &'static str, expected: &'static str },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: cannot read weights: {source}")]
+    Weights { path: PathBuf, source: candle_core::Error },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// Which layout a directory was recognised as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// Written by cmbert-tui.
+    Ours,
+    /// `config.json` from `transformers` (pre-trained encoders, or a full model).
+    HuggingFace,
+    /// `bert_config.json`: the reference implementation or a Google-derived BERT.
+    Reference,
+}
+
+/// What our own checkpoints record beside the BERT config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    pub format: String,
+    pub head: HeadConfig,
+    pub max_len: usize,
+    /// Training hyper-parameters and provenance, free-form.
+    #[serde(default)]
+    pub training: serde_json::Value,
+}
+
+/// Our `config.json`: a valid Hugging Face BERT config plus the `cmbert` section.
+#[derive(Debug, Serialize, Deserialize)]
+struct OurConfig {
+    #[serde(flatten)]
+    bert: BertConfig,
+    cmbert: CheckpointMeta,
+}
+
+#[derive(Debug)]
+pub struct Checkpoint {
+    pub dir: PathBuf,
+    pub layout: Layout,
+    pub bert: BertConfig,
+    /// Present for our checkpoints, and inferred for full models (fusion tensors present).
+    pub head: Option<HeadConfig>,
+    pub meta: Option<CheckpointMeta>,
+    /// Canonical name -> tensor (see `canonical_name`).
+    pub tensors: HashMap<String, Tensor>,
+    /// `vocab.txt` or `tokenizer.json` in the directory.
+    pub vocab: PathBuf,
+}
+
+impl Checkpoint {
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, CheckpointError> {
+        if !dir.is_dir() {
+            return Err(CheckpointError::NotFound(dir.to_path_buf()));
+        }
+        let (layout, config_path) = if dir.join("config.json").is_file() {
+            (Layout::HuggingFace, dir.join("config.json"))
+        } else if dir.join("bert_config.json").is_file() {
+            (Layout::Reference, dir.join("bert_config.json"))
+        } else {
+            return Err(CheckpointError::Missing {
+                dir: dir.to_path_buf(),
+                what: "model configuration",
+                expected: "config.json (Hugging Face / cmbert-tui) or bert_config.json (reference / Google)",
+            });
+        };
+        let text = read_to_string(&config_path)?;
+        let invalid = |message: String| CheckpointError::Invalid { path: config_path.clone(), message };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
+        let (layout, bert, meta) = if value.get("cmbert").is_some() {
+            let ours: OurConfig = serde_json::from_value(value).map_err(|e| invalid(format!("bad cmbert-tui config: {e}")))?;
+            if ours.cmbert.format != FORMAT {
+                return Err(invalid(format!("checkpoint format {:?}, this build reads {FORMAT:?}", ours.cmbert.format)));
+            }
+            (Layout::Ours, ours.bert, Some(ours.cmbert))
+        } else {
+            let bert: BertConfig = serde_json::from_value(value).map_err(|e| invalid(format!("not a BERT config: {e}")))?;
+            (layout, bert, None)
+        };
+        bert.validate().map_err(invalid)?;
+        let tensors = load_weights(dir, device)?;
+        let head = match &meta {
+            Some(meta) => Some(meta.head.clone()),
+            None => infer_head(&tensors),
+        };
+        let vocab = ["vocab.txt", "tokenizer.json"].iter().map(|f| dir.join(f)).find(|p| p.is_file()).ok_or(
+            CheckpointError::Missing { dir: dir.to_path_buf(), what: "vocabulary", expected: "vocab.txt or tokenizer.json" },
+        )?;
+        Ok(Self { dir: dir.to_path_buf(), layout, bert, head, meta, tensors, vocab })
+    }
+}
+
+fn read_to_string(path: &Path) -> Result<String, CheckpointError> {
+    std::fs::read_to_string(path).map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })
+}
+
+fn load_weights(dir: &Path, device: &Device) -> Result<HashMap<String, Tensor>, CheckpointError> {
+    let safetensors = dir.join("model.safetensors");
+    let pth = dir.join("pytorch_model.bin");
+    let (path, raw) = if safetensors.is_file() {
+        let raw = candle_core::safetensors::load(&safetensors, device);
+        (safetensors, raw.map(|m| m.into_iter().collect::<Vec<_>>()))
+    } else if pth.is_file() {
+        check_torch_zip(&pth)?;
+        (pth.clone(), candle_core::pickle::read_all(&pth))
+    } else {
+        return Err(CheckpointError::Missing {
+            dir: dir.to_path_buf(),
+            what: "weights",
+            expected: "model.safetensors or pytorch_model.bin",
+        });
+    };
+    let weights_error = |source| CheckpointError::Weights { path: path.clone(), source };
+    let raw = raw.map_err(weights_error)?;
+    let canonical = canonicalise(raw).map_err(weights_error)?;
+    Ok(canonical.into_iter().map(|(k, t)| (k, t.to_device(device).unwrap_or(t))).collect())
+}
+
+/// candle reads the zip container that `torch.save` has written since PyTorch 1.6; say so
+/// plainly for the legacy format instead of failing inside the unpickler.
+fn check_torch_zip(path: &Path) -> Result<(), CheckpointError> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let mut file = std::fs::File::open(path).map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })?;
+    let read = file.read(&mut magic).map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })?;
+    if read < 4 || &magic != b"PK\x03\x04" {
+        return Err(CheckpointError::Invalid {
+            path: path.to_path_buf(),
+            message: "not a PyTorch zip archive. Files from PyTorch < 1.6 use a legacy format: re-save with \
+                      `torch.save(torch.load(f), f)` on a recent PyTorch, or convert to model.safetensors"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// A full CM-BERT model carries the fusion head's tensors; their shapes give its sizes.
+fn infer_head(tensors: &HashMap<String, Tensor>) -> Option<HeadConfig> {
+    let proj_a = tensors.get("fusion.proj_a.weight")?;
+    let (proj_dim, audio_dim) = proj_a.dims2().ok()?;
+    let cls_audio = if tensors.contains_key("fusion.cls_audio") { ClsAudio::Learned } else { ClsAudio::Zero };
+    let mut head = HeadConfig::new(ModelKind::CmBert, cls_audio, audio_dim);
+    head.proj_dim = proj_dim;
+    Some(head)
+}

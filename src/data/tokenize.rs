@@ -1,0 +1,218 @@
+//! Text encoding of spec section 2: lower-cased WordPiece, `[CLS] pieces [SEP]`, truncation
+//! to `max_len - 2` pieces, padding with id 0 to exactly `max_len`, segment ids all 0.
+
+use std::path::{Path, PathBuf};
+
+use tokenizers::models::wordpiece::WordPiece;
+use tokenizers::normalizers::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::Tokenizer;
+
+/// The reference's fixed sequence length.
+pub const DEFAULT_MAX_LEN: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenizeError {
+    #[error("{path}: cannot build a tokenizer: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("{path}: the vocabulary has no {token} token")]
+    MissingSpecial { path: PathBuf, token: &'static str },
+    #[error("cannot tokenize {text:?}: {message}")]
+    Encode { text: String, message: String },
+    #[error("max_len must be at least 2 ([CLS] and [SEP]), got {0}")]
+    MaxLen(usize),
+}
+
+/// One utterance, encoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    /// `max_len` ids, padded with 0.
+    pub input_ids: Vec<u32>,
+    /// `max_len` values, 1.0 on real tokens.
+    pub attention_mask: Vec<f32>,
+    /// The real tokens, `[CLS]` and `[SEP]` included.
+    pub tokens: Vec<String>,
+    /// For each real token, the index of its whitespace-separated word in the text;
+    /// `None` for `[CLS]` and `[SEP]`.
+    pub token_words: Vec<Option<usize>>,
+    /// The whitespace-separated words of the text.
+    pub words: Vec<String>,
+    /// Whether pieces were cut to fit `max_len`.
+    pub truncated: bool,
+}
+
+impl Encoded {
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+}
+
+#[derive(Clone)]
+pub struct TextEncoder {
+    tokenizer: Tokenizer,
+    cls: u32,
+    sep: u32,
+    max_len: usize,
+    source: PathBuf,
+}
+
+impl std::fmt::Debug for TextEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextEncoder").field("source", &self.source).field("max_len", &self.max_len).finish()
+    }
+}
+
+impl TextEncoder {
+    /// From `vocab.txt` (BERT uncased rules) or `tokenizer.json` (its own normaliser and
+    /// pre-tokeniser; its padding, truncation and post-processing are replaced by ours).
+    pub fn from_file(path: &Path, max_len: usize) -> Result<Self, TokenizeError> {
+        if max_len < 2 {
+            return Err(TokenizeError::MaxLen(max_len));
+        }
+        let load_err = |message: String| TokenizeError::Load { path: path.to_path_buf(), message };
+        let is_json = path.extension().is_some_and(|e| e == "json");
+        let mut tokenizer = if is_json {
+            let mut t = Tokenizer::from_file(path).map_err(|e| load_err(e.to_string()))?;
+            t.with_padding(None);
+            t.with_truncation(None).map_err(|e| load_err(e.to_string()))?;
+            t
+        } else {
+            let path_str = path.to_str().ok_or_else(|| load_err("path is not valid UTF-8".into()))?;
+            let model = WordPiece::from_file(path_str)
+                .unk_token("[UNK]".into())
+                .build()
+                .map_err(|e| load_err(e.to_string()))?;
+            let mut t = Tokenizer::new(model);
+            t.with_normalizer(Some(BertNormalizer::new(true, true, None, true)))
+                .map_err(|e| load_err(e.to_string()))?;
+            t.with_pre_tokenizer(Some(BertPreTokenizer));
+            t
+        };
+        tokenizer.with_post_processor(None::<tokenizers::PostProcessorWrapper>);
+        let special = |token: &'static str| {
+            tokenizer.token_to_id(token).ok_or(TokenizeError::MissingSpecial { path: path.to_path_buf(), token })
+        };
+        let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
+        Ok(Self { tokenizer, cls, sep, max_len, source: path.to_path_buf() })
+    }
+
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.tokenizer.get_vocab_size(true)
+    }
+
+    pub fn encode(&self, text: &str) -> Result<Encoded, TokenizeError> {
+        let encoding = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| TokenizeError::Encode { text: text.to_string(), message: e.to_string() })?;
+        let spans: Vec<(usize, usize)> = word_spans(text);
+        let words = spans.iter().map(|&(s, e)| text[s..e].to_string()).collect();
+        let keep = encoding.get_ids().len().min(self.max_len - 2);
+        let mut input_ids = Vec::with_capacity(self.max_len);
+        let mut tokens = Vec::with_capacity(keep + 2);
+        let mut token_words = Vec::with_capacity(keep + 2);
+        input_ids.push(self.cls);
+        tokens.push("[CLS]".to_string());
+        token_words.push(None);
+        for i in 0..keep {
+            input_ids.push(encoding.get_ids()[i]);
+            tokens.push(encoding.get_tokens()[i].clone());
+            let start = encoding.get_offsets()[i].0;
+            token_words.push(spans.iter().position(|&(s, e)| start >= s && start < e));
+        }
+        input_ids.push(self.sep);
+        tokens.push("[SEP]".to_string());
+        token_words.push(None);
+        let real = input_ids.len();
+        input_ids.resize(self.max_len, 0);
+        let mut attention_mask = vec![1.0; real];
+        attention_mask.resize(self.max_len, 0.0);
+        Ok(Encoded {
+            input_ids,
+            attention_mask,
+            tokens,
+            token_words,
+            words,
+            truncated: keep < encoding.get_ids().len(),
+        })
+    }
+}
+
+/// Byte spans of the whitespace-separated words.
+fn word_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> TextEncoder {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny/vocab.txt");
+        TextEncoder::from_file(&path, 12).unwrap()
+    }
+
+    #[test]
+    fn pieces_map_back_to_words() {
+        let e = tiny().encode("I JUST WANNA  SAY").unwrap();
+        assert_eq!(e.tokens, ["[CLS]", "i", "just", "wan", "##na", "say", "[SEP]"]);
+        assert_eq!(e.token_words, [None, Some(0), Some(1), Some(2), Some(2), Some(3), None]);
+        assert_eq!(e.words, ["I", "JUST", "WANNA", "SAY"]);
+        assert_eq!(e.input_ids.len(), 12);
+        assert_eq!(&e.input_ids[7..], &[0; 5]);
+        assert_eq!(e.attention_mask.iter().sum::<f32>(), 7.0);
+        assert!(!e.truncated);
+    }
+
+    #[test]
+    fn truncates_to_max_len_minus_two_and_keeps_sep() {
+        let e = tiny().encode(&"FUN ".repeat(20)).unwrap();
+        assert!(e.truncated);
+        assert_eq!(e.tokens.len(), 12);
+        assert_eq!(e.tokens.last().unwrap(), "[SEP]");
+        assert!(e.attention_mask.iter().all(|&m| m == 1.0));
+    }
+
+    #[test]
+    fn unknown_words_and_empty_text() {
+        let enc = tiny();
+        let e = enc.encode("ZEBRA").unwrap();
+        assert_eq!(e.tokens, ["[CLS]", "[UNK]", "[SEP]"]);
+        assert_eq!(e.token_words[1], Some(0));
+        let empty = enc.encode("").unwrap();
+        assert_eq!(empty.tokens, ["[CLS]", "[SEP]"]);
+    }
+
+    #[test]
+    fn missing_vocab_is_a_clear_error() {
+        let err = TextEncoder::from_file(Path::new("/nonexistent/vocab.txt"), 50).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/vocab.txt"), "{err}");
+    }
+}
