@@ -58,6 +58,9 @@ fn write_contents(
     let config_path = staging.join("config.json");
     let json = serde_json::to_string_pretty(&config).expect("config serialises");
     fs::write(&config_path, json).map_err(io(&config_path))?;
+    if !vocab.is_file() {
+        return Err(CheckpointError::Invalid { path: vocab.to_path_buf(), message: "vocabulary file not found".into() });
+    }
     let vocab_dir = vocab.parent().unwrap_or(Path::new("."));
     for file in ["vocab.txt", "tokenizer.json"] {
         let src = vocab_dir.join(file);
