@@ -17,18 +17,19 @@ see scripts/fetch-minilm.sh):
 """
 import argparse
 import json
-import math
 import os
 import shutil
 
+import sys
+
 import torch
-import torch.nn.functional as F
 from safetensors.torch import save_file
-from torch import nn
 from transformers import BertConfig, BertModel, BertTokenizer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cmbert_ref import BertAdam, CmBert, param_groups  # noqa: E402
+
 MAX_LEN = 50
-PROJ = 30  # k in the spec
 AUDIO_DIM = 5
 SENTENCES = [
     "THERE ARE SOME FUNNY MOMENTS",
@@ -41,72 +42,6 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (
     "there are some funny moment ##s i just wan ##na say that love you thought it was fun "
     "the a movie good bad plot acting great but not really".split()
 )
-
-
-class FusionHead(nn.Module):
-    """Spec section 3, steps 1-9. Attribute names follow the reference's state dict."""
-
-    def __init__(self, d, audio_dim, cls_audio):
-        super().__init__()
-        self.proj_t = nn.Conv1d(d, PROJ, kernel_size=1, bias=False)
-        self.proj_a = nn.Conv1d(audio_dim, PROJ, kernel_size=1, bias=False)
-        self.text_weight_1 = nn.Parameter(torch.ones(1))
-        self.audio_weight_1 = nn.Parameter(torch.ones(1))
-        self.bias = nn.Parameter(torch.zeros(1))
-        self.dense = nn.Linear(d, d)
-        self.LayerNorm1 = nn.LayerNorm(d, eps=1e-12)
-        self.cls_mode = cls_audio
-        if cls_audio == "learned":
-            bound = 1 / math.sqrt(audio_dim)
-            self.cls_audio = nn.Parameter(torch.empty(audio_dim).uniform_(-bound, bound))
-
-    def audio_with_cls_slot(self, audio, mask):
-        words_only = audio.clone()
-        words_only[:, 0] = 0
-        if self.cls_mode == "zero":
-            return words_only
-        if self.cls_mode == "learned":
-            slot = self.cls_audio.expand(audio.shape[0], -1)
-        else:  # mean over word positions: real tokens other than [CLS] and [SEP]
-            lengths = mask.sum(1).long()
-            word = torch.zeros_like(mask)
-            for b, n in enumerate(lengths.tolist()):
-                word[b, 1 : n - 1] = 1
-            slot = (audio * word[:, :, None]).sum(1) / word.sum(1, keepdim=True).clamp(min=1)
-        out = words_only.clone()
-        out[:, 0] = slot
-        return out
-
-    def forward(self, hidden, audio, mask):
-        text = self.proj_t(hidden.transpose(1, 2))  # [B, k, L]
-        # math.sqrt of a tensor yields a Python float: the norm is a constant.
-        text = text / math.sqrt(torch.norm(text))
-        aud = self.proj_a(self.audio_with_cls_slot(audio, mask).transpose(1, 2))
-        alpha_t = F.relu(torch.bmm(text.transpose(1, 2), text))
-        beta_a = F.relu(torch.bmm(aud.transpose(1, 2), aud))
-        w_f = self.text_weight_1 * alpha_t + self.audio_weight_1 * beta_a + self.bias
-        pad = 1.0 - mask
-        double_mask = -10000.0 * (pad[:, :, None] + pad[:, None, :])
-        w_m = F.softmax(w_f + double_mask, dim=-1)
-        fused = torch.bmm(w_m, hidden) + hidden
-        y = self.LayerNorm1(self.dense(fused))
-        return y[:, 0], (alpha_t, beta_a, w_f, w_m)
-
-
-class CmBert(nn.Module):
-    def __init__(self, cfg, cls_audio="zero"):
-        super().__init__()
-        self.bert = BertModel(cfg)
-        self.BertFinetun = FusionHead(cfg.hidden_size, AUDIO_DIM, cls_audio)
-        self.classifier = nn.Linear(cfg.hidden_size, 1)
-
-    def forward(self, ids, mask, audio, tbert=False):
-        hidden = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
-        if tbert:
-            pooled = self.bert.pooler(hidden)
-            return self.classifier(pooled).squeeze(1), hidden, None
-        cls, mats = self.BertFinetun(hidden, audio, mask)
-        return self.classifier(cls).squeeze(1), hidden, mats
 
 
 def encode(tokenizer, sentences):
@@ -163,7 +98,7 @@ def tiny(out_dir):
         intermediate_size=64, max_position_embeddings=64, hidden_act="gelu",
         attn_implementation="eager",
     )
-    model = CmBert(cfg).eval()
+    model = CmBert(cfg, "zero", AUDIO_DIM).eval()
     # Random pooler/LayerNorm/head scalars so that a wrong mapping cannot pass by accident.
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -208,7 +143,7 @@ def tiny(out_dir):
     goldens = {"zero": record(model, ids, mask, audio, labels)}
     goldens["tbert"] = record(model, ids, mask, audio, labels, tbert=True)
     for variant in ("mean", "learned"):
-        other = CmBert(cfg, variant).eval()
+        other = CmBert(cfg, variant, AUDIO_DIM).eval()
         missing = other.load_state_dict(model.state_dict(), strict=False).missing_keys
         assert missing == (["BertFinetun.cls_audio"] if variant == "learned" else []), missing
         goldens[variant] = record(other, ids, mask, audio, labels)
@@ -221,10 +156,22 @@ def tiny(out_dir):
         moved = float((model(ids, mask, audio2)[0] - goldens["zero"]["score"]).abs().max())
     assert moved == 0.0, f"paper variant depends on word audio ({moved})"
 
+    # Three optimiser steps of the paper recipe (groups, clipping, schedule) on the fixed batch,
+    # in eval mode; larger learning rates than the paper's so every group visibly moves.
+    trained = CmBert(cfg, "zero", AUDIO_DIM).eval()
+    trained.load_state_dict(model.state_dict())
+    optimizer = BertAdam(param_groups(trained, lr=1e-3, head_lr=1e-2), lr=1e-3, t_total=10, warmup=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        score = trained(ids, mask, audio)[0]
+        (0.5 * (score - labels) ** 2).mean().backward()
+        optimizer.step()
+    goldens["steps"] = contiguous({"param." + k: v for k, v in trained.state_dict().items()})
+
     save_file(contiguous(inputs), os.path.join(work, "inputs.safetensors"))
     for name, tensors in goldens.items():
         save_file(tensors, os.path.join(work, f"golden_{name}.safetensors"))
-    print("tiny fixtures written to", work, {k: float(v["loss"]) for k, v in goldens.items()})
+    print("tiny fixtures written to", work, {k: float(v["loss"]) for k, v in goldens.items() if "loss" in v})
 
 
 def minilm(out_dir, model_dir):
