@@ -4,3 +4,5 @@ pub mod model;
 pub mod checkpoint;
 pub mod data;
 pub mod train;
+pub mod bench;
+pub mod cli;

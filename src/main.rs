@@ -1,1 +1,70 @@
-fn main() {}
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use cmbert::cli::{BenchArgs, Cli, Command, InspectArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Bench(args)) => bench(args),
+        Some(Command::Inspect(args)) => inspect(args),
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_long_help()?;
+            Ok(())
+        }
+    }
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    // Must happen before candle starts its thread pools.
+    std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
+    let opts = cmbert::bench::BenchOptions {
+        sizes: args.size,
+        batch: args.batch_size,
+        len: args.max_len,
+        iters: args.iters.max(1),
+        warmup: args.warmup,
+        torch_python: args.torch,
+        torch_script: args.torch_script,
+        threads: args.threads,
+    };
+    let rows = cmbert::bench::run(&opts, &mut std::io::stderr())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print!("{}", cmbert::bench::format_table(&rows));
+    }
+    Ok(())
+}
+
+fn inspect(args: InspectArgs) -> Result<()> {
+    let ckpt = cmbert::checkpoint::Checkpoint::load(&args.checkpoint, &candle_core::Device::Cpu)
+        .with_context(|| format!("cannot open checkpoint {}", args.checkpoint.display()))?;
+    let params: usize = ckpt.tensors.values().map(|t| t.elem_count()).sum();
+    println!("checkpoint  {}", ckpt.dir.display());
+    println!("layout      {:?}", ckpt.layout);
+    println!(
+        "encoder     {} layers, hidden {}, {} heads, vocab {}",
+        ckpt.bert.num_hidden_layers, ckpt.bert.hidden_size, ckpt.bert.num_attention_heads, ckpt.bert.vocab_size
+    );
+    match &ckpt.head {
+        Some(h) => println!("head        {} (cls-audio {}, audio dim {}, k {})", h.model, h.cls_audio, h.audio_dim, h.proj_dim),
+        None => println!("head        none (a pre-trained encoder: training adds a new head)"),
+    }
+    println!("vocabulary  {}", ckpt.vocab.display());
+    println!("tensors     {} ({params} values)", ckpt.tensors.len());
+    Ok(())
+}
