@@ -12,7 +12,9 @@ use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 
 use crate::data::{Batch, Encoded, Example};
-use crate::model::{loss, BertConfig, ClsAudio, CmBert, DropoutRng, HeadConfig, ModelKind, Mode, ParamStore};
+use crate::model::{
+    loss, BertConfig, ClsAudio, CmBert, DropoutRng, HeadConfig, Mode, ModelKind, ParamStore,
+};
 use crate::train::{group_for, BertAdam, GroupSettings, WarmupLinear};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,11 +92,23 @@ impl Ours {
             .into_iter()
             .filter_map(|(n, v)| group_for(&n, head.model, &settings).map(|g| (n, v, g)))
             .collect();
-        let optimizer = BertAdam::new(params, WarmupLinear { warmup: 0.1, t_total: 1000 }, 1.0);
+        let optimizer = BertAdam::new(
+            params,
+            WarmupLinear {
+                warmup: 0.1,
+                t_total: 1000,
+            },
+            1.0,
+        );
         let examples = synthetic_examples(batch, len, cfg.vocab_size);
         let refs: Vec<&Example> = examples.iter().collect();
         let batch = Batch::new(&refs, 5, &Device::Cpu)?;
-        Ok(Self { model, optimizer, batch, rng: DropoutRng::new(0) })
+        Ok(Self {
+            model,
+            optimizer,
+            batch,
+            rng: DropoutRng::new(0),
+        })
     }
 
     fn forward(&self) -> Result<f64> {
@@ -106,7 +120,9 @@ impl Ours {
 
     fn train(&mut self) -> Result<f64> {
         let start = Instant::now();
-        let out = self.model.forward(&self.batch.inputs, Mode::Train(&self.rng), false)?;
+        let out = self
+            .model
+            .forward(&self.batch.inputs, Mode::Train(&self.rng), false)?;
         let grads = loss(&out.score, &self.batch.labels)?.backward()?;
         self.optimizer.step(&grads)?;
         Ok(start.elapsed().as_secs_f64())
@@ -115,14 +131,36 @@ impl Ours {
 
 /// Lengths spread over 10..=len like real utterances, random ids, random audio.
 fn synthetic_examples(batch: usize, len: usize, vocab: usize) -> Vec<Example> {
-    let audio = Tensor::randn(0f32, 1.0, (batch, len * 5), &Device::Cpu).and_then(|t| t.to_vec2::<f32>()).unwrap_or_default();
+    let audio = Tensor::randn(0f32, 1.0, (batch, len * 5), &Device::Cpu)
+        .and_then(|t| t.to_vec2::<f32>())
+        .unwrap_or_default();
     (0..batch)
         .map(|b| {
             let real = (10 + (b * 7) % len.saturating_sub(9).max(1)).min(len);
-            let input_ids = (0..len).map(|i| if i < real { (5 + (b * 31 + i * 17) % (vocab - 5)) as u32 } else { 0 }).collect();
+            let input_ids = (0..len)
+                .map(|i| {
+                    if i < real {
+                        (5 + (b * 31 + i * 17) % (vocab - 5)) as u32
+                    } else {
+                        0
+                    }
+                })
+                .collect();
             let attention_mask = (0..len).map(|i| if i < real { 1.0 } else { 0.0 }).collect();
-            let encoded = Encoded { input_ids, attention_mask, tokens: vec![], token_words: vec![], words: vec![], truncated: false };
-            Example { text: String::new(), encoded, audio: audio.get(b).cloned().unwrap_or_else(|| vec![0.0; len * 5]), label: 0.5 }
+            let encoded = Encoded {
+                input_ids,
+                attention_mask,
+                tokens: vec![],
+                token_words: vec![],
+                words: vec![],
+                truncated: false,
+            };
+            Example {
+                text: String::new(),
+                encoded,
+                audio: audio.get(b).cloned().unwrap_or_else(|| vec![0.0; len * 5]),
+                label: 0.5,
+            }
         })
         .collect()
 }
@@ -134,10 +172,22 @@ struct Torch {
 }
 
 impl Torch {
-    fn start(python: &PathBuf, script: &PathBuf, size: ModelSize, opts: &BenchOptions) -> Result<Self> {
+    fn start(
+        python: &PathBuf,
+        script: &PathBuf,
+        size: ModelSize,
+        opts: &BenchOptions,
+    ) -> Result<Self> {
         let mut child = Command::new(python)
             .arg(script)
-            .args(["--size", size.name(), "--batch", &opts.batch.to_string(), "--len", &opts.len.to_string()])
+            .args([
+                "--size",
+                size.name(),
+                "--batch",
+                &opts.batch.to_string(),
+                "--len",
+                &opts.len.to_string(),
+            ])
             .args(["--threads", &opts.threads.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -148,16 +198,26 @@ impl Torch {
         let mut line = String::new();
         stdout.read_line(&mut line)?;
         if line.trim() != "ready" {
-            bail!("{} did not start (is torch installed for {}?)", script.display(), python.display());
+            bail!(
+                "{} did not start (is torch installed for {}?)",
+                script.display(),
+                python.display()
+            );
         }
-        Ok(Self { child, stdin, stdout })
+        Ok(Self {
+            child,
+            stdin,
+            stdout,
+        })
     }
 
     fn run(&mut self, op: &str) -> Result<f64> {
         writeln!(self.stdin, "{op}")?;
         let mut line = String::new();
         self.stdout.read_line(&mut line)?;
-        line.trim().parse().with_context(|| format!("torch bench answered {line:?}"))
+        line.trim()
+            .parse()
+            .with_context(|| format!("torch bench answered {line:?}"))
     }
 }
 
@@ -187,7 +247,11 @@ pub fn run(opts: &BenchOptions, log: &mut dyn Write) -> Result<Vec<Row>> {
         for op in ["forward", "train"] {
             let (mut a, mut b) = (Vec::new(), Vec::new());
             for i in 0..opts.warmup + opts.iters {
-                let t_ours = if op == "forward" { ours.forward()? } else { ours.train()? };
+                let t_ours = if op == "forward" {
+                    ours.forward()?
+                } else {
+                    ours.train()?
+                };
                 let t_torch = match torch.as_mut() {
                     Some(t) => {
                         std::thread::sleep(SETTLE);
@@ -201,20 +265,44 @@ pub fn run(opts: &BenchOptions, log: &mut dyn Write) -> Result<Vec<Row>> {
                     a.push(t_ours);
                     b.extend(t_torch);
                 }
-                writeln!(log, "  {} {op} #{i}: ours {t_ours:.3} s{}", size.name(), t_torch.map(|t| format!(", torch {t:.3} s")).unwrap_or_default())?;
+                writeln!(
+                    log,
+                    "  {} {op} #{i}: ours {t_ours:.3} s{}",
+                    size.name(),
+                    t_torch
+                        .map(|t| format!(", torch {t:.3} s"))
+                        .unwrap_or_default()
+                )?;
             }
-            rows.push(Row { size: size.name(), op, ours_median_s: median(a), torch_median_s: (!b.is_empty()).then(|| median(b)) });
+            rows.push(Row {
+                size: size.name(),
+                op,
+                ours_median_s: median(a),
+                torch_median_s: (!b.is_empty()).then(|| median(b)),
+            });
         }
     }
     Ok(rows)
 }
 
 pub fn format_table(rows: &[Row]) -> String {
-    let mut out = format!("{:<10} {:<8} {:>12} {:>14} {:>12}\n", "size", "op", "ours median", "torch median", "ours/torch");
+    let mut out = format!(
+        "{:<10} {:<8} {:>12} {:>14} {:>12}\n",
+        "size", "op", "ours median", "torch median", "ours/torch"
+    );
     for r in rows {
-        let torch = r.torch_median_s.map_or("-".to_string(), |t| format!("{t:.3} s"));
+        let torch = r
+            .torch_median_s
+            .map_or("-".to_string(), |t| format!("{t:.3} s"));
         let ratio = r.ratio().map_or("-".to_string(), |x| format!("{x:.2}"));
-        out += &format!("{:<10} {:<8} {:>12} {:>14} {:>12}\n", r.size, r.op, format!("{:.3} s", r.ours_median_s), torch, ratio);
+        out += &format!(
+            "{:<10} {:<8} {:>12} {:>14} {:>12}\n",
+            r.size,
+            r.op,
+            format!("{:.3} s", r.ours_median_s),
+            torch,
+            ratio
+        );
     }
     out
 }

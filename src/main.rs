@@ -58,10 +58,16 @@ fn inspect(args: InspectArgs) -> Result<()> {
     println!("layout      {:?}", ckpt.layout);
     println!(
         "encoder     {} layers, hidden {}, {} heads, vocab {}",
-        ckpt.bert.num_hidden_layers, ckpt.bert.hidden_size, ckpt.bert.num_attention_heads, ckpt.bert.vocab_size
+        ckpt.bert.num_hidden_layers,
+        ckpt.bert.hidden_size,
+        ckpt.bert.num_attention_heads,
+        ckpt.bert.vocab_size
     );
     match &ckpt.head {
-        Some(h) => println!("head        {} (cls-audio {}, audio dim {}, k {})", h.model, h.cls_audio, h.audio_dim, h.proj_dim),
+        Some(h) => println!(
+            "head        {} (cls-audio {}, audio dim {}, k {})",
+            h.model, h.cls_audio, h.audio_dim, h.proj_dim
+        ),
         None => println!("head        none (a pre-trained encoder: training adds a new head)"),
     }
     println!("vocabulary  {}", ckpt.vocab.display());

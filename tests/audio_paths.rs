@@ -5,23 +5,36 @@ mod common;
 
 use candle_core::{Device, Tensor};
 use cmbert::checkpoint::Checkpoint;
-use cmbert::model::{loss, ClsAudio, HeadConfig, ModelKind, Mode};
+use cmbert::model::{loss, ClsAudio, HeadConfig, Mode, ModelKind};
 use common::*;
 
 fn scores_and_audio_grads(cls_audio: ClsAudio, audio: &Tensor) -> (Vec<f32>, f32, f32) {
     let ckpt = Checkpoint::load(&fixtures().join("tiny/reference"), &Device::Cpu).unwrap();
-    let (model, store) = build(&ckpt, &HeadConfig::new(ModelKind::CmBert, cls_audio, 5), &[]);
+    let (model, store) = build(
+        &ckpt,
+        &HeadConfig::new(ModelKind::CmBert, cls_audio, 5),
+        &[],
+    );
     let (mut inputs, labels) = tiny_inputs();
     inputs.audio = audio.clone();
     let out = model.forward(&inputs, Mode::Eval, false).unwrap();
     let grads = loss(&out.score, &labels).unwrap().backward().unwrap();
     let vars = store.vars();
     let grad_max = |name: &str| {
-        grads
-            .get(vars[name].as_tensor())
-            .map_or(0.0, |g| g.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap())
+        grads.get(vars[name].as_tensor()).map_or(0.0, |g| {
+            g.abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        })
     };
-    (out.score.to_vec1().unwrap(), grad_max("fusion.proj_a.weight"), grad_max("fusion.audio_weight"))
+    (
+        out.score.to_vec1().unwrap(),
+        grad_max("fusion.proj_a.weight"),
+        grad_max("fusion.audio_weight"),
+    )
 }
 
 /// Two unrelated audio batches, both non-zero everywhere, the `[CLS]` slot included.
@@ -49,8 +62,15 @@ fn mean_and_learned_variants_depend_on_the_audio() {
     for variant in [ClsAudio::Mean, ClsAudio::Learned] {
         let (scores_a, wa_grad, w_a_grad) = scores_and_audio_grads(variant, &a);
         let (scores_b, _, _) = scores_and_audio_grads(variant, &b);
-        let moved = scores_a.iter().zip(&scores_b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        let moved = scores_a
+            .iter()
+            .zip(&scores_b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
         assert!(moved > 1e-4, "{variant}: scores moved only {moved}");
-        assert!(wa_grad > 1e-6 && w_a_grad > 1e-6, "{variant}: Wa {wa_grad}, w_a {w_a_grad}");
+        assert!(
+            wa_grad > 1e-6 && w_a_grad > 1e-6,
+            "{variant}: Wa {wa_grad}, w_a {w_a_grad}"
+        );
     }
 }

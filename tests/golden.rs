@@ -11,7 +11,7 @@ mod common;
 
 use candle_core::{Device, Tensor};
 use cmbert::checkpoint::{canonical_name, Checkpoint, Layout};
-use cmbert::model::{loss, ClsAudio, HeadConfig, ModelKind, Mode};
+use cmbert::model::{loss, ClsAudio, HeadConfig, Mode, ModelKind};
 use common::*;
 
 const TOL: f32 = 1e-5;
@@ -25,16 +25,34 @@ fn checkpoint(layout: &str) -> Checkpoint {
 fn check_variant(layout: &str, variant: &str, head: HeadConfig) {
     let golden = load_tensors(&fixtures().join(format!("tiny/golden_{variant}.safetensors")));
     let ckpt = checkpoint(layout);
-    let extra: Vec<(&str, Tensor)> =
-        golden.get("param.BertFinetun.cls_audio").map(|t| ("fusion.cls_audio", t.clone())).into_iter().collect();
+    let extra: Vec<(&str, Tensor)> = golden
+        .get("param.BertFinetun.cls_audio")
+        .map(|t| ("fusion.cls_audio", t.clone()))
+        .into_iter()
+        .collect();
     let (model, store) = build(&ckpt, &head, &extra);
     let (inputs, labels) = tiny_inputs();
     let out = model.forward(&inputs, Mode::Eval, false).unwrap();
     let l = loss(&out.score, &labels).unwrap();
-    assert_close(&format!("{variant} score"), &out.score, &golden["score"], TOL);
-    assert_close(&format!("{variant} loss"), &l.reshape(1).unwrap(), &golden["loss"], TOL);
+    assert_close(
+        &format!("{variant} score"),
+        &out.score,
+        &golden["score"],
+        TOL,
+    );
+    assert_close(
+        &format!("{variant} loss"),
+        &l.reshape(1).unwrap(),
+        &golden["loss"],
+        TOL,
+    );
     if let Some(m) = &out.fusion {
-        for (name, ours) in [("alpha_t", &m.alpha_t), ("beta_a", &m.beta_a), ("w_f", &m.w_f), ("w_m", &m.w_m)] {
+        for (name, ours) in [
+            ("alpha_t", &m.alpha_t),
+            ("beta_a", &m.beta_a),
+            ("w_f", &m.w_f),
+            ("w_m", &m.w_m),
+        ] {
             assert_close(&format!("{variant} {name}"), ours, &golden[name], TOL);
         }
     }
@@ -42,21 +60,49 @@ fn check_variant(layout: &str, variant: &str, head: HeadConfig) {
     let vars = store.vars();
     let mut checked = 0;
     for (key, reference) in &golden {
-        let Some(raw) = key.strip_prefix("grad.") else { continue };
+        let Some(raw) = key.strip_prefix("grad.") else {
+            continue;
+        };
         let (name, squeeze) = canonical_name(raw);
-        let reference = if squeeze { reference.squeeze(2).unwrap() } else { reference.clone() };
-        let var = vars.get(&name).unwrap_or_else(|| panic!("no parameter {name} for {raw}"));
-        let ours = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{variant}: no gradient for {name}"));
-        assert_close_floor(&format!("{variant} grad {name}"), ours, &reference, TOL, GRAD_FLOOR);
+        let reference = if squeeze {
+            reference.squeeze(2).unwrap()
+        } else {
+            reference.clone()
+        };
+        let var = vars
+            .get(&name)
+            .unwrap_or_else(|| panic!("no parameter {name} for {raw}"));
+        let ours = grads
+            .get(var.as_tensor())
+            .unwrap_or_else(|| panic!("{variant}: no gradient for {name}"));
+        assert_close_floor(
+            &format!("{variant} grad {name}"),
+            ours,
+            &reference,
+            TOL,
+            GRAD_FLOOR,
+        );
         checked += 1;
     }
     // Parameters PyTorch gives no gradient (the pooler under CM-BERT) must get none or zero.
     for (name, var) in &vars {
-        let recorded = golden.keys().any(|k| k.strip_prefix("grad.").is_some_and(|raw| canonical_name(raw).0 == *name));
+        let recorded = golden.keys().any(|k| {
+            k.strip_prefix("grad.")
+                .is_some_and(|raw| canonical_name(raw).0 == *name)
+        });
         if !recorded {
             if let Some(g) = grads.get(var.as_tensor()) {
-                let max = g.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-                assert_eq!(max, 0.0, "{variant}: {name} gets a gradient PyTorch does not give");
+                let max = g
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                assert_eq!(
+                    max, 0.0,
+                    "{variant}: {name} gets a gradient PyTorch does not give"
+                );
             }
         }
     }
@@ -71,7 +117,10 @@ fn head(cls_audio: ClsAudio) -> HeadConfig {
 fn reference_layout_matches_paper_variant() {
     let ckpt = checkpoint("reference");
     assert_eq!(ckpt.layout, Layout::Reference);
-    assert_eq!(ckpt.head.as_ref().expect("fusion head inferred"), &head(ClsAudio::Zero));
+    assert_eq!(
+        ckpt.head.as_ref().expect("fusion head inferred"),
+        &head(ClsAudio::Zero)
+    );
     check_variant("reference", "zero", head(ClsAudio::Zero));
 }
 
@@ -90,7 +139,11 @@ fn mean_and_learned_variants_match() {
 
 #[test]
 fn t_bert_matches() {
-    check_variant("reference", "tbert", HeadConfig::new(ModelKind::TBert, ClsAudio::Zero, 5));
+    check_variant(
+        "reference",
+        "tbert",
+        HeadConfig::new(ModelKind::TBert, ClsAudio::Zero, 5),
+    );
 }
 
 #[test]
@@ -100,11 +153,22 @@ fn encoder_only_layouts_match_hidden_state() {
     for layout in ["hf-encoder", "hf-bin", "reference", "hf"] {
         let ckpt = checkpoint(layout);
         let (model, store) = build(&ckpt, &head(ClsAudio::Zero), &[]);
-        let hidden = model.bert.forward(&inputs.input_ids, &inputs.attention_mask, Mode::Eval, false).unwrap();
-        assert_close(&format!("{layout} hidden"), &hidden.last_hidden_state, &golden["hidden"], TOL);
+        let hidden = model
+            .bert
+            .forward(&inputs.input_ids, &inputs.attention_mask, Mode::Eval, false)
+            .unwrap();
+        assert_close(
+            &format!("{layout} hidden"),
+            &hidden.last_hidden_state,
+            &golden["hidden"],
+            TOL,
+        );
         if layout.starts_with("hf-") {
             // Only the new head (and the regressor) are initialised fresh.
-            assert!(store.fresh().iter().all(|n| n.starts_with("fusion.") || n.starts_with("classifier.")));
+            assert!(store
+                .fresh()
+                .iter()
+                .all(|n| n.starts_with("fusion.") || n.starts_with("classifier.")));
             assert!(!store.fresh().is_empty());
         } else {
             assert!(store.fresh().is_empty(), "{layout}: {:?}", store.fresh());
@@ -122,9 +186,21 @@ fn attention_probabilities_are_returned_per_layer() {
     assert_eq!(attentions.len(), 2);
     assert_eq!(attentions[0].dims(), &[3, 4, 50, 50]);
     // Rows sum to one, and padding columns get nothing.
-    let sums = attentions[1].sum(3).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let sums = attentions[1]
+        .sum(3)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
     assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5));
-    let pad_col = attentions[1].narrow(3, 49, 1).unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+    let pad_col = attentions[1]
+        .narrow(3, 49, 1)
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
     assert_eq!(pad_col, 0.0);
 }
 
@@ -141,24 +217,46 @@ fn optimiser_steps_match_reference() {
     let golden = load_tensors(&fixtures().join("tiny/golden_steps.safetensors"));
     let ckpt = checkpoint("reference");
     let (model, store) = build(&ckpt, &head(ClsAudio::Zero), &[]);
-    let settings = GroupSettings { lr: 1e-3, head_lr: 1e-2, weight_decay: 0.01 };
+    let settings = GroupSettings {
+        lr: 1e-3,
+        head_lr: 1e-2,
+        weight_decay: 0.01,
+    };
     let params = store
         .vars()
         .into_iter()
-        .filter_map(|(name, var)| group_for(&name, ModelKind::CmBert, &settings).map(|g| (name, var, g)))
+        .filter_map(|(name, var)| {
+            group_for(&name, ModelKind::CmBert, &settings).map(|g| (name, var, g))
+        })
         .collect();
-    let mut optimizer = BertAdam::new(params, WarmupLinear { warmup: 0.1, t_total: 10 }, 1.0);
+    let mut optimizer = BertAdam::new(
+        params,
+        WarmupLinear {
+            warmup: 0.1,
+            t_total: 10,
+        },
+        1.0,
+    );
     let (inputs, labels) = tiny_inputs();
     for _ in 0..3 {
         let out = model.forward(&inputs, Mode::Eval, false).unwrap();
-        optimizer.step(&loss(&out.score, &labels).unwrap().backward().unwrap()).unwrap();
+        optimizer
+            .step(&loss(&out.score, &labels).unwrap().backward().unwrap())
+            .unwrap();
     }
     let vars = store.vars();
     let gradients = load_tensors(&fixtures().join("tiny/golden_zero.safetensors"));
     let noise_only = |name: &str| {
         gradients.iter().any(|(k, g)| {
-            k.strip_prefix("grad.").is_some_and(|raw| canonical_name(raw).0 == name)
-                && g.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap() < 1e-6
+            k.strip_prefix("grad.")
+                .is_some_and(|raw| canonical_name(raw).0 == name)
+                && g.abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+                    < 1e-6
         })
     };
     let mut moved = 0;
@@ -167,22 +265,55 @@ fn optimiser_steps_match_reference() {
         if name.ends_with("position_ids") {
             continue;
         }
-        let reference = if squeeze { reference.squeeze(2).unwrap() } else { reference.clone() };
+        let reference = if squeeze {
+            reference.squeeze(2).unwrap()
+        } else {
+            reference.clone()
+        };
         let ours = vars[&name].as_tensor();
         let initial = &ckpt.tensors[&name];
         if noise_only(&name) {
-            let diff = (ours - &reference).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            let diff = (ours - &reference)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
             assert!(diff <= 1e-5, "{name}: {diff}");
         } else {
-            let (ours_delta, ref_delta) = ((ours - initial).unwrap(), (&reference - initial).unwrap());
-            assert_close(&format!("change after 3 steps {name}"), &ours_delta, &ref_delta, 1e-4);
+            let (ours_delta, ref_delta) =
+                ((ours - initial).unwrap(), (&reference - initial).unwrap());
+            assert_close(
+                &format!("change after 3 steps {name}"),
+                &ours_delta,
+                &ref_delta,
+                1e-4,
+            );
         }
-        if (ours - initial).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap() > 0.0 {
+        if (ours - initial)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+            > 0.0
+        {
             moved += 1;
         }
     }
     // Everything but the frozen embeddings, regressor and unused pooler moved.
     assert!(moved >= 30, "only {moved} tensors moved");
-    assert_eq!(vars["bert.embeddings.word_embeddings.weight"].as_tensor().to_vec2::<f32>().unwrap(),
-        ckpt.tensors["bert.embeddings.word_embeddings.weight"].to_vec2::<f32>().unwrap());
+    assert_eq!(
+        vars["bert.embeddings.word_embeddings.weight"]
+            .as_tensor()
+            .to_vec2::<f32>()
+            .unwrap(),
+        ckpt.tensors["bert.embeddings.word_embeddings.weight"]
+            .to_vec2::<f32>()
+            .unwrap()
+    );
 }

@@ -13,7 +13,10 @@ pub fn canonical_name(raw: &str) -> (String, bool) {
             .replace("audio_weight_1", "audio_weight")
             .replace("LayerNorm1.", "layer_norm.");
         format!("fusion.{rest}")
-    } else if ["embeddings.", "encoder.", "pooler."].iter().any(|p| name.starts_with(p)) {
+    } else if ["embeddings.", "encoder.", "pooler."]
+        .iter()
+        .any(|p| name.starts_with(p))
+    {
         format!("bert.{name}")
     } else {
         name.to_string()
@@ -25,16 +28,25 @@ pub fn canonical_name(raw: &str) -> (String, bool) {
         (true, Some((stem, "beta"))) => format!("{stem}.bias"),
         _ => name,
     };
-    let squeeze = matches!(name.as_str(), "fusion.proj_t.weight" | "fusion.proj_a.weight");
+    let squeeze = matches!(
+        name.as_str(),
+        "fusion.proj_t.weight" | "fusion.proj_a.weight"
+    );
     (name, squeeze)
 }
 
 /// Renames (and reshapes) a whole set of tensors.
-pub fn canonicalise(raw: impl IntoIterator<Item = (String, Tensor)>) -> Result<Vec<(String, Tensor)>> {
+pub fn canonicalise(
+    raw: impl IntoIterator<Item = (String, Tensor)>,
+) -> Result<Vec<(String, Tensor)>> {
     raw.into_iter()
         .map(|(name, tensor)| {
             let (canonical, squeeze) = canonical_name(&name);
-            let tensor = if squeeze && tensor.rank() == 3 { tensor.squeeze(2)? } else { tensor };
+            let tensor = if squeeze && tensor.rank() == 3 {
+                tensor.squeeze(2)?
+            } else {
+                tensor
+            };
             Ok((canonical, tensor))
         })
         .collect()
@@ -47,10 +59,22 @@ mod tests {
     #[test]
     fn every_layout_maps_to_one_name() {
         let cases = [
-            ("embeddings.LayerNorm.weight", "bert.embeddings.LayerNorm.weight"),
-            ("bert.embeddings.LayerNorm.gamma", "bert.embeddings.LayerNorm.weight"),
-            ("bert.encoder.layer.3.output.LayerNorm.beta", "bert.encoder.layer.3.output.LayerNorm.bias"),
-            ("module.bert.pooler.dense.weight", "bert.pooler.dense.weight"),
+            (
+                "embeddings.LayerNorm.weight",
+                "bert.embeddings.LayerNorm.weight",
+            ),
+            (
+                "bert.embeddings.LayerNorm.gamma",
+                "bert.embeddings.LayerNorm.weight",
+            ),
+            (
+                "bert.encoder.layer.3.output.LayerNorm.beta",
+                "bert.encoder.layer.3.output.LayerNorm.bias",
+            ),
+            (
+                "module.bert.pooler.dense.weight",
+                "bert.pooler.dense.weight",
+            ),
             ("BertFinetun.text_weight_1", "fusion.text_weight"),
             ("BertFinetun.audio_weight_1", "fusion.audio_weight"),
             ("BertFinetun.LayerNorm1.gamma", "fusion.layer_norm.weight"),
@@ -61,7 +85,10 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(canonical_name(raw).0, want, "{raw}");
         }
-        assert_eq!(canonical_name("BertFinetun.proj_t.weight"), ("fusion.proj_t.weight".into(), true));
+        assert_eq!(
+            canonical_name("BertFinetun.proj_t.weight"),
+            ("fusion.proj_t.weight".into(), true)
+        );
         // A "beta" that is not a LayerNorm parameter keeps its name.
         assert_eq!(canonical_name("fusion.beta").0, "fusion.beta");
     }

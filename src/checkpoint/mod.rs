@@ -28,13 +28,23 @@ pub enum CheckpointError {
     #[error("checkpoint directory {0} does not exist")]
     NotFound(PathBuf),
     #[error("{dir}: no {what} found (expected {expected})")]
-    Missing { dir: PathBuf, what: &'static str, expected: &'static str },
+    Missing {
+        dir: PathBuf,
+        what: &'static str,
+        expected: &'static str,
+    },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("{path}: cannot read weights: {source}")]
-    Weights { path: PathBuf, source: candle_core::Error },
+    Weights {
+        path: PathBuf,
+        source: candle_core::Error,
+    },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Which layout a directory was recognised as.
@@ -99,16 +109,25 @@ impl Checkpoint {
             });
         };
         let text = read_to_string(&config_path)?;
-        let invalid = |message: String| CheckpointError::Invalid { path: config_path.clone(), message };
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
+        let invalid = |message: String| CheckpointError::Invalid {
+            path: config_path.clone(),
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
         let (layout, bert, meta) = if value.get("cmbert").is_some() {
-            let ours: OurConfig = serde_json::from_value(value).map_err(|e| invalid(format!("bad cmbert-tui config: {e}")))?;
+            let ours: OurConfig = serde_json::from_value(value)
+                .map_err(|e| invalid(format!("bad cmbert-tui config: {e}")))?;
             if ours.cmbert.format != FORMAT {
-                return Err(invalid(format!("checkpoint format {:?}, this build reads {FORMAT:?}", ours.cmbert.format)));
+                return Err(invalid(format!(
+                    "checkpoint format {:?}, this build reads {FORMAT:?}",
+                    ours.cmbert.format
+                )));
             }
             (Layout::Ours, ours.bert, Some(ours.cmbert))
         } else {
-            let bert: BertConfig = serde_json::from_value(value).map_err(|e| invalid(format!("not a BERT config: {e}")))?;
+            let bert: BertConfig = serde_json::from_value(value)
+                .map_err(|e| invalid(format!("not a BERT config: {e}")))?;
             (layout, bert, None)
         };
         bert.validate().map_err(invalid)?;
@@ -117,15 +136,32 @@ impl Checkpoint {
             Some(meta) => Some(meta.head.clone()),
             None => infer_head(&tensors),
         };
-        let vocab = ["vocab.txt", "tokenizer.json"].iter().map(|f| dir.join(f)).find(|p| p.is_file()).ok_or(
-            CheckpointError::Missing { dir: dir.to_path_buf(), what: "vocabulary", expected: "vocab.txt or tokenizer.json" },
-        )?;
-        Ok(Self { dir: dir.to_path_buf(), layout, bert, head, meta, tensors, vocab })
+        let vocab = ["vocab.txt", "tokenizer.json"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file())
+            .ok_or(CheckpointError::Missing {
+                dir: dir.to_path_buf(),
+                what: "vocabulary",
+                expected: "vocab.txt or tokenizer.json",
+            })?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            layout,
+            bert,
+            head,
+            meta,
+            tensors,
+            vocab,
+        })
     }
 }
 
 fn read_to_string(path: &Path) -> Result<String, CheckpointError> {
-    std::fs::read_to_string(path).map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })
+    std::fs::read_to_string(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn load_weights(dir: &Path, device: &Device) -> Result<HashMap<String, Tensor>, CheckpointError> {
@@ -144,10 +180,16 @@ fn load_weights(dir: &Path, device: &Device) -> Result<HashMap<String, Tensor>, 
             expected: "model.safetensors or pytorch_model.bin",
         });
     };
-    let weights_error = |source| CheckpointError::Weights { path: path.clone(), source };
+    let weights_error = |source| CheckpointError::Weights {
+        path: path.clone(),
+        source,
+    };
     let raw = raw.map_err(weights_error)?;
     let canonical = canonicalise(raw).map_err(weights_error)?;
-    Ok(canonical.into_iter().map(|(k, t)| (k, t.to_device(device).unwrap_or(t))).collect())
+    Ok(canonical
+        .into_iter()
+        .map(|(k, t)| (k, t.to_device(device).unwrap_or(t)))
+        .collect())
 }
 
 /// candle reads the zip container that `torch.save` has written since PyTorch 1.6; say so
@@ -155,8 +197,16 @@ fn load_weights(dir: &Path, device: &Device) -> Result<HashMap<String, Tensor>, 
 fn check_torch_zip(path: &Path) -> Result<(), CheckpointError> {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    let mut file = std::fs::File::open(path).map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })?;
-    let read = file.read(&mut magic).map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })?;
+    let mut file = std::fs::File::open(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let read = file
+        .read(&mut magic)
+        .map_err(|source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if read < 4 || &magic != b"PK\x03\x04" {
         return Err(CheckpointError::Invalid {
             path: path.to_path_buf(),
@@ -172,7 +222,11 @@ fn check_torch_zip(path: &Path) -> Result<(), CheckpointError> {
 fn infer_head(tensors: &HashMap<String, Tensor>) -> Option<HeadConfig> {
     let proj_a = tensors.get("fusion.proj_a.weight")?;
     let (proj_dim, audio_dim) = proj_a.dims2().ok()?;
-    let cls_audio = if tensors.contains_key("fusion.cls_audio") { ClsAudio::Learned } else { ClsAudio::Zero };
+    let cls_audio = if tensors.contains_key("fusion.cls_audio") {
+        ClsAudio::Learned
+    } else {
+        ClsAudio::Zero
+    };
     let mut head = HeadConfig::new(ModelKind::CmBert, cls_audio, audio_dim);
     head.proj_dim = proj_dim;
     Some(head)

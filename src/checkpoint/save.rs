@@ -20,15 +20,22 @@ pub fn save(
     meta: &CheckpointMeta,
     vocab: &Path,
 ) -> Result<(), CheckpointError> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint");
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("checkpoint");
     let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(io(&staging))?;
     }
     fs::create_dir(&staging).map_err(io(&staging))?;
-    let result = write_contents(&staging, vars, bert, meta, vocab).and_then(|()| swap_into_place(&staging, dir));
+    let result = write_contents(&staging, vars, bert, meta, vocab)
+        .and_then(|()| swap_into_place(&staging, dir));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
@@ -36,7 +43,10 @@ pub fn save(
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> CheckpointError + '_ {
-    move |source| CheckpointError::Io { path: path.to_path_buf(), source }
+    move |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn write_contents(
@@ -47,19 +57,30 @@ fn write_contents(
     vocab: &Path,
 ) -> Result<(), CheckpointError> {
     let weights = staging.join("model.safetensors");
-    let tensors: Vec<(String, candle_core::Tensor)> = vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+    let tensors: Vec<(String, candle_core::Tensor)> = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect();
     // `transformers` refuses safetensors files without `format: pt` metadata.
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-    safetensors::serialize_to_file(tensors, Some(metadata), &weights).map_err(|e| CheckpointError::Invalid {
-        path: weights.clone(),
-        message: format!("cannot write weights: {e}"),
+    safetensors::serialize_to_file(tensors, Some(metadata), &weights).map_err(|e| {
+        CheckpointError::Invalid {
+            path: weights.clone(),
+            message: format!("cannot write weights: {e}"),
+        }
     })?;
-    let config = OurConfig { bert: bert.clone(), cmbert: meta.clone() };
+    let config = OurConfig {
+        bert: bert.clone(),
+        cmbert: meta.clone(),
+    };
     let config_path = staging.join("config.json");
     let json = serde_json::to_string_pretty(&config).expect("config serialises");
     fs::write(&config_path, json).map_err(io(&config_path))?;
     if !vocab.is_file() {
-        return Err(CheckpointError::Invalid { path: vocab.to_path_buf(), message: "vocabulary file not found".into() });
+        return Err(CheckpointError::Invalid {
+            path: vocab.to_path_buf(),
+            message: "vocabulary file not found".into(),
+        });
     }
     let vocab_dir = vocab.parent().unwrap_or(Path::new("."));
     for file in ["vocab.txt", "tokenizer.json"] {
@@ -70,7 +91,9 @@ fn write_contents(
     }
     for entry in fs::read_dir(staging).map_err(io(staging))? {
         let path = entry.map_err(io(staging))?.path();
-        fs::File::open(&path).and_then(|f| f.sync_all()).map_err(io(&path))?;
+        fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&path))?;
     }
     Ok(())
 }

@@ -26,9 +26,18 @@ impl Batch {
     pub fn new(examples: &[&Example], audio_dim: usize, device: &Device) -> Result<Self> {
         let b = examples.len();
         let l = examples.first().map_or(0, |e| e.encoded.input_ids.len());
-        let ids: Vec<u32> = examples.iter().flat_map(|e| e.encoded.input_ids.iter().copied()).collect();
-        let mask: Vec<f32> = examples.iter().flat_map(|e| e.encoded.attention_mask.iter().copied()).collect();
-        let audio: Vec<f32> = examples.iter().flat_map(|e| e.audio.iter().copied()).collect();
+        let ids: Vec<u32> = examples
+            .iter()
+            .flat_map(|e| e.encoded.input_ids.iter().copied())
+            .collect();
+        let mask: Vec<f32> = examples
+            .iter()
+            .flat_map(|e| e.encoded.attention_mask.iter().copied())
+            .collect();
+        let audio: Vec<f32> = examples
+            .iter()
+            .flat_map(|e| e.audio.iter().copied())
+            .collect();
         let labels: Vec<f32> = examples.iter().map(|e| e.label).collect();
         Ok(Self {
             inputs: Inputs {

@@ -62,7 +62,10 @@ pub struct TextEncoder {
 
 impl std::fmt::Debug for TextEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TextEncoder").field("source", &self.source).field("max_len", &self.max_len).finish()
+        f.debug_struct("TextEncoder")
+            .field("source", &self.source)
+            .field("max_len", &self.max_len)
+            .finish()
     }
 }
 
@@ -73,15 +76,21 @@ impl TextEncoder {
         if max_len < 2 {
             return Err(TokenizeError::MaxLen(max_len));
         }
-        let load_err = |message: String| TokenizeError::Load { path: path.to_path_buf(), message };
+        let load_err = |message: String| TokenizeError::Load {
+            path: path.to_path_buf(),
+            message,
+        };
         let is_json = path.extension().is_some_and(|e| e == "json");
         let mut tokenizer = if is_json {
             let mut t = Tokenizer::from_file(path).map_err(|e| load_err(e.to_string()))?;
             t.with_padding(None);
-            t.with_truncation(None).map_err(|e| load_err(e.to_string()))?;
+            t.with_truncation(None)
+                .map_err(|e| load_err(e.to_string()))?;
             t
         } else {
-            let path_str = path.to_str().ok_or_else(|| load_err("path is not valid UTF-8".into()))?;
+            let path_str = path
+                .to_str()
+                .ok_or_else(|| load_err("path is not valid UTF-8".into()))?;
             let model = WordPiece::from_file(path_str)
                 .unk_token("[UNK]".into())
                 .build()
@@ -94,10 +103,21 @@ impl TextEncoder {
         };
         tokenizer.with_post_processor(None::<tokenizers::PostProcessorWrapper>);
         let special = |token: &'static str| {
-            tokenizer.token_to_id(token).ok_or(TokenizeError::MissingSpecial { path: path.to_path_buf(), token })
+            tokenizer
+                .token_to_id(token)
+                .ok_or(TokenizeError::MissingSpecial {
+                    path: path.to_path_buf(),
+                    token,
+                })
         };
         let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
-        Ok(Self { tokenizer, cls, sep, max_len, source: path.to_path_buf() })
+        Ok(Self {
+            tokenizer,
+            cls,
+            sep,
+            max_len,
+            source: path.to_path_buf(),
+        })
     }
 
     pub fn max_len(&self) -> usize {
@@ -116,7 +136,10 @@ impl TextEncoder {
         let encoding = self
             .tokenizer
             .encode(text, false)
-            .map_err(|e| TokenizeError::Encode { text: text.to_string(), message: e.to_string() })?;
+            .map_err(|e| TokenizeError::Encode {
+                text: text.to_string(),
+                message: e.to_string(),
+            })?;
         let spans: Vec<(usize, usize)> = word_spans(text);
         let words = spans.iter().map(|&(s, e)| text[s..e].to_string()).collect();
         let keep = encoding.get_ids().len().min(self.max_len - 2);
@@ -182,8 +205,14 @@ mod tests {
     #[test]
     fn pieces_map_back_to_words() {
         let e = tiny().encode("I JUST WANNA  SAY").unwrap();
-        assert_eq!(e.tokens, ["[CLS]", "i", "just", "wan", "##na", "say", "[SEP]"]);
-        assert_eq!(e.token_words, [None, Some(0), Some(1), Some(2), Some(2), Some(3), None]);
+        assert_eq!(
+            e.tokens,
+            ["[CLS]", "i", "just", "wan", "##na", "say", "[SEP]"]
+        );
+        assert_eq!(
+            e.token_words,
+            [None, Some(0), Some(1), Some(2), Some(2), Some(3), None]
+        );
         assert_eq!(e.words, ["I", "JUST", "WANNA", "SAY"]);
         assert_eq!(e.input_ids.len(), 12);
         assert_eq!(&e.input_ids[7..], &[0; 5]);

@@ -23,9 +23,14 @@ struct Embeddings {
 
 impl Embeddings {
     fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
-        let init = Init::Randn { mean: 0.0, stdev: cfg.initializer_range };
+        let init = Init::Randn {
+            mean: 0.0,
+            stdev: cfg.initializer_range,
+        };
         let table = |name: &str, rows: usize| -> Result<Embedding> {
-            let w = vb.pp(name).get_with_hints((rows, cfg.hidden_size), "weight", init)?;
+            let w = vb
+                .pp(name)
+                .get_with_hints((rows, cfg.hidden_size), "weight", init)?;
             Ok(Embedding::new(w, cfg.hidden_size))
         };
         Ok(Self {
@@ -68,7 +73,10 @@ struct SelfAttention {
 impl SelfAttention {
     fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
         let h = cfg.hidden_size;
-        let init = Init::Randn { mean: 0.0, stdev: cfg.initializer_range };
+        let init = Init::Randn {
+            mean: 0.0,
+            stdev: cfg.initializer_range,
+        };
         let sv = vb.pp("self");
         let ov = vb.pp("output");
         Ok(Self {
@@ -86,11 +94,18 @@ impl SelfAttention {
 
     fn split_heads(&self, xs: &Tensor) -> Result<Tensor> {
         let (b, l, _) = xs.dims3()?;
-        xs.reshape((b, l, self.heads, self.head_dim))?.transpose(1, 2)?.contiguous()
+        xs.reshape((b, l, self.heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()
     }
 
     /// Returns the block output and the attention probabilities `[B, heads, L, L]`.
-    fn forward(&self, xs: &Tensor, additive_mask: &Tensor, mode: Mode<'_>) -> Result<(Tensor, Tensor)> {
+    fn forward(
+        &self,
+        xs: &Tensor,
+        additive_mask: &Tensor,
+        mode: Mode<'_>,
+    ) -> Result<(Tensor, Tensor)> {
         let (b, l, h) = xs.dims3()?;
         let q = self.split_heads(&self.query.forward(xs)?)?;
         let k = self.split_heads(&self.key.forward(xs)?)?;
@@ -118,17 +133,39 @@ struct Layer {
 
 impl Layer {
     fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
-        let init = Init::Randn { mean: 0.0, stdev: cfg.initializer_range };
+        let init = Init::Randn {
+            mean: 0.0,
+            stdev: cfg.initializer_range,
+        };
         Ok(Self {
             attention: SelfAttention::load(vb.pp("attention"), cfg)?,
-            intermediate: linear(vb.pp("intermediate").pp("dense"), cfg.hidden_size, cfg.intermediate_size, init)?,
-            output: linear(vb.pp("output").pp("dense"), cfg.intermediate_size, cfg.hidden_size, init)?,
-            output_norm: LayerNorm::load(vb.pp("output").pp("LayerNorm"), cfg.hidden_size, cfg.layer_norm_eps)?,
+            intermediate: linear(
+                vb.pp("intermediate").pp("dense"),
+                cfg.hidden_size,
+                cfg.intermediate_size,
+                init,
+            )?,
+            output: linear(
+                vb.pp("output").pp("dense"),
+                cfg.intermediate_size,
+                cfg.hidden_size,
+                init,
+            )?,
+            output_norm: LayerNorm::load(
+                vb.pp("output").pp("LayerNorm"),
+                cfg.hidden_size,
+                cfg.layer_norm_eps,
+            )?,
             dropout: cfg.hidden_dropout_prob,
         })
     }
 
-    fn forward(&self, xs: &Tensor, additive_mask: &Tensor, mode: Mode<'_>) -> Result<(Tensor, Tensor)> {
+    fn forward(
+        &self,
+        xs: &Tensor,
+        additive_mask: &Tensor,
+        mode: Mode<'_>,
+    ) -> Result<(Tensor, Tensor)> {
         let (attended, probs) = self.attention.forward(xs, additive_mask, mode)?;
         let inner = self.intermediate.forward(&attended)?.gelu_erf()?;
         let out = dropout(&self.output.forward(&inner)?, self.dropout, mode)?;
@@ -155,14 +192,22 @@ pub struct BertModel {
 
 impl BertModel {
     pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
-        let init = Init::Randn { mean: 0.0, stdev: cfg.initializer_range };
+        let init = Init::Randn {
+            mean: 0.0,
+            stdev: cfg.initializer_range,
+        };
         let layers = (0..cfg.num_hidden_layers)
             .map(|i| Layer::load(vb.pp("encoder").pp("layer").pp(i), cfg))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             embeddings: Embeddings::load(vb.pp("embeddings"), cfg)?,
             layers,
-            pooler: linear(vb.pp("pooler").pp("dense"), cfg.hidden_size, cfg.hidden_size, init)?,
+            pooler: linear(
+                vb.pp("pooler").pp("dense"),
+                cfg.hidden_size,
+                cfg.hidden_size,
+                init,
+            )?,
             config: cfg.clone(),
         })
     }
@@ -192,7 +237,10 @@ impl BertModel {
                 all.push(probs);
             }
         }
-        Ok(BertOutput { last_hidden_state: hidden, attentions })
+        Ok(BertOutput {
+            last_hidden_state: hidden,
+            attentions,
+        })
     }
 
     /// BERT pooler: `tanh(W h_[CLS] + b)`.

@@ -59,23 +59,51 @@ impl CmBert {
             )?),
             ModelKind::TBert => Head::Pooled,
         };
-        let classifier = linear(vb.pp("classifier"), d, 1, Init::Randn { mean: 0.0, stdev: 0.02 })?;
-        Ok(Self { bert, head, classifier, head_config: head_cfg.clone() })
+        let classifier = linear(
+            vb.pp("classifier"),
+            d,
+            1,
+            Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
+        )?;
+        Ok(Self {
+            bert,
+            head,
+            classifier,
+            head_config: head_cfg.clone(),
+        })
     }
 
-    pub fn forward(&self, inputs: &Inputs, mode: Mode<'_>, want_bert_attentions: bool) -> Result<ModelOutput> {
-        let encoded = self.bert.forward(&inputs.input_ids, &inputs.attention_mask, mode, want_bert_attentions)?;
+    pub fn forward(
+        &self,
+        inputs: &Inputs,
+        mode: Mode<'_>,
+        want_bert_attentions: bool,
+    ) -> Result<ModelOutput> {
+        let encoded = self.bert.forward(
+            &inputs.input_ids,
+            &inputs.attention_mask,
+            mode,
+            want_bert_attentions,
+        )?;
         let hidden = &encoded.last_hidden_state;
         let dropout_p = self.bert.config.hidden_dropout_prob;
         let (features, fusion) = match &self.head {
             Head::Fusion(head) => {
-                let (cls, matrices) = head.forward(hidden, &inputs.audio, &inputs.attention_mask, mode)?;
+                let (cls, matrices) =
+                    head.forward(hidden, &inputs.audio, &inputs.attention_mask, mode)?;
                 (cls, Some(matrices))
             }
             Head::Pooled => (dropout(&self.bert.pool(hidden)?, dropout_p, mode)?, None),
         };
         let score = self.classifier.forward(&features)?.squeeze(1)?;
-        Ok(ModelOutput { score, fusion, bert_attentions: encoded.attentions })
+        Ok(ModelOutput {
+            score,
+            fusion,
+            bert_attentions: encoded.attentions,
+        })
     }
 }
 

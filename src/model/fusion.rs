@@ -39,10 +39,18 @@ pub struct FusionHead {
 
 impl FusionHead {
     /// `vb` is the head's own prefix (`fusion`); names match our checkpoint keys.
-    pub fn load(vb: VarBuilder, cfg: &HeadConfig, hidden: usize, hidden_dropout: f64, eps: f64) -> Result<Self> {
+    pub fn load(
+        vb: VarBuilder,
+        cfg: &HeadConfig,
+        hidden: usize,
+        hidden_dropout: f64,
+        eps: f64,
+    ) -> Result<Self> {
         let (k, d_audio) = (cfg.proj_dim, cfg.audio_dim);
         let cls_audio = match cfg.cls_audio {
-            ClsAudio::Learned => Some(vb.get_with_hints(d_audio, "cls_audio", torch_default_uniform(d_audio))?),
+            ClsAudio::Learned => {
+                Some(vb.get_with_hints(d_audio, "cls_audio", torch_default_uniform(d_audio))?)
+            }
             ClsAudio::Zero | ClsAudio::Mean => None,
         };
         Ok(Self {
@@ -51,7 +59,15 @@ impl FusionHead {
             text_weight: vb.get_with_hints(1, "text_weight", Init::Const(1.0))?,
             audio_weight: vb.get_with_hints(1, "audio_weight", Init::Const(1.0))?,
             bias: vb.get_with_hints(1, "bias", Init::Const(0.0))?,
-            dense: linear(vb.pp("dense"), hidden, hidden, Init::Randn { mean: 0.0, stdev: 0.02 })?,
+            dense: linear(
+                vb.pp("dense"),
+                hidden,
+                hidden,
+                Init::Randn {
+                    mean: 0.0,
+                    stdev: 0.02,
+                },
+            )?,
             layer_norm: LayerNorm::load(vb.pp("layer_norm"), hidden, eps)?,
             cls_audio,
             cls_mode: cfg.cls_audio,
@@ -70,17 +86,28 @@ impl FusionHead {
         let words_only = audio.broadcast_mul(&first.affine(-1.0, 1.0)?)?;
         let slot = match self.cls_mode {
             ClsAudio::Zero => return Ok(words_only),
-            ClsAudio::Learned => self.cls_audio.as_ref().expect("loaded for Learned").reshape((1, 1, d))?,
+            ClsAudio::Learned => self
+                .cls_audio
+                .as_ref()
+                .expect("loaded for Learned")
+                .reshape((1, 1, d))?,
             ClsAudio::Mean => {
                 // Word positions are the real tokens except [CLS] and [SEP]: position j >= 1
                 // is a word iff position j + 1 is real.
                 let words = Tensor::cat(
-                    &[Tensor::zeros((b, 1), DType::F32, device)?, mask.narrow(1, 2, l - 2)?, Tensor::zeros((b, 1), DType::F32, device)?],
+                    &[
+                        Tensor::zeros((b, 1), DType::F32, device)?,
+                        mask.narrow(1, 2, l - 2)?,
+                        Tensor::zeros((b, 1), DType::F32, device)?,
+                    ],
                     1,
                 )?
                 .unsqueeze(2)?;
                 let count = words.sum_keepdim(1)?.clamp(1f32, f32::MAX)?;
-                audio.broadcast_mul(&words)?.sum_keepdim(1)?.broadcast_div(&count)?
+                audio
+                    .broadcast_mul(&words)?
+                    .sum_keepdim(1)?
+                    .broadcast_div(&count)?
             }
         };
         words_only.broadcast_add(&slot.broadcast_mul(&first)?)
@@ -88,7 +115,13 @@ impl FusionHead {
 
     /// `hidden` `[B, L, d]`, `audio` `[B, L, D]`, `mask` `[B, L]` f32. Returns the
     /// dropped-out `[CLS]` row of `Y` `[B, d]` (the regressor's input, step 10) and the matrices.
-    pub fn forward(&self, hidden: &Tensor, audio: &Tensor, mask: &Tensor, mode: Mode<'_>) -> Result<(Tensor, FusionMatrices)> {
+    pub fn forward(
+        &self,
+        hidden: &Tensor,
+        audio: &Tensor,
+        mask: &Tensor,
+        mode: Mode<'_>,
+    ) -> Result<(Tensor, FusionMatrices)> {
         // Steps 1-2: project and scale by sqrt of the batch-wide Frobenius norm, a constant
         // (the reference divides by a Python float, so no gradient flows through it).
         let text = self.proj_t.forward(hidden)?;
@@ -96,7 +129,9 @@ impl FusionHead {
         let scale = Tensor::new(norm.sqrt() as f32, text.device())?;
         let text = text.broadcast_div(&scale)?;
         // Step 3.
-        let audio = self.proj_a.forward(&self.audio_with_cls_slot(audio, mask)?)?;
+        let audio = self
+            .proj_a
+            .forward(&self.audio_with_cls_slot(audio, mask)?)?;
         // Step 4.
         let alpha_t = text.matmul(&text.t()?)?.relu()?;
         let beta_a = audio.matmul(&audio.t()?)?.relu()?;
@@ -114,9 +149,21 @@ impl FusionHead {
         let attended = dropout(&w_m, self.attention_dropout, mode)?.matmul(hidden)?;
         let fused = (attended + hidden)?;
         // Step 9.
-        let y = self.layer_norm.forward(&dropout(&self.dense.forward(&fused)?, self.hidden_dropout, mode)?)?;
+        let y = self.layer_norm.forward(&dropout(
+            &self.dense.forward(&fused)?,
+            self.hidden_dropout,
+            mode,
+        )?)?;
         let cls = y.narrow(1, 0, 1)?.squeeze(1)?;
         let cls = dropout(&cls, self.hidden_dropout, mode)?;
-        Ok((cls, FusionMatrices { alpha_t, beta_a, w_f, w_m }))
+        Ok((
+            cls,
+            FusionMatrices {
+                alpha_t,
+                beta_a,
+                w_f,
+                w_m,
+            },
+        ))
     }
 }

@@ -33,13 +33,21 @@ impl ParamStore {
     pub fn new(initial: HashMap<String, Tensor>, seed: u64, device: &Device) -> Arc<Self> {
         Arc::new(Self {
             initial,
-            inner: Mutex::new(Inner { vars: BTreeMap::new(), fresh: BTreeSet::new(), rng: StdRng::seed_from_u64(seed) }),
+            inner: Mutex::new(Inner {
+                vars: BTreeMap::new(),
+                fresh: BTreeSet::new(),
+                rng: StdRng::seed_from_u64(seed),
+            }),
             device: device.clone(),
         })
     }
 
     pub fn var_builder(self: &Arc<Self>) -> VarBuilder<'static> {
-        VarBuilder::from_backend(Box::new(StoreRef(self.clone())), DType::F32, self.device.clone())
+        VarBuilder::from_backend(
+            Box::new(StoreRef(self.clone())),
+            DType::F32,
+            self.device.clone(),
+        )
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -59,7 +67,12 @@ impl ParamStore {
     /// Checkpoint tensors the model did not ask for (e.g. `position_ids` buffers).
     pub fn unused(&self) -> Vec<String> {
         let inner = self.lock();
-        let mut unused: Vec<String> = self.initial.keys().filter(|k| !inner.vars.contains_key(*k)).cloned().collect();
+        let mut unused: Vec<String> = self
+            .initial
+            .keys()
+            .filter(|k| !inner.vars.contains_key(*k))
+            .cloned()
+            .collect();
         unused.sort();
         unused
     }
@@ -72,7 +85,11 @@ impl ParamStore {
         let value = match self.initial.get(name) {
             Some(t) => {
                 if t.shape() != shape {
-                    candle_core::bail!("checkpoint tensor {name} has shape {:?}, the model needs {:?}", t.dims(), shape.dims());
+                    candle_core::bail!(
+                        "checkpoint tensor {name} has shape {:?}, the model needs {:?}",
+                        t.dims(),
+                        shape.dims()
+                    );
                 }
                 t.to_dtype(DType::F32)?.to_device(&self.device)?
             }
@@ -100,7 +117,9 @@ fn sample(init: &Init, shape: &Shape, rng: &mut StdRng, device: &Device) -> Resu
             let dist = Uniform::new(lo, up).map_err(candle_core::Error::wrap)?;
             (0..n).map(|_| dist.sample(rng) as f32).collect()
         }
-        Init::Kaiming { .. } => candle_core::bail!("Kaiming init is not used by BERT; give an explicit initialiser"),
+        Init::Kaiming { .. } => {
+            candle_core::bail!("Kaiming init is not used by BERT; give an explicit initialiser")
+        }
     };
     Tensor::from_vec(values, shape, device)
 }
@@ -121,7 +140,9 @@ impl SimpleBackend for StoreRef {
         let inner = self.0.lock();
         match inner.vars.get(name) {
             Some(v) => Ok(v.as_tensor().clone()),
-            None => candle_core::bail!("parameter {name} requested without a shape before it was created"),
+            None => candle_core::bail!(
+                "parameter {name} requested without a shape before it was created"
+            ),
         }
     }
 
@@ -143,8 +164,20 @@ mod tests {
         let build = |seed| -> Result<(Vec<f32>, Vec<f32>, Arc<ParamStore>)> {
             let store = ParamStore::new(initial.clone(), seed, &dev);
             let vb = store.var_builder();
-            let a = vb.pp("a").get_with_hints(2, "weight", Init::Const(0.0))?.to_vec1()?;
-            let b = vb.get_with_hints(3, "b", Init::Randn { mean: 0.0, stdev: 1.0 })?.to_vec1()?;
+            let a = vb
+                .pp("a")
+                .get_with_hints(2, "weight", Init::Const(0.0))?
+                .to_vec1()?;
+            let b = vb
+                .get_with_hints(
+                    3,
+                    "b",
+                    Init::Randn {
+                        mean: 0.0,
+                        stdev: 1.0,
+                    },
+                )?
+                .to_vec1()?;
             Ok((a, b, store))
         };
         let (a, b1, store) = build(3)?;
@@ -164,7 +197,10 @@ mod tests {
         let mut initial = HashMap::new();
         initial.insert("w".to_string(), Tensor::new(&[1f32, 2.0], &dev).unwrap());
         let store = ParamStore::new(initial, 0, &dev);
-        let err = store.var_builder().get_with_hints(3, "w", Init::Const(0.0)).unwrap_err();
+        let err = store
+            .var_builder()
+            .get_with_hints(3, "w", Init::Const(0.0))
+            .unwrap_err();
         assert!(err.to_string().contains("w has shape [2]"), "{err}");
     }
 }

@@ -17,7 +17,11 @@ pub struct GroupSettings {
 
 impl Default for GroupSettings {
     fn default() -> Self {
-        Self { lr: 2e-5, head_lr: 0.01, weight_decay: 0.01 }
+        Self {
+            lr: 2e-5,
+            head_lr: 0.01,
+            weight_decay: 0.01,
+        }
     }
 }
 
@@ -30,13 +34,23 @@ pub fn group_for(name: &str, model: ModelKind, s: &GroupSettings) -> Option<Grou
     if model == ModelKind::CmBert && name.starts_with("classifier.") {
         return None;
     }
-    let no_decay = name.contains("bias") || (name.starts_with("bert.") && name.contains("LayerNorm.weight"));
+    let no_decay =
+        name.contains("bias") || (name.starts_with("bert.") && name.contains("LayerNorm.weight"));
     Some(if no_decay {
-        Group { lr: s.lr, weight_decay: 0.0 }
+        Group {
+            lr: s.lr,
+            weight_decay: 0.0,
+        }
     } else if name.starts_with("fusion.") {
-        Group { lr: s.head_lr, weight_decay: s.weight_decay }
+        Group {
+            lr: s.head_lr,
+            weight_decay: s.weight_decay,
+        }
     } else {
-        Group { lr: s.lr, weight_decay: s.weight_decay }
+        Group {
+            lr: s.lr,
+            weight_decay: s.weight_decay,
+        }
     })
 }
 
@@ -48,17 +62,48 @@ mod tests {
     fn groups_follow_the_reference() {
         let s = GroupSettings::default();
         let g = |n, m| group_for(n, m, &s);
-        let bert_decay = Some(Group { lr: 2e-5, weight_decay: 0.01 });
-        let no_decay = Some(Group { lr: 2e-5, weight_decay: 0.0 });
-        let head = Some(Group { lr: 0.01, weight_decay: 0.01 });
-        assert_eq!(g("bert.embeddings.word_embeddings.weight", ModelKind::CmBert), None);
+        let bert_decay = Some(Group {
+            lr: 2e-5,
+            weight_decay: 0.01,
+        });
+        let no_decay = Some(Group {
+            lr: 2e-5,
+            weight_decay: 0.0,
+        });
+        let head = Some(Group {
+            lr: 0.01,
+            weight_decay: 0.01,
+        });
+        assert_eq!(
+            g("bert.embeddings.word_embeddings.weight", ModelKind::CmBert),
+            None
+        );
         assert_eq!(g("classifier.weight", ModelKind::CmBert), None);
         assert_eq!(g("classifier.weight", ModelKind::TBert), bert_decay);
         assert_eq!(g("classifier.bias", ModelKind::TBert), no_decay);
-        assert_eq!(g("bert.encoder.layer.0.attention.self.query.weight", ModelKind::CmBert), bert_decay);
-        assert_eq!(g("bert.encoder.layer.0.output.LayerNorm.weight", ModelKind::CmBert), no_decay);
+        assert_eq!(
+            g(
+                "bert.encoder.layer.0.attention.self.query.weight",
+                ModelKind::CmBert
+            ),
+            bert_decay
+        );
+        assert_eq!(
+            g(
+                "bert.encoder.layer.0.output.LayerNorm.weight",
+                ModelKind::CmBert
+            ),
+            no_decay
+        );
         assert_eq!(g("bert.pooler.dense.bias", ModelKind::CmBert), no_decay);
-        for head_name in ["fusion.proj_t.weight", "fusion.text_weight", "fusion.audio_weight", "fusion.layer_norm.weight", "fusion.cls_audio", "fusion.dense.weight"] {
+        for head_name in [
+            "fusion.proj_t.weight",
+            "fusion.text_weight",
+            "fusion.audio_weight",
+            "fusion.layer_norm.weight",
+            "fusion.cls_audio",
+            "fusion.dense.weight",
+        ] {
             assert_eq!(g(head_name, ModelKind::CmBert), head, "{head_name}");
         }
         // "bias" anywhere in the name: the fusion scalar b and the head's biases.

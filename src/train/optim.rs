@@ -58,15 +58,30 @@ pub struct BertAdam {
 
 impl BertAdam {
     /// `params`: the trainable tensors only; frozen ones are simply not passed.
-    pub fn new(params: Vec<(String, Var, Group)>, schedule: WarmupLinear, max_grad_norm: f64) -> Self {
+    pub fn new(
+        params: Vec<(String, Var, Group)>,
+        schedule: WarmupLinear,
+        max_grad_norm: f64,
+    ) -> Self {
         let slots = params
             .into_iter()
             .map(|(name, var, group)| {
                 let n = var.elem_count();
-                Slot { name, var, group, m: vec![0.0; n], v: vec![0.0; n], step: 0 }
+                Slot {
+                    name,
+                    var,
+                    group,
+                    m: vec![0.0; n],
+                    v: vec![0.0; n],
+                    step: 0,
+                }
             })
             .collect();
-        Self { slots, schedule, max_grad_norm }
+        Self {
+            slots,
+            schedule,
+            max_grad_norm,
+        }
     }
 
     /// Learning rate the next step gives a parameter of `group` that has taken `step` steps.
@@ -87,7 +102,9 @@ impl BertAdam {
     /// not advance, as in PyTorch (e.g. the pooler under CM-BERT).
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         for slot in &mut self.slots {
-            let Some(grad) = grads.get(slot.var.as_tensor()) else { continue };
+            let Some(grad) = grads.get(slot.var.as_tensor()) else {
+                continue;
+            };
             let lr = slot.group.lr * self.schedule.factor(slot.step);
             let update = Update {
                 lr: lr as f32,
@@ -96,7 +113,9 @@ impl BertAdam {
                 m: std::cell::RefCell::new(&mut slot.m),
                 v: std::cell::RefCell::new(&mut slot.v),
             };
-            slot.var.as_tensor().inplace_op2(&grad.contiguous()?, &update)?;
+            slot.var
+                .as_tensor()
+                .inplace_op2(&grad.contiguous()?, &update)?;
             slot.step += 1;
         }
         Ok(())
@@ -116,17 +135,28 @@ impl InplaceOp2 for Update<'_> {
         "bert-adam"
     }
 
-    fn cpu_fwd(&self, param: &mut CpuStorage, pl: &Layout, grad: &CpuStorage, gl: &Layout) -> Result<()> {
+    fn cpu_fwd(
+        &self,
+        param: &mut CpuStorage,
+        pl: &Layout,
+        grad: &CpuStorage,
+        gl: &Layout,
+    ) -> Result<()> {
         let (CpuStorage::F32(p), CpuStorage::F32(g)) = (param, grad) else {
             candle_core::bail!("bert-adam: parameters and gradients must be f32")
         };
-        let (Some((p0, p1)), Some((g0, g1))) = (pl.contiguous_offsets(), gl.contiguous_offsets()) else {
+        let (Some((p0, p1)), Some((g0, g1))) = (pl.contiguous_offsets(), gl.contiguous_offsets())
+        else {
             candle_core::bail!("bert-adam: non-contiguous parameter or gradient")
         };
         let (p, g) = (&mut p[p0..p1], &g[g0..g1]);
         // torch.nn.utils.clip_grad_norm_ on this tensor alone (norm in f64 for stability of
         // the comparison; the coefficient has the same +1e-6 as PyTorch).
-        let norm = g.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt();
+        let norm = g
+            .iter()
+            .map(|&x| (x as f64) * (x as f64))
+            .sum::<f64>()
+            .sqrt();
         let coef = self.max_grad_norm / (norm + 1e-6);
         let scale = if coef < 1.0 { coef as f32 } else { 1.0 };
         let mut m = self.m.borrow_mut();
@@ -151,7 +181,10 @@ mod tests {
 
     #[test]
     fn schedule_warms_up_then_decays_and_clamps() {
-        let s = WarmupLinear { warmup: 0.1, t_total: 100 };
+        let s = WarmupLinear {
+            warmup: 0.1,
+            t_total: 100,
+        };
         assert_eq!(s.factor(0), 0.0);
         assert!((s.factor(5) - 0.5).abs() < 1e-12);
         assert!((s.factor(10) - 0.9).abs() < 1e-12);
@@ -165,20 +198,33 @@ mod tests {
     fn update_matches_hand_computation() -> Result<()> {
         let dev = Device::Cpu;
         let var = Var::from_tensor(&Tensor::new(&[1.0f32, -2.0], &dev)?)?;
-        let group = Group { lr: 0.1, weight_decay: 0.01 };
-        let schedule = WarmupLinear { warmup: 0.5, t_total: 4 };
+        let group = Group {
+            lr: 0.1,
+            weight_decay: 0.01,
+        };
+        let schedule = WarmupLinear {
+            warmup: 0.5,
+            t_total: 4,
+        };
         let mut opt = BertAdam::new(vec![("w".into(), var.clone(), group)], schedule, 1.0);
         let loss = |scale: f32| var.as_tensor().affine(scale as f64, 0.0)?.sum_all();
         // d/dw of sum(3 w) = [3, 3]: norm 4.243 > 1, so clipped to [0.7071, 0.7071].
         opt.step(&loss(3.0)?.backward()?)?;
-        assert_eq!(var.as_tensor().to_vec1::<f32>()?, vec![1.0, -2.0], "lr is 0 at step 0");
+        assert_eq!(
+            var.as_tensor().to_vec1::<f32>()?,
+            vec![1.0, -2.0],
+            "lr is 0 at step 0"
+        );
         opt.step(&loss(3.0)?.backward()?)?;
         let g = 3.0 / (18f64.sqrt() + 1e-6);
         let (mut m, mut v) = (0.1 * g, 0.001 * g * g);
         m = 0.9 * m + 0.1 * g;
         v = 0.999 * v + 0.001 * g * g;
         let lr = 0.1 * (0.25 / 0.5);
-        let want: Vec<f64> = [1.0f64, -2.0].iter().map(|p| p - lr * (m / (v.sqrt() + 1e-6) + 0.01 * p)).collect();
+        let want: Vec<f64> = [1.0f64, -2.0]
+            .iter()
+            .map(|p| p - lr * (m / (v.sqrt() + 1e-6) + 0.01 * p))
+            .collect();
         let got = var.as_tensor().to_vec1::<f32>()?;
         for (g, w) in got.iter().zip(&want) {
             assert!((*g as f64 - w).abs() < 1e-5, "{got:?} vs {want:?}");
@@ -192,11 +238,28 @@ mod tests {
         let dev = Device::Cpu;
         let used = Var::from_tensor(&Tensor::new(&[1.0f32], &dev)?)?;
         let unused = Var::from_tensor(&Tensor::new(&[5.0f32], &dev)?)?;
-        let group = Group { lr: 1.0, weight_decay: 0.5 };
-        let schedule = WarmupLinear { warmup: 0.0, t_total: 10 };
-        let mut opt = BertAdam::new(vec![("a".into(), used.clone(), group), ("b".into(), unused.clone(), group)], schedule, 1.0);
+        let group = Group {
+            lr: 1.0,
+            weight_decay: 0.5,
+        };
+        let schedule = WarmupLinear {
+            warmup: 0.0,
+            t_total: 10,
+        };
+        let mut opt = BertAdam::new(
+            vec![
+                ("a".into(), used.clone(), group),
+                ("b".into(), unused.clone(), group),
+            ],
+            schedule,
+            1.0,
+        );
         opt.step(&used.as_tensor().sum_all()?.backward()?)?;
-        assert_eq!(unused.as_tensor().to_vec1::<f32>()?, vec![5.0], "no decay without a gradient");
+        assert_eq!(
+            unused.as_tensor().to_vec1::<f32>()?,
+            vec![5.0],
+            "no decay without a gradient"
+        );
         assert_ne!(used.as_tensor().to_vec1::<f32>()?, vec![1.0]);
         Ok(())
     }

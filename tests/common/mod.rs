@@ -13,7 +13,8 @@ pub fn fixtures() -> PathBuf {
 }
 
 pub fn load_tensors(path: &Path) -> HashMap<String, Tensor> {
-    candle_core::safetensors::load(path, &Device::Cpu).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    candle_core::safetensors::load(path, &Device::Cpu)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 pub fn tiny_inputs() -> (Inputs, Tensor) {
@@ -27,7 +28,11 @@ pub fn tiny_inputs() -> (Inputs, Tensor) {
 }
 
 /// Builds a model from a checkpoint, with optional head override and extra tensors.
-pub fn build(ckpt: &Checkpoint, head: &HeadConfig, extra: &[(&str, Tensor)]) -> (CmBert, std::sync::Arc<ParamStore>) {
+pub fn build(
+    ckpt: &Checkpoint,
+    head: &HeadConfig,
+    extra: &[(&str, Tensor)],
+) -> (CmBert, std::sync::Arc<ParamStore>) {
     let mut tensors = ckpt.tensors.clone();
     for (k, v) in extra {
         tensors.insert(k.to_string(), v.clone());
@@ -42,8 +47,15 @@ pub fn rel_err(ours: &Tensor, reference: &Tensor, floor: f32) -> f32 {
     assert_eq!(ours.dims(), reference.dims(), "shape mismatch");
     let a = ours.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let b = reference.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(floor).max(1e-30);
-    a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+    let scale = b
+        .iter()
+        .fold(0f32, |m, v| m.max(v.abs()))
+        .max(floor)
+        .max(1e-30);
+    a.iter()
+        .zip(&b)
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()))
+        / scale
 }
 
 pub fn assert_close(name: &str, ours: &Tensor, reference: &Tensor, tol: f32) {
