@@ -1,6 +1,7 @@
 //! Data: tokenisation, alignment and batching.
 
 pub mod batch;
+pub mod pickle;
 pub mod tokenize;
 
 pub use batch::{Batch, Example};

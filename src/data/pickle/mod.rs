@@ -1,0 +1,228 @@
+//! Python pickles holding NumPy arrays, read without Python.
+//!
+//! A pickle is a program for a small stack machine; the stock unpickler runs it by importing
+//! modules and calling functions named in the file, which is why loading an untrusted pickle
+//! can run arbitrary code. This reader never imports or calls anything: a global becomes a
+//! symbolic `module.name`, and calls are interpreted only for an allow-list (NumPy array,
+//! dtype and scalar reconstruction, `_codecs.encode`, `collections.OrderedDict`/`defaultdict`,
+//! the builtin containers). Any other call becomes an opaque [`PyValue::Object`], so a
+//! pickle of something else still parses and the caller can say what it found.
+//!
+//! Protocols 0 to 5 are read, except protocol 0's quoted-string opcodes, persistent IDs
+//! (PyTorch's legacy format), the extension registry and protocol 5's out-of-band buffers,
+//! which are reported as unsupported. Corrupt or hostile input yields an error, never a
+//! panic: every length is checked against the bytes that remain, and values that would
+//! expand to far more data than the file holds (shared references, self-references, very
+//! deep nesting) are refused.
+
+mod numpy;
+mod output;
+mod reduce;
+#[cfg(test)]
+mod tests;
+mod vm;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A value from a pickle. Python's `bytearray` reads as `Bytes`, `frozenset` as `Set`, and
+/// `collections.OrderedDict`/`defaultdict` as `Dict` (the default factory is dropped).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PyValue {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// Invalid UTF-8 (Python strings with lone surrogates) reads with U+FFFD replacements.
+    Str(String),
+    Bytes(Vec<u8>),
+    List(Vec<PyValue>),
+    Tuple(Vec<PyValue>),
+    /// Items in file order. A key written twice (only hand-made pickles do that) appears
+    /// twice; [`PyValue::get`] returns the later one, as Python would keep it.
+    Dict(Vec<(PyValue, PyValue)>),
+    Set(Vec<PyValue>),
+    /// A numeric NumPy array. Arrays of strings or Python objects (`dtype=object`, `<U..`,
+    /// `|S..`) read as nested `List`s, as their `tolist()` would give.
+    Array(NdArray),
+    /// Anything not on the allow-list: a call `module.name(*args)` with the state BUILD gave
+    /// it. A bare global (a class or function itself) reads as an `Object` with no args; an
+    /// integer beyond 64 bits as `builtins.int` with its little-endian two's-complement bytes
+    /// as the one arg. If the object also received list or dict items (subclasses of list
+    /// or dict), `state` is a dict `{"state": .., "listitems": [..], "dictitems": {..}}`.
+    Object {
+        module: String,
+        name: String,
+        args: Vec<PyValue>,
+        state: Option<Box<PyValue>>,
+    },
+}
+
+/// A numeric NumPy array converted to `f64` in C (row-major) order, whatever its dtype, byte
+/// order or memory layout in the file. `int64`/`uint64` beyond 2^53 lose precision.
+#[derive(Clone, PartialEq)]
+pub struct NdArray {
+    pub shape: Vec<usize>,
+    /// NumPy's name for the stored type: `float16`, `float32`, `float64`, `int8` .. `int64`,
+    /// `uint8` .. `uint64` or `bool` (stored as 0.0/1.0).
+    pub dtype: String,
+    pub data: Vec<f64>,
+}
+
+impl NdArray {
+    pub fn to_f32(&self) -> Vec<f32> {
+        self.data.iter().map(|&v| v as f32).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+// Arrays can hold millions of values; a derived Debug would flood error messages and test
+// failure output.
+impl fmt::Debug for NdArray {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 8;
+        write!(
+            f,
+            "NdArray {{ shape: {:?}, dtype: {:?}, data: {:?}",
+            self.shape,
+            self.dtype,
+            &self.data[..self.data.len().min(SHOWN)]
+        )?;
+        if self.data.len() > SHOWN {
+            write!(f, " .. {} values", self.data.len())?;
+        }
+        f.write_str(" }")
+    }
+}
+
+impl PyValue {
+    /// The Python type, for messages: `dict`, `tuple`, `numpy.ndarray`, `collections.deque object`.
+    pub fn type_name(&self) -> String {
+        match self {
+            Self::None => "None",
+            Self::Bool(_) => "bool",
+            Self::Int(_) => "int",
+            Self::Float(_) => "float",
+            Self::Str(_) => "str",
+            Self::Bytes(_) => "bytes",
+            Self::List(_) => "list",
+            Self::Tuple(_) => "tuple",
+            Self::Dict(_) => "dict",
+            Self::Set(_) => "set",
+            Self::Array(_) => "numpy.ndarray",
+            Self::Object { module, name, .. } => return format!("{module}.{name} object"),
+        }
+        .to_string()
+    }
+
+    /// Dict lookup by string key.
+    pub fn get(&self, key: &str) -> Option<&PyValue> {
+        match self {
+            Self::Dict(items) => items
+                .iter()
+                .rev()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&NdArray> {
+        match self {
+            Self::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PickleError {
+    #[error("cannot read {}: {error}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
+    /// Any other error, with the file it came from.
+    #[error("{}: {error}", path.display())]
+    File { path: PathBuf, error: Box<PickleError> },
+    #[error("unexpected end of file at byte {offset} (truncated pickle?)")]
+    Truncated { offset: usize },
+    #[error("not a pickle: {0}")]
+    NotPickle(String),
+    #[error("unsupported pickle content at byte {offset}: {message}")]
+    Unsupported { offset: usize, message: String },
+    #[error("malformed pickle at byte {offset}: {message}")]
+    Malformed { offset: usize, message: String },
+}
+
+impl PickleError {
+    pub fn is_truncated(&self) -> bool {
+        match self {
+            Self::Truncated { .. } => true,
+            Self::File { error, .. } => error.is_truncated(),
+            _ => false,
+        }
+    }
+}
+
+/// Reads a whole pickle file; errors name the file.
+pub fn read_pickle(path: &Path) -> Result<PyValue, PickleError> {
+    let bytes = std::fs::read(path).map_err(|error| PickleError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    parse_pickle(&bytes).map_err(|error| PickleError::File {
+        path: path.to_path_buf(),
+        error: Box::new(error),
+    })
+}
+
+pub fn parse_pickle(bytes: &[u8]) -> Result<PyValue, PickleError> {
+    check_start(bytes)?;
+    let result = vm::Machine::new(bytes).run();
+    // Python 3 always writes a protocol header, so a headerless file that fails to run is
+    // far more likely some other format than a damaged protocol 0/1 pickle.
+    match result {
+        Err(e @ (PickleError::Malformed { .. } | PickleError::Unsupported { .. })) if bytes[0] != 0x80 => {
+            Err(PickleError::NotPickle(format!(
+                "no protocol header, and then {e} (or a damaged protocol 0/1 pickle)"
+            )))
+        }
+        other => other,
+    }
+}
+
+/// Opcodes that can begin a pickle: they push without popping. Checking the first byte turns
+/// "stack underflow at byte 0" for a text or binary file of another kind into a plain answer.
+const FIRST_OPCODES: &[u8] = b"\x80\x95(NIJKLMFGSTUVXBC}])cP\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x96\x97";
+
+fn check_start(bytes: &[u8]) -> Result<(), PickleError> {
+    let Some(&first) = bytes.first() else {
+        return Err(PickleError::NotPickle("the file is empty".into()));
+    };
+    const MAGIC: [(&[u8], &str); 4] = [
+        (b"PK\x03\x04", "a zip archive (a PyTorch .pt/.pth file or an .npz?)"),
+        (b"\x93NUMPY", "a NumPy .npy file"),
+        (b"\x89HDF", "an HDF5 file"),
+        (b"\x1f\x8b", "gzip-compressed (decompress it first)"),
+    ];
+    let kind = MAGIC.iter().find(|(magic, _)| bytes.starts_with(magic));
+    match kind {
+        Some((_, what)) => Err(PickleError::NotPickle(format!("the file is {what}"))),
+        None if !FIRST_OPCODES.contains(&first) => Err(PickleError::NotPickle(format!(
+            "the first byte, 0x{first:02x}, cannot begin a pickle"
+        ))),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,583 @@
+//! The pickle machine.
+//!
+//! Python objects are shared and mutable: a list is memoised when created and filled
+//! afterwards (APPENDS), a dtype is memoised before BUILD sets its byte order, and later
+//! opcodes fetch them back from the memo. Values therefore live in an arena of `Node`s and
+//! the stack and memo hold handles (`Val`), so a mutation is seen through every handle. Only
+//! at STOP is the result copied out into an owned `PyValue` tree.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::numpy::Dtype;
+use super::{NdArray, PickleError, PyValue};
+
+pub(super) type Id = usize;
+
+/// A stack or memo entry. Immutable scalars are held inline; bytes read from the file are
+/// borrowed from it rather than copied.
+#[derive(Clone, Debug)]
+pub(super) enum Val {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Rc<str>),
+    /// Bytes in the input: start, length.
+    Span(usize, usize),
+    Bytes(Rc<[u8]>),
+    Ref(Id),
+}
+
+#[derive(Clone, Debug)]
+pub(super) enum Node {
+    List(Vec<Val>),
+    Tuple(Vec<Val>),
+    Dict(Vec<(Val, Val)>),
+    Set(Vec<Val>),
+    /// Little-endian two's complement, more than 64 bits.
+    BigInt(Vec<u8>),
+    Global {
+        module: String,
+        name: String,
+    },
+    Dtype(Dtype),
+    /// `_reconstruct(ndarray, ...)`, waiting for BUILD to give it shape, dtype and data.
+    PendingArray {
+        offset: usize,
+    },
+    Array(NdArray),
+    /// Stands for another value (a 0-d object array is its one item).
+    Alias(Val),
+    Object(Box<Obj>),
+    /// Moved out while building the result.
+    Taken,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Obj {
+    pub(super) module: String,
+    pub(super) name: String,
+    pub(super) args: Vec<Val>,
+    pub(super) state: Option<Val>,
+    pub(super) list_items: Vec<Val>,
+    pub(super) dict_items: Vec<(Val, Val)>,
+}
+
+impl Obj {
+    pub(super) fn node(module: &str, name: &str, args: Vec<Val>) -> Node {
+        let (module, name) = (module.to_string(), name.to_string());
+        Node::Object(Box::new(Obj {
+            module,
+            name,
+            args,
+            state: None,
+            list_items: Vec::new(),
+            dict_items: Vec::new(),
+        }))
+    }
+}
+
+impl Node {
+    pub(super) fn for_each_child(&self, mut f: impl FnMut(&Val)) {
+        match self {
+            Node::List(v) | Node::Tuple(v) | Node::Set(v) => v.iter().for_each(f),
+            Node::Dict(items) => items.iter().for_each(|(k, v)| {
+                f(k);
+                f(v)
+            }),
+            Node::Alias(v) => f(v),
+            Node::Object(o) => {
+                o.args.iter().chain(&o.state).chain(&o.list_items).for_each(&mut f);
+                o.dict_items.iter().for_each(|(k, v)| {
+                    f(k);
+                    f(v)
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// What copying this node costs, against the expansion budget.
+    pub(super) fn weight(&self) -> usize {
+        match self {
+            Node::Array(a) => a.data.len() * 8,
+            Node::BigInt(b) => b.len(),
+            _ => {
+                let mut n = 1;
+                self.for_each_child(|_| n += 1);
+                n
+            }
+        }
+    }
+}
+
+enum Items {
+    List(Vec<Val>),
+    Dict(Vec<(Val, Val)>),
+}
+
+pub(super) struct Machine<'a> {
+    pub(super) data: &'a [u8],
+    pos: usize,
+    /// Offset of the opcode being run, for messages.
+    pub(super) op: usize,
+    pub(super) stack: Vec<Val>,
+    /// Stack heights at each MARK.
+    marks: Vec<usize>,
+    pub(super) memo: HashMap<usize, Val>,
+    pub(super) nodes: Vec<Node>,
+    /// Bytes the result may still grow by beyond what the file holds (see `charge`).
+    budget: usize,
+    /// While building the result: references not yet visited, per node.
+    pub(super) refs: Vec<usize>,
+}
+
+impl<'a> Machine<'a> {
+    pub(super) fn new(data: &'a [u8]) -> Self {
+        Machine {
+            data,
+            pos: 0,
+            op: 0,
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: HashMap::new(),
+            nodes: Vec::new(),
+            budget: data.len().saturating_mul(4).saturating_add(1 << 20),
+            refs: Vec::new(),
+        }
+    }
+
+    pub(super) fn malformed(&self, message: impl Into<String>) -> PickleError {
+        PickleError::Malformed {
+            offset: self.op,
+            message: message.into(),
+        }
+    }
+
+    pub(super) fn unsupported(&self, message: impl Into<String>) -> PickleError {
+        PickleError::Unsupported {
+            offset: self.op,
+            message: message.into(),
+        }
+    }
+
+    /// Memo references let a small file describe a huge value (a list holding itself twice,
+    /// nested 60 times, is 2^60 items). Legitimate pickles store each value once, so their
+    /// decoded arrays and copied strings add up to about the file's size; anything that
+    /// grows far beyond that is refused before it is allocated.
+    pub(super) fn charge(&mut self, n: usize) -> Result<(), PickleError> {
+        self.budget = self.budget.checked_sub(n).ok_or_else(|| {
+            self.unsupported("the pickle expands to far more data than the file holds (values shared many times over); refusing to build it")
+        })?;
+        Ok(())
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], PickleError> {
+        let data: &'a [u8] = self.data;
+        if n > data.len() - self.pos {
+            return Err(PickleError::Truncated { offset: data.len() });
+        }
+        self.pos += n;
+        Ok(&data[self.pos - n..self.pos])
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], PickleError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    /// A length field of 1, 4 or 8 bytes; a length that cannot fit in memory is left huge so
+    /// that `take` reports the file as too short for it.
+    fn len_field(&mut self, width: usize) -> Result<usize, PickleError> {
+        Ok(match width {
+            1 => self.array::<1>()?[0] as usize,
+            4 => u32::from_le_bytes(self.array()?) as usize,
+            _ => usize::try_from(u64::from_le_bytes(self.array()?)).unwrap_or(usize::MAX),
+        })
+    }
+
+    fn span(&mut self, width: usize) -> Result<Val, PickleError> {
+        let n = self.len_field(width)?;
+        let start = self.pos;
+        self.take(n)?;
+        Ok(Val::Span(start, n))
+    }
+
+    fn utf8(&mut self, width: usize) -> Result<Val, PickleError> {
+        let n = self.len_field(width)?;
+        Ok(Val::Str(String::from_utf8_lossy(self.take(n)?).into()))
+    }
+
+    /// A protocol-0 argument: text up to a newline.
+    fn line(&mut self) -> Result<&'a str, PickleError> {
+        let rest = &self.data[self.pos..];
+        let n = rest.iter().position(|&b| b == b'\n').ok_or(PickleError::Truncated {
+            offset: self.data.len(),
+        })?;
+        let line = self.take(n + 1)?;
+        std::str::from_utf8(&line[..n]).map_err(|_| self.malformed("text argument is not UTF-8"))
+    }
+
+    fn text_int<T: std::str::FromStr>(&mut self, what: &str) -> Result<T, PickleError> {
+        let line = self.line()?;
+        line.trim()
+            .trim_end_matches('L')
+            .parse()
+            .map_err(|_| self.malformed(format!("bad {what} {line:?}")))
+    }
+
+    fn floor(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    /// Values below the latest MARK belong to an enclosing container and cannot be popped.
+    fn pop(&mut self) -> Result<Val, PickleError> {
+        if self.stack.len() <= self.floor() {
+            return Err(self.malformed("stack underflow"));
+        }
+        self.stack.pop().ok_or_else(|| self.malformed("stack underflow"))
+    }
+
+    fn top(&self) -> Result<Val, PickleError> {
+        match self.stack.last() {
+            Some(v) if self.stack.len() > self.floor() => Ok(v.clone()),
+            _ => Err(self.malformed("stack underflow")),
+        }
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<Val>, PickleError> {
+        let mark = self.marks.pop().ok_or_else(|| self.malformed("no MARK to pop to"))?;
+        Ok(self.stack.split_off(mark.min(self.stack.len())))
+    }
+
+    fn pairs(&self, items: Vec<Val>) -> Result<Vec<(Val, Val)>, PickleError> {
+        if items.len() % 2 != 0 {
+            return Err(self.malformed("odd number of items for a dict"));
+        }
+        let mut it = items.into_iter();
+        Ok(std::iter::from_fn(|| Some((it.next()?, it.next()?))).collect())
+    }
+
+    pub(super) fn alloc(&mut self, node: Node) -> Val {
+        self.nodes.push(node);
+        Val::Ref(self.nodes.len() - 1)
+    }
+
+    pub(super) fn node(&self, v: &Val) -> Option<&Node> {
+        match v {
+            Val::Ref(id) => self.nodes.get(*id),
+            _ => None,
+        }
+    }
+
+    pub(super) fn bytes_of<'v>(&'v self, v: &'v Val) -> Option<&'v [u8]> {
+        match v {
+            Val::Span(start, n) => self.data.get(*start..start + n),
+            Val::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub(super) fn tuple_items(&self, v: &Val) -> Option<Vec<Val>> {
+        match self.node(v)? {
+            Node::Tuple(items) => Some(items.clone()),
+            _ => None,
+        }
+    }
+
+    /// The Python type of a value, for messages.
+    pub(super) fn describe(&self, v: &Val) -> String {
+        match v {
+            Val::None => "None",
+            Val::Bool(_) => "bool",
+            Val::Int(_) => "int",
+            Val::Float(_) => "float",
+            Val::Str(_) => "str",
+            Val::Span(..) | Val::Bytes(_) => "bytes",
+            Val::Ref(id) => match &self.nodes[*id] {
+                Node::List(_) => "list",
+                Node::Tuple(_) => "tuple",
+                Node::Dict(_) => "dict",
+                Node::Set(_) => "set",
+                Node::BigInt(_) => "int",
+                Node::Dtype(_) => "numpy.dtype",
+                Node::PendingArray { .. } | Node::Array(_) => "numpy.ndarray",
+                Node::Alias(v) => return self.describe(v),
+                Node::Global { module, name } => return format!("{module}.{name}"),
+                Node::Object(o) => return format!("{}.{} object", o.module, o.name),
+                Node::Taken => "value",
+            },
+        }
+        .to_string()
+    }
+
+    /// A 4-byte signed length (LONG4, BINSTRING).
+    fn signed_len(&mut self, what: &str) -> Result<usize, PickleError> {
+        let n = i32::from_le_bytes(self.array()?);
+        usize::try_from(n).map_err(|_| self.malformed(format!("{what} with a negative length")))
+    }
+
+    pub(super) fn run(mut self) -> Result<PyValue, PickleError> {
+        loop {
+            self.op = self.pos;
+            let [code] = self.array::<1>()?;
+            // Each arm yields the value it pushes, if any.
+            let pushed = match code {
+                0x80 => {
+                    let [version] = self.array::<1>()?;
+                    if version > 5 {
+                        return Err(self.unsupported(format!("pickle protocol {version} is newer than this reader knows (up to 5)")));
+                    }
+                    None
+                }
+                // FRAME only groups opcodes for buffered reading; a frame longer than the
+                // rest of the file means the file was cut.
+                0x95 => {
+                    if self.len_field(8)? > self.data.len() - self.pos {
+                        return Err(PickleError::Truncated { offset: self.data.len() });
+                    }
+                    None
+                }
+                b'.' => {
+                    let result = self.pop()?;
+                    return self.finish(result);
+                }
+                b'(' => {
+                    self.marks.push(self.stack.len());
+                    None
+                }
+                // As in CPython, POP with nothing above the mark discards the mark.
+                b'0' if self.stack.len() > self.floor() => self.pop().map(|_| None)?,
+                b'0' | b'1' => self.pop_mark().map(|_| None)?,
+                b'2' => Some(self.top()?),
+                b'N' => Some(Val::None),
+                0x88 => Some(Val::Bool(true)),
+                0x89 => Some(Val::Bool(false)),
+                b'K' => Some(Val::Int(self.array::<1>()?[0].into())),
+                b'M' => Some(Val::Int(u16::from_le_bytes(self.array()?).into())),
+                b'J' => Some(Val::Int(i32::from_le_bytes(self.array()?).into())),
+                0x8a | 0x8b => {
+                    let n = if code == 0x8a { self.len_field(1)? } else { self.signed_len("LONG4")? };
+                    let bytes = self.take(n)?;
+                    Some(self.long(bytes))
+                }
+                // Protocol 0 spells booleans as I01 / I00.
+                b'I' => Some(match self.line()? {
+                    "01" => Val::Bool(true),
+                    "00" => Val::Bool(false),
+                    text => Val::Int(text.trim().parse().map_err(|_| self.malformed(format!("bad INT {text:?}")))?),
+                }),
+                b'L' => Some(Val::Int(self.text_int("LONG (beyond 64 bits?)")?)),
+                b'F' => Some(Val::Float(self.text_int("FLOAT")?)),
+                b'G' => Some(Val::Float(f64::from_be_bytes(self.array()?))),
+                b'X' => Some(self.utf8(4)?),
+                0x8c => Some(self.utf8(1)?),
+                0x8d => Some(self.utf8(8)?),
+                // Python 2 `str`: decoded as latin-1, which keeps every byte (NumPy's advice
+                // for Python 2 pickles); array data in it is re-encoded losslessly.
+                b'T' | b'U' => {
+                    let n = if code == b'U' { self.len_field(1)? } else { self.signed_len("BINSTRING")? };
+                    let text: String = self.take(n)?.iter().map(|&b| char::from(b)).collect();
+                    Some(Val::Str(text.into()))
+                }
+                b'C' => Some(self.span(1)?),
+                b'B' => Some(self.span(4)?),
+                0x8e | 0x96 => Some(self.span(8)?),
+                b')' => Some(self.alloc(Node::Tuple(Vec::new()))),
+                b']' => Some(self.alloc(Node::List(Vec::new()))),
+                b'}' => Some(self.alloc(Node::Dict(Vec::new()))),
+                0x8f => Some(self.alloc(Node::Set(Vec::new()))),
+                0x85..=0x87 => {
+                    let n = usize::from(code - 0x84);
+                    if self.stack.len() < self.floor() + n {
+                        return Err(self.malformed("stack underflow"));
+                    }
+                    let items = self.stack.split_off(self.stack.len() - n);
+                    Some(self.alloc(Node::Tuple(items)))
+                }
+                b't' => Some(self.pop_mark().map(|items| self.alloc(Node::Tuple(items)))?),
+                b'l' => Some(self.pop_mark().map(|items| self.alloc(Node::List(items)))?),
+                0x91 => Some(self.pop_mark().map(|items| self.alloc(Node::Set(items)))?),
+                b'd' => {
+                    let items = self.pop_mark()?;
+                    let pairs = self.pairs(items)?;
+                    Some(self.alloc(Node::Dict(pairs)))
+                }
+                b'a' => {
+                    let item = self.pop()?;
+                    self.add_items(Items::List(vec![item])).map(|_| None)?
+                }
+                b'e' => self.pop_mark().and_then(|items| self.add_items(Items::List(items))).map(|_| None)?,
+                b's' => {
+                    let value = self.pop()?;
+                    let key = self.pop()?;
+                    self.add_items(Items::Dict(vec![(key, value)])).map(|_| None)?
+                }
+                b'u' => {
+                    let items = self.pop_mark()?;
+                    let pairs = self.pairs(items)?;
+                    self.add_items(Items::Dict(pairs)).map(|_| None)?
+                }
+                0x90 => {
+                    let items = self.pop_mark()?;
+                    match self.top()? {
+                        Val::Ref(id) if matches!(self.nodes[id], Node::Set(_)) => {
+                            if let Node::Set(set) = &mut self.nodes[id] {
+                                set.extend(items);
+                            }
+                        }
+                        target => return Err(self.malformed(format!("ADDITEMS on a {}", self.describe(&target)))),
+                    }
+                    None
+                }
+                // Memo: PUT (text), BINPUT, LONG_BINPUT, MEMOIZE; GET, BINGET, LONG_BINGET.
+                b'p' | b'q' | b'r' | 0x94 => {
+                    let key = match code {
+                        b'p' => self.text_int("memo key")?,
+                        b'q' => self.len_field(1)?,
+                        b'r' => self.len_field(4)?,
+                        _ => self.memo.len(),
+                    };
+                    let top = self.top()?;
+                    self.memo.insert(key, top);
+                    None
+                }
+                b'g' | b'h' | b'j' => {
+                    let key = match code {
+                        b'g' => self.text_int("memo key")?,
+                        b'h' => self.len_field(1)?,
+                        _ => self.len_field(4)?,
+                    };
+                    let v = self.memo.get(&key).cloned();
+                    Some(v.ok_or_else(|| self.malformed(format!("memo key {key} was never stored")))?)
+                }
+                b'c' => {
+                    let (module, name) = (self.line()?, self.line()?);
+                    Some(self.global(module, name))
+                }
+                0x93 => {
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    let (Val::Str(module), Val::Str(name)) = (&module, &name) else {
+                        return Err(self.malformed("STACK_GLOBAL needs two strings"));
+                    };
+                    Some(self.global(module, name))
+                }
+                b'R' | 0x81 | 0x92 => {
+                    let kwargs = if code == 0x92 { Some(self.pop()?) } else { None };
+                    let args = self.pop()?;
+                    let callable = self.pop()?;
+                    let mut args = self.tuple_items(&args).ok_or_else(|| {
+                        self.malformed(format!("call arguments must be a tuple, found {}", self.describe(&args)))
+                    })?;
+                    // NEWOBJ_EX's keyword arguments are kept (as a trailing dict) if any.
+                    if let Some(kw) = kwargs {
+                        if !matches!(self.node(&kw), Some(Node::Dict(d)) if d.is_empty()) {
+                            args.push(kw);
+                        }
+                    }
+                    Some(self.call(&callable, args)?)
+                }
+                b'i' => {
+                    let (module, name) = (self.line()?, self.line()?);
+                    let cls = self.global(module, name);
+                    let args = self.pop_mark()?;
+                    Some(self.call(&cls, args)?)
+                }
+                b'o' => {
+                    let mut items = self.pop_mark()?.into_iter();
+                    let cls = items.next().ok_or_else(|| self.malformed("OBJ without a class"))?;
+                    Some(self.call(&cls, items.collect())?)
+                }
+                b'b' => {
+                    let state = self.pop()?;
+                    let target = self.top()?;
+                    self.build(&target, state).map(|_| None)?
+                }
+                // Marks an in-band buffer read-only, which changes nothing here.
+                0x98 => {
+                    let top = self.top()?;
+                    if self.bytes_of(&top).is_none() {
+                        return Err(self.malformed(format!("READONLY_BUFFER on a {}", self.describe(&top))));
+                    }
+                    None
+                }
+                0x97 => {
+                    return Err(self.unsupported(
+                        "NEXT_BUFFER: the pickle was written with out-of-band buffers (protocol 5 buffer_callback), whose data is not in the file",
+                    ))
+                }
+                b'P' | b'Q' => {
+                    return Err(self.unsupported(
+                        "persistent ID: the pickle refers to storage outside itself (a PyTorch or joblib file?)",
+                    ))
+                }
+                0x82..=0x84 => return Err(self.unsupported("extension-registry code (copyreg.add_extension)")),
+                b'S' | b'V' => {
+                    return Err(self.unsupported("protocol-0 text string; save the pickle with protocol 2 or later"))
+                }
+                _ => return Err(self.malformed(format!("unknown opcode 0x{code:02x}"))),
+            };
+            if let Some(v) = pushed {
+                self.stack.push(v);
+            }
+        }
+    }
+
+    /// LONG1/LONG4: little-endian two's complement of any length.
+    fn long(&mut self, bytes: &[u8]) -> Val {
+        let negative = bytes.last().is_some_and(|&b| b & 0x80 != 0);
+        let fill = if negative { 0xff } else { 0 };
+        // Trailing sign-extension bytes do not change the value.
+        let mut n = bytes.len();
+        while n > 1 && bytes[n - 1] == fill && (bytes[n - 2] & 0x80 != 0) == negative {
+            n -= 1;
+        }
+        if n <= 8 {
+            let mut le = [fill; 8];
+            le[..n].copy_from_slice(&bytes[..n]);
+            return Val::Int(i64::from_le_bytes(le));
+        }
+        self.alloc(Node::BigInt(bytes[..n].to_vec()))
+    }
+
+    fn global(&mut self, module: &str, name: &str) -> Val {
+        // Python 2 names, which protocol-2 pickles written by Python 3 still use.
+        let module = match module {
+            "__builtin__" => "builtins",
+            "copy_reg" => "copyreg",
+            m => m,
+        };
+        self.alloc(Node::Global {
+            module: module.into(),
+            name: name.into(),
+        })
+    }
+
+    /// APPEND(S) and SETITEM(S) onto the object under them; unknown objects (list and dict
+    /// subclasses) keep the items too.
+    fn add_items(&mut self, items: Items) -> Result<(), PickleError> {
+        let target = self.top()?;
+        let node = match target {
+            Val::Ref(id) => self.nodes.get_mut(id),
+            _ => None,
+        };
+        match (node, items) {
+            (Some(Node::List(list)), Items::List(items)) => list.extend(items),
+            (Some(Node::Dict(dict)), Items::Dict(items)) => dict.extend(items),
+            (Some(Node::Object(o)), Items::List(items)) => o.list_items.extend(items),
+            (Some(Node::Object(o)), Items::Dict(items)) => o.dict_items.extend(items),
+            (_, items) => {
+                let verb = if matches!(items, Items::List(_)) {
+                    "APPEND to"
+                } else {
+                    "SETITEM on"
+                };
+                return Err(self.malformed(format!("{verb} a {}", self.describe(&target))));
+            }
+        }
+        Ok(())
+    }
+}

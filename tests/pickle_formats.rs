@@ -1,0 +1,328 @@
+//! Every pickle in tests/fixtures/pickles/, written by NumPy 1.x and 2.x with protocols 2-5
+//! (tests/reference/make_pickle_fixtures.py), read back and compared with what NumPy
+//! recorded in expected.json.
+
+use std::path::{Path, PathBuf};
+
+use cmbert::data::pickle::{parse_pickle, read_pickle, NdArray, PyValue};
+use serde_json::Value as Json;
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pickles")
+}
+
+fn expected() -> serde_json::Map<String, Json> {
+    let text = std::fs::read_to_string(dir().join("expected.json")).expect("expected.json");
+    let json: Json = serde_json::from_str(&text).expect("expected.json parses");
+    json["files"].as_object().expect("files").clone()
+}
+
+fn load(name: &str) -> PyValue {
+    read_pickle(&dir().join(name)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Follows "train/audio" or "1" through dicts, tuples and lists.
+fn at<'a>(root: &'a PyValue, path: &str) -> &'a PyValue {
+    path.split('/').fold(root, |v, key| match v {
+        PyValue::Dict(_) => v.get(key).unwrap_or_else(|| panic!("no key {key:?} in {path}")),
+        PyValue::Tuple(items) | PyValue::List(items) => &items[key.parse::<usize>().unwrap()],
+        other => panic!("{path}: cannot index a {}", other.type_name()),
+    })
+}
+
+fn close(a: f64, b: f64, scale: f64) -> bool {
+    (a - b).abs() <= 1e-9 * (scale + 1.0)
+}
+
+fn check_array(file: &str, path: &str, a: &NdArray, want: &Json) {
+    let what = format!("{file} {path}");
+    let shape: Vec<usize> = want["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(a.shape, shape, "{what}: shape");
+    assert_eq!(a.dtype, want["dtype"].as_str().unwrap(), "{what}: dtype");
+    assert_eq!(a.data.len() as u64, want["count"].as_u64().unwrap(), "{what}: count");
+
+    let finite = || a.data.iter().enumerate().filter(|(_, v)| v.is_finite());
+    let scale: f64 = finite().map(|(_, v)| v.abs() * 7.0).sum();
+    let sum: f64 = finite().map(|(_, v)| v).sum();
+    let wsum: f64 = finite().map(|(i, v)| v * ((i % 7) + 1) as f64).sum();
+    assert!(
+        close(sum, want["sum"].as_f64().unwrap(), scale),
+        "{what}: sum {sum} vs {}",
+        want["sum"]
+    );
+    assert!(
+        close(wsum, want["wsum"].as_f64().unwrap(), scale),
+        "{what}: weighted sum {wsum} vs {}",
+        want["wsum"]
+    );
+    let neg_inf = a.data.iter().filter(|&&v| v == f64::NEG_INFINITY).count();
+    assert_eq!(neg_inf as u64, want["neg_inf"].as_u64().unwrap(), "{what}: -inf count");
+
+    let head: Vec<f64> = a.data.iter().take(6).copied().filter(|v| v.is_finite()).collect();
+    let want_head: Vec<f64> = want["head"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        head.len(),
+        want_head.len(),
+        "{what}: first values {head:?} vs {want_head:?}"
+    );
+    assert!(
+        head.iter().zip(&want_head).all(|(a, b)| close(*a, *b, a.abs())),
+        "{what}: first values {head:?} vs {want_head:?}"
+    );
+    if let Some(bits) = want.get("bits") {
+        let bits: Vec<u64> = bits.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        let got: Vec<u64> = a.data.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(got, bits, "{what}: values {:?}", a.data);
+    }
+    // to_f32 keeps -inf for the caller, who decides what it means.
+    assert_eq!(
+        a.to_f32().iter().filter(|&&v| v == f32::NEG_INFINITY).count(),
+        neg_inf,
+        "{what}: to_f32"
+    );
+}
+
+fn check_arrays(file: &str, root: &PyValue, want: &Json) {
+    for (path, spec) in want["arrays"].as_object().unwrap() {
+        match at(root, path) {
+            PyValue::Array(a) => check_array(file, path, a, spec),
+            other => panic!("{file} {path}: expected numpy.ndarray, found {}", other.type_name()),
+        }
+    }
+}
+
+fn strs(v: &PyValue) -> Vec<&str> {
+    match v {
+        PyValue::List(items) => items.iter().map(|s| s.as_str().expect("str")).collect(),
+        other => panic!("expected a list of str, found {}", other.type_name()),
+    }
+}
+
+fn check_ref(file: &str, value: &PyValue, want: &Json) {
+    let PyValue::Tuple(items) = value else {
+        panic!("{file}: expected a tuple, found {}", value.type_name())
+    };
+    assert_eq!(items.len(), 3, "{file}");
+    check_arrays(file, value, want);
+    for item in items {
+        let a = item.as_array().unwrap();
+        // The [CLS] slot (position 0 along axis 1) is all zeros.
+        let row = 50 * 5;
+        assert!(
+            (0..a.shape[0]).all(|n| a.data[n * row..n * row + 5].iter().all(|&v| v == 0.0)),
+            "{file}: CLS slot"
+        );
+    }
+}
+
+fn check_mmsa(file: &str, value: &PyValue, want: &Json) {
+    assert!(matches!(value, PyValue::Dict(_)), "{file}: {}", value.type_name());
+    check_arrays(file, value, want);
+    for (path, list) in want["lists"].as_object().unwrap() {
+        let list: Vec<&str> = list.as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        assert_eq!(strs(at(value, path)), list, "{file} {path}");
+    }
+    let audio = at(value, "train/audio").as_array().unwrap();
+    assert_eq!(
+        audio.data[3 * 5 + 1],
+        f64::NEG_INFINITY,
+        "{file}: -inf survives where NumPy put it"
+    );
+}
+
+fn check_misc(file: &str, v: &PyValue, want: &Json) {
+    check_arrays(file, v, want);
+    let get = |k: &str| v.get(k).unwrap_or_else(|| panic!("{file}: no {k}"));
+    let s = |x: &str| PyValue::Str(x.into());
+    let list = |items: Vec<PyValue>| PyValue::List(items);
+    assert_eq!(get("str_array"), &list(vec![s("ab"), s("c")]), "{file}");
+    assert_eq!(
+        get("bytes_array"),
+        &list(vec![PyValue::Bytes(b"xy".to_vec()), PyValue::Bytes(b"z".to_vec())]),
+        "{file}"
+    );
+    assert_eq!(
+        get("object_array"),
+        &list(vec![list(vec![s("a"), s("bb")]), list(vec![s("c"), PyValue::None])]),
+        "{file}"
+    );
+    assert_eq!(get("scalar_f64"), &PyValue::Float(1.5), "{file}");
+    assert_eq!(get("scalar_f32"), &PyValue::Float(-2.25), "{file}");
+    assert_eq!(get("scalar_i64"), &PyValue::Int(-7), "{file}");
+    assert_eq!(get("scalar_u8"), &PyValue::Int(200), "{file}");
+    assert_eq!(get("scalar_bool"), &PyValue::Bool(true), "{file}");
+    assert_eq!(get("bytes"), &PyValue::Bytes(b"\x00\xffabc".to_vec()), "{file}");
+    assert_eq!(get("empty_bytes"), &PyValue::Bytes(Vec::new()), "{file}");
+    assert_eq!(get("bytearray"), &PyValue::Bytes(b"xy".to_vec()), "{file}");
+    let PyValue::Set(set) = get("set") else {
+        panic!("{file}: set")
+    };
+    let mut set: Vec<i64> = set
+        .iter()
+        .map(|v| {
+            if let PyValue::Int(i) = v {
+                *i
+            } else {
+                panic!("{file}: set item")
+            }
+        })
+        .collect();
+    set.sort();
+    assert_eq!(set, [1, 2, 3], "{file}");
+    assert_eq!(get("frozenset"), &PyValue::Set(vec![s("a")]), "{file}");
+    assert_eq!(
+        get("ordered"),
+        &PyValue::Dict(vec![(s("b"), PyValue::Int(1)), (s("a"), PyValue::Int(2))]),
+        "{file}"
+    );
+    let big = |bytes: &[u8]| PyValue::Object {
+        module: "builtins".into(),
+        name: "int".into(),
+        args: vec![PyValue::Bytes(bytes.to_vec())],
+        state: None,
+    };
+    // 2**70 and -(2**70), little-endian two's complement.
+    assert_eq!(get("big_int"), &big(&[0, 0, 0, 0, 0, 0, 0, 0, 0x40]), "{file}");
+    assert_eq!(get("neg_big_int"), &big(&[0, 0, 0, 0, 0, 0, 0, 0, 0xc0]), "{file}");
+    assert_eq!(get("neg_int"), &PyValue::Int(-(1 << 40)), "{file}");
+    assert_eq!(get("minus_one"), &PyValue::Int(-1), "{file}");
+    assert_eq!(get("float"), &PyValue::Float(1e-300), "{file}");
+    assert!(matches!(get("nan"), PyValue::Float(f) if f.is_nan()), "{file}");
+    assert_eq!(get("none"), &PyValue::None, "{file}");
+    assert_eq!(get("true"), &PyValue::Bool(true), "{file}");
+    assert_eq!(get("text"), &s("héllo ✓"), "{file}");
+    assert_eq!(get("tuple1"), &PyValue::Tuple(vec![PyValue::Int(1)]), "{file}");
+    assert_eq!(get("empty_tuple"), &PyValue::Tuple(vec![]), "{file}");
+    assert_eq!(get("empty_list"), &list(vec![]), "{file}");
+    assert_eq!(get("empty_dict"), &PyValue::Dict(vec![]), "{file}");
+    let pair = list(vec![PyValue::Int(1), PyValue::Int(2)]);
+    assert_eq!(
+        get("shared"),
+        &list(vec![pair.clone(), pair]),
+        "{file}: a list stored once and referenced twice"
+    );
+}
+
+fn check_foreign(file: &str, v: &PyValue) {
+    let PyValue::Dict(items) = v else {
+        panic!("{file}: expected a dict, found {}", v.type_name())
+    };
+    assert_eq!(items.len(), 3, "{file}");
+    assert!(
+        items.iter().all(|(_, v)| matches!(v, PyValue::List(_))),
+        "{file}: a dict of lists"
+    );
+    assert_eq!(
+        v.get("c"),
+        Some(&PyValue::List(vec![
+            PyValue::Float(1.5),
+            PyValue::None,
+            PyValue::Bool(true)
+        ]))
+    );
+}
+
+fn check_foreign_obj(file: &str, v: &PyValue) {
+    let kind = |k: &str| v.get(k).unwrap_or_else(|| panic!("{file}: no {k}")).type_name();
+    assert_eq!(kind("opaque"), "__main__.Opaque object", "{file}");
+    assert_eq!(kind("when"), "datetime.date object", "{file}");
+    assert_eq!(kind("queue"), "collections.deque object", "{file}");
+    assert_eq!(kind("counts"), "collections.Counter object", "{file}");
+    let Some(PyValue::Object { state: Some(state), .. }) = v.get("opaque") else {
+        panic!("{file}: opaque has no state")
+    };
+    assert_eq!(state.get("name"), Some(&PyValue::Str("opaque".into())), "{file}");
+    // deque's items arrive by APPENDS onto the opaque object.
+    let Some(PyValue::Object { state: Some(state), .. }) = v.get("queue") else {
+        panic!("{file}: deque has no items")
+    };
+    assert_eq!(
+        state.get("listitems"),
+        Some(&PyValue::List(vec![PyValue::Int(1), PyValue::Int(2)])),
+        "{file}"
+    );
+}
+
+fn check_truncated(name: &str) {
+    let path = dir().join(name);
+    let err = read_pickle(&path).expect_err("a truncated pickle must not parse");
+    let msg = err.to_string();
+    assert!(err.is_truncated(), "{msg}");
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "message names the file: {msg}"
+    );
+    assert!(msg.contains("truncated"), "{msg}");
+}
+
+#[test]
+fn every_fixture_matches_numpy() {
+    let want = expected();
+    let mut names: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".pkl"))
+        .collect();
+    names.sort();
+    let listed: Vec<&String> = want.keys().collect();
+    assert_eq!(
+        names.iter().collect::<Vec<_>>(),
+        listed,
+        "fixtures on disk and in expected.json differ"
+    );
+    for np in ["np1", "np2"] {
+        for p in 2..=5 {
+            for kind in ["ref", "mmsa", "misc"] {
+                assert!(
+                    want.contains_key(&format!("{kind}_{np}_p{p}.pkl")),
+                    "missing {kind}_{np}_p{p}.pkl"
+                );
+            }
+        }
+    }
+    for (name, spec) in &want {
+        match spec["kind"].as_str().unwrap() {
+            "ref" => check_ref(name, &load(name), spec),
+            "mmsa" => check_mmsa(name, &load(name), spec),
+            "misc" => check_misc(name, &load(name), spec),
+            "foreign" => check_foreign(name, &load(name)),
+            "foreign_obj" => check_foreign_obj(name, &load(name)),
+            "truncated" => check_truncated(name),
+            other => panic!("{name}: unknown kind {other}"),
+        }
+    }
+}
+
+/// Every prefix of a real NumPy pickle fails cleanly as truncated.
+#[test]
+fn every_prefix_of_a_numpy_pickle_is_an_error() {
+    for name in ["misc_np1_p2.pkl", "misc_np2_p5.pkl"] {
+        let bytes = std::fs::read(dir().join(name)).unwrap();
+        assert!(parse_pickle(&bytes).is_ok());
+        for n in 1..bytes.len() {
+            let err = parse_pickle(&bytes[..n]).expect_err("prefix parsed");
+            assert!(err.is_truncated(), "{name}[..{n}]: {err}");
+        }
+    }
+}
+
+#[test]
+fn missing_and_foreign_files_are_named() {
+    let path = dir().join("no_such_file.pkl");
+    let msg = read_pickle(&path).unwrap_err().to_string();
+    assert!(msg.contains("no_such_file.pkl"), "{msg}");
+
+    let path = dir().join("expected.json");
+    let msg = read_pickle(&path).unwrap_err().to_string();
+    assert!(msg.contains("expected.json") && msg.contains("not a pickle"), "{msg}");
+}
