@@ -12,9 +12,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 
 use crate::data::{Batch, Encoded, Example};
-use crate::model::{
-    loss, BertConfig, ClsAudio, CmBert, DropoutRng, HeadConfig, Mode, ModelKind, ParamStore,
-};
+use crate::model::{loss, BertConfig, ClsAudio, CmBert, DropoutRng, HeadConfig, Mode, ModelKind, ParamStore};
 use crate::train::{group_for, BertAdam, GroupSettings, WarmupLinear};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -85,7 +83,9 @@ impl Ours {
         let cfg = size.config();
         let head = HeadConfig::new(ModelKind::CmBert, ClsAudio::Zero, 5);
         let store = ParamStore::new(HashMap::new(), 0, &Device::Cpu);
-        let model = CmBert::load(store.var_builder(), &cfg, &head)?;
+        let mut model = CmBert::load(store.var_builder(), &cfg, &head)?;
+        // The paper recipe freezes the embeddings (as the PyTorch side does).
+        model.bert.detach_embeddings();
         let settings = GroupSettings::default();
         let params = store
             .vars()
@@ -120,9 +120,7 @@ impl Ours {
 
     fn train(&mut self) -> Result<f64> {
         let start = Instant::now();
-        let out = self
-            .model
-            .forward(&self.batch.inputs, Mode::Train(&self.rng), false)?;
+        let out = self.model.forward(&self.batch.inputs, Mode::Train(&self.rng), false)?;
         let grads = loss(&out.score, &self.batch.labels)?.backward()?;
         self.optimizer.step(&grads)?;
         Ok(start.elapsed().as_secs_f64())
@@ -172,12 +170,7 @@ struct Torch {
 }
 
 impl Torch {
-    fn start(
-        python: &PathBuf,
-        script: &PathBuf,
-        size: ModelSize,
-        opts: &BenchOptions,
-    ) -> Result<Self> {
+    fn start(python: &PathBuf, script: &PathBuf, size: ModelSize, opts: &BenchOptions) -> Result<Self> {
         let mut child = Command::new(python)
             .arg(script)
             .args([
@@ -204,11 +197,7 @@ impl Torch {
                 python.display()
             );
         }
-        Ok(Self {
-            child,
-            stdin,
-            stdout,
-        })
+        Ok(Self { child, stdin, stdout })
     }
 
     fn run(&mut self, op: &str) -> Result<f64> {
@@ -269,9 +258,7 @@ pub fn run(opts: &BenchOptions, log: &mut dyn Write) -> Result<Vec<Row>> {
                     log,
                     "  {} {op} #{i}: ours {t_ours:.3} s{}",
                     size.name(),
-                    t_torch
-                        .map(|t| format!(", torch {t:.3} s"))
-                        .unwrap_or_default()
+                    t_torch.map(|t| format!(", torch {t:.3} s")).unwrap_or_default()
                 )?;
             }
             rows.push(Row {
@@ -291,9 +278,7 @@ pub fn format_table(rows: &[Row]) -> String {
         "size", "op", "ours median", "torch median", "ours/torch"
     );
     for r in rows {
-        let torch = r
-            .torch_median_s
-            .map_or("-".to_string(), |t| format!("{t:.3} s"));
+        let torch = r.torch_median_s.map_or("-".to_string(), |t| format!("{t:.3} s"));
         let ratio = r.ratio().map_or("-".to_string(), |x| format!("{x:.2}"));
         out += &format!(
             "{:<10} {:<8} {:>12} {:>14} {:>12}\n",

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::bench::ModelSize;
+use crate::data::Split;
+use crate::model::{ClsAudio, ModelKind};
+use crate::train::Preset;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +27,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Fine-tune CM-BERT or T-BERT with the paper's recipe (spec section 4).
+    Train(Box<TrainArgs>),
+    /// Evaluate a trained checkpoint (ours or the reference's) on a split.
+    Eval(EvalArgs),
+    /// Export one utterance's attention matrices.
+    Export(ExportArgs),
     /// Time the forward pass and a full training step, optionally against PyTorch.
     Bench(BenchArgs),
     /// Show what a checkpoint directory holds: layout, configuration, head, tensors.
@@ -63,4 +72,138 @@ pub struct BenchArgs {
 pub struct InspectArgs {
     /// Checkpoint directory (ours, Hugging Face or the reference implementation's).
     pub checkpoint: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Print progress lines instead of opening the terminal UI.
+    #[arg(long)]
+    pub headless: bool,
+    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (text<TAB>label).
+    #[arg(long, value_name = "DIR", required_unless_present = "resume")]
+    pub data: Option<PathBuf>,
+    /// Audio features: reference .pkl, MMSA aligned_50.pkl, .npz, .safetensors or word-level .jsonl.
+    /// Without it CM-BERT runs on zero audio.
+    #[arg(long, value_name = "FILE")]
+    pub audio: Option<PathBuf>,
+    /// Pre-trained BERT: a local directory or a Hugging Face model id (needs the network or the hub cache).
+    #[arg(long, value_name = "DIR|HF_ID", required_unless_present = "resume")]
+    pub bert: Option<String>,
+    #[arg(long, value_enum, default_value_t = ModelKind::CmBert)]
+    pub model: ModelKind,
+    /// What the [CLS] audio slot carries: zero is the paper's (the score cannot depend on the audio).
+    #[arg(long, value_enum, default_value_t = ClsAudio::Zero)]
+    pub cls_audio: ClsAudio,
+    #[arg(long, value_enum, default_value_t = Preset::Paper)]
+    pub preset: Preset,
+    /// [paper: 3]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// [paper: 24]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Evaluation batch size; scores depend on batching (spec section 3). [paper: 24]
+    #[arg(long)]
+    pub eval_batch_size: Option<usize>,
+    /// Learning rate of BERT and the regressor. [paper: 2e-5]
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Learning rate of the fusion head's weights. [paper: 0.01]
+    #[arg(long)]
+    pub head_lr: Option<f64>,
+    /// [paper: 0.01]
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Warm-up share of t_total. [paper: 0.1]
+    #[arg(long)]
+    pub warmup: Option<f64>,
+    /// Per-tensor gradient clipping norm. [paper: 1.0]
+    #[arg(long)]
+    pub max_grad_norm: Option<f64>,
+    /// Token positions per utterance. [paper: 50]
+    #[arg(long)]
+    pub max_len: Option<usize>,
+    /// Random seed (head initialisation, data order, dropout). [default: 1]
+    #[arg(long, conflicts_with = "seeds")]
+    pub seed: Option<u64>,
+    /// Train N runs with seeds 1..=N and print the paper-style table (mean +- std).
+    #[arg(long, value_name = "N")]
+    pub seeds: Option<usize>,
+    /// Output directory for best/ and last/ checkpoints. [default: checkpoints/<model>-<time>]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Also save last/ (with optimiser state) every N steps; it is saved at each epoch end anyway.
+    #[arg(long, value_name = "N")]
+    pub save_every: Option<usize>,
+    /// Continue an interrupted run from its last/ checkpoint (all settings come from it).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "bert", "seeds"])]
+    pub resume: Option<PathBuf>,
+    /// Audio width when no --audio is given (zero audio).
+    #[arg(long, default_value_t = 5)]
+    pub audio_dim: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Ablation {
+    /// All audio features set to zero.
+    Zero,
+    /// Audio rows shuffled across utterances (seeded).
+    Shuffle,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Our checkpoint directory or a reference-layout directory (bert_config.json + pytorch_model.bin).
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pub audio: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+    /// Batches in file order, as the reference evaluates (scores depend on batching).
+    #[arg(long, default_value_t = 24)]
+    pub eval_batch_size: usize,
+    /// Write one JSON object per utterance: index, text, label, prediction.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub predictions: Option<PathBuf>,
+    /// Print the metrics as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Also evaluate with the audio removed or shuffled, and report what changes.
+    #[arg(long, value_enum)]
+    pub ablate_audio: Option<Ablation>,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pub audio: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+    /// Utterance index in the split (0-based, file order).
+    #[arg(long)]
+    pub index: usize,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+    pub format: ExportFormat,
+    #[arg(long, default_value_t = 24)]
+    pub eval_batch_size: usize,
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
 }

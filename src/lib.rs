@@ -3,6 +3,8 @@
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;
+pub mod commands;
 pub mod data;
+pub mod hub;
 pub mod model;
 pub mod train;

@@ -5,6 +5,11 @@ use clap::Parser;
 
 use cmbert::cli::{BenchArgs, Cli, Command, InspectArgs};
 
+// Candle allocates and frees large buffers every step; glibc's allocator returns them to the
+// OS each time (a third of a bert-base step in CANDLE-NOTES.md). mimalloc keeps them warm.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -18,6 +23,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Some(Command::Train(args)) => cmbert::commands::train::run(*args),
+        Some(Command::Eval(args)) => cmbert::commands::eval::run(args),
+        Some(Command::Export(args)) => cmbert::commands::export::run(args),
         Some(Command::Bench(args)) => bench(args),
         Some(Command::Inspect(args)) => inspect(args),
         None => {
@@ -58,10 +66,7 @@ fn inspect(args: InspectArgs) -> Result<()> {
     println!("layout      {:?}", ckpt.layout);
     println!(
         "encoder     {} layers, hidden {}, {} heads, vocab {}",
-        ckpt.bert.num_hidden_layers,
-        ckpt.bert.hidden_size,
-        ckpt.bert.num_attention_heads,
-        ckpt.bert.vocab_size
+        ckpt.bert.num_hidden_layers, ckpt.bert.hidden_size, ckpt.bert.num_attention_heads, ckpt.bert.vocab_size
     );
     match &ckpt.head {
         Some(h) => println!(

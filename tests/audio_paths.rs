@@ -10,25 +10,16 @@ use common::*;
 
 fn scores_and_audio_grads(cls_audio: ClsAudio, audio: &Tensor) -> (Vec<f32>, f32, f32) {
     let ckpt = Checkpoint::load(&fixtures().join("tiny/reference"), &Device::Cpu).unwrap();
-    let (model, store) = build(
-        &ckpt,
-        &HeadConfig::new(ModelKind::CmBert, cls_audio, 5),
-        &[],
-    );
+    let (model, store) = build(&ckpt, &HeadConfig::new(ModelKind::CmBert, cls_audio, 5), &[]);
     let (mut inputs, labels) = tiny_inputs();
     inputs.audio = audio.clone();
     let out = model.forward(&inputs, Mode::Eval, false).unwrap();
     let grads = loss(&out.score, &labels).unwrap().backward().unwrap();
     let vars = store.vars();
     let grad_max = |name: &str| {
-        grads.get(vars[name].as_tensor()).map_or(0.0, |g| {
-            g.abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        })
+        grads
+            .get(vars[name].as_tensor())
+            .map_or(0.0, |g| g.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap())
     };
     (
         out.score.to_vec1().unwrap(),

@@ -31,14 +31,7 @@ fn save_then_load_gives_identical_scores_and_replaces_atomically() {
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run/best");
-    checkpoint::save(
-        &dir,
-        &store.vars(),
-        &source.bert,
-        &meta(&head),
-        &source.vocab,
-    )
-    .unwrap();
+    checkpoint::save(&dir, &store.vars(), &source.bert, &meta(&head), &source.vocab).unwrap();
     let loaded = Checkpoint::load(&dir, &Device::Cpu).unwrap();
     assert_eq!(loaded.layout, Layout::Ours);
     assert_eq!(loaded.head.as_ref(), Some(&head));
@@ -85,14 +78,7 @@ fn failed_save_keeps_the_previous_checkpoint() {
     let (_, store) = build(&source, &head, &[]);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ckpt");
-    checkpoint::save(
-        &dir,
-        &store.vars(),
-        &source.bert,
-        &meta(&head),
-        &source.vocab,
-    )
-    .unwrap();
+    checkpoint::save(&dir, &store.vars(), &source.bert, &meta(&head), &source.vocab).unwrap();
     // A vanished vocabulary fails the save after the weights were written.
     let other_head = HeadConfig::new(ModelKind::TBert, ClsAudio::Zero, 5);
     let err = checkpoint::save(
@@ -124,40 +110,28 @@ fn user_errors_name_the_file_and_the_fix() {
         .to_string();
     assert!(missing.contains("does not exist"), "{missing}");
 
-    let empty = Checkpoint::load(tmp.path(), &Device::Cpu)
-        .unwrap_err()
-        .to_string();
+    let empty = Checkpoint::load(tmp.path(), &Device::Cpu).unwrap_err().to_string();
     assert!(
         empty.contains("config.json") && empty.contains("bert_config.json"),
         "{empty}"
     );
 
     std::fs::write(tmp.path().join("config.json"), "{\"hidden_size\": 32").unwrap();
-    let bad_json = Checkpoint::load(tmp.path(), &Device::Cpu)
-        .unwrap_err()
-        .to_string();
+    let bad_json = Checkpoint::load(tmp.path(), &Device::Cpu).unwrap_err().to_string();
     assert!(
         bad_json.contains("config.json") && bad_json.contains("not valid JSON"),
         "{bad_json}"
     );
 
-    std::fs::copy(
-        fixtures().join("tiny/hf/config.json"),
-        tmp.path().join("config.json"),
-    )
-    .unwrap();
-    let no_weights = Checkpoint::load(tmp.path(), &Device::Cpu)
-        .unwrap_err()
-        .to_string();
+    std::fs::copy(fixtures().join("tiny/hf/config.json"), tmp.path().join("config.json")).unwrap();
+    let no_weights = Checkpoint::load(tmp.path(), &Device::Cpu).unwrap_err().to_string();
     assert!(
         no_weights.contains("model.safetensors or pytorch_model.bin"),
         "{no_weights}"
     );
 
     std::fs::write(tmp.path().join("pytorch_model.bin"), b"\x80\x02legacy").unwrap();
-    let legacy = Checkpoint::load(tmp.path(), &Device::Cpu)
-        .unwrap_err()
-        .to_string();
+    let legacy = Checkpoint::load(tmp.path(), &Device::Cpu).unwrap_err().to_string();
     assert!(
         legacy.contains("pytorch_model.bin") && legacy.contains("PyTorch < 1.6"),
         "{legacy}"
@@ -165,9 +139,7 @@ fn user_errors_name_the_file_and_the_fix() {
 
     std::fs::remove_file(tmp.path().join("pytorch_model.bin")).unwrap();
     std::fs::write(tmp.path().join("model.safetensors"), b"truncated").unwrap();
-    let truncated = Checkpoint::load(tmp.path(), &Device::Cpu)
-        .unwrap_err()
-        .to_string();
+    let truncated = Checkpoint::load(tmp.path(), &Device::Cpu).unwrap_err().to_string();
     assert!(
         truncated.contains("model.safetensors") && truncated.contains("cannot read weights"),
         "{truncated}"

@@ -34,18 +34,8 @@ fn check_variant(layout: &str, variant: &str, head: HeadConfig) {
     let (inputs, labels) = tiny_inputs();
     let out = model.forward(&inputs, Mode::Eval, false).unwrap();
     let l = loss(&out.score, &labels).unwrap();
-    assert_close(
-        &format!("{variant} score"),
-        &out.score,
-        &golden["score"],
-        TOL,
-    );
-    assert_close(
-        &format!("{variant} loss"),
-        &l.reshape(1).unwrap(),
-        &golden["loss"],
-        TOL,
-    );
+    assert_close(&format!("{variant} score"), &out.score, &golden["score"], TOL);
+    assert_close(&format!("{variant} loss"), &l.reshape(1).unwrap(), &golden["loss"], TOL);
     if let Some(m) = &out.fusion {
         for (name, ours) in [
             ("alpha_t", &m.alpha_t),
@@ -75,13 +65,7 @@ fn check_variant(layout: &str, variant: &str, head: HeadConfig) {
         let ours = grads
             .get(var.as_tensor())
             .unwrap_or_else(|| panic!("{variant}: no gradient for {name}"));
-        assert_close_floor(
-            &format!("{variant} grad {name}"),
-            ours,
-            &reference,
-            TOL,
-            GRAD_FLOOR,
-        );
+        assert_close_floor(&format!("{variant} grad {name}"), ours, &reference, TOL, GRAD_FLOOR);
         checked += 1;
     }
     // Parameters PyTorch gives no gradient (the pooler under CM-BERT) must get none or zero.
@@ -92,17 +76,8 @@ fn check_variant(layout: &str, variant: &str, head: HeadConfig) {
         });
         if !recorded {
             if let Some(g) = grads.get(var.as_tensor()) {
-                let max = g
-                    .abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap();
-                assert_eq!(
-                    max, 0.0,
-                    "{variant}: {name} gets a gradient PyTorch does not give"
-                );
+                let max = g.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+                assert_eq!(max, 0.0, "{variant}: {name} gets a gradient PyTorch does not give");
             }
         }
     }
@@ -117,10 +92,7 @@ fn head(cls_audio: ClsAudio) -> HeadConfig {
 fn reference_layout_matches_paper_variant() {
     let ckpt = checkpoint("reference");
     assert_eq!(ckpt.layout, Layout::Reference);
-    assert_eq!(
-        ckpt.head.as_ref().expect("fusion head inferred"),
-        &head(ClsAudio::Zero)
-    );
+    assert_eq!(ckpt.head.as_ref().expect("fusion head inferred"), &head(ClsAudio::Zero));
     check_variant("reference", "zero", head(ClsAudio::Zero));
 }
 
@@ -225,9 +197,7 @@ fn optimiser_steps_match_reference() {
     let params = store
         .vars()
         .into_iter()
-        .filter_map(|(name, var)| {
-            group_for(&name, ModelKind::CmBert, &settings).map(|g| (name, var, g))
-        })
+        .filter_map(|(name, var)| group_for(&name, ModelKind::CmBert, &settings).map(|g| (name, var, g)))
         .collect();
     let mut optimizer = BertAdam::new(
         params,
@@ -248,15 +218,8 @@ fn optimiser_steps_match_reference() {
     let gradients = load_tensors(&fixtures().join("tiny/golden_zero.safetensors"));
     let noise_only = |name: &str| {
         gradients.iter().any(|(k, g)| {
-            k.strip_prefix("grad.")
-                .is_some_and(|raw| canonical_name(raw).0 == name)
-                && g.abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap()
-                    < 1e-6
+            k.strip_prefix("grad.").is_some_and(|raw| canonical_name(raw).0 == name)
+                && g.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap() < 1e-6
         })
     };
     let mut moved = 0;
@@ -283,14 +246,8 @@ fn optimiser_steps_match_reference() {
                 .unwrap();
             assert!(diff <= 1e-5, "{name}: {diff}");
         } else {
-            let (ours_delta, ref_delta) =
-                ((ours - initial).unwrap(), (&reference - initial).unwrap());
-            assert_close(
-                &format!("change after 3 steps {name}"),
-                &ours_delta,
-                &ref_delta,
-                1e-4,
-            );
+            let (ours_delta, ref_delta) = ((ours - initial).unwrap(), (&reference - initial).unwrap());
+            assert_close(&format!("change after 3 steps {name}"), &ours_delta, &ref_delta, 1e-4);
         }
         if (ours - initial)
             .unwrap()

@@ -17,20 +17,14 @@ use common::*;
 fn minilm_dir() -> PathBuf {
     let dir = std::env::var_os("CMBERT_MINILM_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/models/all-MiniLM-L6-v2")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/models/all-MiniLM-L6-v2"));
     if !dir.join("model.safetensors").is_file() {
         let status = Command::new("bash")
             .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-minilm.sh"))
             .arg(&dir)
             .status()
             .expect("run scripts/fetch-minilm.sh");
-        assert!(
-            status.success(),
-            "could not fetch MiniLM into {}",
-            dir.display()
-        );
+        assert!(status.success(), "could not fetch MiniLM into {}", dir.display());
     }
     dir
 }
@@ -42,8 +36,7 @@ fn tokenizer_and_encoder_match_transformers() {
     let golden = load_tensors(&golden_path);
     let raw = std::fs::read(&golden_path).unwrap();
     let (_, meta) = safetensors::SafeTensors::read_metadata(&raw).unwrap();
-    let sentences: Vec<String> =
-        serde_json::from_str(&meta.metadata().as_ref().unwrap()["sentences"]).unwrap();
+    let sentences: Vec<String> = serde_json::from_str(&meta.metadata().as_ref().unwrap()["sentences"]).unwrap();
 
     let want_ids = golden["input_ids"]
         .to_dtype(DType::U32)
@@ -63,20 +56,13 @@ fn tokenizer_and_encoder_match_transformers() {
 
     let ckpt = Checkpoint::load(&dir, &Device::Cpu).unwrap();
     assert_eq!(ckpt.bert.hidden_size, 384);
-    let (model, _) = build(
-        &ckpt,
-        &HeadConfig::new(ModelKind::CmBert, ClsAudio::Zero, 5),
-        &[],
-    );
+    let (model, _) = build(&ckpt, &HeadConfig::new(ModelKind::CmBert, ClsAudio::Zero, 5), &[]);
     let ids = golden["input_ids"].to_dtype(DType::U32).unwrap();
     let out = model
         .bert
         .forward(&ids, &golden["attention_mask"], Mode::Eval, false)
         .unwrap();
-    let diff = (out.last_hidden_state - &golden["hidden"])
-        .unwrap()
-        .abs()
-        .unwrap();
+    let diff = (out.last_hidden_state - &golden["hidden"]).unwrap().abs().unwrap();
     let max = diff.max_all().unwrap().to_scalar::<f32>().unwrap();
     assert!(
         max <= 1e-4,

@@ -28,17 +28,12 @@ pub fn canonical_name(raw: &str) -> (String, bool) {
         (true, Some((stem, "beta"))) => format!("{stem}.bias"),
         _ => name,
     };
-    let squeeze = matches!(
-        name.as_str(),
-        "fusion.proj_t.weight" | "fusion.proj_a.weight"
-    );
+    let squeeze = matches!(name.as_str(), "fusion.proj_t.weight" | "fusion.proj_a.weight");
     (name, squeeze)
 }
 
 /// Renames (and reshapes) a whole set of tensors.
-pub fn canonicalise(
-    raw: impl IntoIterator<Item = (String, Tensor)>,
-) -> Result<Vec<(String, Tensor)>> {
+pub fn canonicalise(raw: impl IntoIterator<Item = (String, Tensor)>) -> Result<Vec<(String, Tensor)>> {
     raw.into_iter()
         .map(|(name, tensor)| {
             let (canonical, squeeze) = canonical_name(&name);
@@ -59,22 +54,13 @@ mod tests {
     #[test]
     fn every_layout_maps_to_one_name() {
         let cases = [
-            (
-                "embeddings.LayerNorm.weight",
-                "bert.embeddings.LayerNorm.weight",
-            ),
-            (
-                "bert.embeddings.LayerNorm.gamma",
-                "bert.embeddings.LayerNorm.weight",
-            ),
+            ("embeddings.LayerNorm.weight", "bert.embeddings.LayerNorm.weight"),
+            ("bert.embeddings.LayerNorm.gamma", "bert.embeddings.LayerNorm.weight"),
             (
                 "bert.encoder.layer.3.output.LayerNorm.beta",
                 "bert.encoder.layer.3.output.LayerNorm.bias",
             ),
-            (
-                "module.bert.pooler.dense.weight",
-                "bert.pooler.dense.weight",
-            ),
+            ("module.bert.pooler.dense.weight", "bert.pooler.dense.weight"),
             ("BertFinetun.text_weight_1", "fusion.text_weight"),
             ("BertFinetun.audio_weight_1", "fusion.audio_weight"),
             ("BertFinetun.LayerNorm1.gamma", "fusion.layer_norm.weight"),

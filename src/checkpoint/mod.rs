@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{BertConfig, ClsAudio, HeadConfig, ModelKind};
 
 pub use keys::{canonical_name, canonicalise};
-pub use save::save;
+pub use save::{save, save_with, ExtraFiles};
 
 /// Version tag written into our `config.json`.
 pub const FORMAT: &str = "cmbert-tui/1";
@@ -36,15 +36,9 @@ pub enum CheckpointError {
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("{path}: cannot read weights: {source}")]
-    Weights {
-        path: PathBuf,
-        source: candle_core::Error,
-    },
+    Weights { path: PathBuf, source: candle_core::Error },
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// Which layout a directory was recognised as.
@@ -116,8 +110,8 @@ impl Checkpoint {
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
         let (layout, bert, meta) = if value.get("cmbert").is_some() {
-            let ours: OurConfig = serde_json::from_value(value)
-                .map_err(|e| invalid(format!("bad cmbert-tui config: {e}")))?;
+            let ours: OurConfig =
+                serde_json::from_value(value).map_err(|e| invalid(format!("bad cmbert-tui config: {e}")))?;
             if ours.cmbert.format != FORMAT {
                 return Err(invalid(format!(
                     "checkpoint format {:?}, this build reads {FORMAT:?}",
@@ -126,8 +120,8 @@ impl Checkpoint {
             }
             (Layout::Ours, ours.bert, Some(ours.cmbert))
         } else {
-            let bert: BertConfig = serde_json::from_value(value)
-                .map_err(|e| invalid(format!("not a BERT config: {e}")))?;
+            let bert: BertConfig =
+                serde_json::from_value(value).map_err(|e| invalid(format!("not a BERT config: {e}")))?;
             (layout, bert, None)
         };
         bert.validate().map_err(invalid)?;
@@ -201,12 +195,10 @@ fn check_torch_zip(path: &Path) -> Result<(), CheckpointError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let read = file
-        .read(&mut magic)
-        .map_err(|source| CheckpointError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let read = file.read(&mut magic).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if read < 4 || &magic != b"PK\x03\x04" {
         return Err(CheckpointError::Invalid {
             path: path.to_path_buf(),
@@ -218,9 +210,15 @@ fn check_torch_zip(path: &Path) -> Result<(), CheckpointError> {
     Ok(())
 }
 
-/// A full CM-BERT model carries the fusion head's tensors; their shapes give its sizes.
+/// A full CM-BERT model carries the fusion head's tensors; their shapes give its sizes. A
+/// regressor without them is a fine-tuned T-BERT.
 fn infer_head(tensors: &HashMap<String, Tensor>) -> Option<HeadConfig> {
-    let proj_a = tensors.get("fusion.proj_a.weight")?;
+    let Some(proj_a) = tensors.get("fusion.proj_a.weight") else {
+        let regressor = tensors
+            .get("classifier.weight")
+            .is_some_and(|w| w.dims().first() == Some(&1));
+        return regressor.then(|| HeadConfig::new(ModelKind::TBert, ClsAudio::Zero, 5));
+    };
     let (proj_dim, audio_dim) = proj_a.dims2().ok()?;
     let cls_audio = if tensors.contains_key("fusion.cls_audio") {
         ClsAudio::Learned

@@ -6,10 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use candle_core::Var;
+use candle_core::{Tensor, Var};
 
 use super::{CheckpointError, CheckpointMeta, OurConfig};
 use crate::model::BertConfig;
+
+/// Extra safetensors files written into the same atomic checkpoint (e.g. optimiser state).
+pub type ExtraFiles<'a> = [(&'a str, Vec<(String, Tensor)>)];
 
 /// Writes `model.safetensors` (canonical names, so `transformers` loads the `bert.*`
 /// encoder directly), `config.json` and the vocabulary files found next to `vocab`.
@@ -20,22 +23,30 @@ pub fn save(
     meta: &CheckpointMeta,
     vocab: &Path,
 ) -> Result<(), CheckpointError> {
+    save_with(dir, vars, bert, meta, vocab, &[])
+}
+
+/// `save` plus extra safetensors files, all swapped in together.
+pub fn save_with(
+    dir: &Path,
+    vars: &BTreeMap<String, Var>,
+    bert: &BertConfig,
+    meta: &CheckpointMeta,
+    vocab: &Path,
+    extra: &ExtraFiles,
+) -> Result<(), CheckpointError> {
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("checkpoint");
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint");
     let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(io(&staging))?;
     }
     fs::create_dir(&staging).map_err(io(&staging))?;
-    let result = write_contents(&staging, vars, bert, meta, vocab)
-        .and_then(|()| swap_into_place(&staging, dir));
+    let result = write_contents(&staging, vars, bert, meta, vocab, extra).and_then(|()| swap_into_place(&staging, dir));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
@@ -55,20 +66,13 @@ fn write_contents(
     bert: &BertConfig,
     meta: &CheckpointMeta,
     vocab: &Path,
+    extra: &ExtraFiles,
 ) -> Result<(), CheckpointError> {
-    let weights = staging.join("model.safetensors");
-    let tensors: Vec<(String, candle_core::Tensor)> = vars
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-        .collect();
-    // `transformers` refuses safetensors files without `format: pt` metadata.
-    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-    safetensors::serialize_to_file(tensors, Some(metadata), &weights).map_err(|e| {
-        CheckpointError::Invalid {
-            path: weights.clone(),
-            message: format!("cannot write weights: {e}"),
-        }
-    })?;
+    let tensors: Vec<(String, Tensor)> = vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+    write_safetensors(&staging.join("model.safetensors"), tensors)?;
+    for (name, tensors) in extra {
+        write_safetensors(&staging.join(name), tensors.clone())?;
+    }
     let config = OurConfig {
         bert: bert.clone(),
         cmbert: meta.clone(),
@@ -91,11 +95,18 @@ fn write_contents(
     }
     for entry in fs::read_dir(staging).map_err(io(staging))? {
         let path = entry.map_err(io(staging))?.path();
-        fs::File::open(&path)
-            .and_then(|f| f.sync_all())
-            .map_err(io(&path))?;
+        fs::File::open(&path).and_then(|f| f.sync_all()).map_err(io(&path))?;
     }
     Ok(())
+}
+
+fn write_safetensors(path: &Path, tensors: Vec<(String, Tensor)>) -> Result<(), CheckpointError> {
+    // `transformers` refuses safetensors files without `format: pt` metadata.
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    safetensors::serialize_to_file(tensors, Some(metadata), path).map_err(|e| CheckpointError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("cannot write: {e}"),
+    })
 }
 
 fn swap_into_place(staging: &Path, dir: &Path) -> Result<(), CheckpointError> {

@@ -34,10 +34,7 @@ impl Batch {
             .iter()
             .flat_map(|e| e.encoded.attention_mask.iter().copied())
             .collect();
-        let audio: Vec<f32> = examples
-            .iter()
-            .flat_map(|e| e.audio.iter().copied())
-            .collect();
+        let audio: Vec<f32> = examples.iter().flat_map(|e| e.audio.iter().copied()).collect();
         let labels: Vec<f32> = examples.iter().map(|e| e.label).collect();
         Ok(Self {
             inputs: Inputs {

@@ -1,8 +1,16 @@
-//! Data: tokenisation, alignment and batching.
+//! Data: text splits, audio features, tokenisation, alignment and batching.
 
+pub mod audio;
 pub mod batch;
+pub mod dataset;
+pub mod error;
 pub mod pickle;
 pub mod tokenize;
+pub mod tsv;
 
+pub use audio::{load_audio, AudioFile, AudioFormat};
 pub use batch::{Batch, Example};
+pub use dataset::{AudioSummary, Dataset};
+pub use error::DataError;
 pub use tokenize::{Encoded, TextEncoder, TokenizeError, DEFAULT_MAX_LEN};
+pub use tsv::{Split, Utterance};

@@ -84,8 +84,7 @@ impl TextEncoder {
         let mut tokenizer = if is_json {
             let mut t = Tokenizer::from_file(path).map_err(|e| load_err(e.to_string()))?;
             t.with_padding(None);
-            t.with_truncation(None)
-                .map_err(|e| load_err(e.to_string()))?;
+            t.with_truncation(None).map_err(|e| load_err(e.to_string()))?;
             t
         } else {
             let path_str = path
@@ -103,12 +102,10 @@ impl TextEncoder {
         };
         tokenizer.with_post_processor(None::<tokenizers::PostProcessorWrapper>);
         let special = |token: &'static str| {
-            tokenizer
-                .token_to_id(token)
-                .ok_or(TokenizeError::MissingSpecial {
-                    path: path.to_path_buf(),
-                    token,
-                })
+            tokenizer.token_to_id(token).ok_or(TokenizeError::MissingSpecial {
+                path: path.to_path_buf(),
+                token,
+            })
         };
         let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
         Ok(Self {
@@ -133,13 +130,10 @@ impl TextEncoder {
     }
 
     pub fn encode(&self, text: &str) -> Result<Encoded, TokenizeError> {
-        let encoding = self
-            .tokenizer
-            .encode(text, false)
-            .map_err(|e| TokenizeError::Encode {
-                text: text.to_string(),
-                message: e.to_string(),
-            })?;
+        let encoding = self.tokenizer.encode(text, false).map_err(|e| TokenizeError::Encode {
+            text: text.to_string(),
+            message: e.to_string(),
+        })?;
         let spans: Vec<(usize, usize)> = word_spans(text);
         let words = spans.iter().map(|&(s, e)| text[s..e].to_string()).collect();
         let keep = encoding.get_ids().len().min(self.max_len - 2);
@@ -205,14 +199,8 @@ mod tests {
     #[test]
     fn pieces_map_back_to_words() {
         let e = tiny().encode("I JUST WANNA  SAY").unwrap();
-        assert_eq!(
-            e.tokens,
-            ["[CLS]", "i", "just", "wan", "##na", "say", "[SEP]"]
-        );
-        assert_eq!(
-            e.token_words,
-            [None, Some(0), Some(1), Some(2), Some(2), Some(3), None]
-        );
+        assert_eq!(e.tokens, ["[CLS]", "i", "just", "wan", "##na", "say", "[SEP]"]);
+        assert_eq!(e.token_words, [None, Some(0), Some(1), Some(2), Some(2), Some(3), None]);
         assert_eq!(e.words, ["I", "JUST", "WANNA", "SAY"]);
         assert_eq!(e.input_ids.len(), 12);
         assert_eq!(&e.input_ids[7..], &[0; 5]);

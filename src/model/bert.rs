@@ -22,15 +22,22 @@ struct Embeddings {
 }
 
 impl Embeddings {
+    /// Stops gradient tracking through the tables (they share storage with the parameter
+    /// store, so saving still sees them). Frozen embeddings then cost no backward work.
+    fn detach(&mut self) {
+        let detach = |e: &Embedding| Embedding::new(e.embeddings().detach(), e.hidden_size());
+        self.word = detach(&self.word);
+        self.position = detach(&self.position);
+        self.token_type = detach(&self.token_type);
+    }
+
     fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
         let init = Init::Randn {
             mean: 0.0,
             stdev: cfg.initializer_range,
         };
         let table = |name: &str, rows: usize| -> Result<Embedding> {
-            let w = vb
-                .pp(name)
-                .get_with_hints((rows, cfg.hidden_size), "weight", init)?;
+            let w = vb.pp(name).get_with_hints((rows, cfg.hidden_size), "weight", init)?;
             Ok(Embedding::new(w, cfg.hidden_size))
         };
         Ok(Self {
@@ -100,12 +107,7 @@ impl SelfAttention {
     }
 
     /// Returns the block output and the attention probabilities `[B, heads, L, L]`.
-    fn forward(
-        &self,
-        xs: &Tensor,
-        additive_mask: &Tensor,
-        mode: Mode<'_>,
-    ) -> Result<(Tensor, Tensor)> {
+    fn forward(&self, xs: &Tensor, additive_mask: &Tensor, mode: Mode<'_>) -> Result<(Tensor, Tensor)> {
         let (b, l, h) = xs.dims3()?;
         let q = self.split_heads(&self.query.forward(xs)?)?;
         let k = self.split_heads(&self.key.forward(xs)?)?;
@@ -151,21 +153,12 @@ impl Layer {
                 cfg.hidden_size,
                 init,
             )?,
-            output_norm: LayerNorm::load(
-                vb.pp("output").pp("LayerNorm"),
-                cfg.hidden_size,
-                cfg.layer_norm_eps,
-            )?,
+            output_norm: LayerNorm::load(vb.pp("output").pp("LayerNorm"), cfg.hidden_size, cfg.layer_norm_eps)?,
             dropout: cfg.hidden_dropout_prob,
         })
     }
 
-    fn forward(
-        &self,
-        xs: &Tensor,
-        additive_mask: &Tensor,
-        mode: Mode<'_>,
-    ) -> Result<(Tensor, Tensor)> {
+    fn forward(&self, xs: &Tensor, additive_mask: &Tensor, mode: Mode<'_>) -> Result<(Tensor, Tensor)> {
         let (attended, probs) = self.attention.forward(xs, additive_mask, mode)?;
         let inner = self.intermediate.forward(&attended)?.gelu_erf()?;
         let out = dropout(&self.output.forward(&inner)?, self.dropout, mode)?;
@@ -202,14 +195,14 @@ impl BertModel {
         Ok(Self {
             embeddings: Embeddings::load(vb.pp("embeddings"), cfg)?,
             layers,
-            pooler: linear(
-                vb.pp("pooler").pp("dense"),
-                cfg.hidden_size,
-                cfg.hidden_size,
-                init,
-            )?,
+            pooler: linear(vb.pp("pooler").pp("dense"), cfg.hidden_size, cfg.hidden_size, init)?,
             config: cfg.clone(),
         })
+    }
+
+    /// For frozen embeddings (the paper recipe): no gradient is computed for them.
+    pub fn detach_embeddings(&mut self) {
+        self.embeddings.detach();
     }
 
     pub fn device(&self) -> &Device {
@@ -226,8 +219,8 @@ impl BertModel {
     ) -> Result<BertOutput> {
         let (b, l) = input_ids.dims2()?;
         // (1 - m) * -10000, broadcast over heads and query positions.
-        let additive = ((attention_mask.to_dtype(DType::F32)?.affine(-1.0, 1.0)?) * MASK_VALUE)?
-            .reshape((b, 1, 1, l))?;
+        let additive =
+            ((attention_mask.to_dtype(DType::F32)?.affine(-1.0, 1.0)?) * MASK_VALUE)?.reshape((b, 1, 1, l))?;
         let mut hidden = self.embeddings.forward(input_ids, mode)?;
         let mut attentions = want_attentions.then(Vec::new);
         for layer in &self.layers {

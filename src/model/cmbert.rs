@@ -59,15 +59,7 @@ impl CmBert {
             )?),
             ModelKind::TBert => Head::Pooled,
         };
-        let classifier = linear(
-            vb.pp("classifier"),
-            d,
-            1,
-            Init::Randn {
-                mean: 0.0,
-                stdev: 0.02,
-            },
-        )?;
+        let classifier = linear(vb.pp("classifier"), d, 1, Init::Randn { mean: 0.0, stdev: 0.02 })?;
         Ok(Self {
             bert,
             head,
@@ -76,24 +68,15 @@ impl CmBert {
         })
     }
 
-    pub fn forward(
-        &self,
-        inputs: &Inputs,
-        mode: Mode<'_>,
-        want_bert_attentions: bool,
-    ) -> Result<ModelOutput> {
-        let encoded = self.bert.forward(
-            &inputs.input_ids,
-            &inputs.attention_mask,
-            mode,
-            want_bert_attentions,
-        )?;
+    pub fn forward(&self, inputs: &Inputs, mode: Mode<'_>, want_bert_attentions: bool) -> Result<ModelOutput> {
+        let encoded = self
+            .bert
+            .forward(&inputs.input_ids, &inputs.attention_mask, mode, want_bert_attentions)?;
         let hidden = &encoded.last_hidden_state;
         let dropout_p = self.bert.config.hidden_dropout_prob;
         let (features, fusion) = match &self.head {
             Head::Fusion(head) => {
-                let (cls, matrices) =
-                    head.forward(hidden, &inputs.audio, &inputs.attention_mask, mode)?;
+                let (cls, matrices) = head.forward(hidden, &inputs.audio, &inputs.attention_mask, mode)?;
                 (cls, Some(matrices))
             }
             Head::Pooled => (dropout(&self.bert.pool(hidden)?, dropout_p, mode)?, None),

@@ -39,18 +39,10 @@ pub struct FusionHead {
 
 impl FusionHead {
     /// `vb` is the head's own prefix (`fusion`); names match our checkpoint keys.
-    pub fn load(
-        vb: VarBuilder,
-        cfg: &HeadConfig,
-        hidden: usize,
-        hidden_dropout: f64,
-        eps: f64,
-    ) -> Result<Self> {
+    pub fn load(vb: VarBuilder, cfg: &HeadConfig, hidden: usize, hidden_dropout: f64, eps: f64) -> Result<Self> {
         let (k, d_audio) = (cfg.proj_dim, cfg.audio_dim);
         let cls_audio = match cfg.cls_audio {
-            ClsAudio::Learned => {
-                Some(vb.get_with_hints(d_audio, "cls_audio", torch_default_uniform(d_audio))?)
-            }
+            ClsAudio::Learned => Some(vb.get_with_hints(d_audio, "cls_audio", torch_default_uniform(d_audio))?),
             ClsAudio::Zero | ClsAudio::Mean => None,
         };
         Ok(Self {
@@ -59,15 +51,7 @@ impl FusionHead {
             text_weight: vb.get_with_hints(1, "text_weight", Init::Const(1.0))?,
             audio_weight: vb.get_with_hints(1, "audio_weight", Init::Const(1.0))?,
             bias: vb.get_with_hints(1, "bias", Init::Const(0.0))?,
-            dense: linear(
-                vb.pp("dense"),
-                hidden,
-                hidden,
-                Init::Randn {
-                    mean: 0.0,
-                    stdev: 0.02,
-                },
-            )?,
+            dense: linear(vb.pp("dense"), hidden, hidden, Init::Randn { mean: 0.0, stdev: 0.02 })?,
             layer_norm: LayerNorm::load(vb.pp("layer_norm"), hidden, eps)?,
             cls_audio,
             cls_mode: cfg.cls_audio,
@@ -104,10 +88,7 @@ impl FusionHead {
                 )?
                 .unsqueeze(2)?;
                 let count = words.sum_keepdim(1)?.clamp(1f32, f32::MAX)?;
-                audio
-                    .broadcast_mul(&words)?
-                    .sum_keepdim(1)?
-                    .broadcast_div(&count)?
+                audio.broadcast_mul(&words)?.sum_keepdim(1)?.broadcast_div(&count)?
             }
         };
         words_only.broadcast_add(&slot.broadcast_mul(&first)?)
@@ -129,9 +110,7 @@ impl FusionHead {
         let scale = Tensor::new(norm.sqrt() as f32, text.device())?;
         let text = text.broadcast_div(&scale)?;
         // Step 3.
-        let audio = self
-            .proj_a
-            .forward(&self.audio_with_cls_slot(audio, mask)?)?;
+        let audio = self.proj_a.forward(&self.audio_with_cls_slot(audio, mask)?)?;
         // Step 4.
         let alpha_t = text.matmul(&text.t()?)?.relu()?;
         let beta_a = audio.matmul(&audio.t()?)?.relu()?;
@@ -149,11 +128,9 @@ impl FusionHead {
         let attended = dropout(&w_m, self.attention_dropout, mode)?.matmul(hidden)?;
         let fused = (attended + hidden)?;
         // Step 9.
-        let y = self.layer_norm.forward(&dropout(
-            &self.dense.forward(&fused)?,
-            self.hidden_dropout,
-            mode,
-        )?)?;
+        let y = self
+            .layer_norm
+            .forward(&dropout(&self.dense.forward(&fused)?, self.hidden_dropout, mode)?)?;
         let cls = y.narrow(1, 0, 1)?.squeeze(1)?;
         let cls = dropout(&cls, self.hidden_dropout, mode)?;
         Ok((

@@ -25,13 +25,7 @@ impl DropoutRng {
         let p = p as f32;
         let mut rng = self.0.lock().unwrap_or_else(|e| e.into_inner());
         (0..len)
-            .map(|_| {
-                if rng.random::<f32>() < p {
-                    0.0
-                } else {
-                    keep_scale
-                }
-            })
+            .map(|_| if rng.random::<f32>() < p { 0.0 } else { keep_scale })
             .collect()
     }
 }
@@ -61,23 +55,13 @@ pub fn dropout(xs: &Tensor, p: f64, mode: Mode<'_>) -> Result<Tensor> {
 }
 
 /// `Linear` whose weight is `[out, in]` as in PyTorch, with an explicit initialiser.
-pub fn linear(
-    vb: VarBuilder,
-    in_dim: usize,
-    out_dim: usize,
-    init: Init,
-) -> Result<candle_nn::Linear> {
+pub fn linear(vb: VarBuilder, in_dim: usize, out_dim: usize, init: Init) -> Result<candle_nn::Linear> {
     let weight = vb.get_with_hints((out_dim, in_dim), "weight", init)?;
     let bias = vb.get_with_hints(out_dim, "bias", Init::Const(0.0))?;
     Ok(candle_nn::Linear::new(weight, Some(bias)))
 }
 
-pub fn linear_no_bias(
-    vb: VarBuilder,
-    in_dim: usize,
-    out_dim: usize,
-    init: Init,
-) -> Result<candle_nn::Linear> {
+pub fn linear_no_bias(vb: VarBuilder, in_dim: usize, out_dim: usize, init: Init) -> Result<candle_nn::Linear> {
     let weight = vb.get_with_hints((out_dim, in_dim), "weight", init)?;
     Ok(candle_nn::Linear::new(weight, None))
 }
@@ -85,10 +69,7 @@ pub fn linear_no_bias(
 /// PyTorch's default for Conv1d/Linear weights: uniform in +-1/sqrt(fan_in).
 pub fn torch_default_uniform(fan_in: usize) -> Init {
     let bound = 1.0 / (fan_in as f64).sqrt();
-    Init::Uniform {
-        lo: -bound,
-        up: bound,
-    }
+    Init::Uniform { lo: -bound, up: bound }
 }
 
 /// Layer normalisation over the last dimension with biased variance, as `torch.nn.LayerNorm`.
@@ -113,9 +94,7 @@ impl LayerNorm {
         let centred = xs.broadcast_sub(&mean)?;
         let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
         let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        normed
-            .broadcast_mul(&self.weight)?
-            .broadcast_add(&self.bias)
+        normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
     }
 }
 
@@ -148,9 +127,7 @@ mod tests {
             bias: Tensor::new(&[0f32, 0.0, 1.0], &dev)?,
             eps: 1e-12,
         };
-        let out = ln
-            .forward(&Tensor::new(&[[1f32, 2.0, 3.0]], &dev)?)?
-            .to_vec2::<f32>()?;
+        let out = ln.forward(&Tensor::new(&[[1f32, 2.0, 3.0]], &dev)?)?.to_vec2::<f32>()?;
         let s = (2.0f32 / 3.0).sqrt();
         let expect = [-1.0 / s, 0.0, 1.0 / s + 1.0];
         for (o, e) in out[0].iter().zip(expect) {

@@ -43,11 +43,7 @@ impl ParamStore {
     }
 
     pub fn var_builder(self: &Arc<Self>) -> VarBuilder<'static> {
-        VarBuilder::from_backend(
-            Box::new(StoreRef(self.clone())),
-            DType::F32,
-            self.device.clone(),
-        )
+        VarBuilder::from_backend(Box::new(StoreRef(self.clone())), DType::F32, self.device.clone())
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -140,9 +136,7 @@ impl SimpleBackend for StoreRef {
         let inner = self.0.lock();
         match inner.vars.get(name) {
             Some(v) => Ok(v.as_tensor().clone()),
-            None => candle_core::bail!(
-                "parameter {name} requested without a shape before it was created"
-            ),
+            None => candle_core::bail!("parameter {name} requested without a shape before it was created"),
         }
     }
 
@@ -164,19 +158,9 @@ mod tests {
         let build = |seed| -> Result<(Vec<f32>, Vec<f32>, Arc<ParamStore>)> {
             let store = ParamStore::new(initial.clone(), seed, &dev);
             let vb = store.var_builder();
-            let a = vb
-                .pp("a")
-                .get_with_hints(2, "weight", Init::Const(0.0))?
-                .to_vec1()?;
+            let a = vb.pp("a").get_with_hints(2, "weight", Init::Const(0.0))?.to_vec1()?;
             let b = vb
-                .get_with_hints(
-                    3,
-                    "b",
-                    Init::Randn {
-                        mean: 0.0,
-                        stdev: 1.0,
-                    },
-                )?
+                .get_with_hints(3, "b", Init::Randn { mean: 0.0, stdev: 1.0 })?
                 .to_vec1()?;
             Ok((a, b, store))
         };

@@ -34,8 +34,7 @@ pub fn group_for(name: &str, model: ModelKind, s: &GroupSettings) -> Option<Grou
     if model == ModelKind::CmBert && name.starts_with("classifier.") {
         return None;
     }
-    let no_decay =
-        name.contains("bias") || (name.starts_with("bert.") && name.contains("LayerNorm.weight"));
+    let no_decay = name.contains("bias") || (name.starts_with("bert.") && name.contains("LayerNorm.weight"));
     Some(if no_decay {
         Group {
             lr: s.lr,
@@ -74,25 +73,16 @@ mod tests {
             lr: 0.01,
             weight_decay: 0.01,
         });
-        assert_eq!(
-            g("bert.embeddings.word_embeddings.weight", ModelKind::CmBert),
-            None
-        );
+        assert_eq!(g("bert.embeddings.word_embeddings.weight", ModelKind::CmBert), None);
         assert_eq!(g("classifier.weight", ModelKind::CmBert), None);
         assert_eq!(g("classifier.weight", ModelKind::TBert), bert_decay);
         assert_eq!(g("classifier.bias", ModelKind::TBert), no_decay);
         assert_eq!(
-            g(
-                "bert.encoder.layer.0.attention.self.query.weight",
-                ModelKind::CmBert
-            ),
+            g("bert.encoder.layer.0.attention.self.query.weight", ModelKind::CmBert),
             bert_decay
         );
         assert_eq!(
-            g(
-                "bert.encoder.layer.0.output.LayerNorm.weight",
-                ModelKind::CmBert
-            ),
+            g("bert.encoder.layer.0.output.LayerNorm.weight", ModelKind::CmBert),
             no_decay
         );
         assert_eq!(g("bert.pooler.dense.bias", ModelKind::CmBert), no_decay);

@@ -1,7 +1,18 @@
-//! Training: optimiser, schedule, parameter groups.
+//! Training: the engine (loop, events, checkpoints), optimiser, schedule, parameter groups,
+//! evaluation and metrics.
 
+pub mod config;
+pub mod engine;
+pub mod eval;
+pub mod events;
 pub mod groups;
+pub mod metrics;
 pub mod optim;
 
+pub use config::{derive_seed, Preset, RunSpec};
+pub use engine::{Progress, TrainError, Trainer};
+pub use eval::{attention_snapshot, evaluate, AttentionSnapshot, Evaluation};
+pub use events::{CheckpointKind, Command, Event, RunSummary};
 pub use groups::{group_for, GroupSettings};
+pub use metrics::Metrics;
 pub use optim::{BertAdam, Group, WarmupLinear};

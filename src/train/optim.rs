@@ -58,11 +58,7 @@ pub struct BertAdam {
 
 impl BertAdam {
     /// `params`: the trainable tensors only; frozen ones are simply not passed.
-    pub fn new(
-        params: Vec<(String, Var, Group)>,
-        schedule: WarmupLinear,
-        max_grad_norm: f64,
-    ) -> Self {
+    pub fn new(params: Vec<(String, Var, Group)>, schedule: WarmupLinear, max_grad_norm: f64) -> Self {
         let slots = params
             .into_iter()
             .map(|(name, var, group)| {
@@ -89,6 +85,20 @@ impl BertAdam {
         group.lr * self.schedule.factor(step)
     }
 
+    pub fn set_schedule(&mut self, schedule: WarmupLinear) {
+        self.schedule = schedule;
+    }
+
+    /// The learning rate the next step gives a parameter whose group has base rate `lr`.
+    pub fn current_lr(&self, lr: f64) -> f64 {
+        lr * self.schedule.factor(self.steps())
+    }
+
+    /// Number of trainable values.
+    pub fn param_count(&self) -> usize {
+        self.slots.iter().map(|s| s.m.len()).sum()
+    }
+
     /// Steps taken by the most-updated parameter.
     pub fn steps(&self) -> usize {
         self.slots.iter().map(|s| s.step).max().unwrap_or(0)
@@ -96,6 +106,36 @@ impl BertAdam {
 
     pub fn param_names(&self) -> impl Iterator<Item = &str> {
         self.slots.iter().map(|s| s.name.as_str())
+    }
+
+    /// Moments and step counters by parameter name, for resuming.
+    pub fn export_state(&self) -> Vec<(String, &[f32], &[f32], usize)> {
+        self.slots
+            .iter()
+            .map(|s| (s.name.clone(), s.m.as_slice(), s.v.as_slice(), s.step))
+            .collect()
+    }
+
+    /// Restores what `export_state` gave; every trainable parameter must be present.
+    pub fn import_state(
+        &mut self,
+        mut state: std::collections::HashMap<String, (Vec<f32>, Vec<f32>, usize)>,
+    ) -> Result<()> {
+        for slot in &mut self.slots {
+            let (m, v, step) = state
+                .remove(&slot.name)
+                .ok_or_else(|| candle_core::Error::Msg(format!("optimiser state has no entry for {}", slot.name)))?;
+            if m.len() != slot.m.len() || v.len() != slot.v.len() {
+                candle_core::bail!(
+                    "optimiser state for {} has {} values, the parameter {}",
+                    slot.name,
+                    m.len(),
+                    slot.m.len()
+                );
+            }
+            (slot.m, slot.v, slot.step) = (m, v, step);
+        }
+        Ok(())
     }
 
     /// One update. Parameters without a gradient are skipped and their step counter does
@@ -113,9 +153,7 @@ impl BertAdam {
                 m: std::cell::RefCell::new(&mut slot.m),
                 v: std::cell::RefCell::new(&mut slot.v),
             };
-            slot.var
-                .as_tensor()
-                .inplace_op2(&grad.contiguous()?, &update)?;
+            slot.var.as_tensor().inplace_op2(&grad.contiguous()?, &update)?;
             slot.step += 1;
         }
         Ok(())
@@ -135,28 +173,17 @@ impl InplaceOp2 for Update<'_> {
         "bert-adam"
     }
 
-    fn cpu_fwd(
-        &self,
-        param: &mut CpuStorage,
-        pl: &Layout,
-        grad: &CpuStorage,
-        gl: &Layout,
-    ) -> Result<()> {
+    fn cpu_fwd(&self, param: &mut CpuStorage, pl: &Layout, grad: &CpuStorage, gl: &Layout) -> Result<()> {
         let (CpuStorage::F32(p), CpuStorage::F32(g)) = (param, grad) else {
             candle_core::bail!("bert-adam: parameters and gradients must be f32")
         };
-        let (Some((p0, p1)), Some((g0, g1))) = (pl.contiguous_offsets(), gl.contiguous_offsets())
-        else {
+        let (Some((p0, p1)), Some((g0, g1))) = (pl.contiguous_offsets(), gl.contiguous_offsets()) else {
             candle_core::bail!("bert-adam: non-contiguous parameter or gradient")
         };
         let (p, g) = (&mut p[p0..p1], &g[g0..g1]);
         // torch.nn.utils.clip_grad_norm_ on this tensor alone (norm in f64 for stability of
         // the comparison; the coefficient has the same +1e-6 as PyTorch).
-        let norm = g
-            .iter()
-            .map(|&x| (x as f64) * (x as f64))
-            .sum::<f64>()
-            .sqrt();
+        let norm = g.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt();
         let coef = self.max_grad_norm / (norm + 1e-6);
         let scale = if coef < 1.0 { coef as f32 } else { 1.0 };
         let mut m = self.m.borrow_mut();
@@ -210,11 +237,7 @@ mod tests {
         let loss = |scale: f32| var.as_tensor().affine(scale as f64, 0.0)?.sum_all();
         // d/dw of sum(3 w) = [3, 3]: norm 4.243 > 1, so clipped to [0.7071, 0.7071].
         opt.step(&loss(3.0)?.backward()?)?;
-        assert_eq!(
-            var.as_tensor().to_vec1::<f32>()?,
-            vec![1.0, -2.0],
-            "lr is 0 at step 0"
-        );
+        assert_eq!(var.as_tensor().to_vec1::<f32>()?, vec![1.0, -2.0], "lr is 0 at step 0");
         opt.step(&loss(3.0)?.backward()?)?;
         let g = 3.0 / (18f64.sqrt() + 1e-6);
         let (mut m, mut v) = (0.1 * g, 0.001 * g * g);
@@ -247,10 +270,7 @@ mod tests {
             t_total: 10,
         };
         let mut opt = BertAdam::new(
-            vec![
-                ("a".into(), used.clone(), group),
-                ("b".into(), unused.clone(), group),
-            ],
+            vec![("a".into(), used.clone(), group), ("b".into(), unused.clone(), group)],
             schedule,
             1.0,
         );

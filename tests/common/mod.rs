@@ -13,8 +13,7 @@ pub fn fixtures() -> PathBuf {
 }
 
 pub fn load_tensors(path: &Path) -> HashMap<String, Tensor> {
-    candle_core::safetensors::load(path, &Device::Cpu)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    candle_core::safetensors::load(path, &Device::Cpu).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 pub fn tiny_inputs() -> (Inputs, Tensor) {
@@ -28,11 +27,7 @@ pub fn tiny_inputs() -> (Inputs, Tensor) {
 }
 
 /// Builds a model from a checkpoint, with optional head override and extra tensors.
-pub fn build(
-    ckpt: &Checkpoint,
-    head: &HeadConfig,
-    extra: &[(&str, Tensor)],
-) -> (CmBert, std::sync::Arc<ParamStore>) {
+pub fn build(ckpt: &Checkpoint, head: &HeadConfig, extra: &[(&str, Tensor)]) -> (CmBert, std::sync::Arc<ParamStore>) {
     let mut tensors = ckpt.tensors.clone();
     for (k, v) in extra {
         tensors.insert(k.to_string(), v.clone());
@@ -47,15 +42,8 @@ pub fn rel_err(ours: &Tensor, reference: &Tensor, floor: f32) -> f32 {
     assert_eq!(ours.dims(), reference.dims(), "shape mismatch");
     let a = ours.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let b = reference.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let scale = b
-        .iter()
-        .fold(0f32, |m, v| m.max(v.abs()))
-        .max(floor)
-        .max(1e-30);
-    a.iter()
-        .zip(&b)
-        .fold(0f32, |m, (x, y)| m.max((x - y).abs()))
-        / scale
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(floor).max(1e-30);
+    a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
 }
 
 pub fn assert_close(name: &str, ours: &Tensor, reference: &Tensor, tol: f32) {
@@ -68,4 +56,83 @@ pub fn assert_close_floor(name: &str, ours: &Tensor, reference: &Tensor, tol: f3
         eprintln!("{name}: relative error {err:e}");
     }
     assert!(err <= tol, "{name}: relative error {err:e} exceeds {tol:e}");
+}
+
+/// The tiny encoder of the golden fixtures (hidden 32, 2 layers): trains in milliseconds.
+pub fn tiny_bert() -> PathBuf {
+    fixtures().join("tiny/hf-encoder")
+}
+
+/// Writes a small MOSI-text directory from the tiny vocabulary's words: positive words give
+/// positive labels, so the tiny model has something to learn.
+pub fn write_tiny_corpus(dir: &Path, sizes: [usize; 3]) {
+    let positive = ["GOOD", "GREAT", "FUN", "FUNNY", "LOVE"];
+    let negative = ["BAD", "NOT", "BUT"];
+    let filler = [
+        "THE", "MOVIE", "PLOT", "ACTING", "WAS", "REALLY", "IT", "THAT", "I", "THOUGHT", "THERE", "ARE", "SOME",
+        "MOMENTS",
+    ];
+    let mut state = 12345u64;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % n
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    for (split, &n) in ["train", "dev", "test"].iter().zip(&sizes) {
+        let mut out = String::from("text\tlabel\r\n");
+        for _ in 0..n {
+            let len = 3 + next(6);
+            let mut words = Vec::new();
+            let mut score = 0.0f32;
+            for _ in 0..len {
+                match next(4) {
+                    0 => {
+                        words.push(positive[next(positive.len())]);
+                        score += 1.0;
+                    }
+                    1 => {
+                        words.push(negative[next(negative.len())]);
+                        score -= 1.0;
+                    }
+                    _ => words.push(filler[next(filler.len())]),
+                }
+            }
+            out += &format!("{}\t{:.1}\r\n", words.join(" "), score.clamp(-3.0, 3.0));
+        }
+        std::fs::write(dir.join(format!("{split}.tsv")), out).unwrap();
+    }
+}
+
+/// Token-aligned audio `[N, 50, 5]` per split as safetensors, zero at [CLS] and padding.
+pub fn write_tiny_audio(path: &Path, sizes: [usize; 3], seed: f32) {
+    let mut tensors = Vec::new();
+    for (name, &n) in ["train", "dev", "test"].iter().zip(&sizes) {
+        let mut values = vec![0f32; n * 50 * 5];
+        for (i, v) in values.iter_mut().enumerate() {
+            let pos = (i / 5) % 50;
+            if (1..12).contains(&pos) {
+                *v = ((i as f32 * 0.37 + seed).sin() * 3.0).round() / 3.0;
+            }
+        }
+        tensors.push((
+            name.to_string(),
+            Tensor::from_vec(values, (n, 50, 5), &Device::Cpu).unwrap(),
+        ));
+    }
+    safetensors::serialize_to_file(tensors, None, path).unwrap();
+}
+
+/// Runs the binary; returns (exit code, stdout, stderr).
+pub fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cmbert-tui"))
+        .args(args)
+        .output()
+        .expect("run cmbert-tui");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }

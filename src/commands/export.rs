@@ -1,0 +1,58 @@
+//! `cmbert-tui export`: one utterance's attention snapshot, computed in the same batch as
+//! `eval` computes it, so its prediction equals the evaluation's.
+
+use anyhow::{bail, Context, Result};
+use candle_core::Device;
+
+use super::eval::refuse_overwrite;
+use super::Trained;
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::train::attention_snapshot;
+
+pub fn run(args: ExportArgs) -> Result<()> {
+    let device = Device::Cpu;
+    refuse_overwrite(&args.out, args.force)?;
+    let trained = Trained::open(&args.checkpoint, &device)?;
+    let data = trained.dataset(&args.data, args.audio.as_deref())?;
+    let examples = data.split(args.split);
+    if args.index >= examples.len() {
+        bail!(
+            "--index {}: the {} split has {} utterances (0-based)",
+            args.index,
+            args.split,
+            examples.len()
+        );
+    }
+    let snapshot = attention_snapshot(
+        &trained.model,
+        examples,
+        args.index,
+        args.eval_batch_size,
+        trained.head.audio_dim,
+        &device,
+    )?;
+    let doc = serde_json::json!({
+        "checkpoint": args.checkpoint,
+        "data": args.data,
+        "audio": args.audio,
+        "split": args.split,
+        "model": trained.head.model,
+        "cls_audio": trained.head.cls_audio,
+        "text": examples[args.index].text,
+        "snapshot": snapshot,
+    });
+    let text = match args.format {
+        ExportFormat::Json => serde_json::to_string_pretty(&doc)?,
+    };
+    let tmp = args.out.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!(
+        "wrote {} ({} tokens, prediction {:.3}, label {:.2})",
+        args.out.display(),
+        snapshot.tokens.len(),
+        snapshot.prediction,
+        snapshot.label
+    );
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! The subcommands: glue between the CLI, the data, the engine and the outputs. Errors here
+//! carry user-facing context (anyhow); the modules below them return typed errors.
+
+pub mod eval;
+pub mod export;
+pub mod printer;
+pub mod train;
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use candle_core::Device;
+
+use crate::checkpoint::Checkpoint;
+use crate::data::{Dataset, TextEncoder, DEFAULT_MAX_LEN};
+use crate::model::{CmBert, HeadConfig, ParamStore};
+
+/// A trained model opened for inference: ours or the reference implementation's.
+pub struct Trained {
+    pub checkpoint: Checkpoint,
+    pub model: CmBert,
+    pub head: HeadConfig,
+    pub encoder: TextEncoder,
+}
+
+impl Trained {
+    pub fn open(path: &Path, device: &Device) -> Result<Self> {
+        let checkpoint =
+            Checkpoint::load(path, device).with_context(|| format!("cannot open checkpoint {}", path.display()))?;
+        let Some(head) = checkpoint.head.clone() else {
+            bail!(
+                "{}: a pre-trained encoder without a regression head; train one with `cmbert-tui train --bert {}`",
+                path.display(),
+                path.display()
+            );
+        };
+        let store = ParamStore::new(checkpoint.tensors.clone(), 0, device);
+        let model = CmBert::load(store.var_builder(), &checkpoint.bert, &head)
+            .with_context(|| format!("{}: the weights do not fit the model", path.display()))?;
+        let missing = store.fresh();
+        if !missing.is_empty() {
+            bail!(
+                "{}: tensors missing from the checkpoint: {}",
+                path.display(),
+                missing.join(", ")
+            );
+        }
+        let max_len = checkpoint.meta.as_ref().map_or(DEFAULT_MAX_LEN, |m| m.max_len);
+        let encoder = TextEncoder::from_file(&checkpoint.vocab, max_len)?;
+        Ok(Self {
+            checkpoint,
+            model,
+            head,
+            encoder,
+        })
+    }
+
+    /// The data of `dir` (and optional audio) encoded for this model.
+    pub fn dataset(&self, dir: &Path, audio: Option<&Path>) -> Result<Dataset> {
+        let data = Dataset::load(dir, audio, &self.encoder, self.head.audio_dim)?;
+        if data.audio.dim != self.head.audio_dim {
+            bail!(
+                "{}: {} audio dimensions, but the model was trained with {}",
+                audio.map_or("audio".into(), |p| p.display().to_string()),
+                data.audio.dim,
+                self.head.audio_dim
+            );
+        }
+        Ok(data)
+    }
+}

@@ -1,0 +1,203 @@
+//! `cmbert-tui train`: one run or several seeds, headless.
+
+use std::path::PathBuf;
+use std::thread;
+
+use anyhow::{bail, Context, Result};
+use candle_core::Device;
+use crossbeam_channel::unbounded;
+
+use super::printer::{format_duration, Printer};
+use crate::checkpoint::Checkpoint;
+use crate::cli::TrainArgs;
+use crate::data::{Dataset, TextEncoder};
+use crate::hub::resolve_bert;
+use crate::model::ModelKind;
+use crate::train::{Event, Metrics, RunSpec, RunSummary, Trainer};
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let device = Device::Cpu;
+    if let Some(dir) = &args.resume {
+        let trainer = Trainer::resume(dir, &device)?;
+        let spec = trainer.spec.clone();
+        let data = load_data(&spec, trainer.head().audio_dim)?;
+        let summary = run_one(trainer, &data, format!("seed {}", spec.seed))?;
+        if let Some(s) = summary {
+            print_table(&spec, &[s]);
+        }
+        return Ok(());
+    }
+    let base = spec_from_args(&args)?;
+    let encoder_dir = base.bert.clone();
+    let encoder = Checkpoint::load(&encoder_dir, &device)
+        .with_context(|| format!("cannot load --bert {}", encoder_dir.display()))?;
+    let data = load_data(&base, args.audio_dim)?;
+    eprintln!(
+        "data: {} ({} / {} / {} utterances); audio: {}",
+        base.data.display(),
+        data.splits[0].len(),
+        data.splits[1].len(),
+        data.splits[2].len(),
+        data.audio.describe()
+    );
+    if base.model == ModelKind::CmBert && base.audio.is_none() {
+        eprintln!("note: no --audio given: CM-BERT runs on zero audio");
+    }
+    let seeds: Vec<u64> = match args.seeds {
+        Some(n) if n > 0 => (1..=n as u64).collect(),
+        Some(_) => bail!("--seeds must be at least 1"),
+        None => vec![base.seed],
+    };
+    let mut summaries = Vec::new();
+    for &seed in &seeds {
+        let mut spec = base.clone();
+        spec.seed = seed;
+        if seeds.len() > 1 {
+            spec.out = spec.out.map(|o| o.join(format!("seed-{seed}")));
+        }
+        let trainer = Trainer::new(spec, &encoder, data.audio.dim, &device)?;
+        match run_one(trainer, &data, format!("seed {seed}"))? {
+            Some(s) => summaries.push(s),
+            None => bail!("run with seed {seed} was stopped"),
+        }
+    }
+    print_table(&base, &summaries);
+    Ok(())
+}
+
+fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
+    let data = args.data.clone().context("--data is required")?;
+    let bert = resolve_bert(args.bert.as_deref().context("--bert is required")?)?;
+    let mut spec = RunSpec::paper(data, bert, args.model);
+    spec.audio = args.audio.clone();
+    spec.cls_audio = args.cls_audio;
+    spec.preset = args.preset;
+    spec.epochs = args.epochs.unwrap_or(spec.epochs);
+    spec.batch_size = args.batch_size.unwrap_or(spec.batch_size);
+    spec.eval_batch_size = args.eval_batch_size.unwrap_or(spec.eval_batch_size);
+    spec.groups.lr = args.lr.unwrap_or(spec.groups.lr);
+    spec.groups.head_lr = args.head_lr.unwrap_or(spec.groups.head_lr);
+    spec.groups.weight_decay = args.weight_decay.unwrap_or(spec.groups.weight_decay);
+    spec.warmup = args.warmup.unwrap_or(spec.warmup);
+    spec.max_grad_norm = args.max_grad_norm.unwrap_or(spec.max_grad_norm);
+    spec.max_len = args.max_len.unwrap_or(spec.max_len);
+    spec.seed = args.seed.unwrap_or(1);
+    spec.save_every = args.save_every;
+    spec.out = Some(args.out.clone().unwrap_or_else(|| default_out(args.model)));
+    if spec.epochs == 0 || spec.batch_size == 0 || spec.eval_batch_size == 0 {
+        bail!("--epochs, --batch-size and --eval-batch-size must be at least 1");
+    }
+    Ok(spec)
+}
+
+fn default_out(model: ModelKind) -> PathBuf {
+    PathBuf::from("checkpoints").join(format!("{model}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+}
+
+fn load_data(spec: &RunSpec, audio_dim: usize) -> Result<Dataset> {
+    let encoder = TextEncoder::from_file(&vocab_of(&spec.bert)?, spec.max_len)?;
+    Ok(Dataset::load(&spec.data, spec.audio.as_deref(), &encoder, audio_dim)?)
+}
+
+fn vocab_of(dir: &std::path::Path) -> Result<PathBuf> {
+    ["vocab.txt", "tokenizer.json"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+        .with_context(|| format!("{}: no vocab.txt or tokenizer.json", dir.display()))
+}
+
+/// Runs the engine on a named thread and prints its events.
+fn run_one(mut trainer: Trainer, data: &Dataset, label: String) -> Result<Option<RunSummary>> {
+    let (events_tx, events_rx) = unbounded();
+    let (_commands_tx, commands_rx) = unbounded();
+    let mut printer = Printer::new(label);
+    let outcome = thread::scope(|scope| {
+        let worker = thread::Builder::new()
+            .name("trainer".into())
+            .spawn_scoped(scope, move || {
+                let result = trainer.run(data, &events_tx, &commands_rx);
+                if let Err(e) = &result {
+                    let _ = events_tx.send(Event::Failed(e.to_string()));
+                }
+                result
+            })
+            .expect("spawn trainer thread");
+        for event in events_rx.iter() {
+            printer.handle(&event);
+        }
+        worker.join()
+    });
+    match outcome {
+        Ok(result) => Ok(result?),
+        Err(_) => bail!("the training thread panicked"),
+    }
+}
+
+fn print_table(spec: &RunSpec, runs: &[RunSummary]) {
+    println!(
+        "{} on {} (cls-audio {}, preset {:?}), test split:",
+        spec.model,
+        spec.data.display(),
+        spec.cls_audio,
+        spec.preset
+    );
+    println!(
+        "{:<8} {:>6} {:>6} {:>6} {:>6} {:>7} {:>6} {:>6} {:>10}",
+        "seed", "Acc2", "Acc2*", "F1", "Acc7", "MAE", "Corr", "epoch", "time"
+    );
+    let row = |name: &str, m: &Metrics, extra: &str| {
+        println!(
+            "{name:<8} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>7.3} {:>6.3} {extra}",
+            100.0 * m.acc2,
+            100.0 * m.acc2_nonzero,
+            100.0 * m.f1,
+            100.0 * m.acc7,
+            m.mae,
+            m.corr
+        )
+    };
+    for r in runs {
+        row(
+            &r.seed.to_string(),
+            &r.test,
+            &format!("{:>6} {:>10}", r.best_epoch + 1, format_duration(r.wall_time)),
+        );
+    }
+    if runs.len() > 1 {
+        let stat = |f: &dyn Fn(&Metrics) -> f64| mean_std(&runs.iter().map(|r| f(&r.test)).collect::<Vec<_>>());
+        let cols: [(f64, f64); 6] = [
+            stat(&|m| 100.0 * m.acc2),
+            stat(&|m| 100.0 * m.acc2_nonzero),
+            stat(&|m| 100.0 * m.f1),
+            stat(&|m| 100.0 * m.acc7),
+            stat(&|m| m.mae),
+            stat(&|m| m.corr),
+        ];
+        println!(
+            "{:<8} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>7.3} {:>6.3}",
+            "mean", cols[0].0, cols[1].0, cols[2].0, cols[3].0, cols[4].0, cols[5].0
+        );
+        println!(
+            "{:<8} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>7.3} {:>6.3}",
+            "+- std", cols[0].1, cols[1].1, cols[2].1, cols[3].1, cols[4].1, cols[5].1
+        );
+        let total: std::time::Duration = runs.iter().map(|r| r.wall_time).sum();
+        println!(
+            "Acc2* = Acc2 without zero labels (MMSA Non0_acc_2); std = sample standard deviation; total time {}",
+            format_duration(total)
+        );
+    }
+}
+
+/// Mean and sample standard deviation.
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}

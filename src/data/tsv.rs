@@ -1,0 +1,153 @@
+//! The MOSI-text layout distributed with the reference code: a directory with `train.tsv`,
+//! `dev.tsv`, `test.tsv`; a `text<TAB>label` header; CRLF or LF; no quoting.
+
+use std::path::{Path, PathBuf};
+
+use super::error::DataError;
+
+/// Labels are sentiment scores in [-3, 3].
+pub const LABEL_RANGE: (f32, f32) = (-3.0, 3.0);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Train,
+    Dev,
+    Test,
+}
+
+impl Split {
+    pub const ALL: [Split; 3] = [Split::Train, Split::Dev, Split::Test];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Dev => "dev",
+            Split::Test => "test",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn tsv_path(self, dir: &Path) -> PathBuf {
+        dir.join(format!("{}.tsv", self.name()))
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Utterance {
+    pub text: String,
+    pub label: f32,
+    /// 1-based line in the file, for messages.
+    pub line: usize,
+}
+
+pub fn read_split(path: &Path) -> Result<Vec<Utterance>, DataError> {
+    let content = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let content = String::from_utf8(content).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        DataError::line(path, line, "not valid UTF-8")
+    })?;
+    parse_split(path, &content)
+}
+
+pub fn parse_split(path: &Path, content: &str) -> Result<Vec<Utterance>, DataError> {
+    let mut lines = content
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .enumerate();
+    match lines.next() {
+        Some((_, header)) if header.trim().eq_ignore_ascii_case("text\tlabel") => {}
+        Some((_, header)) => {
+            return Err(DataError::line(
+                path,
+                1,
+                format!("expected the header \"text<TAB>label\", found {header:?}"),
+            ))
+        }
+        None => return Err(DataError::file(path, "empty file")),
+    }
+    let mut rows = Vec::new();
+    for (i, line) in lines {
+        let line_no = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [text, label] = fields[..] else {
+            return Err(DataError::line(
+                path,
+                line_no,
+                format!("expected 2 tab-separated fields (text, label), found {}", fields.len()),
+            ));
+        };
+        let label: f32 = label
+            .trim()
+            .parse()
+            .map_err(|_| DataError::line(path, line_no, format!("label {label:?} is not a number")))?;
+        if !label.is_finite() || !(LABEL_RANGE.0..=LABEL_RANGE.1).contains(&label) {
+            return Err(DataError::line(
+                path,
+                line_no,
+                format!("label {label} is outside [-3, 3]"),
+            ));
+        }
+        rows.push(Utterance {
+            text: text.to_string(),
+            label,
+            line: line_no,
+        });
+    }
+    if rows.is_empty() {
+        return Err(DataError::file(path, "no utterances after the header"));
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Vec<Utterance>, DataError> {
+        parse_split(Path::new("x/train.tsv"), s)
+    }
+
+    #[test]
+    fn crlf_and_lf_and_trailing_space() {
+        let rows = parse("text\tlabel\r\nA LOT OF SAD PARTS \t-0.5\r\nTHERE IS\t1\r\n").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].text, "A LOT OF SAD PARTS ");
+        assert_eq!(rows[0].label, -0.5);
+        assert_eq!(rows[1].line, 3);
+        assert_eq!(parse("text\tlabel\nA\t0.0").unwrap()[0].label, 0.0);
+    }
+
+    #[test]
+    fn bad_rows_name_the_line() {
+        let err = |s| parse(s).unwrap_err().to_string();
+        assert_eq!(
+            err("text\tlabel\nA\t1\nB\n"),
+            "x/train.tsv:3: expected 2 tab-separated fields (text, label), found 1"
+        );
+        assert!(err("text\tlabel\nA\tpositive\n").contains(":2: label \"positive\" is not a number"));
+        assert!(err("text\tlabel\nA\t3.5\n").contains(":2: label 3.5 is outside [-3, 3]"));
+        assert!(err("text\tlabel\nA\tNaN\n").contains("outside"));
+        assert!(err("sentence,score\nA,1\n").contains(":1: expected the header"));
+        assert!(err("text\tlabel\n\n").contains("no utterances"));
+        assert!(err("").contains("expected the header") || err("").contains("empty"));
+    }
+}

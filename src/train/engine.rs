@@ -1,0 +1,432 @@
+//! The training loop of the `paper` preset (spec section 4), driven by commands and
+//! reporting through events, shared by the headless CLI and the TUI.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use crossbeam_channel::{Receiver, Sender};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use super::config::{derive_seed, RunSpec};
+use super::eval::evaluate;
+use super::events::{CheckpointKind, Command, Event, RunSummary};
+use super::groups::group_for;
+use super::optim::{BertAdam, WarmupLinear};
+use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta, FORMAT};
+use crate::data::{Batch, Dataset, Example, Split};
+use crate::model::{loss, BertConfig, CmBert, DropoutRng, HeadConfig, Mode, ParamStore};
+
+const STATE_FILE: &str = "trainer_state.safetensors";
+const STREAM_SHUFFLE: u64 = 1;
+const STREAM_DROPOUT: u64 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("model computation failed: {0}")]
+    Model(#[from] candle_core::Error),
+    #[error("{path}: cannot resume: {message}")]
+    Resume { path: PathBuf, message: String },
+    #[error("the training split is empty")]
+    EmptyTrain,
+}
+
+/// Where the loop is; saved in `last/` for `--resume`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Progress {
+    pub epoch: usize,
+    pub batch_in_epoch: usize,
+    pub global_step: usize,
+    pub best_dev_loss: Option<f64>,
+    pub best_epoch: Option<usize>,
+    pub epoch_loss_sum: f64,
+    pub epoch_loss_count: usize,
+}
+
+pub struct Trainer {
+    pub spec: RunSpec,
+    model: CmBert,
+    store: Arc<ParamStore>,
+    optimizer: BertAdam,
+    bert: BertConfig,
+    head: HeadConfig,
+    vocab: PathBuf,
+    device: Device,
+    progress: Progress,
+    best: Option<Vec<(String, Tensor)>>,
+    frozen_params: usize,
+}
+
+impl Trainer {
+    /// A new run on a pre-trained encoder (any accepted checkpoint layout).
+    pub fn new(spec: RunSpec, encoder: &Checkpoint, audio_dim: usize, device: &Device) -> Result<Self, TrainError> {
+        let head = HeadConfig::new(spec.model, spec.cls_audio, audio_dim);
+        // Only the encoder is taken from the pre-trained checkpoint: the head is new.
+        let tensors = encoder
+            .tensors
+            .iter()
+            .filter(|(k, _)| k.starts_with("bert."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Self::build(
+            spec,
+            tensors,
+            encoder.bert.clone(),
+            head,
+            encoder.vocab.clone(),
+            device,
+            Progress::default(),
+        )
+    }
+
+    /// Continues the run saved in `dir` (a `last/` checkpoint written by this engine).
+    pub fn resume(dir: &Path, device: &Device) -> Result<Self, TrainError> {
+        let resume_err = |message: String| TrainError::Resume {
+            path: dir.to_path_buf(),
+            message,
+        };
+        let ckpt = Checkpoint::load(dir, device)?;
+        let meta = ckpt
+            .meta
+            .clone()
+            .ok_or_else(|| resume_err("not a cmbert-tui checkpoint".into()))?;
+        let spec: RunSpec = serde_json::from_value(meta.training["spec"].clone())
+            .map_err(|e| resume_err(format!("no run spec: {e}")))?;
+        let progress: Progress = serde_json::from_value(meta.training["progress"].clone())
+            .map_err(|_| resume_err("no trainer progress: only a `last/` checkpoint can be resumed".into()))?;
+        let state_path = dir.join(STATE_FILE);
+        let state = candle_core::safetensors::load(&state_path, device)
+            .map_err(|e| resume_err(format!("{STATE_FILE}: {e}")))?;
+        let steps: HashMap<String, usize> = serde_json::from_value(meta.training["optimizer_steps"].clone())
+            .map_err(|e| resume_err(format!("optimizer steps: {e}")))?;
+        let mut trainer = Self::build(
+            spec,
+            ckpt.tensors.clone(),
+            ckpt.bert.clone(),
+            meta.head.clone(),
+            ckpt.vocab.clone(),
+            device,
+            progress,
+        )?;
+        let mut moments = HashMap::new();
+        for (name, step) in steps {
+            let get = |prefix: &str| -> Result<Vec<f32>, TrainError> {
+                let t = state
+                    .get(&format!("{prefix}.{name}"))
+                    .ok_or_else(|| resume_err(format!("{STATE_FILE} lacks {prefix}.{name}")))?;
+                Ok(t.flatten_all()?.to_vec1::<f32>()?)
+            };
+            moments.insert(name.clone(), (get("m")?, get("v")?, step));
+        }
+        trainer
+            .optimizer
+            .import_state(moments)
+            .map_err(|e| resume_err(e.to_string()))?;
+        if trainer.progress.best_epoch.is_some() {
+            let best_dir = trainer
+                .spec
+                .out
+                .as_ref()
+                .map(|o| o.join("best"))
+                .ok_or_else(|| resume_err("the run has no output directory".into()))?;
+            let best = Checkpoint::load(&best_dir, device)?;
+            trainer.best = Some(
+                trainer
+                    .store
+                    .vars()
+                    .keys()
+                    .filter_map(|k| best.tensors.get(k).map(|t| (k.clone(), t.clone())))
+                    .collect(),
+            );
+        }
+        Ok(trainer)
+    }
+
+    fn build(
+        spec: RunSpec,
+        tensors: HashMap<String, Tensor>,
+        bert: BertConfig,
+        head: HeadConfig,
+        vocab: PathBuf,
+        device: &Device,
+        progress: Progress,
+    ) -> Result<Self, TrainError> {
+        let store = ParamStore::new(tensors, spec.seed, device);
+        let mut model = CmBert::load(store.var_builder(), &bert, &head)?;
+        if group_for("bert.embeddings.word_embeddings.weight", head.model, &spec.groups).is_none() {
+            model.bert.detach_embeddings();
+        }
+        let mut frozen_params = 0;
+        let params = store
+            .vars()
+            .into_iter()
+            .filter_map(|(name, var)| match group_for(&name, head.model, &spec.groups) {
+                Some(group) => Some((name, var, group)),
+                None => {
+                    frozen_params += var.elem_count();
+                    None
+                }
+            })
+            .collect();
+        // t_total needs the training-set size; set for real in `run`.
+        let optimizer = BertAdam::new(
+            params,
+            WarmupLinear {
+                warmup: spec.warmup,
+                t_total: 0,
+            },
+            spec.max_grad_norm,
+        );
+        Ok(Self {
+            spec,
+            model,
+            store,
+            optimizer,
+            bert,
+            head,
+            vocab,
+            device: device.clone(),
+            progress,
+            best: None,
+            frozen_params,
+        })
+    }
+
+    pub fn model(&self) -> &CmBert {
+        &self.model
+    }
+
+    pub fn head(&self) -> &HeadConfig {
+        &self.head
+    }
+
+    /// Runs to the end (returns the summary) or until told to stop (returns `None`).
+    pub fn run(
+        &mut self,
+        data: &Dataset,
+        events: &Sender<Event>,
+        commands: &Receiver<Command>,
+    ) -> Result<Option<RunSummary>, TrainError> {
+        let started = Instant::now();
+        let train = data.split(Split::Train);
+        if train.is_empty() {
+            return Err(TrainError::EmptyTrain);
+        }
+        let t_total = self.spec.t_total(train.len());
+        self.optimizer.set_schedule(WarmupLinear {
+            warmup: self.spec.warmup,
+            t_total,
+        });
+        let steps_per_epoch = self.spec.steps_per_epoch(train.len());
+        let trainable: usize = self.optimizer.param_count();
+        let _ = events.send(Event::Started {
+            seed: self.spec.seed,
+            epochs: self.spec.epochs,
+            steps_per_epoch,
+            total_steps: steps_per_epoch * self.spec.epochs,
+            first_step: self.progress.global_step,
+            trainable_params: trainable,
+            frozen_params: self.frozen_params,
+        });
+        let audio_dim = self.head.audio_dim;
+        while self.progress.epoch < self.spec.epochs {
+            let order = self.epoch_order(train.len());
+            while self.progress.batch_in_epoch < steps_per_epoch {
+                if self.handle_commands(events, commands)? {
+                    self.save_last(events)?;
+                    let _ = events.send(Event::Stopped {
+                        step: self.progress.global_step,
+                    });
+                    return Ok(None);
+                }
+                let b = self.progress.batch_in_epoch;
+                let idx = &order[b * self.spec.batch_size..((b + 1) * self.spec.batch_size).min(train.len())];
+                let refs: Vec<&Example> = idx.iter().map(|&i| &train[i]).collect();
+                let batch = Batch::new(&refs, audio_dim, &self.device)?;
+                let rng = DropoutRng::new(derive_seed(
+                    self.spec.seed,
+                    STREAM_DROPOUT,
+                    self.progress.global_step as u64,
+                ));
+                let out = self.model.forward(&batch.inputs, Mode::Train(&rng), false)?;
+                let batch_loss = loss(&out.score, &batch.labels)?;
+                let loss_value = batch_loss.to_scalar::<f32>()?;
+                let lr = self.optimizer.current_lr(self.spec.groups.lr);
+                self.optimizer.step(&batch_loss.backward()?)?;
+                self.progress.batch_in_epoch += 1;
+                self.progress.global_step += 1;
+                self.progress.epoch_loss_sum += loss_value as f64;
+                self.progress.epoch_loss_count += 1;
+                let _ = events.send(Event::Step {
+                    epoch: self.progress.epoch,
+                    step: self.progress.global_step,
+                    loss: loss_value,
+                    lr,
+                    elapsed: started.elapsed(),
+                });
+                if self
+                    .spec
+                    .save_every
+                    .is_some_and(|n| n > 0 && self.progress.global_step % n == 0)
+                {
+                    self.save_last(events)?;
+                }
+            }
+            self.end_epoch(data, events)?;
+        }
+        let summary = self.finish(data, started)?;
+        let _ = events.send(Event::Finished(summary.clone()));
+        Ok(Some(summary))
+    }
+
+    fn epoch_order(&self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(derive_seed(
+            self.spec.seed,
+            STREAM_SHUFFLE,
+            self.progress.epoch as u64,
+        )));
+        order
+    }
+
+    /// Returns true when the run must stop.
+    fn handle_commands(&mut self, events: &Sender<Event>, commands: &Receiver<Command>) -> Result<bool, TrainError> {
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                Command::Stop => return Ok(true),
+                Command::Resume => {}
+                Command::Pause => {
+                    let _ = events.send(Event::Paused);
+                    loop {
+                        match commands.recv() {
+                            Ok(Command::Resume) => break,
+                            Ok(Command::Stop) | Err(_) => return Ok(true),
+                            Ok(Command::Pause) => {}
+                        }
+                    }
+                    let _ = events.send(Event::Resumed);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn end_epoch(&mut self, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {
+        let dev = evaluate(
+            &self.model,
+            data.split(Split::Dev),
+            self.spec.eval_batch_size,
+            self.head.audio_dim,
+            &self.device,
+        )?;
+        let train_loss = self.progress.epoch_loss_sum / self.progress.epoch_loss_count.max(1) as f64;
+        let best = self.progress.best_dev_loss.is_none_or(|b| dev.loss < b);
+        let epoch = self.progress.epoch;
+        if best {
+            self.progress.best_dev_loss = Some(dev.loss);
+            self.progress.best_epoch = Some(epoch);
+            self.best = Some(
+                self.store
+                    .vars()
+                    .into_iter()
+                    .map(|(k, v)| Ok((k, v.as_tensor().copy()?)))
+                    .collect::<candle_core::Result<_>>()?,
+            );
+        }
+        self.progress.epoch += 1;
+        self.progress.batch_in_epoch = 0;
+        self.progress.epoch_loss_sum = 0.0;
+        self.progress.epoch_loss_count = 0;
+        let _ = events.send(Event::EpochEnd {
+            epoch,
+            train_loss,
+            dev_loss: dev.loss,
+            dev: dev.metrics,
+            best,
+        });
+        if best {
+            if let Some(dir) = self.spec.out.as_ref().map(|o| o.join("best")) {
+                self.save(&dir, None)?;
+                let _ = events.send(Event::CheckpointSaved {
+                    path: dir,
+                    kind: CheckpointKind::Best,
+                });
+            }
+        }
+        self.save_last(events)
+    }
+
+    fn finish(&mut self, data: &Dataset, started: Instant) -> Result<RunSummary, TrainError> {
+        let vars = self.store.vars();
+        if let Some(best) = &self.best {
+            for (name, value) in best {
+                vars[name].set(value)?;
+            }
+        }
+        let test = evaluate(
+            &self.model,
+            data.split(Split::Test),
+            self.spec.eval_batch_size,
+            self.head.audio_dim,
+            &self.device,
+        )?;
+        Ok(RunSummary {
+            seed: self.spec.seed,
+            best_epoch: self.progress.best_epoch.unwrap_or(0),
+            best_dev_loss: self.progress.best_dev_loss.unwrap_or(f64::NAN),
+            test: test.metrics,
+            test_loss: test.loss,
+            test_predictions: test.predictions,
+            wall_time: started.elapsed(),
+            best_checkpoint: self.spec.out.as_ref().map(|o| o.join("best")),
+        })
+    }
+
+    fn save_last(&self, events: &Sender<Event>) -> Result<(), TrainError> {
+        let Some(dir) = self.spec.out.as_ref().map(|o| o.join("last")) else {
+            return Ok(());
+        };
+        self.save(&dir, Some(&self.progress))?;
+        let _ = events.send(Event::CheckpointSaved {
+            path: dir,
+            kind: CheckpointKind::Last,
+        });
+        Ok(())
+    }
+
+    /// Saves weights and the run spec; with `progress`, also the optimiser state for resuming.
+    pub fn save(&self, dir: &Path, progress: Option<&Progress>) -> Result<(), TrainError> {
+        let mut training = serde_json::json!({ "spec": self.spec, "best_epoch": self.progress.best_epoch, "best_dev_loss": self.progress.best_dev_loss });
+        let mut extra = Vec::new();
+        if let Some(progress) = progress {
+            let state = self.optimizer.export_state();
+            training["progress"] = serde_json::to_value(progress).expect("progress serialises");
+            training["optimizer_steps"] = state
+                .iter()
+                .map(|(n, _, _, s)| (n.clone(), serde_json::json!(s)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+            let mut tensors = Vec::with_capacity(state.len() * 2);
+            for (name, m, v, _) in state {
+                tensors.push((format!("m.{name}"), Tensor::from_slice(m, m.len(), &Device::Cpu)?));
+                tensors.push((format!("v.{name}"), Tensor::from_slice(v, v.len(), &Device::Cpu)?));
+            }
+            extra.push((STATE_FILE, tensors));
+        }
+        let meta = CheckpointMeta {
+            format: FORMAT.into(),
+            head: self.head.clone(),
+            max_len: self.spec.max_len,
+            training,
+        };
+        checkpoint::save_with(dir, &self.store.vars(), &self.bert, &meta, &self.vocab, &extra)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! Evaluation exactly as the reference does it: batches of `eval_batch_size` in file order,
+//! padded to max_len. Batching matters: the fusion head scales by a batch-wide norm (spec
+//! section 3, step 2), so an utterance's score depends on its batch-mates.
+
+use candle_core::{Device, Result, Tensor};
+
+use crate::data::{Batch, Example};
+use crate::model::{loss, CmBert, Mode};
+
+use super::metrics::Metrics;
+
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub predictions: Vec<f32>,
+    /// Mean over batches of the batch-mean loss (the reference's dev loss).
+    pub loss: f64,
+    pub metrics: Metrics,
+}
+
+pub fn evaluate(
+    model: &CmBert,
+    examples: &[Example],
+    batch_size: usize,
+    audio_dim: usize,
+    device: &Device,
+) -> Result<Evaluation> {
+    let mut predictions = Vec::with_capacity(examples.len());
+    let mut losses = Vec::new();
+    for chunk in examples.chunks(batch_size.max(1)) {
+        let refs: Vec<&Example> = chunk.iter().collect();
+        let batch = Batch::new(&refs, audio_dim, device)?;
+        let out = model.forward(&batch.inputs, Mode::Eval, false)?;
+        losses.push(loss(&out.score, &batch.labels)?.to_scalar::<f32>()? as f64);
+        predictions.extend(out.score.to_vec1::<f32>()?);
+    }
+    let labels: Vec<f32> = examples.iter().map(|e| e.label).collect();
+    let metrics = Metrics::compute(&predictions, &labels);
+    let loss = if losses.is_empty() {
+        f64::NAN
+    } else {
+        losses.iter().sum::<f64>() / losses.len() as f64
+    };
+    Ok(Evaluation {
+        predictions,
+        loss,
+        metrics,
+    })
+}
+
+/// The matrices of one utterance, cropped to its real tokens.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttentionSnapshot {
+    pub index: usize,
+    pub tokens: Vec<String>,
+    pub words: Vec<String>,
+    /// Word index of each token (`None` for `[CLS]`/`[SEP]`).
+    pub token_words: Vec<Option<usize>>,
+    pub label: f32,
+    pub prediction: f32,
+    /// How the utterance was batched when scored.
+    pub batching: String,
+    pub text_attention: Vec<Vec<f32>>,
+    pub audio_attention: Vec<Vec<f32>>,
+    pub fusion_scores: Vec<Vec<f32>>,
+    pub multimodal_attention: Vec<Vec<f32>>,
+}
+
+/// Computes utterance `index` inside the evaluation batch that holds it, so its prediction
+/// equals the one `evaluate` gives.
+pub fn attention_snapshot(
+    model: &CmBert,
+    examples: &[Example],
+    index: usize,
+    batch_size: usize,
+    audio_dim: usize,
+    device: &Device,
+) -> Result<AttentionSnapshot> {
+    let batch_size = batch_size.max(1);
+    let start = index / batch_size * batch_size;
+    let end = (start + batch_size).min(examples.len());
+    let refs: Vec<&Example> = examples[start..end].iter().collect();
+    let batch = Batch::new(&refs, audio_dim, device)?;
+    let out = model.forward(&batch.inputs, Mode::Eval, false)?;
+    let row = index - start;
+    let example = &examples[index];
+    let n = example.encoded.len();
+    let fusion = out
+        .fusion
+        .as_ref()
+        .ok_or_else(|| candle_core::Error::Msg("T-BERT has no fusion attention to show".into()))?;
+    let crop = |t: &Tensor| -> Result<Vec<Vec<f32>>> { t.get(row)?.narrow(0, 0, n)?.narrow(1, 0, n)?.to_vec2::<f32>() };
+    Ok(AttentionSnapshot {
+        index,
+        tokens: example.encoded.tokens.clone(),
+        words: example.encoded.words.clone(),
+        token_words: example.encoded.token_words.clone(),
+        label: example.label,
+        prediction: out.score.get(row)?.to_scalar::<f32>()?,
+        batching: format!(
+            "evaluation batch {} (utterances {start}..{end}, batch size {batch_size})",
+            start / batch_size
+        ),
+        text_attention: crop(&fusion.alpha_t)?,
+        audio_attention: crop(&fusion.beta_a)?,
+        fusion_scores: crop(&fusion.w_f)?,
+        multimodal_attention: crop(&fusion.w_m)?,
+    })
+}

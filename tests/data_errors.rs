@@ -1,0 +1,254 @@
+//! Bad input never panics and never leaves partial output: each case is a one-line error
+//! naming the file (and line), with exit code 2.
+
+mod common;
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use common::*;
+
+const SIZES: [usize; 3] = [6, 3, 3];
+
+fn s(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+/// Runs `train` on `data` (and `audio`) and returns the single stderr line.
+fn train_error(data: &Path, audio: Option<&Path>, bert: &Path) -> String {
+    let out = data.parent().unwrap().join("never-written");
+    let mut args = vec![
+        "train".to_string(),
+        "--headless".into(),
+        "--data".into(),
+        s(data),
+        "--bert".into(),
+        s(bert),
+        "--out".into(),
+        s(&out),
+    ];
+    if let Some(a) = audio {
+        args.extend(["--audio".into(), s(a)]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, stderr) = cli(&args);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out.exists(), "no output on failure");
+    stderr.trim().to_string()
+}
+
+fn corpus(tmp: &Path) -> std::path::PathBuf {
+    let data = tmp.join("data");
+    write_tiny_corpus(&data, SIZES);
+    data
+}
+
+fn audio_file(tmp: &Path, name: &str, tensors: Vec<(&str, Tensor)>) -> std::path::PathBuf {
+    let path = tmp.join(name);
+    safetensors::serialize_to_file(tensors.into_iter().map(|(k, t)| (k.to_string(), t)), None, &path).unwrap();
+    path
+}
+
+fn zeros(shape: &[usize]) -> Tensor {
+    Tensor::zeros(shape, candle_core::DType::F32, &Device::Cpu).unwrap()
+}
+
+#[test]
+fn text_errors_name_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = corpus(tmp.path());
+    let dev = data.join("dev.tsv");
+    let original = std::fs::read_to_string(&dev).unwrap();
+    let cases = [
+        (
+            "text\tlabel\nGOOD\t1\nBAD MOVIE\n",
+            "dev.tsv:3: expected 2 tab-separated fields",
+        ),
+        (
+            "text\tlabel\nGOOD\tgreat\n",
+            "dev.tsv:2: label \"great\" is not a number",
+        ),
+        ("text\tlabel\nGOOD\t4.5\n", "dev.tsv:2: label 4.5 is outside [-3, 3]"),
+        ("text\tlabel\n", "dev.tsv: no utterances after the header"),
+        ("sentence\tscore\nGOOD\t1\n", "dev.tsv:1: expected the header"),
+    ];
+    for (content, expected) in cases {
+        std::fs::write(&dev, content).unwrap();
+        let err = train_error(&data, None, &tiny_bert());
+        assert!(err.contains(expected), "{err}");
+    }
+    std::fs::write(&dev, original).unwrap();
+    std::fs::remove_file(data.join("test.tsv")).unwrap();
+    assert!(train_error(&data, None, &tiny_bert()).contains("test.tsv"));
+}
+
+#[test]
+fn audio_errors_name_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = corpus(tmp.path());
+    let ok = |n| zeros(&[n, 50, 5]);
+
+    let mut bad = vec![0f32; 6 * 50 * 5];
+    bad[3 * 5 + 2] = f32::NAN;
+    let nan = audio_file(
+        tmp.path(),
+        "nan.safetensors",
+        vec![
+            ("train", Tensor::from_vec(bad, (6, 50, 5), &Device::Cpu).unwrap()),
+            ("dev", ok(3)),
+            ("test", ok(3)),
+        ],
+    );
+    let err = train_error(&data, Some(&nan), &tiny_bert());
+    assert!(
+        err.contains("nan.safetensors") && err.contains("non-finite value NaN at utterance 0, position 3"),
+        "{err}"
+    );
+
+    let short = audio_file(
+        tmp.path(),
+        "short.safetensors",
+        vec![
+            ("train", zeros(&[6, 49, 5])),
+            ("dev", zeros(&[3, 49, 5])),
+            ("test", zeros(&[3, 49, 5])),
+        ],
+    );
+    let err = train_error(&data, Some(&short), &tiny_bert());
+    assert!(
+        err.contains("short.safetensors") && err.contains("49 token positions") && err.contains("--max-len 49"),
+        "{err}"
+    );
+
+    let flat = audio_file(
+        tmp.path(),
+        "flat.safetensors",
+        vec![("train", zeros(&[6, 250])), ("dev", ok(3)), ("test", ok(3))],
+    );
+    assert!(train_error(&data, Some(&flat), &tiny_bert()).contains("expected a [N, L, D] array, found shape [6, 250]"));
+
+    let few = audio_file(
+        tmp.path(),
+        "few.safetensors",
+        vec![("train", ok(5)), ("dev", ok(3)), ("test", ok(3))],
+    );
+    let err = train_error(&data, Some(&few), &tiny_bert());
+    assert!(
+        err.contains("few.safetensors")
+            && err.contains("train.tsv")
+            && err.contains("5 utterances")
+            && err.contains("has 6"),
+        "{err}"
+    );
+
+    let missing = audio_file(tmp.path(), "nodev.safetensors", vec![("train", ok(6)), ("test", ok(3))]);
+    assert!(train_error(&data, Some(&missing), &tiny_bert()).contains("no tensor named dev or valid"));
+
+    let truncated = tmp.path().join("cut.safetensors");
+    let bytes = std::fs::read(&few).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let err = train_error(&data, Some(&truncated), &tiny_bert());
+    assert!(
+        err.contains("cut.safetensors") && err.contains("cannot read safetensors"),
+        "{err}"
+    );
+
+    let unknown = tmp.path().join("audio.csv");
+    std::fs::write(&unknown, "1,2,3").unwrap();
+    assert!(train_error(&data, Some(&unknown), &tiny_bert()).contains("unknown audio format"));
+    assert!(train_error(&data, Some(&tmp.path().join("absent.pkl")), &tiny_bert())
+        .contains("absent.pkl: audio feature file not found"));
+}
+
+#[test]
+fn pickle_errors_name_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = corpus(tmp.path());
+    let dir = fixtures().join("pickles");
+    let foreign = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("foreign"))
+        .expect("foreign pickle fixture");
+    let err = train_error(&data, Some(&foreign), &tiny_bert());
+    assert!(
+        err.contains("not an audio feature pickle") && err.contains("found a dict"),
+        "{err}"
+    );
+    let truncated = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("trunc"))
+        .expect("truncated pickle fixture");
+    let err = train_error(&data, Some(&truncated), &tiny_bert());
+    assert!(err.contains(&s(&truncated)) && err.contains("truncated"), "{err}");
+}
+
+#[test]
+fn model_errors_name_the_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = corpus(tmp.path());
+    let bert = tmp.path().join("bert");
+    std::fs::create_dir_all(&bert).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(tiny_bert().join(f), bert.join(f)).unwrap();
+    }
+    let err = train_error(&data, None, &bert);
+    assert!(err.contains("vocab.txt or tokenizer.json"), "{err}");
+    let err = train_error(&data, None, &tmp.path().join("no/such/dir"));
+    assert!(err.contains("no such directory"), "{err}");
+}
+
+#[test]
+fn word_level_jsonl_aligns_and_checks_words() {
+    use cmbert::data::{Dataset, Split, TextEncoder};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = corpus(tmp.path());
+    let mut lines = Vec::new();
+    for split in Split::ALL {
+        let text = std::fs::read_to_string(split.tsv_path(&data)).unwrap();
+        for (i, row) in text.lines().skip(1).enumerate() {
+            let words: Vec<&str> = row.split('\t').next().unwrap().split_whitespace().collect();
+            let features: Vec<Vec<f32>> = (0..words.len()).map(|w| vec![w as f32 + 1.0, 0.5, -0.5]).collect();
+            lines.push(
+                serde_json::json!({"split": split.name(), "index": i, "words": words, "features": features})
+                    .to_string(),
+            );
+        }
+    }
+    let path = tmp.path().join("words.jsonl");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let encoder = TextEncoder::from_file(&tiny_bert().join("vocab.txt"), 50).unwrap();
+    let ds = Dataset::load(&data, Some(&path), &encoder, 5).unwrap();
+    assert_eq!(ds.audio.dim, 3);
+    let ex = &ds.split(Split::Train)[0];
+    for (t, word) in ex.encoded.token_words.iter().enumerate() {
+        let v = &ex.audio[t * 3..t * 3 + 3];
+        match word {
+            Some(w) => assert_eq!(v, &[*w as f32 + 1.0, 0.5, -0.5]),
+            None => assert_eq!(v, &[0.0, 0.0, 0.0], "[CLS]/[SEP] get zeros"),
+        }
+    }
+    assert!(
+        ex.audio[ex.encoded.len() * 3..].iter().all(|&v| v == 0.0),
+        "padding gets zeros"
+    );
+
+    // A word that does not match the transcript is an error at its line.
+    let broken = lines[0].replacen("\"words\":[\"", "\"words\":[\"XYZZY", 1);
+    std::fs::write(
+        &path,
+        std::iter::once(broken)
+            .chain(lines[1..].iter().cloned())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let err = Dataset::load(&data, Some(&path), &encoder, 5).unwrap_err().to_string();
+    assert!(
+        err.contains("words.jsonl:1:") && err.contains("do not match the transcript"),
+        "{err}"
+    );
+}
