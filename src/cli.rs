@@ -33,6 +33,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Export one utterance's attention matrices.
     Export(ExportArgs),
+    /// Write the built-in prosody corpus (MOSI-text TSVs + word-level audio JSONL).
+    Corpus(CorpusArgs),
     /// Time the forward pass and a full training step, optionally against PyTorch.
     Bench(BenchArgs),
     /// Show what a checkpoint directory holds: layout, configuration, head, tensors.
@@ -80,22 +82,25 @@ pub struct TrainArgs {
     #[arg(long)]
     pub headless: bool,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (text<TAB>label).
-    #[arg(long, value_name = "DIR", required_unless_present = "resume")]
+    /// [default: the built-in prosody corpus, with its audio]
+    #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Audio features: reference .pkl, MMSA aligned_50.pkl, .npz, .safetensors or word-level .jsonl.
     /// Without it CM-BERT runs on zero audio.
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
     /// Pre-trained BERT: a local directory or a Hugging Face model id (needs the network or the hub cache).
-    #[arg(long, value_name = "DIR|HF_ID", required_unless_present = "resume")]
+    /// [default: a small BERT trained from scratch, with the `scratch` preset]
+    #[arg(long, value_name = "DIR|HF_ID")]
     pub bert: Option<String>,
     #[arg(long, value_enum, default_value_t = ModelKind::CmBert)]
     pub model: ModelKind,
     /// What the [CLS] audio slot carries: zero is the paper's (the score cannot depend on the audio).
     #[arg(long, value_enum, default_value_t = ClsAudio::Zero)]
     pub cls_audio: ClsAudio,
-    #[arg(long, value_enum, default_value_t = Preset::Paper)]
-    pub preset: Preset,
+    /// Recipe defaults. [default: paper with --bert, scratch without]
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
     /// [paper: 3]
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -123,6 +128,9 @@ pub struct TrainArgs {
     /// Token positions per utterance. [paper: 50]
     #[arg(long)]
     pub max_len: Option<usize>,
+    /// Seed of the built-in corpus when no --data is given.
+    #[arg(long, default_value_t = 1)]
+    pub corpus_seed: u64,
     /// Random seed (head initialisation, data order, dropout). [default: 1]
     #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
@@ -206,4 +214,16 @@ pub struct ExportArgs {
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CorpusArgs {
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory (created; existing corpus files are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Utterances in train, dev, test (CMU-MOSI's by default).
+    #[arg(long, value_delimiter = ',', default_values_t = [1284, 229, 686])]
+    pub sizes: Vec<usize>,
 }

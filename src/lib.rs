@@ -4,6 +4,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
+pub mod corpus;
 pub mod data;
 pub mod hub;
 pub mod model;

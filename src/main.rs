@@ -23,16 +23,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Some(Command::Train(args)) => cmbert::commands::train::run(*args),
+        Some(Command::Train(args)) => cmbert::commands::train::run(*args).map(drop),
         Some(Command::Eval(args)) => cmbert::commands::eval::run(args),
         Some(Command::Export(args)) => cmbert::commands::export::run(args),
+        Some(Command::Corpus(args)) => cmbert::commands::corpus::run(args),
         Some(Command::Bench(args)) => bench(args),
         Some(Command::Inspect(args)) => inspect(args),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_long_help()?;
-            Ok(())
-        }
+        None => cmbert::commands::default_run(),
     }
 }
 

@@ -193,6 +193,7 @@ fn optimiser_steps_match_reference() {
         lr: 1e-3,
         head_lr: 1e-2,
         weight_decay: 0.01,
+        freeze_embeddings: true,
     };
     let params = store
         .vars()

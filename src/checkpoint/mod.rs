@@ -51,6 +51,8 @@ pub enum Layout {
     HuggingFace,
     /// `bert_config.json`: the reference implementation or a Google-derived BERT.
     Reference,
+    /// No weights: a BERT to be trained from scratch (`config.json` and a vocabulary only).
+    Scratch,
 }
 
 /// What our own checkpoints record beside the BERT config.
@@ -87,6 +89,29 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// Writes `config.json` and `vocab.txt` for an untrained BERT into `dir` and describes it.
+    pub fn scratch(dir: &Path, bert: BertConfig, vocab: &[String]) -> Result<Self, CheckpointError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CheckpointError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let vocab_path = dir.join("vocab.txt");
+        std::fs::write(&vocab_path, vocab.join("\n") + "\n").map_err(io(&vocab_path))?;
+        let config = dir.join("config.json");
+        std::fs::write(&config, serde_json::to_string_pretty(&bert).expect("config serialises"))
+            .map_err(io(&config))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            layout: Layout::Scratch,
+            bert,
+            head: None,
+            meta: None,
+            tensors: HashMap::new(),
+            vocab: vocab_path,
+        })
+    }
+
     pub fn load(dir: &Path, device: &Device) -> Result<Self, CheckpointError> {
         if !dir.is_dir() {
             return Err(CheckpointError::NotFound(dir.to_path_buf()));

@@ -26,6 +26,57 @@ pub struct AblationReport {
     pub changed: usize,
     /// Predictions whose sign (Acc2 class) flipped.
     pub sign_flips: usize,
+    #[serde(skip)]
+    pub predictions: Vec<f32>,
+}
+
+/// Per-utterance groups from `<split>.meta.jsonl` beside the TSV (the built-in corpus writes
+/// one with each utterance's `kind`): metrics are also reported per group.
+fn groups(data: &Path, split: crate::data::Split, n: usize) -> Result<Option<Vec<String>>> {
+    let path = data.join(format!("{}.meta.jsonl", split.name()));
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let kinds: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let v: serde_json::Value =
+                serde_json::from_str(line).with_context(|| format!("{}:{}: not JSON", path.display(), i + 1))?;
+            v["kind"]
+                .as_str()
+                .map(str::to_string)
+                .with_context(|| format!("{}:{}: no \"kind\"", path.display(), i + 1))
+        })
+        .collect::<Result<_>>()?;
+    if kinds.len() != n {
+        bail!(
+            "{}: {} lines, the split has {n} utterances",
+            path.display(),
+            kinds.len()
+        );
+    }
+    Ok(Some(kinds))
+}
+
+/// Metrics of each group, in first-seen order.
+pub fn metrics_by_group(kinds: &[String], predictions: &[f32], labels: &[f32]) -> Vec<(String, Metrics)> {
+    let mut names: Vec<&String> = Vec::new();
+    for k in kinds {
+        if !names.contains(&k) {
+            names.push(k);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let idx: Vec<usize> = (0..kinds.len()).filter(|&i| &kinds[i] == name).collect();
+            let p: Vec<f32> = idx.iter().map(|&i| predictions[i]).collect();
+            let y: Vec<f32> = idx.iter().map(|&i| labels[i]).collect();
+            (name.clone(), Metrics::compute(&p, &y))
+        })
+        .collect()
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
@@ -50,6 +101,13 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(path) = &args.predictions {
         write_predictions(path, examples, &eval.predictions)?;
     }
+    let labels: Vec<f32> = examples.iter().map(|e| e.label).collect();
+    let kinds = groups(&args.data, args.split, examples.len())?;
+    let by_group = kinds.as_ref().map(|k| metrics_by_group(k, &eval.predictions, &labels));
+    let ablated_by_group = kinds
+        .as_ref()
+        .zip(ablation.as_ref())
+        .map(|(k, a)| metrics_by_group(k, &a.predictions, &labels));
     if args.json {
         let mut out = serde_json::json!({
             "checkpoint": args.checkpoint,
@@ -62,6 +120,20 @@ pub fn run(args: EvalArgs) -> Result<()> {
         });
         if let Some(a) = &ablation {
             out["ablation"] = serde_json::to_value(a)?;
+        }
+        if let Some(g) = &by_group {
+            out["by_kind"] = g
+                .iter()
+                .map(|(k, m)| (k.clone(), serde_json::to_value(m).expect("metrics serialise")))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+        if let Some(g) = &ablated_by_group {
+            out["ablation"]["by_kind"] = g
+                .iter()
+                .map(|(k, m)| (k.clone(), serde_json::to_value(m).expect("metrics serialise")))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -83,6 +155,20 @@ pub fn run(args: EvalArgs) -> Result<()> {
         100.0 * eval.metrics.acc5,
         eval.loss
     );
+    if let Some(groups) = &by_group {
+        for (i, (name, m)) in groups.iter().enumerate() {
+            let ablated = ablated_by_group
+                .as_ref()
+                .map(|g| format!("  | ablated Acc2 {:.1}", 100.0 * g[i].1.acc2))
+                .unwrap_or_default();
+            println!(
+                "  {name:<10} n={:<5} Acc2 {:.1} MAE {:.3}{ablated}",
+                m.n,
+                100.0 * m.acc2,
+                m.mae
+            );
+        }
+    }
     if let Some(a) = &ablation {
         println!("with audio {}:", a.ablation);
         println!("  {}", short_metrics(&a.metrics));
@@ -149,6 +235,7 @@ fn ablate(
             .zip(&base.predictions)
             .filter(|(a, b)| (**a > 0.0) != (**b > 0.0))
             .count(),
+        predictions: eval.predictions,
     })
 }
 

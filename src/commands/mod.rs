@@ -1,6 +1,7 @@
 //! The subcommands: glue between the CLI, the data, the engine and the outputs. Errors here
 //! carry user-facing context (anyhow); the modules below them return typed errors.
 
+pub mod corpus;
 pub mod eval;
 pub mod export;
 pub mod printer;
@@ -14,6 +15,44 @@ use candle_core::Device;
 use crate::checkpoint::Checkpoint;
 use crate::data::{Dataset, TextEncoder, DEFAULT_MAX_LEN};
 use crate::model::{CmBert, HeadConfig, ParamStore};
+
+/// `cmbert-tui` without arguments: CM-BERT as published, trained from scratch on the built-in
+/// prosody corpus, then an audio ablation that shows whether the voice reached the score.
+pub fn default_run() -> Result<()> {
+    use clap::Parser;
+    let cli = crate::cli::Cli::parse_from(["cmbert-tui", "train", "--headless"]);
+    let Some(crate::cli::Command::Train(args)) = cli.command else {
+        unreachable!("parsed a train command")
+    };
+    eprintln!("cmbert-tui: no arguments, so training CM-BERT (as published: --cls-audio zero) on the built-in corpus.");
+    eprintln!("           `cmbert-tui --help` lists the commands; `cmbert-tui train --help` the options.");
+    let spec = train::run(*args)?;
+    let best = spec
+        .out
+        .as_ref()
+        .map(|o| o.join("best"))
+        .context("the run kept no checkpoint")?;
+    println!();
+    println!("Does the audio reach the prediction? The test split again, with the audio shuffled across utterances:");
+    eval::run(crate::cli::EvalArgs {
+        checkpoint: best.clone(),
+        data: spec.data.clone(),
+        audio: spec.audio.clone(),
+        split: crate::data::Split::Test,
+        eval_batch_size: spec.eval_batch_size,
+        predictions: None,
+        json: false,
+        ablate_audio: Some(crate::cli::Ablation::Shuffle),
+        force: false,
+    })?;
+    println!();
+    println!(
+        "As published, only the [CLS] row of the multimodal attention reaches the score and its audio slot is zero,"
+    );
+    println!("so the voice cannot change a prediction. Variants in which it can:");
+    println!("  cmbert-tui train --headless --cls-audio learned     (or --cls-audio mean)");
+    Ok(())
+}
 
 /// A trained model opened for inference: ours or the reference implementation's.
 pub struct Trained {

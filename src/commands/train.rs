@@ -10,12 +10,14 @@ use crossbeam_channel::unbounded;
 use super::printer::{format_duration, Printer};
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
+use crate::corpus;
 use crate::data::{Dataset, TextEncoder};
 use crate::hub::resolve_bert;
-use crate::model::ModelKind;
-use crate::train::{Event, Metrics, RunSpec, RunSummary, Trainer};
+use crate::model::{BertConfig, ModelKind};
+use crate::train::{Event, Metrics, Preset, RunSpec, RunSummary, Trainer};
 
-pub fn run(args: TrainArgs) -> Result<()> {
+/// Returns the settings of the run (the last seed's output directory for multi-seed runs).
+pub fn run(args: TrainArgs) -> Result<RunSpec> {
     let device = Device::Cpu;
     if let Some(dir) = &args.resume {
         let trainer = Trainer::resume(dir, &device)?;
@@ -25,12 +27,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
         if let Some(s) = summary {
             print_table(&spec, &[s]);
         }
-        return Ok(());
+        return Ok(spec);
     }
     let base = spec_from_args(&args)?;
-    let encoder_dir = base.bert.clone();
-    let encoder = Checkpoint::load(&encoder_dir, &device)
-        .with_context(|| format!("cannot load --bert {}", encoder_dir.display()))?;
+    let encoder = if args.bert.is_some() {
+        Checkpoint::load(&base.bert, &device).with_context(|| format!("cannot load --bert {}", base.bert.display()))?
+    } else {
+        let cfg = BertConfig::scratch(corpus::scratch_vocab().len());
+        eprintln!(
+            "bert: none given: a small BERT trained from scratch ({} layers, hidden {}), preset {:?}",
+            cfg.num_hidden_layers, cfg.hidden_size, base.preset
+        );
+        Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
+    };
     let data = load_data(&base, args.audio_dim)?;
     eprintln!(
         "data: {} ({} / {} / {} utterances); audio: {}",
@@ -62,16 +71,29 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     }
     print_table(&base, &summaries);
-    Ok(())
+    Ok(base)
 }
 
 fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
-    let data = args.data.clone().context("--data is required")?;
-    let bert = resolve_bert(args.bert.as_deref().context("--bert is required")?)?;
-    let mut spec = RunSpec::paper(data, bert, args.model);
-    spec.audio = args.audio.clone();
+    let out = args.out.clone().unwrap_or_else(|| default_out(args.model));
+    let (data, audio) = match &args.data {
+        Some(dir) => (dir.clone(), args.audio.clone()),
+        None => {
+            let dir = builtin_corpus(args.corpus_seed)?;
+            let audio = args.audio.clone().unwrap_or_else(|| dir.join(corpus::AUDIO_FILE));
+            (dir, Some(audio))
+        }
+    };
+    let (bert, default_preset) = match &args.bert {
+        Some(source) => (resolve_bert(source)?, Preset::Paper),
+        None => (out.join("scratch-bert"), Preset::Scratch),
+    };
+    let mut spec = match args.preset.unwrap_or(default_preset) {
+        Preset::Paper => RunSpec::paper(data, bert, args.model),
+        Preset::Scratch => RunSpec::scratch(data, bert, args.model),
+    };
+    spec.audio = audio;
     spec.cls_audio = args.cls_audio;
-    spec.preset = args.preset;
     spec.epochs = args.epochs.unwrap_or(spec.epochs);
     spec.batch_size = args.batch_size.unwrap_or(spec.batch_size);
     spec.eval_batch_size = args.eval_batch_size.unwrap_or(spec.eval_batch_size);
@@ -83,11 +105,23 @@ fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
     spec.max_len = args.max_len.unwrap_or(spec.max_len);
     spec.seed = args.seed.unwrap_or(1);
     spec.save_every = args.save_every;
-    spec.out = Some(args.out.clone().unwrap_or_else(|| default_out(args.model)));
+    spec.out = Some(out);
     if spec.epochs == 0 || spec.batch_size == 0 || spec.eval_batch_size == 0 {
         bail!("--epochs, --batch-size and --eval-batch-size must be at least 1");
     }
     Ok(spec)
+}
+
+/// Generates the built-in corpus once per seed and generator version.
+pub fn builtin_corpus(seed: u64) -> Result<PathBuf> {
+    let dir = corpus::default_dir(seed);
+    if !dir.join(corpus::AUDIO_FILE).is_file() || !dir.join("corpus.json").is_file() {
+        corpus::Corpus::generate(&corpus::CorpusConfig::new(seed))
+            .write(&dir)
+            .with_context(|| format!("cannot write the built-in corpus to {}", dir.display()))?;
+    }
+    eprintln!("data: the built-in prosody corpus (seed {seed}) in {}", dir.display());
+    Ok(dir)
 }
 
 fn default_out(model: ModelKind) -> PathBuf {

@@ -84,6 +84,13 @@ impl BertConfig {
         Self::sized(30522, 384, 6, 12, 1536)
     }
 
+    /// The small encoder trained from scratch on the built-in corpus.
+    pub fn scratch(vocab_size: usize) -> Self {
+        let mut cfg = Self::sized(vocab_size, 64, 2, 4, 256);
+        cfg.max_position_embeddings = 64;
+        cfg
+    }
+
     pub fn sized(vocab: usize, hidden: usize, layers: usize, heads: usize, ffn: usize) -> Self {
         Self {
             vocab_size: vocab,

@@ -13,6 +13,9 @@ use crate::model::{ClsAudio, ModelKind};
 pub enum Preset {
     /// The reference implementation's recipe (spec section 4).
     Paper,
+    /// For the built-in corpus and a small BERT trained from scratch: the paper's recipe with
+    /// trainable embeddings, a larger encoder learning rate and more epochs.
+    Scratch,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +62,16 @@ impl RunSpec {
             out: None,
             save_every: None,
         }
+    }
+
+    /// The `scratch` preset (see `Preset::Scratch`).
+    pub fn scratch(data: PathBuf, bert: PathBuf, model: ModelKind) -> Self {
+        let mut spec = Self::paper(data, bert, model);
+        spec.preset = Preset::Scratch;
+        spec.epochs = 12;
+        spec.groups.lr = 1e-3;
+        spec.groups.freeze_embeddings = false;
+        spec
     }
 
     /// The reference's `t_total`: full batches per epoch times epochs.

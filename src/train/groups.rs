@@ -13,6 +13,13 @@ pub struct GroupSettings {
     pub head_lr: f64,
     /// Weight decay of the decaying groups (0.01).
     pub weight_decay: f64,
+    /// The paper freezes the pre-trained embeddings; a BERT trained from scratch cannot.
+    #[serde(default = "yes")]
+    pub freeze_embeddings: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for GroupSettings {
@@ -21,6 +28,7 @@ impl Default for GroupSettings {
             lr: 2e-5,
             head_lr: 0.01,
             weight_decay: 0.01,
+            freeze_embeddings: true,
         }
     }
 }
@@ -28,7 +36,7 @@ impl Default for GroupSettings {
 /// `None` for frozen tensors: the embeddings, and, as a quirk of the reference, CM-BERT's
 /// final regressor (it keeps its random initialisation). T-BERT trains its regressor.
 pub fn group_for(name: &str, model: ModelKind, s: &GroupSettings) -> Option<Group> {
-    if name.starts_with("bert.embeddings.") {
+    if s.freeze_embeddings && name.starts_with("bert.embeddings.") {
         return None;
     }
     if model == ModelKind::CmBert && name.starts_with("classifier.") {

@@ -1,0 +1,208 @@
+//! The built-in prosody corpus: a deterministic generator of spoken-movie-review utterances
+//! with word-level acoustic features, in which the way words are spoken decides part of the
+//! labels (see `generate`). It writes exactly the layouts real users have (a MOSI-text TSV
+//! directory and a word-level JSONL audio file), so the default run exercises the same
+//! loaders as real data.
+
+pub mod generate;
+pub mod lexicon;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+pub use generate::{Kind, Utterance, FEATURES};
+
+use crate::data::Split;
+
+/// Bumped whenever the generator's output changes for a given seed.
+pub const GENERATOR_VERSION: u32 = 1;
+pub const AUDIO_FILE: &str = "audio.jsonl";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CorpusConfig {
+    pub seed: u64,
+    /// Utterances per split (CMU-MOSI's by default).
+    pub sizes: [usize; 3],
+    /// Speakers per split (MOSI's videos: 52 / 10 / 31).
+    pub speakers: [usize; 3],
+    /// Shares of utterances of each kind (mixed and sarcasm come in pairs); the rest is plain.
+    pub mixed: f64,
+    pub emphasis: f64,
+    pub sarcasm: f64,
+}
+
+impl CorpusConfig {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            sizes: [1284, 229, 686],
+            speakers: [52, 10, 31],
+            mixed: 0.35,
+            emphasis: 0.15,
+            sarcasm: 0.06,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    pub config: CorpusConfig,
+    /// Indexed by `Split::index()`.
+    pub splits: [Vec<Utterance>; 3],
+}
+
+/// Best achievable Acc2 with text alone and with text + prosody.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Ceilings {
+    /// Per distinct text, predict its majority sign: what any text-only model can reach at best.
+    pub text_only_acc2: f64,
+    /// The generator's own noiseless score: what text + prosody determine (annotator noise aside).
+    pub text_audio_acc2: f64,
+    pub n: usize,
+}
+
+impl Corpus {
+    pub fn generate(config: &CorpusConfig) -> Self {
+        let mut splits: [Vec<Utterance>; 3] = Default::default();
+        for split in Split::ALL {
+            let i = split.index();
+            let mut rng = StdRng::seed_from_u64(crate::train::derive_seed(config.seed, 100 + i as u64, 0));
+            let speakers: Vec<_> = (0..config.speakers[i].max(1))
+                .map(|s| (s, generate::Speaker::sample(&mut rng)))
+                .collect();
+            let target = config.sizes[i];
+            let mut out = Vec::with_capacity(target + 1);
+            while out.len() < target {
+                // A draw of a paired kind yields two utterances: halve its weight.
+                let (mixed, sarcasm) = (config.mixed / 2.0, config.sarcasm / 2.0);
+                let total = 1.0 - config.mixed / 2.0 - config.sarcasm / 2.0;
+                let r: f64 = rng.random::<f64>() * total;
+                let mut kind = if r < mixed {
+                    Kind::Mixed
+                } else if r < mixed + config.emphasis {
+                    Kind::Emphasis
+                } else if r < mixed + config.emphasis + sarcasm {
+                    Kind::Sarcasm
+                } else {
+                    Kind::Plain
+                };
+                if target - out.len() == 1 && matches!(kind, Kind::Mixed | Kind::Sarcasm) {
+                    kind = Kind::Plain;
+                }
+                out.extend(generate::group(&mut rng, kind, &speakers));
+            }
+            // Pairs must not sit side by side: evaluation batches are in file order.
+            out.shuffle(&mut rng);
+            splits[i] = out;
+        }
+        Self {
+            config: config.clone(),
+            splits,
+        }
+    }
+
+    pub fn ceilings(utterances: &[&Utterance]) -> Ceilings {
+        let mut by_text: HashMap<String, (usize, usize)> = HashMap::new();
+        for u in utterances {
+            let e = by_text.entry(u.text()).or_default();
+            if u.label > 0.0 {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+        let text_hits: usize = by_text.values().map(|(p, n)| *p.max(n)).sum();
+        let oracle_hits = utterances
+            .iter()
+            .filter(|u| (u.latent > 0.0) == (u.label > 0.0))
+            .count();
+        let n = utterances.len().max(1) as f64;
+        Ceilings {
+            text_only_acc2: text_hits as f64 / n,
+            text_audio_acc2: oracle_hits as f64 / n,
+            n: utterances.len(),
+        }
+    }
+
+    /// Ceilings of a split, overall and per kind.
+    pub fn split_ceilings(&self, split: Split) -> Vec<(String, Ceilings)> {
+        let all: Vec<&Utterance> = self.splits[split.index()].iter().collect();
+        let mut out = vec![("all".to_string(), Self::ceilings(&all))];
+        for kind in Kind::ALL {
+            let subset: Vec<&Utterance> = all.iter().copied().filter(|u| u.kind == kind).collect();
+            if !subset.is_empty() {
+                out.push((kind.name().to_string(), Self::ceilings(&subset)));
+            }
+        }
+        out
+    }
+
+    /// Writes `train.tsv`, `dev.tsv`, `test.tsv` (MOSI layout, CRLF), `audio.jsonl`
+    /// (word-level features), `<split>.meta.jsonl` (kind of each utterance, used by `eval`
+    /// to report per-kind metrics) and `corpus.json` (settings and ceilings). Files are
+    /// written aside and renamed.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut audio = Vec::new();
+        for split in Split::ALL {
+            let utterances = &self.splits[split.index()];
+            let mut tsv = b"text\tlabel\r\n".to_vec();
+            let mut meta = Vec::new();
+            for (index, u) in utterances.iter().enumerate() {
+                write!(tsv, "{}\t{:.1}\r\n", u.text(), u.label)?;
+                let m = serde_json::json!({"index": index, "kind": u.kind, "speaker": u.speaker, "emphasised_clause": u.emphasised_clause, "latent": (u.latent * 1000.0).round() / 1000.0});
+                writeln!(meta, "{m}")?;
+                // Three decimals, printed as such (not as the nearest f32's long expansion).
+                let features: Vec<Vec<f64>> = u
+                    .features
+                    .iter()
+                    .map(|f| f.iter().map(|&v| (v as f64 * 1000.0).round() / 1000.0).collect())
+                    .collect();
+                let a =
+                    serde_json::json!({"split": split.name(), "index": index, "words": u.words, "features": features});
+                writeln!(audio, "{a}")?;
+            }
+            write_atomic(&split.tsv_path(dir), &tsv)?;
+            write_atomic(&dir.join(format!("{}.meta.jsonl", split.name())), &meta)?;
+        }
+        write_atomic(&dir.join(AUDIO_FILE), &audio)?;
+        let summary = serde_json::json!({
+            "generator": "cmbert-tui built-in prosody corpus",
+            "version": GENERATOR_VERSION,
+            "config": self.config,
+            "features": FEATURES,
+            "ceilings_test": self.split_ceilings(Split::Test).into_iter().collect::<HashMap<_, _>>(),
+        });
+        write_atomic(
+            &dir.join("corpus.json"),
+            serde_json::to_string_pretty(&summary)?.as_bytes(),
+        )
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(tmp, path)
+}
+
+/// Where the default run keeps its generated corpus.
+pub fn default_dir(seed: u64) -> PathBuf {
+    std::env::temp_dir().join(format!("cmbert-tui-corpus-v{GENERATOR_VERSION}-seed{seed}"))
+}
+
+/// The from-scratch vocabulary: BERT's special tokens and every lexicon word, lower-cased.
+pub fn scratch_vocab() -> Vec<String> {
+    let mut vocab: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    vocab.extend(lexicon::all_words().into_iter().map(|w| w.to_lowercase()));
+    vocab
+}
