@@ -159,13 +159,16 @@ pub enum Ablation {
     Shuffle,
 }
 
-#[derive(Debug, Args)]
-pub struct EvalArgs {
+/// A trained checkpoint and the data to run it on (shared by `eval` and `export`).
+#[derive(Debug, Clone, Args)]
+pub struct ModelOnData {
     /// Our checkpoint directory or a reference-layout directory (bert_config.json + pytorch_model.bin).
     #[arg(long, value_name = "PATH")]
     pub checkpoint: PathBuf,
+    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv.
     #[arg(long, value_name = "DIR")]
     pub data: PathBuf,
+    /// Audio features (as for `train`); without it, zero audio.
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Split::Test)]
@@ -173,6 +176,15 @@ pub struct EvalArgs {
     /// Batches in file order, as the reference evaluates (scores depend on batching).
     #[arg(long, default_value_t = 24)]
     pub eval_batch_size: usize,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub input: ModelOnData,
     /// Write one JSON object per utterance: index, text, label, prediction.
     #[arg(long, value_name = "FILE.jsonl")]
     pub predictions: Option<PathBuf>,
@@ -182,9 +194,6 @@ pub struct EvalArgs {
     /// Also evaluate with the audio removed or shuffled, and report what changes.
     #[arg(long, value_enum)]
     pub ablate_audio: Option<Ablation>,
-    /// Replace existing output files.
-    #[arg(long)]
-    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -194,26 +203,15 @@ pub enum ExportFormat {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    #[arg(long, value_name = "PATH")]
-    pub checkpoint: PathBuf,
-    #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
-    #[arg(long, value_name = "FILE")]
-    pub audio: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Split::Test)]
-    pub split: Split,
+    #[command(flatten)]
+    pub input: ModelOnData,
     /// Utterance index in the split (0-based, file order).
     #[arg(long)]
     pub index: usize,
     #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
     pub format: ExportFormat,
-    #[arg(long, default_value_t = 24)]
-    pub eval_batch_size: usize,
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Replace an existing output file.
-    #[arg(long)]
-    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -80,29 +80,30 @@ pub fn metrics_by_group(kinds: &[String], predictions: &[f32], labels: &[f32]) -
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
+    let input = &args.input;
     let device = Device::Cpu;
-    let trained = Trained::open(&args.checkpoint, &device)?;
+    let trained = Trained::open(&input.checkpoint, &device)?;
     if let Some(p) = &args.predictions {
-        refuse_overwrite(p, args.force)?;
+        refuse_overwrite(p, input.force)?;
     }
-    let data = trained.dataset(&args.data, args.audio.as_deref())?;
-    let examples = data.split(args.split);
+    let data = trained.dataset(&input.data, input.audio.as_deref())?;
+    let examples = data.split(input.split);
     let eval = evaluate(
         &trained.model,
         examples,
-        args.eval_batch_size,
+        input.eval_batch_size,
         trained.head.audio_dim,
         &device,
     )?;
     let ablation = args
         .ablate_audio
-        .map(|kind| ablate(&trained, examples, &eval, kind, args.eval_batch_size, &device))
+        .map(|kind| ablate(&trained, examples, &eval, kind, input.eval_batch_size, &device))
         .transpose()?;
     if let Some(path) = &args.predictions {
         write_predictions(path, examples, &eval.predictions)?;
     }
     let labels: Vec<f32> = examples.iter().map(|e| e.label).collect();
-    let kinds = groups(&args.data, args.split, examples.len())?;
+    let kinds = groups(&input.data, input.split, examples.len())?;
     let by_group = kinds.as_ref().map(|k| metrics_by_group(k, &eval.predictions, &labels));
     let ablated_by_group = kinds
         .as_ref()
@@ -110,11 +111,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .map(|(k, a)| metrics_by_group(k, &a.predictions, &labels));
     if args.json {
         let mut out = serde_json::json!({
-            "checkpoint": args.checkpoint,
-            "split": args.split,
+            "checkpoint": input.checkpoint,
+            "split": input.split,
             "model": trained.head.model,
             "cls_audio": trained.head.cls_audio,
-            "eval_batch_size": args.eval_batch_size,
+            "eval_batch_size": input.eval_batch_size,
             "loss": eval.loss,
             "metrics": eval.metrics,
         });
@@ -140,12 +141,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     println!(
         "{} ({} split, {} utterances, {}, cls-audio {}, batches of {} in file order)",
-        args.checkpoint.display(),
-        args.split,
+        input.checkpoint.display(),
+        input.split,
         examples.len(),
         trained.head.model,
         trained.head.cls_audio,
-        args.eval_batch_size
+        input.eval_batch_size
     );
     println!("  {}", short_metrics(&eval.metrics));
     println!(

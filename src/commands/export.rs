@@ -10,16 +10,17 @@ use crate::cli::{ExportArgs, ExportFormat};
 use crate::train::attention_snapshot;
 
 pub fn run(args: ExportArgs) -> Result<()> {
+    let input = &args.input;
     let device = Device::Cpu;
-    refuse_overwrite(&args.out, args.force)?;
-    let trained = Trained::open(&args.checkpoint, &device)?;
-    let data = trained.dataset(&args.data, args.audio.as_deref())?;
-    let examples = data.split(args.split);
+    refuse_overwrite(&args.out, input.force)?;
+    let trained = Trained::open(&input.checkpoint, &device)?;
+    let data = trained.dataset(&input.data, input.audio.as_deref())?;
+    let examples = data.split(input.split);
     if args.index >= examples.len() {
         bail!(
             "--index {}: the {} split has {} utterances (0-based)",
             args.index,
-            args.split,
+            input.split,
             examples.len()
         );
     }
@@ -27,15 +28,15 @@ pub fn run(args: ExportArgs) -> Result<()> {
         &trained.model,
         examples,
         args.index,
-        args.eval_batch_size,
+        input.eval_batch_size,
         trained.head.audio_dim,
         &device,
     )?;
     let doc = serde_json::json!({
-        "checkpoint": args.checkpoint,
-        "data": args.data,
-        "audio": args.audio,
-        "split": args.split,
+        "checkpoint": input.checkpoint,
+        "data": input.data,
+        "audio": input.audio,
+        "split": input.split,
         "model": trained.head.model,
         "cls_audio": trained.head.cls_audio,
         "text": examples[args.index].text,

@@ -35,15 +35,17 @@ pub fn default_run() -> Result<()> {
     println!();
     println!("Does the audio reach the prediction? The test split again, with the audio shuffled across utterances:");
     eval::run(crate::cli::EvalArgs {
-        checkpoint: best.clone(),
-        data: spec.data.clone(),
-        audio: spec.audio.clone(),
-        split: crate::data::Split::Test,
-        eval_batch_size: spec.eval_batch_size,
+        input: crate::cli::ModelOnData {
+            checkpoint: best,
+            data: spec.data.clone(),
+            audio: spec.audio.clone(),
+            split: crate::data::Split::Test,
+            eval_batch_size: spec.eval_batch_size,
+            force: false,
+        },
         predictions: None,
         json: false,
         ablate_audio: Some(crate::cli::Ablation::Shuffle),
-        force: false,
     })?;
     println!();
     println!(
