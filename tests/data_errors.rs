@@ -199,6 +199,29 @@ fn model_errors_name_the_directory() {
     assert!(err.contains("vocab.txt or tokenizer.json"), "{err}");
     let err = train_error(&data, None, &tmp.path().join("no/such/dir"));
     assert!(err.contains("no such directory"), "{err}");
+
+    // A hub id that is not cached fails at once when offline, and says what to do.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cmbert-tui"))
+        .args([
+            "train",
+            "--headless",
+            "--data",
+            &s(&data),
+            "--bert",
+            "someone/some-bert",
+            "--out",
+            &s(&tmp.path().join("x")),
+        ])
+        .env("HF_HUB_OFFLINE", "1")
+        .env("HF_HOME", tmp.path().join("hf-home"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("someone/some-bert") && err.contains("unreachable") && err.contains("local directory"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -30,6 +30,8 @@ impl AudioSummary {
                         "; {} utterances have a non-zero [CLS] audio slot in the file",
                         self.cls_slot_nonzero
                     );
+                } else if f != AudioFormat::WordJsonl {
+                    s += "; the [CLS] audio slot (position 0) is zero in every utterance";
                 }
                 if self.neg_inf_zeroed > 0 {
                     s += &format!("; {} -inf values read as 0", self.neg_inf_zeroed);
