@@ -18,7 +18,10 @@ use crate::train::Preset;
 sentiment regression whose words are re-weighted by word-aligned audio through a masked \
 multimodal attention. As published, the prediction cannot depend on the audio (only the [CLS] \
 row of the attention reaches the score and its audio slot is zero); `--cls-audio mean|learned` \
-are variants in which the voice does reach the prediction."
+are variants in which the voice does reach the prediction.
+
+Without a command, cmbert-tui trains the paper's CM-BERT on its built-in prosody corpus (no \
+download) and then checks whether the audio changed any prediction."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -27,7 +30,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fine-tune CM-BERT or T-BERT with the paper's recipe (spec section 4).
+    /// Fine-tune CM-BERT or T-BERT with the reference code's recipe (or from scratch on the built-in corpus).
     Train(Box<TrainArgs>),
     /// Evaluate a trained checkpoint (ours or the reference's) on a split.
     Eval(EvalArgs),
