@@ -9,3 +9,4 @@ pub mod data;
 pub mod hub;
 pub mod model;
 pub mod train;
+pub mod ui;

@@ -1,0 +1,273 @@
+//! What the dashboard shows, updated from the training engine's events. Rendering only
+//! reads this; nothing here touches tensors.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::train::{Event, Metrics};
+
+/// Training loss per step, bounded: the recent steps raw, the whole run downsampled.
+#[derive(Debug, Clone)]
+pub struct LossHistory {
+    recent: VecDeque<(f64, f64)>,
+    recent_cap: usize,
+    /// Means of `bucket` consecutive steps; buckets double when there are too many.
+    coarse: Vec<(f64, f64)>,
+    coarse_cap: usize,
+    bucket: usize,
+    pending: (f64, f64, usize),
+}
+
+impl LossHistory {
+    pub fn new(recent_cap: usize, coarse_cap: usize) -> Self {
+        Self {
+            recent: VecDeque::new(),
+            recent_cap,
+            coarse: Vec::new(),
+            coarse_cap: coarse_cap.max(2),
+            bucket: 1,
+            pending: (0.0, 0.0, 0),
+        }
+    }
+
+    pub fn push(&mut self, step: f64, loss: f64) {
+        if self.recent.len() == self.recent_cap {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((step, loss));
+        self.pending = (self.pending.0 + step, self.pending.1 + loss, self.pending.2 + 1);
+        if self.pending.2 == self.bucket {
+            let n = self.bucket as f64;
+            self.coarse.push((self.pending.0 / n, self.pending.1 / n));
+            self.pending = (0.0, 0.0, 0);
+            if self.coarse.len() > self.coarse_cap {
+                self.coarse = self
+                    .coarse
+                    .chunks(2)
+                    .map(|c| {
+                        (
+                            c.iter().map(|p| p.0).sum::<f64>() / c.len() as f64,
+                            c.iter().map(|p| p.1).sum::<f64>() / c.len() as f64,
+                        )
+                    })
+                    .collect();
+                self.bucket *= 2;
+            }
+        }
+    }
+
+    pub fn recent(&self) -> impl Iterator<Item = &(f64, f64)> {
+        self.recent.iter()
+    }
+
+    /// The whole run at reduced resolution.
+    pub fn full(&self) -> &[(f64, f64)] {
+        &self.coarse
+    }
+
+    pub fn len_bounds(&self) -> (usize, usize) {
+        (self.recent.len(), self.coarse.len())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunStatus {
+    Starting,
+    Running,
+    Paused,
+    Done,
+    Stopped,
+    Failed(String),
+}
+
+impl RunStatus {
+    pub fn label(&self) -> String {
+        match self {
+            Self::Starting => "starting".into(),
+            Self::Running => "running".into(),
+            Self::Paused => "paused".into(),
+            Self::Done => "done".into(),
+            Self::Stopped => "stopped".into(),
+            Self::Failed(e) => format!("failed: {e}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EpochRow {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub dev_loss: f64,
+    pub dev: Metrics,
+    pub best: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunState {
+    pub run_name: String,
+    pub status: RunStatus,
+    pub epoch: usize,
+    pub epochs: usize,
+    pub step: usize,
+    pub total_steps: usize,
+    pub first_step: usize,
+    pub lr: f64,
+    pub elapsed: Duration,
+    pub loss: LossHistory,
+    /// Exponential moving average of the training loss, and its smoothing factor.
+    pub ema: Option<f64>,
+    pub ema_alpha: f64,
+    pub ema_points: LossHistory,
+    pub epoch_rows: Vec<EpochRow>,
+    pub test: Option<Metrics>,
+}
+
+impl RunState {
+    pub fn new(run_name: impl Into<String>) -> Self {
+        Self {
+            run_name: run_name.into(),
+            status: RunStatus::Starting,
+            epoch: 0,
+            epochs: 0,
+            step: 0,
+            total_steps: 0,
+            first_step: 0,
+            lr: 0.0,
+            elapsed: Duration::ZERO,
+            loss: LossHistory::new(512, 1024),
+            ema: None,
+            ema_alpha: 0.9,
+            ema_points: LossHistory::new(512, 1024),
+            epoch_rows: Vec::new(),
+            test: None,
+        }
+    }
+
+    pub fn steps_per_sec(&self) -> f64 {
+        (self.step - self.first_step) as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn eta(&self) -> Option<Duration> {
+        let rate = self.steps_per_sec();
+        (rate > 0.0 && self.total_steps >= self.step)
+            .then(|| Duration::from_secs_f64((self.total_steps - self.step) as f64 / rate))
+    }
+
+    pub fn best_epoch(&self) -> Option<usize> {
+        self.epoch_rows.iter().filter(|r| r.best).map(|r| r.epoch).next_back()
+    }
+
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Started {
+                epochs,
+                total_steps,
+                first_step,
+                ..
+            } => {
+                self.epochs = *epochs;
+                self.total_steps = *total_steps;
+                self.first_step = *first_step;
+                self.step = *first_step;
+                self.status = RunStatus::Running;
+            }
+            Event::Step {
+                epoch,
+                step,
+                loss,
+                lr,
+                elapsed,
+            } => {
+                self.epoch = *epoch;
+                self.step = *step;
+                self.lr = *lr;
+                self.elapsed = *elapsed;
+                let loss = *loss as f64;
+                self.loss.push(*step as f64, loss);
+                let ema = self
+                    .ema
+                    .map_or(loss, |e| self.ema_alpha * e + (1.0 - self.ema_alpha) * loss);
+                self.ema = Some(ema);
+                self.ema_points.push(*step as f64, ema);
+            }
+            Event::EpochEnd {
+                epoch,
+                train_loss,
+                dev_loss,
+                dev,
+                best,
+            } => {
+                self.epoch_rows.push(EpochRow {
+                    epoch: *epoch,
+                    train_loss: *train_loss,
+                    dev_loss: *dev_loss,
+                    dev: *dev,
+                    best: *best,
+                });
+            }
+            Event::Paused => self.status = RunStatus::Paused,
+            Event::Resumed => self.status = RunStatus::Running,
+            Event::Stopped { .. } => self.status = RunStatus::Stopped,
+            Event::Finished(summary) => {
+                self.test = Some(summary.test);
+                self.status = RunStatus::Done;
+            }
+            Event::Failed(e) => self.status = RunStatus::Failed(e.clone()),
+            Event::CheckpointSaved { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_stays_bounded_and_keeps_the_mean() {
+        let mut h = LossHistory::new(10, 8);
+        for step in 0..1000 {
+            h.push(step as f64, 2.0);
+        }
+        let (recent, coarse) = h.len_bounds();
+        assert_eq!(recent, 10);
+        assert!(coarse <= 9, "{coarse}");
+        assert!(h.full().iter().all(|p| (p.1 - 2.0).abs() < 1e-12));
+        assert_eq!(h.recent().last().unwrap().0, 999.0);
+    }
+
+    #[test]
+    fn events_drive_the_state() {
+        let mut s = RunState::new("test");
+        s.apply(&Event::Started {
+            seed: 1,
+            epochs: 3,
+            steps_per_epoch: 10,
+            total_steps: 30,
+            first_step: 0,
+            trainable_params: 5,
+            frozen_params: 0,
+        });
+        assert_eq!(s.status, RunStatus::Running);
+        s.apply(&Event::Step {
+            epoch: 0,
+            step: 1,
+            loss: 2.0,
+            lr: 1e-5,
+            elapsed: Duration::from_secs(1),
+        });
+        s.apply(&Event::Step {
+            epoch: 0,
+            step: 2,
+            loss: 1.0,
+            lr: 2e-5,
+            elapsed: Duration::from_secs(2),
+        });
+        assert!((s.ema.unwrap() - 1.9).abs() < 1e-12, "{:?}", s.ema);
+        assert_eq!(s.steps_per_sec(), 1.0);
+        assert_eq!(s.eta(), Some(Duration::from_secs(28)));
+        s.apply(&Event::Paused);
+        assert_eq!(s.status.label(), "paused");
+        s.apply(&Event::Failed("disk full".into()));
+        assert_eq!(s.status.label(), "failed: disk full");
+    }
+}
