@@ -81,9 +81,12 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Print progress lines instead of opening the terminal UI.
-    #[arg(long)]
+    /// Print progress lines (the default for now; the dashboard is opt-in with --tui).
+    #[arg(long, conflicts_with = "tui")]
     pub headless: bool,
+    /// Show the live dashboard (work in progress: status, loss and metrics panels; one seed).
+    #[arg(long)]
+    pub tui: bool,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (text<TAB>label).
     /// [default: the built-in prosody corpus, with its audio]
     #[arg(long, value_name = "DIR")]

@@ -1,5 +1,6 @@
 //! `cmbert-tui train`: one run or several seeds, headless.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::thread;
 
@@ -64,10 +65,28 @@ pub fn run(args: TrainArgs) -> Result<RunSpec> {
         if seeds.len() > 1 {
             spec.out = spec.out.map(|o| o.join(format!("seed-{seed}")));
         }
+        let spec_out = spec.out.clone();
         let trainer = Trainer::new(spec, &encoder, data.audio.dim, &device)?;
-        match run_one(trainer, &data, format!("seed {seed}"))? {
+        if args.tui && (seeds.len() > 1 || !std::io::stdout().is_terminal()) {
+            eprintln!("note: the dashboard needs a terminal and a single seed; printing progress instead");
+        }
+        let label = format!("{} seed {seed}", base.model);
+        let outcome = if args.tui && seeds.len() == 1 && std::io::stdout().is_terminal() {
+            crate::ui::app::run(trainer, &data, label)?
+        } else {
+            run_one(trainer, &data, label)?
+        };
+        match outcome {
             Some(s) => summaries.push(s),
-            None => bail!("run with seed {seed} was stopped"),
+            None => {
+                let last = spec_out.map(|o| o.join("last"));
+                eprintln!(
+                    "stopped at your request{}",
+                    last.map(|l| format!("; continue with: cmbert-tui train --resume {}", l.display()))
+                        .unwrap_or_default()
+                );
+                return Ok(base);
+            }
         }
     }
     print_table(&base, &summaries);

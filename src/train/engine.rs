@@ -36,6 +36,8 @@ pub enum TrainError {
     Resume { path: PathBuf, message: String },
     #[error("the training split is empty")]
     EmptyTrain,
+    #[error("the training thread panicked")]
+    Panicked,
 }
 
 /// Where the loop is; saved in `last/` for `--resume`.

@@ -2,6 +2,7 @@
 //! and one widget per panel. Rendering only reads `RunState`. Not yet wired into the CLI:
 //! every command still runs headless.
 
+pub mod app;
 pub mod loss;
 pub mod metrics;
 pub mod state;
