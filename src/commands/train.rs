@@ -15,7 +15,7 @@ use crate::corpus;
 use crate::data::{Dataset, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
-use crate::train::{Event, Metrics, Preset, RunSpec, RunSummary, Trainer};
+use crate::train::{Metrics, Preset, RunSpec, RunSummary, Trainer};
 
 /// Returns the settings of the run (the last seed's output directory for multi-seed runs).
 pub fn run(args: TrainArgs) -> Result<RunSpec> {
@@ -161,21 +161,12 @@ fn vocab_of(dir: &std::path::Path) -> Result<PathBuf> {
 }
 
 /// Runs the engine on a named thread and prints its events.
-fn run_one(mut trainer: Trainer, data: &Dataset, label: String) -> Result<Option<RunSummary>> {
+fn run_one(trainer: Trainer, data: &Dataset, label: String) -> Result<Option<RunSummary>> {
     let (events_tx, events_rx) = unbounded();
     let (_commands_tx, commands_rx) = unbounded();
     let mut printer = Printer::new(label);
     let outcome = thread::scope(|scope| {
-        let worker = thread::Builder::new()
-            .name("trainer".into())
-            .spawn_scoped(scope, move || {
-                let result = trainer.run(data, &events_tx, &commands_rx);
-                if let Err(e) = &result {
-                    let _ = events_tx.send(Event::Failed(e.to_string()));
-                }
-                result
-            })
-            .expect("spawn trainer thread");
+        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx);
         for event in events_rx.iter() {
             printer.handle(&event);
         }

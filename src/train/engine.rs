@@ -209,6 +209,30 @@ impl Trainer {
         &self.head
     }
 
+    /// Runs on a thread named `trainer` inside `scope`; a failure is also sent as
+    /// `Event::Failed` so that consumers can show it.
+    pub fn spawn_scoped<'scope, 'env>(
+        mut self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        data: &'env Dataset,
+        events: Sender<Event>,
+        commands: Receiver<Command>,
+    ) -> std::thread::ScopedJoinHandle<'scope, Result<Option<RunSummary>, TrainError>>
+    where
+        Self: 'scope,
+    {
+        std::thread::Builder::new()
+            .name("trainer".into())
+            .spawn_scoped(scope, move || {
+                let result = self.run(data, &events, &commands);
+                if let Err(e) = &result {
+                    let _ = events.send(Event::Failed(e.to_string()));
+                }
+                result
+            })
+            .expect("spawn the trainer thread")
+    }
+
     /// Runs to the end (returns the summary) or until told to stop (returns `None`).
     pub fn run(
         &mut self,

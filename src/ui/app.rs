@@ -132,7 +132,7 @@ fn read_keys(keys: Sender<KeyCode>, stop: &AtomicBool) {
 
 /// Trains with the dashboard on the terminal; the terminal is restored on exit, on error
 /// and on panic (ratatui's init installs the hook). After the run, the view stays until `q`.
-pub fn run(mut trainer: Trainer, data: &Dataset, run_name: String) -> Result<Option<RunSummary>, TrainError> {
+pub fn run(trainer: Trainer, data: &Dataset, run_name: String) -> Result<Option<RunSummary>, TrainError> {
     let (events_tx, events_rx) = unbounded();
     let (commands_tx, commands_rx) = unbounded();
     let (keys_tx, keys_rx) = unbounded();
@@ -140,16 +140,7 @@ pub fn run(mut trainer: Trainer, data: &Dataset, run_name: String) -> Result<Opt
     let mut app = App::new(RunState::new(run_name));
     let mut terminal = ratatui::init();
     let outcome = thread::scope(|scope| {
-        let worker = thread::Builder::new()
-            .name("trainer".into())
-            .spawn_scoped(scope, move || {
-                let result = trainer.run(data, &events_tx, &commands_rx);
-                if let Err(e) = &result {
-                    let _ = events_tx.send(crate::train::Event::Failed(e.to_string()));
-                }
-                result
-            })
-            .expect("spawn trainer thread");
+        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx);
         thread::Builder::new()
             .name("keys".into())
             .spawn_scoped(scope, || read_keys(keys_tx, &stop_keys))
