@@ -132,15 +132,8 @@ impl Printer {
 }
 
 pub fn short_metrics(m: &Metrics) -> String {
-    format!(
-        "Acc2 {:.1} (non-0 {:.1}) F1 {:.1} Acc7 {:.1} MAE {:.3} Corr {:.3}",
-        100.0 * m.acc2,
-        100.0 * m.acc2_nonzero,
-        100.0 * m.f1,
-        100.0 * m.acc7,
-        m.mae,
-        m.corr
-    )
+    let [acc2, acc2_nonzero, f1, acc7, mae, corr] = m.headline();
+    format!("Acc2 {acc2:.1} (non-0 {acc2_nonzero:.1}) F1 {f1:.1} Acc7 {acc7:.1} MAE {mae:.3} Corr {corr:.3}")
 }
 
 pub fn format_duration(d: Duration) -> String {

@@ -15,7 +15,7 @@ use crate::corpus;
 use crate::data::{Dataset, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
-use crate::train::{Metrics, Preset, RunSpec, RunSummary, Trainer};
+use crate::train::{Preset, RunSpec, RunSummary, Trainer};
 
 /// Returns the settings of the run (the last seed's output directory for multi-seed runs).
 pub fn run(args: TrainArgs) -> Result<RunSpec> {
@@ -190,42 +190,18 @@ fn print_table(spec: &RunSpec, runs: &[RunSummary]) {
         "{:<8} {:>6} {:>6} {:>6} {:>6} {:>7} {:>6} {:>6} {:>10}",
         "seed", "Acc2", "Acc2*", "F1", "Acc7", "MAE", "Corr", "epoch", "time"
     );
-    let row = |name: &str, m: &Metrics, extra: &str| {
-        println!(
-            "{name:<8} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>7.3} {:>6.3} {extra}",
-            100.0 * m.acc2,
-            100.0 * m.acc2_nonzero,
-            100.0 * m.f1,
-            100.0 * m.acc7,
-            m.mae,
-            m.corr
-        )
+    let row = |name: &str, [acc2, acc2_nonzero, f1, acc7, mae, corr]: [f64; 6], extra: &str| {
+        println!("{name:<8} {acc2:>6.1} {acc2_nonzero:>6.1} {f1:>6.1} {acc7:>6.1} {mae:>7.3} {corr:>6.3} {extra}")
     };
     for r in runs {
-        row(
-            &r.seed.to_string(),
-            &r.test,
-            &format!("{:>6} {:>10}", r.best_epoch + 1, format_duration(r.wall_time)),
-        );
+        let extra = format!("{:>6} {:>10}", r.best_epoch + 1, format_duration(r.wall_time));
+        row(&r.seed.to_string(), r.test.headline(), &extra);
     }
     if runs.len() > 1 {
-        let stat = |f: &dyn Fn(&Metrics) -> f64| mean_std(&runs.iter().map(|r| f(&r.test)).collect::<Vec<_>>());
-        let cols: [(f64, f64); 6] = [
-            stat(&|m| 100.0 * m.acc2),
-            stat(&|m| 100.0 * m.acc2_nonzero),
-            stat(&|m| 100.0 * m.f1),
-            stat(&|m| 100.0 * m.acc7),
-            stat(&|m| m.mae),
-            stat(&|m| m.corr),
-        ];
-        println!(
-            "{:<8} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>7.3} {:>6.3}",
-            "mean", cols[0].0, cols[1].0, cols[2].0, cols[3].0, cols[4].0, cols[5].0
-        );
-        println!(
-            "{:<8} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {:>7.3} {:>6.3}",
-            "+- std", cols[0].1, cols[1].1, cols[2].1, cols[3].1, cols[4].1, cols[5].1
-        );
+        let stats: [(f64, f64); 6] =
+            std::array::from_fn(|i| mean_std(&runs.iter().map(|r| r.test.headline()[i]).collect::<Vec<_>>()));
+        row("mean", stats.map(|s| s.0), "");
+        row("+- std", stats.map(|s| s.1), "");
         let total: std::time::Duration = runs.iter().map(|r| r.wall_time).sum();
         println!(
             "Acc2* = Acc2 without zero labels (MMSA Non0_acc_2); std = sample standard deviation; total time {}",

@@ -219,9 +219,34 @@ fn frame(rng: &mut StdRng, core: Vec<String>) -> (Vec<String>, usize) {
     (words, offset)
 }
 
+/// What is said and how, before a speaker says it.
+struct Spoken {
+    words: Vec<String>,
+    emphasis: Vec<f32>,
+    sarcastic: bool,
+    latent: f32,
+    kind: Kind,
+    emphasised_clause: Option<usize>,
+}
+
+/// A random speaker says it: prosody from their voice, then the annotators' label.
+fn speak(rng: &mut StdRng, speakers: &[(usize, Speaker)], s: Spoken) -> Utterance {
+    let (id, voice) = *speakers.choose(rng).expect("speakers");
+    let features = prosody(rng, &s.words, &s.emphasis, voice, s.sarcastic);
+    let label = annotate(rng, s.latent);
+    Utterance {
+        words: s.words,
+        features,
+        label,
+        latent: s.latent,
+        kind: s.kind,
+        speaker: id,
+        emphasised_clause: s.emphasised_clause,
+    }
+}
+
 /// Generates one group: a single plain/emphasis utterance, or a mixed/sarcasm pair.
 pub fn group(rng: &mut StdRng, kind: Kind, speakers: &[(usize, Speaker)]) -> Vec<Utterance> {
-    let pick_speaker = |rng: &mut StdRng| *speakers.choose(rng).expect("speakers");
     match kind {
         Kind::Plain | Kind::Emphasis => {
             let positive = rng.random_bool(0.5);
@@ -241,17 +266,18 @@ pub fn group(rng: &mut StdRng, kind: Kind, speakers: &[(usize, Speaker)]) -> Vec
                 }
                 c.valence
             };
-            let (id, voice) = pick_speaker(rng);
-            let features = prosody(rng, &words, &emphasis, voice, false);
-            vec![Utterance {
-                label: annotate(rng, latent),
-                words,
-                features,
-                latent,
-                kind,
-                speaker: id,
-                emphasised_clause: None,
-            }]
+            vec![speak(
+                rng,
+                speakers,
+                Spoken {
+                    words,
+                    emphasis,
+                    sarcastic: false,
+                    latent,
+                    kind,
+                    emphasised_clause: None,
+                },
+            )]
         }
         Kind::Mixed => {
             let first_positive = rng.random_bool(0.5);
@@ -275,17 +301,19 @@ pub fn group(rng: &mut StdRng, kind: Kind, speakers: &[(usize, Speaker)]) -> Vec
                         *e = if i == c.focus { 1.0 } else { 0.45 };
                     }
                     let latent = (0.9 * c.valence + 0.1 * other.valence).clamp(-3.0, 3.0);
-                    let (id, voice) = pick_speaker(rng);
-                    let features = prosody(rng, &words, &emphasis, voice, false);
-                    Utterance {
-                        label: annotate(rng, latent),
-                        words: words.clone(),
-                        features,
-                        latent,
-                        kind,
-                        speaker: id,
-                        emphasised_clause: Some(emphasised),
-                    }
+                    let words = words.clone();
+                    speak(
+                        rng,
+                        speakers,
+                        Spoken {
+                            words,
+                            emphasis,
+                            sarcastic: false,
+                            latent,
+                            kind,
+                            emphasised_clause: Some(emphasised),
+                        },
+                    )
                 })
                 .collect()
         }
@@ -296,17 +324,20 @@ pub fn group(rng: &mut StdRng, kind: Kind, speakers: &[(usize, Speaker)]) -> Vec
                 .map(|sarcastic| {
                     let sarcastic = sarcastic == 1;
                     let latent = if sarcastic { -0.7 * c.valence.abs() } else { c.valence };
-                    let (id, voice) = pick_speaker(rng);
-                    let features = prosody(rng, &words, &vec![0.0; words.len()], voice, sarcastic);
-                    Utterance {
-                        label: annotate(rng, latent),
-                        words: words.clone(),
-                        features,
-                        latent,
-                        kind,
-                        speaker: id,
-                        emphasised_clause: None,
-                    }
+                    let emphasis = vec![0.0; words.len()];
+                    let words = words.clone();
+                    speak(
+                        rng,
+                        speakers,
+                        Spoken {
+                            words,
+                            emphasis,
+                            sarcastic,
+                            latent,
+                            kind,
+                            emphasised_clause: None,
+                        },
+                    )
                 })
                 .collect()
         }

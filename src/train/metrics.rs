@@ -22,6 +22,19 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// The six figures every report shows, in this order: Acc2, Acc2 non-zero, F1 and Acc7
+    /// (in %), MAE, Corr.
+    pub fn headline(&self) -> [f64; 6] {
+        [
+            100.0 * self.acc2,
+            100.0 * self.acc2_nonzero,
+            100.0 * self.f1,
+            100.0 * self.acc7,
+            self.mae,
+            self.corr,
+        ]
+    }
+
     pub fn compute(predictions: &[f32], labels: &[f32]) -> Self {
         assert_eq!(predictions.len(), labels.len(), "one prediction per label");
         let n = labels.len();
