@@ -1,8 +1,10 @@
 //! cmbert-tui: train and explain Cross-Modal BERT (CM-BERT, ACM MM 2020).
 
+pub mod attention;
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;
+pub mod colormap;
 pub mod commands;
 pub mod corpus;
 pub mod data;

@@ -57,6 +57,9 @@ pub struct AttentionSnapshot {
     pub token_words: Vec<Option<usize>>,
     pub label: f32,
     pub prediction: f32,
+    /// The prediction with the audio of the whole evaluation batch set to zero: equal to
+    /// `prediction` when the voice cannot reach the score (the paper's model, spec section 7).
+    pub prediction_without_audio: f32,
     /// How the utterance was batched when scored.
     pub batching: String,
     pub text_attention: Vec<Vec<f32>>,
@@ -81,6 +84,11 @@ pub fn attention_snapshot(
     let refs: Vec<&Example> = examples[start..end].iter().collect();
     let batch = Batch::new(&refs, audio_dim, device)?;
     let out = model.forward(&batch.inputs, Mode::Eval, false)?;
+    let silent = crate::model::Inputs {
+        audio: batch.inputs.audio.zeros_like()?,
+        ..batch.inputs.clone()
+    };
+    let without_audio = model.forward(&silent, Mode::Eval, false)?;
     let row = index - start;
     let example = &examples[index];
     let n = example.encoded.len();
@@ -96,6 +104,7 @@ pub fn attention_snapshot(
         token_words: example.encoded.token_words.clone(),
         label: example.label,
         prediction: out.score.get(row)?.to_scalar::<f32>()?,
+        prediction_without_audio: without_audio.score.get(row)?.to_scalar::<f32>()?,
         batching: format!(
             "evaluation batch {} (utterances {start}..{end}, batch size {batch_size})",
             start / batch_size
