@@ -127,6 +127,7 @@ impl Printer {
                 );
             }
             Event::Failed(message) => self.line(format!("[{}] failed: {message}", self.label)),
+            Event::Attention(_) | Event::Predictions { .. } => {}
         }
     }
 }

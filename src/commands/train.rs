@@ -166,7 +166,7 @@ fn run_one(trainer: Trainer, data: &Dataset, label: String) -> Result<Option<Run
     let (_commands_tx, commands_rx) = unbounded();
     let mut printer = Printer::new(label);
     let outcome = thread::scope(|scope| {
-        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx);
+        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx, false);
         for event in events_rx.iter() {
             printer.handle(&event);
         }

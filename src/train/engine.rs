@@ -17,6 +17,7 @@ use super::config::{derive_seed, RunSpec};
 use super::eval::evaluate;
 use super::events::{CheckpointKind, Command, Event, RunSummary};
 use super::groups::group_for;
+use super::inspect::{Inspector, Watch};
 use super::optim::{BertAdam, WarmupLinear};
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta, FORMAT};
 use crate::data::{Batch, Dataset, Example, Split};
@@ -64,6 +65,7 @@ pub struct Trainer {
     progress: Progress,
     best: Option<Vec<(String, Tensor)>>,
     frozen_params: usize,
+    watch: Watch,
 }
 
 impl Trainer {
@@ -198,6 +200,7 @@ impl Trainer {
             progress,
             best: None,
             frozen_params,
+            watch: Watch::default(),
         })
     }
 
@@ -210,13 +213,15 @@ impl Trainer {
     }
 
     /// Runs on a thread named `trainer` inside `scope`; a failure is also sent as
-    /// `Event::Failed` so that consumers can show it.
+    /// `Event::Failed` so that consumers can show it. With `serve`, a finished run keeps
+    /// answering `Watch`/`Predict` with its best weights until the command channel closes.
     pub fn spawn_scoped<'scope, 'env>(
         mut self,
         scope: &'scope std::thread::Scope<'scope, 'env>,
         data: &'env Dataset,
         events: Sender<Event>,
         commands: Receiver<Command>,
+        serve: bool,
     ) -> std::thread::ScopedJoinHandle<'scope, Result<Option<RunSummary>, TrainError>>
     where
         Self: 'scope,
@@ -224,7 +229,12 @@ impl Trainer {
         std::thread::Builder::new()
             .name("trainer".into())
             .spawn_scoped(scope, move || {
-                let result = self.run(data, &events, &commands);
+                let mut result = self.run(data, &events, &commands);
+                if serve && matches!(result, Ok(Some(_))) {
+                    if let Err(e) = self.serve(data, &events, &commands) {
+                        result = Err(e);
+                    }
+                }
                 if let Err(e) = &result {
                     let _ = events.send(Event::Failed(e.to_string()));
                 }
@@ -265,7 +275,7 @@ impl Trainer {
         while self.progress.epoch < self.spec.epochs {
             let order = self.epoch_order(train.len());
             while self.progress.batch_in_epoch < steps_per_epoch {
-                if self.handle_commands(events, commands)? {
+                if self.handle_commands(data, events, commands)? {
                     self.save_last(events)?;
                     let _ = events.send(Event::Stopped {
                         step: self.progress.global_step,
@@ -304,10 +314,24 @@ impl Trainer {
                 {
                     self.save_last(events)?;
                 }
+                if self.watch.due(Instant::now()) {
+                    self.refresh_watch(data, events)?;
+                }
             }
             self.end_epoch(data, events)?;
         }
         let summary = self.finish(data, started)?;
+        let _ = events.send(Event::Predictions {
+            split: Split::Test,
+            step: None,
+            values: summary.test_predictions.clone(),
+        });
+        if self.watch.target.is_some() {
+            let mut watch = std::mem::take(&mut self.watch);
+            let refreshed = self.inspector(data).refresh(&mut watch, None, events);
+            self.watch = watch;
+            refreshed?;
+        }
         let _ = events.send(Event::Finished(summary.clone()));
         Ok(Some(summary))
     }
@@ -322,26 +346,90 @@ impl Trainer {
         order
     }
 
-    /// Returns true when the run must stop.
-    fn handle_commands(&mut self, events: &Sender<Event>, commands: &Receiver<Command>) -> Result<bool, TrainError> {
+    fn inspector<'a>(&'a self, data: &'a Dataset) -> Inspector<'a> {
+        Inspector {
+            model: &self.model,
+            kind: self.spec.model,
+            data,
+            eval_batch_size: self.spec.eval_batch_size,
+            audio_dim: self.head.audio_dim,
+            device: &self.device,
+        }
+    }
+
+    fn refresh_watch(&mut self, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {
+        let mut watch = std::mem::take(&mut self.watch);
+        let result = self
+            .inspector(data)
+            .refresh(&mut watch, Some(self.progress.global_step), events);
+        self.watch = watch;
+        Ok(result?)
+    }
+
+    /// Returns true when the run must stop. Watches are coalesced: a viewer scrolling
+    /// through utterances costs one recomputation per step at most.
+    fn handle_commands(
+        &mut self,
+        data: &Dataset,
+        events: &Sender<Event>,
+        commands: &Receiver<Command>,
+    ) -> Result<bool, TrainError> {
         while let Ok(command) = commands.try_recv() {
             match command {
                 Command::Stop => return Ok(true),
-                Command::Resume => {}
                 Command::Pause => {
                     let _ = events.send(Event::Paused);
+                    // While paused the viewer may still browse and save.
                     loop {
                         match commands.recv() {
                             Ok(Command::Resume) => break,
                             Ok(Command::Stop) | Err(_) => return Ok(true),
-                            Ok(Command::Pause) => {}
+                            Ok(Command::Watch { split, index }) => {
+                                self.watch.set(split, index);
+                                self.refresh_watch(data, events)?;
+                            }
+                            Ok(other) => self.answer(other, data, events)?,
                         }
                     }
                     let _ = events.send(Event::Resumed);
                 }
+                other => self.answer(other, data, events)?,
             }
         }
         Ok(false)
+    }
+
+    /// Commands that do not change the course of the run.
+    fn answer(&mut self, command: Command, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {
+        match command {
+            Command::Save => self.save_last(events)?,
+            Command::Watch { split, index } => self.watch.set(split, index),
+            Command::Predict(split) => {
+                self.inspector(data)
+                    .predict(split, Some(self.progress.global_step), events)?
+            }
+            Command::Pause | Command::Resume | Command::Stop => {}
+        }
+        Ok(())
+    }
+
+    /// After the run: the best weights answer the viewer until it closes the channel.
+    fn serve(&mut self, data: &Dataset, events: &Sender<Event>, commands: &Receiver<Command>) -> Result<(), TrainError> {
+        for command in commands.iter() {
+            match command {
+                Command::Watch { split, index } => {
+                    self.watch.set(split, index);
+                    let mut watch = std::mem::take(&mut self.watch);
+                    let result = self.inspector(data).refresh(&mut watch, None, events);
+                    self.watch = watch;
+                    result?;
+                }
+                Command::Predict(split) => self.inspector(data).predict(split, None, events)?,
+                // The run is over: best/ and last/ are on disk already.
+                Command::Save | Command::Pause | Command::Resume | Command::Stop => {}
+            }
+        }
+        Ok(())
     }
 
     fn end_epoch(&mut self, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {
@@ -377,6 +465,14 @@ impl Trainer {
             dev: dev.metrics,
             best,
         });
+        let _ = events.send(Event::Predictions {
+            split: Split::Dev,
+            step: Some(self.progress.global_step),
+            values: dev.predictions,
+        });
+        if self.watch.target.is_some() {
+            self.refresh_watch(data, events)?;
+        }
         if best {
             if let Some(dir) = self.spec.out.as_ref().map(|o| o.join("best")) {
                 self.save(&dir, None)?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::metrics::Metrics;
+use crate::data::Split;
 
 #[derive(Debug, Clone, Serialize)]
 pub enum Event {
@@ -46,6 +47,15 @@ pub enum Event {
         step: usize,
     },
     Failed(String),
+    /// The watched utterance's attention, recomputed.
+    Attention(Box<super::inspect::Inspection>),
+    /// A split's predictions in file order (dev after each epoch, test at the end, any
+    /// split on request).
+    Predictions {
+        split: Split,
+        step: Option<usize>,
+        values: Vec<f32>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,6 +73,12 @@ pub enum Command {
     Resume,
     /// Stop after the current step, saving `last/` when there is an output directory.
     Stop,
+    /// Save `last/` now (resumable), between two steps.
+    Save,
+    /// Recompute this utterance's attention now, then every few steps and at epoch ends.
+    Watch { split: Split, index: usize },
+    /// Send the predictions of a split (one evaluation pass).
+    Predict(Split),
 }
 
 #[derive(Debug, Clone, Serialize)]

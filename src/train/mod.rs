@@ -6,6 +6,7 @@ pub mod engine;
 pub mod eval;
 pub mod events;
 pub mod groups;
+pub mod inspect;
 pub mod metrics;
 pub mod optim;
 
@@ -14,5 +15,6 @@ pub use engine::{Progress, TrainError, Trainer};
 pub use eval::{attention_snapshot, evaluate, AttentionSnapshot, Evaluation};
 pub use events::{CheckpointKind, Command, Event, RunSummary};
 pub use groups::{group_for, GroupSettings};
+pub use inspect::{Inspection, Inspector, Watch};
 pub use metrics::Metrics;
 pub use optim::{BertAdam, Group, WarmupLinear};

@@ -140,7 +140,7 @@ pub fn run(trainer: Trainer, data: &Dataset, run_name: String) -> Result<Option<
     let mut app = App::new(RunState::new(run_name));
     let mut terminal = ratatui::init();
     let outcome = thread::scope(|scope| {
-        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx);
+        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx, true);
         thread::Builder::new()
             .name("keys".into())
             .spawn_scoped(scope, || read_keys(keys_tx, &stop_keys))

@@ -7,6 +7,7 @@ pub mod loss;
 pub mod metrics;
 pub mod state;
 pub mod status;
+pub mod theme;
 
 pub use loss::LossChart;
 pub use metrics::MetricsTable;

@@ -213,7 +213,7 @@ impl RunState {
                 self.status = RunStatus::Done;
             }
             Event::Failed(e) => self.status = RunStatus::Failed(e.clone()),
-            Event::CheckpointSaved { .. } => {}
+            Event::CheckpointSaved { .. } | Event::Attention(_) | Event::Predictions { .. } => {}
         }
     }
 }

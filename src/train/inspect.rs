@@ -1,0 +1,127 @@
+//! Answers a viewer's questions about the model as it is now: the attention of one
+//! utterance, the predictions of a split. The trainer asks it between steps; `open` asks it
+//! for a finished checkpoint. Both use the evaluation batching (spec section 3, step 2).
+
+use std::time::{Duration, Instant};
+
+use candle_core::{Device, Result};
+use crossbeam_channel::Sender;
+use serde::Serialize;
+
+use super::eval::{attention_snapshot, evaluate, AttentionSnapshot};
+use super::events::Event;
+use crate::data::{Dataset, Split};
+use crate::model::{CmBert, ModelKind};
+
+/// An utterance's attention and where in the run it was computed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    pub split: Split,
+    /// Optimiser steps taken when it was computed (`None` for a finished checkpoint).
+    pub step: Option<usize>,
+    pub snapshot: AttentionSnapshot,
+}
+
+/// The utterance a viewer is watching, and when its attention was last recomputed.
+#[derive(Debug, Clone, Default)]
+pub struct Watch {
+    pub target: Option<(Split, usize)>,
+    last: Option<(Instant, Duration)>,
+}
+
+/// Recomputing costs this share of the time between refreshes at most.
+const REFRESH_SHARE: u32 = 50;
+/// And refreshes are never closer than this (the screen cannot show more anyway).
+const MIN_REFRESH: Duration = Duration::from_millis(250);
+
+impl Watch {
+    pub fn set(&mut self, split: Split, index: usize) {
+        self.target = Some((split, index));
+        self.last = None;
+    }
+
+    /// Due when never computed, or when enough time has passed for the refresh to cost at
+    /// most 1/REFRESH_SHARE of training time.
+    pub fn due(&self, now: Instant) -> bool {
+        match (self.target, self.last) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(_), Some((at, cost))) => now.duration_since(at) >= (cost * REFRESH_SHARE).max(MIN_REFRESH),
+        }
+    }
+
+    pub fn done(&mut self, finished: Instant, cost: Duration) {
+        self.last = Some((finished, cost));
+    }
+}
+
+pub struct Inspector<'a> {
+    pub model: &'a CmBert,
+    pub kind: ModelKind,
+    pub data: &'a Dataset,
+    pub eval_batch_size: usize,
+    pub audio_dim: usize,
+    pub device: &'a Device,
+}
+
+impl Inspector<'_> {
+    /// Sends the watched utterance's attention (T-BERT has none: nothing is sent).
+    pub fn refresh(&self, watch: &mut Watch, step: Option<usize>, events: &Sender<Event>) -> Result<()> {
+        let Some((split, index)) = watch.target else {
+            return Ok(());
+        };
+        if self.kind == ModelKind::TBert || index >= self.data.split(split).len() {
+            watch.target = None;
+            return Ok(());
+        }
+        let started = Instant::now();
+        let snapshot = attention_snapshot(
+            self.model,
+            self.data.split(split),
+            index,
+            self.eval_batch_size,
+            self.audio_dim,
+            self.device,
+        )?;
+        let _ = events.send(Event::Attention(Box::new(Inspection { split, step, snapshot })));
+        let now = Instant::now();
+        watch.done(now, now - started);
+        Ok(())
+    }
+
+    pub fn predict(&self, split: Split, step: Option<usize>, events: &Sender<Event>) -> Result<()> {
+        let eval = evaluate(
+            self.model,
+            self.data.split(split),
+            self.eval_batch_size,
+            self.audio_dim,
+            self.device,
+        )?;
+        let _ = events.send(Event::Predictions {
+            split,
+            step,
+            values: eval.predictions,
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_cost_is_bounded_by_its_share() {
+        let mut w = Watch::default();
+        let t0 = Instant::now();
+        assert!(!w.due(t0), "nothing watched");
+        w.set(Split::Dev, 3);
+        assert!(w.due(t0), "a new target is due at once");
+        w.done(t0, Duration::from_millis(100));
+        assert!(!w.due(t0 + Duration::from_secs(4)));
+        assert!(w.due(t0 + Duration::from_secs(5)), "after 50 x the cost");
+        w.done(t0, Duration::from_micros(10));
+        assert!(!w.due(t0 + Duration::from_millis(200)), "never more often than MIN_REFRESH");
+        assert!(w.due(t0 + Duration::from_millis(250)));
+    }
+}

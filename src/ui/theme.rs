@@ -1,0 +1,219 @@
+//! Themes: TOML files (`themes/*.toml`, built into the binary, or any file given with
+//! `--theme FILE`) that override the built-in colours of the interface and the heatmaps.
+
+use std::path::{Path, PathBuf};
+
+use ratatui::style::Color;
+use serde::Deserialize;
+
+use crate::colormap::{Colormap, Rgb};
+
+/// The themes shipped in `themes/`, in the order `t` cycles through them.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("dark", include_str!("../../themes/dark.toml")),
+    ("paper", include_str!("../../themes/paper.toml")),
+    ("colorblind", include_str!("../../themes/colorblind.toml")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    #[error("{0}: cannot read the theme: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("theme {origin}: {message}")]
+    Invalid { origin: String, message: String },
+    #[error("no theme {0:?}: use one of {names} or the path of a .toml file", names = names().join(", "))]
+    Unknown(String),
+}
+
+pub fn names() -> Vec<&'static str> {
+    BUILT_IN.iter().map(|(n, _)| *n).collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theme {
+    pub name: String,
+    /// `None` keeps the terminal's own background.
+    pub background: Option<Color>,
+    pub text: Color,
+    pub dim: Color,
+    pub accent: Color,
+    pub border: Color,
+    pub selection: Color,
+    pub good: Color,
+    pub bad: Color,
+    pub warning: Color,
+    pub sequential: Colormap,
+    pub diverging: Colormap,
+}
+
+impl Default for Theme {
+    fn default() -> Self {
+        Self {
+            name: "built-in".into(),
+            background: None,
+            text: Color::Reset,
+            dim: Color::DarkGray,
+            accent: Color::Cyan,
+            border: Color::Gray,
+            selection: Color::Indexed(237),
+            good: Color::Green,
+            bad: Color::Red,
+            warning: Color::Yellow,
+            sequential: Colormap::viridis(),
+            diverging: Colormap::red_blue(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    name: Option<String>,
+    #[serde(default)]
+    ui: UiFile,
+    #[serde(default)]
+    heatmap: HeatmapFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UiFile {
+    background: Option<String>,
+    text: Option<String>,
+    dim: Option<String>,
+    accent: Option<String>,
+    border: Option<String>,
+    selection: Option<String>,
+    good: Option<String>,
+    bad: Option<String>,
+    warning: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeatmapFile {
+    sequential: Option<Vec<String>>,
+    diverging: Option<Vec<String>>,
+}
+
+impl Theme {
+    /// A built-in theme by name, or a TOML file by path.
+    pub fn load(name_or_path: &str) -> Result<Self, ThemeError> {
+        if let Some((name, text)) = BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
+            return Self::parse(text, name);
+        }
+        let path = Path::new(name_or_path);
+        if path.extension().is_some_and(|e| e == "toml") || path.exists() {
+            let text = std::fs::read_to_string(path).map_err(|e| ThemeError::Read(path.into(), e))?;
+            return Self::parse(&text, &path.display().to_string());
+        }
+        Err(ThemeError::Unknown(name_or_path.into()))
+    }
+
+    pub fn built_in(index: usize) -> Self {
+        let (name, text) = BUILT_IN[index % BUILT_IN.len()];
+        Self::parse(text, name).expect("built-in themes are valid (tested)")
+    }
+
+    /// The built-in defaults with every key of `text` applied; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ThemeError> {
+        let invalid = |message: String| ThemeError::Invalid {
+            origin: origin.into(),
+            message,
+        };
+        let file: File = toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+        let mut theme = Self {
+            name: file.name.unwrap_or_else(|| origin.into()),
+            ..Self::default()
+        };
+        let ui = file.ui;
+        let colour = |key: &str, value: &str| -> Result<Color, ThemeError> {
+            let Rgb(r, g, b) = value.parse::<Rgb>().map_err(|e| invalid(format!("ui.{key}: {e}")))?;
+            Ok(Color::Rgb(r, g, b))
+        };
+        if let Some(v) = &ui.background {
+            theme.background = Some(colour("background", v)?);
+        }
+        for (key, value, slot) in [
+            ("text", &ui.text, &mut theme.text),
+            ("dim", &ui.dim, &mut theme.dim),
+            ("accent", &ui.accent, &mut theme.accent),
+            ("border", &ui.border, &mut theme.border),
+            ("selection", &ui.selection, &mut theme.selection),
+            ("good", &ui.good, &mut theme.good),
+            ("bad", &ui.bad, &mut theme.bad),
+            ("warning", &ui.warning, &mut theme.warning),
+        ] {
+            if let Some(v) = value {
+                *slot = colour(key, v)?;
+            }
+        }
+        let ramp = |key: &str, stops: &[String]| -> Result<Colormap, ThemeError> {
+            let stops = stops
+                .iter()
+                .enumerate()
+                .map(|(i, s)| s.parse::<Rgb>().map_err(|e| invalid(format!("heatmap.{key}[{i}]: {e}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            Colormap::new(stops).map_err(|e| invalid(format!("heatmap.{key}: {e}")))
+        };
+        if let Some(stops) = &file.heatmap.sequential {
+            theme.sequential = ramp("sequential", stops)?;
+        }
+        if let Some(stops) = &file.heatmap.diverging {
+            theme.diverging = ramp("diverging", stops)?;
+        }
+        Ok(theme)
+    }
+
+    /// The index of this theme among the built-ins (for `t`), if it is one.
+    pub fn built_in_index(&self) -> Option<usize> {
+        BUILT_IN.iter().position(|(n, _)| *n == self.name)
+    }
+}
+
+pub fn color(rgb: Rgb) -> Color {
+    Color::Rgb(rgb.0, rgb.1, rgb.2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_themes_parse_and_differ() {
+        let themes: Vec<Theme> = (0..BUILT_IN.len()).map(Theme::built_in).collect();
+        assert_eq!(
+            themes.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["dark", "paper", "colorblind"]
+        );
+        assert_ne!(themes[0].sequential, themes[1].sequential);
+        assert_eq!(themes[1].background, Some(Color::Rgb(255, 255, 255)));
+        assert_eq!(Theme::load("paper").unwrap(), themes[1]);
+    }
+
+    #[test]
+    fn a_partial_file_overrides_only_its_keys() {
+        let t = Theme::parse("[ui]\naccent = \"#ff0000\"\n", "mine.toml").unwrap();
+        assert_eq!(t.accent, Color::Rgb(255, 0, 0));
+        assert_eq!(t.text, Theme::default().text);
+        assert_eq!(t.name, "mine.toml");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let bad_colour = Theme::parse("[ui]\naccent = \"blue\"\n", "x.toml").unwrap_err().to_string();
+        assert!(bad_colour.contains("x.toml") && bad_colour.contains("ui.accent"), "{bad_colour}");
+        let bad_stop = Theme::parse("[heatmap]\nsequential = [\"#000000\", \"#zz0000\"]\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(bad_stop.contains("heatmap.sequential[1]"), "{bad_stop}");
+        let one_stop = Theme::parse("[heatmap]\ndiverging = [\"#000000\"]\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(one_stop.contains("heatmap.diverging") && one_stop.contains("2 stops"), "{one_stop}");
+        let unknown = Theme::parse("[ui]\nacent = \"#000000\"\n", "x.toml").unwrap_err().to_string();
+        assert!(unknown.contains("acent"), "{unknown}");
+        let missing = Theme::load("neon").unwrap_err().to_string();
+        assert!(missing.contains("neon") && missing.contains("dark, paper, colorblind"), "{missing}");
+    }
+}
