@@ -42,6 +42,39 @@ pub enum Command {
     Bench(BenchArgs),
     /// Show what a checkpoint directory holds: layout, configuration, head, tensors.
     Inspect(InspectArgs),
+    /// Open a trained checkpoint (ours or the reference's) in the attention explorer, without training.
+    Open(OpenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// Our checkpoint directory or a reference-layout directory (bert_config.json + pytorch_model.bin).
+    pub checkpoint: PathBuf,
+    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Audio features (as for `train`); without it, zero audio.
+    #[arg(long, value_name = "FILE")]
+    pub audio: Option<PathBuf>,
+    /// The split shown first (with CMU-MOSI data, the first Figure-4 utterance of the test split).
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+    /// Batches in file order, as the reference evaluates (scores depend on batching).
+    #[arg(long, default_value_t = 24)]
+    pub eval_batch_size: usize,
+    #[command(flatten)]
+    pub look: LookArgs,
+}
+
+/// How the terminal app looks and where it exports.
+#[derive(Debug, Clone, Args)]
+pub struct LookArgs {
+    /// Colour theme: dark, paper, colorblind, or a .toml file (see themes/). `t` cycles in the app.
+    #[arg(long, value_name = "NAME|FILE", default_value = "dark")]
+    pub theme: String,
+    /// Where `e` writes its files.
+    #[arg(long, value_name = "DIR", default_value = "exports")]
+    pub exports: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -81,12 +114,12 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Print progress lines (the default for now; the dashboard is opt-in with --tui).
-    #[arg(long, conflicts_with = "tui")]
-    pub headless: bool,
-    /// Show the live dashboard (work in progress: status, loss and metrics panels; one seed).
+    /// Print progress lines instead of the dashboard (the default when stdout is not a terminal,
+    /// and for --seeds).
     #[arg(long)]
-    pub tui: bool,
+    pub headless: bool,
+    #[command(flatten)]
+    pub look: LookArgs,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (text<TAB>label).
     /// [default: the built-in prosody corpus, with its audio]
     #[arg(long, value_name = "DIR")]

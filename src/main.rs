@@ -29,6 +29,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Corpus(args)) => cmbert::commands::corpus::run(args),
         Some(Command::Bench(args)) => bench(args),
         Some(Command::Inspect(args)) => inspect(args),
+        Some(Command::Open(args)) => cmbert::commands::open::run(args),
         None => cmbert::commands::default_run(),
     }
 }

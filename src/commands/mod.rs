@@ -4,6 +4,7 @@
 pub mod corpus;
 pub mod eval;
 pub mod export;
+pub mod open;
 pub mod printer;
 pub mod train;
 
@@ -20,13 +21,17 @@ use crate::model::{CmBert, HeadConfig, ParamStore};
 /// prosody corpus, then an audio ablation that shows whether the voice reached the score.
 pub fn default_run() -> Result<()> {
     use clap::Parser;
-    let cli = crate::cli::Cli::parse_from(["cmbert-tui", "train", "--headless"]);
+    let cli = crate::cli::Cli::parse_from(["cmbert-tui", "train"]);
     let Some(crate::cli::Command::Train(args)) = cli.command else {
         unreachable!("parsed a train command")
     };
     eprintln!("cmbert-tui: no arguments, so training CM-BERT (as published: --cls-audio zero) on the built-in corpus.");
     eprintln!("           `cmbert-tui --help` lists the commands; `cmbert-tui train --help` the options.");
-    let spec = train::run(*args)?;
+    let trained = train::run(*args)?;
+    if !trained.finished {
+        return Ok(());
+    }
+    let spec = trained.spec;
     let best = spec
         .out
         .as_ref()

@@ -17,18 +17,33 @@ use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
 use crate::train::{Preset, RunSpec, RunSummary, Trainer};
 
-/// Returns the settings of the run (the last seed's output directory for multi-seed runs).
-pub fn run(args: TrainArgs) -> Result<RunSpec> {
+/// How `train` ended: its settings (the last seed's output directory for multi-seed runs),
+/// and whether every run finished (false when the user stopped one).
+pub struct TrainOutcome {
+    pub spec: RunSpec,
+    pub finished: bool,
+}
+
+pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     let device = Device::Cpu;
+    // A bad theme is reported before any work, even for a headless run.
+    crate::ui::Theme::load(&args.look.theme)?;
     if let Some(dir) = &args.resume {
         let trainer = Trainer::resume(dir, &device)?;
         let spec = trainer.spec.clone();
         let data = load_data(&spec, trainer.head().audio_dim)?;
-        let summary = run_one(trainer, &data, format!("seed {}", spec.seed))?;
+        let label = format!("{} seed {}", spec.model, spec.seed);
+        let summary = if dashboard(&args, 1) {
+            let bert = format!("{} (resumed)", spec.bert.display());
+            run_dashboard(trainer, &data, label, &args.look, bert)?
+        } else {
+            run_one(trainer, &data, label)?
+        };
+        let finished = summary.is_some();
         if let Some(s) = summary {
             print_table(&spec, &[s]);
         }
-        return Ok(spec);
+        return Ok(TrainOutcome { spec, finished });
     }
     let base = spec_from_args(&args)?;
     let encoder = if args.bert.is_some() {
@@ -67,12 +82,9 @@ pub fn run(args: TrainArgs) -> Result<RunSpec> {
         }
         let spec_out = spec.out.clone();
         let trainer = Trainer::new(spec, &encoder, data.audio.dim, &device)?;
-        if args.tui && (seeds.len() > 1 || !std::io::stdout().is_terminal()) {
-            eprintln!("note: the dashboard needs a terminal and a single seed; printing progress instead");
-        }
         let label = format!("{} seed {seed}", base.model);
-        let outcome = if args.tui && seeds.len() == 1 && std::io::stdout().is_terminal() {
-            crate::ui::app::run(trainer, &data, label)?
+        let outcome = if dashboard(&args, seeds.len()) {
+            run_dashboard(trainer, &data, label, &args.look, bert_line(&args, &encoder))?
         } else {
             run_one(trainer, &data, label)?
         };
@@ -85,12 +97,18 @@ pub fn run(args: TrainArgs) -> Result<RunSpec> {
                     last.map(|l| format!("; continue with: cmbert-tui train --resume {}", l.display()))
                         .unwrap_or_default()
                 );
-                return Ok(base);
+                return Ok(TrainOutcome {
+                    spec: base,
+                    finished: false,
+                });
             }
         }
     }
     print_table(&base, &summaries);
-    Ok(base)
+    Ok(TrainOutcome {
+        spec: base,
+        finished: true,
+    })
 }
 
 fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
@@ -158,6 +176,62 @@ fn vocab_of(dir: &std::path::Path) -> Result<PathBuf> {
         .map(|f| dir.join(f))
         .find(|p| p.is_file())
         .with_context(|| format!("{}: no vocab.txt or tokenizer.json", dir.display()))
+}
+
+/// The dashboard for one seed on a terminal, unless asked for plain progress.
+fn dashboard(args: &TrainArgs, seeds: usize) -> bool {
+    !args.headless && seeds == 1 && std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
+fn bert_line(args: &TrainArgs, encoder: &Checkpoint) -> String {
+    let size = format!(
+        "{} layers, hidden {}",
+        encoder.bert.num_hidden_layers, encoder.bert.hidden_size
+    );
+    match &args.bert {
+        Some(source) => format!("{source} ({size})"),
+        None => format!("from scratch ({size})"),
+    }
+}
+
+fn run_dashboard(
+    trainer: Trainer,
+    data: &Dataset,
+    label: String,
+    look: &crate::cli::LookArgs,
+    bert: String,
+) -> Result<Option<RunSummary>> {
+    let theme = crate::ui::Theme::load(&look.theme)?;
+    let spec = &trainer.spec;
+    let info = crate::ui::RunInfo {
+        run_name: label,
+        model: format!(
+            "{} (cls-audio {}, preset {:?})",
+            spec.model, spec.cls_audio, spec.preset
+        ),
+        bert,
+        data: super::open::data_line(data),
+        checkpoint: spec.out.as_ref().map(|o| o.display().to_string()),
+    };
+    let mut app = crate::ui::App::new(
+        crate::ui::RunState::with_info(info),
+        crate::ui::Browser::from_dataset(data, crate::data::Split::Dev),
+        theme,
+        true,
+    );
+    let look = look.clone();
+    let outcome = crate::ui::terminal::train(trainer, data, &mut app, &mut |app, request| {
+        super::open::on_request(app, request, &look)
+    })?;
+    if let Some(summary) = &outcome {
+        eprintln!(
+            "{}: test {} ({})",
+            app.state.run_name,
+            super::printer::short_metrics(&summary.test),
+            format_duration(summary.wall_time)
+        );
+    }
+    Ok(outcome)
 }
 
 /// Runs the engine on a named thread and prints its events.

@@ -404,32 +404,23 @@ impl Trainer {
         match command {
             Command::Save => self.save_last(events)?,
             Command::Watch { split, index } => self.watch.set(split, index),
-            Command::Predict(split) => {
-                self.inspector(data)
-                    .predict(split, Some(self.progress.global_step), events)?
-            }
+            Command::Predict(split) => self
+                .inspector(data)
+                .predict(split, Some(self.progress.global_step), events)?,
             Command::Pause | Command::Resume | Command::Stop => {}
         }
         Ok(())
     }
 
     /// After the run: the best weights answer the viewer until it closes the channel.
-    fn serve(&mut self, data: &Dataset, events: &Sender<Event>, commands: &Receiver<Command>) -> Result<(), TrainError> {
-        for command in commands.iter() {
-            match command {
-                Command::Watch { split, index } => {
-                    self.watch.set(split, index);
-                    let mut watch = std::mem::take(&mut self.watch);
-                    let result = self.inspector(data).refresh(&mut watch, None, events);
-                    self.watch = watch;
-                    result?;
-                }
-                Command::Predict(split) => self.inspector(data).predict(split, None, events)?,
-                // The run is over: best/ and last/ are on disk already.
-                Command::Save | Command::Pause | Command::Resume | Command::Stop => {}
-            }
-        }
-        Ok(())
+    fn serve(
+        &mut self,
+        data: &Dataset,
+        events: &Sender<Event>,
+        commands: &Receiver<Command>,
+    ) -> Result<(), TrainError> {
+        // The run is over: best/ and last/ are on disk already, so Save has nothing to do.
+        Ok(self.inspector(data).serve(commands, events)?)
     }
 
     fn end_epoch(&mut self, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {

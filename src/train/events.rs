@@ -76,7 +76,10 @@ pub enum Command {
     /// Save `last/` now (resumable), between two steps.
     Save,
     /// Recompute this utterance's attention now, then every few steps and at epoch ends.
-    Watch { split: Split, index: usize },
+    Watch {
+        split: Split,
+        index: usize,
+    },
     /// Send the predictions of a split (one evaluation pass).
     Predict(Split),
 }

@@ -89,6 +89,28 @@ impl Inspector<'_> {
         Ok(())
     }
 
+    /// Answers `Watch` and `Predict` until the command channel closes; the rest do not
+    /// apply to a model that is not training.
+    pub fn serve(
+        &self,
+        commands: &crossbeam_channel::Receiver<super::events::Command>,
+        events: &Sender<Event>,
+    ) -> Result<()> {
+        use super::events::Command;
+        let mut watch = Watch::default();
+        for command in commands.iter() {
+            match command {
+                Command::Watch { split, index } => {
+                    watch.set(split, index);
+                    self.refresh(&mut watch, None, events)?;
+                }
+                Command::Predict(split) => self.predict(split, None, events)?,
+                Command::Save | Command::Pause | Command::Resume | Command::Stop => {}
+            }
+        }
+        Ok(())
+    }
+
     pub fn predict(&self, split: Split, step: Option<usize>, events: &Sender<Event>) -> Result<()> {
         let eval = evaluate(
             self.model,
@@ -121,7 +143,10 @@ mod tests {
         assert!(!w.due(t0 + Duration::from_secs(4)));
         assert!(w.due(t0 + Duration::from_secs(5)), "after 50 x the cost");
         w.done(t0, Duration::from_micros(10));
-        assert!(!w.due(t0 + Duration::from_millis(200)), "never more often than MIN_REFRESH");
+        assert!(
+            !w.due(t0 + Duration::from_millis(200)),
+            "never more often than MIN_REFRESH"
+        );
         assert!(w.due(t0 + Duration::from_millis(250)));
     }
 }

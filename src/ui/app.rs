@@ -1,113 +1,563 @@
-//! The dashboard application: key handling as state transitions, and the event loop that
-//! `select!`s over the trainer's events, the keyboard and a frame tick.
+//! The application: state, key handling as state transitions, and the layout of both
+//! screens. Rendering only reads the state; the model lives on the worker thread.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
-use std::time::Duration;
-
-use crossbeam_channel::{select, tick, unbounded, Sender};
-use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
+use super::browser::{Browser, BrowserPanel};
+use super::explorer::Explorer;
+use super::heatmap::{ClsPanel, HeatmapPanel};
+use super::theme::Theme;
 use super::{LossChart, MetricsTable, RunState, RunStatus, StatusPanel};
-use crate::data::Dataset;
-use crate::train::{Command, RunSummary, TrainError, Trainer};
+use crate::attention::cls_weights;
+use crate::data::Split;
+use crate::train::{Command, Event};
 
-/// Frames are drawn at most this often, whatever the step rate.
-const FRAME: Duration = Duration::from_millis(33);
-
+/// Every key, two columns of 12 so that it fits at 80x24.
 pub const HELP: &[(&str, &str)] = &[
+    ("1 2", "training / attention screen"),
+    ("tab", "focus: list / heatmaps"),
+    ("↑↓ j k", "list: move; heatmap: cursor"),
+    ("←→ h l", "heatmap: move the cursor"),
+    ("PgUp PgDn", "list: a page up / down"),
+    ("g G", "list: first / last"),
+    ("enter", "list: focus the heatmaps"),
+    ("/", "search (esc clears)"),
+    ("o", "sort: file order / error"),
+    ("[ ]", "previous / next split"),
+    ("p", "predict this split now"),
+    ("f", "next Figure-4 utterance"),
+    ("m n", "cycle right / left matrix"),
+    ("w", "word level / word pieces"),
+    ("x", "show/hide [CLS] and [SEP]"),
+    ("b", "[CLS] bars / left matrix"),
+    ("e", "export PNG+JSON to exports/"),
+    ("t", "next theme"),
+    ("l + -", "loss: log scale, smoothing"),
     ("space", "pause / resume training"),
-    ("q", "quit (asks while a run is in progress)"),
-    ("?", "show or hide this help"),
+    ("s", "save a checkpoint (last/)"),
+    ("?", "show / hide this help"),
+    ("q", "quit (asks while training)"),
 ];
+
+const SAVING: &str = "saving last/…";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Training,
+    Attention,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    List,
+    Heatmap,
+}
+
+/// Terminal input, reduced to what the app reacts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Key(KeyEvent),
+    ScrollUp,
+    ScrollDown,
+    Resize,
+}
+
+/// A request the app cannot answer by itself (it needs the file system).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    Export,
+}
 
 #[derive(Debug)]
 pub struct App {
     pub state: RunState,
+    pub browser: Browser,
+    pub explorer: Explorer,
+    pub theme: Theme,
+    pub screen: Screen,
+    pub focus: Focus,
+    /// A model is being trained (pause, save and stop apply), not only inspected.
+    pub training: bool,
     pub show_help: bool,
     /// `q` was pressed while training: the next `q` or `y` stops the run.
     pub confirm_quit: bool,
     pub quit: bool,
+    pub message: Option<String>,
+    pub requests: Vec<Request>,
+    figure4_next: usize,
 }
 
 impl App {
-    pub fn new(state: RunState) -> Self {
+    pub fn new(state: RunState, browser: Browser, theme: Theme, training: bool) -> Self {
         Self {
             state,
+            browser,
+            explorer: Explorer::default(),
+            theme,
+            screen: if training { Screen::Training } else { Screen::Attention },
+            focus: Focus::List,
+            training,
             show_help: false,
             confirm_quit: false,
             quit: false,
+            message: None,
+            requests: Vec::new(),
+            figure4_next: 0,
         }
+    }
+
+    /// Commands to send once the worker runs: watch the selection (the first Figure-4
+    /// utterance when the data is MOSI), and predict its split when inspecting.
+    pub fn start(&mut self) -> Vec<Command> {
+        if let Some(&first) = self.browser.figure4().first() {
+            self.browser.select(Split::Test, first);
+            self.figure4_next = 1;
+        }
+        self.sync()
     }
 
     fn in_progress(&self) -> bool {
-        matches!(
-            self.state.status,
-            RunStatus::Starting | RunStatus::Running | RunStatus::Paused
-        )
+        self.training
+            && matches!(
+                self.state.status,
+                RunStatus::Starting | RunStatus::Running | RunStatus::Paused
+            )
     }
 
-    /// Applies a key; returns the command to send to the trainer, if any.
-    pub fn on_key(&mut self, key: KeyCode) -> Option<Command> {
+    /// The model can answer at once (inspection, or a finished run serving its best weights).
+    fn model_idle(&self) -> bool {
+        !self.training || self.state.status == RunStatus::Done
+    }
+
+    /// Watch the selected utterance when it changed; ask for predictions when the shown
+    /// split has none and the model is free (during training they come with each epoch).
+    fn sync(&mut self) -> Vec<Command> {
+        let mut commands = Vec::new();
+        if let Some((split, index)) = self.browser.selected() {
+            if self.explorer.watching != Some((split, index)) {
+                self.explorer.watching = Some((split, index));
+                commands.push(Command::Watch { split, index });
+            }
+        }
+        let split = self.browser.split;
+        let rows = &self.browser.splits[split.index()];
+        if self.model_idle() && rows.predictions.is_none() && !rows.requested && !rows.rows.is_empty() {
+            self.browser.splits[split.index()].requested = true;
+            commands.push(Command::Predict(split));
+        }
+        commands
+    }
+
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Attention(inspection) => self.explorer.receive((**inspection).clone()),
+            Event::Predictions { split, step, values } => self.browser.set_predictions(*split, values.clone(), *step),
+            Event::CheckpointSaved { path, .. } => {
+                if self.message.as_deref() == Some(SAVING) {
+                    self.message = Some(format!("saved {}", path.display()));
+                }
+                self.state.apply(event);
+            }
+            other => self.state.apply(other),
+        }
+    }
+
+    /// Convenience for tests and scripted input.
+    pub fn on_key(&mut self, code: KeyCode) -> Vec<Command> {
+        self.on_input(Input::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    /// Applies an input; returns the commands for the worker.
+    pub fn on_input(&mut self, input: Input) -> Vec<Command> {
+        let key = match input {
+            Input::Resize => return Vec::new(),
+            Input::ScrollUp | Input::ScrollDown => {
+                if self.screen == Screen::Attention {
+                    self.browser.move_by(if input == Input::ScrollUp { -3 } else { 3 });
+                    return self.sync();
+                }
+                return Vec::new();
+            }
+            Input::Key(key) => key,
+        };
+        let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
         if self.confirm_quit {
             self.confirm_quit = false;
-            if matches!(key, KeyCode::Char('q') | KeyCode::Char('y')) {
+            if ctrl_c || matches!(key.code, KeyCode::Char('q') | KeyCode::Char('y')) {
                 self.quit = true;
-                return Some(Command::Stop);
+                return vec![Command::Stop];
             }
-            return None;
+            self.message = Some("still running".into());
+            return Vec::new();
         }
-        match key {
-            KeyCode::Char('q') | KeyCode::Esc if self.in_progress() => {
-                self.confirm_quit = true;
-                None
-            }
-            KeyCode::Char('q') | KeyCode::Esc => {
-                self.quit = true;
-                None
-            }
-            KeyCode::Char('?') => {
-                self.show_help = !self.show_help;
-                None
-            }
-            KeyCode::Char(' ') => match self.state.status {
-                RunStatus::Running => Some(Command::Pause),
-                RunStatus::Paused => Some(Command::Resume),
-                _ => None,
-            },
-            _ => None,
+        if self.browser.searching {
+            return self.on_search_key(key.code);
         }
+        if ctrl_c {
+            return self.ask_quit();
+        }
+        self.message = None;
+        let code = key.code;
+        match code {
+            KeyCode::Char('q') => return self.ask_quit(),
+            KeyCode::Esc if self.focus == Focus::Heatmap => self.focus = Focus::List,
+            KeyCode::Esc if !self.browser.query.is_empty() => self.browser.set_query(String::new()),
+            KeyCode::Esc => return self.ask_quit(),
+            KeyCode::Char('?') => self.show_help = !self.show_help,
+            KeyCode::Char('1') => self.screen = Screen::Training,
+            KeyCode::Char('2') => self.screen = Screen::Attention,
+            KeyCode::Tab | KeyCode::BackTab => {
+                self.screen = Screen::Attention;
+                self.focus = match self.focus {
+                    Focus::List => Focus::Heatmap,
+                    Focus::Heatmap => Focus::List,
+                };
+            }
+            KeyCode::Char(' ') if self.training => {
+                return match self.state.status {
+                    RunStatus::Running => vec![Command::Pause],
+                    RunStatus::Paused => vec![Command::Resume],
+                    _ => Vec::new(),
+                }
+            }
+            KeyCode::Char('s') => {
+                if self.in_progress() {
+                    self.message = Some(SAVING.into());
+                    return vec![Command::Save];
+                }
+                self.message = Some(if self.training {
+                    "the run is over: best/ and last/ are saved".into()
+                } else {
+                    "nothing to save: this checkpoint is opened read-only".into()
+                });
+            }
+            KeyCode::Char('t') => {
+                let next = self.theme.built_in_index().map_or(0, |i| i + 1);
+                self.theme = Theme::built_in(next);
+                self.message = Some(format!("theme {}", self.theme.name));
+            }
+            KeyCode::Char('l') if !(self.screen == Screen::Attention && self.focus == Focus::Heatmap) => {
+                self.state.log_scale = !self.state.log_scale
+            }
+            KeyCode::Char('+') | KeyCode::Char('=') => self.state.adjust_smoothing(true),
+            KeyCode::Char('-') => self.state.adjust_smoothing(false),
+            KeyCode::Char('f') => return self.next_figure4(),
+            KeyCode::Char('e') => {
+                if self.explorer.inspection.is_some() {
+                    self.requests.push(Request::Export);
+                } else {
+                    self.message = Some("nothing to export yet: the attention has not arrived".into());
+                }
+            }
+            KeyCode::Char('m') => self.explorer.cycle_matrix(true),
+            KeyCode::Char('n') => self.explorer.cycle_matrix(false),
+            KeyCode::Char('w') => self.explorer.toggle_level(),
+            KeyCode::Char('x') => self.explorer.toggle_special(),
+            KeyCode::Char('b') => self.explorer.bars = !self.explorer.bars,
+            KeyCode::Char('/') => {
+                self.screen = Screen::Attention;
+                self.focus = Focus::List;
+                self.browser.searching = true;
+            }
+            KeyCode::Char('o') => self.browser.toggle_sort(),
+            KeyCode::Char('p') => {
+                let split = self.browser.split;
+                self.browser.splits[split.index()].requested = true;
+                return vec![Command::Predict(split)];
+            }
+            KeyCode::Char('[') => {
+                self.browser.next_split(false);
+                return self.sync();
+            }
+            KeyCode::Char(']') => {
+                self.browser.next_split(true);
+                return self.sync();
+            }
+            _ if self.screen == Screen::Attention => return self.on_navigation(code),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn ask_quit(&mut self) -> Vec<Command> {
+        if self.in_progress() {
+            self.confirm_quit = true;
+            Vec::new()
+        } else {
+            self.quit = true;
+            vec![Command::Stop]
+        }
+    }
+
+    fn on_search_key(&mut self, code: KeyCode) -> Vec<Command> {
+        match code {
+            KeyCode::Enter => self.browser.searching = false,
+            KeyCode::Esc => {
+                self.browser.searching = false;
+                self.browser.set_query(String::new());
+            }
+            KeyCode::Backspace => {
+                let mut q = self.browser.query.clone();
+                q.pop();
+                self.browser.set_query(q);
+            }
+            KeyCode::Char(c) => {
+                let q = format!("{}{c}", self.browser.query);
+                self.browser.set_query(q);
+            }
+            _ => {}
+        }
+        self.sync()
+    }
+
+    fn on_navigation(&mut self, code: KeyCode) -> Vec<Command> {
+        if self.focus == Focus::Heatmap {
+            let (dr, dc) = match code {
+                KeyCode::Up | KeyCode::Char('k') => (-1, 0),
+                KeyCode::Down | KeyCode::Char('j') => (1, 0),
+                KeyCode::Left | KeyCode::Char('h') => (0, -1),
+                KeyCode::Right | KeyCode::Char('l') => (0, 1),
+                KeyCode::Enter => {
+                    self.focus = Focus::List;
+                    (0, 0)
+                }
+                _ => (0, 0),
+            };
+            self.explorer.move_cursor(dr, dc);
+            return Vec::new();
+        }
+        let page = 10;
+        match code {
+            KeyCode::Up | KeyCode::Char('k') => self.browser.move_by(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.browser.move_by(1),
+            KeyCode::PageUp => self.browser.move_by(-page),
+            KeyCode::PageDown => self.browser.move_by(page),
+            KeyCode::Char('g') | KeyCode::Home => self.browser.home(),
+            KeyCode::Char('G') | KeyCode::End => self.browser.end(),
+            KeyCode::Enter => self.focus = Focus::Heatmap,
+            _ => return Vec::new(),
+        }
+        self.sync()
+    }
+
+    fn next_figure4(&mut self) -> Vec<Command> {
+        let found = self.browser.figure4();
+        if found.is_empty() {
+            self.message =
+                Some("Figure 4's utterances are in CMU-MOSI's test split; this data has none of them".into());
+            return Vec::new();
+        }
+        let index = found[self.figure4_next % found.len()];
+        self.figure4_next = (self.figure4_next + 1) % found.len();
+        self.screen = Screen::Attention;
+        self.browser.select(Split::Test, index);
+        self.message = Some(format!(
+            "Figure 4: {:?} ({} of {} found)",
+            self.browser.current().rows[index].text.trim(),
+            found.iter().position(|&i| i == index).unwrap_or(0) + 1,
+            found.len()
+        ));
+        self.sync()
     }
 
     pub fn draw(&self, frame: &mut Frame) {
-        let [top, chart, table, footer] = Layout::vertical([
-            Constraint::Length(6),
-            Constraint::Min(6),
-            Constraint::Length(7),
-            Constraint::Length(1),
-        ])
-        .areas(frame.area());
-        frame.render_widget(StatusPanel(&self.state), top);
-        frame.render_widget(LossChart(&self.state), chart);
-        frame.render_widget(MetricsTable(&self.state), table);
+        let area = frame.area();
+        if let Some(bg) = self.theme.background {
+            frame.render_widget(Block::default().style(Style::default().bg(bg)), area);
+        }
+        let [body, footer] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        match self.screen {
+            Screen::Training => self.draw_training(frame, body),
+            Screen::Attention => self.draw_attention(frame, body),
+        }
         let hint = if self.confirm_quit {
-            "stop the run? q/y: yes, any other key: no"
+            "stop the run? q/y: yes, any other key: no".to_string()
+        } else if let Some(m) = &self.message {
+            m.clone()
         } else {
-            "space pause/resume  q quit  ? help"
+            let screen = match self.screen {
+                Screen::Training => "[1 training] 2 attention",
+                Screen::Attention => "1 training [2 attention]",
+            };
+            format!("{screen}  f figure 4  e export  space pause  ? help  q quit")
         };
-        frame.render_widget(Paragraph::new(hint), footer);
+        frame.render_widget(Paragraph::new(hint).style(Style::default().fg(self.theme.dim)), footer);
         if self.show_help {
-            let area = centered(frame.area(), 50, HELP.len() as u16 + 2);
-            let lines: Vec<String> = HELP.iter().map(|(k, what)| format!("{k:<7} {what}")).collect();
+            let rows = HELP.len().div_ceil(2);
+            let area = centered(area, 78, rows as u16 + 2);
+            let entry = |i: usize| {
+                HELP.get(i)
+                    .map_or(String::new(), |(k, what)| format!("{k:<9} {what:<28}"))
+            };
+            let lines: Vec<Line> = (0..rows)
+                .map(|r| Line::from(format!("{}{}", entry(r), entry(r + rows))))
+                .collect();
             frame.render_widget(Clear, area);
             frame.render_widget(
-                Paragraph::new(lines.join("\n")).block(Block::default().borders(Borders::ALL).title(" keys ")),
+                Paragraph::new(lines)
+                    .style(
+                        Style::default()
+                            .fg(self.theme.text)
+                            .bg(self.theme.background.unwrap_or_default()),
+                    )
+                    .block(Block::default().borders(Borders::ALL).title(" keys (? closes) ")),
                 area,
             );
         }
+    }
+
+    fn draw_training(&self, frame: &mut Frame, area: Rect) {
+        let (s, theme) = (&self.state, &self.theme);
+        let table_h = (s.epoch_rows.len() as u16 + 4).clamp(5, 9);
+        if area.width >= 110 {
+            let [top, chart] = Layout::vertical([Constraint::Length(9), Constraint::Min(6)]).areas(area);
+            let [status, table] =
+                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
+            frame.render_widget(StatusPanel(s, theme), status);
+            frame.render_widget(MetricsTable(s, theme), table);
+            frame.render_widget(LossChart(s, theme), chart);
+        } else {
+            let [top, chart, table] =
+                Layout::vertical([Constraint::Length(6), Constraint::Min(5), Constraint::Length(table_h)]).areas(area);
+            frame.render_widget(StatusPanel(s, theme), top);
+            frame.render_widget(LossChart(s, theme), chart);
+            frame.render_widget(MetricsTable(s, theme), table);
+        }
+    }
+
+    fn draw_attention(&self, frame: &mut Frame, area: Rect) {
+        let theme = &self.theme;
+        let list_h = if area.height >= 36 { 12 } else { 8 };
+        let [bar, list, maps] =
+            Layout::vertical([Constraint::Length(1), Constraint::Length(list_h), Constraint::Min(6)]).areas(area);
+        frame.render_widget(
+            Paragraph::new(self.status_line()).style(Style::default().fg(theme.text)),
+            bar,
+        );
+        frame.render_widget(
+            BrowserPanel {
+                browser: &self.browser,
+                theme,
+                focused: self.focus == Focus::List,
+            },
+            list,
+        );
+        let Some(inspection) = &self.explorer.inspection else {
+            let waiting = if self.state.info.model.starts_with("t-bert") {
+                "T-BERT has no fusion attention to show"
+            } else {
+                "waiting for the model to compute this utterance's attention…"
+            };
+            frame.render_widget(
+                Paragraph::new(waiting)
+                    .style(Style::default().fg(theme.dim))
+                    .block(Block::default().borders(Borders::ALL)),
+                maps,
+            );
+            return;
+        };
+        let Some((left, right)) = self.explorer.views() else {
+            return;
+        };
+        let note = match (self.explorer.current(), inspection.step) {
+            (false, _) => "(updating…) ".to_string(),
+            (true, Some(step)) => format!("· step {step} ({} updates) ", self.explorer.updates),
+            (true, None) => "· final ".to_string(),
+        };
+        let title = format!(
+            " {} #{}: {} ",
+            inspection.split.name(),
+            inspection.snapshot.index,
+            self.browser.splits[inspection.split.index()]
+                .rows
+                .get(inspection.snapshot.index)
+                .map_or("", |u| u.text.trim())
+                .to_lowercase()
+        );
+        let outer = Block::default()
+            .borders(Borders::TOP)
+            .border_style(Style::default().fg(theme.border))
+            .title(title);
+        let inner = outer.inner(maps);
+        frame.render_widget(outer, maps);
+        let cls_h = if inner.height >= 22 { 9 } else { 0 };
+        let [mats, cls] = Layout::vertical([Constraint::Min(5), Constraint::Length(cls_h)]).areas(inner);
+        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mats);
+        let cursor = Some(self.explorer.cursor);
+        let focused = self.focus == Focus::Heatmap;
+        let weights = cls_weights(&inspection.snapshot, self.explorer.level);
+        if self.explorer.bars {
+            frame.render_widget(
+                ClsPanel {
+                    snapshot: &inspection.snapshot,
+                    weights: &weights,
+                    theme,
+                },
+                l,
+            );
+        } else {
+            frame.render_widget(
+                HeatmapPanel {
+                    view: &left,
+                    theme,
+                    cursor,
+                    focused,
+                    note: &note,
+                },
+                l,
+            );
+        }
+        frame.render_widget(
+            HeatmapPanel {
+                view: &right,
+                theme,
+                cursor,
+                focused,
+                note: &note,
+            },
+            r,
+        );
+        if cls_h > 0 {
+            frame.render_widget(
+                ClsPanel {
+                    snapshot: &inspection.snapshot,
+                    weights: &weights,
+                    theme,
+                },
+                cls,
+            );
+        }
+    }
+
+    /// One line with the run's progress and the audio readout, for the attention screen.
+    fn status_line(&self) -> String {
+        let s = &self.state;
+        let progress = if s.total_steps > 0 {
+            format!(
+                "{} · epoch {}/{} step {}/{} · loss {}",
+                s.status_label(),
+                (s.epoch + 1).min(s.epochs.max(1)),
+                s.epochs,
+                s.step,
+                s.total_steps,
+                s.ema.map_or("-".into(), |e| format!("{e:.3}"))
+            )
+        } else {
+            s.info.checkpoint.clone().unwrap_or_default()
+        };
+        let audio = self.explorer.inspection.as_ref().map_or(String::new(), |i| {
+            let snap = &i.snapshot;
+            format!(
+                " · pred {:+.2} (no audio {:+.2}) label {:+.1}",
+                snap.prediction, snap.prediction_without_audio, snap.label
+            )
+        });
+        format!("{progress}{audio}")
     }
 }
 
@@ -115,127 +565,4 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
-}
-
-/// Reads keys on its own thread until told to stop (polling, so it notices the flag).
-fn read_keys(keys: Sender<KeyCode>, stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
-        if event::poll(Duration::from_millis(100)).unwrap_or(false) {
-            if let Ok(TermEvent::Key(k)) = event::read() {
-                if k.kind == KeyEventKind::Press && keys.send(k.code).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Trains with the dashboard on the terminal; the terminal is restored on exit, on error
-/// and on panic (ratatui's init installs the hook). After the run, the view stays until `q`.
-pub fn run(trainer: Trainer, data: &Dataset, run_name: String) -> Result<Option<RunSummary>, TrainError> {
-    let (events_tx, events_rx) = unbounded();
-    let (commands_tx, commands_rx) = unbounded();
-    let (keys_tx, keys_rx) = unbounded();
-    let stop_keys = AtomicBool::new(false);
-    let mut app = App::new(RunState::new(run_name));
-    let mut terminal = ratatui::init();
-    let outcome = thread::scope(|scope| {
-        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx, true);
-        thread::Builder::new()
-            .name("keys".into())
-            .spawn_scoped(scope, || read_keys(keys_tx, &stop_keys))
-            .expect("spawn key reader");
-        let ticker = tick(FRAME);
-        let mut dirty = true;
-        let mut events_open = true;
-        while !app.quit {
-            select! {
-                recv(if events_open { events_rx.clone() } else { crossbeam_channel::never() }) -> event => match event {
-                    Ok(event) => { app.state.apply(&event); dirty = true; }
-                    Err(_) => events_open = false,
-                },
-                recv(keys_rx) -> key => if let Ok(key) = key {
-                    if let Some(command) = app.on_key(key) {
-                        let _ = commands_tx.send(command);
-                    }
-                    dirty = true;
-                },
-                recv(ticker) -> _ => if dirty {
-                    let _ = terminal.draw(|f| app.draw(f));
-                    dirty = false;
-                },
-            }
-        }
-        stop_keys.store(true, Ordering::Relaxed);
-        drop(commands_tx);
-        worker.join()
-    });
-    ratatui::restore();
-    match outcome {
-        Ok(result) => result,
-        Err(_) => Err(TrainError::Panicked),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::train::Event;
-
-    fn running() -> App {
-        let mut app = App::new(RunState::new("t"));
-        app.state.apply(&Event::Started {
-            seed: 1,
-            epochs: 1,
-            steps_per_epoch: 1,
-            total_steps: 1,
-            first_step: 0,
-            trainable_params: 1,
-            frozen_params: 0,
-        });
-        app
-    }
-
-    #[test]
-    fn space_pauses_and_resumes() {
-        let mut app = running();
-        assert_eq!(app.on_key(KeyCode::Char(' ')), Some(Command::Pause));
-        app.state.apply(&Event::Paused);
-        assert_eq!(app.on_key(KeyCode::Char(' ')), Some(Command::Resume));
-    }
-
-    #[test]
-    fn quit_asks_while_running_and_not_after() {
-        let mut app = running();
-        assert_eq!(app.on_key(KeyCode::Char('q')), None);
-        assert!(app.confirm_quit && !app.quit);
-        assert_eq!(app.on_key(KeyCode::Char('n')), None, "any other key cancels");
-        assert!(!app.confirm_quit && !app.quit);
-        app.on_key(KeyCode::Char('q'));
-        assert_eq!(app.on_key(KeyCode::Char('y')), Some(Command::Stop));
-        assert!(app.quit);
-
-        let mut done = running();
-        done.state.apply(&Event::Failed("x".into()));
-        assert_eq!(done.on_key(KeyCode::Char('q')), None);
-        assert!(done.quit, "nothing in progress: quit at once");
-    }
-
-    #[test]
-    fn help_overlay_lists_every_key() {
-        let mut app = running();
-        app.on_key(KeyCode::Char('?'));
-        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
-        terminal.draw(|f| app.draw(f)).unwrap();
-        let buffer = terminal.backend().buffer().clone();
-        let screen: String = (0..24)
-            .map(|y| (0..80).map(|x| buffer[(x, y)].symbol().to_string()).collect::<String>() + "\n")
-            .collect();
-        for (key, what) in HELP {
-            assert!(
-                screen.contains(key) && screen.contains(what),
-                "{key} missing:\n{screen}"
-            );
-        }
-    }
 }

@@ -1,62 +1,91 @@
-//! Loss chart: training loss per step (raw, faint) with its moving average, and the dev
-//! loss per epoch; the best epoch is marked.
+//! Loss chart: training loss per step (raw, faint) with its moving average (adjustable),
+//! and the dev loss per epoch; the best epoch is marked; optional log scale.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Widget};
 
 use super::state::RunState;
+use super::theme::Theme;
 
-pub struct LossChart<'a>(pub &'a RunState);
+pub struct LossChart<'a>(pub &'a RunState, pub &'a Theme);
 
 impl Widget for LossChart<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let s = self.0;
-        let raw: Vec<(f64, f64)> = s.loss.full().to_vec();
-        let ema: Vec<(f64, f64)> = s.ema_points.full().to_vec();
+        let (s, theme) = (self.0, self.1);
+        // Log scale plots log10(loss); losses are positive (half squared errors).
+        let y = |v: f64| if s.log_scale { v.max(1e-6).log10() } else { v };
+        let map = |points: Vec<(f64, f64)>| -> Vec<(f64, f64)> { points.into_iter().map(|(x, v)| (x, y(v))).collect() };
+        let raw = map(s.loss.full().to_vec());
+        let smooth = map(s.smoothed());
         let steps_per_epoch = s.total_steps as f64 / s.epochs.max(1) as f64;
-        let dev: Vec<(f64, f64)> = s
+        let dev = map(s
             .epoch_rows
             .iter()
             .map(|r| ((r.epoch + 1) as f64 * steps_per_epoch, r.dev_loss))
-            .collect();
-        let best: Vec<(f64, f64)> = s
+            .collect());
+        let best = map(s
             .epoch_rows
             .iter()
             .filter(|r| Some(r.epoch) == s.best_epoch())
             .map(|r| ((r.epoch + 1) as f64 * steps_per_epoch, r.dev_loss))
-            .collect();
-        let y_max = raw.iter().chain(&dev).map(|p| p.1).fold(0.0f64, f64::max).max(1e-3) * 1.05;
+            .collect());
+        let values = || raw.iter().chain(&dev).map(|p| p.1);
+        let (y_min, y_max) = if s.log_scale {
+            let lo = values().fold(f64::INFINITY, f64::min);
+            let hi = values().fold(f64::NEG_INFINITY, f64::max);
+            if lo.is_finite() && hi > lo {
+                (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+            } else {
+                (-1.0, 1.0)
+            }
+        } else {
+            (0.0, values().fold(0.0f64, f64::max).max(1e-3) * 1.05)
+        };
+        let label = |v: f64| {
+            if s.log_scale {
+                format!("{:.3}", 10f64.powf(v))
+            } else {
+                format!("{v:.2}")
+            }
+        };
         let x_max = (s.total_steps.max(1)) as f64;
         let datasets = vec![
             Dataset::default()
                 .name("train")
                 .marker(Marker::Dot)
-                .style(Style::default().fg(Color::DarkGray))
+                .style(Style::default().fg(theme.dim))
                 .data(&raw),
             Dataset::default()
-                .name("train (EMA)")
+                .name(format!("EMA {:.2}", s.ema_alpha))
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
-                .style(Style::default().fg(Color::Cyan))
-                .data(&ema),
+                .style(Style::default().fg(theme.accent))
+                .data(&smooth),
             Dataset::default()
                 .name("dev")
                 .marker(Marker::Block)
                 .graph_type(GraphType::Scatter)
-                .style(Style::default().fg(Color::Yellow))
+                .style(Style::default().fg(theme.warning))
                 .data(&dev),
             Dataset::default()
                 .name("best")
                 .marker(Marker::Block)
                 .graph_type(GraphType::Scatter)
-                .style(Style::default().fg(Color::Green))
+                .style(Style::default().fg(theme.good))
                 .data(&best),
         ];
+        let title = if s.log_scale { " loss (log scale) " } else { " loss " };
         Chart::new(datasets)
-            .block(Block::default().borders(Borders::ALL).title(" loss "))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(Style::default().fg(theme.border))
+                    .title(title),
+            )
+            .style(Style::default().fg(theme.text))
             .x_axis(
                 Axis::default()
                     .bounds([0.0, x_max])
@@ -64,8 +93,8 @@ impl Widget for LossChart<'_> {
             )
             .y_axis(
                 Axis::default()
-                    .bounds([0.0, y_max])
-                    .labels(["0".to_string(), format!("{y_max:.2}")]),
+                    .bounds([y_min, y_max])
+                    .labels([label(y_min), label(y_max)]),
             )
             .render(area, buf);
     }

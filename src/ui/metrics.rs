@@ -6,9 +6,10 @@ use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, Borders, Row, Table, Widget};
 
 use super::state::RunState;
+use super::theme::Theme;
 use crate::train::Metrics;
 
-pub struct MetricsTable<'a>(pub &'a RunState);
+pub struct MetricsTable<'a>(pub &'a RunState, pub &'a Theme);
 
 fn cells(name: String, loss: Option<f64>, m: &Metrics) -> Vec<String> {
     vec![
@@ -25,7 +26,7 @@ fn cells(name: String, loss: Option<f64>, m: &Metrics) -> Vec<String> {
 
 impl Widget for MetricsTable<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let s = self.0;
+        let (s, theme) = (self.0, self.1);
         let best = s.best_epoch();
         let mut rows: Vec<Row> = s
             .epoch_rows
@@ -33,14 +34,17 @@ impl Widget for MetricsTable<'_> {
             .map(|r| {
                 let row = Row::new(cells(format!("dev {}", r.epoch + 1), Some(r.dev_loss), &r.dev));
                 if Some(r.epoch) == best {
-                    row.style(Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED))
+                    row.style(Style::default().fg(theme.good).add_modifier(Modifier::BOLD))
                 } else {
                     row
                 }
             })
             .collect();
         if let Some(test) = &s.test {
-            rows.push(Row::new(cells("test".into(), None, test)).style(Style::default().add_modifier(Modifier::BOLD)));
+            rows.push(
+                Row::new(cells("test".into(), None, test))
+                    .style(Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)),
+            );
         }
         let header = Row::new(["", "loss", "Acc2", "Acc2*", "F1", "Acc7", "MAE", "Corr"])
             .style(Style::default().add_modifier(Modifier::UNDERLINED));
@@ -56,7 +60,13 @@ impl Widget for MetricsTable<'_> {
         ];
         Table::new(rows, widths)
             .header(header)
-            .block(Block::default().borders(Borders::ALL).title(" metrics "))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(Style::default().fg(theme.border))
+                    .title(" metrics (best dev epoch in colour) "),
+            )
+            .style(Style::default().fg(theme.text))
             .render(area, buf);
     }
 }

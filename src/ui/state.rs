@@ -102,9 +102,24 @@ pub struct EpochRow {
     pub best: bool,
 }
 
+/// What is being trained or inspected, for the status panel and export metadata.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunInfo {
+    pub run_name: String,
+    pub model: String,
+    pub bert: String,
+    pub data: String,
+    /// Checkpoint directory (`open`) or output directory (`train`).
+    pub checkpoint: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RunState {
     pub run_name: String,
+    pub info: RunInfo,
+    pub steps_per_epoch: usize,
+    /// Display options of the loss chart.
+    pub log_scale: bool,
     pub status: RunStatus,
     pub epoch: usize,
     pub epochs: usize,
@@ -117,15 +132,26 @@ pub struct RunState {
     /// Exponential moving average of the training loss, and its smoothing factor.
     pub ema: Option<f64>,
     pub ema_alpha: f64,
-    pub ema_points: LossHistory,
     pub epoch_rows: Vec<EpochRow>,
     pub test: Option<Metrics>,
+    pub last_saved: Option<std::path::PathBuf>,
 }
 
 impl RunState {
     pub fn new(run_name: impl Into<String>) -> Self {
+        let run_name = run_name.into();
+        Self::with_info(RunInfo {
+            run_name,
+            ..RunInfo::default()
+        })
+    }
+
+    pub fn with_info(info: RunInfo) -> Self {
         Self {
-            run_name: run_name.into(),
+            run_name: info.run_name.clone(),
+            info,
+            steps_per_epoch: 0,
+            log_scale: false,
             status: RunStatus::Starting,
             epoch: 0,
             epochs: 0,
@@ -137,9 +163,9 @@ impl RunState {
             loss: LossHistory::new(512, 1024),
             ema: None,
             ema_alpha: 0.9,
-            ema_points: LossHistory::new(512, 1024),
             epoch_rows: Vec::new(),
             test: None,
+            last_saved: None,
         }
     }
 
@@ -153,6 +179,42 @@ impl RunState {
             .then(|| Duration::from_secs_f64((self.total_steps - self.step) as f64 / rate))
     }
 
+    /// The label of the state, with "evaluating" inferred: an epoch's last step is done
+    /// and its dev metrics have not arrived.
+    pub fn status_label(&self) -> String {
+        let spe = self.steps_per_epoch.max(1);
+        let epochs_done = self.step / spe;
+        if self.status == RunStatus::Running && self.step > self.first_step && self.step % spe == 0 {
+            if epochs_done > self.epoch_rows.len() {
+                return "evaluating dev".into();
+            }
+            if epochs_done >= self.epochs && self.test.is_none() {
+                return "evaluating test".into();
+            }
+        }
+        self.status.label()
+    }
+
+    /// Smoothing of the loss curve: the EMA factor, changed in steps of 0.05 within [0, 0.99].
+    pub fn adjust_smoothing(&mut self, up: bool) {
+        let a = self.ema_alpha + if up { 0.05 } else { -0.05 };
+        self.ema_alpha = (a * 100.0).round().clamp(0.0, 99.0) / 100.0;
+    }
+
+    /// The whole run's loss smoothed with the current factor.
+    pub fn smoothed(&self) -> Vec<(f64, f64)> {
+        let mut ema = None;
+        self.loss
+            .full()
+            .iter()
+            .map(|&(x, y)| {
+                let e = ema.map_or(y, |e: f64| self.ema_alpha * e + (1.0 - self.ema_alpha) * y);
+                ema = Some(e);
+                (x, e)
+            })
+            .collect()
+    }
+
     pub fn best_epoch(&self) -> Option<usize> {
         self.epoch_rows.iter().filter(|r| r.best).map(|r| r.epoch).next_back()
     }
@@ -163,8 +225,10 @@ impl RunState {
                 epochs,
                 total_steps,
                 first_step,
+                steps_per_epoch,
                 ..
             } => {
+                self.steps_per_epoch = *steps_per_epoch;
                 self.epochs = *epochs;
                 self.total_steps = *total_steps;
                 self.first_step = *first_step;
@@ -188,7 +252,6 @@ impl RunState {
                     .ema
                     .map_or(loss, |e| self.ema_alpha * e + (1.0 - self.ema_alpha) * loss);
                 self.ema = Some(ema);
-                self.ema_points.push(*step as f64, ema);
             }
             Event::EpochEnd {
                 epoch,
@@ -213,7 +276,8 @@ impl RunState {
                 self.status = RunStatus::Done;
             }
             Event::Failed(e) => self.status = RunStatus::Failed(e.clone()),
-            Event::CheckpointSaved { .. } | Event::Attention(_) | Event::Predictions { .. } => {}
+            Event::CheckpointSaved { path, .. } => self.last_saved = Some(path.clone()),
+            Event::Attention(_) | Event::Predictions { .. } => {}
         }
     }
 }

@@ -152,7 +152,10 @@ impl Theme {
             let stops = stops
                 .iter()
                 .enumerate()
-                .map(|(i, s)| s.parse::<Rgb>().map_err(|e| invalid(format!("heatmap.{key}[{i}]: {e}"))))
+                .map(|(i, s)| {
+                    s.parse::<Rgb>()
+                        .map_err(|e| invalid(format!("heatmap.{key}[{i}]: {e}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Colormap::new(stops).map_err(|e| invalid(format!("heatmap.{key}: {e}")))
         };
@@ -201,8 +204,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let bad_colour = Theme::parse("[ui]\naccent = \"blue\"\n", "x.toml").unwrap_err().to_string();
-        assert!(bad_colour.contains("x.toml") && bad_colour.contains("ui.accent"), "{bad_colour}");
+        let bad_colour = Theme::parse("[ui]\naccent = \"blue\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad_colour.contains("x.toml") && bad_colour.contains("ui.accent"),
+            "{bad_colour}"
+        );
         let bad_stop = Theme::parse("[heatmap]\nsequential = [\"#000000\", \"#zz0000\"]\n", "x.toml")
             .unwrap_err()
             .to_string();
@@ -210,10 +218,18 @@ mod tests {
         let one_stop = Theme::parse("[heatmap]\ndiverging = [\"#000000\"]\n", "x.toml")
             .unwrap_err()
             .to_string();
-        assert!(one_stop.contains("heatmap.diverging") && one_stop.contains("2 stops"), "{one_stop}");
-        let unknown = Theme::parse("[ui]\nacent = \"#000000\"\n", "x.toml").unwrap_err().to_string();
+        assert!(
+            one_stop.contains("heatmap.diverging") && one_stop.contains("2 stops"),
+            "{one_stop}"
+        );
+        let unknown = Theme::parse("[ui]\nacent = \"#000000\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(unknown.contains("acent"), "{unknown}");
         let missing = Theme::load("neon").unwrap_err().to_string();
-        assert!(missing.contains("neon") && missing.contains("dark, paper, colorblind"), "{missing}");
+        assert!(
+            missing.contains("neon") && missing.contains("dark, paper, colorblind"),
+            "{missing}"
+        );
     }
 }

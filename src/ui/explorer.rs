@@ -1,0 +1,169 @@
+//! What the attention panels show: the latest inspection of the watched utterance, the two
+//! matrices chosen, the level, and the cell cursor.
+
+use crate::attention::{view, Level, Matrix, View};
+use crate::data::Split;
+use crate::train::Inspection;
+
+#[derive(Debug, Clone)]
+pub struct Explorer {
+    pub inspection: Option<Inspection>,
+    /// The utterance asked for; differs from `inspection` until the model answers.
+    pub watching: Option<(Split, usize)>,
+    pub left: Matrix,
+    pub right: Matrix,
+    pub level: Level,
+    pub show_special: bool,
+    /// Row and column of the cell cursor, in the views' coordinates.
+    pub cursor: (usize, usize),
+    /// Per-word bars of the `[CLS]` row instead of the left matrix.
+    pub bars: bool,
+    /// How many inspections of the current utterance have arrived (shows that it is live).
+    pub updates: usize,
+}
+
+impl Default for Explorer {
+    fn default() -> Self {
+        Self {
+            inspection: None,
+            watching: None,
+            left: Matrix::AlphaT,
+            right: Matrix::WM,
+            level: Level::Word,
+            show_special: true,
+            cursor: (0, 0),
+            bars: false,
+            updates: 0,
+        }
+    }
+}
+
+impl Explorer {
+    pub fn views(&self) -> Option<(View, View)> {
+        let s = &self.inspection.as_ref()?.snapshot;
+        Some((
+            view(s, self.left, self.level, self.show_special),
+            view(s, self.right, self.level, self.show_special),
+        ))
+    }
+
+    /// Whether the shown matrices are those of the watched utterance.
+    pub fn current(&self) -> bool {
+        match (&self.inspection, self.watching) {
+            (Some(i), Some((split, index))) => i.split == split && i.snapshot.index == index,
+            _ => false,
+        }
+    }
+
+    pub fn receive(&mut self, inspection: Inspection) {
+        let same = self
+            .inspection
+            .as_ref()
+            .is_some_and(|old| old.split == inspection.split && old.snapshot.index == inspection.snapshot.index);
+        self.updates = if same { self.updates + 1 } else { 1 };
+        if !same {
+            // Start on the [CLS] row: the one that reaches the prediction.
+            self.cursor = (0, 0);
+        }
+        self.inspection = Some(inspection);
+        self.clamp_cursor();
+    }
+
+    fn size(&self) -> usize {
+        self.views().map_or(0, |(l, _)| l.labels.len())
+    }
+
+    fn clamp_cursor(&mut self) {
+        let n = self.size();
+        self.cursor = (
+            self.cursor.0.min(n.saturating_sub(1)),
+            self.cursor.1.min(n.saturating_sub(1)),
+        );
+    }
+
+    pub fn move_cursor(&mut self, rows: isize, cols: isize) {
+        let last = self.size().saturating_sub(1) as isize;
+        let step = |v: usize, d: isize| (v as isize + d).clamp(0, last.max(0)) as usize;
+        self.cursor = (step(self.cursor.0, rows), step(self.cursor.1, cols));
+    }
+
+    pub fn cycle_matrix(&mut self, right: bool) {
+        if right {
+            self.right = self.right.next();
+        } else {
+            self.left = self.left.next();
+        }
+    }
+
+    pub fn toggle_level(&mut self) {
+        self.level = match self.level {
+            Level::Word => Level::Piece,
+            Level::Piece => Level::Word,
+        };
+        self.clamp_cursor();
+    }
+
+    pub fn toggle_special(&mut self) {
+        self.show_special = !self.show_special;
+        self.clamp_cursor();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::AttentionSnapshot;
+
+    pub(crate) fn inspection(index: usize) -> Inspection {
+        let n = 5;
+        let m = |f: fn(usize, usize) -> f32| (0..n).map(|i| (0..n).map(|j| f(i, j)).collect()).collect();
+        Inspection {
+            split: Split::Test,
+            step: Some(3),
+            snapshot: AttentionSnapshot {
+                index,
+                tokens: ["[CLS]", "fun", "##ny", "ok", "[SEP]"].map(String::from).to_vec(),
+                words: ["funny", "ok"].map(String::from).to_vec(),
+                token_words: vec![None, Some(0), Some(0), Some(1), None],
+                label: 1.0,
+                prediction: 0.5,
+                prediction_without_audio: 0.25,
+                batching: "evaluation batch 0".into(),
+                text_attention: m(|i, j| (i + j) as f32),
+                audio_attention: m(|_, _| 0.0),
+                fusion_scores: m(|i, j| i as f32 - j as f32),
+                multimodal_attention: m(|_, j| [0.1, 0.3, 0.2, 0.3, 0.1][j]),
+            },
+        }
+    }
+
+    #[test]
+    fn cursor_follows_level_and_special_tokens() {
+        let mut e = Explorer::default();
+        e.receive(inspection(1));
+        e.move_cursor(10, 10);
+        assert_eq!(e.cursor, (3, 3), "word level with specials: 4 labels");
+        e.toggle_level();
+        e.move_cursor(10, 10);
+        assert_eq!(e.cursor, (4, 4));
+        e.toggle_special();
+        assert_eq!(e.cursor, (2, 2), "clamped to the 3 word pieces");
+        e.receive(inspection(1));
+        assert_eq!((e.cursor, e.updates), ((2, 2), 2), "same utterance: cursor kept");
+        e.receive(inspection(2));
+        assert_eq!((e.cursor, e.updates), ((0, 0), 1));
+    }
+
+    #[test]
+    fn matrices_cycle_on_the_focused_side() {
+        let mut e = Explorer::default();
+        e.cycle_matrix(true);
+        assert_eq!((e.left, e.right), (Matrix::AlphaT, Matrix::Shift));
+        e.cycle_matrix(false);
+        assert_eq!(e.left, Matrix::BetaA);
+        e.watching = Some((Split::Test, 1));
+        assert!(!e.current());
+        e.receive(inspection(1));
+        assert!(e.current());
+    }
+}

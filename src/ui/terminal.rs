@@ -1,0 +1,181 @@
+//! The event loop: `select!` over the worker's events, terminal input and a frame tick,
+//! drawing at most ~30 frames a second whatever the step rate; and the two ways in (train,
+//! or open a finished checkpoint) that own the real terminal.
+
+use std::io::stdout;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{never, select, tick, unbounded, Receiver, Sender};
+use crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind, MouseEventKind,
+};
+use crossterm::execute;
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+
+use super::app::{App, Input, Request};
+use crate::data::Dataset;
+use crate::train::{Command, Event, Inspector, RunSummary, TrainError, Trainer};
+
+/// Frames are drawn at most this often.
+pub const FRAME: Duration = Duration::from_millis(33);
+
+/// Handles what the app asks of the outside world (exports).
+pub type OnRequest<'a> = dyn FnMut(&mut App, Request) + 'a;
+
+/// Runs until the app quits. The worker's events may end first (a finished inspection
+/// never ends them; a failed run does), the view stays until the user quits.
+pub fn event_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: Receiver<Event>,
+    inputs: Receiver<Input>,
+    commands: &Sender<Command>,
+    on_request: &mut OnRequest<'_>,
+) {
+    for command in app.start() {
+        let _ = commands.send(command);
+    }
+    let ticker = tick(FRAME);
+    let mut dirty = true;
+    let mut events_open = true;
+    let mut inputs_open = true;
+    while !app.quit {
+        select! {
+            recv(if events_open { events.clone() } else { never() }) -> event => match event {
+                Ok(event) => { app.apply(&event); dirty = true; }
+                Err(_) => events_open = false,
+            },
+            recv(if inputs_open { inputs.clone() } else { never() }) -> input => match input {
+                Ok(input) => {
+                    for command in app.on_input(input) {
+                        let _ = commands.send(command);
+                    }
+                    for request in std::mem::take(&mut app.requests) {
+                        on_request(app, request);
+                    }
+                    dirty = true;
+                }
+                Err(_) => inputs_open = false,
+            },
+            recv(ticker) -> _ => if dirty {
+                let _ = terminal.draw(|f| app.draw(f));
+                dirty = false;
+            },
+        }
+        if !events_open && !inputs_open {
+            break;
+        }
+    }
+    let _ = terminal.draw(|f| app.draw(f));
+}
+
+/// Reads the terminal on its own thread until told to stop (polling, so it sees the flag).
+fn read_inputs(inputs: Sender<Input>, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        if !event::poll(Duration::from_millis(100)).unwrap_or(false) {
+            continue;
+        }
+        let input = match event::read() {
+            Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Input::Key(k),
+            Ok(TermEvent::Mouse(m)) => match m.kind {
+                MouseEventKind::ScrollUp => Input::ScrollUp,
+                MouseEventKind::ScrollDown => Input::ScrollDown,
+                _ => continue,
+            },
+            Ok(TermEvent::Resize(..)) => Input::Resize,
+            _ => continue,
+        };
+        if inputs.send(input).is_err() {
+            return;
+        }
+    }
+}
+
+/// Puts the terminal in raw mode with mouse reporting, and takes both back on drop, on
+/// error and on panic (ratatui's hook restores the screen; ours also stops the mouse).
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> (Self, ratatui::DefaultTerminal) {
+        let terminal = ratatui::init();
+        let _ = execute!(stdout(), EnableMouseCapture);
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = execute!(stdout(), DisableMouseCapture);
+            previous(info);
+        }));
+        (Self, terminal)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = execute!(stdout(), DisableMouseCapture);
+        ratatui::restore();
+    }
+}
+
+/// Trains with the dashboard; after the run, the view stays (and the best weights answer
+/// the browser) until `q`.
+pub fn train(
+    trainer: Trainer,
+    data: &Dataset,
+    app: &mut App,
+    on_request: &mut OnRequest<'_>,
+) -> Result<Option<RunSummary>, TrainError> {
+    let (events_tx, events_rx) = unbounded();
+    let (commands_tx, commands_rx) = unbounded();
+    let (inputs_tx, inputs_rx) = unbounded();
+    let stop_inputs = AtomicBool::new(false);
+    let (guard, mut terminal) = TerminalGuard::enter();
+    let outcome = thread::scope(|scope| {
+        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx, true);
+        thread::Builder::new()
+            .name("input".into())
+            .spawn_scoped(scope, || read_inputs(inputs_tx, &stop_inputs))
+            .expect("spawn the input reader");
+        event_loop(&mut terminal, app, events_rx, inputs_rx, &commands_tx, on_request);
+        stop_inputs.store(true, Ordering::Relaxed);
+        drop(commands_tx);
+        worker.join()
+    });
+    drop(guard);
+    outcome.unwrap_or(Err(TrainError::Panicked))
+}
+
+/// Opens a finished model: the inspector answers on a worker thread.
+pub fn inspect(inspector: Inspector<'_>, app: &mut App, on_request: &mut OnRequest<'_>) -> Result<(), TrainError> {
+    let (events_tx, events_rx) = unbounded();
+    let (commands_tx, commands_rx) = unbounded();
+    let (inputs_tx, inputs_rx) = unbounded();
+    let stop_inputs = AtomicBool::new(false);
+    let (guard, mut terminal) = TerminalGuard::enter();
+    let outcome = thread::scope(|scope| {
+        let worker = thread::Builder::new()
+            .name("inspector".into())
+            .spawn_scoped(scope, || {
+                let result = inspector.serve(&commands_rx, &events_tx);
+                if let Err(e) = &result {
+                    let _ = events_tx.send(Event::Failed(e.to_string()));
+                }
+                result
+            })
+            .expect("spawn the inspector");
+        thread::Builder::new()
+            .name("input".into())
+            .spawn_scoped(scope, || read_inputs(inputs_tx, &stop_inputs))
+            .expect("spawn the input reader");
+        event_loop(&mut terminal, app, events_rx, inputs_rx, &commands_tx, on_request);
+        stop_inputs.store(true, Ordering::Relaxed);
+        drop(commands_tx);
+        worker.join()
+    });
+    drop(guard);
+    match outcome {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(TrainError::Panicked),
+    }
+}

@@ -1,0 +1,545 @@
+//! Screen tests: every panel and the whole app rendered on a `TestBackend` at 80x24 and
+//! 120x40 and compared with committed snapshots (`cargo insta review` after a deliberate
+//! change), key handling as state transitions, and the event loop driven by a fake trainer.
+
+use std::time::Duration;
+
+use crossbeam_channel::unbounded;
+use crossterm::event::KeyCode;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::widgets::Widget;
+use ratatui::Terminal;
+
+use super::app::{Focus, HELP};
+use super::browser::{BrowserPanel, Utterance};
+use super::heatmap::{ClsPanel, HeatmapPanel};
+use super::*;
+use crate::attention::{cls_weights, view, Level, Matrix};
+use crate::data::Split;
+use crate::train::{AttentionSnapshot, Command, Event, Inspection, Metrics, RunSummary};
+
+fn text(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    (0..area.height)
+        .map(|y| {
+            let line: String = (0..area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+            line.trim_end().to_string() + "\n"
+        })
+        .collect()
+}
+
+fn widget(width: u16, height: u16, w: impl Widget) -> String {
+    let mut buffer = Buffer::empty(Rect::new(0, 0, width, height));
+    w.render(buffer.area, &mut buffer);
+    text(&buffer)
+}
+
+fn screen(width: u16, height: u16, app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| app.draw(f)).unwrap();
+    text(terminal.backend().buffer())
+}
+
+fn training_state() -> RunState {
+    let mut s = RunState::with_info(RunInfo {
+        run_name: "cm-bert seed 1".into(),
+        model: "cm-bert (cls-audio zero, preset Paper)".into(),
+        bert: "all-MiniLM-L6-v2 (6 layers, hidden 384)".into(),
+        data: "mosi-text (1284/229/686)".into(),
+        checkpoint: Some("checkpoints/run".into()),
+    });
+    s.apply(&Event::Started {
+        seed: 1,
+        epochs: 3,
+        steps_per_epoch: 10,
+        total_steps: 30,
+        first_step: 0,
+        trainable_params: 5,
+        frozen_params: 0,
+    });
+    for step in 1..=20 {
+        s.apply(&Event::Step {
+            epoch: (step - 1) / 10,
+            step,
+            loss: 2.0 / step as f32,
+            lr: 1e-5,
+            elapsed: Duration::from_secs(step as u64),
+        });
+    }
+    let dev = Metrics::compute(&[1.0, -1.0, 0.5], &[1.0, -1.0, -0.5]);
+    for (epoch, dev_loss, best) in [(0, 0.61, true), (1, 0.72, false)] {
+        s.apply(&Event::EpochEnd {
+            epoch,
+            train_loss: 0.8,
+            dev_loss,
+            dev,
+            best,
+        });
+    }
+    s
+}
+
+fn snapshot(index: usize) -> AttentionSnapshot {
+    let tokens = ["[CLS]", "i", "thought", "it", "was", "fun", "[SEP]"];
+    let n = tokens.len();
+    let grid = |f: &dyn Fn(usize, usize) -> f32| -> Vec<Vec<f32>> {
+        (0..n).map(|i| (0..n).map(|j| f(i, j)).collect()).collect()
+    };
+    let alpha = grid(&|i, j| ((i * 7 + j * 3) % 11) as f32 / 4.0);
+    // Every row gives "fun" 0.4 and the six other tokens 0.1 each: rows sum to 1.
+    let wm = grid(&|_, j| if j == 5 { 0.4 } else { 0.1 });
+    AttentionSnapshot {
+        index,
+        tokens: tokens.map(String::from).to_vec(),
+        words: ["i", "thought", "it", "was", "fun"].map(String::from).to_vec(),
+        token_words: vec![None, Some(0), Some(1), Some(2), Some(3), Some(4), None],
+        label: 1.2,
+        prediction: 0.85,
+        prediction_without_audio: 0.85,
+        batching: "evaluation batch 0".into(),
+        text_attention: alpha,
+        audio_attention: grid(&|_, _| 0.0),
+        fusion_scores: grid(&|i, j| (i as f32 - j as f32) / 3.0),
+        multimodal_attention: wm,
+    }
+}
+
+fn browser() -> Browser {
+    let u = |text: &str, label: f32| Utterance {
+        text: text.into(),
+        label,
+    };
+    let mut b = Browser::new(
+        [
+            vec![u("A GOOD FILM", 2.0)],
+            vec![
+                u("I THOUGHT IT WAS FUN", 1.2),
+                u("AND HE WAS STILL BORING", -1.8),
+                u("THE SPECIAL EFFECTS WERE OK", 0.0),
+            ],
+            vec![u("THERE ARE SOME FUNNY MOMENTS", 0.2), u("I THOUGHT IT WAS FUN", 1.2)],
+        ],
+        Split::Dev,
+    );
+    b.set_predictions(Split::Dev, vec![0.85, -0.4, 0.1], Some(10));
+    b
+}
+
+fn app(training: bool) -> App {
+    let state = if training {
+        training_state()
+    } else {
+        RunState::new("open")
+    };
+    let mut app = App::new(state, browser(), Theme::built_in(0), training);
+    app.apply(&Event::Attention(Box::new(Inspection {
+        split: Split::Dev,
+        step: Some(20),
+        snapshot: snapshot(0),
+    })));
+    app.explorer.watching = Some((Split::Dev, 0));
+    app
+}
+
+#[test]
+fn panels() {
+    let s = training_state();
+    let theme = Theme::built_in(0);
+    insta::assert_snapshot!("status", widget(60, 10, StatusPanel(&s, &theme)));
+    insta::assert_snapshot!("loss", widget(60, 12, LossChart(&s, &theme)));
+    insta::assert_snapshot!("metrics", widget(70, 7, MetricsTable(&s, &theme)));
+    let b = browser();
+    insta::assert_snapshot!(
+        "browser",
+        widget(
+            70,
+            7,
+            BrowserPanel {
+                browser: &b,
+                theme: &theme,
+                focused: true
+            }
+        )
+    );
+    let snap = snapshot(0);
+    for (name, matrix, level) in [
+        ("heatmap_alpha_t_word", Matrix::AlphaT, Level::Word),
+        ("heatmap_w_m_word", Matrix::WM, Level::Word),
+        ("heatmap_shift_piece", Matrix::Shift, Level::Piece),
+    ] {
+        let v = view(&snap, matrix, level, true);
+        insta::assert_snapshot!(
+            name,
+            widget(
+                50,
+                13,
+                HeatmapPanel {
+                    view: &v,
+                    theme: &theme,
+                    cursor: Some((0, 5)),
+                    focused: false,
+                    note: "· step 20 ",
+                }
+            )
+        );
+    }
+    let weights = cls_weights(&snap, Level::Word);
+    insta::assert_snapshot!(
+        "cls_bars",
+        widget(
+            60,
+            10,
+            ClsPanel {
+                snapshot: &snap,
+                weights: &weights,
+                theme: &theme
+            }
+        )
+    );
+}
+
+#[test]
+fn whole_app_at_both_sizes() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut a = app(true);
+        insta::assert_snapshot!(format!("app_training_{w}x{h}"), screen(w, h, &a));
+        a.on_key(KeyCode::Char('2'));
+        insta::assert_snapshot!(format!("app_attention_{w}x{h}"), screen(w, h, &a));
+        a.on_key(KeyCode::Char('?'));
+        let help = screen(w, h, &a);
+        for (key, what) in HELP {
+            assert!(
+                help.contains(key) && help.contains(what),
+                "{w}x{h}: {key} missing:\n{help}"
+            );
+        }
+    }
+    let mut done = app(true);
+    done.apply(&Event::Finished(RunSummary {
+        seed: 1,
+        best_epoch: 0,
+        best_dev_loss: 0.61,
+        test: Metrics::compute(&[1.0, 1.0], &[1.0, -1.0]),
+        test_loss: 0.4,
+        test_predictions: vec![],
+        wall_time: Duration::from_secs(30),
+        best_checkpoint: None,
+    }));
+    let finished = screen(120, 40, &done);
+    assert!(
+        finished.contains("state  done") && finished.contains("test"),
+        "{finished}"
+    );
+    insta::assert_snapshot!("app_done_120x40", finished);
+}
+
+#[test]
+fn heatmap_cells_use_the_theme_colour_map() {
+    let snap = snapshot(0);
+    let v = view(&snap, Matrix::WM, Level::Word, true);
+    for theme in [Theme::built_in(0), Theme::built_in(1), Theme::built_in(2)] {
+        let mut buffer = Buffer::empty(Rect::new(0, 0, 50, 13));
+        HeatmapPanel {
+            view: &v,
+            theme: &theme,
+            cursor: None,
+            focused: false,
+            note: "",
+        }
+        .render(buffer.area, &mut buffer);
+        // Row [CLS] (y = 2), column "fun" (the 6th cell): W_m is 0.4 there, the maximum.
+        let label_w = 8;
+        let cell_w = ((50 - 2 - label_w) / 7).clamp(2, 6) as u16;
+        let x = 1 + label_w as u16 + 5 * cell_w;
+        let expected = theme::color(theme.sequential.at(1.0));
+        assert_eq!(buffer[(x, 2)].fg, expected, "theme {}", theme.name);
+        assert_eq!(buffer[(x, 2)].symbol(), "█");
+        assert_ne!(buffer[(x - cell_w, 2)].fg, expected, "a 0.1 cell differs");
+    }
+}
+
+#[test]
+fn keys_change_state_as_documented() {
+    let mut a = app(true);
+    assert_eq!(a.screen, Screen::Training);
+    assert_eq!(a.on_key(KeyCode::Char(' ')), [Command::Pause]);
+    a.apply(&Event::Paused);
+    assert_eq!(a.on_key(KeyCode::Char(' ')), [Command::Resume]);
+    assert_eq!(a.on_key(KeyCode::Char('s')), [Command::Save]);
+    a.on_key(KeyCode::Char('l'));
+    assert!(a.state.log_scale);
+    a.on_key(KeyCode::Char('+'));
+    assert_eq!(a.state.ema_alpha, 0.95);
+    a.on_key(KeyCode::Char('-'));
+    a.on_key(KeyCode::Char('-'));
+    assert_eq!(a.state.ema_alpha, 0.85);
+
+    a.on_key(KeyCode::Char('2'));
+    assert_eq!(
+        a.on_key(KeyCode::Char('j')),
+        [Command::Watch {
+            split: Split::Dev,
+            index: 1
+        }]
+    );
+    assert_eq!(
+        a.on_key(KeyCode::Char('G')),
+        [Command::Watch {
+            split: Split::Dev,
+            index: 2
+        }]
+    );
+    assert_eq!(a.on_key(KeyCode::Char('G')), [], "no change, no command");
+    assert_eq!(
+        a.on_key(KeyCode::Char('g')),
+        [Command::Watch {
+            split: Split::Dev,
+            index: 0
+        }]
+    );
+    assert_eq!(
+        a.on_key(KeyCode::PageDown),
+        [Command::Watch {
+            split: Split::Dev,
+            index: 2
+        }]
+    );
+    assert_eq!(
+        a.on_input(Input::ScrollUp),
+        [Command::Watch {
+            split: Split::Dev,
+            index: 0
+        }]
+    );
+    assert_eq!(a.on_key(KeyCode::Char('o')), [], "sort by error: the selection is kept");
+    assert_eq!(a.browser.order, [1, 0, 2]);
+    assert_eq!(
+        a.on_key(KeyCode::Char(']')),
+        [Command::Watch {
+            split: Split::Test,
+            index: 0
+        }],
+        "during training, predictions are not requested (they come with the epochs)"
+    );
+    assert_eq!(a.on_key(KeyCode::Char('p')), [Command::Predict(Split::Test)]);
+
+    for c in "/fun".chars() {
+        a.on_key(KeyCode::Char(c));
+    }
+    assert_eq!(a.browser.order, [0, 1], "search: case-insensitive");
+    a.on_key(KeyCode::Enter);
+    assert!(!a.browser.searching);
+    a.on_key(KeyCode::Esc);
+    assert!(a.browser.query.is_empty(), "esc clears the search first");
+
+    assert_eq!(
+        a.on_key(KeyCode::Char('f')),
+        [],
+        "test #0 is Figure 4's first and already shown"
+    );
+    assert_eq!(
+        a.on_key(KeyCode::Char('f')),
+        [Command::Watch {
+            split: Split::Test,
+            index: 1
+        }]
+    );
+    assert_eq!(
+        a.on_key(KeyCode::Char('f')),
+        [Command::Watch {
+            split: Split::Test,
+            index: 0
+        }]
+    );
+    assert!(a.message.as_ref().unwrap().contains("Figure 4"));
+
+    a.on_key(KeyCode::Tab);
+    assert_eq!(a.focus, Focus::Heatmap);
+    a.on_key(KeyCode::Char('j'));
+    a.on_key(KeyCode::Char('l'));
+    a.on_key(KeyCode::Right);
+    assert_eq!(a.explorer.cursor, (1, 2));
+    assert!(
+        a.state.log_scale,
+        "l moves the cursor in the heatmap, not the chart scale"
+    );
+    a.on_key(KeyCode::Char('m'));
+    a.on_key(KeyCode::Char('n'));
+    assert_eq!((a.explorer.left, a.explorer.right), (Matrix::BetaA, Matrix::Shift));
+    a.on_key(KeyCode::Char('w'));
+    assert_eq!(a.explorer.level, Level::Piece);
+    a.on_key(KeyCode::Char('x'));
+    assert!(!a.explorer.show_special);
+    a.on_key(KeyCode::Char('b'));
+    assert!(a.explorer.bars);
+    a.on_key(KeyCode::Char('e'));
+    assert_eq!(a.requests, [Request::Export]);
+    a.on_key(KeyCode::Char('t'));
+    assert_eq!(a.theme.name, "paper");
+    a.on_key(KeyCode::Esc);
+    assert_eq!(a.focus, Focus::List, "esc leaves the heatmap first");
+    a.on_key(KeyCode::Char('1'));
+    assert_eq!(a.screen, Screen::Training);
+
+    assert_eq!(a.on_key(KeyCode::Char('q')), []);
+    assert!(a.confirm_quit && !a.quit);
+    a.on_key(KeyCode::Char('n'));
+    assert!(!a.confirm_quit && !a.quit, "any other key cancels");
+    a.on_key(KeyCode::Char('q'));
+    assert_eq!(a.on_key(KeyCode::Char('y')), [Command::Stop]);
+    assert!(a.quit);
+}
+
+#[test]
+fn inspection_asks_for_predictions_and_quits_at_once() {
+    let mut a = App::new(RunState::new("open"), browser(), Theme::default(), false);
+    assert_eq!(a.screen, Screen::Attention);
+    assert_eq!(
+        a.start(),
+        [
+            Command::Watch {
+                split: Split::Test,
+                index: 0
+            },
+            Command::Predict(Split::Test)
+        ],
+        "opens on the first Figure-4 sentence the data holds, and predicts its split"
+    );
+    assert_eq!(
+        a.on_key(KeyCode::Char('j')),
+        [Command::Watch {
+            split: Split::Test,
+            index: 1
+        }]
+    );
+    assert_eq!(a.on_key(KeyCode::Char(' ')), [], "nothing to pause");
+    a.on_key(KeyCode::Char('s'));
+    assert!(a.message.as_ref().unwrap().contains("read-only"));
+    assert_eq!(a.on_key(KeyCode::Char('q')), [Command::Stop]);
+    assert!(a.quit);
+}
+
+/// A stand-in for the trainer: a short run's events, and attention for every watch.
+fn fake_trainer(
+    commands: crossbeam_channel::Receiver<Command>,
+    events: crossbeam_channel::Sender<Event>,
+) -> Vec<Command> {
+    let mut seen = Vec::new();
+    let _ = events.send(Event::Started {
+        seed: 1,
+        epochs: 1,
+        steps_per_epoch: 50,
+        total_steps: 50,
+        first_step: 0,
+        trainable_params: 1,
+        frozen_params: 0,
+    });
+    for step in 1..=50 {
+        let _ = events.send(Event::Step {
+            epoch: 0,
+            step,
+            loss: 1.0 / step as f32,
+            lr: 1e-3,
+            elapsed: Duration::from_millis(step as u64),
+        });
+        while let Ok(c) = commands.try_recv() {
+            if let Command::Watch { split, index } = c {
+                let _ = events.send(Event::Attention(Box::new(Inspection {
+                    split,
+                    step: Some(step),
+                    snapshot: snapshot(index),
+                })));
+            }
+            seen.push(c);
+        }
+    }
+    let _ = events.send(Event::Predictions {
+        split: Split::Dev,
+        step: Some(50),
+        values: vec![0.5, 0.5, 0.5],
+    });
+    let _ = events.send(Event::Finished(RunSummary {
+        seed: 1,
+        best_epoch: 0,
+        best_dev_loss: 0.5,
+        test: Metrics::compute(&[1.0, -1.0], &[1.0, -1.0]),
+        test_loss: 0.1,
+        test_predictions: vec![],
+        wall_time: Duration::from_secs(1),
+        best_checkpoint: None,
+    }));
+    // After the run, serve watches until the app hangs up.
+    for c in commands.iter() {
+        if let Command::Watch { split, index } = c {
+            let _ = events.send(Event::Attention(Box::new(Inspection {
+                split,
+                step: None,
+                snapshot: snapshot(index),
+            })));
+        }
+        seen.push(c);
+    }
+    seen
+}
+
+#[test]
+fn event_loop_with_a_fake_trainer() {
+    let (events_tx, events_rx) = unbounded();
+    let (commands_tx, commands_rx) = unbounded();
+    let (inputs_tx, inputs_rx) = unbounded();
+    let mut a = App::new(RunState::new("fake"), browser(), Theme::default(), true);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut exports = 0;
+    let seen = std::thread::scope(|scope| {
+        let trainer = scope.spawn(move || fake_trainer(commands_rx, events_tx));
+        let keys = scope.spawn(move || {
+            // The keys arrive while the run goes on and after it ends.
+            let keys = ['2', '[', 'j', 'j', 'e'];
+            for code in keys.map(KeyCode::Char) {
+                inputs_tx.send(Input::Key(code.into())).unwrap();
+                std::thread::sleep(Duration::from_millis(40));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            inputs_tx.send(Input::Key(KeyCode::Char('q').into())).unwrap();
+        });
+        terminal::event_loop(
+            &mut terminal,
+            &mut a,
+            events_rx,
+            inputs_rx,
+            &commands_tx,
+            &mut |app, request| {
+                assert_eq!(request, Request::Export);
+                exports += 1;
+                app.message = Some("exported".into());
+            },
+        );
+        drop(commands_tx);
+        keys.join().unwrap();
+        trainer.join().unwrap()
+    });
+    assert!(a.quit);
+    assert_eq!(a.state.status, RunStatus::Done);
+    assert_eq!(a.state.step, 50);
+    assert_eq!(exports, 1);
+    assert_eq!(
+        seen.first(),
+        Some(&Command::Watch {
+            split: Split::Test,
+            index: 0
+        }),
+        "starts on Figure 4's first sentence"
+    );
+    assert!(
+        seen.contains(&Command::Watch {
+            split: Split::Dev,
+            index: 2
+        }),
+        "{seen:?}"
+    );
+    assert_eq!(a.explorer.inspection.as_ref().map(|i| i.snapshot.index), Some(2));
+    let last = text(terminal.backend().buffer());
+    assert!(last.contains("dev #2"), "{last}");
+}
