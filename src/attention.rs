@@ -267,8 +267,8 @@ mod tests {
         let v = view(&s, Matrix::Shift, Level::Piece, true);
         let row0: Vec<f64> = (0..5).map(|j| (j as f64).exp()).collect();
         let z: f64 = row0.iter().sum();
-        for j in 0..5 {
-            assert!((v.values[0][j] as f64 - (0.2 - row0[j] / z)).abs() < 1e-6);
+        for (j, e) in row0.iter().enumerate() {
+            assert!((v.values[0][j] as f64 - (0.2 - e / z)).abs() < 1e-6);
         }
         assert_eq!(
             cls_weights(&s, Level::Word),
