@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::attention::{Level, Matrix};
 use crate::bench::ModelSize;
 use crate::data::Split;
+use crate::export::Format;
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::Preset;
 
@@ -34,7 +36,7 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Evaluate a trained checkpoint (ours or the reference's) on a split.
     Eval(EvalArgs),
-    /// Export one utterance's attention matrices.
+    /// Export attention matrices: paper-style figures (SVG, PNG) or tables (JSON, CSV).
     Export(ExportArgs),
     /// Write the built-in prosody corpus (MOSI-text TSVs + word-level audio JSONL).
     Corpus(CorpusArgs),
@@ -235,22 +237,38 @@ pub struct EvalArgs {
     pub ablate_audio: Option<Ablation>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
-    Json,
-}
-
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("utterances").required(true).args(["index", "figure4"])))]
 pub struct ExportArgs {
     #[command(flatten)]
     pub input: ModelOnData,
     /// Utterance index in the split (0-based, file order).
     #[arg(long)]
-    pub index: usize,
-    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
-    pub format: ExportFormat,
+    pub index: Option<usize>,
+    /// The three utterances of the paper's Figure 4, found in the split by their text
+    /// (CMU-MOSI's test split), as the rows of one file.
+    #[arg(long)]
+    pub figure4: bool,
+    /// svg and png draw the figure; json holds the raw matrices too; csv the drawn values.
+    /// [default: from the --out extension, else json]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Left heatmap (the paper's Figure 4: alpha_t).
+    #[arg(long, value_enum, default_value_t = Matrix::AlphaT)]
+    pub left: Matrix,
+    /// Right heatmap (the paper's Figure 4: W_m).
+    #[arg(long, value_enum, default_value_t = Matrix::WM)]
+    pub right: Matrix,
+    /// Rows and columns per word (pieces merged) or per WordPiece token.
+    #[arg(long, value_enum, default_value_t = Level::Word)]
+    pub level: Level,
+    /// Leave out [CLS] and [SEP] (and so the [CLS] row, the only one that reaches the score).
+    #[arg(long)]
+    pub hide_special: bool,
+    /// Output file (an existing one is kept unless --force).
+    /// [default: a new file in exports/, named after the utterances and matrices]
     #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

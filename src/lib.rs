@@ -8,6 +8,7 @@ pub mod colormap;
 pub mod commands;
 pub mod corpus;
 pub mod data;
+pub mod export;
 pub mod hub;
 pub mod model;
 pub mod train;

@@ -219,7 +219,7 @@ fn cli_train_eval_ablate_export() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     let snap: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
-    let snap = &snap["snapshot"];
+    let snap = &snap["utterances"][0]["snapshot"];
     assert_eq!(
         snap["prediction"], lines[13]["prediction"],
         "export and eval agree on the prediction"

@@ -1,59 +1,126 @@
-//! `cmbert-tui export`: one utterance's attention snapshot, computed in the same batch as
-//! `eval` computes it, so its prediction equals the evaluation's.
+//! `cmbert-tui export`: attention snapshots computed in the same batch as `eval` computes them
+//! (so their predictions equal the evaluation's), written as a figure or a table.
 
-use anyhow::{bail, Context, Result};
+use std::path::Path;
+
+use anyhow::{bail, Result};
 use candle_core::Device;
 
 use super::eval::refuse_overwrite;
 use super::Trained;
-use crate::cli::{ExportArgs, ExportFormat};
+use crate::cli::ExportArgs;
+use crate::colormap::Colormap;
+use crate::export::{self, Format, Item, Style, FIGURE4};
 use crate::train::attention_snapshot;
+
+/// Where exports go without `--out`, relative to the working directory.
+pub const EXPORT_DIR: &str = "exports";
 
 pub fn run(args: ExportArgs) -> Result<()> {
     let input = &args.input;
     let device = Device::Cpu;
-    refuse_overwrite(&args.out, input.force)?;
+    let format = args
+        .format
+        .or_else(|| args.out.as_deref().and_then(Format::from_path))
+        .unwrap_or(Format::Json);
+    if let Some(out) = &args.out {
+        refuse_overwrite(out, input.force)?;
+    }
     let trained = Trained::open(&input.checkpoint, &device)?;
     let data = trained.dataset(&input.data, input.audio.as_deref())?;
     let examples = data.split(input.split);
-    if args.index >= examples.len() {
-        bail!(
-            "--index {}: the {} split has {} utterances (0-based)",
-            args.index,
+    let indices = match args.index {
+        Some(index) if index >= examples.len() => bail!(
+            "--index {index}: the {} split has {} utterances (0-based)",
             input.split,
             examples.len()
-        );
-    }
-    let snapshot = attention_snapshot(
-        &trained.model,
-        examples,
-        args.index,
-        input.eval_batch_size,
-        trained.head.audio_dim,
-        &device,
-    )?;
-    let doc = serde_json::json!({
+        ),
+        Some(index) => vec![index],
+        None => {
+            let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+            export::find_sentences(&texts, &FIGURE4).or_else(|missing| {
+                bail!(
+                    "--figure4: {} lacks {} of the {} sentences of the paper's Figure 4: {}. They are in \
+CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test.tsv).",
+                    input.split.tsv_path(&input.data).display(),
+                    missing.len(),
+                    FIGURE4.len(),
+                    missing
+                        .iter()
+                        .map(|s| format!("\"{s}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?
+        }
+    };
+    let snapshots = indices
+        .iter()
+        .map(|&i| {
+            attention_snapshot(
+                &trained.model,
+                examples,
+                i,
+                input.eval_batch_size,
+                trained.head.audio_dim,
+                &device,
+            )
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let items: Vec<Item> = snapshots
+        .iter()
+        .map(|snapshot| Item {
+            snapshot,
+            text: &examples[snapshot.index].text,
+            split: input.split,
+        })
+        .collect();
+    // The colour maps become a theme's once `--theme` exists.
+    let style = Style {
+        left: args.left,
+        right: args.right,
+        level: args.level,
+        show_special: !args.hide_special,
+        sequential: Colormap::blues(),
+        diverging: Colormap::red_blue(),
+    };
+    let meta = serde_json::json!({
         "checkpoint": input.checkpoint,
         "data": input.data,
         "audio": input.audio,
         "split": input.split,
         "model": trained.head.model,
         "cls_audio": trained.head.cls_audio,
-        "text": examples[args.index].text,
-        "snapshot": snapshot,
+        "eval_batch_size": input.eval_batch_size,
     });
-    let text = match args.format {
-        ExportFormat::Json => serde_json::to_string_pretty(&doc)?,
+    let path = match &args.out {
+        Some(out) => {
+            export::write(&items, &meta, &style, format, out)?;
+            out.clone()
+        }
+        None => {
+            let stem = export::file_stem(&items, args.figure4.then_some("figure4"), &style);
+            export::write_new(&items, &meta, &style, format, Path::new(EXPORT_DIR), &stem)?
+        }
     };
-    let tmp = args.out.with_extension("tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
-    eprintln!(
-        "wrote {} ({} tokens, prediction {:.3}, label {:.2})",
-        args.out.display(),
-        snapshot.tokens.len(),
-        snapshot.prediction,
-        snapshot.label
+    println!(
+        "wrote {} ({format}: {} and {}, {} level, {} of the {} split)",
+        path.display(),
+        style.left,
+        style.right,
+        export::level_name(style.level),
+        match items.len() {
+            1 => "1 utterance".to_string(),
+            n => format!("{n} utterances"),
+        },
+        input.split
     );
+    for item in &items {
+        let s = item.snapshot;
+        println!(
+            "  #{:<5} \"{}\"  label {:+.2}  prediction {:+.2}  (audio removed: {:+.2})",
+            s.index, item.text, s.label, s.prediction, s.prediction_without_audio
+        );
+    }
     Ok(())
 }

@@ -126,7 +126,13 @@ pub fn write_tiny_audio(path: &Path, sizes: [usize; 3], seed: f32) {
 
 /// Runs the binary; returns (exit code, stdout, stderr).
 pub fn cli(args: &[&str]) -> (i32, String, String) {
+    cli_in(Path::new("."), args)
+}
+
+/// Runs the binary in `dir` (for outputs relative to the working directory).
+pub fn cli_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cmbert-tui"))
+        .current_dir(dir)
         .args(args)
         .output()
         .expect("run cmbert-tui");

@@ -1,0 +1,710 @@
+//! Paper-style attention figures, as in CM-BERT's Figure 4: one row per utterance, titled with
+//! its text, label and prediction; two heatmaps side by side with the words on both axes, the
+//! `[CLS]` row (the one that is scored) marked, and a colour bar each. One drawing routine
+//! serves both plotters backends, so the SVG and the PNG are the same figure.
+
+use plotters::backend::{BitMapBackend, DrawingBackend, SVGBackend};
+use plotters::coord::Shift;
+use plotters::drawing::{DrawingArea, IntoDrawingArea};
+use plotters::element::{PathElement, Rectangle, Text};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{Color, FontDesc, FontFamily, FontStyle, FontTransform, RGBColor};
+
+use super::text::{Faces, Font, FAMILY};
+use super::{scale, ExportError, Item, Style};
+use crate::attention::View;
+use crate::colormap::{Colormap, Rgb, Scale};
+
+// Pixels per em. Labels at 20 px stay readable when the figure is shown 1600 px wide.
+const HEADER: Font = Font::regular(16.0);
+const TITLE: Font = Font::bold(23.0);
+const SUBTITLE: Font = Font::regular(20.0);
+const LABEL: Font = Font::regular(20.0);
+const CLS_LABEL: Font = Font::bold(20.0);
+const TICK: Font = Font::regular(17.0);
+
+/// One row fills this width; longer utterances make the figure wider.
+const MIN_WIDTH: i32 = 1600;
+const MARGIN: i32 = 36;
+const PANEL_GAP: i32 = 80;
+/// A row label must fit in a cell's height.
+const MIN_CELL: i32 = 30;
+const MAX_CELL: i32 = 84;
+const LABEL_PAD: i32 = 10;
+const BAR_GAP: i32 = 20;
+const BAR_W: i32 = 24;
+const TICK_LEN: i32 = 6;
+const MIN_BAR_H: i32 = 180;
+const ROW_GAP: i32 = 40;
+/// A PNG above this many pixels (~180 MB of RGB) is refused rather than allocated.
+const MAX_PIXELS: u64 = 60_000_000;
+
+const INK: RGBColor = RGBColor(34, 34, 34);
+const MUTED: RGBColor = RGBColor(100, 100, 100);
+const FRAME: RGBColor = RGBColor(150, 150, 150);
+const WHITE: RGBColor = RGBColor(255, 255, 255);
+
+fn rgb(c: Rgb) -> RGBColor {
+    RGBColor(c.0, c.1, c.2)
+}
+
+/// One heatmap's content.
+struct Panel {
+    view: View,
+    scale: Scale,
+    colormap: Colormap,
+    subtitle: String,
+    ticks: Vec<(f32, String)>,
+}
+
+impl Panel {
+    fn color(&self, v: f32) -> RGBColor {
+        rgb(self.colormap.at(self.scale.unit(v)))
+    }
+
+    /// The label of row `r`: the `[CLS]` row says where it goes.
+    fn row_label(&self, r: usize) -> (String, Font) {
+        let label = &self.view.labels[r];
+        if self.view.cls_row == Some(r) {
+            (format!("{label} → score"), CLS_LABEL)
+        } else {
+            (label.clone(), LABEL)
+        }
+    }
+}
+
+struct Row {
+    title: String,
+    panels: [Panel; 2],
+}
+
+/// Where things are, in pixels; public so that tests can find a cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub width: u32,
+    pub height: u32,
+    /// Vertical centre of the metadata line, if there is one.
+    pub header_y: Option<i32>,
+    pub rows: Vec<RowLayout>,
+    /// Column labels are drawn vertically when one does not fit a cell's width.
+    pub rotated_columns: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowLayout {
+    /// Vertical centres of the title and of the heatmaps' subtitles.
+    pub title_y: i32,
+    pub subtitle_y: i32,
+    pub heatmaps: [HeatmapLayout; 2],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeatmapLayout {
+    /// Top-left corner of the first cell.
+    pub x: i32,
+    pub y: i32,
+    pub cell: i32,
+    /// Rows (= columns).
+    pub n: usize,
+    /// Colour bar: left, top, width, height.
+    pub bar: (i32, i32, i32, i32),
+}
+
+impl HeatmapLayout {
+    /// The pixel in the middle of cell (`row`, `col`).
+    pub fn cell_center(&self, row: usize, col: usize) -> (i32, i32) {
+        (
+            self.x + col as i32 * self.cell + self.cell / 2,
+            self.y + row as i32 * self.cell + self.cell / 2,
+        )
+    }
+
+    pub fn side(&self) -> i32 {
+        self.n as i32 * self.cell
+    }
+}
+
+/// A figure ready to draw on either backend.
+pub struct Figure {
+    faces: &'static Faces,
+    header: Option<String>,
+    rows: Vec<Row>,
+    layout: Layout,
+}
+
+impl Figure {
+    pub fn new(items: &[Item], meta: &serde_json::Value, style: &Style) -> Result<Self, ExportError> {
+        if items.is_empty() {
+            return Err(ExportError::Empty);
+        }
+        let faces = Faces::get()?;
+        let width_of = |font: Font, text: &str| faces.width(font, text).ceil() as i32;
+        let mut rows: Vec<Row> = items.iter().map(|item| row(item, style)).collect();
+
+        let panels = || rows.iter().flat_map(|r| r.panels.iter());
+        let label_w = panels()
+            .flat_map(|p| {
+                (0..p.view.labels.len()).map(|r| {
+                    let (text, font) = p.row_label(r);
+                    width_of(font, &text)
+                })
+            })
+            .max()
+            .unwrap_or(0)
+            + LABEL_PAD;
+        let col_w = panels()
+            .flat_map(|p| p.view.labels.iter().map(|l| width_of(LABEL, l)))
+            .max()
+            .unwrap_or(0);
+        let tick_w = panels()
+            .flat_map(|p| p.ticks.iter().map(|(_, t)| width_of(TICK, t)))
+            .max()
+            .unwrap_or(0);
+        let bar_total = BAR_GAP + BAR_W + TICK_LEN + 6 + tick_w;
+        let n_max = panels().map(|p| p.view.labels.len()).max().unwrap_or(0).max(1) as i32;
+        let fixed = 2 * MARGIN + PANEL_GAP + 2 * (label_w + bar_total);
+        let cell = ((MIN_WIDTH - fixed) / (2 * n_max)).clamp(MIN_CELL, MAX_CELL);
+        let rotated = col_w > cell - 6;
+        let col_label_h = if rotated { col_w } else { LABEL.size as i32 } + 2 * LABEL_PAD;
+        let slot = label_w + n_max * cell + bar_total;
+        let content_w = 2 * slot + PANEL_GAP;
+        let width = (content_w + 2 * MARGIN).max(MIN_WIDTH);
+        let left = (width - content_w) / 2;
+
+        let line = |font: Font, spacing: f32| (font.size * spacing).round() as i32;
+        let mut y = MARGIN;
+        let header = header(meta).map(|h| fit(faces, HEADER, width - 2 * MARGIN, &h, |t| t.to_string()));
+        let header_y = header.as_ref().map(|_| {
+            let at = y + line(HEADER, 0.5);
+            y += line(HEADER, 2.0);
+            at
+        });
+        let mut layouts = Vec::new();
+        for (r, item) in rows.iter_mut().zip(items) {
+            // Transcripts may carry stray spaces; a title shows the words.
+            let text = item.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            r.title = fit(faces, TITLE, width - 2 * MARGIN, &text, |t| title(item, t));
+            let title_y = y + line(TITLE, 0.5);
+            y += line(TITLE, 1.7);
+            let subtitle_y = y + line(SUBTITLE, 0.5);
+            y += line(SUBTITLE, 1.6);
+            let heatmaps = [0, 1].map(|k| {
+                let n = r.panels[k].view.labels.len();
+                let x = left + k as i32 * (slot + PANEL_GAP) + label_w;
+                HeatmapLayout {
+                    x,
+                    y,
+                    cell,
+                    n,
+                    bar: (
+                        x + n as i32 * cell + BAR_GAP,
+                        y,
+                        BAR_W,
+                        (n as i32 * cell).max(MIN_BAR_H),
+                    ),
+                }
+            });
+            let side = heatmaps[0].side().max(heatmaps[1].side());
+            let bar = heatmaps[0].bar.3.max(heatmaps[1].bar.3);
+            // The lowest tick label reaches half a line below the bar.
+            y += (side + col_label_h).max(bar + line(TICK, 0.6)) + ROW_GAP;
+            layouts.push(RowLayout {
+                title_y,
+                subtitle_y,
+                heatmaps,
+            });
+        }
+        let height = y - ROW_GAP + MARGIN;
+        Ok(Self {
+            faces,
+            header,
+            rows,
+            layout: Layout {
+                width: width as u32,
+                height: height as u32,
+                header_y,
+                rows: layouts,
+                rotated_columns: rotated,
+            },
+        })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn svg(&self) -> Result<String, ExportError> {
+        let mut out = String::new();
+        {
+            let root = SVGBackend::with_string(&mut out, (self.layout.width, self.layout.height)).into_drawing_area();
+            self.draw(&root, Lettering::Svg)?;
+            root.present().map_err(draw_error)?;
+        }
+        Ok(out)
+    }
+
+    /// An 8-bit RGB PNG.
+    pub fn png(&self) -> Result<Vec<u8>, ExportError> {
+        let (w, h) = (self.layout.width, self.layout.height);
+        if w as u64 * h as u64 > MAX_PIXELS {
+            let tokens = self
+                .layout
+                .rows
+                .iter()
+                .flat_map(|r| r.heatmaps.iter().map(|m| m.n))
+                .max()
+                .unwrap_or(0);
+            return Err(ExportError::TooLarge {
+                width: w,
+                height: h,
+                tokens,
+            });
+        }
+        let mut pixels = vec![255u8; w as usize * h as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+            self.draw(&root, Lettering::Raster)?;
+            root.present().map_err(draw_error)?;
+        }
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&pixels)?;
+        writer.finish()?;
+        Ok(out)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, lettering: Lettering) -> Result<(), ExportError> {
+        let pen = Pen {
+            area,
+            faces: self.faces,
+            lettering,
+        };
+        area.fill(&WHITE).map_err(draw_error)?;
+        if let (Some(text), Some(y)) = (&self.header, self.layout.header_y) {
+            pen.text(text, (MARGIN, y), HEADER, MUTED, HPos::Left, false)?;
+        }
+        let center = self.layout.width as i32 / 2;
+        for (row, at) in self.rows.iter().zip(&self.layout.rows) {
+            pen.text(&row.title, (center, at.title_y), TITLE, INK, HPos::Center, false)?;
+            for (panel, map) in row.panels.iter().zip(&at.heatmaps) {
+                let mid = map.x + map.side() / 2;
+                pen.text(
+                    &panel.subtitle,
+                    (mid, at.subtitle_y),
+                    SUBTITLE,
+                    INK,
+                    HPos::Center,
+                    false,
+                )?;
+                self.heatmap(&pen, panel, map)?;
+                colour_bar(&pen, panel, map)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn heatmap<DB: DrawingBackend>(
+        &self,
+        pen: &Pen<DB>,
+        panel: &Panel,
+        map: &HeatmapLayout,
+    ) -> Result<(), ExportError> {
+        let (x, y, c, side) = (map.x, map.y, map.cell, map.side());
+        for (r, row) in panel.view.values.iter().enumerate() {
+            for (k, &v) in row.iter().enumerate() {
+                let (x0, y0) = (x + k as i32 * c, y + r as i32 * c);
+                // Half-open on both backends: [x0, x0 + c) is exactly one cell.
+                pen.rect((x0, y0), (x0 + c, y0 + c), panel.color(v), true)?;
+            }
+        }
+        if side > 0 {
+            pen.rect((x - 1, y - 1), (x + side, y + side), FRAME, false)?;
+        }
+        if let Some(r) = panel.view.cls_row {
+            // On the row's own edge pixels, so every cell keeps its colour at its centre.
+            let y0 = y + r as i32 * c;
+            pen.rect((x, y0), (x + side - 1, y0 + c - 1), INK, false)?;
+            pen.rect((x + 1, y0 + 1), (x + side - 2, y0 + c - 2), INK, false)?;
+        }
+        for r in 0..map.n {
+            let (text, font) = panel.row_label(r);
+            pen.text(
+                &text,
+                (x - LABEL_PAD, y + r as i32 * c + c / 2),
+                font,
+                INK,
+                HPos::Right,
+                false,
+            )?;
+        }
+        let below = y + side + LABEL_PAD;
+        for (k, text) in panel.view.labels.iter().enumerate() {
+            let cx = x + k as i32 * c + c / 2;
+            if self.layout.rotated_columns {
+                // Read bottom to top, ending at the heatmap (matplotlib's rotation=90).
+                pen.text(text, (cx, below), LABEL, INK, HPos::Right, true)?;
+            } else {
+                let at = (cx, below + (LABEL.size / 2.0) as i32);
+                pen.text(text, at, LABEL, INK, HPos::Center, false)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A vertical bar from the scale's low end (bottom) to its high end (top), with ticks.
+fn colour_bar<DB: DrawingBackend>(pen: &Pen<DB>, panel: &Panel, map: &HeatmapLayout) -> Result<(), ExportError> {
+    let (bx, by, bw, bh) = map.bar;
+    let span = (bh - 1).max(1) as f32;
+    for py in 0..bh {
+        let t = 1.0 - py as f32 / span;
+        pen.rect((bx, by + py), (bx + bw, by + py + 1), rgb(panel.colormap.at(t)), true)?;
+    }
+    pen.rect((bx - 1, by - 1), (bx + bw, by + bh), FRAME, false)?;
+    for (v, text) in &panel.ticks {
+        let t = panel.scale.unit(*v).clamp(0.0, 1.0);
+        let ty = by + ((1.0 - t) * span).round() as i32;
+        pen.line((bx + bw, ty), (bx + bw + TICK_LEN, ty), INK)?;
+        pen.text(text, (bx + bw + TICK_LEN + 6, ty), TICK, INK, HPos::Left, false)?;
+    }
+    Ok(())
+}
+
+/// How text reaches the backend.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Lettering {
+    /// As `<text>` elements, drawn by the viewer.
+    Svg,
+    /// As pixels from the embedded font.
+    Raster,
+}
+
+struct Pen<'a, DB: DrawingBackend> {
+    area: &'a DrawingArea<DB, Shift>,
+    faces: &'static Faces,
+    lettering: Lettering,
+}
+
+impl<DB: DrawingBackend> Pen<'_, DB> {
+    /// Text whose capitals are centred vertically on `at` (horizontally as `h` says);
+    /// `rotated` turns it a quarter counter-clockwise about `at`.
+    fn text(
+        &self,
+        text: &str,
+        (x, y): (i32, i32),
+        font: Font,
+        color: RGBColor,
+        h: HPos,
+        rotated: bool,
+    ) -> Result<(), ExportError> {
+        // Baseline below the anchor, in the text's own frame (which points right once turned).
+        let base = self.faces.cap_height(font) / 2.0;
+        match self.lettering {
+            Lettering::Svg => {
+                // plotters writes dy="0.5ex" for a centred anchor and font-size = size / 1.24.
+                let d = (base - self.faces.x_height(font) / 2.0).round() as i32;
+                let weight = if font.bold { FontStyle::Bold } else { FontStyle::Normal };
+                let desc = FontDesc::new(FontFamily::Name(FAMILY), font.size as f64 * 1.24, weight);
+                let style = desc.color(&color).pos(Pos::new(h, VPos::Center));
+                let (style, at) = if rotated {
+                    (style.transform(FontTransform::Rotate270), (x + d, y))
+                } else {
+                    (style, (x, y + d))
+                };
+                self.area
+                    .draw(&Text::new(text.to_string(), at, style))
+                    .map_err(draw_error)
+            }
+            Lettering::Raster => {
+                let w = self.faces.width(font, text);
+                let start = match h {
+                    HPos::Left => 0.0,
+                    HPos::Center => -w / 2.0,
+                    HPos::Right => -w,
+                }
+                .round() as i32;
+                let base = base.round() as i32;
+                let mut result = Ok(());
+                self.faces.rasterize(font, text, |fx, fy, coverage| {
+                    let (fx, fy) = (start + fx, base + fy);
+                    let at = if rotated { (x + fy, y - fx) } else { (x + fx, y + fy) };
+                    if result.is_ok() {
+                        result = self.area.draw_pixel(at, &color.mix(coverage as f64));
+                    }
+                });
+                result.map_err(draw_error)
+            }
+        }
+    }
+
+    fn rect(&self, a: (i32, i32), b: (i32, i32), color: RGBColor, fill: bool) -> Result<(), ExportError> {
+        let style = if fill { color.filled() } else { color.stroke_width(1) };
+        self.area.draw(&Rectangle::new([a, b], style)).map_err(draw_error)
+    }
+
+    fn line(&self, a: (i32, i32), b: (i32, i32), color: RGBColor) -> Result<(), ExportError> {
+        self.area
+            .draw(&PathElement::new(vec![a, b], color.stroke_width(1)))
+            .map_err(draw_error)
+    }
+}
+
+fn draw_error(e: impl std::fmt::Display) -> ExportError {
+    ExportError::Draw(e.to_string())
+}
+
+fn row(item: &Item, style: &Style) -> Row {
+    let panels = style.views(item.snapshot).map(|view| {
+        let scale = scale(&view);
+        Panel {
+            subtitle: format!("{} — {}", view.matrix.name(), view.matrix.caption()),
+            ticks: ticks(scale),
+            colormap: style.colormap(view.matrix).clone(),
+            scale,
+            view,
+        }
+    });
+    Row {
+        title: String::new(),
+        panels,
+    }
+}
+
+/// `test #572: "I THOUGHT IT WAS FUN" — label +1.20, prediction +0.85 (audio removed: +0.85)`.
+fn title(item: &Item, text: &str) -> String {
+    let s = item.snapshot;
+    format!(
+        "{} #{}: \"{text}\" — label {:+.2}, prediction {:+.2} (audio removed: {:+.2})",
+        item.split, s.index, s.label, s.prediction, s.prediction_without_audio
+    )
+}
+
+/// The metadata's scalar entries, the usual ones first: `model: cmbert · checkpoint: ...`.
+fn header(meta: &serde_json::Value) -> Option<String> {
+    const FIRST: [&str; 4] = ["model", "cls_audio", "checkpoint", "split"];
+    let map = meta.as_object()?;
+    let scalar = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.replace(['\r', '\n'], " ")),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let keys = FIRST
+        .iter()
+        .copied()
+        .filter(|k| map.contains_key(*k))
+        .chain(map.keys().map(String::as_str).filter(|k| !FIRST.contains(k)));
+    let parts: Vec<String> = keys
+        .filter_map(|k| scalar(&map[k]).map(|v| format!("{k}: {v}")))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("   ·   "))
+}
+
+/// `make(text)`, with `text` cut short (and an ellipsis) until it fits `max_w` pixels.
+fn fit(faces: &Faces, font: Font, max_w: i32, text: &str, make: impl Fn(&str) -> String) -> String {
+    let fits = |s: &str| faces.width(font, s).ceil() as i32 <= max_w;
+    let full = make(text);
+    if fits(&full) {
+        return full;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let cut = |n: usize| make(&format!("{}…", chars[..n].iter().collect::<String>().trim_end()));
+    // Longest prefix that fits, by bisection (the width grows with the prefix).
+    let (mut lo, mut hi) = (0, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fits(&cut(mid)) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    cut(lo)
+}
+
+/// Round values (multiples of 1, 2, 2.5 or 5 times a power of ten) inside the scale, about
+/// six, with as many decimals as their spacing needs; zero is one of them on signed scales.
+fn ticks(scale: Scale) -> Vec<(f32, String)> {
+    let (lo, hi) = (scale.lo as f64, scale.hi as f64);
+    let span = hi - lo;
+    let ends = || {
+        vec![
+            (scale.lo, format!("{:.2e}", scale.lo)),
+            (scale.hi, format!("{:.2e}", scale.hi)),
+        ]
+    };
+    if !(span.is_finite() && span > 0.0) {
+        return ends();
+    }
+    let magnitude = 10f64.powf((span / 5.0).log10().floor());
+    let Some(step) = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| span / s <= 6.0 + 1e-9)
+    else {
+        return ends();
+    };
+    // The scale's ends come from f32s: -0.4 is -0.4000000059604645 here.
+    let first = (lo / step - 1e-6).ceil() as i64;
+    let last = (hi / step + 1e-6).floor() as i64;
+    if step < 1e-4 {
+        return (first..=last)
+            .map(|k| (k as f64 * step) as f32)
+            .map(|v| (v, format!("{v:.1e}")))
+            .collect();
+    }
+    let decimals = (0..=6)
+        .find(|&d| {
+            let scaled = step * 10f64.powi(d);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+        })
+        .unwrap_or(6) as usize;
+    (first..=last)
+        .map(|k| {
+            let v = k as f64 * step;
+            (v as f32, format!("{v:.decimals$}"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attention::Matrix;
+    use crate::data::Split;
+    use crate::export::tests::snapshot;
+
+    fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Rgb);
+        buf.truncate(info.buffer_size());
+        (info.width, info.height, buf)
+    }
+
+    fn labels(scale: Scale) -> Vec<String> {
+        ticks(scale).into_iter().map(|(_, s)| s).collect()
+    }
+
+    #[test]
+    fn ticks_are_round_values_inside_the_scale() {
+        assert_eq!(
+            labels(Scale { lo: -0.4, hi: 0.4 }),
+            ["-0.4", "-0.2", "0.0", "0.2", "0.4"]
+        );
+        assert_eq!(
+            labels(Scale { lo: 0.0, hi: 0.28 }),
+            ["0.00", "0.05", "0.10", "0.15", "0.20", "0.25"]
+        );
+        assert_eq!(labels(Scale { lo: 0.0, hi: 3.3 }), ["0", "1", "2", "3"]);
+        assert_eq!(labels(Scale { lo: -12.5, hi: 12.5 }), ["-10", "-5", "0", "5", "10"]);
+        assert_eq!(
+            labels(Scale { lo: 0.0, hi: 1.0 }),
+            ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
+        );
+        assert_eq!(labels(Scale { lo: -2e-6, hi: 2e-6 })[2], "0.0e0");
+        for (v, _) in ticks(Scale { lo: -0.37, hi: 0.37 }) {
+            assert!(v.abs() <= 0.37);
+        }
+        assert_eq!(ticks(Scale { lo: 1.0, hi: 1.0 }).len(), 2);
+    }
+
+    #[test]
+    fn headers_and_titles_fit() {
+        let meta = serde_json::json!({"split": "test", "model": "cmbert", "audio": null, "x": {"nested": 1}});
+        assert_eq!(header(&meta).unwrap(), "model: cmbert   ·   split: test");
+        assert_eq!(header(&serde_json::json!({})), None);
+        let faces = Faces::get().unwrap();
+        let long = "WORD ".repeat(100);
+        let s = fit(faces, TITLE, 800, &long, |t| format!("[{t}]"));
+        assert!(faces.width(TITLE, &s) <= 800.0 && s.ends_with("…]"), "{s}");
+        assert!(
+            faces.width(TITLE, &format!("{s}WORD")) > 800.0 - faces.width(TITLE, "…]"),
+            "as long as fits"
+        );
+        assert!(faces.width(TITLE, &format!("[{long}]")) > 800.0);
+        assert_eq!(fit(faces, TITLE, 800, "short", |t| format!("[{t}]")), "[short]");
+    }
+
+    #[test]
+    fn one_row_is_paper_sized_and_pixels_have_the_colormap_colours() {
+        let s = snapshot(572);
+        let items = [Item {
+            snapshot: &s,
+            text: "I THOUGHT IT WAS FUN",
+            split: Split::Test,
+        }];
+        let style = Style::default();
+        let fig = Figure::new(&items, &serde_json::json!({"model": "cmbert"}), &style).unwrap();
+        let layout = fig.layout().clone();
+        assert_eq!(layout.width, MIN_WIDTH as u32);
+        let (w, h, px) = decode(&fig.png().unwrap());
+        assert_eq!((w, h), (layout.width, layout.height));
+        let pixel = |(x, y): (i32, i32)| {
+            let i = (y as usize * w as usize + x as usize) * 3;
+            Rgb(px[i], px[i + 1], px[i + 2])
+        };
+        for (k, view) in style.views(&s).iter().enumerate() {
+            let map = layout.rows[0].heatmaps[k];
+            assert_eq!(map.n, 4);
+            assert!(map.cell >= MIN_CELL);
+            let sc = scale(view);
+            let cmap = style.colormap(view.matrix);
+            for r in 0..4 {
+                for c in 0..4 {
+                    let expected = cmap.at(sc.unit(view.values[r][c]));
+                    assert_eq!(pixel(map.cell_center(r, c)), expected, "{} ({r}, {c})", view.matrix);
+                }
+            }
+            let (bx, by, bw, bh) = map.bar;
+            assert!(bx + bw < w as i32 && by + bh < h as i32, "colour bar inside the figure");
+            assert_eq!(pixel((bx + bw / 2, by)), cmap.at(1.0), "the bar's top is the high end");
+            assert_eq!(pixel((bx + bw / 2, by + bh - 1)), cmap.at(0.0));
+        }
+        // Text is drawn: the title line holds dark pixels.
+        let title_y = layout.rows[0].title_y;
+        assert!((0..w as i32).any(|x| pixel((x, title_y)) == Rgb(34, 34, 34)));
+    }
+
+    #[test]
+    fn svg_has_the_labels_and_rows_stack() {
+        let a = snapshot(1);
+        let b = snapshot(2);
+        let items = [
+            Item {
+                snapshot: &a,
+                text: "funny ok",
+                split: Split::Test,
+            },
+            Item {
+                snapshot: &b,
+                text: "second <one>",
+                split: Split::Test,
+            },
+        ];
+        let style = Style {
+            right: Matrix::WF,
+            ..Style::default()
+        };
+        let fig = Figure::new(&items, &serde_json::Value::Null, &style).unwrap();
+        let layout = fig.layout();
+        assert_eq!(layout.header_y, None);
+        let first = layout.rows[0].heatmaps[0];
+        assert!(layout.rows[1].title_y > first.y + first.side());
+        let svg = fig.svg().unwrap();
+        assert!(svg.contains("second &lt;one&gt;"), "titles are escaped");
+        assert!(svg.contains("W_f — fused scores"));
+        assert_eq!(svg.matches("[CLS] → score").count(), 4);
+        for label in ["funny", "ok", "[SEP]"] {
+            let n = svg.matches(&format!(">\n{label}\n</text>")).count();
+            assert_eq!(n, 8, "{label} on both axes of 4 heatmaps");
+        }
+        // W_f's diagonal is 0: the diverging map's middle.
+        let zero = Colormap::red_blue().at(0.5).hex().to_uppercase();
+        assert!(svg.contains(&format!("fill=\"{zero}\"")), "{zero}");
+    }
+}

@@ -1,0 +1,465 @@
+//! Exports of attention snapshots: paper-style figures (SVG, PNG; CM-BERT's Figure 4 shows
+//! alpha_t beside W_m) and tables (JSON, CSV). One entry point for the CLI and the dashboard:
+//! [`write`] to a chosen path, [`write_new`] to a fresh name in a directory.
+
+pub mod figure;
+pub mod table;
+mod text;
+
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::attention::{self, Level, Matrix, View};
+use crate::colormap::{Colormap, Scale};
+use crate::data::Split;
+use crate::train::AttentionSnapshot;
+
+/// The three utterances of the paper's Figure 4, in its order: CMU-MOSI test utterances 272,
+/// 531 and 572 (0-based, in the reference `test.tsv`), looked up by text so that other
+/// orderings of the split work too.
+pub const FIGURE4: [&str; 3] = [
+    "THERE ARE SOME FUNNY MOMENTS",
+    "I JUST WANNA SAY THAT I LOVE YOU",
+    "I THOUGHT IT WAS FUN",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Format {
+    /// Figure: one row per utterance, two heatmaps side by side.
+    Svg,
+    /// The same figure as a bitmap (text drawn with an embedded font).
+    Png,
+    /// Metadata, raw matrices and the two views as drawn.
+    Json,
+    /// The two views in long form, one value per line.
+    Csv,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Self::Svg, Self::Png, Self::Json, Self::Csv];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Svg => "svg",
+            Self::Png => "png",
+            Self::Json => "json",
+            Self::Csv => "csv",
+        }
+    }
+
+    /// The format a file name asks for, from its extension (case-insensitive).
+    pub fn from_path(path: &Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Self::ALL.into_iter().find(|f| f.extension() == ext)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+/// One utterance to export.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    pub snapshot: &'a AttentionSnapshot,
+    pub text: &'a str,
+    pub split: Split,
+}
+
+/// What the exports show and in which colours. The colour maps are values so that a theme
+/// can supply its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Style {
+    pub left: Matrix,
+    pub right: Matrix,
+    pub level: Level,
+    pub show_special: bool,
+    /// For non-negative matrices.
+    pub sequential: Colormap,
+    /// For signed matrices (W_f, the shift), centred on zero.
+    pub diverging: Colormap,
+}
+
+impl Default for Style {
+    /// The paper's Figure 4: text attention beside multimodal attention, per word, with the
+    /// `[CLS]` row (the only one that reaches the score).
+    fn default() -> Self {
+        Self {
+            left: Matrix::AlphaT,
+            right: Matrix::WM,
+            level: Level::Word,
+            show_special: true,
+            sequential: Colormap::blues(),
+            diverging: Colormap::red_blue(),
+        }
+    }
+}
+
+impl Style {
+    pub fn colormap(&self, matrix: Matrix) -> &Colormap {
+        if matrix.signed() {
+            &self.diverging
+        } else {
+            &self.sequential
+        }
+    }
+
+    /// The left and right views of one snapshot.
+    pub fn views(&self, snapshot: &AttentionSnapshot) -> [View; 2] {
+        [self.left, self.right].map(|m| attention::view(snapshot, m, self.level, self.show_special))
+    }
+}
+
+/// The value-to-colour scale a view is drawn with.
+pub fn scale(view: &View) -> Scale {
+    Scale::for_range(view.range(), view.matrix.signed())
+}
+
+pub fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Piece => "piece",
+        Level::Word => "word",
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("nothing to export: no utterances were given")]
+    Empty,
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "the figure would be {width}x{height} pixels (a heatmap of {tokens} rows); export it at word \
+level, without the special tokens, or as SVG, JSON or CSV"
+    )]
+    TooLarge { width: u32, height: u32, tokens: usize },
+    #[error("the embedded font cannot be read")]
+    Font,
+    #[error("cannot draw the figure: {0}")]
+    Draw(String),
+    #[error("cannot encode the PNG: {0}")]
+    Png(#[from] png::EncodingError),
+    #[error("cannot encode JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot write CSV: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+impl ExportError {
+    fn io(path: &Path, source: io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The file's bytes. `meta` (run metadata: model, checkpoint, split, ...) heads the figure,
+/// the JSON document and the CSV comments; its scalar entries are shown in figures.
+pub fn render(items: &[Item], meta: &serde_json::Value, style: &Style, format: Format) -> Result<Vec<u8>, ExportError> {
+    if items.is_empty() {
+        return Err(ExportError::Empty);
+    }
+    match format {
+        Format::Svg => Ok(figure::Figure::new(items, meta, style)?.svg()?.into_bytes()),
+        Format::Png => figure::Figure::new(items, meta, style)?.png(),
+        Format::Json => table::json(items, meta, style),
+        Format::Csv => table::csv(items, meta, style),
+    }
+}
+
+/// Writes to `path`, replacing it if it exists (the caller decides whether it may): the
+/// bytes go to a temporary file beside it first, so a failure leaves no half-written file.
+pub fn write(
+    items: &[Item],
+    meta: &serde_json::Value,
+    style: &Style,
+    format: Format,
+    path: &Path,
+) -> Result<(), ExportError> {
+    let bytes = render(items, meta, style, format)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
+    }
+    atomic_write(path, &bytes)
+}
+
+/// Writes to a new file `dir/stem.ext` (or `stem-2.ext`, ...), creating `dir`; never replaces
+/// a file, even one that appears meanwhile. Returns the path written.
+pub fn write_new(
+    items: &[Item],
+    meta: &serde_json::Value,
+    style: &Style,
+    format: Format,
+    dir: &Path,
+    stem: &str,
+) -> Result<PathBuf, ExportError> {
+    // Rendered first, so that a failure leaves no empty file behind.
+    let bytes = render(items, meta, style, format)?;
+    fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
+    // The name is claimed with create_new, which fails if another writer took it between
+    // `unique_path` and now; the content then replaces our own empty claim.
+    let path = loop {
+        let path = unique_path(dir, stem, format.extension());
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(_) => break path,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(ExportError::io(&path, e)),
+        }
+    };
+    if let Err(e) = atomic_write(&path, &bytes) {
+        let _ = fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(path)
+}
+
+/// `dir/stem.ext` if no such file exists, else the first free `dir/stem-N.ext` for N = 2, 3, ...
+pub fn unique_path(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+    let first = dir.join(format!("{stem}.{ext}"));
+    if !exists(&first) {
+        return first;
+    }
+    (2u64..)
+        .map(|n| dir.join(format!("{stem}-{n}.{ext}")))
+        .find(|p| !exists(p))
+        .expect("some number is free")
+}
+
+/// Broken symlinks count as taken: writing through one would create its target.
+fn exists(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+}
+
+/// A name that says what the file holds: `test-0572-alpha-t-w-m-word` for one utterance,
+/// `test-0272-0531-0572-...` for several; `name` (such as `figure4`) replaces the utterances.
+pub fn file_stem(items: &[Item], name: Option<&str>, style: &Style) -> String {
+    let what = match name {
+        Some(name) => slug(name),
+        None => {
+            let mut parts = Vec::new();
+            let mut split = None;
+            for item in items.iter().take(4) {
+                if split != Some(item.split) {
+                    parts.push(item.split.name().to_string());
+                    split = Some(item.split);
+                }
+                parts.push(format!("{:04}", item.snapshot.index));
+            }
+            if items.len() > 4 {
+                parts.push(format!("and-{}-more", items.len() - 4));
+            }
+            if parts.is_empty() {
+                parts.push("empty".into());
+            }
+            parts.join("-")
+        }
+    };
+    let special = if style.show_special { "" } else { "-no-special" };
+    format!(
+        "{what}-{}-{}-{}{special}",
+        style.left.slug(),
+        style.right.slug(),
+        level_name(style.level)
+    )
+}
+
+/// Lower-case ASCII letters, digits and single dashes.
+fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() {
+        "export".into()
+    } else {
+        out
+    }
+}
+
+/// Temporary file in the same directory (so the rename cannot cross file systems), synced,
+/// then renamed over `path`.
+fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    })()
+    .map_err(|e| ExportError::io(&tmp, e))
+    .and_then(|()| fs::rename(&tmp, path).map_err(|e| ExportError::io(path, e)));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Positions of `wanted` among `texts`, compared case-insensitively with runs of whitespace
+/// collapsed; the first match of each. `Err` lists the sentences not found.
+pub fn find_sentences<'w, S: AsRef<str>>(texts: &[S], wanted: &[&'w str]) -> Result<Vec<usize>, Vec<&'w str>> {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let texts: Vec<String> = texts.iter().map(|t| norm(t.as_ref())).collect();
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for &w in wanted {
+        let key = norm(w);
+        match texts.iter().position(|t| *t == key) {
+            Some(i) => found.push(i),
+            None => missing.push(w),
+        }
+    }
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(missing)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// "[CLS] fun ##ny ok [SEP]": two words, distinct values everywhere.
+    pub(crate) fn snapshot(index: usize) -> AttentionSnapshot {
+        let n = 5;
+        let m = |f: &dyn Fn(usize, usize) -> f32| (0..n).map(|i| (0..n).map(|j| f(i, j)).collect()).collect();
+        AttentionSnapshot {
+            index,
+            tokens: ["[CLS]", "fun", "##ny", "ok", "[SEP]"].map(String::from).to_vec(),
+            words: ["funny", "ok"].map(String::from).to_vec(),
+            token_words: vec![None, Some(0), Some(0), Some(1), None],
+            label: 1.2,
+            prediction: 0.85,
+            prediction_without_audio: 0.8,
+            batching: "test".into(),
+            text_attention: m(&|i, j| (i * 5 + j) as f32 / 10.0),
+            audio_attention: m(&|i, j| ((i + j) % 3) as f32),
+            fusion_scores: m(&|i, j| i as f32 - j as f32),
+            multimodal_attention: m(&|i, j| if i == j { 0.6 } else { 0.1 }),
+        }
+    }
+
+    #[test]
+    fn formats_from_extensions() {
+        assert_eq!(Format::from_path(Path::new("a/fig.PNG")), Some(Format::Png));
+        assert_eq!(Format::from_path(Path::new("x.csv")), Some(Format::Csv));
+        assert_eq!(Format::from_path(Path::new("x.txt")), None);
+        assert_eq!(Format::from_path(Path::new("x")), None);
+    }
+
+    #[test]
+    fn stems_say_what_the_file_holds() {
+        let s = snapshot(572);
+        let item = Item {
+            snapshot: &s,
+            text: "funny ok",
+            split: Split::Test,
+        };
+        let style = Style::default();
+        assert_eq!(file_stem(&[item], None, &style), "test-0572-alpha-t-w-m-word");
+        assert_eq!(
+            file_stem(&[item, item], Some("Figure 4!"), &style),
+            "figure-4-alpha-t-w-m-word"
+        );
+        let dev = Item {
+            split: Split::Dev,
+            ..item
+        };
+        let hidden = Style {
+            show_special: false,
+            level: Level::Piece,
+            right: Matrix::Shift,
+            ..style
+        };
+        assert_eq!(
+            file_stem(&[item, item, dev], None, &hidden),
+            "test-0572-0572-dev-0572-alpha-t-shift-piece-no-special"
+        );
+        assert_eq!(
+            file_stem(&[item; 6], None, &Style::default()),
+            "test-0572-0572-0572-0572-and-2-more-alpha-t-w-m-word"
+        );
+    }
+
+    #[test]
+    fn unique_paths_never_name_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p1 = unique_path(dir.path(), "fig", "png");
+        assert_eq!(p1, dir.path().join("fig.png"));
+        fs::write(&p1, "one").unwrap();
+        let p2 = unique_path(dir.path(), "fig", "png");
+        assert_eq!(p2, dir.path().join("fig-2.png"));
+        fs::write(&p2, "two").unwrap();
+        fs::write(dir.path().join("fig-3.png"), "three").unwrap();
+        assert_eq!(unique_path(dir.path(), "fig", "png"), dir.path().join("fig-4.png"));
+        assert_eq!(unique_path(dir.path(), "fig", "svg"), dir.path().join("fig.svg"));
+    }
+
+    #[test]
+    fn write_new_keeps_existing_files_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("exports");
+        let s = snapshot(3);
+        let items = [Item {
+            snapshot: &s,
+            text: "funny ok",
+            split: Split::Test,
+        }];
+        let meta = serde_json::json!({"model": "cmbert"});
+        let style = Style::default();
+        let a = write_new(&items, &meta, &style, Format::Json, &out, "x").unwrap();
+        let before = fs::read(&a).unwrap();
+        let b = write_new(&items, &meta, &style, Format::Json, &out, "x").unwrap();
+        assert_eq!(
+            (a.file_name().unwrap(), b.file_name().unwrap()),
+            ("x.json".as_ref(), "x-2.json".as_ref())
+        );
+        assert_eq!(fs::read(&a).unwrap(), before);
+        let mut names: Vec<_> = fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["x-2.json", "x.json"]);
+        // `write` replaces, atomically, and creates the parent directory.
+        let target = dir.path().join("new/dir/y.csv");
+        write(&items, &meta, &style, Format::Csv, &target).unwrap();
+        write(&items, &meta, &style, Format::Csv, &target).unwrap();
+        assert_eq!(fs::read_dir(target.parent().unwrap()).unwrap().count(), 1);
+        assert!(matches!(
+            write(&[], &meta, &style, Format::Png, &target),
+            Err(ExportError::Empty)
+        ));
+    }
+
+    #[test]
+    fn finds_sentences_by_text() {
+        let texts = [
+            "hello there",
+            "  I thought it   WAS fun ",
+            "there are some funny moments",
+        ];
+        assert_eq!(
+            find_sentences(&texts, &["I THOUGHT IT WAS FUN", "THERE ARE SOME FUNNY MOMENTS"]),
+            Ok(vec![1, 2])
+        );
+        assert_eq!(
+            find_sentences(&texts, &FIGURE4),
+            Err(vec!["I JUST WANNA SAY THAT I LOVE YOU"])
+        );
+    }
+}
