@@ -269,6 +269,9 @@ pub struct ExportArgs {
     /// [default: a new file in exports/, named after the utterances and matrices]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Colour maps of the figure: a theme name (dark, paper, colorblind) or a .toml file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "paper")]
+    pub theme: String,
 }
 
 #[derive(Debug, Args)]

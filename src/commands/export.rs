@@ -9,7 +9,6 @@ use candle_core::Device;
 use super::eval::refuse_overwrite;
 use super::Trained;
 use crate::cli::ExportArgs;
-use crate::colormap::Colormap;
 use crate::export::{self, Format, Item, Style, FIGURE4};
 use crate::train::attention_snapshot;
 
@@ -26,6 +25,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     if let Some(out) = &args.out {
         refuse_overwrite(out, input.force)?;
     }
+    let theme = crate::ui::Theme::load(&args.theme)?;
     let trained = Trained::open(&input.checkpoint, &device)?;
     let data = trained.dataset(&input.data, input.audio.as_deref())?;
     let examples = data.split(input.split);
@@ -75,14 +75,13 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
             split: input.split,
         })
         .collect();
-    // The colour maps become a theme's once `--theme` exists.
     let style = Style {
         left: args.left,
         right: args.right,
         level: args.level,
         show_special: !args.hide_special,
-        sequential: Colormap::blues(),
-        diverging: Colormap::red_blue(),
+        sequential: theme.sequential,
+        diverging: theme.diverging,
     };
     let meta = serde_json::json!({
         "checkpoint": input.checkpoint,

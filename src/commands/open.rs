@@ -10,6 +10,7 @@ use candle_core::Device;
 use super::Trained;
 use crate::cli::{LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
+use crate::export::{self, Format, Item, Style};
 use crate::train::Inspector;
 use crate::ui::{App, Browser, Request, RunInfo, RunState, Theme};
 
@@ -80,6 +81,112 @@ pub fn on_request(app: &mut App, request: Request, look: &LookArgs) {
     }
 }
 
-fn export_shown(_app: &App, _dir: &Path) -> Result<Vec<PathBuf>> {
-    bail!("export is not wired yet")
+/// The shown utterance as the app draws it (matrices, level, special tokens, the theme's
+/// colour maps): a PNG figure and the JSON numbers, under new names in `dir`.
+fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
+    let Some(inspection) = &app.explorer.inspection else {
+        bail!("no attention to export yet");
+    };
+    let split = inspection.split;
+    let text = app.browser.splits[split.index()]
+        .rows
+        .get(inspection.snapshot.index)
+        .map_or("", |u| u.text.as_str());
+    let items = [Item {
+        snapshot: &inspection.snapshot,
+        text,
+        split,
+    }];
+    let e = &app.explorer;
+    let style = Style {
+        left: e.left,
+        right: e.right,
+        level: e.level,
+        show_special: e.show_special,
+        sequential: app.theme.sequential.clone(),
+        diverging: app.theme.diverging.clone(),
+    };
+    let info = &app.state.info;
+    let meta = serde_json::json!({
+        "run": info.run_name,
+        "model": info.model,
+        "bert": info.bert,
+        "data": info.data,
+        "checkpoint": info.checkpoint,
+        "split": split,
+        "step": inspection.step,
+        "batching": inspection.snapshot.batching,
+        "theme": app.theme.name,
+    });
+    let stem = export::file_stem(&items, None, &style);
+    [Format::Png, Format::Json]
+        .into_iter()
+        .map(|format| Ok(export::write_new(&items, &meta, &style, format, dir, &stem)?))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{AttentionSnapshot, Event, Inspection};
+    use crate::ui::browser::Utterance;
+
+    #[test]
+    fn the_export_key_writes_png_and_json_under_new_names() {
+        let n = 4;
+        let grid = |v: f32| vec![vec![v; n]; n];
+        let snapshot = AttentionSnapshot {
+            index: 0,
+            tokens: ["[CLS]", "so", "fun", "[SEP]"].map(String::from).to_vec(),
+            words: ["so", "fun"].map(String::from).to_vec(),
+            token_words: vec![None, Some(0), Some(1), None],
+            label: 1.0,
+            prediction: 0.5,
+            prediction_without_audio: 0.5,
+            batching: "evaluation batch 0".into(),
+            text_attention: grid(1.0),
+            audio_attention: grid(0.0),
+            fusion_scores: grid(1.0),
+            multimodal_attention: grid(0.25),
+        };
+        let rows = vec![Utterance {
+            text: "SO FUN".into(),
+            label: 1.0,
+        }];
+        let browser = Browser::new([rows.clone(), rows.clone(), rows], Split::Dev);
+        let mut app = App::new(RunState::new("t"), browser, Theme::built_in(1), false);
+        let tmp = tempfile::tempdir().unwrap();
+        let look = LookArgs {
+            theme: "paper".into(),
+            exports: tmp.path().join("exports"),
+        };
+        on_request(&mut app, Request::Export, &look);
+        assert!(app.message.as_ref().unwrap().starts_with("export failed"), "nothing shown yet");
+        app.apply(&Event::Attention(Box::new(Inspection {
+            split: Split::Dev,
+            step: Some(7),
+            snapshot,
+        })));
+        on_request(&mut app, Request::Export, &look);
+        on_request(&mut app, Request::Export, &look);
+        let mut names: Vec<String> = std::fs::read_dir(&look.exports)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "dev-0000-alpha-t-w-m-word-2.json",
+                "dev-0000-alpha-t-w-m-word-2.png",
+                "dev-0000-alpha-t-w-m-word.json",
+                "dev-0000-alpha-t-w-m-word.png"
+            ]
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(look.exports.join("dev-0000-alpha-t-w-m-word.json")).unwrap())
+                .unwrap();
+        assert_eq!(json["meta"]["step"], 7, "{json}");
+        assert_eq!(json["meta"]["theme"], "paper");
+    }
 }

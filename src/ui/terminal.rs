@@ -5,9 +5,9 @@
 use std::io::stdout;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{never, select, tick, unbounded, Receiver, Sender};
+use crossbeam_channel::{at, never, select, unbounded, Receiver, Sender};
 use crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind, MouseEventKind,
 };
@@ -19,8 +19,11 @@ use super::app::{App, Input, Request};
 use crate::data::Dataset;
 use crate::train::{Command, Event, Inspector, RunSummary, TrainError, Trainer};
 
-/// Frames are drawn at most this often.
+/// Frames are drawn at most this often: ~30 a second after input.
 pub const FRAME: Duration = Duration::from_millis(33);
+/// Training progress alone redraws at most this often: every frame preempts a training
+/// thread on a busy CPU, and 10 updates a second is all a reader can follow.
+pub const PROGRESS_FRAME: Duration = Duration::from_millis(100);
 
 /// Handles what the app asks of the outside world (exports).
 pub type OnRequest<'a> = dyn FnMut(&mut App, Request) + 'a;
@@ -38,14 +41,32 @@ pub fn event_loop<B: Backend>(
     for command in app.start() {
         let _ = commands.send(command);
     }
-    let ticker = tick(FRAME);
+    // No periodic tick: the loop sleeps until an event, an input, or a frame that is due.
     let mut dirty = true;
+    let mut progressed = false;
+    let mut last_draw = Instant::now() - FRAME;
     let mut events_open = true;
     let mut inputs_open = true;
-    while !app.quit {
+    while !app.quit && (events_open || inputs_open) {
+        let due = if dirty {
+            Some(last_draw + FRAME)
+        } else if progressed {
+            Some(last_draw + PROGRESS_FRAME)
+        } else {
+            None
+        };
+        if due.is_some_and(|d| d <= Instant::now()) {
+            let _ = terminal.draw(|f| app.draw(f));
+            (dirty, progressed, last_draw) = (false, false, Instant::now());
+            continue;
+        }
         select! {
             recv(if events_open { events.clone() } else { never() }) -> event => match event {
-                Ok(event) => { app.apply(&event); dirty = true; }
+                Ok(event) => {
+                    // Steps redraw at the slower pace; anything else at the next frame.
+                    if matches!(event, Event::Step { .. }) { progressed = true; } else { dirty = true; }
+                    app.apply(&event);
+                }
                 Err(_) => events_open = false,
             },
             recv(if inputs_open { inputs.clone() } else { never() }) -> input => match input {
@@ -60,16 +81,18 @@ pub fn event_loop<B: Backend>(
                 }
                 Err(_) => inputs_open = false,
             },
-            recv(ticker) -> _ => if dirty {
-                let _ = terminal.draw(|f| app.draw(f));
-                dirty = false;
-            },
-        }
-        if !events_open && !inputs_open {
-            break;
+            recv(due.map_or_else(never, at)) -> _ => {}
         }
     }
     let _ = terminal.draw(|f| app.draw(f));
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10), so that drawing never
+/// preempts the trainer's threads: on a busy CPU, every preemption of one worker stalls the
+/// other at candle's next join. Threads spawned afterwards inherit it, so call this after
+/// the trainer is running. Best effort: a refusal changes nothing else.
+pub fn yield_cpu_to_training() {
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
 }
 
 /// Reads the terminal on its own thread until told to stop (polling, so it sees the flag).
@@ -133,6 +156,7 @@ pub fn train(
     let (guard, mut terminal) = TerminalGuard::enter();
     let outcome = thread::scope(|scope| {
         let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx, true);
+        yield_cpu_to_training();
         thread::Builder::new()
             .name("input".into())
             .spawn_scoped(scope, || read_inputs(inputs_tx, &stop_inputs))
