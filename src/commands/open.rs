@@ -161,7 +161,10 @@ mod tests {
             exports: tmp.path().join("exports"),
         };
         on_request(&mut app, Request::Export, &look);
-        assert!(app.message.as_ref().unwrap().starts_with("export failed"), "nothing shown yet");
+        assert!(
+            app.message.as_ref().unwrap().starts_with("export failed"),
+            "nothing shown yet"
+        );
         app.apply(&Event::Attention(Box::new(Inspection {
             split: Split::Dev,
             step: Some(7),

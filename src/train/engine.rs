@@ -378,6 +378,25 @@ impl Trainer {
             match command {
                 Command::Stop => return Ok(true),
                 Command::Pause => {
+                    // A watch asked for just before the pause is answered now, not at resume.
+                    let mut resumed = false;
+                    while let Ok(command) = commands.try_recv() {
+                        match command {
+                            Command::Watch { split, index } => self.watch.set(split, index),
+                            Command::Stop => return Ok(true),
+                            Command::Resume => {
+                                resumed = true;
+                                break;
+                            }
+                            other => self.answer(other, data, events)?,
+                        }
+                    }
+                    if resumed {
+                        continue;
+                    }
+                    if self.watch.due(Instant::now()) {
+                        self.refresh_watch(data, events)?;
+                    }
                     let _ = events.send(Event::Paused);
                     // While paused the viewer may still browse and save.
                     loop {

@@ -264,7 +264,10 @@ impl App {
                 self.focus = Focus::List;
                 self.browser.searching = true;
             }
-            KeyCode::Char('o') => self.browser.toggle_sort(),
+            KeyCode::Char('o') => {
+                self.browser.toggle_sort();
+                return self.sync();
+            }
             KeyCode::Char('p') => {
                 let split = self.browser.split;
                 self.browser.splits[split.index()].requested = true;

@@ -153,8 +153,8 @@ impl Browser {
             SortBy::File => SortBy::Error,
             SortBy::Error => SortBy::File,
         };
-        let keep = self.selected().map(|s| s.1);
-        self.refilter(keep);
+        // The top of the new order is what the user wants to see (the largest errors).
+        self.refilter(None);
     }
 
     pub fn set_query(&mut self, query: String) {

@@ -313,7 +313,14 @@ fn keys_change_state_as_documented() {
             index: 0
         }]
     );
-    assert_eq!(a.on_key(KeyCode::Char('o')), [], "sort by error: the selection is kept");
+    assert_eq!(
+        a.on_key(KeyCode::Char('o')),
+        [Command::Watch {
+            split: Split::Dev,
+            index: 1
+        }],
+        "sort by error: the largest error is selected"
+    );
     assert_eq!(a.browser.order, [1, 0, 2]);
     assert_eq!(
         a.on_key(KeyCode::Char(']')),
