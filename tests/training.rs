@@ -320,3 +320,76 @@ fn killed_during_saves_leaves_a_loadable_checkpoint() {
     }
     assert!(survived >= 3, "too few kills happened after a first save ({survived})");
 }
+
+/// The viewer's worker: a watch is answered before a split's predictions (which are built
+/// one evaluation batch at a time), and those predictions equal `evaluate`'s exactly.
+#[test]
+fn inspector_answers_watches_first_and_predicts_like_evaluate() {
+    use cmbert::train::Inspector;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_tiny_corpus(&data, SIZES);
+    let audio = tmp.path().join("audio.safetensors");
+    write_tiny_audio(&audio, SIZES, 0.3);
+    let mut spec = spec(&data, &tmp.path().join("run"), ModelKind::CmBert);
+    spec.audio = Some(audio);
+    spec.eval_batch_size = 4;
+    let data_set = dataset(&spec);
+    let trainer = Trainer::new(
+        spec,
+        &Checkpoint::load(&tiny_bert(), &Device::Cpu).unwrap(),
+        5,
+        &Device::Cpu,
+    )
+    .unwrap();
+    let inspector = Inspector {
+        model: trainer.model(),
+        kind: ModelKind::CmBert,
+        data: &data_set,
+        eval_batch_size: 4,
+        audio_dim: 5,
+        device: &Device::Cpu,
+    };
+    let (commands_tx, commands_rx) = unbounded();
+    let (events_tx, events_rx) = unbounded();
+    commands_tx.send(Command::Predict(Split::Test)).unwrap();
+    commands_tx
+        .send(Command::Watch {
+            split: Split::Test,
+            index: 2,
+        })
+        .unwrap();
+    commands_tx
+        .send(Command::Watch {
+            split: Split::Test,
+            index: 9,
+        })
+        .unwrap();
+    let events: Vec<Event> = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| inspector.serve(&commands_rx, &events_tx));
+        let timeout = std::time::Duration::from_secs(60);
+        let events = (0..2).map(|_| events_rx.recv_timeout(timeout).unwrap()).collect();
+        // Hanging up ends the worker, even with work pending (the app is quitting).
+        drop(commands_tx);
+        worker.join().unwrap().unwrap();
+        events
+    });
+    assert!(
+        events_rx.try_recv().is_err(),
+        "one attention (the latest watch), one set of predictions"
+    );
+    let Event::Attention(inspection) = &events[0] else {
+        panic!("the watch is answered first: {:?}", events[0])
+    };
+    assert_eq!((inspection.split, inspection.snapshot.index), (Split::Test, 9));
+    let Event::Predictions { split, values, .. } = &events[1] else {
+        panic!("{:?}", events[1])
+    };
+    let expected = evaluate(trainer.model(), data_set.split(Split::Test), 4, 5, &Device::Cpu).unwrap();
+    assert_eq!(*split, Split::Test);
+    assert_eq!(
+        values, &expected.predictions,
+        "batch by batch equals one evaluation pass"
+    );
+    assert_eq!(inspection.snapshot.prediction, expected.predictions[9]);
+}

@@ -98,17 +98,65 @@ impl Inspector<'_> {
     ) -> Result<()> {
         use super::events::Command;
         let mut watch = Watch::default();
-        for command in commands.iter() {
-            match command {
-                Command::Watch { split, index } => {
+        let mut pending_watch = false;
+        // Splits being predicted, one evaluation batch at a time, so that a watch (a key
+        // press) is answered between two batches instead of after a whole split.
+        let mut jobs: Vec<(Split, Vec<f32>)> = Vec::new();
+        loop {
+            let next = if pending_watch || !jobs.is_empty() {
+                match commands.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(crossbeam_channel::TryRecvError::Empty) => None,
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => return Ok(()),
+                }
+            } else {
+                match commands.recv() {
+                    Ok(c) => Some(c),
+                    Err(_) => return Ok(()),
+                }
+            };
+            match next {
+                Some(Command::Watch { split, index }) => {
                     watch.set(split, index);
+                    pending_watch = true;
+                }
+                Some(Command::Predict(split)) => {
+                    if !jobs.iter().any(|(s, _)| *s == split) {
+                        jobs.push((split, Vec::new()));
+                    }
+                }
+                Some(Command::Save | Command::Pause | Command::Resume | Command::Stop) => {}
+                // Nothing new: work on what is pending, the latest watch first.
+                None if pending_watch => {
+                    pending_watch = false;
                     self.refresh(&mut watch, None, events)?;
                 }
-                Command::Predict(split) => self.predict(split, None, events)?,
-                Command::Save | Command::Pause | Command::Resume | Command::Stop => {}
+                None => {
+                    let (split, values) = &mut jobs[0];
+                    let examples = self.data.split(*split);
+                    let start = values.len();
+                    let end = (start + self.eval_batch_size.max(1)).min(examples.len());
+                    values.extend(
+                        evaluate(
+                            self.model,
+                            &examples[start..end],
+                            self.eval_batch_size,
+                            self.audio_dim,
+                            self.device,
+                        )?
+                        .predictions,
+                    );
+                    if values.len() == examples.len() {
+                        let (split, values) = jobs.remove(0);
+                        let _ = events.send(Event::Predictions {
+                            split,
+                            step: None,
+                            values,
+                        });
+                    }
+                }
             }
         }
-        Ok(())
     }
 
     pub fn predict(&self, split: Split, step: Option<usize>, events: &Sender<Event>) -> Result<()> {
