@@ -3,7 +3,7 @@
 //! through every layer norm, and the explorer needs every layer's attention probabilities.
 //! `vb.pp(..)` names equal the Hugging Face checkpoint keys.
 
-use candle_core::{DType, Device, Result, Tensor, D};
+use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{Embedding, Init, Module, VarBuilder};
 
 use super::config::BertConfig;
@@ -114,7 +114,7 @@ impl SelfAttention {
         let v = self.split_heads(&self.value.forward(xs)?)?;
         let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
         let scores = scores.broadcast_add(additive_mask)?;
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let probs = super::fused::softmax_last_dim(&scores)?;
         let context = dropout(&probs, self.probs_dropout, mode)?
             .matmul(&v)?
             .transpose(1, 2)?

@@ -1,7 +1,7 @@
 //! The masked multimodal attention ("fusion") head, spec section 3 steps 1-10, with the
 //! `[CLS]` audio-slot variants of section 7.
 
-use candle_core::{DType, Result, Tensor, D};
+use candle_core::{DType, Result, Tensor};
 use candle_nn::{Init, Module, VarBuilder};
 
 use super::bert::MASK_VALUE;
@@ -123,7 +123,7 @@ impl FusionHead {
         let pad = mask.affine(-1.0, 1.0)?;
         let double_mask = (pad.unsqueeze(2)?.broadcast_add(&pad.unsqueeze(1)?)? * MASK_VALUE)?;
         // Step 7.
-        let w_m = candle_nn::ops::softmax(&w_f.add(&double_mask)?, D::Minus1)?;
+        let w_m = super::fused::softmax_last_dim(&w_f.add(&double_mask)?)?;
         // Step 8.
         let attended = dropout(&w_m, self.attention_dropout, mode)?.matmul(hidden)?;
         let fused = (attended + hidden)?;

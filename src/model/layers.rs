@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use candle_core::{Result, Tensor, D};
+use candle_core::{Result, Tensor};
 use candle_nn::{Init, VarBuilder};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -90,11 +90,7 @@ impl LayerNorm {
     }
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let mean = xs.mean_keepdim(D::Minus1)?;
-        let centred = xs.broadcast_sub(&mean)?;
-        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
+        super::fused::layer_norm(xs, &self.weight, &self.bias, self.eps)
     }
 }
 

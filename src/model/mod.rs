@@ -3,6 +3,7 @@
 pub mod bert;
 pub mod cmbert;
 pub mod config;
+pub mod fused;
 pub mod fusion;
 pub mod layers;
 pub mod params;

@@ -1,0 +1,324 @@
+//! Fused CPU kernels with hand-written backward passes: softmax over the last dimension and
+//! layer normalisation. Built from basic ops, each of these is a chain of a dozen tensors
+//! forward and more backward (CANDLE-NOTES.md); fused, one pass over the data each way.
+//!
+//! Reductions run over fixed blocks of rows whose partial sums are added in a fixed order,
+//! so results do not depend on the thread count or on scheduling: training stays
+//! bit-for-bit reproducible and resumable. Off the CPU, or for other dtypes, the composite
+//! ops are used.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, D};
+use rayon::prelude::*;
+
+/// Rows per parallel task: large enough to amortise scheduling, small enough to balance.
+const ROWS_PER_TASK: usize = 64;
+
+fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+    let data = storage.as_slice::<f32>()?;
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("{op}: the input must be contiguous"),
+    }
+}
+
+fn last_dim(layout: &Layout) -> usize {
+    layout.dims().last().copied().unwrap_or(1).max(1)
+}
+
+fn fusable(xs: &Tensor) -> bool {
+    xs.device().is_cpu() && xs.dtype() == DType::F32
+}
+
+/// `softmax(xs)` over the last dimension, differentiable.
+pub fn softmax_last_dim(xs: &Tensor) -> Result<Tensor> {
+    if fusable(xs) {
+        xs.contiguous()?.apply_op1(Softmax)
+    } else {
+        candle_nn::ops::softmax(xs, D::Minus1)
+    }
+}
+
+struct Softmax;
+
+impl CustomOp1 for Softmax {
+    fn name(&self) -> &'static str {
+        "cmbert-softmax-last-dim"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let xs = contiguous_f32(storage, layout, self.name())?;
+        let d = last_dim(layout);
+        let mut out = vec![0f32; xs.len()];
+        out.par_chunks_mut(d * ROWS_PER_TASK)
+            .zip(xs.par_chunks(d * ROWS_PER_TASK))
+            .for_each(|(out, xs)| {
+                for (o, x) in out.chunks_mut(d).zip(xs.chunks(d)) {
+                    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let mut sum = 0f32;
+                    for (o, &x) in o.iter_mut().zip(x) {
+                        *o = (x - max).exp();
+                        sum += *o;
+                    }
+                    let inv = 1.0 / sum;
+                    o.iter_mut().for_each(|o| *o *= inv);
+                }
+            });
+        Ok((CpuStorage::F32(out), layout.shape().clone()))
+    }
+
+    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(res.apply_op2_no_bwd(&grad_res.contiguous()?, &SoftmaxBackward)?))
+    }
+}
+
+/// `dx = y * (g - sum(g * y))` per row.
+struct SoftmaxBackward;
+
+impl CustomOp2 for SoftmaxBackward {
+    fn name(&self) -> &'static str {
+        "cmbert-softmax-last-dim-backward"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let ys = contiguous_f32(s1, l1, self.name())?;
+        let gs = contiguous_f32(s2, l2, self.name())?;
+        let d = last_dim(l1);
+        let mut out = vec![0f32; ys.len()];
+        out.par_chunks_mut(d * ROWS_PER_TASK)
+            .zip(ys.par_chunks(d * ROWS_PER_TASK).zip(gs.par_chunks(d * ROWS_PER_TASK)))
+            .for_each(|(out, (ys, gs))| {
+                for (o, (y, g)) in out.chunks_mut(d).zip(ys.chunks(d).zip(gs.chunks(d))) {
+                    let dot: f32 = y.iter().zip(g).map(|(y, g)| y * g).sum();
+                    for ((o, &y), &g) in o.iter_mut().zip(y).zip(g) {
+                        *o = y * (g - dot);
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+/// Layer normalisation over the last dimension (biased variance, as `torch.nn.LayerNorm`),
+/// differentiable in `xs`, `weight` and `bias`.
+pub fn layer_norm(xs: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
+    if fusable(xs) {
+        xs.contiguous()?.apply_op3(
+            &weight.contiguous()?,
+            &bias.contiguous()?,
+            LayerNormOp { eps: eps as f32 },
+        )
+    } else {
+        let mean = xs.mean_keepdim(D::Minus1)?;
+        let centred = xs.broadcast_sub(&mean)?;
+        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = centred.broadcast_div(&(var + eps)?.sqrt()?)?;
+        normed.broadcast_mul(weight)?.broadcast_add(bias)
+    }
+}
+
+struct LayerNormOp {
+    eps: f32,
+}
+
+/// Mean and 1/sqrt(var + eps) of one row, two passes as the composite ops compute them.
+fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
+    let n = x.len() as f32;
+    let mean = x.iter().sum::<f32>() / n;
+    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
+impl CustomOp3 for LayerNormOp {
+    fn name(&self) -> &'static str {
+        "cmbert-layer-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let xs = contiguous_f32(s1, l1, self.name())?;
+        let w = contiguous_f32(s2, l2, self.name())?;
+        let b = contiguous_f32(s3, l3, self.name())?;
+        let d = last_dim(l1);
+        if w.len() != d || b.len() != d {
+            candle_core::bail!("{}: weight and bias must have {d} values", self.name());
+        }
+        let mut out = vec![0f32; xs.len()];
+        out.par_chunks_mut(d * ROWS_PER_TASK)
+            .zip(xs.par_chunks(d * ROWS_PER_TASK))
+            .for_each(|(out, xs)| {
+                for (o, x) in out.chunks_mut(d).zip(xs.chunks(d)) {
+                    let (mean, rstd) = row_stats(x, self.eps);
+                    for i in 0..d {
+                        o[i] = (x[i] - mean) * rstd * w[i] + b[i];
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        xs: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        // One output holds dx (the rows of xs), then d_weight and d_bias as two more rows.
+        let d = xs.dim(D::Minus1)?;
+        let rows = xs.elem_count() / d;
+        let all = xs.apply_op3_no_bwd(weight, &grad.contiguous()?, &LayerNormBackward { eps: self.eps })?;
+        let dx = all.narrow(0, 0, rows)?.reshape(xs.shape())?;
+        let dw = all.narrow(0, rows, 1)?.reshape(d)?;
+        let db = all.narrow(0, rows + 1, 1)?.reshape(d)?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+struct LayerNormBackward {
+    eps: f32,
+}
+
+impl CustomOp3 for LayerNormBackward {
+    fn name(&self) -> &'static str {
+        "cmbert-layer-norm-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let xs = contiguous_f32(s1, l1, self.name())?;
+        let w = contiguous_f32(s2, l2, self.name())?;
+        let gs = contiguous_f32(s3, l3, self.name())?;
+        let d = last_dim(l1);
+        let rows = xs.len() / d;
+        let mut out = vec![0f32; xs.len() + 2 * d];
+        let (dx, _) = out.split_at_mut(xs.len());
+        // Per block: dx rows, and the block's partial sums of g * xhat and g.
+        let partials: Vec<(Vec<f32>, Vec<f32>)> = dx
+            .par_chunks_mut(d * ROWS_PER_TASK)
+            .zip(xs.par_chunks(d * ROWS_PER_TASK).zip(gs.par_chunks(d * ROWS_PER_TASK)))
+            .map(|(dx, (xs, gs))| {
+                let mut dw = vec![0f32; d];
+                let mut db = vec![0f32; d];
+                let mut xhat = vec![0f32; d];
+                for (dx, (x, g)) in dx.chunks_mut(d).zip(xs.chunks(d).zip(gs.chunks(d))) {
+                    let (mean, rstd) = row_stats(x, self.eps);
+                    let (mut sum_gw, mut sum_gw_xhat) = (0f32, 0f32);
+                    for i in 0..d {
+                        xhat[i] = (x[i] - mean) * rstd;
+                        let gw = g[i] * w[i];
+                        sum_gw += gw;
+                        sum_gw_xhat += gw * xhat[i];
+                        dw[i] += g[i] * xhat[i];
+                        db[i] += g[i];
+                    }
+                    let n = d as f32;
+                    for i in 0..d {
+                        dx[i] = rstd * (g[i] * w[i] - sum_gw / n - xhat[i] * sum_gw_xhat / n);
+                    }
+                }
+                (dw, db)
+            })
+            .collect();
+        let (dw, db) = out[rows * d..].split_at_mut(d);
+        for (pw, pb) in &partials {
+            for i in 0..d {
+                dw[i] += pw[i];
+                db[i] += pb[i];
+            }
+        }
+        Ok((CpuStorage::F32(out), Shape::from((rows + 2, d))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn random(shape: &[usize], seed: u64) -> Result<Tensor> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.random_range(-3.0..3.0)).collect();
+        Tensor::from_vec(v, shape, &Device::Cpu)
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
+        (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()
+    }
+
+    #[test]
+    fn softmax_matches_the_composite_forward_and_backward() -> Result<()> {
+        // 3 x 70 rows: more than one block, and a last block that is not full.
+        let x = Var::from_tensor(&random(&[3, 70, 9], 1)?)?;
+        let g = random(&[3, 70, 9], 2)?;
+        let fused = softmax_last_dim(x.as_tensor())?;
+        let plain = candle_nn::ops::softmax(x.as_tensor(), D::Minus1)?;
+        assert!(max_diff(&fused, &plain)? < 1e-6);
+        let gf = fused.mul(&g)?.sum_all()?.backward()?;
+        let gp = plain.mul(&g)?.sum_all()?.backward()?;
+        let (a, b) = (gf.get(&x).unwrap(), gp.get(&x).unwrap());
+        assert!(max_diff(a, b)? < 1e-5, "{}", max_diff(a, b)?);
+        Ok(())
+    }
+
+    #[test]
+    fn layer_norm_matches_the_composite_forward_and_backward() -> Result<()> {
+        let x = Var::from_tensor(&random(&[2, 100, 24], 3)?)?;
+        let w = Var::from_tensor(&random(&[24], 4)?)?;
+        let b = Var::from_tensor(&random(&[24], 5)?)?;
+        let g = random(&[2, 100, 24], 6)?;
+        let eps = 1e-12;
+        let fused = layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), eps)?;
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let centred = x.broadcast_sub(&mean)?;
+        let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        let plain = centred
+            .broadcast_div(&(var + eps)?.sqrt()?)?
+            .broadcast_mul(w.as_tensor())?
+            .broadcast_add(b.as_tensor())?;
+        assert!(max_diff(&fused, &plain)? < 1e-5);
+        let gf = fused.mul(&g)?.sum_all()?.backward()?;
+        let gp = plain.mul(&g)?.sum_all()?.backward()?;
+        for (name, v) in [("x", &x), ("weight", &w), ("bias", &b)] {
+            let (a, p) = (gf.get(v).unwrap(), gp.get(v).unwrap());
+            let scale = p.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
+            let diff = max_diff(a, p)?;
+            assert!(diff <= 1e-5 * scale.max(1.0), "{name}: {diff} (scale {scale})");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn reductions_do_not_depend_on_the_thread_count() -> Result<()> {
+        let x = Var::from_tensor(&random(&[300, 32], 7)?)?;
+        let w = Var::from_tensor(&random(&[32], 8)?)?;
+        let b = Var::from_tensor(&random(&[32], 9)?)?;
+        let g = random(&[300, 32], 10)?;
+        let grads = |threads: usize| -> Result<Vec<f32>> {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let y = layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), 1e-12)?;
+                let gr = y.mul(&g)?.sum_all()?.backward()?;
+                gr.get(&w).unwrap().to_vec1::<f32>()
+            })
+        };
+        assert_eq!(grads(1)?, grads(3)?);
+        Ok(())
+    }
+}
