@@ -160,7 +160,7 @@ impl Layer {
 
     fn forward(&self, xs: &Tensor, additive_mask: &Tensor, mode: Mode<'_>) -> Result<(Tensor, Tensor)> {
         let (attended, probs) = self.attention.forward(xs, additive_mask, mode)?;
-        let inner = self.intermediate.forward(&attended)?.gelu_erf()?;
+        let inner = super::fused::gelu_erf(&self.intermediate.forward(&attended)?)?;
         let out = dropout(&self.output.forward(&inner)?, self.dropout, mode)?;
         Ok((self.output_norm.forward(&(out + attended)?)?, probs))
     }

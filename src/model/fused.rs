@@ -98,6 +98,71 @@ impl CustomOp2 for SoftmaxBackward {
     }
 }
 
+/// Exact (erf) GELU, as candle's `gelu_erf` computes it forward, with a one-pass backward.
+pub fn gelu_erf(xs: &Tensor) -> Result<Tensor> {
+    if fusable(xs) {
+        xs.contiguous()?.apply_op1(Gelu)
+    } else {
+        xs.gelu_erf()
+    }
+}
+
+fn gelu(x: f32) -> f32 {
+    (candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x
+}
+
+/// d gelu / dx = Phi(x) + x phi(x).
+fn gelu_slope(x: f32) -> f32 {
+    let cdf = 0.5 * (1.0 + candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2));
+    let pdf = (-0.5 * x * x).exp() * (0.5 * std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2);
+    cdf + x * pdf
+}
+
+const ELEMS_PER_TASK: usize = 16 * 1024;
+
+struct Gelu;
+
+impl CustomOp1 for Gelu {
+    fn name(&self) -> &'static str {
+        "cmbert-gelu-erf"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let xs = contiguous_f32(storage, layout, self.name())?;
+        let mut out = vec![0f32; xs.len()];
+        out.par_chunks_mut(ELEMS_PER_TASK)
+            .zip(xs.par_chunks(ELEMS_PER_TASK))
+            .for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &x)| *o = gelu(x)));
+        Ok((CpuStorage::F32(out), layout.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(arg.apply_op2_no_bwd(&grad_res.contiguous()?, &GeluBackward)?))
+    }
+}
+
+struct GeluBackward;
+
+impl CustomOp2 for GeluBackward {
+    fn name(&self) -> &'static str {
+        "cmbert-gelu-erf-backward"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let xs = contiguous_f32(s1, l1, self.name())?;
+        let gs = contiguous_f32(s2, l2, self.name())?;
+        let mut out = vec![0f32; xs.len()];
+        out.par_chunks_mut(ELEMS_PER_TASK)
+            .zip(xs.par_chunks(ELEMS_PER_TASK).zip(gs.par_chunks(ELEMS_PER_TASK)))
+            .for_each(|(o, (x, g))| {
+                for ((o, &x), &g) in o.iter_mut().zip(x).zip(g) {
+                    *o = g * gelu_slope(x);
+                }
+            });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
 /// Layer normalisation over the last dimension (biased variance, as `torch.nn.LayerNorm`),
 /// differentiable in `xs`, `weight` and `bias`.
 pub fn layer_norm(xs: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
@@ -301,6 +366,20 @@ mod tests {
             let diff = max_diff(a, p)?;
             assert!(diff <= 1e-5 * scale.max(1.0), "{name}: {diff} (scale {scale})");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn gelu_matches_candle_forward_exactly_and_its_backward() -> Result<()> {
+        let x = Var::from_tensor(&random(&[5, 7000], 11)?)?;
+        let g = random(&[5, 7000], 12)?;
+        let fused = gelu_erf(x.as_tensor())?;
+        let plain = x.as_tensor().gelu_erf()?;
+        assert_eq!(fused.to_vec2::<f32>()?, plain.to_vec2::<f32>()?);
+        let gf = fused.mul(&g)?.sum_all()?.backward()?;
+        let gp = plain.mul(&g)?.sum_all()?.backward()?;
+        let diff = max_diff(gf.get(&x).unwrap(), gp.get(&x).unwrap())?;
+        assert!(diff < 1e-5, "{diff}");
         Ok(())
     }
 
