@@ -211,7 +211,7 @@ fn figure4_svg_shows_every_word_title_and_matrix() {
         assert!(svg.contains(&format!("&quot;{text}&quot;")), "title of {text:?}");
     }
     assert!(svg.contains("alpha_t — text attention"));
-    assert!(svg.contains("W_m - softmax(alpha_t) — change from audio"));
+    assert!(svg.contains("W_m - softmax(alpha_t) — shift from text attention"));
     assert_eq!(
         svg.matches(">\n[CLS] → score\n<").count(),
         6,
