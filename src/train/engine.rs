@@ -228,19 +228,29 @@ impl Trainer {
     {
         std::thread::Builder::new()
             .name("trainer".into())
-            .spawn_scoped(scope, move || {
-                let mut result = self.run(data, &events, &commands);
-                if serve && matches!(result, Ok(Some(_))) {
-                    if let Err(e) = self.serve(data, &events, &commands) {
-                        result = Err(e);
-                    }
-                }
-                if let Err(e) = &result {
-                    let _ = events.send(Event::Failed(e.to_string()));
-                }
-                result
-            })
+            .spawn_scoped(scope, move || self.run_reporting(data, &events, &commands, serve))
             .expect("spawn the trainer thread")
+    }
+
+    /// `run`, then with `serve` the viewer's questions; a failure is also sent as
+    /// `Event::Failed` so that consumers can show it.
+    pub fn run_reporting(
+        &mut self,
+        data: &Dataset,
+        events: &Sender<Event>,
+        commands: &Receiver<Command>,
+        serve: bool,
+    ) -> Result<Option<RunSummary>, TrainError> {
+        let mut result = self.run(data, events, commands);
+        if serve && matches!(result, Ok(Some(_))) {
+            if let Err(e) = self.serve(data, events, commands) {
+                result = Err(e);
+            }
+        }
+        if let Err(e) = &result {
+            let _ = events.send(Event::Failed(e.to_string()));
+        }
+        result
     }
 
     /// Runs to the end (returns the summary) or until told to stop (returns `None`).

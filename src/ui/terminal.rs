@@ -141,21 +141,25 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Trains with the dashboard; after the run, the view stays (and the best weights answer
-/// the browser) until `q`.
-pub fn train(
-    trainer: Trainer,
-    data: &Dataset,
+/// Runs `work` on a thread named `name` (events up, commands down) while the app owns the
+/// terminal; returns what the worker returned once the app has quit and the worker ended.
+fn with_worker<R: Send>(
+    name: &str,
     app: &mut App,
     on_request: &mut OnRequest<'_>,
-) -> Result<Option<RunSummary>, TrainError> {
+    work: impl FnOnce(Sender<Event>, Receiver<Command>) -> R + Send,
+) -> std::thread::Result<R> {
     let (events_tx, events_rx) = unbounded();
     let (commands_tx, commands_rx) = unbounded();
     let (inputs_tx, inputs_rx) = unbounded();
     let stop_inputs = AtomicBool::new(false);
     let (guard, mut terminal) = TerminalGuard::enter();
     let outcome = thread::scope(|scope| {
-        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx, true);
+        let worker = thread::Builder::new()
+            .name(name.into())
+            .spawn_scoped(scope, move || work(events_tx, commands_rx))
+            .expect("spawn the worker thread");
+        // After the worker started, so that its threads keep the normal priority.
         yield_cpu_to_training();
         thread::Builder::new()
             .name("input".into())
@@ -167,37 +171,32 @@ pub fn train(
         worker.join()
     });
     drop(guard);
-    outcome.unwrap_or(Err(TrainError::Panicked))
+    outcome
+}
+
+/// Trains with the dashboard; after the run, the view stays (and the best weights answer
+/// the browser) until `q`.
+pub fn train(
+    mut trainer: Trainer,
+    data: &Dataset,
+    app: &mut App,
+    on_request: &mut OnRequest<'_>,
+) -> Result<Option<RunSummary>, TrainError> {
+    with_worker("trainer", app, on_request, |events, commands| {
+        trainer.run_reporting(data, &events, &commands, true)
+    })
+    .unwrap_or(Err(TrainError::Panicked))
 }
 
 /// Opens a finished model: the inspector answers on a worker thread.
 pub fn inspect(inspector: Inspector<'_>, app: &mut App, on_request: &mut OnRequest<'_>) -> Result<(), TrainError> {
-    let (events_tx, events_rx) = unbounded();
-    let (commands_tx, commands_rx) = unbounded();
-    let (inputs_tx, inputs_rx) = unbounded();
-    let stop_inputs = AtomicBool::new(false);
-    let (guard, mut terminal) = TerminalGuard::enter();
-    let outcome = thread::scope(|scope| {
-        let worker = thread::Builder::new()
-            .name("inspector".into())
-            .spawn_scoped(scope, || {
-                let result = inspector.serve(&commands_rx, &events_tx);
-                if let Err(e) = &result {
-                    let _ = events_tx.send(Event::Failed(e.to_string()));
-                }
-                result
-            })
-            .expect("spawn the inspector");
-        thread::Builder::new()
-            .name("input".into())
-            .spawn_scoped(scope, || read_inputs(inputs_tx, &stop_inputs))
-            .expect("spawn the input reader");
-        event_loop(&mut terminal, app, events_rx, inputs_rx, &commands_tx, on_request);
-        stop_inputs.store(true, Ordering::Relaxed);
-        drop(commands_tx);
-        worker.join()
+    let outcome = with_worker("inspector", app, on_request, |events, commands| {
+        let result = inspector.serve(&commands, &events);
+        if let Err(e) = &result {
+            let _ = events.send(Event::Failed(e.to_string()));
+        }
+        result
     });
-    drop(guard);
     match outcome {
         Ok(result) => Ok(result?),
         Err(_) => Err(TrainError::Panicked),
