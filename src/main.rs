@@ -10,7 +10,23 @@ use cmbert::cli::{BenchArgs, Cli, Command, InspectArgs};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay` in the option enum of the mimalloc that libmimalloc-sys bundles
+/// (mimalloc v3; the crate names no constant for it); a test checks its default of 1000 ms.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// mimalloc hands freed memory back to the OS a while after it is freed (arenas later still),
+/// and training faulted its buffers in again: a fifth of a MiniLM step was the kernel
+/// zeroing pages (perf).
+/// Keeping freed memory costs nothing at the peak, which is what training needs anyway.
+#[allow(unsafe_code)]
+fn keep_freed_memory() {
+    // SAFETY: mi_option_set stores an integer in mimalloc's option table; it may be called
+    // at any time, from any thread, and the value -1 ("never purge") is documented.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -76,4 +92,24 @@ fn inspect(args: InspectArgs) -> Result<()> {
     println!("vocabulary  {}", ckpt.vocab.display());
     println!("tensors     {} ({params} values)", ckpt.tensors.len());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[allow(unsafe_code)]
+    fn the_purge_delay_option_is_the_one_defaulting_to_1000_ms() {
+        // SAFETY: reads mimalloc's option table.
+        let (delay, show_errors) = unsafe {
+            (
+                libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY),
+                libmimalloc_sys::mi_option_get(libmimalloc_sys::mi_option_show_errors),
+            )
+        };
+        assert_eq!(
+            delay, 1000,
+            "mi_option_purge_delay moved in the bundled mimalloc (v3 options.c)"
+        );
+        assert_eq!(show_errors, 0);
+    }
 }
