@@ -23,7 +23,8 @@ row of the attention reaches the score and its audio slot is zero); `--cls-audio
 are variants in which the voice does reach the prediction.
 
 Without a command, cmbert-tui trains the paper's CM-BERT on its built-in prosody corpus (no \
-download) and then checks whether the audio changed any prediction."
+download), in the terminal app when there is a terminal, and then checks whether the audio \
+changed any prediction."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -275,3 +275,37 @@ fn word_level_jsonl_aligns_and_checks_words() {
         "{err}"
     );
 }
+
+#[test]
+fn app_errors_say_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = cli(&["open", "no-such-checkpoint", "--data", "no-such-data"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("needs a terminal") && stderr.contains("eval"),
+        "{stderr}"
+    );
+
+    let theme = tmp.path().join("mine.toml");
+    std::fs::write(&theme, "[ui]\naccent = \"blue\"\n").unwrap();
+    let (code, _, stderr) = cli(&[
+        "train",
+        "--headless",
+        "--theme",
+        &s(&theme),
+        "--out",
+        &s(&tmp.path().join("run")),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("mine.toml") && stderr.contains("ui.accent"), "{stderr}");
+    assert!(
+        !tmp.path().join("run").exists(),
+        "a bad theme stops the run before any work"
+    );
+    let (code, _, stderr) = cli(&["train", "--headless", "--theme", "neon"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("neon") && stderr.contains("dark, paper, colorblind"),
+        "{stderr}"
+    );
+}
