@@ -25,6 +25,24 @@ fn last_dim(layout: &Layout) -> usize {
     layout.dims().last().copied().unwrap_or(1).max(1)
 }
 
+/// A new buffer filled by `f` in parallel, chunk by chunk (chunks of `xs` aligned with it).
+fn map_chunks(xs: &[f32], chunk: usize, f: impl Fn(&mut [f32], &[f32]) + Sync) -> Vec<f32> {
+    let mut out = vec![0f32; xs.len()];
+    out.par_chunks_mut(chunk)
+        .zip(xs.par_chunks(chunk))
+        .for_each(|(o, x)| f(o, x));
+    out
+}
+
+/// As `map_chunks`, with a second input of the same length.
+fn map_chunks2(xs: &[f32], ys: &[f32], chunk: usize, f: impl Fn(&mut [f32], &[f32], &[f32]) + Sync) -> Vec<f32> {
+    let mut out = vec![0f32; xs.len()];
+    out.par_chunks_mut(chunk)
+        .zip(xs.par_chunks(chunk).zip(ys.par_chunks(chunk)))
+        .for_each(|(o, (x, y))| f(o, x, y));
+    out
+}
+
 fn fusable(xs: &Tensor) -> bool {
     xs.device().is_cpu() && xs.dtype() == DType::F32
 }
@@ -48,21 +66,18 @@ impl CustomOp1 for Softmax {
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let xs = contiguous_f32(storage, layout, self.name())?;
         let d = last_dim(layout);
-        let mut out = vec![0f32; xs.len()];
-        out.par_chunks_mut(d * ROWS_PER_TASK)
-            .zip(xs.par_chunks(d * ROWS_PER_TASK))
-            .for_each(|(out, xs)| {
-                for (o, x) in out.chunks_mut(d).zip(xs.chunks(d)) {
-                    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let mut sum = 0f32;
-                    for (o, &x) in o.iter_mut().zip(x) {
-                        *o = (x - max).exp();
-                        sum += *o;
-                    }
-                    let inv = 1.0 / sum;
-                    o.iter_mut().for_each(|o| *o *= inv);
+        let out = map_chunks(xs, d * ROWS_PER_TASK, |out, xs| {
+            for (o, x) in out.chunks_mut(d).zip(xs.chunks(d)) {
+                let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0f32;
+                for (o, &x) in o.iter_mut().zip(x) {
+                    *o = (x - max).exp();
+                    sum += *o;
                 }
-            });
+                let inv = 1.0 / sum;
+                o.iter_mut().for_each(|o| *o *= inv);
+            }
+        });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
 
@@ -83,17 +98,14 @@ impl CustomOp2 for SoftmaxBackward {
         let ys = contiguous_f32(s1, l1, self.name())?;
         let gs = contiguous_f32(s2, l2, self.name())?;
         let d = last_dim(l1);
-        let mut out = vec![0f32; ys.len()];
-        out.par_chunks_mut(d * ROWS_PER_TASK)
-            .zip(ys.par_chunks(d * ROWS_PER_TASK).zip(gs.par_chunks(d * ROWS_PER_TASK)))
-            .for_each(|(out, (ys, gs))| {
-                for (o, (y, g)) in out.chunks_mut(d).zip(ys.chunks(d).zip(gs.chunks(d))) {
-                    let dot: f32 = y.iter().zip(g).map(|(y, g)| y * g).sum();
-                    for ((o, &y), &g) in o.iter_mut().zip(y).zip(g) {
-                        *o = y * (g - dot);
-                    }
+        let out = map_chunks2(ys, gs, d * ROWS_PER_TASK, |out, ys, gs| {
+            for (o, (y, g)) in out.chunks_mut(d).zip(ys.chunks(d).zip(gs.chunks(d))) {
+                let dot: f32 = y.iter().zip(g).map(|(y, g)| y * g).sum();
+                for ((o, &y), &g) in o.iter_mut().zip(y).zip(g) {
+                    *o = y * (g - dot);
                 }
-            });
+            }
+        });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }
@@ -129,10 +141,9 @@ impl CustomOp1 for Gelu {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let xs = contiguous_f32(storage, layout, self.name())?;
-        let mut out = vec![0f32; xs.len()];
-        out.par_chunks_mut(ELEMS_PER_TASK)
-            .zip(xs.par_chunks(ELEMS_PER_TASK))
-            .for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &x)| *o = gelu(x)));
+        let out = map_chunks(xs, ELEMS_PER_TASK, |o, x| {
+            o.iter_mut().zip(x).for_each(|(o, &x)| *o = gelu(x))
+        });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
 
@@ -151,14 +162,11 @@ impl CustomOp2 for GeluBackward {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let xs = contiguous_f32(s1, l1, self.name())?;
         let gs = contiguous_f32(s2, l2, self.name())?;
-        let mut out = vec![0f32; xs.len()];
-        out.par_chunks_mut(ELEMS_PER_TASK)
-            .zip(xs.par_chunks(ELEMS_PER_TASK).zip(gs.par_chunks(ELEMS_PER_TASK)))
-            .for_each(|(o, (x, g))| {
-                for ((o, &x), &g) in o.iter_mut().zip(x).zip(g) {
-                    *o = g * gelu_slope(x);
-                }
-            });
+        let out = map_chunks2(xs, gs, ELEMS_PER_TASK, |o, x, g| {
+            for ((o, &x), &g) in o.iter_mut().zip(x).zip(g) {
+                *o = g * gelu_slope(x);
+            }
+        });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }
@@ -214,17 +222,14 @@ impl CustomOp3 for LayerNormOp {
         if w.len() != d || b.len() != d {
             candle_core::bail!("{}: weight and bias must have {d} values", self.name());
         }
-        let mut out = vec![0f32; xs.len()];
-        out.par_chunks_mut(d * ROWS_PER_TASK)
-            .zip(xs.par_chunks(d * ROWS_PER_TASK))
-            .for_each(|(out, xs)| {
-                for (o, x) in out.chunks_mut(d).zip(xs.chunks(d)) {
-                    let (mean, rstd) = row_stats(x, self.eps);
-                    for i in 0..d {
-                        o[i] = (x[i] - mean) * rstd * w[i] + b[i];
-                    }
+        let out = map_chunks(xs, d * ROWS_PER_TASK, |out, xs| {
+            for (o, x) in out.chunks_mut(d).zip(xs.chunks(d)) {
+                let (mean, rstd) = row_stats(x, self.eps);
+                for i in 0..d {
+                    o[i] = (x[i] - mean) * rstd * w[i] + b[i];
                 }
-            });
+            }
+        });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
