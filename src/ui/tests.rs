@@ -550,3 +550,20 @@ fn event_loop_with_a_fake_trainer() {
     let last = text(terminal.backend().buffer());
     assert!(last.contains("dev #2"), "{last}");
 }
+
+#[test]
+fn tiny_and_odd_terminal_sizes_do_not_panic() {
+    for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 10), (60, 15), (79, 23), (200, 60)] {
+        for screen_key in ['1', '2'] {
+            let mut a = app(true);
+            a.on_key(KeyCode::Char(screen_key));
+            screen(w, h, &a);
+            a.on_key(KeyCode::Char('?'));
+            screen(w, h, &a);
+            a.on_key(KeyCode::Char('?'));
+            a.on_key(KeyCode::Char('b'));
+            a.on_key(KeyCode::Char('w'));
+            screen(w, h, &a);
+        }
+    }
+}
