@@ -226,7 +226,7 @@ fn run_dashboard(
     if let Some(summary) = &outcome {
         eprintln!(
             "{}: test {} ({})",
-            app.state.run_name,
+            app.state.info.run_name,
             super::printer::short_metrics(&summary.test),
             format_duration(summary.wall_time)
         );

@@ -115,7 +115,6 @@ pub struct RunInfo {
 
 #[derive(Debug, Clone)]
 pub struct RunState {
-    pub run_name: String,
     pub info: RunInfo,
     pub steps_per_epoch: usize,
     /// Display options of the loss chart.
@@ -148,7 +147,6 @@ impl RunState {
 
     pub fn with_info(info: RunInfo) -> Self {
         Self {
-            run_name: info.run_name.clone(),
             info,
             steps_per_epoch: 0,
             log_scale: false,

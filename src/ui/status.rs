@@ -27,7 +27,7 @@ impl Widget for StatusPanel<'_> {
         };
         let eta = s.eta().map_or("-".into(), format_duration);
         let mut lines = vec![
-            field("run", s.run_name.clone()),
+            field("run", s.info.run_name.clone()),
             Line::from(vec![
                 Span::styled("state  ", dim),
                 Span::styled(s.status_label(), state_style),
