@@ -47,6 +47,47 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Open a trained checkpoint (ours or the reference's) in the attention explorer, without training.
     Open(OpenArgs),
+    /// Word-level acoustic features from WAV recordings and word timings (TextGrid, CSV, JSON),
+    /// written as the word-level file `train --audio` reads.
+    Features(FeaturesArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Feature sets (dimensions in the README):
+  full-v1     22: F0 mean/std/slope and voiced share, log-energy mean/std, 13 MFCC means,
+              spectral centroid, spectral flux, zero-crossing rate
+  prosody-v1   5: F0 mean/std, voiced share, log-energy mean/std
+
+Recordings are mixed down to mono and resampled to 16 kHz; frames are 25 ms every 10 ms.
+Values are raw measurements (Hz, dB, ...): training z-scores them with the training split's
+statistics and stores the scaling in the checkpoint.
+
+Example:
+  cmbert-tui features --audio-dir wavs/ --alignments textgrids/ --data my-data/ --out my-data/audio.jsonl
+  cmbert-tui train --data my-data/ --audio my-data/audio.jsonl --bert DIR")]
+pub struct FeaturesArgs {
+    /// Directory of .wav files (PCM 8/16/24/32-bit or 32-bit float, any rate, mono or stereo).
+    #[arg(long, value_name = "DIR")]
+    pub audio_dir: PathBuf,
+    /// Word timings: a directory of ID.TextGrid (a "words" tier, as Montreal Forced Aligner or
+    /// P2FA write), ID.csv (word,start,end) or ID.json files, or one CSV (id,word,start,end) or
+    /// JSON ({"ID": [{"word", "start", "end"}, ...]}) file for all recordings.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub alignments: PathBuf,
+    /// The data directory (train.tsv, dev.tsv, test.tsv) with a third column "id" naming each
+    /// utterance's WAV (without .wav): it places each recording in its split and checks its
+    /// words against the transcript.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Output file (word-level JSON Lines, the feature set recorded on its first line).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: PathBuf,
+    /// Feature set: full-v1 or prosody-v1.
+    #[arg(long, value_name = "NAME", default_value = "full-v1")]
+    pub set: String,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -54,11 +95,13 @@ pub struct OpenArgs {
     /// Our checkpoint directory or a reference-layout directory (bert_config.json + pytorch_model.bin).
     pub checkpoint: PathBuf,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv.
-    #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "wav")]
+    pub data: Option<PathBuf>,
     /// Audio features (as for `train`); without it, zero audio.
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
+    #[command(flatten)]
+    pub recording: RecordingArgs,
     /// The split shown first (with CMU-MOSI data, the first Figure-4 utterance of the test split).
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
@@ -67,6 +110,20 @@ pub struct OpenArgs {
     pub eval_batch_size: usize,
     #[command(flatten)]
     pub look: LookArgs,
+}
+
+/// One recording instead of a dataset: its features are extracted as the checkpoint's
+/// training features were (feature set and scaling stored in the checkpoint).
+#[derive(Debug, Clone, Args)]
+pub struct RecordingArgs {
+    /// A WAV recording to run the model on (needs --words; the checkpoint must have been
+    /// trained on `cmbert-tui features` output).
+    #[arg(long, value_name = "FILE.wav", requires = "words", conflicts_with_all = ["data", "audio"])]
+    pub wav: Option<PathBuf>,
+    /// The recording's word timings: a TextGrid ("words" tier), CSV (word,start,end) or JSON.
+    /// Its words are the transcript.
+    #[arg(long, value_name = "FILE", requires = "wav")]
+    pub words: Option<PathBuf>,
 }
 
 /// How the terminal app looks and where it exports.
@@ -207,9 +264,9 @@ pub struct ModelOnData {
     /// Our checkpoint directory or a reference-layout directory (bert_config.json + pytorch_model.bin).
     #[arg(long, value_name = "PATH")]
     pub checkpoint: PathBuf,
-    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv.
+    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (required unless `export --wav`).
     #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// Audio features (as for `train`); without it, zero audio.
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
@@ -221,6 +278,14 @@ pub struct ModelOnData {
     /// Replace existing output files.
     #[arg(long)]
     pub force: bool,
+}
+
+impl ModelOnData {
+    pub fn data_dir(&self) -> anyhow::Result<&std::path::Path> {
+        self.data.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("--data DIR is required: the directory with train.tsv, dev.tsv and test.tsv")
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +308,8 @@ pub struct EvalArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub input: ModelOnData,
+    #[command(flatten)]
+    pub recording: RecordingArgs,
     /// Utterance index in the split (0-based, file order).
     #[arg(long)]
     pub index: Option<usize>,

@@ -1,5 +1,6 @@
 //! cmbert-tui: train and explain Cross-Modal BERT (CM-BERT, ACM MM 2020).
 
+pub mod acoustic;
 pub mod attention;
 pub mod bench;
 pub mod checkpoint;

@@ -46,6 +46,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Bench(args)) => bench(args),
         Some(Command::Inspect(args)) => inspect(args),
         Some(Command::Open(args)) => cmbert::commands::open::run(args),
+        Some(Command::Features(args)) => cmbert::commands::features::run(args),
         None => cmbert::commands::default_run(),
     }
 }

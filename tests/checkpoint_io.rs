@@ -13,6 +13,7 @@ fn meta(head: &HeadConfig) -> CheckpointMeta {
         head: head.clone(),
         max_len: 50,
         training: serde_json::json!({"note": "test"}),
+        audio_features: None,
     }
 }
 

@@ -64,6 +64,10 @@ pub struct CheckpointMeta {
     /// Training hyper-parameters and provenance, free-form.
     #[serde(default)]
     pub training: serde_json::Value,
+    /// Trained on `cmbert-tui features` output: its feature set and scaling, applied again
+    /// to any audio this model is run on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_features: Option<crate::acoustic::AudioFeatures>,
 }
 
 /// Our `config.json`: a valid Hugging Face BERT config plus the `cmbert` section.

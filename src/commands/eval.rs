@@ -86,7 +86,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(p) = &args.predictions {
         refuse_overwrite(p, input.force)?;
     }
-    let data = trained.dataset(&input.data, input.audio.as_deref())?;
+    let data_dir = input.data_dir()?;
+    let data = trained.dataset(data_dir, input.audio.as_deref())?;
     let examples = data.split(input.split);
     let eval = evaluate(
         &trained.model,
@@ -103,7 +104,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         write_predictions(path, examples, &eval.predictions)?;
     }
     let labels: Vec<f32> = examples.iter().map(|e| e.label).collect();
-    let kinds = groups(&input.data, input.split, examples.len())?;
+    let kinds = groups(data_dir, input.split, examples.len())?;
     let by_group = kinds.as_ref().map(|k| metrics_by_group(k, &eval.predictions, &labels));
     let ablated_by_group = kinds
         .as_ref()

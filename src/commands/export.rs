@@ -9,6 +9,7 @@ use candle_core::Device;
 use super::eval::refuse_overwrite;
 use super::Trained;
 use crate::cli::ExportArgs;
+use crate::data::{label_text, Split};
 use crate::export::{self, Format, Item, Style, FIGURE4};
 use crate::train::attention_snapshot;
 
@@ -27,22 +28,31 @@ pub fn run(args: ExportArgs) -> Result<()> {
     }
     let theme = crate::ui::Theme::load(&args.theme)?;
     let trained = Trained::open(&input.checkpoint, &device)?;
-    let data = trained.dataset(&input.data, input.audio.as_deref())?;
-    let examples = data.split(input.split);
+    let (data, split) = match (&args.recording.wav, &args.recording.words) {
+        (Some(wav), Some(words)) => {
+            if args.figure4 {
+                bail!("--figure4 needs CMU-MOSI's test split (--data), not a recording");
+            }
+            (trained.recording(wav, words)?, Split::Test)
+        }
+        _ => (trained.dataset(input.data_dir()?, input.audio.as_deref())?, input.split),
+    };
+    let examples = data.split(split);
     let indices = match args.index {
         Some(index) if index >= examples.len() => bail!(
             "--index {index}: the {} split has {} utterances (0-based)",
-            input.split,
+            split,
             examples.len()
         ),
         Some(index) => vec![index],
+        None if args.recording.wav.is_some() => vec![0],
         None => {
             let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
             export::find_sentences(&texts, &FIGURE4).or_else(|missing| {
                 bail!(
                     "--figure4: {} lacks {} of the {} sentences of the paper's Figure 4: {}. They are in \
 CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test.tsv).",
-                    input.split.tsv_path(&input.data).display(),
+                    split.tsv_path(&data.dir).display(),
                     missing.len(),
                     FIGURE4.len(),
                     missing
@@ -72,7 +82,7 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
         .map(|snapshot| Item {
             snapshot,
             text: &examples[snapshot.index].text,
-            split: input.split,
+            split,
         })
         .collect();
     let style = Style {
@@ -87,7 +97,9 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
         "checkpoint": input.checkpoint,
         "data": input.data,
         "audio": input.audio,
-        "split": input.split,
+        "wav": args.recording.wav,
+        "words": args.recording.words,
+        "split": split,
         "model": trained.head.model,
         "cls_audio": trained.head.cls_audio,
         "eval_batch_size": input.eval_batch_size,
@@ -112,13 +124,17 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
             1 => "1 utterance".to_string(),
             n => format!("{n} utterances"),
         },
-        input.split
+        split
     );
     for item in &items {
         let s = item.snapshot;
         println!(
-            "  #{:<5} \"{}\"  label {:+.2}  prediction {:+.2}  (audio removed: {:+.2})",
-            s.index, item.text, s.label, s.prediction, s.prediction_without_audio
+            "  #{:<5} \"{}\"  label {}  prediction {:+.2}  (audio removed: {:+.2})",
+            s.index,
+            item.text,
+            label_text(s.label, 2),
+            s.prediction,
+            s.prediction_without_audio
         );
     }
     Ok(())

@@ -4,6 +4,7 @@
 pub mod corpus;
 pub mod eval;
 pub mod export;
+pub mod features;
 pub mod open;
 pub mod printer;
 pub mod train;
@@ -13,6 +14,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
 
+use crate::acoustic::FeatureSet;
 use crate::checkpoint::Checkpoint;
 use crate::data::{Dataset, TextEncoder, DEFAULT_MAX_LEN};
 use crate::model::{CmBert, HeadConfig, ParamStore};
@@ -42,7 +44,7 @@ pub fn default_run() -> Result<()> {
     eval::run(crate::cli::EvalArgs {
         input: crate::cli::ModelOnData {
             checkpoint: best,
-            data: spec.data.clone(),
+            data: Some(spec.data.clone()),
             audio: spec.audio.clone(),
             split: crate::data::Split::Test,
             eval_batch_size: spec.eval_batch_size,
@@ -101,9 +103,45 @@ impl Trained {
         })
     }
 
+    /// One recording (WAV + word timings) as a one-utterance dataset, its features
+    /// extracted and scaled as this model's training features were.
+    pub fn recording(&self, wav: &Path, words: &Path) -> Result<Dataset> {
+        let Some(trained) = self.checkpoint.meta.as_ref().and_then(|m| m.audio_features.clone()) else {
+            bail!(
+                "{}: this model was not trained on features from `cmbert-tui features`, so a recording's audio cannot be \
+                 measured and scaled as its training audio was; train one with --audio FILE written by `cmbert-tui features`",
+                self.checkpoint.dir.display()
+            );
+        };
+        let set = FeatureSet::by_name(&trained.feature_set.name)
+            .filter(|s| s.info().dims == trained.feature_set.dims)
+            .with_context(|| {
+                format!(
+                    "{}: feature set {} ({} dimensions) is not one this version extracts ({})",
+                    self.checkpoint.dir.display(),
+                    trained.feature_set.name,
+                    trained.feature_set.dims.len(),
+                    crate::acoustic::set::SETS.map(|s| s.name).join(", ")
+                )
+            })?;
+        let spans = crate::acoustic::align::read_words(words)?;
+        let mut utterance = crate::acoustic::extract(wav, &spans, words, &set)?;
+        for v in &mut utterance.features {
+            trained.norm.apply(v);
+        }
+        Ok(Dataset::from_recording(
+            wav,
+            &utterance.words,
+            &utterance.features,
+            &self.encoder,
+            trained,
+        )?)
+    }
+
     /// The data of `dir` (and optional audio) encoded for this model.
     pub fn dataset(&self, dir: &Path, audio: Option<&Path>) -> Result<Dataset> {
-        let data = Dataset::load(dir, audio, &self.encoder, self.head.audio_dim)?;
+        let trained = self.checkpoint.meta.as_ref().and_then(|m| m.audio_features.as_ref());
+        let data = Dataset::load_scaled(dir, audio, &self.encoder, self.head.audio_dim, trained)?;
         if data.audio.dim != self.head.audio_dim {
             bail!(
                 "{}: {} audio dimensions, but the model was trained with {}",

@@ -21,7 +21,11 @@ pub fn run(args: OpenArgs) -> Result<()> {
     let theme = Theme::load(&args.look.theme)?;
     let device = Device::Cpu;
     let trained = Trained::open(&args.checkpoint, &device)?;
-    let data = trained.dataset(&args.data, args.audio.as_deref())?;
+    let (data, split) = match (&args.recording.wav, &args.recording.words, &args.data) {
+        (Some(wav), Some(words), _) => (trained.recording(wav, words)?, Split::Test),
+        (_, _, Some(dir)) => (trained.dataset(dir, args.audio.as_deref())?, args.split),
+        _ => bail!("give --data DIR, or --wav FILE with --words FILE"),
+    };
     let info = RunInfo {
         run_name: format!("open {}", args.checkpoint.display()),
         model: format!("{} (cls-audio {})", trained.head.model, trained.head.cls_audio),
@@ -34,7 +38,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
     };
     let mut app = App::new(
         RunState::with_info(info),
-        Browser::from_dataset(&data, args.split),
+        Browser::from_dataset(&data, split),
         theme,
         false,
     );

@@ -9,6 +9,7 @@ use candle_core::Device;
 use crossbeam_channel::unbounded;
 
 use super::printer::{format_duration, Printer};
+use crate::acoustic::AudioFeatures;
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
 use crate::corpus;
@@ -31,7 +32,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     if let Some(dir) = &args.resume {
         let trainer = Trainer::resume(dir, &device)?;
         let spec = trainer.spec.clone();
-        let data = load_data(&spec, trainer.head().audio_dim)?;
+        let data = load_data(&spec, trainer.head().audio_dim, trainer.audio_features())?;
         let label = format!("{} seed {}", spec.model, spec.seed);
         let summary = if dashboard(&args, 1) {
             let bert = format!("{} (resumed)", spec.bert.display());
@@ -56,7 +57,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         );
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
     };
-    let data = load_data(&base, args.audio_dim)?;
+    let data = load_data(&base, args.audio_dim, None)?;
     eprintln!(
         "data: {} ({} / {} / {} utterances); audio: {}",
         base.data.display(),
@@ -81,7 +82,8 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             spec.out = spec.out.map(|o| o.join(format!("seed-{seed}")));
         }
         let spec_out = spec.out.clone();
-        let trainer = Trainer::new(spec, &encoder, data.audio.dim, &device)?;
+        let trainer =
+            Trainer::new(spec, &encoder, data.audio.dim, &device)?.with_audio_features(data.audio.features.clone());
         let label = format!("{} seed {seed}", base.model);
         let outcome = if dashboard(&args, seeds.len()) {
             run_dashboard(trainer, &data, label, &args.look, bert_line(&args, &encoder))?
@@ -165,9 +167,15 @@ fn default_out(model: ModelKind) -> PathBuf {
     PathBuf::from("checkpoints").join(format!("{model}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
 }
 
-fn load_data(spec: &RunSpec, audio_dim: usize) -> Result<Dataset> {
+fn load_data(spec: &RunSpec, audio_dim: usize, trained: Option<&AudioFeatures>) -> Result<Dataset> {
     let encoder = TextEncoder::from_file(&vocab_of(&spec.bert)?, spec.max_len)?;
-    Ok(Dataset::load(&spec.data, spec.audio.as_deref(), &encoder, audio_dim)?)
+    Ok(Dataset::load_scaled(
+        &spec.data,
+        spec.audio.as_deref(),
+        &encoder,
+        audio_dim,
+        trained,
+    )?)
 }
 
 fn vocab_of(dir: &std::path::Path) -> Result<PathBuf> {

@@ -7,7 +7,8 @@
 //! (d) word-level JSON Lines: one utterance per line,
 //!     `{"split": "train", "index": 0, "words": ["A", "LOT"], "features": [[..D..], [..D..]]}`;
 //!     every word piece carries its word's vector, `[CLS]`/`[SEP]`/padding get zeros
-//!     (spec section 1.2).
+//!     (spec section 1.2). `cmbert-tui features` writes this format with a first line
+//!     `{"feature_set": {...}}` naming its features, and an `"id"` (the recording) per line.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -17,6 +18,7 @@ use super::error::DataError;
 use super::pickle::{parse_pickle, NdArray, PyValue};
 use super::tokenize::Encoded;
 use super::tsv::Split;
+use crate::acoustic::{AudioNorm, FeatureSetInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -81,6 +83,9 @@ pub struct AudioFile {
     pub neg_inf_zeroed: usize,
     /// MMSA files carry their own transcripts and labels, checked against the TSV.
     pub texts: Option<[Vec<String>; 3]>,
+    /// Declared by files from `cmbert-tui features`: their values are raw measurements
+    /// (Hz, dB, ...) to be z-scored before training.
+    pub feature_set: Option<FeatureSetInfo>,
 }
 
 pub fn load_audio(path: &Path) -> Result<AudioFile, DataError> {
@@ -105,6 +110,34 @@ pub fn load_audio(path: &Path) -> Result<AudioFile, DataError> {
 }
 
 impl AudioFile {
+    /// Word vectors of one split (empty for token-aligned files).
+    pub fn word_vectors(&self, split: Split) -> impl Iterator<Item = &[f32]> {
+        let utterances: &[WordFeatures] = match &self.splits[split.index()] {
+            SplitFeatures::WordLevel(u) => u,
+            SplitFeatures::TokenAligned { .. } => &[],
+        };
+        utterances.iter().flat_map(|u| u.features.iter().map(Vec::as_slice))
+    }
+
+    /// Scales every word vector in place (word-level files; token-aligned files are left
+    /// as the reference reads them).
+    pub fn normalise(&mut self, norm: &AudioNorm) -> Result<(), DataError> {
+        if norm.dim() != self.dim {
+            return Err(DataError::file(
+                &self.path,
+                format!("{} feature dimensions, but the scaling has {}", self.dim, norm.dim()),
+            ));
+        }
+        for split in &mut self.splits {
+            if let SplitFeatures::WordLevel(utterances) = split {
+                for v in utterances.iter_mut().flat_map(|u| u.features.iter_mut()) {
+                    norm.apply(v);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Token-aligned features for one encoded utterance: `max_len * dim` values.
     pub fn aligned(&self, split: Split, index: usize, encoded: &Encoded) -> Result<Vec<f32>, DataError> {
         let max_len = encoded.input_ids.len();
@@ -133,16 +166,22 @@ impl AudioFile {
                         format!("words {:?} do not match the transcript {:?}", u.words, encoded.words),
                     ));
                 }
-                let mut out = vec![0f32; max_len * self.dim];
-                for (t, word) in encoded.token_words.iter().enumerate() {
-                    if let Some(w) = word {
-                        out[t * self.dim..(t + 1) * self.dim].copy_from_slice(&u.features[*w]);
-                    }
-                }
-                Ok(out)
+                Ok(expand_words(&u.features, encoded, self.dim))
             }
         }
     }
+}
+
+/// Token-aligned audio from word vectors: every piece of a word carries the word's vector;
+/// `[CLS]`, `[SEP]` and padding get zeros (spec section 1.2).
+pub fn expand_words(features: &[Vec<f32>], encoded: &Encoded, dim: usize) -> Vec<f32> {
+    let mut out = vec![0f32; encoded.input_ids.len() * dim];
+    for (t, word) in encoded.token_words.iter().enumerate() {
+        if let Some(w) = word {
+            out[t * dim..(t + 1) * dim].copy_from_slice(&features[*w]);
+        }
+    }
+    out
 }
 
 /// Validates a `[N, L, D]` array and converts it; -inf -> 0 only where the format says so.
@@ -204,6 +243,7 @@ fn assemble(
         cls_slot_nonzero,
         neg_inf_zeroed,
         texts,
+        feature_set: None,
     })
 }
 
@@ -361,6 +401,11 @@ fn from_safetensors(path: &Path) -> Result<AudioFile, DataError> {
 }
 
 #[derive(serde::Deserialize)]
+struct JsonlHeader {
+    feature_set: FeatureSetInfo,
+}
+
+#[derive(serde::Deserialize)]
 struct JsonlRow {
     split: String,
     index: usize,
@@ -375,6 +420,8 @@ fn from_jsonl(path: &Path) -> Result<AudioFile, DataError> {
     })?;
     let mut splits: [Vec<Option<WordFeatures>>; 3] = Default::default();
     let mut dim = None;
+    let mut feature_set = None;
+    let mut rows = 0usize;
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line_no = i + 1;
         let line = line.map_err(|source| DataError::Io {
@@ -382,6 +429,13 @@ fn from_jsonl(path: &Path) -> Result<AudioFile, DataError> {
             source,
         })?;
         if line.trim().is_empty() {
+            continue;
+        }
+        if line_no == 1 && line.contains("\"feature_set\"") {
+            let header: JsonlHeader = serde_json::from_str(&line)
+                .map_err(|e| DataError::line(path, 1, format!("bad feature-set header: {e}")))?;
+            dim = Some(header.feature_set.dims.len());
+            feature_set = Some(header.feature_set);
             continue;
         }
         let row: JsonlRow = serde_json::from_str(&line).map_err(|e| {
@@ -414,7 +468,15 @@ fn from_jsonl(path: &Path) -> Result<AudioFile, DataError> {
                 return Err(DataError::line(
                     path,
                     line_no,
-                    format!("feature vector of length {}, expected {d}", f.len()),
+                    format!(
+                        "feature vector of length {}, expected {d}{}",
+                        f.len(),
+                        if feature_set.is_some() {
+                            " (the header's feature set)"
+                        } else {
+                            ""
+                        }
+                    ),
                 ));
             }
             if let Some(bad) = f.iter().find(|v| !v.is_finite()) {
@@ -436,13 +498,16 @@ fn from_jsonl(path: &Path) -> Result<AudioFile, DataError> {
                 format!("{} utterance {} appears twice", row.split, row.index),
             ));
         }
+        rows += 1;
         slots[row.index] = Some(WordFeatures {
             words: row.words,
             features: row.features,
             line: line_no,
         });
     }
-    let dim = dim.ok_or_else(|| DataError::file(path, "no utterances"))?;
+    let dim = dim
+        .filter(|_| rows > 0)
+        .ok_or_else(|| DataError::file(path, "no utterances"))?;
     let mut parts = Vec::new();
     for (split, slots) in splits.into_iter().enumerate() {
         let missing: Vec<usize> = slots
@@ -465,5 +530,7 @@ fn from_jsonl(path: &Path) -> Result<AudioFile, DataError> {
             0,
         ));
     }
-    assemble(path, AudioFormat::WordJsonl, parts, None)
+    let mut file = assemble(path, AudioFormat::WordJsonl, parts, None)?;
+    file.feature_set = feature_set;
+    Ok(file)
 }

@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::audio::{load_audio, AudioFile, AudioFormat};
+use super::audio::{expand_words, load_audio, AudioFile, AudioFormat};
 use super::batch::Example;
 use super::error::DataError;
 use super::tokenize::TextEncoder;
 use super::tsv::{read_split, Split};
+use crate::acoustic::{AudioFeatures, AudioNorm};
 
 /// What the audio of a dataset is, for the run's report.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -17,6 +18,8 @@ pub struct AudioSummary {
     /// Utterances whose `[CLS]` audio slot is non-zero in the file (spec section 7).
     pub cls_slot_nonzero: usize,
     pub neg_inf_zeroed: usize,
+    /// Files from `cmbert-tui features`: their feature set and the z-scoring applied.
+    pub features: Option<AudioFeatures>,
 }
 
 impl AudioSummary {
@@ -36,8 +39,19 @@ impl AudioSummary {
                 if self.neg_inf_zeroed > 0 {
                     s += &format!("; {} -inf values read as 0", self.neg_inf_zeroed);
                 }
+                if let Some(f) = &self.features {
+                    s += &format!(
+                        "; feature set {}, z-scored with training-split statistics ({} words)",
+                        f.feature_set.name, f.norm.words
+                    );
+                }
                 s
             }
+            (Some(p), None) => format!(
+                "{} (one recording; feature set {}, scaled as the training audio was)",
+                p.display(),
+                self.features.as_ref().map_or("?", |f| f.feature_set.name.as_str())
+            ),
             _ => format!("none: zero audio ({} dims)", self.dim),
         }
     }
@@ -56,15 +70,33 @@ impl Dataset {
         &self.splits[split.index()]
     }
 
-    /// `audio_dim` is used when there is no audio file (zero audio of that width).
+    /// `audio_dim` is used when there is no audio file (zero audio of that width). Features
+    /// from `cmbert-tui features` are z-scored with statistics of this data's training split.
     pub fn load(dir: &Path, audio: Option<&Path>, encoder: &TextEncoder, audio_dim: usize) -> Result<Self, DataError> {
+        Self::load_scaled(dir, audio, encoder, audio_dim, None)
+    }
+
+    /// As `load`, but features from `cmbert-tui features` are scaled as `trained` says (a
+    /// checkpoint's record), so evaluation sees what training saw; the file must declare the
+    /// same feature set.
+    pub fn load_scaled(
+        dir: &Path,
+        audio: Option<&Path>,
+        encoder: &TextEncoder,
+        audio_dim: usize,
+        trained: Option<&AudioFeatures>,
+    ) -> Result<Self, DataError> {
         if !dir.is_dir() {
             return Err(DataError::file(
                 dir,
                 "data directory not found (expected train.tsv, dev.tsv, test.tsv)",
             ));
         }
-        let audio_file = audio.map(load_audio).transpose()?;
+        let mut audio_file = audio.map(load_audio).transpose()?;
+        let features = match &mut audio_file {
+            Some(file) => scale(file, trained)?,
+            None => None,
+        };
         let dim = audio_file.as_ref().map_or(audio_dim, |a| a.dim);
         let mut splits: [Vec<Example>; 3] = Default::default();
         for split in Split::ALL {
@@ -96,6 +128,7 @@ impl Dataset {
             dim,
             cls_slot_nonzero: audio_file.as_ref().map_or(0, |a| a.cls_slot_nonzero),
             neg_inf_zeroed: audio_file.as_ref().map_or(0, |a| a.neg_inf_zeroed),
+            features,
         };
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -103,6 +136,87 @@ impl Dataset {
             audio,
         })
     }
+}
+
+impl Dataset {
+    /// One recording as a dataset: its words are the transcript, it is the only utterance
+    /// of the test split (train and dev are empty) and it has no label (NaN). `features`
+    /// are already scaled as `trained` records.
+    pub fn from_recording(
+        wav: &Path,
+        words: &[String],
+        features: &[Vec<f32>],
+        encoder: &TextEncoder,
+        trained: AudioFeatures,
+    ) -> Result<Self, DataError> {
+        let text = words.join(" ");
+        let encoded = encoder.encode(&text)?;
+        if encoded.words.len() != words.len() {
+            return Err(DataError::file(
+                wav,
+                format!(
+                    "the word timings hold {} words but their text splits into {}; a word must not contain spaces",
+                    words.len(),
+                    encoded.words.len()
+                ),
+            ));
+        }
+        let dim = trained.feature_set.dims.len();
+        let audio = expand_words(features, &encoded, dim);
+        let example = Example {
+            text,
+            encoded,
+            audio,
+            label: f32::NAN,
+        };
+        Ok(Self {
+            dir: wav.to_path_buf(),
+            splits: [Vec::new(), Vec::new(), vec![example]],
+            audio: AudioSummary {
+                path: Some(wav.to_path_buf()),
+                format: None,
+                dim,
+                cls_slot_nonzero: 0,
+                neg_inf_zeroed: 0,
+                features: Some(trained),
+            },
+        })
+    }
+}
+
+fn scale(file: &mut AudioFile, trained: Option<&AudioFeatures>) -> Result<Option<AudioFeatures>, DataError> {
+    let Some(set) = file.feature_set.clone() else {
+        return match trained {
+            Some(t) => Err(DataError::file(
+                &file.path,
+                format!(
+                    "the model was trained on features of set {} from `cmbert-tui features`, but this file does not declare a feature set",
+                    t.feature_set.name
+                ),
+            )),
+            None => Ok(None),
+        };
+    };
+    let norm = match trained {
+        Some(t) if t.feature_set.name != set.name || t.feature_set.dims != set.dims => {
+            return Err(DataError::file(
+                &file.path,
+                format!(
+                    "features of set {}, but the model was trained on set {}; extract them again with --set {}",
+                    set.name, t.feature_set.name, t.feature_set.name
+                ),
+            ))
+        }
+        Some(t) => t.norm.clone(),
+        None => AudioNorm::fit(file.word_vectors(Split::Train)).ok_or_else(|| {
+            DataError::file(
+                &file.path,
+                "the training split has no words to compute the feature scaling on",
+            )
+        })?,
+    };
+    file.normalise(&norm)?;
+    Ok(Some(AudioFeatures { feature_set: set, norm }))
 }
 
 fn check_counts(audio: &AudioFile, split: Split, text: &Path, text_count: usize) -> Result<(), DataError> {

@@ -13,4 +13,4 @@ pub use batch::{Batch, Example};
 pub use dataset::{AudioSummary, Dataset};
 pub use error::DataError;
 pub use tokenize::{Encoded, TextEncoder, TokenizeError, DEFAULT_MAX_LEN};
-pub use tsv::{Split, Utterance};
+pub use tsv::{label_text, Split, Utterance};

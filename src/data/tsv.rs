@@ -1,5 +1,7 @@
 //! The MOSI-text layout distributed with the reference code: a directory with `train.tsv`,
-//! `dev.tsv`, `test.tsv`; a `text<TAB>label` header; CRLF or LF; no quoting.
+//! `dev.tsv`, `test.tsv`; a `text<TAB>label` header; CRLF or LF; no quoting. A third
+//! column `id` (header `text<TAB>label<TAB>id`) names each utterance's recording, for
+//! `cmbert-tui features`.
 
 use std::path::{Path, PathBuf};
 
@@ -42,10 +44,21 @@ impl std::fmt::Display for Split {
     }
 }
 
+/// A label for display: `+1.20`, or `n/a` for an unlabelled recording (NaN).
+pub fn label_text(label: f32, decimals: usize) -> String {
+    if label.is_nan() {
+        "n/a".to_string()
+    } else {
+        format!("{label:+.decimals$}")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Utterance {
     pub text: String,
     pub label: f32,
+    /// The recording's name (a WAV file's stem), when the file has an `id` column.
+    pub id: Option<String>,
     /// 1-based line in the file, for messages.
     pub line: usize,
 }
@@ -70,17 +83,18 @@ pub fn parse_split(path: &Path, content: &str) -> Result<Vec<Utterance>, DataErr
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .enumerate();
-    match lines.next() {
-        Some((_, header)) if header.trim().eq_ignore_ascii_case("text\tlabel") => {}
+    let with_id = match lines.next() {
+        Some((_, header)) if header.trim().eq_ignore_ascii_case("text\tlabel") => false,
+        Some((_, header)) if header.trim().eq_ignore_ascii_case("text\tlabel\tid") => true,
         Some((_, header)) => {
             return Err(DataError::line(
                 path,
                 1,
-                format!("expected the header \"text<TAB>label\", found {header:?}"),
+                format!("expected the header \"text<TAB>label\" (or \"text<TAB>label<TAB>id\"), found {header:?}"),
             ))
         }
         None => return Err(DataError::file(path, "empty file")),
-    }
+    };
     let mut rows = Vec::new();
     for (i, line) in lines {
         let line_no = i + 1;
@@ -88,12 +102,22 @@ pub fn parse_split(path: &Path, content: &str) -> Result<Vec<Utterance>, DataErr
             continue;
         }
         let fields: Vec<&str> = line.split('\t').collect();
-        let [text, label] = fields[..] else {
-            return Err(DataError::line(
-                path,
-                line_no,
-                format!("expected 2 tab-separated fields (text, label), found {}", fields.len()),
-            ));
+        let (text, label, id) = match (with_id, &fields[..]) {
+            (false, [text, label]) => (*text, *label, None),
+            (true, [text, label, id]) if !id.trim().is_empty() => (*text, *label, Some(id.trim().to_string())),
+            (true, [_, _, _]) => return Err(DataError::line(path, line_no, "empty id")),
+            _ => {
+                let expected = if with_id {
+                    "3 tab-separated fields (text, label, id)"
+                } else {
+                    "2 tab-separated fields (text, label)"
+                };
+                return Err(DataError::line(
+                    path,
+                    line_no,
+                    format!("expected {expected}, found {}", fields.len()),
+                ));
+            }
         };
         let label: f32 = label
             .trim()
@@ -109,6 +133,7 @@ pub fn parse_split(path: &Path, content: &str) -> Result<Vec<Utterance>, DataErr
         rows.push(Utterance {
             text: text.to_string(),
             label,
+            id,
             line: line_no,
         });
     }
@@ -134,6 +159,9 @@ mod tests {
         assert_eq!(rows[0].label, -0.5);
         assert_eq!(rows[1].line, 3);
         assert_eq!(parse("text\tlabel\nA\t0.0").unwrap()[0].label, 0.0);
+        let with_ids = parse("text\tlabel\tid\r\nI LOVE IT\t2.5\tutt01\r\n").unwrap();
+        assert_eq!(with_ids[0].id.as_deref(), Some("utt01"));
+        assert_eq!(rows[0].id, None);
     }
 
     #[test]
@@ -148,6 +176,10 @@ mod tests {
         assert!(err("text\tlabel\nA\tNaN\n").contains("outside"));
         assert!(err("sentence,score\nA,1\n").contains(":1: expected the header"));
         assert!(err("text\tlabel\n\n").contains("no utterances"));
+        assert!(
+            err("text\tlabel\tid\nA\t1\n").contains(":2: expected 3 tab-separated fields (text, label, id), found 2")
+        );
+        assert!(err("text\tlabel\tid\nA\t1\t \n").contains(":2: empty id"));
         assert!(err("").contains("expected the header") || err("").contains("empty"));
     }
 }

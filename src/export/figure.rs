@@ -477,8 +477,12 @@ fn row(item: &Item, style: &Style) -> Row {
 fn title(item: &Item, text: &str) -> String {
     let s = item.snapshot;
     format!(
-        "{} #{}: \"{text}\" — label {:+.2}, prediction {:+.2} (audio removed: {:+.2})",
-        item.split, s.index, s.label, s.prediction, s.prediction_without_audio
+        "{} #{}: \"{text}\" — label {}, prediction {:+.2} (audio removed: {:+.2})",
+        item.split,
+        s.index,
+        crate::data::label_text(s.label, 2),
+        s.prediction,
+        s.prediction_without_audio
     )
 }
 

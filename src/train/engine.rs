@@ -19,6 +19,7 @@ use super::events::{CheckpointKind, Command, Event, RunSummary};
 use super::groups::group_for;
 use super::inspect::{Inspector, Watch};
 use super::optim::{BertAdam, WarmupLinear};
+use crate::acoustic::AudioFeatures;
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta, FORMAT};
 use crate::data::{Batch, Dataset, Example, Split};
 use crate::model::{loss, BertConfig, CmBert, DropoutRng, HeadConfig, Mode, ParamStore};
@@ -66,6 +67,7 @@ pub struct Trainer {
     best: Option<Vec<(String, Tensor)>>,
     frozen_params: usize,
     watch: Watch,
+    audio_features: Option<AudioFeatures>,
 }
 
 impl Trainer {
@@ -133,6 +135,7 @@ impl Trainer {
             .optimizer
             .import_state(moments)
             .map_err(|e| resume_err(e.to_string()))?;
+        trainer.audio_features = meta.audio_features.clone();
         if trainer.progress.best_epoch.is_some() {
             let best_dir = trainer
                 .spec
@@ -201,6 +204,7 @@ impl Trainer {
             best: None,
             frozen_params,
             watch: Watch::default(),
+            audio_features: None,
         })
     }
 
@@ -210,6 +214,17 @@ impl Trainer {
 
     pub fn head(&self) -> &HeadConfig {
         &self.head
+    }
+
+    /// Records the feature set and scaling of the audio this run trains on (files from
+    /// `cmbert-tui features`), saved with every checkpoint.
+    pub fn with_audio_features(mut self, features: Option<AudioFeatures>) -> Self {
+        self.audio_features = features;
+        self
+    }
+
+    pub fn audio_features(&self) -> Option<&AudioFeatures> {
+        self.audio_features.as_ref()
     }
 
     /// Runs on a thread named `trainer` inside `scope`; a failure is also sent as
@@ -567,6 +582,7 @@ impl Trainer {
             head: self.head.clone(),
             max_len: self.spec.max_len,
             training,
+            audio_features: self.audio_features.clone(),
         };
         checkpoint::save_with(dir, &self.store.vars(), &self.bert, &meta, &self.vocab, &extra)?;
         Ok(())

@@ -556,8 +556,10 @@ impl App {
         let audio = self.explorer.inspection.as_ref().map_or(String::new(), |i| {
             let snap = &i.snapshot;
             format!(
-                " · pred {:+.2} (no audio {:+.2}) label {:+.1}",
-                snap.prediction, snap.prediction_without_audio, snap.label
+                " · pred {:+.2} (no audio {:+.2}) label {}",
+                snap.prediction,
+                snap.prediction_without_audio,
+                crate::data::label_text(snap.label, 1)
             )
         });
         format!("{progress}{audio}")

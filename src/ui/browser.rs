@@ -274,7 +274,7 @@ impl Widget for BrowserPanel<'_> {
                 };
                 let row = Row::new(vec![
                     Cell::from(format!("{i:>4}")).style(Style::default().fg(theme.dim)),
-                    Cell::from(format!("{:+.1}", u.label)),
+                    Cell::from(crate::data::label_text(u.label, 1)),
                     Cell::from(pred.map_or("   -".into(), |p| format!("{p:+.2}"))),
                     Cell::from(err.map_or("   -".into(), |e| format!("{e:.2}"))).style(err_style),
                     Cell::from(u.text.to_lowercase()),

@@ -189,7 +189,7 @@ impl Widget for ClsPanel<'_> {
         let changed = (s.prediction - s.prediction_without_audio).abs() >= NO_CHANGE;
         let mut lines = vec![
             Line::from(vec![
-                Span::raw(format!("label {:+.2}   prediction ", s.label)),
+                Span::raw(format!("label {}   prediction ", crate::data::label_text(s.label, 2))),
                 Span::styled(
                     format!("{:+.3}", s.prediction),
                     Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),

@@ -1,0 +1,659 @@
+//! Word timings: Praat TextGrids (a "words" tier, as Montreal Forced Aligner and P2FA write
+//! them, long or short text format, UTF-8 or UTF-16), CSV (`word,start,end`) and JSON
+//! (`[{"word", "start", "end"}]`), one utterance per file or many keyed by id.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WordSpan {
+    pub word: String,
+    pub start: f64,
+    pub end: f64,
+}
+
+/// Spans may end this far past the audio (aligners round to their frame rate).
+pub const END_TOLERANCE: f64 = 0.02;
+
+/// Interval labels aligners use for silence, noise and pauses: not words.
+const SILENCES: [&str; 6] = ["", "sil", "sp", "spn", "<sil>", "<sp>"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlignError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}: {message}")]
+    Line {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+impl AlignError {
+    fn file(path: &Path, message: impl Into<String>) -> Self {
+        Self::File {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    fn line(path: &Path, line: usize, message: impl Into<String>) -> Self {
+        Self::Line {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, AlignError> {
+    std::fs::read(path).map_err(|source| AlignError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// One utterance's words, by extension: `.TextGrid`, `.csv` or `.json`.
+pub fn read_words(path: &Path) -> Result<Vec<WordSpan>, AlignError> {
+    match extension(path).as_str() {
+        "textgrid" => parse_textgrid(&decode(path, &read(path)?)?, path),
+        "csv" => {
+            let rows = read_csv(path, &["word", "start", "end"])?;
+            Ok(rows.into_iter().map(|(_, span)| span).collect())
+        }
+        "json" => {
+            let text = decode(path, &read(path)?)?;
+            let words: Vec<WordSpan> = serde_json::from_str(&text).map_err(|e| {
+                AlignError::line(
+                    path,
+                    e.line(),
+                    format!("expected a list of {{\"word\", \"start\", \"end\"}}: {e}"),
+                )
+            })?;
+            check_texts(&words, path)?;
+            Ok(words)
+        }
+        _ => Err(AlignError::file(
+            path,
+            "unknown word-timing format: expected .TextGrid, .csv or .json",
+        )),
+    }
+}
+
+/// Many utterances' words keyed by id: CSV `id,word,start,end` or JSON `{"id": [...]}`.
+pub fn read_many(path: &Path) -> Result<BTreeMap<String, Vec<WordSpan>>, AlignError> {
+    let mut all: BTreeMap<String, Vec<WordSpan>> = BTreeMap::new();
+    match extension(path).as_str() {
+        "csv" => {
+            for (id, span) in read_csv(path, &["id", "word", "start", "end"])? {
+                all.entry(id.expect("id column required")).or_default().push(span);
+            }
+        }
+        "json" => {
+            let text = decode(path, &read(path)?)?;
+            all = serde_json::from_str(&text).map_err(|e| {
+                AlignError::line(
+                    path,
+                    e.line(),
+                    format!("expected {{\"ID\": [{{\"word\", \"start\", \"end\"}}, ...]}}: {e}"),
+                )
+            })?;
+            for words in all.values() {
+                check_texts(words, path)?;
+            }
+        }
+        _ => {
+            return Err(AlignError::file(
+                path,
+                "one file for all recordings must be .csv (id,word,start,end) or .json; for TextGrids give a directory",
+            ))
+        }
+    }
+    Ok(all)
+}
+
+fn check_texts(words: &[WordSpan], path: &Path) -> Result<(), AlignError> {
+    match words.iter().position(|w| w.word.trim().is_empty()) {
+        Some(i) => Err(AlignError::file(path, format!("word {} has no text", i + 1))),
+        None => Ok(()),
+    }
+}
+
+/// Rows of a CSV with the named columns (any order, case-insensitive; others ignored).
+fn read_csv(path: &Path, columns: &[&str]) -> Result<Vec<(Option<String>, WordSpan)>, AlignError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| AlignError::file(path, e.to_string()))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| AlignError::line(path, 1, e.to_string()))?
+        .clone();
+    let index = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let positions: Vec<usize> = columns
+        .iter()
+        .map(|c| {
+            index(c).ok_or_else(|| {
+                AlignError::line(
+                    path,
+                    1,
+                    format!("no column {c:?}; expected the header {}", columns.join(",")),
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let has_id = columns[0] == "id";
+    let (word_at, start_at, end_at) = if has_id {
+        (positions[1], positions[2], positions[3])
+    } else {
+        (positions[0], positions[1], positions[2])
+    };
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line() as usize);
+            AlignError::line(path, line, e.to_string())
+        })?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let field = |at: usize| record.get(at).unwrap_or("");
+        let number = |at: usize, name: &str| {
+            field(at)
+                .parse::<f64>()
+                .map_err(|_| AlignError::line(path, line, format!("{name} {:?} is not a number of seconds", field(at))))
+        };
+        let word = field(word_at).to_string();
+        if word.is_empty() {
+            return Err(AlignError::line(path, line, "empty word"));
+        }
+        let id = has_id.then(|| field(positions[0]).to_string());
+        rows.push((
+            id,
+            WordSpan {
+                word,
+                start: number(start_at, "start")?,
+                end: number(end_at, "end")?,
+            },
+        ));
+    }
+    Ok(rows)
+}
+
+/// UTF-8 (with or without a BOM) or UTF-16 with a BOM, as Praat writes.
+fn decode(path: &Path, bytes: &[u8]) -> Result<String, AlignError> {
+    let utf16 = |bytes: &[u8], from: fn([u8; 2]) -> u16| {
+        let units: Vec<u16> = bytes.chunks_exact(2).map(|c| from([c[0], c[1]])).collect();
+        String::from_utf16(&units).map_err(|_| AlignError::file(path, "invalid UTF-16 text"))
+    };
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => std::str::from_utf8(rest)
+            .map(str::to_string)
+            .map_err(|_| AlignError::file(path, "not valid UTF-8")),
+        _ => std::str::from_utf8(bytes)
+            .map(str::to_string)
+            .map_err(|_| AlignError::file(path, "not valid UTF-8 (or UTF-16 with a byte-order mark)")),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Number(f64),
+    Text(String),
+}
+
+/// The values of a TextGrid in order, with their lines. Praat's long and short formats
+/// hold the same values in the same order; the long one adds `key =` labels, `item [n]:`
+/// headers and `<exists>` flags, which carry nothing the order does not.
+fn tokens(text: &str, path: &Path) -> Result<Vec<(Token, usize)>, AlignError> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    let mut line = 1;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            '"' => {
+                let start_line = line;
+                let mut s = String::new();
+                loop {
+                    match chars.next() {
+                        Some((_, '"')) if chars.peek().map(|p| p.1) == Some('"') => {
+                            chars.next();
+                            s.push('"');
+                        }
+                        Some((_, '"')) => break,
+                        Some((_, ch)) => {
+                            if ch == '\n' {
+                                line += 1;
+                            }
+                            s.push(ch);
+                        }
+                        None => {
+                            return Err(AlignError::line(
+                                path,
+                                start_line,
+                                "a text that never ends (missing closing quote)",
+                            ))
+                        }
+                    }
+                }
+                out.push((Token::Text(s), start_line));
+            }
+            '!' => {
+                // A comment to the end of the line.
+                while chars.peek().is_some_and(|p| p.1 != '\n') {
+                    chars.next();
+                }
+            }
+            c if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
+                let mut end = i + c.len_utf8();
+                while let Some(&(j, d)) = chars.peek() {
+                    if d.is_ascii_alphanumeric() || d == '.' || d == '-' || d == '+' {
+                        end = j + d.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                // `item [1]:` and `intervals [3]:` are headers, not values.
+                let header = text[..i].trim_end().ends_with('[');
+                if !header {
+                    let word = &text[i..end];
+                    let v = word
+                        .parse::<f64>()
+                        .map_err(|_| AlignError::line(path, line, format!("{word:?} is not a number")))?;
+                    out.push((Token::Number(v), line));
+                }
+            }
+            _ => {
+                // Keys (`xmin =`), `<exists>`, `tiers?`, brackets: skip the word.
+                if c.is_alphabetic() || c == '<' {
+                    while chars
+                        .peek()
+                        .is_some_and(|p| p.1.is_alphanumeric() || matches!(p.1, '>' | '?' | '_'))
+                    {
+                        chars.next();
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Cursor<'a> {
+    tokens: &'a [(Token, usize)],
+    at: usize,
+    path: &'a Path,
+}
+
+impl Cursor<'_> {
+    fn line(&self) -> usize {
+        self.tokens.get(self.at).or(self.tokens.last()).map_or(1, |t| t.1)
+    }
+
+    fn number(&mut self, what: &str) -> Result<f64, AlignError> {
+        match self.tokens.get(self.at) {
+            Some((Token::Number(v), _)) => {
+                self.at += 1;
+                Ok(*v)
+            }
+            Some((Token::Text(s), line)) => Err(AlignError::line(
+                self.path,
+                *line,
+                format!("expected {what} (a number), found {s:?}"),
+            )),
+            None => Err(AlignError::line(
+                self.path,
+                self.line(),
+                format!("the file ends where {what} was expected"),
+            )),
+        }
+    }
+
+    fn text(&mut self, what: &str) -> Result<String, AlignError> {
+        match self.tokens.get(self.at) {
+            Some((Token::Text(s), _)) => {
+                self.at += 1;
+                Ok(s.clone())
+            }
+            Some((Token::Number(v), line)) => Err(AlignError::line(
+                self.path,
+                *line,
+                format!("expected {what} (a quoted text), found {v}"),
+            )),
+            None => Err(AlignError::line(
+                self.path,
+                self.line(),
+                format!("the file ends where {what} was expected"),
+            )),
+        }
+    }
+
+    fn count(&mut self, what: &str) -> Result<usize, AlignError> {
+        let line = self.line();
+        let v = self.number(what)?;
+        if v < 0.0 || v.fract() != 0.0 || v > 1e7 {
+            return Err(AlignError::line(self.path, line, format!("{what} {v} is not a count")));
+        }
+        Ok(v as usize)
+    }
+}
+
+/// The words of a TextGrid's "words" tier (or MFA's "SPEAKER - words"), silences left out.
+pub fn parse_textgrid(text: &str, path: &Path) -> Result<Vec<WordSpan>, AlignError> {
+    let tokens = tokens(text, path)?;
+    let mut c = Cursor {
+        tokens: &tokens,
+        at: 0,
+        path,
+    };
+    let (file_type, object) = (c.text("the file type")?, c.text("the object class")?);
+    if file_type != "ooTextFile" || object != "TextGrid" {
+        return Err(AlignError::line(
+            path,
+            1,
+            format!("not a Praat TextGrid: expected \"ooTextFile\" / \"TextGrid\", found {file_type:?} / {object:?}"),
+        ));
+    }
+    c.number("xmin")?;
+    c.number("xmax")?;
+    let tier_count = c.count("the number of tiers")?;
+    let mut tiers: Vec<(String, Vec<WordSpan>)> = Vec::new();
+    for _ in 0..tier_count {
+        let class = c.text("a tier class")?;
+        let name = c.text("a tier name")?;
+        c.number("the tier's xmin")?;
+        c.number("the tier's xmax")?;
+        let n = c.count("the number of intervals")?;
+        let mut spans = Vec::new();
+        match class.as_str() {
+            "IntervalTier" => {
+                for _ in 0..n {
+                    let start = c.number("an interval's xmin")?;
+                    let end = c.number("an interval's xmax")?;
+                    let label = c.text("an interval's text")?;
+                    let word = label.trim();
+                    if !SILENCES.iter().any(|s| s.eq_ignore_ascii_case(word)) {
+                        spans.push(WordSpan {
+                            word: word.to_string(),
+                            start,
+                            end,
+                        });
+                    }
+                }
+            }
+            "TextTier" => {
+                for _ in 0..n {
+                    c.number("a point's time")?;
+                    c.text("a point's mark")?;
+                }
+            }
+            other => {
+                return Err(AlignError::line(
+                    path,
+                    c.line(),
+                    format!("unknown tier class {other:?} (expected IntervalTier or TextTier)"),
+                ))
+            }
+        }
+        if class == "IntervalTier" {
+            tiers.push((name, spans));
+        }
+    }
+    let names: Vec<&str> = tiers.iter().map(|t| t.0.as_str()).collect();
+    let words: Vec<usize> = (0..tiers.len())
+        .filter(|&i| {
+            let name = tiers[i].0.trim().to_lowercase();
+            name == "words" || name == "word" || name.ends_with(" - words")
+        })
+        .collect();
+    match words[..] {
+        [i] => Ok(tiers.swap_remove(i).1),
+        [] => Err(AlignError::file(
+            path,
+            format!("no tier named \"words\" (interval tiers: {names:?})"),
+        )),
+        _ => Err(AlignError::file(
+            path,
+            format!(
+                "several word tiers ({:?}): one speaker per recording, please",
+                words.iter().map(|&i| names[i]).collect::<Vec<_>>()
+            ),
+        )),
+    }
+}
+
+/// Checks one utterance's words against its audio: some words, in time order, none empty,
+/// overlapping, negative or past the end.
+pub fn validate(words: &[WordSpan], duration: f64, source: &Path) -> Result<(), AlignError> {
+    if words.is_empty() {
+        return Err(AlignError::file(source, "no words (only silences)"));
+    }
+    let mut previous_end = 0.0;
+    for (i, w) in words.iter().enumerate() {
+        let at = || format!("word {} {:?} ({:.3}-{:.3} s)", i + 1, w.word, w.start, w.end);
+        if !w.start.is_finite() || !w.end.is_finite() || w.start < 0.0 {
+            return Err(AlignError::file(
+                source,
+                format!("{}: times must be finite and not negative", at()),
+            ));
+        }
+        if w.end <= w.start {
+            return Err(AlignError::file(
+                source,
+                format!("{}: empty span (end not after start)", at()),
+            ));
+        }
+        if w.start < previous_end - 1e-6 {
+            return Err(AlignError::file(
+                source,
+                format!(
+                    "{}: overlaps the previous word, which ends at {previous_end:.3} s",
+                    at()
+                ),
+            ));
+        }
+        if w.end > duration + END_TOLERANCE {
+            return Err(AlignError::file(
+                source,
+                format!("{}: ends after the audio, which is {duration:.3} s long", at()),
+            ));
+        }
+        previous_end = w.end;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LONG: &str = r#"File type = "ooTextFile"
+Object class = "TextGrid"
+
+xmin = 0
+xmax = 1.5
+tiers? <exists>
+size = 3
+item []:
+    item [1]:
+        class = "TextTier"
+        name = "events"
+        xmin = 0
+        xmax = 1.5
+        points: size = 1
+        points [1]:
+            number = 0.7
+            mark = "laugh"
+    item [2]:
+        class = "IntervalTier"
+        name = "words"
+        xmin = 0
+        xmax = 1.5
+        intervals: size = 4
+        intervals [1]:
+            xmin = 0
+            xmax = 0.2
+            text = ""
+        intervals [2]:
+            xmin = 0.2
+            xmax = 0.65
+            text = "so"
+        intervals [3]:
+            xmin = 0.65
+            xmax = 0.7
+            text = "sp"
+        intervals [4]:
+            xmin = 0.7
+            xmax = 1.45
+            text = "he said ""fun"""
+    item [3]:
+        class = "IntervalTier"
+        name = "phones"
+        xmin = 0
+        xmax = 1.5
+        intervals: size = 1
+        intervals [1]:
+            xmin = 0
+            xmax = 1.5
+            text = "s"
+"#;
+
+    const SHORT: &str = "File type = \"ooTextFile\"\nObject class = \"TextGrid\"\n\n0\n2.0300000000000002\n<exists>\n1\n\"IntervalTier\"\n\"spk1 - words\"\n0\n2.0300000000000002\n2\n0\n1e-1\n\"\"\n0.1\n2.03\n\"fine\"\n";
+
+    fn p() -> &'static Path {
+        Path::new("x.TextGrid")
+    }
+
+    fn span(word: &str, start: f64, end: f64) -> WordSpan {
+        WordSpan {
+            word: word.into(),
+            start,
+            end,
+        }
+    }
+
+    #[test]
+    fn long_format_reads_the_words_tier_past_point_tiers_and_silences() {
+        let words = parse_textgrid(LONG, p()).unwrap();
+        assert_eq!(words, [span("so", 0.2, 0.65), span("he said \"fun\"", 0.7, 1.45)]);
+    }
+
+    #[test]
+    fn short_format_and_mfa_speaker_tiers() {
+        assert_eq!(parse_textgrid(SHORT, p()).unwrap(), [span("fine", 0.1, 2.03)]);
+    }
+
+    #[test]
+    fn the_generated_fixture_reads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speech/utt01.TextGrid");
+        let words = read_words(&path).unwrap();
+        let text: Vec<&str> = words.iter().map(|w| w.word.as_str()).collect();
+        assert_eq!(text, ["it", "is", "so", "good"]);
+        let csv = read_words(&path.with_file_name("variants/utt01.csv")).unwrap();
+        let json = read_words(&path.with_file_name("variants/utt01.json")).unwrap();
+        assert_eq!(csv, words);
+        assert_eq!(json, words);
+    }
+
+    #[test]
+    fn utf16_textgrids_as_praat_writes_them() {
+        let text = LONG.replace("\"so\"", "\"ça\"");
+        for (bom, encode) in [
+            ([0xFF, 0xFE], u16::to_le_bytes as fn(u16) -> [u8; 2]),
+            ([0xFE, 0xFF], u16::to_be_bytes),
+        ] {
+            let mut bytes = bom.to_vec();
+            bytes.extend(text.encode_utf16().flat_map(encode));
+            let decoded = decode(p(), &bytes).unwrap();
+            assert_eq!(parse_textgrid(&decoded, p()).unwrap()[0].word, "ça");
+        }
+        let err = decode(p(), &[0xC3, 0x28]).unwrap_err().to_string();
+        assert!(err.contains("not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn textgrid_errors_name_the_problem() {
+        let err = parse_textgrid(&LONG.replace("\"words\"", "\"ortho\""), p())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no tier named \"words\"") && err.contains("\"ortho\", \"phones\""),
+            "{err}"
+        );
+        let err = parse_textgrid("hello", p()).unwrap_err().to_string();
+        assert!(err.starts_with("x.TextGrid:1:"), "{err}");
+        let err = parse_textgrid(&LONG.replace("xmax = 0.65", "xmax = zero"), p())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected an interval's xmax (a number)"), "{err}");
+        // Cut anywhere, never a panic, always an error or a shorter list.
+        for cut in 0..LONG.len() {
+            if LONG.is_char_boundary(cut) {
+                let _ = parse_textgrid(&LONG[..cut], p());
+            }
+        }
+        let err = parse_textgrid(&LONG[..LONG.len() / 2], p()).unwrap_err().to_string();
+        assert!(err.contains("the file ends"), "{err}");
+    }
+
+    #[test]
+    fn csv_and_json_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("a.csv");
+        std::fs::write(&csv, "End,note,Word,start\n0.5,x,hello,0.1\n0.9, ,world,0.5\n").unwrap();
+        assert_eq!(
+            read_words(&csv).unwrap(),
+            [span("hello", 0.1, 0.5), span("world", 0.5, 0.9)]
+        );
+        std::fs::write(&csv, "word,start,end\nhello,0.1,0.5\nworld,half,0.9\n").unwrap();
+        let err = read_words(&csv).unwrap_err().to_string();
+        assert!(err.contains("a.csv:3:") && err.contains("start \"half\""), "{err}");
+        std::fs::write(&csv, "word,begin,end\nhello,0.1,0.5\n").unwrap();
+        let err = read_words(&csv).unwrap_err().to_string();
+        assert!(err.contains("a.csv:1:") && err.contains("no column \"start\""), "{err}");
+
+        let many = dir.path().join("all.csv");
+        std::fs::write(&many, "id,word,start,end\nu2,b,0,1\nu1,a,0,1\nu2,c,1,2\n").unwrap();
+        let all = read_many(&many).unwrap();
+        assert_eq!(all["u2"], [span("b", 0.0, 1.0), span("c", 1.0, 2.0)]);
+        assert_eq!(all["u1"], [span("a", 0.0, 1.0)]);
+        let json = dir.path().join("all.json");
+        std::fs::write(&json, r#"{"u1": [{"word": "a", "start": 0, "end": 1}]}"#).unwrap();
+        assert_eq!(read_many(&json).unwrap()["u1"], [span("a", 0.0, 1.0)]);
+        std::fs::write(&json, "{\"u1\": [\n{\"word\": \"a\", \"start\": 0}]}").unwrap();
+        let err = read_many(&json).unwrap_err().to_string();
+        assert!(err.contains("all.json:2:") && err.contains("end"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_the_word_and_times() {
+        let check = |words: &[WordSpan]| validate(words, 2.0, p()).unwrap_err().to_string();
+        assert!(check(&[]).contains("no words"));
+        let e = check(&[span("a", 0.5, 0.5)]);
+        assert!(e.contains("word 1 \"a\" (0.500-0.500 s): empty span"), "{e}");
+        let e = check(&[span("a", 0.1, 0.6), span("b", 0.5, 0.9)]);
+        assert!(
+            e.contains("word 2 \"b\"") && e.contains("overlaps") && e.contains("0.600"),
+            "{e}"
+        );
+        let e = check(&[span("a", 1.5, 2.5)]);
+        assert!(e.contains("ends after the audio, which is 2.000 s long"), "{e}");
+        assert!(check(&[span("a", -0.1, 0.5)]).contains("not negative"));
+        assert!(
+            validate(&[span("a", 0.0, 2.01)], 2.0, p()).is_ok(),
+            "within the aligner's rounding"
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! Word-level acoustic features from recordings: WAV + word timings -> one vector per word,
+//! in the word-level format the trainer reads (`data::audio`, format (d)).
+//!
+//! The pipeline: read and mix down (`wav`), resample to 16 kHz, frame features on a 10 ms
+//! grid (`spectral`: MFCC, energy, centroid, flux, ZCR; `pitch`: F0 and voicing), then the
+//! statistics of the frames inside each word's span (`set`). `norm` holds the z-score
+//! scaling fitted on the training split and kept with the checkpoint.
+
+pub mod align;
+mod extract;
+pub mod norm;
+pub mod pitch;
+pub mod set;
+pub mod spectral;
+pub mod wav;
+
+use std::path::PathBuf;
+
+pub use align::{AlignError, WordSpan};
+pub use extract::{analyse, extract, Utterance};
+pub use norm::{AudioFeatures, AudioNorm};
+pub use set::{FeatureSet, FeatureSetInfo, FrameTracks};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AcousticError {
+    #[error("{path}: {message}")]
+    Wav { path: PathBuf, message: String },
+    #[error(transparent)]
+    Align(#[from] AlignError),
+    #[error("{path}: {message}")]
+    Words { path: PathBuf, message: String },
+}

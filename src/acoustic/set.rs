@@ -1,0 +1,311 @@
+//! Named, versioned feature sets: which per-word statistics of the frame features make up
+//! a word's vector. A file records its set (name, dimension names, analysis parameters),
+//! so a checkpoint can extract the same features from a new recording.
+
+use super::pitch::PitchParams;
+use super::spectral::{FrameParams, SpectralFrames};
+
+/// One word-level statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stat {
+    /// Mean F0 over the word's voiced frames, Hz (0 when none is voiced).
+    F0Mean,
+    /// Standard deviation of F0 over voiced frames, Hz.
+    F0Std,
+    /// Least-squares slope of F0 over time on voiced frames, Hz/s (0 under two frames).
+    F0Slope,
+    /// Share of the word's frames that are voiced.
+    VoicedFraction,
+    EnergyMean,
+    EnergyStd,
+    Mfcc(usize),
+    CentroidMean,
+    FluxMean,
+    ZcrMean,
+}
+
+impl Stat {
+    pub fn name(self) -> String {
+        match self {
+            Stat::F0Mean => "f0_mean_hz".into(),
+            Stat::F0Std => "f0_std_hz".into(),
+            Stat::F0Slope => "f0_slope_hz_per_s".into(),
+            Stat::VoicedFraction => "voiced_fraction".into(),
+            Stat::EnergyMean => "log_energy_mean_db".into(),
+            Stat::EnergyStd => "log_energy_std_db".into(),
+            Stat::Mfcc(i) => format!("mfcc_{i}_mean"),
+            Stat::CentroidMean => "spectral_centroid_mean_hz".into(),
+            Stat::FluxMean => "spectral_flux_mean".into(),
+            Stat::ZcrMean => "zero_crossing_rate_mean".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureSet {
+    pub name: &'static str,
+    pub stats: &'static [Stat],
+    pub summary: &'static str,
+}
+
+const FULL_STATS: [Stat; 22] = [
+    Stat::F0Mean,
+    Stat::F0Std,
+    Stat::F0Slope,
+    Stat::VoicedFraction,
+    Stat::EnergyMean,
+    Stat::EnergyStd,
+    Stat::Mfcc(0),
+    Stat::Mfcc(1),
+    Stat::Mfcc(2),
+    Stat::Mfcc(3),
+    Stat::Mfcc(4),
+    Stat::Mfcc(5),
+    Stat::Mfcc(6),
+    Stat::Mfcc(7),
+    Stat::Mfcc(8),
+    Stat::Mfcc(9),
+    Stat::Mfcc(10),
+    Stat::Mfcc(11),
+    Stat::Mfcc(12),
+    Stat::CentroidMean,
+    Stat::FluxMean,
+    Stat::ZcrMean,
+];
+
+pub const FULL: FeatureSet = FeatureSet {
+    name: "full-v1",
+    stats: &FULL_STATS,
+    summary: "pitch (mean, std, slope, voiced share), energy (mean, std), 13 MFCC means, spectral centroid, flux, zero-crossing rate",
+};
+
+pub const PROSODY: FeatureSet = FeatureSet {
+    name: "prosody-v1",
+    stats: &[
+        Stat::F0Mean,
+        Stat::F0Std,
+        Stat::VoicedFraction,
+        Stat::EnergyMean,
+        Stat::EnergyStd,
+    ],
+    summary:
+        "pitch (mean, std, voiced share) and energy (mean, std): 5 dimensions, as many as MOSI's COVAREP selection",
+};
+
+pub const SETS: [FeatureSet; 2] = [FULL, PROSODY];
+
+impl FeatureSet {
+    pub fn by_name(name: &str) -> Option<FeatureSet> {
+        SETS.into_iter().find(|s| s.name == name)
+    }
+
+    pub fn dim(&self) -> usize {
+        self.stats.len()
+    }
+
+    pub fn info(&self) -> FeatureSetInfo {
+        FeatureSetInfo {
+            name: self.name.to_string(),
+            extractor: format!("cmbert-tui {}", env!("CARGO_PKG_VERSION")),
+            dims: self.stats.iter().map(|s| s.name()).collect(),
+            frames: FrameParams::default(),
+            pitch: PitchParams::default(),
+        }
+    }
+
+    /// The word vector of the frames `frames` (indices into the tracks).
+    pub fn word_vector(&self, frames: std::ops::Range<usize>, tracks: &FrameTracks) -> Vec<f32> {
+        let voiced: Vec<(f64, f64)> = frames
+            .clone()
+            .filter_map(|t| tracks.f0[t].map(|f| (tracks.times[t], f as f64)))
+            .collect();
+        let count = frames.len().max(1) as f64;
+        // Centroid, flux and ZCR of a near-silent frame measure noise (or, in digital
+        // silence, nothing): only the word's audible frames count, if it has any.
+        let audible: Vec<usize> = frames.clone().filter(|&t| tracks.audible[t]).collect();
+        let audible = if audible.is_empty() {
+            frames.clone().collect()
+        } else {
+            audible
+        };
+        let audible_mean =
+            |values: &[f32]| audible.iter().map(|&t| values[t] as f64).sum::<f64>() / audible.len() as f64;
+        let mean = |values: &[f32]| values[frames.clone()].iter().map(|&v| v as f64).sum::<f64>() / count;
+        let std = |values: &[f32]| {
+            let m = mean(values);
+            (values[frames.clone()]
+                .iter()
+                .map(|&v| (v as f64 - m).powi(2))
+                .sum::<f64>()
+                / count)
+                .sqrt()
+        };
+        let f0_mean = if voiced.is_empty() {
+            0.0
+        } else {
+            voiced.iter().map(|v| v.1).sum::<f64>() / voiced.len() as f64
+        };
+        self.stats
+            .iter()
+            .map(|stat| match *stat {
+                Stat::F0Mean => f0_mean,
+                Stat::F0Std if voiced.is_empty() => 0.0,
+                Stat::F0Std => {
+                    (voiced.iter().map(|v| (v.1 - f0_mean).powi(2)).sum::<f64>() / voiced.len() as f64).sqrt()
+                }
+                Stat::F0Slope => slope(&voiced),
+                Stat::VoicedFraction => voiced.len() as f64 / count,
+                Stat::EnergyMean => mean(&tracks.spectral.log_energy),
+                Stat::EnergyStd => std(&tracks.spectral.log_energy),
+                Stat::Mfcc(i) => frames.clone().map(|t| tracks.spectral.mfcc[t][i] as f64).sum::<f64>() / count,
+                Stat::CentroidMean => audible_mean(&tracks.spectral.centroid),
+                Stat::FluxMean => audible_mean(&tracks.spectral.flux),
+                Stat::ZcrMean => audible_mean(&tracks.spectral.zcr),
+            } as f32)
+            .collect()
+    }
+}
+
+fn slope(points: &[(f64, f64)]) -> f64 {
+    if points.len() < 2 {
+        return 0.0;
+    }
+    let n = points.len() as f64;
+    let (mx, my) = (
+        points.iter().map(|p| p.0).sum::<f64>() / n,
+        points.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx > 0.0 {
+        sxy / sxx
+    } else {
+        0.0
+    }
+}
+
+/// What a feature file or checkpoint records about its features.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FeatureSetInfo {
+    pub name: String,
+    /// The program (and version) that extracted them.
+    pub extractor: String,
+    /// One name per dimension.
+    pub dims: Vec<String>,
+    pub frames: FrameParams,
+    pub pitch: PitchParams,
+}
+
+/// Frame tracks of one recording, on one time grid.
+#[derive(Debug, Clone)]
+pub struct FrameTracks {
+    /// Frame centre times, seconds.
+    pub times: Vec<f64>,
+    pub f0: Vec<Option<f32>>,
+    pub spectral: SpectralFrames,
+    /// Within `AUDIBLE_RANGE_DB` of the recording's loudest frame.
+    pub audible: Vec<bool>,
+}
+
+/// Frames more than this far below the loudest frame are silence for the spectral-shape
+/// statistics.
+pub const AUDIBLE_RANGE_DB: f32 = 50.0;
+
+impl FrameTracks {
+    pub fn new(times: Vec<f64>, f0: Vec<Option<f32>>, spectral: SpectralFrames) -> Self {
+        let loudest = spectral.log_energy.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let audible = spectral
+            .log_energy
+            .iter()
+            .map(|&e| e >= loudest - AUDIBLE_RANGE_DB)
+            .collect();
+        Self {
+            times,
+            f0,
+            spectral,
+            audible,
+        }
+    }
+}
+
+impl FrameTracks {
+    /// Frames whose centre lies in `[start, end)`; a word shorter than a hop gets the frame
+    /// nearest its middle, so no word is left without a vector.
+    pub fn frames_in(&self, start: f64, end: f64) -> std::ops::Range<usize> {
+        let first = self.times.partition_point(|&t| t < start);
+        let last = self.times.partition_point(|&t| t < end);
+        if first < last {
+            return first..last;
+        }
+        let middle = (start + end) / 2.0;
+        let nearest = self.times.partition_point(|&t| t < middle).min(self.times.len() - 1);
+        let nearest = if nearest > 0 && (middle - self.times[nearest - 1]) < (self.times[nearest] - middle) {
+            nearest - 1
+        } else {
+            nearest
+        };
+        nearest..nearest + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracks() -> FrameTracks {
+        let n = 10;
+        FrameTracks::new(
+            (0..n).map(|t| t as f64 * 0.01).collect(),
+            (0..n)
+                .map(|t| (t % 2 == 0).then_some(100.0 + 10.0 * t as f32))
+                .collect(),
+            SpectralFrames {
+                mfcc: (0..n).map(|t| vec![t as f32; 13]).collect(),
+                log_energy: (0..n).map(|t| if t == 5 { -90.0 } else { -(t as f32) }).collect(),
+                centroid: (0..n).map(|t| if t == 5 { 4000.0 } else { 500.0 }).collect(),
+                flux: vec![0.5; n],
+                zcr: vec![0.1; n],
+            },
+        )
+    }
+
+    #[test]
+    fn sets_have_named_dimensions() {
+        assert_eq!(FULL.dim(), 22);
+        assert_eq!(PROSODY.dim(), 5);
+        let info = FULL.info();
+        assert_eq!(info.dims.len(), 22);
+        assert_eq!(info.dims[6], "mfcc_0_mean");
+        assert_eq!(info.dims[21], "zero_crossing_rate_mean");
+        let unique: std::collections::BTreeSet<_> = info.dims.iter().collect();
+        assert_eq!(unique.len(), 22);
+        assert_eq!(FeatureSet::by_name("prosody-v1"), Some(PROSODY));
+        assert_eq!(FeatureSet::by_name("nope"), None);
+    }
+
+    #[test]
+    fn word_statistics_skip_unvoiced_frames_for_pitch() {
+        let t = tracks();
+        // Frames 2..6: voiced 2 (120 Hz) and 4 (140 Hz); energies -2, -3, -4 and -90 (frame 5
+        // is silent: its 4 kHz centroid is noise and left out).
+        let v = FULL.word_vector(2..6, &t);
+        assert!((v[0] - 130.0).abs() < 1e-4, "mean {}", v[0]);
+        assert!((v[1] - 10.0).abs() < 1e-4, "std {}", v[1]);
+        assert!((v[2] - 1000.0).abs() < 1e-2, "slope {} Hz/s", v[2]);
+        assert!((v[3] - 0.5).abs() < 1e-6);
+        assert!((v[4] + 24.75).abs() < 1e-5, "{}", v[4]);
+        assert!((v[6] - 3.5).abs() < 1e-6);
+        assert_eq!(&v[19..], &[500.0, 0.5, 0.1]);
+        let unvoiced = FULL.word_vector(3..4, &t);
+        assert_eq!(&unvoiced[..4], &[0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn frames_in_a_span_and_the_nearest_for_short_words() {
+        let t = tracks();
+        assert_eq!(t.frames_in(0.02, 0.05), 2..5);
+        assert_eq!(t.frames_in(0.021, 0.024), 2..3);
+        assert_eq!(t.frames_in(0.026, 0.029), 3..4);
+        assert_eq!(t.frames_in(0.5, 0.6), 9..10);
+    }
+}
