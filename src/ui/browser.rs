@@ -101,7 +101,10 @@ impl Browser {
 
     fn error(&self, i: usize) -> Option<f32> {
         let s = self.current();
-        s.predictions.as_ref().map(|p| (p[i] - s.rows[i].label).abs())
+        s.predictions
+            .as_ref()
+            .map(|p| (p[i] - s.rows[i].label).abs())
+            .filter(|e| e.is_finite())
     }
 
     /// Rebuilds `order`; keeps `keep` (an utterance index) selected when it is still shown.
@@ -266,7 +269,8 @@ impl Widget for BrowserPanel<'_> {
             .map(|(k, &i)| {
                 let u = &current.rows[i];
                 let pred = current.predictions.as_ref().map(|p| p[i]);
-                let err = pred.map(|p| (p - u.label).abs());
+                // An unlabelled recording (NaN label) has no error.
+                let err = pred.map(|p| (p - u.label).abs()).filter(|e| e.is_finite());
                 let err_style = match err {
                     Some(e) if e >= 1.0 => Style::default().fg(theme.bad),
                     Some(_) => Style::default().fg(theme.good),

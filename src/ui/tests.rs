@@ -567,3 +567,34 @@ fn tiny_and_odd_terminal_sizes_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn an_unlabelled_recording_shows_no_label_and_no_error() {
+    let theme = Theme::built_in(0);
+    let row = Utterance {
+        text: "it was a great movie".into(),
+        label: f32::NAN,
+    };
+    let mut b = Browser::new([Vec::new(), Vec::new(), vec![row]], Split::Test);
+    b.set_predictions(Split::Test, vec![1.74], None);
+    b.toggle_sort();
+    let shown = widget(
+        60,
+        4,
+        BrowserPanel {
+            browser: &b,
+            theme: &theme,
+            focused: true,
+        },
+    );
+    let line = shown
+        .lines()
+        .find(|l| l.contains("great movie"))
+        .expect("the row is shown");
+    assert!(line.contains("n/a") && line.contains("+1.74"), "{line}");
+    assert!(
+        !line.contains("NaN") && line.contains("   -"),
+        "no error for an unlabelled row: {line}"
+    );
+    assert_eq!(b.selected(), Some((Split::Test, 0)));
+}
