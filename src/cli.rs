@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::attention::{Level, Matrix};
 use crate::bench::ModelSize;
 use crate::data::Split;
+use crate::device::DeviceSpec;
 use crate::export::Format;
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::Preset;
@@ -102,6 +103,9 @@ pub struct OpenArgs {
     pub audio: Option<PathBuf>,
     #[command(flatten)]
     pub recording: RecordingArgs,
+    /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
+    #[arg(long, value_name = "cpu|cuda:N", default_value = "cpu")]
+    pub device: DeviceSpec,
     /// The split shown first (with CMU-MOSI data, the first Figure-4 utterance of the test split).
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
@@ -178,6 +182,9 @@ pub struct TrainArgs {
     /// and for --seeds).
     #[arg(long)]
     pub headless: bool,
+    /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
+    #[arg(long, value_name = "cpu|cuda:N", default_value = "cpu")]
+    pub device: DeviceSpec,
     #[command(flatten)]
     pub look: LookArgs,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (text<TAB>label).
@@ -278,6 +285,9 @@ pub struct ModelOnData {
     /// Replace existing output files.
     #[arg(long)]
     pub force: bool,
+    /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
+    #[arg(long, value_name = "cpu|cuda:N", default_value = "cpu")]
+    pub device: DeviceSpec,
 }
 
 impl ModelOnData {

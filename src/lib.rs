@@ -9,6 +9,7 @@ pub mod colormap;
 pub mod commands;
 pub mod corpus;
 pub mod data;
+pub mod device;
 pub mod export;
 pub mod hub;
 pub mod model;

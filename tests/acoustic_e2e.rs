@@ -138,6 +138,7 @@ fn export_args(best: &Path, wav: &Path, words: &Path, out: &Path) -> ExportArgs 
             split: Split::Test,
             eval_batch_size: 24,
             force: false,
+            device: Default::default(),
         },
         recording: RecordingArgs {
             wav: Some(wav.to_path_buf()),

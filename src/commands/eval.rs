@@ -81,7 +81,7 @@ pub fn metrics_by_group(kinds: &[String], predictions: &[f32], labels: &[f32]) -
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let input = &args.input;
-    let device = Device::Cpu;
+    let device = input.device.open()?;
     let trained = Trained::open(&input.checkpoint, &device)?;
     if let Some(p) = &args.predictions {
         refuse_overwrite(p, input.force)?;

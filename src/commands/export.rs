@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use candle_core::Device;
 
 use super::eval::refuse_overwrite;
 use super::Trained;
@@ -18,7 +17,7 @@ pub const EXPORT_DIR: &str = "exports";
 
 pub fn run(args: ExportArgs) -> Result<()> {
     let input = &args.input;
-    let device = Device::Cpu;
+    let device = input.device.open()?;
     let format = args
         .format
         .or_else(|| args.out.as_deref().and_then(Format::from_path))

@@ -49,6 +49,7 @@ pub fn default_run() -> Result<()> {
             split: crate::data::Split::Test,
             eval_batch_size: spec.eval_batch_size,
             force: false,
+            device: Default::default(),
         },
         predictions: None,
         json: false,

@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use candle_core::Device;
 
 use super::Trained;
 use crate::cli::{LookArgs, OpenArgs};
@@ -19,7 +18,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
         bail!("`open` needs a terminal; for scripts use `cmbert-tui eval` or `cmbert-tui export`");
     }
     let theme = Theme::load(&args.look.theme)?;
-    let device = Device::Cpu;
+    let device = args.device.open()?;
     let trained = Trained::open(&args.checkpoint, &device)?;
     let (data, split) = match (&args.recording.wav, &args.recording.words, &args.data) {
         (Some(wav), Some(words), _) => (trained.recording(wav, words)?, Split::Test),

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::thread;
 
 use anyhow::{bail, Context, Result};
-use candle_core::Device;
 use crossbeam_channel::unbounded;
 
 use super::printer::{format_duration, Printer};
@@ -26,7 +25,7 @@ pub struct TrainOutcome {
 }
 
 pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
-    let device = Device::Cpu;
+    let device = args.device.open()?;
     // A bad theme is reported before any work, even for a headless run.
     crate::ui::Theme::load(&args.look.theme)?;
     if let Some(dir) = &args.resume {

@@ -1,7 +1,9 @@
 //! BERT's Adam variant as the reference uses it (spec section 4): per-tensor gradient
 //! clipping, no bias correction, decoupled weight decay added to the update, warm-up-linear
-//! schedule driven by a per-parameter step counter. The update runs in place over the raw
-//! parameter buffer (one pass per tensor) instead of a dozen tensor ops.
+//! schedule driven by a per-parameter step counter. On the CPU the update runs in place over
+//! the raw parameter buffer (one pass per tensor) instead of a dozen tensor ops; on other
+//! devices the same pass runs on a host copy that is written back, so every device gets
+//! bit-identical arithmetic.
 
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, InplaceOp2, Layout, Result, Var};
@@ -146,26 +148,65 @@ impl BertAdam {
                 continue;
             };
             let lr = slot.group.lr * self.schedule.factor(slot.step);
-            let update = Update {
+            let hyper = Hyper {
                 lr: lr as f32,
                 weight_decay: slot.group.weight_decay as f32,
                 max_grad_norm: self.max_grad_norm,
-                m: std::cell::RefCell::new(&mut slot.m),
-                v: std::cell::RefCell::new(&mut slot.v),
             };
-            slot.var.as_tensor().inplace_op2(&grad.contiguous()?, &update)?;
+            let param = slot.var.as_tensor();
+            if param.device().is_cpu() {
+                let update = Update {
+                    hyper,
+                    m: std::cell::RefCell::new(&mut slot.m),
+                    v: std::cell::RefCell::new(&mut slot.v),
+                };
+                param.inplace_op2(&grad.contiguous()?, &update)?;
+            } else {
+                update_on_host(&slot.var, grad, hyper, &mut slot.m, &mut slot.v)?;
+            }
             slot.step += 1;
         }
         Ok(())
     }
 }
 
-struct Update<'a> {
+#[derive(Debug, Clone, Copy)]
+struct Hyper {
     lr: f32,
     weight_decay: f32,
     max_grad_norm: f64,
+}
+
+struct Update<'a> {
+    hyper: Hyper,
     m: std::cell::RefCell<&'a mut Vec<f32>>,
     v: std::cell::RefCell<&'a mut Vec<f32>>,
+}
+
+/// The update for parameters off the CPU (CUDA): copy down, update, copy back.
+fn update_on_host(var: &Var, grad: &candle_core::Tensor, hyper: Hyper, m: &mut [f32], v: &mut [f32]) -> Result<()> {
+    let param = var.as_tensor();
+    let mut p = param.flatten_all()?.to_vec1::<f32>()?;
+    let g = grad.flatten_all()?.to_vec1::<f32>()?;
+    adam_update(&mut p, &g, m, v, hyper);
+    var.set(&candle_core::Tensor::from_vec(p, param.shape(), param.device())?)
+}
+
+fn adam_update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], hyper: Hyper) {
+    // torch.nn.utils.clip_grad_norm_ on this tensor alone (norm in f64 for stability of
+    // the comparison; the coefficient has the same +1e-6 as PyTorch).
+    let norm = g.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt();
+    let coef = hyper.max_grad_norm / (norm + 1e-6);
+    let scale = if coef < 1.0 { coef as f32 } else { 1.0 };
+    for i in 0..p.len() {
+        let gi = g[i] * scale;
+        let mi = m[i] * BETA1 + (1.0 - BETA1) * gi;
+        let vi = v[i] * BETA2 + (1.0 - BETA2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        let update = mi / (vi.sqrt() + EPS) + hyper.weight_decay * p[i];
+        p[i] -= hyper.lr * update;
+    }
 }
 
 impl InplaceOp2 for Update<'_> {
@@ -181,22 +222,7 @@ impl InplaceOp2 for Update<'_> {
             candle_core::bail!("bert-adam: non-contiguous parameter or gradient")
         };
         let (p, g) = (&mut p[p0..p1], &g[g0..g1]);
-        // torch.nn.utils.clip_grad_norm_ on this tensor alone (norm in f64 for stability of
-        // the comparison; the coefficient has the same +1e-6 as PyTorch).
-        let norm = g.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt();
-        let coef = self.max_grad_norm / (norm + 1e-6);
-        let scale = if coef < 1.0 { coef as f32 } else { 1.0 };
-        let mut m = self.m.borrow_mut();
-        let mut v = self.v.borrow_mut();
-        for i in 0..p.len() {
-            let gi = g[i] * scale;
-            let mi = m[i] * BETA1 + (1.0 - BETA1) * gi;
-            let vi = v[i] * BETA2 + (1.0 - BETA2) * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
-            let update = mi / (vi.sqrt() + EPS) + self.weight_decay * p[i];
-            p[i] -= self.lr * update;
-        }
+        adam_update(p, g, &mut self.m.borrow_mut(), &mut self.v.borrow_mut(), self.hyper);
         Ok(())
     }
 }
@@ -281,6 +307,39 @@ mod tests {
             "no decay without a gradient"
         );
         assert_ne!(used.as_tensor().to_vec1::<f32>()?, vec![1.0]);
+        Ok(())
+    }
+
+    /// The path other devices take (host copy, update, write back) gives the same bits
+    /// as the in-place CPU pass.
+    #[test]
+    fn host_copy_update_equals_the_in_place_update() -> Result<()> {
+        let dev = Device::Cpu;
+        let init: Vec<f32> = (0..257).map(|i| (i as f32 * 0.37).sin()).collect();
+        let grad_values: Vec<f32> = (0..257).map(|i| (i as f32 * 1.3).cos() * 3.0).collect();
+        let grad = Tensor::from_vec(grad_values, 257, &dev)?;
+        let hyper = Hyper {
+            lr: 0.01,
+            weight_decay: 0.01,
+            max_grad_norm: 1.0,
+        };
+        let in_place = Var::from_tensor(&Tensor::from_vec(init.clone(), 257, &dev)?)?;
+        let on_host = Var::from_tensor(&Tensor::from_vec(init, 257, &dev)?)?;
+        let (mut m1, mut v1, mut m2, mut v2) = (vec![0.1; 257], vec![0.2; 257], vec![0.1; 257], vec![0.2; 257]);
+        for _ in 0..3 {
+            let update = Update {
+                hyper,
+                m: std::cell::RefCell::new(&mut m1),
+                v: std::cell::RefCell::new(&mut v1),
+            };
+            in_place.as_tensor().inplace_op2(&grad, &update)?;
+            update_on_host(&on_host, &grad, hyper, &mut m2, &mut v2)?;
+        }
+        assert_eq!(
+            in_place.as_tensor().to_vec1::<f32>()?,
+            on_host.as_tensor().to_vec1::<f32>()?
+        );
+        assert_eq!((m1, v1), (m2, v2));
         Ok(())
     }
 }
