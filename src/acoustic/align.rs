@@ -101,15 +101,20 @@ pub fn read_many(path: &Path) -> Result<BTreeMap<String, Vec<WordSpan>>, AlignEr
         }
         "json" => {
             let text = decode(path, &read(path)?)?;
-            all = serde_json::from_str(&text).map_err(|e| {
+            // Read as a list of entries: a map would silently keep only the last of two
+            // equal ids.
+            let entries: Entries = serde_json::from_str(&text).map_err(|e| {
                 AlignError::line(
                     path,
                     e.line(),
                     format!("expected {{\"ID\": [{{\"word\", \"start\", \"end\"}}, ...]}}: {e}"),
                 )
             })?;
-            for words in all.values() {
-                check_texts(words, path)?;
+            for (id, words) in entries.0 {
+                check_texts(&words, path)?;
+                if all.insert(id.clone(), words).is_some() {
+                    return Err(AlignError::file(path, format!("id {id:?} appears twice")));
+                }
             }
         }
         _ => {
@@ -120,6 +125,29 @@ pub fn read_many(path: &Path) -> Result<BTreeMap<String, Vec<WordSpan>>, AlignEr
         }
     }
     Ok(all)
+}
+
+/// A JSON object's entries in file order, duplicates kept.
+struct Entries(Vec<(String, Vec<WordSpan>)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object mapping recording ids to word lists")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 fn check_texts(words: &[WordSpan], path: &Path) -> Result<(), AlignError> {
@@ -176,6 +204,9 @@ fn read_csv(path: &Path, columns: &[&str]) -> Result<Vec<(Option<String>, WordSp
             return Err(AlignError::line(path, line, "empty word"));
         }
         let id = has_id.then(|| field(positions[0]).to_string());
+        if id.as_deref() == Some("") {
+            return Err(AlignError::line(path, line, "empty id"));
+        }
         rows.push((
             id,
             WordSpan {
@@ -627,6 +658,10 @@ item []:
         let many = dir.path().join("all.csv");
         std::fs::write(&many, "id,word,start,end\nu2,b,0,1\nu1,a,0,1\nu2,c,1,2\n").unwrap();
         let all = read_many(&many).unwrap();
+        let blank = dir.path().join("blank.csv");
+        std::fs::write(&blank, "id,word,start,end\n,a,0,1\n").unwrap();
+        let err = read_many(&blank).unwrap_err().to_string();
+        assert!(err.contains("blank.csv:2: empty id"), "{err}");
         assert_eq!(all["u2"], [span("b", 0.0, 1.0), span("c", 1.0, 2.0)]);
         assert_eq!(all["u1"], [span("a", 0.0, 1.0)]);
         let json = dir.path().join("all.json");
@@ -635,6 +670,9 @@ item []:
         std::fs::write(&json, "{\"u1\": [\n{\"word\": \"a\", \"start\": 0}]}").unwrap();
         let err = read_many(&json).unwrap_err().to_string();
         assert!(err.contains("all.json:2:") && err.contains("end"), "{err}");
+        std::fs::write(&json, r#"{"u1": [{"word": "a", "start": 0, "end": 1}], "u1": []}"#).unwrap();
+        let err = read_many(&json).unwrap_err().to_string();
+        assert!(err.contains("id \"u1\" appears twice"), "{err}");
     }
 
     #[test]
