@@ -43,6 +43,64 @@ fn map_chunks2(xs: &[f32], ys: &[f32], chunk: usize, f: impl Fn(&mut [f32], &[f3
     out
 }
 
+/// Inverted dropout: `x * scale` where `keep`, `x * 0` elsewhere (the same bits as
+/// multiplying by a 0-or-scale mask). Fused, it keeps one byte per element for the backward
+/// pass instead of an f32 mask tensor, and computes no gradient for the mask.
+pub fn dropout(xs: &Tensor, keep: Vec<bool>, scale: f32) -> Result<Tensor> {
+    if fusable(xs) {
+        xs.contiguous()?.apply_op1(Dropout { keep, scale })
+    } else {
+        let mask: Vec<f32> = keep.iter().map(|&k| if k { scale } else { 0.0 }).collect();
+        xs.mul(&Tensor::from_vec(mask, xs.shape(), xs.device())?)
+    }
+}
+
+struct Dropout {
+    keep: Vec<bool>,
+    scale: f32,
+}
+
+impl Dropout {
+    fn apply(&self, xs: &[f32]) -> Vec<f32> {
+        let (keep, scale) = (&self.keep, self.scale);
+        let chunk = 1 << 14;
+        let mut out = vec![0f32; xs.len()];
+        out.par_chunks_mut(chunk)
+            .zip(xs.par_chunks(chunk).zip(keep.par_chunks(chunk)))
+            .for_each(|(o, (x, k))| {
+                for ((o, &x), &k) in o.iter_mut().zip(x).zip(k) {
+                    *o = x * if k { scale } else { 0.0 };
+                }
+            });
+        out
+    }
+}
+
+impl CustomOp1 for Dropout {
+    fn name(&self) -> &'static str {
+        "cmbert-dropout"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let xs = contiguous_f32(storage, layout, self.name())?;
+        if xs.len() != self.keep.len() {
+            candle_core::bail!("{}: mask of {} for {} values", self.name(), self.keep.len(), xs.len());
+        }
+        Ok((CpuStorage::F32(self.apply(xs)), layout.shape().clone()))
+    }
+
+    /// The same mask and scale applied to the gradient.
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+        let grad = grad_res.contiguous()?;
+        let (storage, layout) = grad.storage_and_layout();
+        let candle_core::Storage::Cpu(cpu) = &*storage else {
+            candle_core::bail!("{}: gradient off the CPU", self.name())
+        };
+        let values = self.apply(contiguous_f32(cpu, layout, self.name())?);
+        Ok(Some(Tensor::from_vec(values, grad.shape(), grad.device())?))
+    }
+}
+
 fn fusable(xs: &Tensor) -> bool {
     xs.device().is_cpu() && xs.dtype() == DType::F32
 }
@@ -385,6 +443,28 @@ mod tests {
         let gp = plain.mul(&g)?.sum_all()?.backward()?;
         let diff = max_diff(gf.get(&x).unwrap(), gp.get(&x).unwrap())?;
         assert!(diff < 1e-5, "{diff}");
+        Ok(())
+    }
+
+    #[test]
+    fn dropout_equals_the_mask_product_bit_for_bit_forward_and_backward() -> Result<()> {
+        // 40 000 values: several parallel chunks, the last one partial.
+        let x = Var::from_tensor(&random(&[8, 5000], 13)?)?;
+        let g = random(&[8, 5000], 14)?;
+        let keep: Vec<bool> = (0..40_000).map(|i| (i * 7919) % 10 != 0).collect();
+        let scale = 1.0 / 0.9f32;
+        let fused = dropout(x.as_tensor(), keep.clone(), scale)?;
+        let mask: Vec<f32> = keep.iter().map(|&k| if k { scale } else { 0.0 }).collect();
+        let plain = x.as_tensor().mul(&Tensor::from_vec(mask, (8, 5000), &Device::Cpu)?)?;
+        assert_eq!(fused.to_vec2::<f32>()?, plain.to_vec2::<f32>()?);
+        let gf = fused.mul(&g)?.sum_all()?.backward()?;
+        let gp = plain.mul(&g)?.sum_all()?.backward()?;
+        assert_eq!(
+            gf.get(&x).unwrap().to_vec2::<f32>()?,
+            gp.get(&x).unwrap().to_vec2::<f32>()?
+        );
+        let err = dropout(x.as_tensor(), vec![true; 3], scale).unwrap_err().to_string();
+        assert!(err.contains("mask of 3 for 40000 values"), "{err}");
         Ok(())
     }
 

@@ -19,14 +19,11 @@ impl DropoutRng {
         Self(Mutex::new(SmallRng::seed_from_u64(seed)))
     }
 
-    /// Inverted-dropout mask: 0 with probability `p`, else `1 / (1 - p)`.
-    fn mask(&self, len: usize, p: f64) -> Vec<f32> {
-        let keep_scale = (1.0 / (1.0 - p)) as f32;
+    /// Which elements survive: each is dropped with probability `p`.
+    fn keep(&self, len: usize, p: f64) -> Vec<bool> {
         let p = p as f32;
         let mut rng = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        (0..len)
-            .map(|_| if rng.random::<f32>() < p { 0.0 } else { keep_scale })
-            .collect()
+        (0..len).map(|_| rng.random::<f32>() >= p).collect()
     }
 }
 
@@ -46,9 +43,7 @@ impl Mode<'_> {
 pub fn dropout(xs: &Tensor, p: f64, mode: Mode<'_>) -> Result<Tensor> {
     match mode {
         Mode::Train(rng) if p > 0.0 => {
-            let mask = rng.mask(xs.elem_count(), p);
-            let mask = Tensor::from_vec(mask, xs.shape(), xs.device())?;
-            xs.mul(&mask)
+            super::fused::dropout(xs, rng.keep(xs.elem_count(), p), (1.0 / (1.0 - p)) as f32)
         }
         _ => Ok(xs.clone()),
     }
