@@ -3,7 +3,7 @@
 //! (`[{"word", "start", "end"}]`), one utterance per file or many keyed by id.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WordSpan {
@@ -18,36 +18,9 @@ pub const END_TOLERANCE: f64 = 0.02;
 /// Interval labels aligners use for silence, noise and pauses: not words.
 const SILENCES: [&str; 6] = ["", "sil", "sp", "spn", "<sil>", "<sp>"];
 
-#[derive(Debug, thiserror::Error)]
-pub enum AlignError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}:{line}: {message}")]
-    Line {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
-    #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
-}
-
-impl AlignError {
-    fn file(path: &Path, message: impl Into<String>) -> Self {
-        Self::File {
-            path: path.to_path_buf(),
-            message: message.into(),
-        }
-    }
-
-    fn line(path: &Path, line: usize, message: impl Into<String>) -> Self {
-        Self::Line {
-            path: path.to_path_buf(),
-            line,
-            message: message.into(),
-        }
-    }
-}
+/// Word-timing errors are data errors: they name the file, the line where there is one, and
+/// what was expected.
+pub type AlignError = crate::data::DataError;
 
 fn extension(path: &Path) -> String {
     path.extension()
