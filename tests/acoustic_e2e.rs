@@ -204,4 +204,21 @@ fn a_recording_needs_a_model_trained_on_extracted_features() {
         err.contains("not trained on features from `cmbert-tui features`"),
         "{err}"
     );
+
+    // Nor is a features file fed to a model trained on other audio, even of the same width.
+    let tmp = tempfile::tempdir().unwrap();
+    let prosody = tmp.path().join("prosody.jsonl");
+    let mut args = features_args(&prosody);
+    args.set = "prosody-v1".into();
+    cmbert::commands::features::run(args).unwrap();
+    let trained = Trained::open(&fixtures().join("tiny/reference"), &Device::Cpu).unwrap();
+    assert_eq!(trained.head.audio_dim, 5, "the same width as prosody-v1");
+    let err = format!(
+        "{:#}",
+        trained.dataset(&speech(), Some(&prosody)).map(drop).unwrap_err()
+    );
+    assert!(
+        err.contains("prosody.jsonl") && err.contains("was not trained on such features"),
+        "{err}"
+    );
 }

@@ -16,7 +16,7 @@ use candle_core::Device;
 
 use crate::acoustic::FeatureSet;
 use crate::checkpoint::Checkpoint;
-use crate::data::{Dataset, TextEncoder, DEFAULT_MAX_LEN};
+use crate::data::{Dataset, Scaling, TextEncoder, DEFAULT_MAX_LEN};
 use crate::model::{CmBert, HeadConfig, ParamStore};
 
 /// `cmbert-tui` without arguments: CM-BERT as published, trained from scratch on the built-in
@@ -142,7 +142,13 @@ impl Trained {
     /// The data of `dir` (and optional audio) encoded for this model.
     pub fn dataset(&self, dir: &Path, audio: Option<&Path>) -> Result<Dataset> {
         let trained = self.checkpoint.meta.as_ref().and_then(|m| m.audio_features.as_ref());
-        let data = Dataset::load_scaled(dir, audio, &self.encoder, self.head.audio_dim, trained)?;
+        let data = Dataset::load_scaled(
+            dir,
+            audio,
+            &self.encoder,
+            self.head.audio_dim,
+            Scaling::Trained(trained),
+        )?;
         if data.audio.dim != self.head.audio_dim {
             bail!(
                 "{}: {} audio dimensions, but the model was trained with {}",

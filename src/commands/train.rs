@@ -8,11 +8,10 @@ use anyhow::{bail, Context, Result};
 use crossbeam_channel::unbounded;
 
 use super::printer::{format_duration, Printer};
-use crate::acoustic::AudioFeatures;
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
 use crate::corpus;
-use crate::data::{Dataset, TextEncoder};
+use crate::data::{Dataset, Scaling, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
 use crate::train::{Preset, RunSpec, RunSummary, Trainer};
@@ -31,7 +30,11 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     if let Some(dir) = &args.resume {
         let trainer = Trainer::resume(dir, &device)?;
         let spec = trainer.spec.clone();
-        let data = load_data(&spec, trainer.head().audio_dim, trainer.audio_features())?;
+        let data = load_data(
+            &spec,
+            trainer.head().audio_dim,
+            Scaling::Trained(trainer.audio_features()),
+        )?;
         let label = format!("{} seed {}", spec.model, spec.seed);
         let summary = if dashboard(&args, 1) {
             let bert = format!("{} (resumed)", spec.bert.display());
@@ -56,7 +59,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         );
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
     };
-    let data = load_data(&base, args.audio_dim, None)?;
+    let data = load_data(&base, args.audio_dim, Scaling::Fit)?;
     eprintln!(
         "data: {} ({} / {} / {} utterances); audio: {}",
         base.data.display(),
@@ -166,14 +169,14 @@ fn default_out(model: ModelKind) -> PathBuf {
     PathBuf::from("checkpoints").join(format!("{model}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
 }
 
-fn load_data(spec: &RunSpec, audio_dim: usize, trained: Option<&AudioFeatures>) -> Result<Dataset> {
+fn load_data(spec: &RunSpec, audio_dim: usize, scaling: Scaling<'_>) -> Result<Dataset> {
     let encoder = TextEncoder::from_file(&vocab_of(&spec.bert)?, spec.max_len)?;
     Ok(Dataset::load_scaled(
         &spec.data,
         spec.audio.as_deref(),
         &encoder,
         audio_dim,
-        trained,
+        scaling,
     )?)
 }
 

@@ -73,18 +73,16 @@ impl Dataset {
     /// `audio_dim` is used when there is no audio file (zero audio of that width). Features
     /// from `cmbert-tui features` are z-scored with statistics of this data's training split.
     pub fn load(dir: &Path, audio: Option<&Path>, encoder: &TextEncoder, audio_dim: usize) -> Result<Self, DataError> {
-        Self::load_scaled(dir, audio, encoder, audio_dim, None)
+        Self::load_scaled(dir, audio, encoder, audio_dim, Scaling::Fit)
     }
 
-    /// As `load`, but features from `cmbert-tui features` are scaled as `trained` says (a
-    /// checkpoint's record), so evaluation sees what training saw; the file must declare the
-    /// same feature set.
+    /// As `load`, with the scaling of features from `cmbert-tui features` chosen by `scaling`.
     pub fn load_scaled(
         dir: &Path,
         audio: Option<&Path>,
         encoder: &TextEncoder,
         audio_dim: usize,
-        trained: Option<&AudioFeatures>,
+        scaling: Scaling<'_>,
     ) -> Result<Self, DataError> {
         if !dir.is_dir() {
             return Err(DataError::file(
@@ -94,7 +92,7 @@ impl Dataset {
         }
         let mut audio_file = audio.map(load_audio).transpose()?;
         let features = match &mut audio_file {
-            Some(file) => scale(file, trained)?,
+            Some(file) => scale(file, scaling)?,
             None => None,
         };
         let dim = audio_file.as_ref().map_or(audio_dim, |a| a.dim);
@@ -184,21 +182,41 @@ impl Dataset {
     }
 }
 
-fn scale(file: &mut AudioFile, trained: Option<&AudioFeatures>) -> Result<Option<AudioFeatures>, DataError> {
+/// How features from `cmbert-tui features` are scaled.
+#[derive(Debug, Clone, Copy)]
+pub enum Scaling<'a> {
+    /// A new run: z-score with statistics of this data's training split.
+    Fit,
+    /// A trained model: as its checkpoint records (`None`: it was not trained on such
+    /// features, so a file of them is refused rather than fed to it).
+    Trained(Option<&'a AudioFeatures>),
+}
+
+fn scale(file: &mut AudioFile, scaling: Scaling<'_>) -> Result<Option<AudioFeatures>, DataError> {
     let Some(set) = file.feature_set.clone() else {
-        return match trained {
-            Some(t) => Err(DataError::file(
+        return match scaling {
+            Scaling::Trained(Some(t)) => Err(DataError::file(
                 &file.path,
                 format!(
                     "the model was trained on features of set {} from `cmbert-tui features`, but this file does not declare a feature set",
                     t.feature_set.name
                 ),
             )),
-            None => Ok(None),
+            _ => Ok(None),
         };
     };
-    let norm = match trained {
-        Some(t) if t.feature_set.name != set.name || t.feature_set.dims != set.dims => {
+    let norm = match scaling {
+        Scaling::Trained(None) => {
+            return Err(DataError::file(
+                &file.path,
+                format!(
+                    "features of set {} from `cmbert-tui features`, but the model was not trained on such features; \
+                     give it the audio it was trained on, or train a model on this file",
+                    set.name
+                ),
+            ))
+        }
+        Scaling::Trained(Some(t)) if t.feature_set.name != set.name || t.feature_set.dims != set.dims => {
             return Err(DataError::file(
                 &file.path,
                 format!(
@@ -207,8 +225,8 @@ fn scale(file: &mut AudioFile, trained: Option<&AudioFeatures>) -> Result<Option
                 ),
             ))
         }
-        Some(t) => t.norm.clone(),
-        None => AudioNorm::fit(file.word_vectors(Split::Train)).ok_or_else(|| {
+        Scaling::Trained(Some(t)) => t.norm.clone(),
+        Scaling::Fit => AudioNorm::fit(file.word_vectors(Split::Train)).ok_or_else(|| {
             DataError::file(
                 &file.path,
                 "the training split has no words to compute the feature scaling on",

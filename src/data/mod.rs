@@ -10,7 +10,7 @@ pub mod tsv;
 
 pub use audio::{load_audio, AudioFile, AudioFormat};
 pub use batch::{Batch, Example};
-pub use dataset::{AudioSummary, Dataset};
+pub use dataset::{AudioSummary, Dataset, Scaling};
 pub use error::DataError;
 pub use tokenize::{Encoded, TextEncoder, TokenizeError, DEFAULT_MAX_LEN};
 pub use tsv::{label_text, Split, Utterance};
