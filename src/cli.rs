@@ -314,7 +314,7 @@ pub struct EvalArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("utterances").required(true).args(["index", "figure4"])))]
+#[command(group(clap::ArgGroup::new("utterances").required(true).args(["index", "figure4", "wav"])))]
 pub struct ExportArgs {
     #[command(flatten)]
     pub input: ModelOnData,
@@ -362,4 +362,42 @@ pub struct CorpusArgs {
     /// Utterances in train, dev, test (CMU-MOSI's by default).
     #[arg(long, value_delimiter = ',', default_values_t = [1284, 229, 686])]
     pub sizes: Vec<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("cmbert-tui").chain(args.split_whitespace()))
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_recording_or_a_dataset_but_not_both() {
+        let export = parse("export --checkpoint c --wav a.wav --words a.TextGrid").unwrap();
+        let Some(Command::Export(args)) = export.command else {
+            panic!("export")
+        };
+        assert_eq!(args.recording.wav.as_deref(), Some(std::path::Path::new("a.wav")));
+        assert!(parse("export --checkpoint c --data d --index 3").is_ok());
+        assert!(parse("export --checkpoint c --data d").is_err(), "which utterance?");
+        assert!(parse("export --checkpoint c --wav a.wav --words w --index 0").is_err());
+        assert!(parse("export --checkpoint c --wav a.wav --words w --data d").is_err());
+        assert!(
+            parse("export --checkpoint c --wav a.wav").is_err(),
+            "--wav needs --words"
+        );
+        assert!(parse("open c --wav a.wav --words a.TextGrid").is_ok());
+        assert!(parse("open c --data d").is_ok());
+        assert!(parse("open c").is_err(), "--data or --wav");
+        assert!(parse("open c --wav a.wav --words w --audio x.pkl").is_err());
+        assert!(parse("train --device cuda:1 --headless").is_ok());
+        assert!(parse("train --device tpu").is_err());
+    }
 }

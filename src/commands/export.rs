@@ -109,7 +109,14 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
             out.clone()
         }
         None => {
-            let stem = export::file_stem(&items, args.figure4.then_some("figure4"), &style);
+            // A recording is named after its file, not "test-0000".
+            let recording = args
+                .recording
+                .wav
+                .as_deref()
+                .and_then(|w| w.file_stem())
+                .and_then(|s| s.to_str());
+            let stem = export::file_stem(&items, args.figure4.then_some("figure4").or(recording), &style);
             export::write_new(&items, &meta, &style, format, Path::new(EXPORT_DIR), &stem)?
         }
     };
