@@ -112,9 +112,8 @@ impl SelfAttention {
         let q = self.split_heads(&self.query.forward(xs)?)?;
         let k = self.split_heads(&self.key.forward(xs)?)?;
         let v = self.split_heads(&self.value.forward(xs)?)?;
-        let scores = (q.matmul(&k.t()?)? / (self.head_dim as f64).sqrt())?;
-        let scores = scores.broadcast_add(additive_mask)?;
-        let probs = super::fused::softmax_last_dim(&scores)?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let probs = super::fused::masked_softmax(&q.matmul(&k.t()?)?, additive_mask, scale)?;
         let context = dropout(&probs, self.probs_dropout, mode)?
             .matmul(&v)?
             .transpose(1, 2)?

@@ -114,6 +114,76 @@ pub fn softmax_last_dim(xs: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// `softmax(scores * scale + mask)` over the last dimension, for attention: `scores`
+/// `[B, H, Lq, Lk]`, `mask` additive `[B, 1, 1, Lk]` and constant. One node instead of three
+/// (scale, add, softmax): the graph keeps neither the scaled nor the masked scores, and the
+/// backward pass makes no gradient for the mask. The arithmetic is that of the three ops
+/// (`affine`, `broadcast_add`, `softmax_last_dim`), so the bits are the same.
+pub fn masked_softmax(scores: &Tensor, mask: &Tensor, scale: f64) -> Result<Tensor> {
+    let (b, _, _, lk) = scores.dims4()?;
+    if fusable(scores) && fusable(mask) && !mask.track_op() && mask.dims() == [b, 1, 1, lk] {
+        scores
+            .contiguous()?
+            .apply_op2(&mask.contiguous()?, MaskedSoftmax { scale })
+    } else {
+        softmax_last_dim(&scores.affine(scale, 0.0)?.broadcast_add(mask)?)
+    }
+}
+
+struct MaskedSoftmax {
+    scale: f64,
+}
+
+impl CustomOp2 for MaskedSoftmax {
+    fn name(&self) -> &'static str {
+        "cmbert-masked-softmax"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let scores = contiguous_f32(s1, l1, self.name())?;
+        let mask = contiguous_f32(s2, l2, self.name())?;
+        let lk = last_dim(l1);
+        let per_batch = l1.shape().elem_count() / l2.dims()[0].max(1);
+        let scale = self.scale as f32;
+        let mut out = vec![0f32; scores.len()];
+        out.par_chunks_mut(per_batch)
+            .zip(scores.par_chunks(per_batch))
+            .zip(mask.par_chunks(lk))
+            .for_each(|((out, scores), mask)| {
+                for (o, s) in out.chunks_mut(lk).zip(scores.chunks(lk)) {
+                    for ((o, &s), &m) in o.iter_mut().zip(s).zip(mask) {
+                        *o = (s * scale + 0.0) + m;
+                    }
+                    softmax_in_place(o);
+                }
+            });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        _scores: &Tensor,
+        _mask: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let dmasked = res.apply_op2_no_bwd(&grad.contiguous()?, &SoftmaxBackward)?;
+        Ok((Some(dmasked.affine(self.scale, 0.0)?), None))
+    }
+}
+
+/// The row softmax of `Softmax`, on a row already in place.
+fn softmax_in_place(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0f32;
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    row.iter_mut().for_each(|v| *v *= inv);
+}
+
 struct Softmax;
 
 impl CustomOp1 for Softmax {
@@ -402,6 +472,31 @@ mod tests {
         let gp = plain.mul(&g)?.sum_all()?.backward()?;
         let (a, b) = (gf.get(&x).unwrap(), gp.get(&x).unwrap());
         assert!(max_diff(a, b)? < 1e-5, "{}", max_diff(a, b)?);
+        Ok(())
+    }
+
+    #[test]
+    fn masked_softmax_equals_scale_add_softmax_bit_for_bit() -> Result<()> {
+        let scores = Var::from_tensor(&random(&[3, 4, 7, 7], 19)?)?;
+        let g = random(&[3, 4, 7, 7], 20)?;
+        let keep: Vec<f32> = (0..21)
+            .map(|i| if i % 7 < 5 - i / 7 { 0.0 } else { -10000.0 })
+            .collect();
+        let mask = Tensor::from_vec(keep, (3, 1, 1, 7), &Device::Cpu)?;
+        let scale = 1.0 / 8f64.sqrt();
+        let fused = masked_softmax(scores.as_tensor(), &mask, scale)?;
+        let plain = softmax_last_dim(&(scores.as_tensor() / 8f64.sqrt())?.broadcast_add(&mask)?)?;
+        assert_eq!(
+            fused.flatten_all()?.to_vec1::<f32>()?,
+            plain.flatten_all()?.to_vec1::<f32>()?
+        );
+        let gf = fused.mul(&g)?.sum_all()?.backward()?;
+        let gp = plain.mul(&g)?.sum_all()?.backward()?;
+        assert_eq!(
+            gf.get(&scores).unwrap().flatten_all()?.to_vec1::<f32>()?,
+            gp.get(&scores).unwrap().flatten_all()?.to_vec1::<f32>()?
+        );
+        assert!(gf.get(&mask).is_none(), "no gradient for the constant mask");
         Ok(())
     }
 
