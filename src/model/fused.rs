@@ -172,7 +172,7 @@ impl CustomOp2 for MaskedSoftmax {
     }
 }
 
-/// The row softmax of `Softmax`, on a row already in place.
+/// One row's softmax, in place (shared by `Softmax` and `MaskedSoftmax`).
 fn softmax_in_place(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0f32;
@@ -196,14 +196,8 @@ impl CustomOp1 for Softmax {
         let d = last_dim(layout);
         let out = map_chunks(xs, d * ROWS_PER_TASK, |out, xs| {
             for (o, x) in out.chunks_mut(d).zip(xs.chunks(d)) {
-                let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0f32;
-                for (o, &x) in o.iter_mut().zip(x) {
-                    *o = (x - max).exp();
-                    sum += *o;
-                }
-                let inv = 1.0 / sum;
-                o.iter_mut().for_each(|o| *o *= inv);
+                o.copy_from_slice(x);
+                softmax_in_place(o);
             }
         });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
