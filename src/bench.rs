@@ -121,7 +121,7 @@ impl Ours {
     fn train(&mut self) -> Result<f64> {
         let start = Instant::now();
         let out = self.model.forward(&self.batch.inputs, Mode::Train(&self.rng), false)?;
-        let grads = loss(&out.score, &self.batch.labels)?.backward()?;
+        let grads = self.model.backward(&loss(&out.score, &self.batch.labels)?)?;
         self.optimizer.step(&grads)?;
         Ok(start.elapsed().as_secs_f64())
     }

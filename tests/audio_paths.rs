@@ -14,7 +14,7 @@ fn scores_and_audio_grads(cls_audio: ClsAudio, audio: &Tensor) -> (Vec<f32>, f32
     let (mut inputs, labels) = tiny_inputs();
     inputs.audio = audio.clone();
     let out = model.forward(&inputs, Mode::Eval, false).unwrap();
-    let grads = loss(&out.score, &labels).unwrap().backward().unwrap();
+    let grads = model.backward(&loss(&out.score, &labels).unwrap()).unwrap();
     let vars = store.vars();
     let grad_max = |name: &str| {
         grads

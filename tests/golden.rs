@@ -46,7 +46,7 @@ fn check_variant(layout: &str, variant: &str, head: HeadConfig) {
             assert_close(&format!("{variant} {name}"), ours, &golden[name], TOL);
         }
     }
-    let grads = l.backward().unwrap();
+    let grads = model.backward(&l).unwrap();
     let vars = store.vars();
     let mut checked = 0;
     for (key, reference) in &golden {
@@ -212,7 +212,7 @@ fn optimiser_steps_match_reference() {
     for _ in 0..3 {
         let out = model.forward(&inputs, Mode::Eval, false).unwrap();
         optimizer
-            .step(&loss(&out.score, &labels).unwrap().backward().unwrap())
+            .step(&model.backward(&loss(&out.score, &labels).unwrap()).unwrap())
             .unwrap();
     }
     let vars = store.vars();

@@ -3,10 +3,13 @@
 //! through every layer norm, and the explorer needs every layer's attention probabilities.
 //! `vb.pp(..)` names equal the Hugging Face checkpoint keys.
 
+use std::sync::Arc;
+
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{Embedding, Init, Module, VarBuilder};
 
 use super::config::BertConfig;
+use super::fused_layer::{self, Affine, GradSink, LayerMasks, LayerWeights};
 use super::layers::{dropout, linear, LayerNorm, Mode};
 
 /// Additive attention-mask value of the original BERT code (spec section 3).
@@ -130,6 +133,26 @@ struct Layer {
     output: candle_nn::Linear,
     output_norm: LayerNorm,
     dropout: f64,
+    /// The same tensors, for the fused CPU path.
+    fused: LayerWeights,
+}
+
+fn affine_of_linear(l: &candle_nn::Linear) -> Result<Affine> {
+    let bias = l
+        .bias()
+        .ok_or_else(|| candle_core::Error::Msg("encoder linear layers have a bias".into()))?;
+    Ok(Affine {
+        weight: l.weight().clone(),
+        bias: bias.clone(),
+    })
+}
+
+fn affine_of_norm(n: &LayerNorm) -> Affine {
+    let (weight, bias, _) = n.params();
+    Affine {
+        weight: weight.clone(),
+        bias: bias.clone(),
+    }
 }
 
 impl Layer {
@@ -138,23 +161,55 @@ impl Layer {
             mean: 0.0,
             stdev: cfg.initializer_range,
         };
+        let attention = SelfAttention::load(vb.pp("attention"), cfg)?;
+        let intermediate = linear(
+            vb.pp("intermediate").pp("dense"),
+            cfg.hidden_size,
+            cfg.intermediate_size,
+            init,
+        )?;
+        let output = linear(
+            vb.pp("output").pp("dense"),
+            cfg.intermediate_size,
+            cfg.hidden_size,
+            init,
+        )?;
+        let output_norm = LayerNorm::load(vb.pp("output").pp("LayerNorm"), cfg.hidden_size, cfg.layer_norm_eps)?;
+        let fused = LayerWeights {
+            query: affine_of_linear(&attention.query)?,
+            key: affine_of_linear(&attention.key)?,
+            value: affine_of_linear(&attention.value)?,
+            attention_output: affine_of_linear(&attention.output)?,
+            attention_norm: affine_of_norm(&attention.output_norm),
+            intermediate: affine_of_linear(&intermediate)?,
+            output: affine_of_linear(&output)?,
+            output_norm: affine_of_norm(&output_norm),
+            heads: cfg.num_attention_heads,
+            eps: cfg.layer_norm_eps as f32,
+        };
         Ok(Self {
-            attention: SelfAttention::load(vb.pp("attention"), cfg)?,
-            intermediate: linear(
-                vb.pp("intermediate").pp("dense"),
-                cfg.hidden_size,
-                cfg.intermediate_size,
-                init,
-            )?,
-            output: linear(
-                vb.pp("output").pp("dense"),
-                cfg.intermediate_size,
-                cfg.hidden_size,
-                init,
-            )?,
-            output_norm: LayerNorm::load(vb.pp("output").pp("LayerNorm"), cfg.hidden_size, cfg.layer_norm_eps)?,
+            attention,
+            intermediate,
+            output,
+            output_norm,
             dropout: cfg.hidden_dropout_prob,
+            fused,
         })
+    }
+
+    /// The fused CPU layer. Masks are drawn in the composite path's order (probabilities,
+    /// attention output, feed-forward output), so a seed gives the same run either way.
+    fn forward_fused(&self, xs: &Tensor, mask: &Arc<[f32]>, mode: Mode<'_>, sink: &GradSink) -> Result<Tensor> {
+        let mut masks = LayerMasks::default();
+        if let Mode::Train(rng) = mode {
+            let draw = |len: usize, p: f64| (p > 0.0).then(|| (rng.keep(len, p), (1.0 / (1.0 - p)) as f32));
+            let (b, l, h) = xs.dims3()?;
+            let heads = self.attention.heads;
+            masks.probs = draw(b * heads * l * l, self.attention.probs_dropout);
+            masks.attention_output = draw(b * l * h, self.attention.hidden_dropout);
+            masks.output = draw(b * l * h, self.dropout);
+        }
+        fused_layer::forward(xs, &self.fused, mask.clone(), masks, sink)
     }
 
     fn forward(&self, xs: &Tensor, additive_mask: &Tensor, mode: Mode<'_>) -> Result<(Tensor, Tensor)> {
@@ -180,6 +235,8 @@ pub struct BertModel {
     layers: Vec<Layer>,
     pooler: candle_nn::Linear,
     pub config: BertConfig,
+    /// Parameter gradients of the fused layers (see `fused_layer.rs`).
+    pub grad_sink: GradSink,
 }
 
 impl BertModel {
@@ -196,6 +253,7 @@ impl BertModel {
             layers,
             pooler: linear(vb.pp("pooler").pp("dense"), cfg.hidden_size, cfg.hidden_size, init)?,
             config: cfg.clone(),
+            grad_sink: GradSink::default(),
         })
     }
 
@@ -221,6 +279,17 @@ impl BertModel {
         let additive =
             ((attention_mask.to_dtype(DType::F32)?.affine(-1.0, 1.0)?) * MASK_VALUE)?.reshape((b, 1, 1, l))?;
         let mut hidden = self.embeddings.forward(input_ids, mode)?;
+        // The fused layers return no attention maps; the composite ones do.
+        if !want_attentions && fused_layer::supported(&hidden) {
+            let mask: Arc<[f32]> = additive.flatten_all()?.to_vec1::<f32>()?.into();
+            for layer in &self.layers {
+                hidden = layer.forward_fused(&hidden, &mask, mode, &self.grad_sink)?;
+            }
+            return Ok(BertOutput {
+                last_hidden_state: hidden,
+                attentions: None,
+            });
+        }
         let mut attentions = want_attentions.then(Vec::new);
         for layer in &self.layers {
             let (next, probs) = layer.forward(&hidden, &additive, mode)?;

@@ -1,5 +1,6 @@
 //! The whole regression model: encoder plus either head.
 
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Result, Tensor};
 use candle_nn::{Init, Module, VarBuilder};
 
@@ -87,6 +88,17 @@ impl CmBert {
             fusion,
             bert_attentions: encoded.attentions,
         })
+    }
+}
+
+impl CmBert {
+    /// Gradients of `loss` for every parameter. Use this, not `loss.backward()`: the fused
+    /// encoder layers hand their parameter gradients over here (`fused_layer.rs`).
+    pub fn backward(&self, loss: &Tensor) -> Result<GradStore> {
+        self.bert.grad_sink.clear();
+        let mut grads = loss.backward()?;
+        self.bert.grad_sink.drain_into(&mut grads)?;
+        Ok(grads)
     }
 }
 

@@ -11,9 +11,9 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Re
 use rayon::prelude::*;
 
 /// Rows per parallel task: large enough to amortise scheduling, small enough to balance.
-const ROWS_PER_TASK: usize = 64;
+pub(super) const ROWS_PER_TASK: usize = 64;
 
-fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+pub(super) fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
     let data = storage.as_slice::<f32>()?;
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
@@ -173,7 +173,7 @@ impl CustomOp2 for MaskedSoftmax {
 }
 
 /// One row's softmax, in place (shared by `Softmax` and `MaskedSoftmax`).
-fn softmax_in_place(row: &mut [f32]) {
+pub(super) fn softmax_in_place(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0f32;
     for v in row.iter_mut() {
@@ -241,18 +241,18 @@ pub fn gelu_erf(xs: &Tensor) -> Result<Tensor> {
     }
 }
 
-fn gelu(x: f32) -> f32 {
+pub(super) fn gelu(x: f32) -> f32 {
     (candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x
 }
 
 /// d gelu / dx = Phi(x) + x phi(x).
-fn gelu_slope(x: f32) -> f32 {
+pub(super) fn gelu_slope(x: f32) -> f32 {
     let cdf = 0.5 * (1.0 + candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2));
     let pdf = (-0.5 * x * x).exp() * (0.5 * std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2);
     cdf + x * pdf
 }
 
-const ELEMS_PER_TASK: usize = 16 * 1024;
+pub(super) const ELEMS_PER_TASK: usize = 16 * 1024;
 
 struct Gelu;
 
@@ -316,7 +316,7 @@ struct LayerNormOp {
 }
 
 /// Mean and 1/sqrt(var + eps) of one row, two passes as the composite ops compute them.
-fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
+pub(super) fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
     let n = x.len() as f32;
     let mean = x.iter().sum::<f32>() / n;
     let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;

@@ -20,7 +20,7 @@ impl DropoutRng {
     }
 
     /// Which elements survive: each is dropped with probability `p`.
-    fn keep(&self, len: usize, p: f64) -> Vec<bool> {
+    pub(super) fn keep(&self, len: usize, p: f64) -> Vec<bool> {
         let p = p as f32;
         let mut rng = self.0.lock().unwrap_or_else(|e| e.into_inner());
         (0..len).map(|_| rng.random::<f32>() >= p).collect()
@@ -82,6 +82,10 @@ impl LayerNorm {
             bias: vb.get_with_hints(dim, "bias", Init::Const(0.0))?,
             eps,
         })
+    }
+
+    pub(super) fn params(&self) -> (&Tensor, &Tensor, f64) {
+        (&self.weight, &self.bias, self.eps)
     }
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {

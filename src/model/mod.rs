@@ -4,7 +4,10 @@ pub mod bert;
 pub mod cmbert;
 pub mod config;
 pub mod fused;
+pub mod fused_layer;
 pub mod fusion;
+mod gemm;
+mod layer_kernels;
 pub mod layers;
 pub mod params;
 

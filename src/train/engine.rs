@@ -320,7 +320,7 @@ impl Trainer {
                 let batch_loss = loss(&out.score, &batch.labels)?;
                 let loss_value = batch_loss.to_scalar::<f32>()?;
                 let lr = self.optimizer.current_lr(self.spec.groups.lr);
-                self.optimizer.step(&batch_loss.backward()?)?;
+                self.optimizer.step(&self.model.backward(&batch_loss)?)?;
                 self.progress.batch_in_epoch += 1;
                 self.progress.global_step += 1;
                 self.progress.epoch_loss_sum += loss_value as f64;

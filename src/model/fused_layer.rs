@@ -1,0 +1,432 @@
+//! One BERT encoder layer as a single graph node with a hand-written backward pass.
+//!
+//! Built from candle ops, a layer is some forty graph nodes forward and more backward, each
+//! allocating its output, and the attention needs head-split transposed copies of q, k, v
+//! and the context. Here the layer is one `CustomOp1` over its input: the products read
+//! heads and transposed weights through strides (`gemm.rs`), element-wise work is fused
+//! into the passes around them, and the backward pass frees the layer's saved activations
+//! as soon as it is done with them.
+//!
+//! candle only differentiates a custom op with respect to its arguments, so the layer's
+//! parameter gradients go to a `GradSink` that `CmBert::backward` empties into the
+//! `GradStore`. The composite layer (`bert.rs`) stays for other devices and for attention
+//! maps, and is the reference the tests compare against.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use candle_core::backprop::GradStore;
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Storage, Tensor};
+
+use super::fused::contiguous_f32;
+use super::layer_kernels::{self as k, AttentionShape, Keep};
+
+/// Parameter gradients of fused layers, collected during `backward`.
+#[derive(Debug, Clone, Default)]
+pub struct GradSink(Arc<Mutex<Vec<(Tensor, Tensor)>>>);
+
+impl GradSink {
+    fn push(&self, param: &Tensor, grad: Vec<f32>) -> Result<()> {
+        let grad = Tensor::from_vec(grad, param.shape(), param.device())?;
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((param.clone(), grad));
+        Ok(())
+    }
+
+    /// Forgets gradients of a backward pass nobody collected.
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    /// Moves the collected gradients into `grads` (adding to any already there).
+    pub fn drain_into(&self, grads: &mut GradStore) -> Result<()> {
+        let collected = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        for (param, grad) in collected {
+            let total = match grads.remove(&param) {
+                Some(previous) => (previous + grad)?,
+                None => grad,
+            };
+            grads.insert(&param, total);
+        }
+        Ok(())
+    }
+}
+
+/// A weight and a bias: of a linear map (`[out, in]`, `[out]`) or of a layer norm.
+#[derive(Debug, Clone)]
+pub struct Affine {
+    pub weight: Tensor,
+    pub bias: Tensor,
+}
+
+/// One encoder layer's parameters and hyper-parameters.
+#[derive(Debug, Clone)]
+pub struct LayerWeights {
+    pub query: Affine,
+    pub key: Affine,
+    pub value: Affine,
+    pub attention_output: Affine,
+    pub attention_norm: Affine,
+    pub intermediate: Affine,
+    pub output: Affine,
+    pub output_norm: Affine,
+    pub heads: usize,
+    pub eps: f32,
+}
+
+impl LayerWeights {
+    fn affines(&self) -> [&Affine; 8] {
+        [
+            &self.query,
+            &self.key,
+            &self.value,
+            &self.attention_output,
+            &self.attention_norm,
+            &self.intermediate,
+            &self.output,
+            &self.output_norm,
+        ]
+    }
+}
+
+/// The dropout masks of one layer in training: attention probabilities, attention output,
+/// feed-forward output.
+#[derive(Debug, Default)]
+pub struct LayerMasks {
+    pub probs: Option<(Vec<bool>, f32)>,
+    pub attention_output: Option<(Vec<bool>, f32)>,
+    pub output: Option<(Vec<bool>, f32)>,
+}
+
+fn keep(mask: &Option<(Vec<bool>, f32)>) -> Keep<'_> {
+    mask.as_ref().map(|(k, s)| (k.as_slice(), *s))
+}
+
+/// Whether `xs` can go through the fused layer.
+pub fn supported(xs: &Tensor) -> bool {
+    xs.device().is_cpu() && xs.dtype() == DType::F32
+}
+
+/// The layer applied to `xs` `[B, L, hidden]` with the additive mask `[B * L]`.
+pub fn forward(
+    xs: &Tensor,
+    weights: &LayerWeights,
+    mask: Arc<[f32]>,
+    masks: LayerMasks,
+    sink: &GradSink,
+) -> Result<Tensor> {
+    let op = FusedLayer {
+        weights: weights.clone(),
+        mask,
+        masks,
+        keep_activations: xs.track_op(),
+        saved: Mutex::new(None),
+        sink: sink.clone(),
+    };
+    xs.contiguous()?.apply_op1(op)
+}
+
+struct FusedLayer {
+    weights: LayerWeights,
+    mask: Arc<[f32]>,
+    masks: LayerMasks,
+    keep_activations: bool,
+    saved: Mutex<Option<Saved>>,
+    sink: GradSink,
+}
+
+/// Forward activations the backward pass reads.
+struct Saved {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    probs: Vec<f32>,
+    context: Vec<f32>,
+    attention_norm: k::Normed,
+    intermediate: Vec<f32>,
+    activated: Vec<f32>,
+    output_norm: k::Normed,
+}
+
+/// Parameter slices, in `LayerWeights::affines` order, weight then bias.
+struct Slices<'a>([&'a [f32]; 16]);
+
+impl<'a> Slices<'a> {
+    fn get(&self, affine: usize) -> (&'a [f32], &'a [f32]) {
+        (self.0[2 * affine], self.0[2 * affine + 1])
+    }
+}
+
+const QUERY: usize = 0;
+const KEY: usize = 1;
+const VALUE: usize = 2;
+const ATTENTION_OUTPUT: usize = 3;
+const ATTENTION_NORM: usize = 4;
+const INTERMEDIATE: usize = 5;
+const OUTPUT: usize = 6;
+const OUTPUT_NORM: usize = 7;
+
+/// Runs `f` on the CPU slices of `tensors` (read-locked meanwhile).
+fn with_slices<R>(tensors: &[&Tensor], f: impl FnOnce(&[&[f32]]) -> Result<R>) -> Result<R> {
+    let held: Vec<_> = tensors.iter().map(|t| t.storage_and_layout()).collect();
+    let mut slices = Vec::with_capacity(held.len());
+    for (storage, layout) in &held {
+        let Storage::Cpu(cpu) = &**storage else {
+            candle_core::bail!("fused encoder layer: a tensor is off the CPU")
+        };
+        slices.push(contiguous_f32(cpu, layout, "fused encoder layer")?);
+    }
+    f(&slices)
+}
+
+impl FusedLayer {
+    fn with_params<R>(&self, extra: &[&Tensor], f: impl FnOnce(&Slices<'_>, &[&[f32]]) -> Result<R>) -> Result<R> {
+        let mut tensors: Vec<&Tensor> = self
+            .weights
+            .affines()
+            .iter()
+            .flat_map(|a| [&a.weight, &a.bias])
+            .collect();
+        tensors.extend_from_slice(extra);
+        with_slices(&tensors, |all| {
+            let params: [&[f32]; 16] = std::array::from_fn(|i| all[i]);
+            f(&Slices(params), &all[16..])
+        })
+    }
+
+    fn shape(&self, layout: &Layout) -> Result<AttentionShape> {
+        let &[batch, len, hidden] = layout.dims() else {
+            candle_core::bail!(
+                "fused encoder layer: expected [batch, len, hidden], got {:?}",
+                layout.dims()
+            )
+        };
+        let heads = self.weights.heads;
+        if hidden % heads != 0 || self.mask.len() != batch * len {
+            candle_core::bail!(
+                "fused encoder layer: {heads} heads, hidden {hidden}, mask of {}",
+                self.mask.len()
+            );
+        }
+        Ok(AttentionShape {
+            batch,
+            len,
+            heads,
+            head_dim: hidden / heads,
+        })
+    }
+
+    fn scale(shape: &AttentionShape) -> f32 {
+        (1.0 / (shape.head_dim as f64).sqrt()) as f32
+    }
+
+    fn run_forward(&self, x: &[f32], shape: AttentionShape, p: &Slices<'_>) -> (Vec<f32>, Saved) {
+        let rows = shape.batch * shape.len;
+        let linear = |input: &[f32], which: usize| {
+            let (w, b) = p.get(which);
+            k::linear(input, rows, w, b)
+        };
+        let (q, key, v) = (linear(x, QUERY), linear(x, KEY), linear(x, VALUE));
+        let (probs, context) = k::attention_forward(
+            shape,
+            (&q, &key, &v),
+            &self.mask,
+            Self::scale(&shape),
+            keep(&self.masks.probs),
+        );
+        let (n1w, n1b) = p.get(ATTENTION_NORM);
+        let attention_norm = k::residual_norm(
+            &linear(&context, ATTENTION_OUTPUT),
+            keep(&self.masks.attention_output),
+            x,
+            n1w,
+            n1b,
+            self.weights.eps,
+        );
+        let intermediate = linear(&attention_norm.out, INTERMEDIATE);
+        let activated = k::gelu_forward(&intermediate);
+        let (n2w, n2b) = p.get(OUTPUT_NORM);
+        let mut output_norm = k::residual_norm(
+            &linear(&activated, OUTPUT),
+            keep(&self.masks.output),
+            &attention_norm.out,
+            n2w,
+            n2b,
+            self.weights.eps,
+        );
+        let y = std::mem::take(&mut output_norm.out);
+        let saved = Saved {
+            q,
+            k: key,
+            v,
+            probs,
+            context,
+            attention_norm,
+            intermediate,
+            activated,
+            output_norm,
+        };
+        (y, saved)
+    }
+
+    /// `dx` from `dy`; parameter gradients go to the sink.
+    fn run_backward(&self, x: &[f32], dy: &[f32], shape: AttentionShape, p: &Slices<'_>, s: Saved) -> Result<Vec<f32>> {
+        let rows = shape.batch * shape.len;
+        let hidden = shape.heads * shape.head_dim;
+        let weights = self.weights.affines();
+        let push = |which: usize, (dw, db): (Vec<f32>, Vec<f32>)| -> Result<()> {
+            self.sink.push(&weights[which].weight, dw)?;
+            self.sink.push(&weights[which].bias, db)
+        };
+
+        // Feed-forward block.
+        let (d_sum2, dn2w, dn2b) = k::norm_backward(dy, &s.output_norm.xhat, &s.output_norm.rstd, p.get(OUTPUT_NORM).0);
+        push(OUTPUT_NORM, (dn2w, dn2b))?;
+        let d_out = k::apply_dropout(&d_sum2, keep(&self.masks.output));
+        let (w_out, _) = p.get(OUTPUT);
+        push(OUTPUT, k::linear_param_grads(&d_out, &s.activated, rows, hidden))?;
+        let mut d_inter = vec![0f32; s.intermediate.len()];
+        k::linear_input_grad(&mut d_inter, &d_out, rows, w_out, false);
+        drop(d_out);
+        drop(s.activated);
+        k::gelu_backward_in_place(&mut d_inter, &s.intermediate);
+        drop(s.intermediate);
+        let inter_dim = d_inter.len() / rows;
+        push(
+            INTERMEDIATE,
+            k::linear_param_grads(&d_inter, &s.attention_norm.out, rows, inter_dim),
+        )?;
+        let mut d_attended = d_sum2;
+        k::linear_input_grad(&mut d_attended, &d_inter, rows, p.get(INTERMEDIATE).0, true);
+        drop(d_inter);
+
+        // Attention block.
+        let norm1 = &s.attention_norm;
+        let (d_sum1, dn1w, dn1b) = k::norm_backward(&d_attended, &norm1.xhat, &norm1.rstd, p.get(ATTENTION_NORM).0);
+        drop(d_attended);
+        push(ATTENTION_NORM, (dn1w, dn1b))?;
+        let d_proj = k::apply_dropout(&d_sum1, keep(&self.masks.attention_output));
+        push(
+            ATTENTION_OUTPUT,
+            k::linear_param_grads(&d_proj, &s.context, rows, hidden),
+        )?;
+        let mut d_context = vec![0f32; s.context.len()];
+        k::linear_input_grad(&mut d_context, &d_proj, rows, p.get(ATTENTION_OUTPUT).0, false);
+        drop(d_proj);
+        let (dq, dk, dv) = k::attention_backward(
+            shape,
+            (&s.q, &s.k, &s.v),
+            &s.probs,
+            &d_context,
+            Self::scale(&shape),
+            keep(&self.masks.probs),
+        );
+        let mut dx = d_sum1;
+        for (which, grad) in [(QUERY, &dq), (KEY, &dk), (VALUE, &dv)] {
+            k::linear_input_grad(&mut dx, grad, rows, p.get(which).0, true);
+            push(which, k::linear_param_grads(grad, x, rows, hidden))?;
+        }
+        Ok(dx)
+    }
+}
+
+impl CustomOp1 for FusedLayer {
+    fn name(&self) -> &'static str {
+        "cmbert-encoder-layer"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(storage, layout, self.name())?;
+        let shape = self.shape(layout)?;
+        let (y, saved) = self.with_params(&[], |p, _| Ok(self.run_forward(x, shape, p)))?;
+        if self.keep_activations {
+            *self.saved.lock().unwrap_or_else(PoisonError::into_inner) = Some(saved);
+        }
+        Ok((CpuStorage::F32(y), layout.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+        let Some(saved) = self.saved.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+            candle_core::bail!("fused encoder layer: backward pass without saved activations (run twice?)")
+        };
+        let grad = grad_res.contiguous()?;
+        let shape = self.shape(arg.layout())?;
+        let dx = self.with_params(&[arg, &grad], |p, xs| self.run_backward(xs[0], xs[1], shape, p, saved))?;
+        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use candle_core::{Device, Tensor};
+
+    use crate::model::{BertConfig, BertModel, DropoutRng, Mode, ParamStore};
+
+    /// max |a - b| / max(max |b|, 0.01): relative, with the golden tests' floor for
+    /// gradients that are zero up to float noise (the key bias: softmax ignores a shift).
+    fn relative_diff(a: &Tensor, b: &Tensor) -> f32 {
+        let diff = (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let scale = b.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        diff / scale.max(0.01)
+    }
+
+    /// The fused layers against the composite ones (which return attention maps): the same
+    /// output and the same gradient for every parameter, with dropout drawn from one seed,
+    /// padding in the mask, and a sequence length that is not a multiple of anything.
+    #[test]
+    fn fused_layers_match_the_composite_forward_and_every_gradient() {
+        let dev = Device::Cpu;
+        let mut cfg = BertConfig::sized(50, 48, 2, 4, 80);
+        cfg.attention_probs_dropout_prob = 0.2;
+        let store = ParamStore::new(HashMap::new(), 3, &dev);
+        let model = BertModel::load(store.var_builder(), &cfg).unwrap();
+        let ids = Tensor::new(
+            &[[1u32, 7, 9, 3, 4, 0, 0], [2, 8, 8, 8, 1, 5, 6], [3, 4, 0, 0, 0, 0, 0]],
+            &dev,
+        )
+        .unwrap();
+        let mask = ids.ne(0u32).unwrap().to_dtype(candle_core::DType::F32).unwrap();
+        let weights = Tensor::randn(0f32, 1.0, (3, 7, 48), &dev).unwrap();
+        for train in [false, true] {
+            let run = |composite: bool| {
+                let rng = DropoutRng::new(11);
+                let mode = if train { Mode::Train(&rng) } else { Mode::Eval };
+                let out = model.forward(&ids, &mask, mode, composite).unwrap();
+                assert_eq!(out.attentions.is_some(), composite, "which path ran");
+                let loss = (&out.last_hidden_state * &weights).unwrap().sum_all().unwrap();
+                model.grad_sink.clear();
+                let mut grads = loss.backward().unwrap();
+                model.grad_sink.drain_into(&mut grads).unwrap();
+                (out.last_hidden_state, grads)
+            };
+            let (fused, fused_grads) = run(false);
+            let (composite, composite_grads) = run(true);
+            let d = relative_diff(&fused, &composite);
+            assert!(d < 1e-5, "train={train}: output differs by {d}");
+            let mut checked = 0;
+            for (name, var) in store.vars() {
+                let Some(expected) = composite_grads.get(var.as_tensor()) else {
+                    continue;
+                };
+                let got = fused_grads
+                    .get(var.as_tensor())
+                    .unwrap_or_else(|| panic!("train={train}: no gradient for {name}"));
+                let d = relative_diff(got, expected);
+                assert!(d < 1e-5, "train={train}: gradient of {name} differs by {d}");
+                checked += 1;
+            }
+            // 16 per layer, the embedding norm's 2 and the 3 embedding tables; not the pooler.
+            assert_eq!(checked, 2 * 16 + 2 + 3, "train={train}: gradients compared");
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Slice-level forward and backward kernels of one encoder layer (`fused_layer.rs`). Every
+//! element-wise expression is the one the composite ops evaluate (`fused.rs`, candle's
+//! `affine`, `add`, the dropout product), so the two paths differ only in the summation
+//! order inside matrix products.
+//!
+//! Reductions over rows (bias and norm gradients) add fixed blocks of rows in a fixed
+//! order: results do not depend on the thread count.
+
+use rayon::prelude::*;
+
+use super::fused::{gelu, gelu_slope, row_stats, softmax_in_place, ELEMS_PER_TASK, ROWS_PER_TASK};
+use super::gemm::{matmul, Mat, MatMut, Threads};
+
+/// A dropout mask (true = kept) and the scale of kept values.
+pub type Keep<'a> = Option<(&'a [bool], f32)>;
+
+fn dropped(x: f32, keep: bool, scale: f32) -> f32 {
+    x * if keep { scale } else { 0.0 }
+}
+
+/// `x W^T + b` for `x` `[rows, in]`, `w` `[out, in]` (PyTorch's layout).
+pub fn linear(x: &[f32], rows: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
+    let (out_dim, in_dim) = (bias.len(), w.len() / bias.len());
+    let mut y = Vec::with_capacity(rows * out_dim);
+    for _ in 0..rows {
+        y.extend_from_slice(bias);
+    }
+    matmul(
+        MatMut::dense(&mut y, rows, out_dim),
+        Mat::dense(x, rows, in_dim),
+        Mat::dense(w, out_dim, in_dim).t(),
+        true,
+        Threads::Pool,
+    );
+    y
+}
+
+/// Gradients of `linear` for its weight and bias, from `dy` `[rows, out]` and the input.
+pub fn linear_param_grads(dy: &[f32], x: &[f32], rows: usize, out_dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let in_dim = x.len() / rows;
+    let mut dw = vec![0f32; out_dim * in_dim];
+    matmul(
+        MatMut::dense(&mut dw, out_dim, in_dim),
+        Mat::dense(dy, rows, out_dim).t(),
+        Mat::dense(x, rows, in_dim),
+        false,
+        Threads::Pool,
+    );
+    (dw, column_sums(dy, out_dim))
+}
+
+/// `dx (+)= dy W` for `w` `[out, in]`.
+pub fn linear_input_grad(dx: &mut [f32], dy: &[f32], rows: usize, w: &[f32], accumulate: bool) {
+    let out_dim = dy.len() / rows;
+    let in_dim = w.len() / out_dim;
+    matmul(
+        MatMut::dense(dx, rows, in_dim),
+        Mat::dense(dy, rows, out_dim),
+        Mat::dense(w, out_dim, in_dim),
+        accumulate,
+        Threads::Pool,
+    );
+}
+
+/// Column sums of a `[rows, cols]` matrix.
+pub fn column_sums(m: &[f32], cols: usize) -> Vec<f32> {
+    let partials: Vec<Vec<f32>> = m
+        .par_chunks(cols * ROWS_PER_TASK)
+        .map(|block| {
+            let mut sums = vec![0f32; cols];
+            for row in block.chunks(cols) {
+                sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+            }
+            sums
+        })
+        .collect();
+    let mut total = vec![0f32; cols];
+    for p in &partials {
+        total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
+    }
+    total
+}
+
+/// The dropout product, or `x` itself without a mask.
+pub fn apply_dropout<'a>(x: &'a [f32], keep: Keep<'_>) -> std::borrow::Cow<'a, [f32]> {
+    match keep {
+        None => std::borrow::Cow::Borrowed(x),
+        Some((keep, scale)) => {
+            let mut out = vec![0f32; x.len()];
+            out.par_chunks_mut(ELEMS_PER_TASK)
+                .zip(x.par_chunks(ELEMS_PER_TASK).zip(keep.par_chunks(ELEMS_PER_TASK)))
+                .for_each(|(o, (x, k))| {
+                    for ((o, &x), &k) in o.iter_mut().zip(x).zip(k) {
+                        *o = dropped(x, k, scale);
+                    }
+                });
+            std::borrow::Cow::Owned(out)
+        }
+    }
+}
+
+pub fn gelu_forward(x: &[f32]) -> Vec<f32> {
+    let mut out = vec![0f32; x.len()];
+    out.par_chunks_mut(ELEMS_PER_TASK)
+        .zip(x.par_chunks(ELEMS_PER_TASK))
+        .for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &x)| *o = gelu(x)));
+    out
+}
+
+/// `grad *= gelu'(x)`, in place.
+pub fn gelu_backward_in_place(grad: &mut [f32], x: &[f32]) {
+    grad.par_chunks_mut(ELEMS_PER_TASK)
+        .zip(x.par_chunks(ELEMS_PER_TASK))
+        .for_each(|(g, x)| g.iter_mut().zip(x).for_each(|(g, &x)| *g *= gelu_slope(x)));
+}
+
+/// A layer norm's output with what its backward pass needs.
+pub struct Normed {
+    pub out: Vec<f32>,
+    pub xhat: Vec<f32>,
+    pub rstd: Vec<f32>,
+}
+
+/// `LayerNorm(dropout(proj) + residual)`, one pass per row.
+pub fn residual_norm(proj: &[f32], keep: Keep<'_>, residual: &[f32], w: &[f32], b: &[f32], eps: f32) -> Normed {
+    let d = w.len();
+    let rows = proj.len() / d;
+    let mut out = vec![0f32; proj.len()];
+    let mut xhat = vec![0f32; proj.len()];
+    let mut rstd = vec![0f32; rows];
+    let block = d * ROWS_PER_TASK;
+    out.par_chunks_mut(block)
+        .zip(xhat.par_chunks_mut(block))
+        .zip(rstd.par_chunks_mut(ROWS_PER_TASK))
+        .enumerate()
+        .for_each(|(t, ((out, xhat), rstd))| {
+            let start = t * block;
+            let mut sum = vec![0f32; d];
+            for (r, (o, xh)) in out.chunks_mut(d).zip(xhat.chunks_mut(d)).enumerate() {
+                let at = start + r * d;
+                let (p, res) = (&proj[at..at + d], &residual[at..at + d]);
+                match keep {
+                    Some((k, scale)) => {
+                        let k = &k[at..at + d];
+                        for i in 0..d {
+                            sum[i] = dropped(p[i], k[i], scale) + res[i];
+                        }
+                    }
+                    None => (0..d).for_each(|i| sum[i] = p[i] + res[i]),
+                }
+                let (mean, r_std) = row_stats(&sum, eps);
+                rstd[r] = r_std;
+                for i in 0..d {
+                    xh[i] = (sum[i] - mean) * r_std;
+                    o[i] = xh[i] * w[i] + b[i];
+                }
+            }
+        });
+    Normed { out, xhat, rstd }
+}
+
+/// Layer norm backward from the saved `xhat` and `1/std`: `(dx, d_weight, d_bias)`.
+pub fn norm_backward(dy: &[f32], xhat: &[f32], rstd: &[f32], w: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let d = w.len();
+    let block = d * ROWS_PER_TASK;
+    let mut dx = vec![0f32; dy.len()];
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = dx
+        .par_chunks_mut(block)
+        .zip(dy.par_chunks(block).zip(xhat.par_chunks(block)))
+        .zip(rstd.par_chunks(ROWS_PER_TASK))
+        .map(|((dx, (dy, xhat)), rstd)| {
+            let mut dw = vec![0f32; d];
+            let mut db = vec![0f32; d];
+            for (((dx, g), xh), &r) in dx.chunks_mut(d).zip(dy.chunks(d)).zip(xhat.chunks(d)).zip(rstd) {
+                let (mut sum_gw, mut sum_gw_xhat) = (0f32, 0f32);
+                for i in 0..d {
+                    let gw = g[i] * w[i];
+                    sum_gw += gw;
+                    sum_gw_xhat += gw * xh[i];
+                    dw[i] += g[i] * xh[i];
+                    db[i] += g[i];
+                }
+                let n = d as f32;
+                for i in 0..d {
+                    dx[i] = r * (g[i] * w[i] - sum_gw / n - xh[i] * sum_gw_xhat / n);
+                }
+            }
+            (dw, db)
+        })
+        .collect();
+    let (mut dw, mut db) = (vec![0f32; d], vec![0f32; d]);
+    for (pw, pb) in &partials {
+        dw.iter_mut().zip(pw).for_each(|(t, v)| *t += v);
+        db.iter_mut().zip(pb).for_each(|(t, v)| *t += v);
+    }
+    (dx, dw, db)
+}
+
+/// Shapes of the attention: `batch` sequences of `len` tokens, `heads` heads of `head_dim`.
+#[derive(Debug, Clone, Copy)]
+pub struct AttentionShape {
+    pub batch: usize,
+    pub len: usize,
+    pub heads: usize,
+    pub head_dim: usize,
+}
+
+impl AttentionShape {
+    fn hidden(&self) -> usize {
+        self.heads * self.head_dim
+    }
+
+    fn probs_per_sequence(&self) -> usize {
+        self.heads * self.len * self.len
+    }
+
+    /// One head's `[len, head_dim]` columns of a sequence's `[len, hidden]` rows.
+    fn head<'a>(&self, rows: &'a [f32], head: usize) -> Mat<'a> {
+        Mat::rows(&rows[head * self.head_dim..], self.len, self.head_dim, self.hidden())
+    }
+
+    fn head_mut<'a>(&self, rows: &'a mut [f32], head: usize) -> MatMut<'a> {
+        MatMut::rows(
+            &mut rows[head * self.head_dim..],
+            self.len,
+            self.head_dim,
+            self.hidden(),
+        )
+    }
+}
+
+/// `softmax(q k^T * scale + mask)` per head (returned, `[B, heads, L, L]`), and the context
+/// `dropout(probs) v` written head by head into `[B * L, hidden]` rows.
+pub fn attention_forward(
+    shape: AttentionShape,
+    (q, k, v): (&[f32], &[f32], &[f32]),
+    mask: &[f32],
+    scale: f32,
+    keep: Keep<'_>,
+) -> (Vec<f32>, Vec<f32>) {
+    let AttentionShape { batch, len, heads, .. } = shape;
+    let seq = len * shape.hidden();
+    let per_seq = shape.probs_per_sequence();
+    let mut probs = vec![0f32; batch * per_seq];
+    let mut context = vec![0f32; batch * seq];
+    probs
+        .par_chunks_mut(per_seq)
+        .zip(context.par_chunks_mut(seq))
+        .enumerate()
+        .for_each(|(b, (probs, context))| {
+            let (q, k, v) = (&q[b * seq..][..seq], &k[b * seq..][..seq], &v[b * seq..][..seq]);
+            let mask = &mask[b * len..][..len];
+            let mut scratch = vec![0f32; len * len];
+            for h in 0..heads {
+                let p = &mut probs[h * len * len..][..len * len];
+                let scores = MatMut::dense(p, len, len);
+                matmul(scores, shape.head(q, h), shape.head(k, h).t(), false, Threads::One);
+                for row in p.chunks_mut(len) {
+                    for (s, &m) in row.iter_mut().zip(mask) {
+                        *s = (*s * scale + 0.0) + m;
+                    }
+                    softmax_in_place(row);
+                }
+                let used: &[f32] = match keep {
+                    Some((keep, drop_scale)) => {
+                        let keep = &keep[(b * heads + h) * len * len..][..len * len];
+                        for ((o, &p), &kp) in scratch.iter_mut().zip(p.iter()).zip(keep) {
+                            *o = dropped(p, kp, drop_scale);
+                        }
+                        &scratch
+                    }
+                    None => p,
+                };
+                let out = shape.head_mut(context, h);
+                matmul(out, Mat::dense(used, len, len), shape.head(v, h), false, Threads::One);
+            }
+        });
+    (probs, context)
+}
+
+/// Gradients of `q`, `k` and `v` (each `[B * L, hidden]`) from the context's gradient.
+pub fn attention_backward(
+    shape: AttentionShape,
+    (q, k, v): (&[f32], &[f32], &[f32]),
+    probs: &[f32],
+    d_context: &[f32],
+    scale: f32,
+    keep: Keep<'_>,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let AttentionShape { len, heads, .. } = shape;
+    let seq = len * shape.hidden();
+    let per_seq = shape.probs_per_sequence();
+    let (mut dq, mut dk, mut dv) = (vec![0f32; q.len()], vec![0f32; k.len()], vec![0f32; v.len()]);
+    dq.par_chunks_mut(seq)
+        .zip(dk.par_chunks_mut(seq))
+        .zip(dv.par_chunks_mut(seq))
+        .enumerate()
+        .for_each(|(b, ((dq, dk), dv))| {
+            let (q, k, v) = (&q[b * seq..][..seq], &k[b * seq..][..seq], &v[b * seq..][..seq]);
+            let d_context = &d_context[b * seq..][..seq];
+            let mut dp = vec![0f32; len * len];
+            let mut dropped_probs = vec![0f32; len * len];
+            for h in 0..heads {
+                let p = &probs[b * per_seq + h * len * len..][..len * len];
+                let keep = keep.map(|(k, s)| (&k[(b * heads + h) * len * len..][..len * len], s));
+                // Gradient of the dropped-out probabilities, and of v through them.
+                let dctx = shape.head(d_context, h);
+                matmul(
+                    MatMut::dense(&mut dp, len, len),
+                    dctx,
+                    shape.head(v, h).t(),
+                    false,
+                    Threads::One,
+                );
+                let used: &[f32] = match keep {
+                    Some((kp, s)) => {
+                        for ((o, &p), &kp) in dropped_probs.iter_mut().zip(p).zip(kp) {
+                            *o = dropped(p, kp, s);
+                        }
+                        &dropped_probs
+                    }
+                    None => p,
+                };
+                matmul(
+                    shape.head_mut(dv, h),
+                    Mat::dense(used, len, len).t(),
+                    dctx,
+                    false,
+                    Threads::One,
+                );
+                if let Some((kp, s)) = keep {
+                    dp.iter_mut().zip(kp).for_each(|(g, &kp)| *g = dropped(*g, kp, s));
+                }
+                // Softmax backward, then the scale: gradient of the raw scores, in `dp`.
+                for (g, y) in dp.chunks_mut(len).zip(p.chunks(len)) {
+                    let dot: f32 = y.iter().zip(g.iter()).map(|(y, g)| y * g).sum();
+                    for (g, &y) in g.iter_mut().zip(y) {
+                        *g = (y * (*g - dot)) * scale + 0.0;
+                    }
+                }
+                let ds = Mat::dense(&dp, len, len);
+                matmul(shape.head_mut(dq, h), ds, shape.head(k, h), false, Threads::One);
+                matmul(shape.head_mut(dk, h), ds.t(), shape.head(q, h), false, Threads::One);
+            }
+        });
+    (dq, dk, dv)
+}
