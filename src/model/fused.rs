@@ -10,6 +10,8 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, D};
 use rayon::prelude::*;
 
+use super::fast_math;
+
 /// Rows per parallel task: large enough to amortise scheduling, small enough to balance.
 pub(super) const ROWS_PER_TASK: usize = 64;
 
@@ -232,7 +234,8 @@ impl CustomOp2 for SoftmaxBackward {
     }
 }
 
-/// Exact (erf) GELU, as candle's `gelu_erf` computes it forward, with a one-pass backward.
+/// Exact (erf) GELU, as candle's `gelu_erf` computes it forward but with a vectorised
+/// `erf` (`fast_math.rs`), and a one-pass backward.
 pub fn gelu_erf(xs: &Tensor) -> Result<Tensor> {
     if fusable(xs) {
         xs.contiguous()?.apply_op1(Gelu)
@@ -241,15 +244,38 @@ pub fn gelu_erf(xs: &Tensor) -> Result<Tensor> {
     }
 }
 
-pub(super) fn gelu(x: f32) -> f32 {
-    (candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x
+/// `x Phi(x)`, as candle's `gelu_erf` writes it, with the vectorisable `erf`.
+#[inline(always)]
+fn gelu(x: f32) -> f32 {
+    (fast_math::erf(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x
 }
 
 /// d gelu / dx = Phi(x) + x phi(x).
-pub(super) fn gelu_slope(x: f32) -> f32 {
-    let cdf = 0.5 * (1.0 + candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2));
-    let pdf = (-0.5 * x * x).exp() * (0.5 * std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2);
+#[inline(always)]
+fn gelu_slope(x: f32) -> f32 {
+    let cdf = 0.5 * (1.0 + fast_math::erf(x * std::f32::consts::FRAC_1_SQRT_2));
+    let pdf = fast_math::exp(-0.5 * x * x) * (0.5 * std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2);
     cdf + x * pdf
+}
+
+/// `out = gelu(x)`, compiled for the CPU's widest vectors.
+#[multiversion::multiversion(targets = "simd")]
+pub(super) fn gelu_into(out: &mut [f32], x: &[f32]) {
+    out.iter_mut().zip(x).for_each(|(o, &x)| *o = gelu(x));
+}
+
+/// `out = grad * gelu'(x)`.
+#[multiversion::multiversion(targets = "simd")]
+pub(super) fn gelu_backward_into(out: &mut [f32], grad: &[f32], x: &[f32]) {
+    for ((o, &g), &x) in out.iter_mut().zip(grad).zip(x) {
+        *o = g * gelu_slope(x);
+    }
+}
+
+/// `grad *= gelu'(x)`.
+#[multiversion::multiversion(targets = "simd")]
+pub(super) fn gelu_backward_in_place(grad: &mut [f32], x: &[f32]) {
+    grad.iter_mut().zip(x).for_each(|(g, &x)| *g *= gelu_slope(x));
 }
 
 pub(super) const ELEMS_PER_TASK: usize = 16 * 1024;
@@ -263,9 +289,7 @@ impl CustomOp1 for Gelu {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let xs = contiguous_f32(storage, layout, self.name())?;
-        let out = map_chunks(xs, ELEMS_PER_TASK, |o, x| {
-            o.iter_mut().zip(x).for_each(|(o, &x)| *o = gelu(x))
-        });
+        let out = map_chunks(xs, ELEMS_PER_TASK, gelu_into);
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
 
@@ -284,11 +308,7 @@ impl CustomOp2 for GeluBackward {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let xs = contiguous_f32(s1, l1, self.name())?;
         let gs = contiguous_f32(s2, l2, self.name())?;
-        let out = map_chunks2(xs, gs, ELEMS_PER_TASK, |o, x, g| {
-            for ((o, &x), &g) in o.iter_mut().zip(x).zip(g) {
-                *o = g * gelu_slope(x);
-            }
-        });
+        let out = map_chunks2(xs, gs, ELEMS_PER_TASK, |o, x, g| gelu_backward_into(o, g, x));
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }
@@ -522,12 +542,14 @@ mod tests {
     }
 
     #[test]
-    fn gelu_matches_candle_forward_exactly_and_its_backward() -> Result<()> {
+    fn gelu_matches_candle_forward_and_backward() -> Result<()> {
         let x = Var::from_tensor(&random(&[5, 7000], 11)?)?;
         let g = random(&[5, 7000], 12)?;
         let fused = gelu_erf(x.as_tensor())?;
         let plain = x.as_tensor().gelu_erf()?;
-        assert_eq!(fused.to_vec2::<f32>()?, plain.to_vec2::<f32>()?);
+        // Our erf is within 5e-7 of libm's (fast_math.rs); |x| < 3 here.
+        let diff = max_diff(&fused, &plain)?;
+        assert!(diff < 1e-6, "{diff}");
         let gf = fused.mul(&g)?.sum_all()?.backward()?;
         let gp = plain.mul(&g)?.sum_all()?.backward()?;
         let diff = max_diff(gf.get(&x).unwrap(), gp.get(&x).unwrap())?;

@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use super::fused::{gelu, gelu_slope, row_stats, softmax_in_place, ELEMS_PER_TASK, ROWS_PER_TASK};
+use super::fused::{self, row_stats, softmax_in_place, ELEMS_PER_TASK, ROWS_PER_TASK};
 use super::gemm::{matmul, Mat, MatMut, Threads};
 
 /// A dropout mask (true = kept) and the scale of kept values.
@@ -103,7 +103,7 @@ pub fn gelu_forward(x: &[f32]) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
     out.par_chunks_mut(ELEMS_PER_TASK)
         .zip(x.par_chunks(ELEMS_PER_TASK))
-        .for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &x)| *o = gelu(x)));
+        .for_each(|(o, x)| fused::gelu_into(o, x));
     out
 }
 
@@ -111,7 +111,7 @@ pub fn gelu_forward(x: &[f32]) -> Vec<f32> {
 pub fn gelu_backward_in_place(grad: &mut [f32], x: &[f32]) {
     grad.par_chunks_mut(ELEMS_PER_TASK)
         .zip(x.par_chunks(ELEMS_PER_TASK))
-        .for_each(|(g, x)| g.iter_mut().zip(x).for_each(|(g, &x)| *g *= gelu_slope(x)));
+        .for_each(|(g, x)| fused::gelu_backward_in_place(g, x));
 }
 
 /// A layer norm's output with what its backward pass needs.
@@ -344,4 +344,93 @@ pub fn attention_backward(
             }
         });
     (dq, dk, dv)
+}
+#[cfg(test)]
+mod timing_probe {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn probe() {
+        let shape = AttentionShape {
+            batch: 24,
+            len: 50,
+            heads: 12,
+            head_dim: 32,
+        };
+        let n = 24 * 50 * 384;
+        let q: Vec<f32> = (0..n).map(|i| (i as f32 * 0.01).sin()).collect();
+        let mask = vec![0f32; 24 * 50];
+        let t = |f: &dyn Fn()| {
+            for _ in 0..3 {
+                f()
+            }
+            let s = std::time::Instant::now();
+            for _ in 0..20 {
+                f()
+            }
+            s.elapsed().as_secs_f64() / 20.0 * 1e3
+        };
+        println!(
+            "attn fwd {:.3} ms",
+            t(&|| {
+                attention_forward(shape, (&q, &q, &q), &mask, 0.17, None);
+            })
+        );
+        let (p, _) = attention_forward(shape, (&q, &q, &q), &mask, 0.17, None);
+        println!(
+            "attn bwd {:.3} ms",
+            t(&|| {
+                attention_backward(shape, (&q, &q, &q), &p, &q, 0.17, None);
+            })
+        );
+        let w: Vec<f32> = (0..384 * 1536).map(|i| (i as f32 * 0.01).cos()).collect();
+        let b = vec![0f32; 1536];
+        println!(
+            "linear ffn1 {:.3} ms",
+            t(&|| {
+                linear(&q, 1200, &w, &b);
+            })
+        );
+        let x: Vec<f32> = (0..1200 * 1536).map(|i| (i as f32 * 0.01).cos()).collect();
+        println!(
+            "gelu {:.3} ms",
+            t(&|| {
+                gelu_forward(&x);
+            })
+        );
+        let mut g = x.clone();
+        println!(
+            "gelu bwd {:.3} ms",
+            t(&|| {
+                gelu_backward_in_place(&mut g.clone(), &x);
+            })
+        );
+        let w2 = vec![1f32; 384];
+        println!(
+            "resnorm {:.3} ms",
+            t(&|| {
+                residual_norm(&q, None, &q, &w2, &w2, 1e-12);
+            })
+        );
+        let nm = residual_norm(&q, None, &q, &w2, &w2, 1e-12);
+        println!(
+            "norm bwd {:.3} ms",
+            t(&|| {
+                norm_backward(&q, &nm.xhat, &nm.rstd, &w2);
+            })
+        );
+        println!(
+            "colsum {:.3} ms",
+            t(&|| {
+                column_sums(&x, 1536);
+            })
+        );
+        println!(
+            "lin grads {:.3} ms",
+            t(&|| {
+                linear_param_grads(&x, &q, 1200, 1536);
+            })
+        );
+        g.truncate(1);
+    }
 }

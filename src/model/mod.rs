@@ -3,6 +3,7 @@
 pub mod bert;
 pub mod cmbert;
 pub mod config;
+mod fast_math;
 pub mod fused;
 pub mod fused_layer;
 pub mod fusion;
