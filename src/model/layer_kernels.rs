@@ -431,6 +431,66 @@ mod timing_probe {
                 linear_param_grads(&x, &q, 1200, 1536);
             })
         );
+        let q = &q;
+        println!(
+            "ffn1 no-acc {:.3} ms",
+            t(&|| {
+                let mut y = vec![0f32; 1200 * 1536];
+                matmul(
+                    MatMut::dense(&mut y, 1200, 1536),
+                    Mat::dense(q, 1200, 384),
+                    Mat::dense(&w, 1536, 384).t(),
+                    false,
+                    Threads::Pool,
+                );
+            })
+        );
+        println!(
+            "ffn1 acc-zero {:.3} ms",
+            t(&|| {
+                let mut y = vec![0f32; 1200 * 1536];
+                matmul(
+                    MatMut::dense(&mut y, 1200, 1536),
+                    Mat::dense(q, 1200, 384),
+                    Mat::dense(&w, 1536, 384).t(),
+                    true,
+                    Threads::Pool,
+                );
+            })
+        );
+        println!(
+            "ffn1 w-rowmajor {:.3} ms",
+            t(&|| {
+                let mut y = vec![0f32; 1200 * 1536];
+                matmul(
+                    MatMut::dense(&mut y, 1200, 1536),
+                    Mat::dense(q, 1200, 384),
+                    Mat::dense(&w, 384, 1536),
+                    false,
+                    Threads::Pool,
+                );
+            })
+        );
+        let w3: Vec<f32> = (0..384 * 384).map(|i| (i as f32 * 0.01).cos()).collect();
+        println!(
+            "qkv-size {:.3} ms",
+            t(&|| {
+                linear(q, 1200, &w3, &b[..384]);
+            })
+        );
+        println!(
+            "qkv-size w-rowmajor {:.3} ms",
+            t(&|| {
+                let mut y = vec![0f32; 1200 * 384];
+                matmul(
+                    MatMut::dense(&mut y, 1200, 384),
+                    Mat::dense(q, 1200, 384),
+                    Mat::dense(&w3, 384, 384),
+                    false,
+                    Threads::Pool,
+                );
+            })
+        );
         g.truncate(1);
     }
 }
