@@ -174,12 +174,14 @@ impl CustomOp2 for MaskedSoftmax {
     }
 }
 
-/// One row's softmax, in place (shared by `Softmax` and `MaskedSoftmax`).
+/// One row's softmax, in place (shared by `Softmax`, `MaskedSoftmax` and the fused layer),
+/// with the vectorisable `exp` (relative error below 3e-7).
+#[multiversion::multiversion(targets = "simd")]
 pub(super) fn softmax_in_place(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    row.iter_mut().for_each(|v| *v = fast_math::exp(*v - max));
     let mut sum = 0f32;
-    for v in row.iter_mut() {
-        *v = (*v - max).exp();
+    for v in row.iter() {
         sum += *v;
     }
     let inv = 1.0 / sum;
