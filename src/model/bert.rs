@@ -25,10 +25,12 @@ struct Embeddings {
 }
 
 impl Embeddings {
-    /// Stops gradient tracking through the tables (they share storage with the parameter
-    /// store, so saving still sees them). Frozen embeddings then cost no backward work.
+    /// Stops gradient tracking through the tables and their norm (they share storage with
+    /// the parameter store, so saving still sees them). Frozen embeddings then cost no
+    /// backward work: not even the first layer's input gradient.
     fn detach(&mut self) {
         let detach = |e: &Embedding| Embedding::new(e.embeddings().detach(), e.hidden_size());
+        self.layer_norm = self.layer_norm.detach();
         self.word = detach(&self.word);
         self.position = detach(&self.position);
         self.token_type = detach(&self.token_type);

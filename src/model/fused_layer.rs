@@ -2,20 +2,20 @@
 //!
 //! Built from candle ops, a layer is some forty graph nodes forward and more backward, each
 //! allocating its output, and the attention needs head-split transposed copies of q, k, v
-//! and the context. Here the layer is one `CustomOp1` over its input: the products read
+//! and the context. Here the layer is one custom op over its input: the products read
 //! heads and transposed weights through strides (`gemm.rs`), element-wise work is fused
 //! into the passes around them, and the backward pass frees the layer's saved activations
 //! as soon as it is done with them.
 //!
-//! candle only differentiates a custom op with respect to its arguments, so the layer's
-//! parameter gradients go to a `GradSink` that `CmBert::backward` empties into the
+//! candle only differentiates a custom op with respect to its arguments (here the input and
+//! the query weight, see `forward`), so the layer's parameter gradients go to a `GradSink` that `CmBert::backward` empties into the
 //! `GradStore`. The composite layer (`bert.rs`) stays for other devices and for attention
 //! maps, and is the reference the tests compare against.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Storage, Tensor};
 
 use super::fused::contiguous_f32;
 use super::layer_kernels::{self as k, AttentionShape, Keep};
@@ -120,11 +120,14 @@ pub fn forward(
         weights: weights.clone(),
         mask,
         masks,
-        keep_activations: xs.track_op(),
+        keep_activations: xs.track_op() || weights.affines().iter().any(|a| a.weight.track_op()),
         saved: Mutex::new(None),
         sink: sink.clone(),
     };
-    xs.contiguous()?.apply_op1(op)
+    // The query weight rides along as a second argument so that the node is in the graph
+    // whenever the layer's parameters are, even when its input is not (frozen embeddings);
+    // candle would otherwise never call the backward pass, and the layer would not train.
+    xs.contiguous()?.apply_op2(&weights.query.weight, op)
 }
 
 struct FusedLayer {
@@ -270,8 +273,16 @@ impl FusedLayer {
         (y, saved)
     }
 
-    /// `dx` from `dy`; parameter gradients go to the sink.
-    fn run_backward(&self, x: &[f32], dy: &[f32], shape: AttentionShape, p: &Slices<'_>, s: Saved) -> Result<Vec<f32>> {
+    /// `dx` from `dy` (when `want_dx`); parameter gradients go to the sink.
+    fn run_backward(
+        &self,
+        x: &[f32],
+        dy: &[f32],
+        shape: AttentionShape,
+        p: &Slices<'_>,
+        s: Saved,
+        want_dx: bool,
+    ) -> Result<Option<Vec<f32>>> {
         let rows = shape.batch * shape.len;
         let hidden = shape.heads * shape.head_dim;
         let weights = self.weights.affines();
@@ -324,19 +335,28 @@ impl FusedLayer {
         );
         let mut dx = d_sum1;
         for (which, grad) in [(QUERY, &dq), (KEY, &dk), (VALUE, &dv)] {
-            k::linear_input_grad(&mut dx, grad, rows, p.get(which).0, true);
+            if want_dx {
+                k::linear_input_grad(&mut dx, grad, rows, p.get(which).0, true);
+            }
             push(which, k::linear_param_grads(grad, x, rows, hidden))?;
         }
-        Ok(dx)
+        Ok(want_dx.then_some(dx))
     }
 }
 
-impl CustomOp1 for FusedLayer {
+impl CustomOp2 for FusedLayer {
     fn name(&self) -> &'static str {
         "cmbert-encoder-layer"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+    /// The second argument is the query weight, read with the other parameters.
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+        _query_weight: &CpuStorage,
+        _query_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(storage, layout, self.name())?;
         let shape = self.shape(layout)?;
         let (y, saved) = self.with_params(&[], |p, _| Ok(self.run_forward(x, shape, p)))?;
@@ -346,14 +366,27 @@ impl CustomOp1 for FusedLayer {
         Ok((CpuStorage::F32(y), layout.shape().clone()))
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+    /// The query weight's gradient goes to the sink with the others (`None` here).
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _query_weight: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let Some(saved) = self.saved.lock().unwrap_or_else(PoisonError::into_inner).take() else {
             candle_core::bail!("fused encoder layer: backward pass without saved activations (run twice?)")
         };
         let grad = grad_res.contiguous()?;
         let shape = self.shape(arg.layout())?;
-        let dx = self.with_params(&[arg, &grad], |p, xs| self.run_backward(xs[0], xs[1], shape, p, saved))?;
-        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
+        let want_dx = arg.track_op();
+        let dx = self.with_params(&[arg, &grad], |p, xs| {
+            self.run_backward(xs[0], xs[1], shape, p, saved, want_dx)
+        })?;
+        let dx = dx
+            .map(|dx| Tensor::from_vec(dx, arg.shape(), arg.device()))
+            .transpose()?;
+        Ok((dx, None))
     }
 }
 
@@ -427,6 +460,42 @@ mod tests {
             }
             // 16 per layer, the embedding norm's 2 and the 3 embedding tables; not the pooler.
             assert_eq!(checked, 2 * 16 + 2 + 3, "train={train}: gradients compared");
+        }
+    }
+
+    /// With frozen (detached) embeddings the first layer's input needs no gradient, but its
+    /// parameters do: the trap where candle never calls the backward pass of an op whose
+    /// arguments all lack gradients.
+    #[test]
+    fn layers_above_frozen_embeddings_still_get_gradients() {
+        let dev = Device::Cpu;
+        let cfg = BertConfig::sized(50, 32, 2, 4, 64);
+        let store = ParamStore::new(HashMap::new(), 5, &dev);
+        let mut model = BertModel::load(store.var_builder(), &cfg).unwrap();
+        model.detach_embeddings();
+        let ids = Tensor::new(&[[1u32, 7, 9, 3], [2, 8, 0, 0]], &dev).unwrap();
+        let mask = ids.ne(0u32).unwrap().to_dtype(candle_core::DType::F32).unwrap();
+        let rng = DropoutRng::new(1);
+        let out = model.forward(&ids, &mask, Mode::Train(&rng), false).unwrap();
+        let loss = out.last_hidden_state.sqr().unwrap().sum_all().unwrap();
+        model.grad_sink.clear();
+        let mut grads = loss.backward().unwrap();
+        model.grad_sink.drain_into(&mut grads).unwrap();
+        for (name, var) in store.vars() {
+            let grad = grads.get(var.as_tensor());
+            if name.starts_with("embeddings.") || name.starts_with("pooler.") {
+                assert!(grad.is_none(), "{name} is frozen or unused but got a gradient");
+            } else {
+                let max = grad
+                    .unwrap_or_else(|| panic!("no gradient for {name}"))
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                assert!(max > 0.0, "{name}: zero gradient");
+            }
         }
     }
 }

@@ -95,6 +95,15 @@ impl LayerNorm {
         })
     }
 
+    /// The same norm without gradient tracking (for frozen parameters).
+    pub(super) fn detach(&self) -> Self {
+        Self {
+            weight: self.weight.detach(),
+            bias: self.bias.detach(),
+            eps: self.eps,
+        }
+    }
+
     pub(super) fn params(&self) -> (&Tensor, &Tensor, f64) {
         (&self.weight, &self.bias, self.eps)
     }
