@@ -121,23 +121,8 @@ impl Ours {
     fn train(&mut self) -> Result<f64> {
         let start = Instant::now();
         let out = self.model.forward(&self.batch.inputs, Mode::Train(&self.rng), false)?;
-        let l = loss(&out.score, &self.batch.labels)?;
-        let t1 = start.elapsed().as_secs_f64();
-        let grads = self.model.backward(&l)?;
-        let t2 = start.elapsed().as_secs_f64();
-        drop(out);
-        drop(l);
-        let t3 = start.elapsed().as_secs_f64();
+        let grads = self.model.backward(&loss(&out.score, &self.batch.labels)?)?;
         self.optimizer.step(&grads)?;
-        let t4 = start.elapsed().as_secs_f64();
-        drop(grads);
-        eprintln!(
-            "TIMING fwd {t1:.3} bwd {:.3} drop {:.3} opt {:.3} dropg {:.3}",
-            t2 - t1,
-            t3 - t2,
-            t4 - t3,
-            start.elapsed().as_secs_f64() - t4
-        );
         Ok(start.elapsed().as_secs_f64())
     }
 }

@@ -379,321 +379,41 @@ pub fn attention_backward(
         });
     (dq, dk, dv)
 }
+
 #[cfg(test)]
-mod timing_probe {
+mod tests {
     use super::*;
+
     #[test]
-    #[ignore]
-    fn probe() {
-        let shape = AttentionShape {
-            batch: 24,
-            len: 50,
-            heads: 12,
-            head_dim: 32,
-        };
-        let n = 24 * 50 * 384;
-        let q: Vec<f32> = (0..n).map(|i| (i as f32 * 0.01).sin()).collect();
-        let mask = vec![0f32; 24 * 50];
-        let t = |f: &dyn Fn()| {
-            for _ in 0..3 {
-                f()
+    fn transpose_handles_partial_tiles() {
+        let (rows, cols) = (37, 70);
+        let m: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+        let t = transpose(&m, rows, cols);
+        for r in 0..rows {
+            for c in 0..cols {
+                assert_eq!(t[c * rows + r], m[r * cols + c], "({r}, {c})");
             }
-            let s = std::time::Instant::now();
-            for _ in 0..20 {
-                f()
-            }
-            s.elapsed().as_secs_f64() / 20.0 * 1e3
-        };
-        println!(
-            "attn fwd {:.3} ms",
-            t(&|| {
-                attention_forward(shape, (&q, &q, &q), &mask, 0.17, None);
-            })
-        );
-        let (p, _) = attention_forward(shape, (&q, &q, &q), &mask, 0.17, None);
-        println!(
-            "attn bwd {:.3} ms",
-            t(&|| {
-                attention_backward(shape, (&q, &q, &q), &p, &q, 0.17, None);
-            })
-        );
-        let w: Vec<f32> = (0..384 * 1536).map(|i| (i as f32 * 0.01).cos()).collect();
-        let b = vec![0f32; 1536];
-        println!(
-            "linear ffn1 {:.3} ms",
-            t(&|| {
-                linear(&q, 1200, &w, &b);
-            })
-        );
-        let x: Vec<f32> = (0..1200 * 1536).map(|i| (i as f32 * 0.01).cos()).collect();
-        println!(
-            "gelu {:.3} ms",
-            t(&|| {
-                gelu_forward(&x);
-            })
-        );
-        let mut g = x.clone();
-        println!(
-            "gelu bwd {:.3} ms",
-            t(&|| {
-                gelu_backward_in_place(&mut g.clone(), &x);
-            })
-        );
-        let w2 = vec![1f32; 384];
-        println!(
-            "resnorm {:.3} ms",
-            t(&|| {
-                residual_norm(&q, None, &q, &w2, &w2, 1e-12);
-            })
-        );
-        let nm = residual_norm(&q, None, &q, &w2, &w2, 1e-12);
-        println!(
-            "norm bwd {:.3} ms",
-            t(&|| {
-                norm_backward(&q, &nm.xhat, &nm.rstd, &w2);
-            })
-        );
-        println!(
-            "colsum {:.3} ms",
-            t(&|| {
-                column_sums(&x, 1536);
-            })
-        );
-        println!(
-            "lin grads {:.3} ms",
-            t(&|| {
-                linear_param_grads(&x, &q, 1200, 1536);
-            })
-        );
-        let q = &q;
-        println!(
-            "ffn1 no-acc {:.3} ms",
-            t(&|| {
-                let mut y = vec![0f32; 1200 * 1536];
-                matmul(
-                    MatMut::dense(&mut y, 1200, 1536),
-                    Mat::dense(q, 1200, 384),
-                    Mat::dense(&w, 1536, 384).t(),
-                    false,
-                    Threads::Pool,
-                );
-            })
-        );
-        println!(
-            "ffn1 acc-zero {:.3} ms",
-            t(&|| {
-                let mut y = vec![0f32; 1200 * 1536];
-                matmul(
-                    MatMut::dense(&mut y, 1200, 1536),
-                    Mat::dense(q, 1200, 384),
-                    Mat::dense(&w, 1536, 384).t(),
-                    true,
-                    Threads::Pool,
-                );
-            })
-        );
-        println!(
-            "ffn1 w-rowmajor {:.3} ms",
-            t(&|| {
-                let mut y = vec![0f32; 1200 * 1536];
-                matmul(
-                    MatMut::dense(&mut y, 1200, 1536),
-                    Mat::dense(q, 1200, 384),
-                    Mat::dense(&w, 384, 1536),
-                    false,
-                    Threads::Pool,
-                );
-            })
-        );
-        let w3: Vec<f32> = (0..384 * 384).map(|i| (i as f32 * 0.01).cos()).collect();
-        println!(
-            "qkv-size {:.3} ms",
-            t(&|| {
-                linear(q, 1200, &w3, &b[..384]);
-            })
-        );
-        println!(
-            "qkv-size w-rowmajor {:.3} ms",
-            t(&|| {
-                let mut y = vec![0f32; 1200 * 384];
-                matmul(
-                    MatMut::dense(&mut y, 1200, 384),
-                    Mat::dense(q, 1200, 384),
-                    Mat::dense(&w3, 384, 384),
-                    false,
-                    Threads::Pool,
-                );
-            })
-        );
-        let xb: Vec<f32> = (0..1200 * 3072).map(|i| (i as f32 * 0.01).cos()).collect();
-        let wb: Vec<f32> = (0..768 * 3072).map(|i| (i as f32 * 0.01).cos()).collect();
-        let bb = vec![0f32; 3072];
-        println!(
-            "bb ffn1 {:.3} ms",
-            t(&|| {
-                linear(&xb[..1200 * 768], 1200, &wb, &bb);
-            })
-        );
-        println!(
-            "bb ffn2 {:.3} ms",
-            t(&|| {
-                linear(&xb, 1200, &wb, &bb[..768]);
-            })
-        );
-        println!(
-            "bb ffn1 rowmajor {:.3} ms",
-            t(&|| {
-                let mut y = vec![0f32; 1200 * 3072];
-                matmul(
-                    MatMut::dense(&mut y, 1200, 3072),
-                    Mat::dense(&xb[..1200 * 768], 1200, 768),
-                    Mat::dense(&wb, 768, 3072),
-                    false,
-                    Threads::Pool,
-                );
-            })
-        );
-        println!(
-            "bb ffn2 rowmajor {:.3} ms",
-            t(&|| {
-                let mut y = vec![0f32; 1200 * 768];
-                matmul(
-                    MatMut::dense(&mut y, 1200, 768),
-                    Mat::dense(&xb, 1200, 3072),
-                    Mat::dense(&wb, 3072, 768),
-                    false,
-                    Threads::Pool,
-                );
-            })
-        );
-        let shape = AttentionShape {
-            batch: 24,
-            len: 50,
-            heads: 12,
-            head_dim: 64,
-        };
-        println!(
-            "bb attn fwd {:.3} ms",
-            t(&|| {
-                attention_forward(
-                    shape,
-                    (&xb[..1200 * 768], &xb[..1200 * 768], &xb[..1200 * 768]),
-                    &mask,
-                    0.17,
-                    None,
-                );
-            })
-        );
-        for (m, k, n) in [
-            (1200usize, 384usize, 384usize),
-            (1200, 384, 1536),
-            (1200, 1536, 384),
-            (1200, 768, 768),
-            (1200, 768, 3072),
-            (1200, 3072, 768),
-        ] {
-            let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.01).cos()).collect();
-            let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.013).sin()).collect();
-            let dy: Vec<f32> = (0..m * n).map(|i| (i as f32 * 0.017).sin()).collect();
-            let fl = 2.0 * (m * k * n) as f64 / 1e6;
-            let f_t = t(&|| {
-                let mut y = vec![0f32; m * n];
-                matmul(
-                    MatMut::dense(&mut y, m, n),
-                    Mat::dense(&x, m, k),
-                    Mat::dense(&w, n, k).t(),
-                    false,
-                    Threads::Pool,
-                );
-            });
-            let f_r = t(&|| {
-                let mut y = vec![0f32; m * n];
-                matmul(
-                    MatMut::dense(&mut y, m, n),
-                    Mat::dense(&x, m, k),
-                    Mat::dense(&w, k, n),
-                    false,
-                    Threads::Pool,
-                );
-            });
-            let dx = t(&|| {
-                let mut y = vec![0f32; m * k];
-                matmul(
-                    MatMut::dense(&mut y, m, k),
-                    Mat::dense(&dy, m, n),
-                    Mat::dense(&w, n, k),
-                    false,
-                    Threads::Pool,
-                );
-            });
-            let dw = t(&|| {
-                let mut y = vec![0f32; n * k];
-                matmul(
-                    MatMut::dense(&mut y, n, k),
-                    Mat::dense(&dy, m, n).t(),
-                    Mat::dense(&x, m, k),
-                    false,
-                    Threads::Pool,
-                );
-            });
-            let dwt = t(&|| {
-                let mut y = vec![0f32; n * k];
-                matmul(
-                    MatMut::dense(&mut y, k, n),
-                    Mat::dense(&x, m, k).t(),
-                    Mat::dense(&dy, m, n),
-                    false,
-                    Threads::Pool,
-                );
-            });
-            println!(
-                "{m}x{k}x{n}: fwd W^T {:.0} GF/s, fwd W {:.0}, dx {:.0}, dW {:.0}, dW^T {:.0}",
-                fl / f_t,
-                fl / f_r,
-                fl / dx,
-                fl / dw,
-                fl / dwt
-            );
         }
-        let wb2: Vec<f32> = (0..768 * 3072).map(|i| i as f32).collect();
-        println!(
-            "transpose 768x3072 {:.3} ms",
-            t(&|| {
-                transpose(&wb2, 768, 3072);
-            })
-        );
-        let tr = transpose(&wb2, 768, 3072);
-        assert_eq!(tr[5 * 768 + 7], wb2[7 * 3072 + 5]);
-        {
-            let (m, k, n) = (1200usize, 3072usize, 768usize);
-            let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.01).cos()).collect();
-            let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.013).sin()).collect();
-            let bias = vec![0f32; n];
-            let mut a = vec![];
-            let mut b = vec![];
-            for _ in 0..25 {
-                let s = std::time::Instant::now();
-                let mut y = vec![0f32; m * n];
-                matmul(
-                    MatMut::dense(&mut y, m, n),
-                    Mat::dense(&x, m, k),
-                    Mat::dense(&w, n, k).t(),
-                    true,
-                    Threads::Pool,
-                );
-                a.push(s.elapsed().as_secs_f64());
-                let s = std::time::Instant::now();
-                linear(&x, m, &w, &bias);
-                b.push(s.elapsed().as_secs_f64());
+    }
+
+    #[test]
+    fn linear_matches_the_definition_both_ways_round() {
+        // in > out takes the transposed-copy path, in < out the strided one.
+        for (in_dim, out_dim) in [(70, 9), (9, 70)] {
+            let rows = 5;
+            let x: Vec<f32> = (0..rows * in_dim).map(|i| (i as f32 * 0.3).sin()).collect();
+            let w: Vec<f32> = (0..out_dim * in_dim).map(|i| (i as f32 * 0.7).cos()).collect();
+            let b: Vec<f32> = (0..out_dim).map(|i| i as f32 * 0.1).collect();
+            let y = linear(&x, rows, &w, &b);
+            for r in 0..rows {
+                for o in 0..out_dim {
+                    let expect: f32 = b[o] + (0..in_dim).map(|i| x[r * in_dim + i] * w[o * in_dim + i]).sum::<f32>();
+                    assert!(
+                        (y[r * out_dim + o] - expect).abs() < 1e-4,
+                        "{in_dim}->{out_dim} ({r}, {o})"
+                    );
+                }
             }
-            a.sort_by(f64::total_cmp);
-            b.sort_by(f64::total_cmp);
-            println!(
-                "AB ffn2: W^T direct {:.2} ms, transpose+rowmajor {:.2} ms",
-                a[12] * 1e3,
-                b[12] * 1e3
-            );
         }
-        g.truncate(1);
     }
 }
