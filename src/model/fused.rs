@@ -338,6 +338,31 @@ struct LayerNormOp {
 }
 
 /// Mean and 1/sqrt(var + eps) of one row, two passes as the composite ops compute them.
+/// One row of the layer norm's backward pass from its normalised input `xhat` and
+/// `1/std`: writes `dx` and adds to the running weight and bias gradients.
+pub(super) fn norm_backward_row(
+    dx: &mut [f32],
+    g: &[f32],
+    xhat: &[f32],
+    rstd: f32,
+    w: &[f32],
+    (dw, db): (&mut [f32], &mut [f32]),
+) {
+    let d = w.len();
+    let (mut sum_gw, mut sum_gw_xhat) = (0f32, 0f32);
+    for i in 0..d {
+        let gw = g[i] * w[i];
+        sum_gw += gw;
+        sum_gw_xhat += gw * xhat[i];
+        dw[i] += g[i] * xhat[i];
+        db[i] += g[i];
+    }
+    let n = d as f32;
+    for i in 0..d {
+        dx[i] = rstd * (g[i] * w[i] - sum_gw / n - xhat[i] * sum_gw_xhat / n);
+    }
+}
+
 pub(super) fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
     let n = x.len() as f32;
     let mean = x.iter().sum::<f32>() / n;
@@ -431,19 +456,8 @@ impl CustomOp3 for LayerNormBackward {
                 let mut xhat = vec![0f32; d];
                 for (dx, (x, g)) in dx.chunks_mut(d).zip(xs.chunks(d).zip(gs.chunks(d))) {
                     let (mean, rstd) = row_stats(x, self.eps);
-                    let (mut sum_gw, mut sum_gw_xhat) = (0f32, 0f32);
-                    for i in 0..d {
-                        xhat[i] = (x[i] - mean) * rstd;
-                        let gw = g[i] * w[i];
-                        sum_gw += gw;
-                        sum_gw_xhat += gw * xhat[i];
-                        dw[i] += g[i] * xhat[i];
-                        db[i] += g[i];
-                    }
-                    let n = d as f32;
-                    for i in 0..d {
-                        dx[i] = rstd * (g[i] * w[i] - sum_gw / n - xhat[i] * sum_gw_xhat / n);
-                    }
+                    xhat.iter_mut().zip(x).for_each(|(h, &x)| *h = (x - mean) * rstd);
+                    norm_backward_row(dx, g, &xhat, rstd, w, (&mut dw, &mut db));
                 }
                 (dw, db)
             })

@@ -398,6 +398,14 @@ mod tests {
 
     use crate::model::{BertConfig, BertModel, DropoutRng, Mode, ParamStore};
 
+    /// Gradients of `loss` including the fused layers' (what `CmBert::backward` does).
+    fn gradients(model: &BertModel, loss: &Tensor) -> candle_core::backprop::GradStore {
+        model.grad_sink.clear();
+        let mut grads = loss.backward().unwrap();
+        model.grad_sink.drain_into(&mut grads).unwrap();
+        grads
+    }
+
     /// max |a - b| / max(max |b|, 0.01): relative, with the golden tests' floor for
     /// gradients that are zero up to float noise (the key bias: softmax ignores a shift).
     fn relative_diff(a: &Tensor, b: &Tensor) -> f32 {
@@ -437,10 +445,7 @@ mod tests {
                 let out = model.forward(&ids, &mask, mode, composite).unwrap();
                 assert_eq!(out.attentions.is_some(), composite, "which path ran");
                 let loss = (&out.last_hidden_state * &weights).unwrap().sum_all().unwrap();
-                model.grad_sink.clear();
-                let mut grads = loss.backward().unwrap();
-                model.grad_sink.drain_into(&mut grads).unwrap();
-                (out.last_hidden_state, grads)
+                (out.last_hidden_state, gradients(&model, &loss))
             };
             let (fused, fused_grads) = run(false);
             let (composite, composite_grads) = run(true);
@@ -478,9 +483,7 @@ mod tests {
         let rng = DropoutRng::new(1);
         let out = model.forward(&ids, &mask, Mode::Train(&rng), false).unwrap();
         let loss = out.last_hidden_state.sqr().unwrap().sum_all().unwrap();
-        model.grad_sink.clear();
-        let mut grads = loss.backward().unwrap();
-        model.grad_sink.drain_into(&mut grads).unwrap();
+        let grads = gradients(&model, &loss);
         for (name, var) in store.vars() {
             let grad = grads.get(var.as_tensor());
             if name.starts_with("embeddings.") || name.starts_with("pooler.") {

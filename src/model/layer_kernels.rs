@@ -206,18 +206,7 @@ pub fn norm_backward(dy: &[f32], xhat: &[f32], rstd: &[f32], w: &[f32]) -> (Vec<
             let mut dw = vec![0f32; d];
             let mut db = vec![0f32; d];
             for (((dx, g), xh), &r) in dx.chunks_mut(d).zip(dy.chunks(d)).zip(xhat.chunks(d)).zip(rstd) {
-                let (mut sum_gw, mut sum_gw_xhat) = (0f32, 0f32);
-                for i in 0..d {
-                    let gw = g[i] * w[i];
-                    sum_gw += gw;
-                    sum_gw_xhat += gw * xh[i];
-                    dw[i] += g[i] * xh[i];
-                    db[i] += g[i];
-                }
-                let n = d as f32;
-                for i in 0..d {
-                    dx[i] = r * (g[i] * w[i] - sum_gw / n - xh[i] * sum_gw_xhat / n);
-                }
+                fused::norm_backward_row(dx, g, xh, r, w, (&mut dw, &mut db));
             }
             (dw, db)
         })
