@@ -406,18 +406,15 @@ mod tests {
         grads
     }
 
+    fn max_abs(t: &Tensor) -> f32 {
+        t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+    }
+
     /// max |a - b| / max(max |b|, 0.01): relative, with the golden tests' floor for
     /// gradients that are zero up to float noise (the key bias: softmax ignores a shift).
     fn relative_diff(a: &Tensor, b: &Tensor) -> f32 {
-        let diff = (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        let scale = b.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let diff = max_abs(&(a - b).unwrap());
+        let scale = max_abs(b);
         diff / scale.max(0.01)
     }
 
@@ -489,15 +486,8 @@ mod tests {
             if name.starts_with("embeddings.") || name.starts_with("pooler.") {
                 assert!(grad.is_none(), "{name} is frozen or unused but got a gradient");
             } else {
-                let max = grad
-                    .unwrap_or_else(|| panic!("no gradient for {name}"))
-                    .abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap();
-                assert!(max > 0.0, "{name}: zero gradient");
+                let grad = grad.unwrap_or_else(|| panic!("no gradient for {name}"));
+                assert!(max_abs(grad) > 0.0, "{name}: zero gradient");
             }
         }
     }
