@@ -150,7 +150,7 @@ fn affine_of_linear(l: &candle_nn::Linear) -> Result<Affine> {
 }
 
 fn affine_of_norm(n: &LayerNorm) -> Affine {
-    let (weight, bias, _) = n.params();
+    let (weight, bias) = n.params();
     Affine {
         weight: weight.clone(),
         bias: bias.clone(),

@@ -98,8 +98,8 @@ impl LayerNorm {
         }
     }
 
-    pub(super) fn params(&self) -> (&Tensor, &Tensor, f64) {
-        (&self.weight, &self.bias, self.eps)
+    pub(super) fn params(&self) -> (&Tensor, &Tensor) {
+        (&self.weight, &self.bias)
     }
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
