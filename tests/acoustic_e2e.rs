@@ -11,7 +11,7 @@ use cmbert::acoustic::set::FULL;
 use cmbert::checkpoint::Checkpoint;
 use cmbert::cli::{ExportArgs, FeaturesArgs, ModelOnData, RecordingArgs};
 use cmbert::commands::Trained;
-use cmbert::data::{load_audio, Dataset, Split, TextEncoder};
+use cmbert::data::{load_audio, AudioBounds, Dataset, Split, TextEncoder};
 use cmbert::model::{ClsAudio, ModelKind};
 use cmbert::train::{RunSpec, Trainer};
 use common::*;
@@ -39,7 +39,8 @@ fn recordings_to_features_to_training_to_an_exported_attention_map() {
     cmbert::commands::features::run(features_args(&features)).unwrap();
 
     // The file: the feature set on its first line, then the 8/2/2 utterances, one vector per word.
-    let file = load_audio(&features).unwrap();
+    let texts = Split::ALL.map(|s| cmbert::data::tsv::read_split(&s.tsv_path(&speech())).unwrap());
+    let file = load_audio(&features, &AudioBounds::of_splits(&speech(), &texts, 50)).unwrap();
     let set = file.feature_set.clone().expect("the feature set is recorded");
     assert_eq!(set.name, "full-v1");
     assert_eq!(set.dims, FULL.info().dims);

@@ -155,11 +155,85 @@ fn audio_errors_name_the_file() {
         "{err}"
     );
 
+    // A zero-length token axis made the [CLS] check slice past the empty data and panic
+    // (audio.rs:216); a dimension beyond MAX_FEATURE_DIM is refused before conversion.
+    let empty = audio_file(
+        tmp.path(),
+        "empty.safetensors",
+        vec![("train", zeros(&[6, 0, 5])), ("dev", ok(3)), ("test", ok(3))],
+    );
+    let err = train_error(&data, Some(&empty), &tiny_bert());
+    assert!(
+        err.contains(
+            "empty.safetensors: train: features are aligned to 0 token positions but the text encoding uses 50"
+        ),
+        "{err}"
+    );
+    let wide = audio_file(
+        tmp.path(),
+        "wide.safetensors",
+        vec![
+            ("train", zeros(&[6, 50, 5000])),
+            ("dev", zeros(&[3, 50, 5000])),
+            ("test", zeros(&[3, 50, 5000])),
+        ],
+    );
+    let err = train_error(&data, Some(&wide), &tiny_bert());
+    assert!(
+        err.contains("wide.safetensors: train: 5000 feature dimensions; expected 1 to 4096"),
+        "{err}"
+    );
+
     let unknown = tmp.path().join("audio.csv");
     std::fs::write(&unknown, "1,2,3").unwrap();
     assert!(train_error(&data, Some(&unknown), &tiny_bert()).contains("unknown audio format"));
     assert!(train_error(&data, Some(&tmp.path().join("absent.pkl")), &tiny_bert())
         .contains("absent.pkl: audio feature file not found"));
+}
+
+/// Spreadsheet tools write a UTF-8 byte-order mark before the header; it was read as part of
+/// the header, which then did not match.
+#[test]
+fn a_byte_order_mark_before_the_header_is_accepted() {
+    use cmbert::data::{Dataset, Split, TextEncoder};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = corpus(tmp.path());
+    let train = data.join("train.tsv");
+    let text = std::fs::read_to_string(&train).unwrap();
+    std::fs::write(&train, format!("\u{feff}{text}")).unwrap();
+    let encoder = TextEncoder::from_file(&tiny_bert().join("vocab.txt"), 50).unwrap();
+    let ds = Dataset::load(&data, None, &encoder, 5).unwrap();
+    assert_eq!(ds.split(Split::Train).len(), SIZES[0]);
+    assert_eq!(
+        ds.split(Split::Train)[0].text,
+        text.lines().nth(1).unwrap().split('\t').next().unwrap()
+    );
+}
+
+/// A vocabulary with more tokens than the model's embedding table: the id past the table
+/// failed inside the embedding lookup, naming no file. Now the error names the text line
+/// and the vocabulary.
+#[test]
+fn an_out_of_vocabulary_id_names_the_line_and_the_vocabulary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = corpus(tmp.path());
+    let bert = tmp.path().join("bert");
+    std::fs::create_dir_all(&bert).unwrap();
+    for f in ["config.json", "model.safetensors", "vocab.txt"] {
+        std::fs::copy(tiny_bert().join(f), bert.join(f)).unwrap();
+    }
+    let vocab = bert.join("vocab.txt");
+    let words = std::fs::read_to_string(&vocab).unwrap();
+    std::fs::write(&vocab, format!("{}\nzebra\n", words.trim_end())).unwrap();
+    let dev = data.join("dev.tsv");
+    let text = std::fs::read_to_string(&dev).unwrap();
+    std::fs::write(&dev, text.replacen("\r\n", "\r\nA ZEBRA\t0.5\r\n", 1)).unwrap();
+    let err = train_error(&data, None, &bert);
+    assert!(
+        err.contains(&format!("{}:2: token \"zebra\" has id 34 in {}", s(&dev), s(&vocab)))
+            && err.contains("the model has 34 word embeddings"),
+        "{err}"
+    );
 }
 
 #[test]

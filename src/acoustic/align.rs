@@ -1,6 +1,13 @@
 //! Word timings: Praat TextGrids (a "words" tier, as Montreal Forced Aligner and P2FA write
 //! them, long or short text format, UTF-8 or UTF-16), CSV (`word,start,end`) and JSON
 //! (`[{"word", "start", "end"}]`), one utterance per file or many keyed by id.
+//!
+//! Bounded by the file: a TextGrid is tokenised as it is parsed (no token list), and a
+//! declared tier or interval count is checked against the bytes left before it is looped
+//! on; what is kept is the spans themselves, each from at least a few bytes of the file.
+//! serde_json limits nesting to 128 levels; CSV rows are flat. Times must be finite and an
+//! interval must not end before it starts. The `parse_*` functions take bytes, for the
+//! fuzz tests; `read_words` and `read_many` are thin wrappers that read the file.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,14 +45,19 @@ fn read(path: &Path) -> Result<Vec<u8>, AlignError> {
 
 /// One utterance's words, by extension: `.TextGrid`, `.csv` or `.json`.
 pub fn read_words(path: &Path) -> Result<Vec<WordSpan>, AlignError> {
+    parse_words(&read(path)?, path)
+}
+
+/// [`read_words`] on the file's bytes; `path` chooses the format and names the file.
+pub fn parse_words(bytes: &[u8], path: &Path) -> Result<Vec<WordSpan>, AlignError> {
     match extension(path).as_str() {
-        "textgrid" => parse_textgrid(&decode(path, &read(path)?)?, path),
+        "textgrid" => parse_textgrid(&decode(path, bytes)?, path),
         "csv" => {
-            let rows = read_csv(path, &["word", "start", "end"])?;
+            let rows = parse_csv(bytes, path, &["word", "start", "end"])?;
             Ok(rows.into_iter().map(|(_, span)| span).collect())
         }
         "json" => {
-            let text = decode(path, &read(path)?)?;
+            let text = decode(path, bytes)?;
             let words: Vec<WordSpan> = serde_json::from_str(&text).map_err(|e| {
                 AlignError::line(
                     path,
@@ -65,15 +77,20 @@ pub fn read_words(path: &Path) -> Result<Vec<WordSpan>, AlignError> {
 
 /// Many utterances' words keyed by id: CSV `id,word,start,end` or JSON `{"id": [...]}`.
 pub fn read_many(path: &Path) -> Result<BTreeMap<String, Vec<WordSpan>>, AlignError> {
+    parse_many(&read(path)?, path)
+}
+
+/// [`read_many`] on the file's bytes; `path` chooses the format and names the file.
+pub fn parse_many(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, Vec<WordSpan>>, AlignError> {
     let mut all: BTreeMap<String, Vec<WordSpan>> = BTreeMap::new();
     match extension(path).as_str() {
         "csv" => {
-            for (id, span) in read_csv(path, &["id", "word", "start", "end"])? {
-                all.entry(id.expect("id column required")).or_default().push(span);
+            for (id, span) in parse_csv(bytes, path, &["id", "word", "start", "end"])? {
+                all.entry(id.unwrap_or_default()).or_default().push(span);
             }
         }
         "json" => {
-            let text = decode(path, &read(path)?)?;
+            let text = decode(path, bytes)?;
             // Read as a list of entries: a map would silently keep only the last of two
             // equal ids.
             let entries: Entries = serde_json::from_str(&text).map_err(|e| {
@@ -131,11 +148,8 @@ fn check_texts(words: &[WordSpan], path: &Path) -> Result<(), AlignError> {
 }
 
 /// Rows of a CSV with the named columns (any order, case-insensitive; others ignored).
-fn read_csv(path: &Path, columns: &[&str]) -> Result<Vec<(Option<String>, WordSpan)>, AlignError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| AlignError::file(path, e.to_string()))?;
+fn parse_csv(bytes: &[u8], path: &Path, columns: &[&str]) -> Result<Vec<(Option<String>, WordSpan)>, AlignError> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
     let headers = reader
         .headers()
         .map_err(|e| AlignError::line(path, 1, e.to_string()))?
@@ -168,9 +182,9 @@ fn read_csv(path: &Path, columns: &[&str]) -> Result<Vec<(Option<String>, WordSp
         let line = record.position().map_or(0, |p| p.line() as usize);
         let field = |at: usize| record.get(at).unwrap_or("");
         let number = |at: usize, name: &str| {
-            field(at)
-                .parse::<f64>()
-                .map_err(|_| AlignError::line(path, line, format!("{name} {:?} is not a number of seconds", field(at))))
+            field(at).parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                AlignError::line(path, line, format!("{name} {:?} is not a number of seconds", field(at)))
+            })
         };
         let word = field(word_at).to_string();
         if word.is_empty() {
@@ -216,139 +230,158 @@ enum Token {
     Text(String),
 }
 
-/// The values of a TextGrid in order, with their lines. Praat's long and short formats
-/// hold the same values in the same order; the long one adds `key =` labels, `item [n]:`
-/// headers and `<exists>` flags, which carry nothing the order does not.
-fn tokens(text: &str, path: &Path) -> Result<Vec<(Token, usize)>, AlignError> {
-    let mut out = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    let mut line = 1;
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\n' => line += 1,
-            '"' => {
-                let start_line = line;
-                let mut s = String::new();
-                loop {
-                    match chars.next() {
-                        Some((_, '"')) if chars.peek().map(|p| p.1) == Some('"') => {
-                            chars.next();
-                            s.push('"');
-                        }
-                        Some((_, '"')) => break,
-                        Some((_, ch)) => {
-                            if ch == '\n' {
-                                line += 1;
-                            }
-                            s.push(ch);
-                        }
-                        None => {
-                            return Err(AlignError::line(
-                                path,
-                                start_line,
-                                "a text that never ends (missing closing quote)",
-                            ))
-                        }
-                    }
-                }
-                out.push((Token::Text(s), start_line));
-            }
-            '!' => {
-                // A comment to the end of the line.
-                while chars.peek().is_some_and(|p| p.1 != '\n') {
-                    chars.next();
-                }
-            }
-            c if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
-                let mut end = i + c.len_utf8();
-                while let Some(&(j, d)) = chars.peek() {
-                    if d.is_ascii_alphanumeric() || d == '.' || d == '-' || d == '+' {
-                        end = j + d.len_utf8();
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-                // `item [1]:` and `intervals [3]:` are headers, not values.
-                let header = text[..i].trim_end().ends_with('[');
-                if !header {
-                    let word = &text[i..end];
-                    let v = word
-                        .parse::<f64>()
-                        .map_err(|_| AlignError::line(path, line, format!("{word:?} is not a number")))?;
-                    out.push((Token::Number(v), line));
-                }
-            }
-            _ => {
-                // Keys (`xmin =`), `<exists>`, `tiers?`, brackets: skip the word.
-                if c.is_alphabetic() || c == '<' {
-                    while chars
-                        .peek()
-                        .is_some_and(|p| p.1.is_alphanumeric() || matches!(p.1, '>' | '?' | '_'))
-                    {
-                        chars.next();
-                    }
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
+/// The values of a TextGrid in order, with their lines, read as they are asked for. Praat's
+/// long and short formats hold the same values in the same order; the long one adds
+/// `key =` labels, `item [n]:` headers and `<exists>` flags, which carry nothing the order
+/// does not.
 struct Cursor<'a> {
-    tokens: &'a [(Token, usize)],
-    at: usize,
+    text: &'a str,
+    chars: std::iter::Peekable<std::str::CharIndices<'a>>,
+    /// The line the scan is on.
+    line: usize,
     path: &'a Path,
 }
 
-impl Cursor<'_> {
-    fn line(&self) -> usize {
-        self.tokens.get(self.at).or(self.tokens.last()).map_or(1, |t| t.1)
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str, path: &'a Path) -> Self {
+        Self {
+            text,
+            chars: text.char_indices().peekable(),
+            line: 1,
+            path,
+        }
     }
 
-    fn number(&mut self, what: &str) -> Result<f64, AlignError> {
-        match self.tokens.get(self.at) {
-            Some((Token::Number(v), _)) => {
-                self.at += 1;
-                Ok(*v)
+    /// Bytes not yet scanned: a declared count must fit in them.
+    fn left(&mut self) -> usize {
+        self.chars.peek().map_or(0, |&(i, _)| self.text.len() - i)
+    }
+
+    /// The next value and its line, `None` at the end of the text.
+    fn next_token(&mut self) -> Result<Option<(Token, usize)>, AlignError> {
+        while let Some((i, c)) = self.chars.next() {
+            match c {
+                '\n' => self.line += 1,
+                '"' => {
+                    let start_line = self.line;
+                    let mut s = String::new();
+                    loop {
+                        match self.chars.next() {
+                            Some((_, '"')) if self.chars.peek().map(|p| p.1) == Some('"') => {
+                                self.chars.next();
+                                s.push('"');
+                            }
+                            Some((_, '"')) => break,
+                            Some((_, ch)) => {
+                                if ch == '\n' {
+                                    self.line += 1;
+                                }
+                                s.push(ch);
+                            }
+                            None => {
+                                return Err(AlignError::line(
+                                    self.path,
+                                    start_line,
+                                    "a text that never ends (missing closing quote)",
+                                ))
+                            }
+                        }
+                    }
+                    return Ok(Some((Token::Text(s), start_line)));
+                }
+                '!' => {
+                    // A comment to the end of the line.
+                    while self.chars.peek().is_some_and(|p| p.1 != '\n') {
+                        self.chars.next();
+                    }
+                }
+                c if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
+                    let mut end = i + c.len_utf8();
+                    while let Some(&(j, d)) = self.chars.peek() {
+                        if d.is_ascii_alphanumeric() || d == '.' || d == '-' || d == '+' {
+                            end = j + d.len_utf8();
+                            self.chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                    // `item [1]:` and `intervals [3]:` are headers, not values.
+                    if !self.text[..i].trim_end().ends_with('[') {
+                        let word = &self.text[i..end];
+                        let v = word
+                            .parse::<f64>()
+                            .map_err(|_| AlignError::line(self.path, self.line, format!("{word:?} is not a number")))?;
+                        return Ok(Some((Token::Number(v), self.line)));
+                    }
+                }
+                _ => {
+                    // Keys (`xmin =`), `<exists>`, `tiers?`, brackets: skip the word.
+                    if c.is_alphabetic() || c == '<' {
+                        while self
+                            .chars
+                            .peek()
+                            .is_some_and(|p| p.1.is_alphanumeric() || matches!(p.1, '>' | '?' | '_'))
+                        {
+                            self.chars.next();
+                        }
+                    }
+                }
             }
+        }
+        Ok(None)
+    }
+
+    fn ends(&self, what: &str) -> AlignError {
+        AlignError::line(self.path, self.line, format!("the file ends where {what} was expected"))
+    }
+
+    fn number(&mut self, what: &str) -> Result<(f64, usize), AlignError> {
+        match self.next_token()? {
+            Some((Token::Number(v), line)) => Ok((v, line)),
             Some((Token::Text(s), line)) => Err(AlignError::line(
                 self.path,
-                *line,
+                line,
                 format!("expected {what} (a number), found {s:?}"),
             )),
-            None => Err(AlignError::line(
-                self.path,
-                self.line(),
-                format!("the file ends where {what} was expected"),
-            )),
+            None => Err(self.ends(what)),
         }
+    }
+
+    /// A time in seconds: a finite number.
+    fn time(&mut self, what: &str) -> Result<f64, AlignError> {
+        let (v, line) = self.number(what)?;
+        if !v.is_finite() {
+            return Err(AlignError::line(self.path, line, format!("{what} {v} is not a time")));
+        }
+        Ok(v)
     }
 
     fn text(&mut self, what: &str) -> Result<String, AlignError> {
-        match self.tokens.get(self.at) {
-            Some((Token::Text(s), _)) => {
-                self.at += 1;
-                Ok(s.clone())
-            }
+        match self.next_token()? {
+            Some((Token::Text(s), _)) => Ok(s),
             Some((Token::Number(v), line)) => Err(AlignError::line(
                 self.path,
-                *line,
+                line,
                 format!("expected {what} (a quoted text), found {v}"),
             )),
-            None => Err(AlignError::line(
-                self.path,
-                self.line(),
-                format!("the file ends where {what} was expected"),
-            )),
+            None => Err(self.ends(what)),
         }
     }
 
+    /// A count of things that each take at least a byte of what is left of the file.
     fn count(&mut self, what: &str) -> Result<usize, AlignError> {
-        let line = self.line();
-        let v = self.number(what)?;
-        if v < 0.0 || v.fract() != 0.0 || v > 1e7 {
-            return Err(AlignError::line(self.path, line, format!("{what} {v} is not a count")));
+        let (v, line) = self.number(what)?;
+        if v < 0.0 || v.fract() != 0.0 || v > self.left() as f64 {
+            let shown = if v.abs() < 1e15 {
+                v.to_string()
+            } else {
+                format!("{v:e}")
+            };
+            return Err(AlignError::line(
+                self.path,
+                line,
+                format!("{what} {shown} is not a count of what the rest of the file holds"),
+            ));
         }
         Ok(v as usize)
     }
@@ -356,12 +389,7 @@ impl Cursor<'_> {
 
 /// The words of a TextGrid's "words" tier (or MFA's "SPEAKER - words"), silences left out.
 pub fn parse_textgrid(text: &str, path: &Path) -> Result<Vec<WordSpan>, AlignError> {
-    let tokens = tokens(text, path)?;
-    let mut c = Cursor {
-        tokens: &tokens,
-        at: 0,
-        path,
-    };
+    let mut c = Cursor::new(text, path);
     let (file_type, object) = (c.text("the file type")?, c.text("the object class")?);
     if file_type != "ooTextFile" || object != "TextGrid" {
         return Err(AlignError::line(
@@ -370,22 +398,36 @@ pub fn parse_textgrid(text: &str, path: &Path) -> Result<Vec<WordSpan>, AlignErr
             format!("not a Praat TextGrid: expected \"ooTextFile\" / \"TextGrid\", found {file_type:?} / {object:?}"),
         ));
     }
-    c.number("xmin")?;
-    c.number("xmax")?;
+    let xmin = c.time("xmin")?;
+    let xmax = c.time("xmax")?;
+    if xmax < xmin {
+        return Err(AlignError::line(
+            path,
+            c.line,
+            format!("xmax {xmax} is before xmin {xmin}"),
+        ));
+    }
     let tier_count = c.count("the number of tiers")?;
     let mut tiers: Vec<(String, Vec<WordSpan>)> = Vec::new();
     for _ in 0..tier_count {
         let class = c.text("a tier class")?;
         let name = c.text("a tier name")?;
-        c.number("the tier's xmin")?;
-        c.number("the tier's xmax")?;
+        c.time("the tier's xmin")?;
+        c.time("the tier's xmax")?;
         let n = c.count("the number of intervals")?;
         let mut spans = Vec::new();
         match class.as_str() {
             "IntervalTier" => {
                 for _ in 0..n {
-                    let start = c.number("an interval's xmin")?;
-                    let end = c.number("an interval's xmax")?;
+                    let start = c.time("an interval's xmin")?;
+                    let end = c.time("an interval's xmax")?;
+                    if end < start {
+                        return Err(AlignError::line(
+                            path,
+                            c.line,
+                            format!("an interval ends ({end}) before it starts ({start})"),
+                        ));
+                    }
                     let label = c.text("an interval's text")?;
                     let word = label.trim();
                     if !SILENCES.iter().any(|s| s.eq_ignore_ascii_case(word)) {
@@ -399,14 +441,14 @@ pub fn parse_textgrid(text: &str, path: &Path) -> Result<Vec<WordSpan>, AlignErr
             }
             "TextTier" => {
                 for _ in 0..n {
-                    c.number("a point's time")?;
+                    c.time("a point's time")?;
                     c.text("a point's mark")?;
                 }
             }
             other => {
                 return Err(AlignError::line(
                     path,
-                    c.line(),
+                    c.line,
                     format!("unknown tier class {other:?} (expected IntervalTier or TextTier)"),
                 ))
             }
@@ -610,6 +652,38 @@ item []:
         }
         let err = parse_textgrid(&LONG[..LONG.len() / 2], p()).unwrap_err().to_string();
         assert!(err.contains("the file ends"), "{err}");
+    }
+
+    #[test]
+    fn hostile_counts_and_times_are_refused() {
+        let err = |t: &str| parse_textgrid(t, p()).unwrap_err().to_string();
+        // A short-format TextGrid declaring 10 million intervals in 100 bytes.
+        let e = err(&SHORT.replace("\n2\n0\n1e-1", "\n10000000\n0\n1e-1"));
+        assert!(
+            e.contains(
+                "x.TextGrid:12: the number of intervals 10000000 is not a count of what the rest of the file holds"
+            ),
+            "{e}"
+        );
+        let e = err(&SHORT.replace("\n1\n\"IntervalTier\"", "\n1e300\n\"IntervalTier\""));
+        assert!(e.contains("the number of tiers 1e300 is not a count"), "{e}");
+        let e = err(&LONG.replace("xmax = 0.65", "xmax = 1e999"));
+        assert!(e.contains("an interval's xmax inf is not a time"), "{e}");
+        let e = err(&LONG.replace("xmax = 0.65", "xmax = -nan"));
+        assert!(e.contains("is not a time"), "{e}");
+        let e = err(&LONG.replace("xmax = 0.65", "xmax = 0.1"));
+        assert!(e.contains("an interval ends (0.1) before it starts (0.2)"), "{e}");
+        let e = err(&LONG.replacen("xmax = 1.5", "xmax = -1", 1));
+        assert!(e.contains("xmax -1 is before xmin 0"), "{e}");
+        // CSV: numbers that are not finite are not times.
+        let e = parse_words(b"word,start,end\nhi,0,inf\n", Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv:2: end \"inf\" is not a number of seconds"), "{e}");
+        // JSON nested past serde_json's limit is an error, not a stack overflow.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_words(deep.as_bytes(), Path::new("t.json")).is_err());
+        assert!(parse_many(deep.as_bytes(), Path::new("t.json")).is_err());
     }
 
     #[test]

@@ -1,12 +1,28 @@
 //! WAV in: any PCM width hound reads (8/16/24/32-bit) or 32-bit float, any channel count
 //! (mixed down to mono), resampled to the analysis rate.
+//!
+//! The header is a claim: its sample rate, channel count and sample width are checked
+//! against sane ranges, and the samples it declares against the bytes the file has, before
+//! anything is allocated. The rate matters most: the resampler's FFT sizes follow the
+//! ratio of the two rates, so a header claiming 4294967295 Hz would cost gigabytes. Memory
+//! is then at most 4 bytes per sample held (8-bit files: 4x their size), twice that while
+//! mixing down, and at most twice that again after resampling (8 kHz up to 16 kHz).
 
+use std::io::{Cursor, Read, Seek};
+use std::ops::RangeInclusive;
 use std::path::Path;
 
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 
 use super::AcousticError;
+
+/// Sample rates read: telephone speech (8 kHz) to high-resolution masters (384 kHz). Below
+/// 8 kHz there is no speech band left to analyse.
+pub const SAMPLE_RATES: RangeInclusive<u32> = 8_000..=384_000;
+
+/// More channels than any recording setup a speech corpus comes from.
+pub const MAX_CHANNELS: u16 = 64;
 
 /// Mono samples in [-1, 1].
 #[derive(Debug, Clone)]
@@ -31,18 +47,36 @@ pub struct SourceFormat {
 }
 
 pub fn read_wav(path: &Path) -> Result<(Audio, SourceFormat), AcousticError> {
-    let wav_error = |e: hound::Error| AcousticError::Wav {
+    let io = |e: std::io::Error| AcousticError::Wav {
         path: path.to_path_buf(),
-        message: match e {
+        message: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    decode_from(std::io::BufReader::new(file), size, path)
+}
+
+/// A WAV file's bytes; `path` names it in messages.
+pub fn decode(bytes: &[u8], path: &Path) -> Result<(Audio, SourceFormat), AcousticError> {
+    decode_from(Cursor::new(bytes), bytes.len() as u64, path)
+}
+
+fn decode_from<R: Read + Seek>(reader: R, size: u64, path: &Path) -> Result<(Audio, SourceFormat), AcousticError> {
+    let fail = |message: String| AcousticError::Wav {
+        path: path.to_path_buf(),
+        message,
+    };
+    let wav_error = |e: hound::Error| {
+        fail(match e {
             hound::Error::IoError(io) => io.to_string(),
             hound::Error::FormatError(m) => format!("not a WAV file this reader understands ({m})"),
             hound::Error::Unsupported => {
                 "unsupported WAV encoding: expected PCM (8/16/24/32-bit) or 32-bit float".to_string()
             }
             other => other.to_string(),
-        },
+        })
     };
-    let mut reader = hound::WavReader::open(path).map_err(wav_error)?;
+    let mut reader = hound::WavReader::new(reader).map_err(wav_error)?;
     let spec = reader.spec();
     let format = SourceFormat {
         sample_rate: spec.sample_rate,
@@ -50,20 +84,45 @@ pub fn read_wav(path: &Path) -> Result<(Audio, SourceFormat), AcousticError> {
         bits: spec.bits_per_sample,
         float: spec.sample_format == hound::SampleFormat::Float,
     };
-    let interleaved: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>().map_err(wav_error)?,
+    check_rate(spec.sample_rate).map_err(fail)?;
+    if !(1..=MAX_CHANNELS).contains(&spec.channels) {
+        return Err(fail(format!(
+            "{} channels; expected 1 to {MAX_CHANNELS}",
+            spec.channels
+        )));
+    }
+    if !(1..=32).contains(&spec.bits_per_sample) {
+        return Err(fail(format!(
+            "{} bits per sample; expected 8, 16, 24 or 32",
+            spec.bits_per_sample
+        )));
+    }
+    // Each sample takes at least its whole bytes: more samples than that fits in the file
+    // is a false header (or a truncated file), found before anything is allocated for them.
+    let declared = u64::from(reader.len());
+    let needs = declared * u64::from(spec.bits_per_sample.div_ceil(8));
+    if needs > size {
+        return Err(fail(format!(
+            "the header declares {declared} samples ({needs} bytes) but the whole file is {size} bytes (truncated?)"
+        )));
+    }
+    let mut interleaved: Vec<f32> = Vec::with_capacity(declared as usize);
+    match spec.sample_format {
+        hound::SampleFormat::Float => {
+            for s in reader.samples::<f32>() {
+                interleaved.push(s.map_err(wav_error)?);
+            }
+        }
         hound::SampleFormat::Int => {
             // Full scale of a b-bit signed integer is 2^(b-1): the same scaling as soundfile
             // and librosa, so features compare one to one.
             let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
-            reader
-                .samples::<i32>()
-                .map(|s| s.map(|v| v as f32 * scale))
-                .collect::<Result<_, _>>()
-                .map_err(wav_error)?
+            for s in reader.samples::<i32>() {
+                interleaved.push(s.map_err(wav_error)? as f32 * scale);
+            }
         }
-    };
-    let channels = spec.channels.max(1) as usize;
+    }
+    let channels = spec.channels as usize;
     let samples: Vec<f32> = if channels == 1 {
         interleaved
     } else {
@@ -73,16 +132,10 @@ pub fn read_wav(path: &Path) -> Result<(Audio, SourceFormat), AcousticError> {
             .collect()
     };
     if samples.is_empty() {
-        return Err(AcousticError::Wav {
-            path: path.to_path_buf(),
-            message: "the file holds no samples".to_string(),
-        });
+        return Err(fail("the file holds no samples".to_string()));
     }
     if let Some(bad) = samples.iter().find(|v| !v.is_finite()) {
-        return Err(AcousticError::Wav {
-            path: path.to_path_buf(),
-            message: format!("non-finite sample {bad}"),
-        });
+        return Err(fail(format!("non-finite sample {bad}")));
     }
     Ok((
         Audio {
@@ -93,8 +146,22 @@ pub fn read_wav(path: &Path) -> Result<(Audio, SourceFormat), AcousticError> {
     ))
 }
 
+fn check_rate(rate: u32) -> Result<(), String> {
+    if SAMPLE_RATES.contains(&rate) {
+        Ok(())
+    } else {
+        Err(format!(
+            "sample rate {rate} Hz; expected {} to {} Hz",
+            SAMPLE_RATES.start(),
+            SAMPLE_RATES.end()
+        ))
+    }
+}
+
 /// Band-limited resampling (rubato's synchronous FFT resampler), delay-compensated, so word
-/// timings stay where they were.
+/// timings stay where they were. Both rates must be in [`SAMPLE_RATES`]: rubato's FFT sizes
+/// are the rates divided by their greatest common divisor (at most 384,000 then), and its
+/// output is at most the input times the ratio of the rates.
 pub fn resample(audio: Audio, rate: u32, path: &Path) -> Result<Audio, AcousticError> {
     if audio.sample_rate == rate {
         return Ok(audio);
@@ -106,6 +173,7 @@ pub fn resample(audio: Audio, rate: u32, path: &Path) -> Result<Audio, AcousticE
             audio.sample_rate
         ),
     };
+    check_rate(audio.sample_rate).and(check_rate(rate)).map_err(fail)?;
     let mut resampler = Fft::<f32>::new(audio.sample_rate as usize, rate as usize, 1024, 1, FixedSync::Input)
         .map_err(|e| fail(e.to_string()))?;
     let frames = audio.samples.len();
@@ -204,6 +272,56 @@ mod tests {
         assert!(worst < 0.03, "worst error {worst}");
         let rms = (out.samples[800..15000].iter().map(|v| v * v).sum::<f32>() / 14200.0).sqrt();
         assert!((rms - 0.5 / 2f32.sqrt()).abs() < 0.003, "rms {rms}");
+    }
+
+    /// A PCM WAV header by hand (hound checks `byte_rate = block_align * rate`), then `data`.
+    fn wav_bytes(rate: u32, channels: u16, bits: u16, declared: u32, data: &[u8]) -> Vec<u8> {
+        let block_align = channels * bits / 8;
+        let mut b = b"RIFF".to_vec();
+        b.extend((36 + declared).to_le_bytes());
+        b.extend(b"WAVEfmt ");
+        b.extend(16u32.to_le_bytes());
+        b.extend(1u16.to_le_bytes());
+        b.extend(channels.to_le_bytes());
+        b.extend(rate.to_le_bytes());
+        b.extend(rate.wrapping_mul(u32::from(block_align)).to_le_bytes());
+        b.extend(block_align.to_le_bytes());
+        b.extend(bits.to_le_bytes());
+        b.extend(b"data");
+        b.extend(declared.to_le_bytes());
+        b.extend(data);
+        b
+    }
+
+    #[test]
+    fn hostile_headers_are_refused_before_allocating() {
+        let p = Path::new("h.wav");
+        let err = |bytes: Vec<u8>| decode(&bytes, p).unwrap_err().to_string();
+        // 16 KB declaring 4294967295 Hz: the resampler would have sized its FFTs from it.
+        let noise = vec![0x80u8; 16_000];
+        let e = err(wav_bytes(u32::MAX, 1, 8, 16_000, &noise));
+        assert!(
+            e.starts_with("h.wav: sample rate 4294967295 Hz; expected 8000 to 384000 Hz"),
+            "{e}"
+        );
+        assert!(err(wav_bytes(100, 1, 8, 16_000, &noise)).contains("sample rate 100 Hz"));
+        let e = err(wav_bytes(8_000, 100, 8, 16_000, &noise));
+        assert!(e.contains("100 channels; expected 1 to 64"), "{e}");
+        // A data chunk that claims 4 GB in a 16 KB file.
+        let e = err(wav_bytes(16_000, 1, 16, 4_000_000_000, &noise));
+        assert!(
+            e.contains("declares 2000000000 samples (4000000000 bytes) but the whole file is 16044 bytes"),
+            "{e}"
+        );
+        let ok = decode(&wav_bytes(8_000, 2, 8, 16_000, &noise), p).unwrap();
+        assert_eq!((ok.0.samples.len(), ok.1.channels), (8_000, 2));
+        // Resampling refuses rates outside the range even for audio built in code.
+        let audio = Audio {
+            samples: vec![0.0; 100],
+            sample_rate: u32::MAX,
+        };
+        let e = resample(audio, 16_000, p).unwrap_err().to_string();
+        assert!(e.contains("sample rate 4294967295 Hz"), "{e}");
     }
 
     #[test]

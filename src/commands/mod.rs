@@ -95,7 +95,7 @@ impl Trained {
             );
         }
         let max_len = checkpoint.meta.as_ref().map_or(DEFAULT_MAX_LEN, |m| m.max_len);
-        let encoder = TextEncoder::from_file(&checkpoint.vocab, max_len)?;
+        let encoder = TextEncoder::from_file(&checkpoint.vocab, max_len)?.with_vocab_limit(checkpoint.bert.vocab_size);
         Ok(Self {
             checkpoint,
             model,

@@ -34,6 +34,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             &spec,
             trainer.head().audio_dim,
             Scaling::Trained(trainer.audio_features()),
+            trainer.model().bert.config.vocab_size,
         )?;
         let label = format!("{} seed {}", spec.model, spec.seed);
         let summary = if dashboard(&args, 1) {
@@ -59,7 +60,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         );
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
     };
-    let data = load_data(&base, args.audio_dim, Scaling::Fit)?;
+    let data = load_data(&base, args.audio_dim, Scaling::Fit, encoder.bert.vocab_size)?;
     eprintln!(
         "data: {} ({} / {} / {} utterances); audio: {}",
         base.data.display(),
@@ -169,8 +170,9 @@ fn default_out(model: ModelKind) -> PathBuf {
     PathBuf::from("checkpoints").join(format!("{model}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
 }
 
-fn load_data(spec: &RunSpec, audio_dim: usize, scaling: Scaling<'_>) -> Result<Dataset> {
-    let encoder = TextEncoder::from_file(&vocab_of(&spec.bert)?, spec.max_len)?;
+/// `vocab_size`: the model's word embeddings, which every token id must be below.
+fn load_data(spec: &RunSpec, audio_dim: usize, scaling: Scaling<'_>, vocab_size: usize) -> Result<Dataset> {
+    let encoder = TextEncoder::from_file(&vocab_of(&spec.bert)?, spec.max_len)?.with_vocab_limit(vocab_size);
     Ok(Dataset::load_scaled(
         &spec.data,
         spec.audio.as_deref(),

@@ -9,15 +9,28 @@
 //!     every word piece carries its word's vector, `[CLS]`/`[SEP]`/padding get zeros
 //!     (spec section 1.2). `cmbert-tui features` writes this format with a first line
 //!     `{"feature_set": {...}}` naming its features, and an `"id"` (the recording) per line.
+//!
+//! A file cannot declare more than its text justifies: every reader takes the
+//! [`AudioBounds`] of the text splits (utterances per split, `max_len`, the longest
+//! transcript) and checks each declared shape, count and index against them before it
+//! allocates anything for the data, with checked arithmetic on every product. What a file
+//! can make us hold is therefore the text's utterances x `max_len` x [`MAX_FEATURE_DIM`]
+//! values (token-aligned) or words x [`MAX_FEATURE_DIM`] (word-level), besides the file's
+//! own bytes. The pickle VM bounds its own work (`data::pickle`). The `parse_*` functions
+//! read bytes, not files, for the fuzz tests; `load_audio` is a thin wrapper around them.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+mod arrays;
+mod jsonl;
+
 use std::path::{Path, PathBuf};
+
+pub use arrays::{parse_npz, parse_safetensors_audio};
+pub use jsonl::parse_jsonl_audio;
 
 use super::error::DataError;
 use super::pickle::{parse_pickle, NdArray, PyValue};
 use super::tokenize::Encoded;
-use super::tsv::Split;
+use super::tsv::{Split, Utterance};
 use crate::acoustic::{AudioNorm, FeatureSetInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -88,20 +101,70 @@ pub struct AudioFile {
     pub feature_set: Option<FeatureSetInfo>,
 }
 
-pub fn load_audio(path: &Path) -> Result<AudioFile, DataError> {
+/// The widest feature vector a file may declare. Acoustic feature sets run from a few
+/// dimensions (COVAREP's 5 in the reference) to a few hundred (eGeMAPS 88, COVAREP 74,
+/// wav2vec pooled 768, 1024); 4096 leaves room for any of them while a shape's product
+/// stays within what the text justifies.
+pub const MAX_FEATURE_DIM: usize = 4096;
+
+/// What the text splits justify an audio file holding. Every count, index and shape a file
+/// declares is checked against these before anything is allocated for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioBounds {
+    /// Each split's TSV file (by `Split::index()`), for messages.
+    pub texts: [PathBuf; 3],
+    /// Utterances in each split: an audio file must hold exactly these.
+    pub counts: [usize; 3],
+    /// Token positions of the text encoding (`max_len`): the `L` of a `[N, L, D]` array.
+    pub max_len: usize,
+    /// The most whitespace-separated words of any utterance: no word-level line may hold more.
+    pub max_words: usize,
+}
+
+impl AudioBounds {
+    /// From the splits read from `dir` (train, dev, test) and the encoder's `max_len`.
+    pub fn of_splits(dir: &Path, rows: &[Vec<Utterance>; 3], max_len: usize) -> Self {
+        let max_words = rows
+            .iter()
+            .flat_map(|r| r.iter())
+            .map(|u| u.text.split_whitespace().count())
+            .max()
+            .unwrap_or(0);
+        Self {
+            texts: Split::ALL.map(|s| s.tsv_path(dir)),
+            counts: [rows[0].len(), rows[1].len(), rows[2].len()],
+            max_len,
+            max_words,
+        }
+    }
+}
+
+/// Reads an audio feature file, checked against `bounds`. The whole file is read into memory
+/// (its size is the bound on everything parsed from it), then parsed as [`parse_audio`] does.
+pub fn load_audio(path: &Path, bounds: &AudioBounds) -> Result<AudioFile, DataError> {
     if !path.is_file() {
         return Err(DataError::file(path, "audio feature file not found"));
     }
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_audio(&bytes, path, bounds)
+}
+
+/// Parses the bytes of an audio feature file, the format chosen by `path`'s extension (`path`
+/// also names the file in messages; nothing is read from it).
+pub fn parse_audio(bytes: &[u8], path: &Path, bounds: &AudioBounds) -> Result<AudioFile, DataError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
-        "pkl" | "pickle" => from_pickle(path),
-        "npz" => from_npz(path),
-        "safetensors" => from_safetensors(path),
-        "jsonl" => from_jsonl(path),
+        "pkl" | "pickle" => parse_pickle_audio(bytes, path, bounds),
+        "npz" => parse_npz(bytes, path, bounds),
+        "safetensors" => parse_safetensors_audio(bytes, path, bounds),
+        "jsonl" => parse_jsonl_audio(bytes, path, bounds),
         _ => Err(DataError::file(
             path,
             "unknown audio format: expected .pkl, .npz, .safetensors or .jsonl",
@@ -150,10 +213,13 @@ impl AudioFile {
                     ));
                 }
                 let row = len * self.dim;
-                Ok(values[index * row..(index + 1) * row].to_vec())
+                values
+                    .get(index * row..(index + 1) * row)
+                    .map(<[f32]>::to_vec)
+                    .ok_or_else(|| self.no_utterance(split, index))
             }
             SplitFeatures::WordLevel(utterances) => {
-                let u = &utterances[index];
+                let u = utterances.get(index).ok_or_else(|| self.no_utterance(split, index))?;
                 let same = u.words.len() == encoded.words.len()
                     && u.words
                         .iter()
@@ -170,6 +236,16 @@ impl AudioFile {
             }
         }
     }
+
+    fn no_utterance(&self, split: Split, index: usize) -> DataError {
+        DataError::file(
+            &self.path,
+            format!(
+                "{split} has {} utterances, none at index {index}",
+                self.splits[split.index()].count()
+            ),
+        )
+    }
 }
 
 /// Token-aligned audio from word vectors: every piece of a word carries the word's vector;
@@ -184,36 +260,103 @@ pub fn expand_words(features: &[Vec<f32>], encoded: &Encoded, dim: usize) -> Vec
     out
 }
 
-/// Validates a `[N, L, D]` array and converts it; -inf -> 0 only where the format says so.
-fn token_aligned(
-    path: &Path,
-    what: &str,
-    shape: &[usize],
-    mut values: Vec<f32>,
-    zero_neg_inf: bool,
-) -> Result<(SplitFeatures, usize, usize, usize), DataError> {
-    let [n, len, dim] = shape[..] else {
+/// A `[N, L, D]` shape that passed [`check_shape`]: `values` = N * L * D, computed checked.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    n: usize,
+    len: usize,
+    dim: usize,
+    values: usize,
+}
+
+/// Checks the shape an array declares against the text before its data is read: N must be
+/// the split's utterance count, L the encoding's `max_len`, D within 1..=[`MAX_FEATURE_DIM`].
+/// `split` is the `Split::index()` the array belongs to.
+fn check_shape(path: &Path, what: &str, split: usize, shape: &[u64], bounds: &AudioBounds) -> Result<Shape, DataError> {
+    let &[n, len, dim] = shape else {
         return Err(DataError::file(
             path,
             format!("{what}: expected a [N, L, D] array, found shape {shape:?}"),
         ));
     };
+    let text_count = bounds.counts[split];
+    if n != text_count as u64 {
+        return Err(DataError::CountMismatch {
+            audio: path.to_path_buf(),
+            text: bounds.texts[split].clone(),
+            split: Split::ALL[split].name(),
+            audio_count: usize::try_from(n).unwrap_or(usize::MAX),
+            text_count,
+        });
+    }
+    let max_len = bounds.max_len;
+    if len != max_len as u64 {
+        // Any length BERT's position table can hold is a usable --max-len.
+        let hint = if (2..=512).contains(&len) {
+            format!("; pass --max-len {len}")
+        } else {
+            String::new()
+        };
+        return Err(DataError::file(
+            path,
+            format!("{what}: features are aligned to {len} token positions but the text encoding uses {max_len}{hint}"),
+        ));
+    }
+    if dim == 0 || dim > MAX_FEATURE_DIM as u64 {
+        return Err(DataError::file(
+            path,
+            format!("{what}: {dim} feature dimensions; expected 1 to {MAX_FEATURE_DIM}"),
+        ));
+    }
+    let (len, dim) = (len as usize, dim as usize);
+    let values = text_count
+        .checked_mul(len)
+        .and_then(|v| v.checked_mul(dim))
+        .ok_or_else(|| DataError::file(path, format!("{what}: shape {shape:?} is too large to hold")))?;
+    Ok(Shape {
+        n: text_count,
+        len,
+        dim,
+        values,
+    })
+}
+
+/// Converts a checked array; -inf -> 0 only where the format says so.
+fn token_aligned(
+    path: &Path,
+    what: &str,
+    shape: Shape,
+    mut values: Vec<f32>,
+    zero_neg_inf: bool,
+) -> Result<(SplitFeatures, usize, usize, usize), DataError> {
+    let Shape { n, len, dim, .. } = shape;
+    if values.len() != shape.values {
+        return Err(DataError::file(
+            path,
+            format!(
+                "{what}: holds {} values, but its shape [{n}, {len}, {dim}] needs {}",
+                values.len(),
+                shape.values
+            ),
+        ));
+    }
     let mut zeroed = 0;
     for (i, v) in values.iter_mut().enumerate() {
         if zero_neg_inf && *v == f32::NEG_INFINITY {
             *v = 0.0;
             zeroed += 1;
         } else if !v.is_finite() {
-            let (row, pos) = (i / (len * dim).max(1), (i / dim.max(1)) % len.max(1));
+            let (row, pos) = (i / (len * dim), (i / dim) % len);
             return Err(DataError::file(
                 path,
                 format!("{what}: non-finite value {v} at utterance {row}, position {pos}"),
             ));
         }
     }
-    let row = len * dim;
-    let cls_nonzero = (0..n)
-        .filter(|r| values[r * row..r * row + dim].iter().any(|&v| v != 0.0))
+    // `len` >= 2 and `dim` >= 1 (checked), so every row has a [CLS] slot of `dim` values.
+    let cls_nonzero = values
+        .chunks_exact(len * dim)
+        .filter(|row| row[..dim].iter().any(|&v| v != 0.0))
         .count();
     Ok((SplitFeatures::TokenAligned { values, n, len }, dim, cls_nonzero, zeroed))
 }
@@ -225,7 +368,7 @@ fn assemble(
     texts: Option<[Vec<String>; 3]>,
 ) -> Result<AudioFile, DataError> {
     let dims: Vec<usize> = parts.iter().map(|p| p.1).collect();
-    if dims.iter().any(|&d| d != dims[0]) || dims[0] == 0 {
+    if dims.len() != 3 || dims.iter().any(|&d| d != dims[0]) || dims[0] == 0 {
         return Err(DataError::file(
             path,
             format!("feature dimension differs between splits or is zero: {dims:?}"),
@@ -233,8 +376,12 @@ fn assemble(
     }
     let cls_slot_nonzero = parts.iter().map(|p| p.2).sum();
     let neg_inf_zeroed = parts.iter().map(|p| p.3).sum();
-    let mut splits = parts.into_iter().map(|p| p.0);
-    let splits = [splits.next().unwrap(), splits.next().unwrap(), splits.next().unwrap()];
+    let splits: [SplitFeatures; 3] = parts
+        .into_iter()
+        .map(|p| p.0)
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|_| DataError::file(path, "expected three splits"))?;
     Ok(AudioFile {
         path: path.to_path_buf(),
         format,
@@ -260,21 +407,43 @@ fn array<'a>(path: &Path, what: &str, v: Option<&'a PyValue>) -> Result<&'a NdAr
     }
 }
 
-fn from_pickle(path: &Path) -> Result<AudioFile, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let value = parse_pickle(&bytes).map_err(|e| DataError::file(path, e.to_string()))?;
+/// Checks a pickled array's shape against the text, then converts it.
+fn pickled_array(
+    path: &Path,
+    what: &str,
+    split: usize,
+    a: &NdArray,
+    bounds: &AudioBounds,
+    zero_neg_inf: bool,
+) -> Result<(SplitFeatures, usize, usize, usize), DataError> {
+    let shape: Vec<u64> = a.shape.iter().map(|&d| d as u64).collect();
+    let checked = check_shape(path, what, split, &shape, bounds)?;
+    if a.data.len() != checked.values {
+        return Err(DataError::file(
+            path,
+            format!(
+                "{what}: holds {} values, but its shape {shape:?} needs {}",
+                a.data.len(),
+                checked.values
+            ),
+        ));
+    }
+    token_aligned(path, what, checked, a.to_f32(), zero_neg_inf)
+}
+
+/// The reference's pickle or MMSA's (formats (a) and (b)) from its bytes.
+pub fn parse_pickle_audio(bytes: &[u8], path: &Path, bounds: &AudioBounds) -> Result<AudioFile, DataError> {
+    let value = parse_pickle(bytes).map_err(|e| DataError::file(path, e.to_string()))?;
     match &value {
         PyValue::Tuple(items) | PyValue::List(items) if items.len() == 3 => {
             let names = ["train", "valid", "test"];
             let parts = items
                 .iter()
                 .zip(names)
-                .map(|(item, name)| {
+                .enumerate()
+                .map(|(split, (item, name))| {
                     let a = array(path, &format!("tuple item {name}"), Some(item))?;
-                    token_aligned(path, name, &a.shape, a.to_f32(), false)
+                    pickled_array(path, name, split, a, bounds, false)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             assemble(path, AudioFormat::ReferencePickle, parts, None)
@@ -287,7 +456,7 @@ fn from_pickle(path: &Path) -> Result<AudioFile, DataError> {
                     DataError::file(path, format!("MMSA pickle has no {:?} split", keys.join("\" or \"")))
                 })?;
                 let a = array(path, &format!("{}[\"audio\"]", keys[0]), split.get("audio"))?;
-                parts.push(token_aligned(path, keys[0], &a.shape, a.to_f32(), true)?);
+                parts.push(pickled_array(path, keys[0], i, a, bounds, true)?);
                 if let Some(PyValue::List(raw)) = split.get("raw_text") {
                     texts[i] = raw
                         .iter()
@@ -333,204 +502,4 @@ fn describe(v: &PyValue) -> String {
         PyValue::Tuple(items) | PyValue::List(items) => format!("a {} of {} items", v.type_name(), items.len()),
         other => other.type_name(),
     }
-}
-
-fn from_npz(path: &Path) -> Result<AudioFile, DataError> {
-    let err = |e: std::io::Error| DataError::file(path, format!("cannot read npz: {e}"));
-    let mut npz = npyz::npz::NpzArchive::open(path).map_err(err)?;
-    let names: Vec<String> = npz.array_names().map(str::to_string).collect();
-    let mut parts = Vec::new();
-    for keys in SPLIT_KEYS {
-        let name = keys.iter().find(|k| names.iter().any(|n| n == *k)).ok_or_else(|| {
-            DataError::file(
-                path,
-                format!("no array named {} (arrays: {names:?})", keys.join(" or ")),
-            )
-        })?;
-        let npy = npz
-            .by_name(name)
-            .map_err(err)?
-            .ok_or_else(|| DataError::file(path, format!("array {name} vanished")))?;
-        let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-        let values: Vec<f32> = match npy.dtype() {
-            npyz::DType::Plain(t) if t.type_char() == npyz::TypeChar::Float && t.size_field() == 8 => npy
-                .into_vec::<f64>()
-                .map_err(err)?
-                .into_iter()
-                .map(|v| v as f32)
-                .collect(),
-            npyz::DType::Plain(t) if t.type_char() == npyz::TypeChar::Float && t.size_field() == 4 => {
-                npy.into_vec::<f32>().map_err(err)?
-            }
-            other => {
-                return Err(DataError::file(
-                    path,
-                    format!("array {name}: expected float32 or float64, found {}", other.descr()),
-                ))
-            }
-        };
-        parts.push(token_aligned(path, name, &shape, values, false)?);
-    }
-    assemble(path, AudioFormat::Npz, parts, None)
-}
-
-fn from_safetensors(path: &Path) -> Result<AudioFile, DataError> {
-    let tensors: HashMap<String, candle_core::Tensor> = candle_core::safetensors::load(path, &candle_core::Device::Cpu)
-        .map_err(|e| DataError::file(path, format!("cannot read safetensors: {e}")))?;
-    let mut parts = Vec::new();
-    for keys in SPLIT_KEYS {
-        let (name, t) = keys
-            .iter()
-            .find_map(|k| tensors.get(*k).map(|t| (*k, t)))
-            .ok_or_else(|| {
-                let mut have: Vec<&String> = tensors.keys().collect();
-                have.sort();
-                DataError::file(
-                    path,
-                    format!("no tensor named {} (tensors: {have:?})", keys.join(" or ")),
-                )
-            })?;
-        let values = t
-            .to_dtype(candle_core::DType::F32)
-            .and_then(|t| t.flatten_all())
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(|e| DataError::file(path, format!("tensor {name}: {e}")))?;
-        parts.push(token_aligned(path, name, t.dims(), values, false)?);
-    }
-    assemble(path, AudioFormat::Safetensors, parts, None)
-}
-
-#[derive(serde::Deserialize)]
-struct JsonlHeader {
-    feature_set: FeatureSetInfo,
-}
-
-#[derive(serde::Deserialize)]
-struct JsonlRow {
-    split: String,
-    index: usize,
-    words: Vec<String>,
-    features: Vec<Vec<f32>>,
-}
-
-fn from_jsonl(path: &Path) -> Result<AudioFile, DataError> {
-    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut splits: [Vec<Option<WordFeatures>>; 3] = Default::default();
-    let mut dim = None;
-    let mut feature_set = None;
-    let mut rows = 0usize;
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line_no = i + 1;
-        let line = line.map_err(|source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        if line_no == 1 && line.contains("\"feature_set\"") {
-            let header: JsonlHeader = serde_json::from_str(&line)
-                .map_err(|e| DataError::line(path, 1, format!("bad feature-set header: {e}")))?;
-            dim = Some(header.feature_set.dims.len());
-            feature_set = Some(header.feature_set);
-            continue;
-        }
-        let row: JsonlRow = serde_json::from_str(&line).map_err(|e| {
-            DataError::line(
-                path,
-                line_no,
-                format!("expected {{\"split\", \"index\", \"words\", \"features\"}}: {e}"),
-            )
-        })?;
-        let split = SPLIT_KEYS
-            .iter()
-            .position(|keys| keys.contains(&row.split.as_str()))
-            .ok_or_else(|| {
-                DataError::line(
-                    path,
-                    line_no,
-                    format!("unknown split {:?} (train, dev or test)", row.split),
-                )
-            })?;
-        if row.words.len() != row.features.len() {
-            return Err(DataError::line(
-                path,
-                line_no,
-                format!("{} words but {} feature vectors", row.words.len(), row.features.len()),
-            ));
-        }
-        for f in &row.features {
-            let d = *dim.get_or_insert(f.len());
-            if f.len() != d || d == 0 {
-                return Err(DataError::line(
-                    path,
-                    line_no,
-                    format!(
-                        "feature vector of length {}, expected {d}{}",
-                        f.len(),
-                        if feature_set.is_some() {
-                            " (the header's feature set)"
-                        } else {
-                            ""
-                        }
-                    ),
-                ));
-            }
-            if let Some(bad) = f.iter().find(|v| !v.is_finite()) {
-                return Err(DataError::line(
-                    path,
-                    line_no,
-                    format!("non-finite feature value {bad}"),
-                ));
-            }
-        }
-        let slots = &mut splits[split];
-        if slots.len() <= row.index {
-            slots.resize(row.index + 1, None);
-        }
-        if slots[row.index].is_some() {
-            return Err(DataError::line(
-                path,
-                line_no,
-                format!("{} utterance {} appears twice", row.split, row.index),
-            ));
-        }
-        rows += 1;
-        slots[row.index] = Some(WordFeatures {
-            words: row.words,
-            features: row.features,
-            line: line_no,
-        });
-    }
-    let dim = dim
-        .filter(|_| rows > 0)
-        .ok_or_else(|| DataError::file(path, "no utterances"))?;
-    let mut parts = Vec::new();
-    for (split, slots) in splits.into_iter().enumerate() {
-        let missing: Vec<usize> = slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.is_none())
-            .map(|(i, _)| i)
-            .take(5)
-            .collect();
-        if !missing.is_empty() {
-            return Err(DataError::file(
-                path,
-                format!("{} utterances {missing:?} have no line", SPLIT_KEYS[split][0]),
-            ));
-        }
-        parts.push((
-            SplitFeatures::WordLevel(slots.into_iter().flatten().collect()),
-            dim,
-            0,
-            0,
-        ));
-    }
-    let mut file = assemble(path, AudioFormat::WordJsonl, parts, None)?;
-    file.feature_set = feature_set;
-    Ok(file)
 }

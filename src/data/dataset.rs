@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::audio::{expand_words, load_audio, AudioFile, AudioFormat};
+use super::audio::{expand_words, load_audio, AudioBounds, AudioFile, AudioFormat};
 use super::batch::Example;
 use super::error::DataError;
 use super::tokenize::TextEncoder;
@@ -90,23 +90,30 @@ impl Dataset {
                 "data directory not found (expected train.tsv, dev.tsv, test.tsv)",
             ));
         }
-        let mut audio_file = audio.map(load_audio).transpose()?;
+        // The text first: it bounds what the audio file may declare.
+        let texts = Split::ALL.map(|split| read_split(&split.tsv_path(dir)));
+        let [train, dev, test] = texts;
+        let texts = [train?, dev?, test?];
+        let bounds = AudioBounds::of_splits(dir, &texts, encoder.max_len());
+        let mut audio_file = audio.map(|a| load_audio(a, &bounds)).transpose()?;
         let features = match &mut audio_file {
             Some(file) => scale(file, scaling)?,
             None => None,
         };
         let dim = audio_file.as_ref().map_or(audio_dim, |a| a.dim);
         let mut splits: [Vec<Example>; 3] = Default::default();
-        for split in Split::ALL {
+        for (split, rows) in Split::ALL.into_iter().zip(texts) {
             let path = split.tsv_path(dir);
-            let rows = read_split(&path)?;
             if let Some(a) = &audio_file {
-                check_counts(a, split, &path, rows.len())?;
                 check_texts(a, split, &path, &rows)?;
             }
             let mut examples = Vec::with_capacity(rows.len());
             for (i, row) in rows.into_iter().enumerate() {
-                let encoded = encoder.encode(&row.text)?;
+                let encoded = encoder.encode(&row.text).map_err(|source| DataError::Text {
+                    path: path.clone(),
+                    line: row.line,
+                    source,
+                })?;
                 let audio = match &audio_file {
                     Some(a) => a.aligned(split, i, &encoded)?,
                     None => vec![0.0; encoded.input_ids.len() * dim],
@@ -148,7 +155,9 @@ impl Dataset {
         trained: AudioFeatures,
     ) -> Result<Self, DataError> {
         let text = words.join(" ");
-        let encoded = encoder.encode(&text)?;
+        let encoded = encoder
+            .encode(&text)
+            .map_err(|e| DataError::file(wav, format!("its words: {e}")))?;
         if encoded.words.len() != words.len() {
             return Err(DataError::file(
                 wav,
@@ -235,20 +244,6 @@ fn scale(file: &mut AudioFile, scaling: Scaling<'_>) -> Result<Option<AudioFeatu
     };
     file.normalise(&norm)?;
     Ok(Some(AudioFeatures { feature_set: set, norm }))
-}
-
-fn check_counts(audio: &AudioFile, split: Split, text: &Path, text_count: usize) -> Result<(), DataError> {
-    let audio_count = audio.splits[split.index()].count();
-    if audio_count != text_count {
-        return Err(DataError::CountMismatch {
-            audio: audio.path.clone(),
-            text: text.to_path_buf(),
-            split: split.name(),
-            audio_count,
-            text_count,
-        });
-    }
-    Ok(())
 }
 
 /// MMSA files carry transcripts: a different order would silently pair audio with the

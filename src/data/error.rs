@@ -23,6 +23,13 @@ pub enum DataError {
         audio_count: usize,
         text_count: usize,
     },
+    /// A line of a text split the tokenizer refused.
+    #[error("{path}:{line}: {source}")]
+    Text {
+        path: PathBuf,
+        line: usize,
+        source: super::TokenizeError,
+    },
     #[error(transparent)]
     Tokenize(#[from] super::TokenizeError),
 }

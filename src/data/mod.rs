@@ -8,7 +8,7 @@ pub mod pickle;
 pub mod tokenize;
 pub mod tsv;
 
-pub use audio::{load_audio, AudioFile, AudioFormat};
+pub use audio::{load_audio, parse_audio, AudioBounds, AudioFile, AudioFormat, MAX_FEATURE_DIM};
 pub use batch::{Batch, Example};
 pub use dataset::{AudioSummary, Dataset, Scaling};
 pub use error::DataError;

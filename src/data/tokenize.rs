@@ -21,6 +21,15 @@ pub enum TokenizeError {
     Encode { text: String, message: String },
     #[error("max_len must be at least 2 ([CLS] and [SEP]), got {0}")]
     MaxLen(usize),
+    /// The vocabulary gave an id the model has no embedding for: vocabulary and model
+    /// (its `vocab_size`) do not belong together.
+    #[error("token {token:?} has id {id} in {}, but the model has {limit} word embeddings (vocab_size in its config.json): the vocabulary does not belong to this model", vocab.display())]
+    OutOfVocabulary {
+        vocab: PathBuf,
+        token: String,
+        id: u32,
+        limit: usize,
+    },
 }
 
 /// One utterance, encoded.
@@ -58,6 +67,8 @@ pub struct TextEncoder {
     sep: u32,
     max_len: usize,
     source: PathBuf,
+    /// The model's vocabulary size, when known: ids at or above it are refused.
+    id_limit: Option<usize>,
 }
 
 impl std::fmt::Debug for TextEncoder {
@@ -114,7 +125,16 @@ impl TextEncoder {
             sep,
             max_len,
             source: path.to_path_buf(),
+            id_limit: None,
         })
+    }
+
+    /// Refuses, naming the vocabulary file, any id at or above `vocab_size` (the model's word
+    /// embeddings): a vocabulary larger than the model's table would otherwise fail deep in
+    /// the embedding lookup with no file named.
+    pub fn with_vocab_limit(mut self, vocab_size: usize) -> Self {
+        self.id_limit = Some(vocab_size);
+        self
     }
 
     pub fn max_len(&self) -> usize {
@@ -152,6 +172,16 @@ impl TextEncoder {
         input_ids.push(self.sep);
         tokens.push("[SEP]".to_string());
         token_words.push(None);
+        if let Some(limit) = self.id_limit {
+            if let Some(t) = input_ids.iter().position(|&id| id as usize >= limit) {
+                return Err(TokenizeError::OutOfVocabulary {
+                    vocab: self.source.clone(),
+                    token: tokens[t].clone(),
+                    id: input_ids[t],
+                    limit,
+                });
+            }
+        }
         let real = input_ids.len();
         input_ids.resize(self.max_len, 0);
         let mut attention_mask = vec![1.0; real];
@@ -225,6 +255,26 @@ mod tests {
         assert_eq!(e.token_words[1], Some(0));
         let empty = enc.encode("").unwrap();
         assert_eq!(empty.tokens, ["[CLS]", "[SEP]"]);
+    }
+
+    #[test]
+    fn ids_past_the_models_vocabulary_name_the_vocabulary() {
+        // tiny vocab: [PAD] [UNK] [CLS] [SEP] [MASK] then words; "fun" is well past id 5.
+        let enc = tiny().with_vocab_limit(5);
+        let err = enc.encode("FUN").unwrap_err().to_string();
+        assert!(
+            err.contains("token \"fun\" has id")
+                && err.contains("tests/fixtures/tiny/vocab.txt")
+                && err.contains("model has 5 word embeddings"),
+            "{err}"
+        );
+        assert!(enc.encode("").is_ok(), "[CLS] and [SEP] are inside the limit");
+        assert!(tiny()
+            .with_vocab_limit(3)
+            .encode("")
+            .unwrap_err()
+            .to_string()
+            .contains("[SEP]"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The MOSI-text layout distributed with the reference code: a directory with `train.tsv`,
-//! `dev.tsv`, `test.tsv`; a `text<TAB>label` header; CRLF or LF; no quoting. A third
+//! `dev.tsv`, `test.tsv`; a `text<TAB>label` header (after a UTF-8 byte-order mark, if a
+//! spreadsheet tool wrote one); CRLF or LF; no quoting. A third
 //! column `id` (header `text<TAB>label<TAB>id`) names each utterance's recording, for
 //! `cmbert-tui features`.
 
@@ -68,17 +69,22 @@ pub fn read_split(path: &Path) -> Result<Vec<Utterance>, DataError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let content = String::from_utf8(content).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        DataError::line(path, line, "not valid UTF-8")
-    })?;
-    parse_split(path, &content)
+    parse_split_bytes(path, &content)
 }
 
+/// [`parse_split`] on a file's bytes, which must be UTF-8; `path` names it in messages.
+pub fn parse_split_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Utterance>, DataError> {
+    let content = std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        DataError::line(path, line, "not valid UTF-8")
+    })?;
+    parse_split(path, content)
+}
+
+/// Parses a split's text; `path` names it in messages. A leading UTF-8 byte-order mark
+/// (spreadsheet tools write one) is not part of the header.
 pub fn parse_split(path: &Path, content: &str) -> Result<Vec<Utterance>, DataError> {
+    let content = content.strip_prefix('\u{feff}').unwrap_or(content);
     let mut lines = content
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
@@ -181,5 +187,13 @@ mod tests {
         );
         assert!(err("text\tlabel\tid\nA\t1\t \n").contains(":2: empty id"));
         assert!(err("").contains("expected the header") || err("").contains("empty"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_header_is_skipped() {
+        let rows = parse("\u{feff}text\tlabel\r\nGOOD\t1\r\n").unwrap();
+        assert_eq!((rows[0].text.as_str(), rows[0].line), ("GOOD", 2));
+        // Only at the start: a mark inside a row's text stays part of the text.
+        assert_eq!(parse("text\tlabel\n\u{feff}A\t1\n").unwrap()[0].text, "\u{feff}A");
     }
 }

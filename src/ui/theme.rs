@@ -1,6 +1,7 @@
 //! Themes: TOML files (`themes/*.toml`, built into the binary, or any file given with
 //! `--theme FILE`) that override the built-in colours of the interface and the heatmaps.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ratatui::style::Color;
@@ -14,6 +15,9 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("paper", include_str!("../../themes/paper.toml")),
     ("colorblind", include_str!("../../themes/colorblind.toml")),
 ];
+
+/// The largest theme file read.
+pub const MAX_THEME_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
@@ -104,8 +108,20 @@ impl Theme {
         }
         let path = Path::new(name_or_path);
         if path.extension().is_some_and(|e| e == "toml") || path.exists() {
-            let text = std::fs::read_to_string(path).map_err(|e| ThemeError::Read(path.into(), e))?;
-            return Self::parse(&text, &path.display().to_string());
+            let origin = path.display().to_string();
+            // Read no more than a theme can be: a path to something else (a log, a device)
+            // is refused after MAX_THEME_BYTES rather than read whole.
+            let mut text = String::new();
+            std::fs::File::open(path)
+                .and_then(|f| f.take(MAX_THEME_BYTES + 1).read_to_string(&mut text))
+                .map_err(|e| ThemeError::Read(path.into(), e))?;
+            if text.len() as u64 > MAX_THEME_BYTES {
+                return Err(ThemeError::Invalid {
+                    origin,
+                    message: format!("larger than {MAX_THEME_BYTES} bytes; a theme is a few hundred"),
+                });
+            }
+            return Self::parse(&text, &origin);
         }
         Err(ThemeError::Unknown(name_or_path.into()))
     }
@@ -231,5 +247,21 @@ mod tests {
             missing.contains("neon") && missing.contains("dark, paper, colorblind"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn hostile_theme_files_are_refused_without_reading_them_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.toml");
+        std::fs::write(&big, format!("name = \"{}\"\n", "x".repeat(2 << 20))).unwrap();
+        let err = Theme::load(big.to_str().unwrap()).unwrap_err().to_string();
+        assert!(
+            err.contains("big.toml") && err.contains("larger than 1048576 bytes"),
+            "{err}"
+        );
+        // Nesting as deep as a 1 MiB file allows ends in an error, not a stack overflow.
+        let deep = format!("name = {}{}\n", "[".repeat(400_000), "]".repeat(400_000));
+        let err = Theme::parse(&deep, "deep.toml").unwrap_err().to_string();
+        assert!(err.contains("deep.toml"), "{err}");
     }
 }
