@@ -384,3 +384,37 @@ fn token_ids_past_vocab_size_are_refused_naming_the_utterance() {
     );
     assert!(err.contains("but the model's vocab_size is 10"), "{err}");
 }
+
+/// Weights that make every prediction NaN (a diverged run saved by an older version, or a
+/// crafted file). Before, `eval` exited 0 and wrote `"prediction": null` lines.
+#[test]
+fn eval_refuses_non_finite_predictions_and_writes_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let last = finished_run(tmp.path());
+    let dir = crafted(&last, &tmp.path().join("nan"), |_| {});
+    let weights = dir.join("model.safetensors");
+    let mut tensors = load_tensors(&weights);
+    let nan = candle_core::Tensor::new(&[f32::NAN], &Device::Cpu).unwrap();
+    assert!(tensors.insert("classifier.bias".into(), nan).is_some());
+    candle_core::safetensors::save(&tensors, &weights).unwrap();
+    let predictions = tmp.path().join("predictions.jsonl");
+    let data = tmp.path().join("data");
+    let (code, _, stderr) = cli(&[
+        "eval",
+        "--checkpoint",
+        dir.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--predictions",
+        predictions.to_str().unwrap(),
+    ]);
+    let line = error_line(code, &stderr);
+    assert!(
+        line.contains(&format!(
+            "{}: test split: the prediction for utterance 0 (",
+            dir.display()
+        )) && line.ends_with(") is NaN"),
+        "{line}"
+    );
+    assert!(!predictions.exists(), "no predictions file");
+}
