@@ -153,7 +153,12 @@ impl Checkpoint {
                 serde_json::from_value(value).map_err(|e| invalid(format!("not a BERT config: {e}")))?;
             (layout, bert, None)
         };
-        bert.validate().map_err(invalid)?;
+        bert.validate().map_err(|e| invalid(e.to_string()))?;
+        if let Some(meta) = &meta {
+            meta.head.validate().map_err(|e| invalid(format!("cmbert.head.{e}")))?;
+            bert.check_max_len(meta.max_len)
+                .map_err(|e| invalid(format!("cmbert.{e}")))?;
+        }
         let tensors = load_weights(dir, device)?;
         let head = match &meta {
             Some(meta) => Some(meta.head.clone()),

@@ -96,6 +96,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
         trained.head.audio_dim,
         &device,
     )?;
+    // A NaN would be written as `null` and counted as a wrong sign by the metrics.
+    eval.check_finite(examples)
+        .with_context(|| format!("{}: {} split", input.checkpoint.display(), input.split))?;
     let ablation = args
         .ablate_audio
         .map(|kind| ablate(&trained, examples, &eval, kind, input.eval_batch_size, &device))
@@ -211,6 +214,8 @@ fn ablate(
         }
     }
     let eval = evaluate(&trained.model, &ablated, batch, trained.head.audio_dim, device)?;
+    eval.check_finite(&ablated)
+        .with_context(|| format!("{}: with the audio ablated", trained.checkpoint.dir.display()))?;
     let diffs: Vec<f64> = eval
         .predictions
         .iter()

@@ -148,9 +148,8 @@ fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
     spec.seed = args.seed.unwrap_or(1);
     spec.save_every = args.save_every;
     spec.out = Some(out);
-    if spec.epochs == 0 || spec.batch_size == 0 || spec.eval_batch_size == 0 {
-        bail!("--epochs, --batch-size and --eval-batch-size must be at least 1");
-    }
+    // The same check a resumed spec gets (`Trainer::resume`), before any data is read.
+    spec.validate().context("invalid training settings")?;
     Ok(spec)
 }
 

@@ -1,12 +1,25 @@
 //! Everything that defines a training run. Recorded in every checkpoint (`cmbert.training`)
 //! so a run can be resumed or reproduced from its checkpoint alone.
+//!
+//! A spec comes from the command line or, on `--resume`, from a checkpoint's `config.json`,
+//! which anyone may have written. `RunSpec::validate` is the one check for both: a resumed
+//! spec is held to exactly what the command line is, so a saved `batch_size: 0` or
+//! `max_len: 30000000` is refused before any data is encoded.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::groups::GroupSettings;
-use crate::model::{ClsAudio, ModelKind};
+use crate::model::config::{check_size, ConfigError, InvalidField, MAX_SEQUENCE_LEN};
+use crate::model::{BertConfig, ClsAudio, ModelKind};
+
+/// Far beyond any fine-tuning recipe (the paper trains 3 epochs); keeps `epochs x steps`
+/// far from overflow.
+pub const MAX_EPOCHS: usize = 100_000;
+/// A batch larger than a split is simply the whole split; this only keeps `step x batch`
+/// arithmetic far from overflow.
+pub const MAX_BATCH_SIZE: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -74,6 +87,97 @@ impl RunSpec {
         spec
     }
 
+    /// Parses and validates a spec from JSON text (the path-free entry point for fuzzing).
+    pub fn from_json_str(text: &str) -> Result<Self, ConfigError> {
+        let value = serde_json::from_str(text).map_err(|error| ConfigError::Json {
+            what: "run spec",
+            error,
+        })?;
+        Self::from_json_value(value)
+    }
+
+    /// As `from_json_str`, from the `spec` a checkpoint records.
+    pub fn from_json_value(value: serde_json::Value) -> Result<Self, ConfigError> {
+        let spec: Self = serde_json::from_value(value).map_err(|error| ConfigError::Json {
+            what: "run spec",
+            error,
+        })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Checks every setting; the field names are the spec's (and the checkpoint's), the
+    /// expectation names the command-line option that sets it.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        let size = |field, value, max, flag: &str| {
+            check_size(field, value, max).map_err(|e| InvalidField {
+                expected: format!("{} ({flag})", e.expected),
+                ..e
+            })
+        };
+        size("epochs", self.epochs, MAX_EPOCHS, "--epochs")?;
+        size("batch_size", self.batch_size, MAX_BATCH_SIZE, "--batch-size")?;
+        size(
+            "eval_batch_size",
+            self.eval_batch_size,
+            MAX_BATCH_SIZE,
+            "--eval-batch-size",
+        )?;
+        if !(2..=MAX_SEQUENCE_LEN).contains(&self.max_len) {
+            return Err(InvalidField::new(
+                "max_len",
+                self.max_len,
+                format!("must be between 2 ([CLS] and [SEP]) and {MAX_SEQUENCE_LEN} (--max-len)"),
+            ));
+        }
+        if self.save_every == Some(0) {
+            return Err(InvalidField::new(
+                "save_every",
+                0,
+                "must be at least 1 (--save-every; leave it out to save at epoch ends only)",
+            ));
+        }
+        let positive = |field, value: f64, flag: &str| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(InvalidField::new(
+                    field,
+                    value,
+                    format!("must be a finite number > 0 ({flag})"),
+                ))
+            }
+        };
+        positive("groups.lr", self.groups.lr, "--lr")?;
+        positive("groups.head_lr", self.groups.head_lr, "--head-lr")?;
+        positive("max_grad_norm", self.max_grad_norm, "--max-grad-norm")?;
+        if !(self.groups.weight_decay.is_finite() && self.groups.weight_decay >= 0.0) {
+            return Err(InvalidField::new(
+                "groups.weight_decay",
+                self.groups.weight_decay,
+                "must be a finite number >= 0 (--weight-decay)",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.warmup) {
+            return Err(InvalidField::new(
+                "warmup",
+                self.warmup,
+                "must be in [0, 1], a share of the training steps (--warmup)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `validate`, and the settings that depend on the encoder: `max_len` within its
+    /// position table.
+    pub fn validate_for(&self, bert: &BertConfig) -> Result<(), InvalidField> {
+        self.validate()?;
+        bert.check_max_len(self.max_len).map_err(|e| InvalidField {
+            expected: format!("{} (--max-len)", e.expected),
+            ..e
+        })
+    }
+
     /// The reference's `t_total`: full batches per epoch times epochs.
     pub fn t_total(&self, n_train: usize) -> usize {
         n_train / self.batch_size.max(1) * self.epochs
@@ -93,4 +197,76 @@ pub fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> RunSpec {
+        RunSpec::paper("data".into(), "bert".into(), ModelKind::CmBert)
+    }
+
+    fn refused(edit: impl FnOnce(&mut RunSpec)) -> String {
+        let mut s = spec();
+        edit(&mut s);
+        s.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn presets_are_valid() {
+        spec().validate().unwrap();
+        RunSpec::scratch("d".into(), "b".into(), ModelKind::TBert)
+            .validate_for(&BertConfig::scratch(100))
+            .unwrap();
+    }
+
+    #[test]
+    fn every_setting_is_checked() {
+        assert_eq!(
+            refused(|s| s.batch_size = 0),
+            "batch_size = 0: must be between 1 and 1048576 (--batch-size)"
+        );
+        assert!(refused(|s| s.epochs = 0).starts_with("epochs = 0"));
+        assert!(refused(|s| s.eval_batch_size = 0).starts_with("eval_batch_size = 0"));
+        assert_eq!(
+            refused(|s| s.max_len = 30_000_000),
+            "max_len = 30000000: must be between 2 ([CLS] and [SEP]) and 8192 (--max-len)"
+        );
+        assert!(refused(|s| s.max_len = 1).starts_with("max_len = 1"));
+        assert!(refused(|s| s.save_every = Some(0)).contains("--save-every"));
+        assert_eq!(
+            refused(|s| s.groups.lr = f64::NAN),
+            "groups.lr = NaN: must be a finite number > 0 (--lr)"
+        );
+        assert!(refused(|s| s.groups.lr = 0.0).contains("--lr"));
+        assert!(refused(|s| s.groups.head_lr = f64::INFINITY).contains("--head-lr"));
+        assert!(refused(|s| s.groups.weight_decay = -0.1).contains("--weight-decay"));
+        assert!(refused(|s| s.max_grad_norm = 0.0).contains("--max-grad-norm"));
+        assert!(refused(|s| s.warmup = 1.5).contains("[0, 1]"));
+        assert!(refused(|s| s.warmup = f64::NAN).contains("warmup = NaN"));
+    }
+
+    #[test]
+    fn max_len_is_checked_against_the_encoder() {
+        let mut s = spec();
+        s.max_len = 100;
+        s.validate().unwrap();
+        let err = s.validate_for(&BertConfig::scratch(10)).unwrap_err().to_string();
+        assert!(err.starts_with("max_len = 100: must be between 2"), "{err}");
+        assert!(err.ends_with("max_position_embeddings is 64) (--max-len)"), "{err}");
+    }
+
+    #[test]
+    fn from_json_validates_what_it_parses() {
+        let mut v = serde_json::to_value(spec()).unwrap();
+        RunSpec::from_json_value(v.clone()).unwrap();
+        v["batch_size"] = 0.into();
+        let err = RunSpec::from_json_str(&v.to_string()).unwrap_err();
+        assert!(matches!(err, ConfigError::Field(_)), "{err:?}");
+        assert!(matches!(
+            RunSpec::from_json_str("{}").unwrap_err(),
+            ConfigError::Json { what: "run spec", .. }
+        ));
+    }
 }

@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::config::{derive_seed, RunSpec};
-use super::eval::evaluate;
+use super::eval::{check_token_ids, evaluate, NonFinite, OutOfVocabulary};
 use super::events::{CheckpointKind, Command, Event, RunSummary};
 use super::groups::group_for;
 use super::inspect::{Inspector, Watch};
@@ -22,6 +22,7 @@ use super::optim::{BertAdam, WarmupLinear};
 use crate::acoustic::AudioFeatures;
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta, FORMAT};
 use crate::data::{Batch, Dataset, Example, Split};
+use crate::model::config::InvalidField;
 use crate::model::{loss, BertConfig, CmBert, DropoutRng, HeadConfig, Mode, ParamStore};
 
 const STATE_FILE: &str = "trainer_state.safetensors";
@@ -36,6 +37,34 @@ pub enum TrainError {
     Model(#[from] candle_core::Error),
     #[error("{path}: cannot resume: {message}")]
     Resume { path: PathBuf, message: String },
+    /// The spec (or progress) saved in a checkpoint, held to what the command line is.
+    #[error("{path}: cannot resume: the saved run settings (cmbert.training): {problem}")]
+    ResumeSpec { path: PathBuf, problem: InvalidField },
+    #[error("invalid training settings for the encoder in {encoder}: {problem}")]
+    Settings { encoder: PathBuf, problem: InvalidField },
+    #[error("{data}: {split} split: {problem}")]
+    Vocabulary {
+        data: PathBuf,
+        split: Split,
+        problem: OutOfVocabulary,
+    },
+    /// Training diverged: nothing of this step was applied or saved.
+    #[error(
+        "training diverged at step {step} (epoch {epoch}): the loss is {loss}; nothing of this step was saved. \
+         Lower the learning rates (--lr, --head-lr) or check the data"
+    )]
+    NonFiniteLoss { step: usize, epoch: usize, loss: f32 },
+    #[error(
+        "training diverged by step {step} (end of epoch {epoch}): dev split: {problem}; not saved as best. \
+         Lower the learning rates (--lr, --head-lr) or check the data"
+    )]
+    NonFiniteDev {
+        step: usize,
+        epoch: usize,
+        problem: NonFinite,
+    },
+    #[error("test split (best epoch's weights): {0}; no result is reported")]
+    NonFiniteTest(NonFinite),
     #[error("the training split is empty")]
     EmptyTrain,
     #[error("the training thread panicked")]
@@ -52,6 +81,49 @@ pub struct Progress {
     pub best_epoch: Option<usize>,
     pub epoch_loss_sum: f64,
     pub epoch_loss_count: usize,
+}
+
+impl Progress {
+    /// A resumed run's position must be one this spec can have reached: within its epochs,
+    /// with a best epoch (and a finite best loss) once any epoch has ended.
+    pub fn validate(&self, spec: &RunSpec) -> Result<(), InvalidField> {
+        if self.epoch > spec.epochs {
+            return Err(InvalidField::new(
+                "progress.epoch",
+                self.epoch,
+                format!("must be at most the run's epochs ({})", spec.epochs),
+            ));
+        }
+        let best_ok = match (self.best_epoch, self.best_dev_loss) {
+            (None, None) => self.epoch == 0,
+            (Some(e), Some(l)) => e < self.epoch && l.is_finite(),
+            _ => false,
+        };
+        if !best_ok {
+            return Err(InvalidField {
+                field: "progress.best_epoch, progress.best_dev_loss",
+                value: format!("{:?}, {:?}", self.best_epoch, self.best_dev_loss),
+                expected: format!(
+                    "must be an epoch before the current one ({}) and a finite loss, both absent before the first epoch ends",
+                    self.epoch
+                ),
+            });
+        }
+        if !self.epoch_loss_sum.is_finite() {
+            return Err(InvalidField::new(
+                "progress.epoch_loss_sum",
+                self.epoch_loss_sum,
+                "must be finite",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `loss` is a new best. A NaN compares false with everything, so without the
+/// finiteness check it would become the first best and then never be beaten.
+fn improves(best: Option<f64>, loss: f64) -> bool {
+    loss.is_finite() && best.is_none_or(|b| loss < b)
 }
 
 pub struct Trainer {
@@ -74,6 +146,12 @@ impl Trainer {
     /// A new run on a pre-trained encoder (any accepted checkpoint layout).
     pub fn new(spec: RunSpec, encoder: &Checkpoint, audio_dim: usize, device: &Device) -> Result<Self, TrainError> {
         let head = HeadConfig::new(spec.model, spec.cls_audio, audio_dim);
+        spec.validate_for(&encoder.bert)
+            .and_then(|()| head.validate())
+            .map_err(|problem| TrainError::Settings {
+                encoder: encoder.dir.clone(),
+                problem,
+            })?;
         // Only the encoder is taken from the pre-trained checkpoint: the head is new.
         let tensors = encoder
             .tensors
@@ -107,6 +185,13 @@ impl Trainer {
             .map_err(|e| resume_err(format!("no run spec: {e}")))?;
         let progress: Progress = serde_json::from_value(meta.training["progress"].clone())
             .map_err(|_| resume_err("no trainer progress: only a `last/` checkpoint can be resumed".into()))?;
+        // Exactly what the command line is held to, before any data is read with it.
+        spec.validate_for(&ckpt.bert)
+            .and_then(|()| progress.validate(&spec))
+            .map_err(|problem| TrainError::ResumeSpec {
+                path: dir.join("config.json"),
+                problem,
+            })?;
         let state_path = dir.join(STATE_FILE);
         let state = candle_core::safetensors::load(&state_path, device)
             .map_err(|e| resume_err(format!("{STATE_FILE}: {e}")))?;
@@ -280,6 +365,13 @@ impl Trainer {
         if train.is_empty() {
             return Err(TrainError::EmptyTrain);
         }
+        for split in Split::ALL {
+            check_token_ids(data.split(split), self.bert.vocab_size).map_err(|problem| TrainError::Vocabulary {
+                data: data.dir.clone(),
+                split,
+                problem,
+            })?;
+        }
         let t_total = self.spec.t_total(train.len());
         self.optimizer.set_schedule(WarmupLinear {
             warmup: self.spec.warmup,
@@ -319,6 +411,14 @@ impl Trainer {
                 let out = self.model.forward(&batch.inputs, Mode::Train(&rng), false)?;
                 let batch_loss = loss(&out.score, &batch.labels)?;
                 let loss_value = batch_loss.to_scalar::<f32>()?;
+                if !loss_value.is_finite() {
+                    // Checked before the update, so the weights and `last/` stay as they were.
+                    return Err(TrainError::NonFiniteLoss {
+                        step: self.progress.global_step + 1,
+                        epoch: self.progress.epoch + 1,
+                        loss: loss_value,
+                    });
+                }
                 let lr = self.optimizer.current_lr(self.spec.groups.lr);
                 self.optimizer.step(&self.model.backward(&batch_loss)?)?;
                 self.progress.batch_in_epoch += 1;
@@ -475,9 +575,15 @@ impl Trainer {
             self.head.audio_dim,
             &self.device,
         )?;
-        let train_loss = self.progress.epoch_loss_sum / self.progress.epoch_loss_count.max(1) as f64;
-        let best = self.progress.best_dev_loss.is_none_or(|b| dev.loss < b);
         let epoch = self.progress.epoch;
+        dev.check_finite(data.split(Split::Dev))
+            .map_err(|problem| TrainError::NonFiniteDev {
+                step: self.progress.global_step,
+                epoch: epoch + 1,
+                problem,
+            })?;
+        let train_loss = self.progress.epoch_loss_sum / self.progress.epoch_loss_count.max(1) as f64;
+        let best = improves(self.progress.best_dev_loss, dev.loss);
         if best {
             self.progress.best_dev_loss = Some(dev.loss);
             self.progress.best_epoch = Some(epoch);
@@ -534,6 +640,8 @@ impl Trainer {
             self.head.audio_dim,
             &self.device,
         )?;
+        test.check_finite(data.split(Split::Test))
+            .map_err(TrainError::NonFiniteTest)?;
         Ok(RunSummary {
             seed: self.spec.seed,
             best_epoch: self.progress.best_epoch.unwrap_or(0),
@@ -586,5 +694,42 @@ impl Trainer {
         };
         checkpoint::save_with(dir, &self.store.vars(), &self.bert, &meta, &self.vocab, &extra)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelKind;
+
+    #[test]
+    fn nan_and_infinity_are_never_best() {
+        assert!(!improves(None, f64::NAN), "a NaN first epoch is not best");
+        assert!(!improves(None, f64::INFINITY));
+        assert!(!improves(Some(1.0), f64::NAN));
+        assert!(improves(None, 3.0));
+        assert!(improves(Some(3.0), 2.0));
+        assert!(!improves(Some(2.0), 2.0));
+    }
+
+    #[test]
+    fn resumed_progress_must_fit_the_spec() {
+        let spec = RunSpec::paper("d".into(), "b".into(), ModelKind::CmBert);
+        let mut p = Progress::default();
+        p.validate(&spec).unwrap();
+        p.epoch = 1;
+        assert!(p.validate(&spec).is_err(), "an ended epoch without a best");
+        p.best_epoch = Some(0);
+        p.best_dev_loss = Some(0.5);
+        p.validate(&spec).unwrap();
+        p.epoch = 4;
+        assert!(p
+            .validate(&spec)
+            .unwrap_err()
+            .to_string()
+            .starts_with("progress.epoch = 4"));
+        p.epoch = 1;
+        p.best_epoch = Some(1);
+        assert!(p.validate(&spec).is_err(), "best epoch not yet ended");
     }
 }

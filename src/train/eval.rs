@@ -47,6 +47,63 @@ pub fn evaluate(
     })
 }
 
+/// A result that is not a number: training diverged (or the input overflowed), and nothing
+/// computed from it may be reported, compared or written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NonFinite {
+    #[error("the prediction for utterance {index} ({text:?}) is {value}")]
+    Prediction { index: usize, text: String, value: f32 },
+    #[error("the loss is {0} although every prediction is finite (they are too large to square)")]
+    Loss(f64),
+}
+
+impl Evaluation {
+    /// The first non-finite prediction (with its utterance from `examples`, the ones
+    /// evaluated), else a non-finite loss.
+    pub fn check_finite(&self, examples: &[Example]) -> std::result::Result<(), NonFinite> {
+        if let Some((index, &value)) = self.predictions.iter().enumerate().find(|(_, p)| !p.is_finite()) {
+            return Err(NonFinite::Prediction {
+                index,
+                text: examples.get(index).map_or_else(String::new, |e| e.text.clone()),
+                value,
+            });
+        }
+        if !self.loss.is_finite() {
+            return Err(NonFinite::Loss(self.loss));
+        }
+        Ok(())
+    }
+}
+
+/// A token id the encoder has no embedding row for: the vocabulary file is larger than the
+/// config's `vocab_size`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "utterance {index} ({text:?}) has token id {id}, but the model's vocab_size is {vocab_size}: the vocabulary \
+     file does not belong to this config.json"
+)]
+pub struct OutOfVocabulary {
+    pub index: usize,
+    pub text: String,
+    pub id: u32,
+    pub vocab_size: usize,
+}
+
+/// Checks every token id of `examples` against the embedding table's `vocab_size`.
+pub fn check_token_ids(examples: &[Example], vocab_size: usize) -> std::result::Result<(), OutOfVocabulary> {
+    for (index, e) in examples.iter().enumerate() {
+        if let Some(&id) = e.encoded.input_ids.iter().find(|&&id| id as usize >= vocab_size) {
+            return Err(OutOfVocabulary {
+                index,
+                text: e.text.clone(),
+                id,
+                vocab_size,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The matrices of one utterance, cropped to its real tokens.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AttentionSnapshot {
