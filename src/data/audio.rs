@@ -101,10 +101,10 @@ pub struct AudioFile {
     pub feature_set: Option<FeatureSetInfo>,
 }
 
-/// The widest feature vector a file may declare. Acoustic feature sets run from a few
-/// dimensions (COVAREP's 5 in the reference) to a few hundred (eGeMAPS 88, COVAREP 74,
-/// wav2vec pooled 768, 1024); 4096 leaves room for any of them while a shape's product
-/// stays within what the text justifies.
+/// The widest feature vector a file may declare. Acoustic features run from 5 (the
+/// reference's COVAREP subset) and 74 (all of COVAREP) to 768 or 1024 (pooled wav2vec-style
+/// embeddings); 4096 leaves room for any of them while keeping what a file can make us hold
+/// a small multiple of what the text justifies.
 pub const MAX_FEATURE_DIM: usize = 4096;
 
 /// What the text splits justify an audio file holding. Every count, index and shape a file

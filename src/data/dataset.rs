@@ -6,7 +6,7 @@ use super::audio::{expand_words, load_audio, AudioBounds, AudioFile, AudioFormat
 use super::batch::Example;
 use super::error::DataError;
 use super::tokenize::TextEncoder;
-use super::tsv::{read_split, Split};
+use super::tsv::{read_split, Split, Utterance};
 use crate::acoustic::{AudioFeatures, AudioNorm};
 
 /// What the audio of a dataset is, for the run's report.
@@ -91,9 +91,10 @@ impl Dataset {
             ));
         }
         // The text first: it bounds what the audio file may declare.
-        let texts = Split::ALL.map(|split| read_split(&split.tsv_path(dir)));
-        let [train, dev, test] = texts;
-        let texts = [train?, dev?, test?];
+        let mut texts: [Vec<Utterance>; 3] = Default::default();
+        for split in Split::ALL {
+            texts[split.index()] = read_split(&split.tsv_path(dir))?;
+        }
         let bounds = AudioBounds::of_splits(dir, &texts, encoder.max_len());
         let mut audio_file = audio.map(|a| load_audio(a, &bounds)).transpose()?;
         let features = match &mut audio_file {
@@ -157,7 +158,7 @@ impl Dataset {
         let text = words.join(" ");
         let encoded = encoder
             .encode(&text)
-            .map_err(|e| DataError::file(wav, format!("its words: {e}")))?;
+            .map_err(|e| DataError::file(wav, format!("the recording's words: {e}")))?;
         if encoded.words.len() != words.len() {
             return Err(DataError::file(
                 wav,
@@ -248,7 +249,7 @@ fn scale(file: &mut AudioFile, scaling: Scaling<'_>) -> Result<Option<AudioFeatu
 
 /// MMSA files carry transcripts: a different order would silently pair audio with the
 /// wrong utterance, so compare (case and spacing aside).
-fn check_texts(audio: &AudioFile, split: Split, text: &Path, rows: &[super::tsv::Utterance]) -> Result<(), DataError> {
+fn check_texts(audio: &AudioFile, split: Split, text: &Path, rows: &[Utterance]) -> Result<(), DataError> {
     let Some(texts) = &audio.texts else { return Ok(()) };
     let norm = |s: &str| {
         s.split_whitespace()

@@ -24,7 +24,7 @@ use crate::data::error::DataError;
 /// The longest `.npy` header read. NumPy's writer pads headers to 64-byte multiples and a
 /// float array's header is about 128 bytes; its own reader refuses more than 10,000 by
 /// default.
-pub const MAX_NPY_HEADER: usize = 65_536;
+const MAX_NPY_HEADER: usize = 65_536;
 
 /// Decompressed bytes read per step while converting an npz member.
 const CHUNK: usize = 1 << 16;
