@@ -243,13 +243,19 @@ pub struct TrainArgs {
     /// Train N runs with seeds 1..=N and print the paper-style table (mean +- std).
     #[arg(long, value_name = "N")]
     pub seeds: Option<usize>,
-    /// Output directory for best/ and last/ checkpoints. [default: checkpoints/<model>-<time>]
+    /// Output directory for best/ and last/ checkpoints; one that holds a previous run is
+    /// refused unless --overwrite. With --resume: where the continued run goes.
+    /// [default: a new checkpoints/<model>-<time>; with --resume, the run directory of the checkpoint]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Replace the previous run in --out (its best/ and last/ are removed before training).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Also save last/ (with optimiser state) every N steps; it is saved at each epoch end anyway.
     #[arg(long, value_name = "N")]
     pub save_every: Option<usize>,
-    /// Continue an interrupted run from its last/ checkpoint (all settings come from it).
+    /// Continue an interrupted run from its last/ checkpoint (all settings come from it); it
+    /// writes beside that checkpoint (RUN/last -> RUN/best, RUN/last), or into --out.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "bert", "seeds"])]
     pub resume: Option<PathBuf>,
     /// Audio width when no --audio is given (zero audio).

@@ -146,3 +146,81 @@ fn user_errors_name_the_file_and_the_fix() {
         "{truncated}"
     );
 }
+
+/// A killed save leaves `.NAME.tmp-PID`: the next save removes those of dead processes that
+/// hold checkpoint files, and keeps a live process's, other names', and a look-alike
+/// directory of the user's.
+#[test]
+fn a_save_cleans_staging_directories_of_dead_processes_only() {
+    let source = Checkpoint::load(&fixtures().join("tiny/hf-encoder"), &Device::Cpu).unwrap();
+    let head = HeadConfig::new(ModelKind::CmBert, ClsAudio::Zero, 5);
+    let (_, store) = build(&source, &head, &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dead = |n: usize| -> Vec<u32> {
+        (0..n)
+            .map(|_| {
+                let mut child = std::process::Command::new("true").spawn().unwrap();
+                let pid = child.id();
+                child.wait().unwrap();
+                pid
+            })
+            .collect()
+    };
+    let [killed_save, users, killed_swap]: [u32; 3] = dead(3).try_into().unwrap();
+    let mut sleeping = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let staging = |name: &str, files: &[&str]| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        for f in files {
+            std::fs::write(dir.join(f), "partial").unwrap();
+        }
+        dir
+    };
+    let ckpt_files = ["model.safetensors", "config.json"];
+    let stale = staging(&format!(".last.tmp-{killed_save}"), &ckpt_files);
+    let stale_swap = staging(&format!(".last.old-{killed_swap}"), &ckpt_files);
+    let live = staging(&format!(".last.tmp-{}", sleeping.id()), &ckpt_files);
+    let look_alike = staging(&format!(".last.tmp-{users}"), &["notes.txt"]);
+    let other_name = staging(&format!(".best.tmp-{killed_save}"), &ckpt_files);
+
+    checkpoint::save(
+        &tmp.path().join("last"),
+        &store.vars(),
+        &source.bert,
+        &meta(&head),
+        &source.vocab,
+    )
+    .unwrap();
+    sleeping.kill().unwrap();
+    sleeping.wait().unwrap();
+    assert!(!stale.exists() && !stale_swap.exists(), "debris of dead saves removed");
+    for kept in [&live, &look_alike, &other_name] {
+        assert!(kept.exists(), "{} kept", kept.display());
+    }
+    assert_eq!(
+        std::fs::read_to_string(look_alike.join("notes.txt")).unwrap(),
+        "partial"
+    );
+    Checkpoint::load(&tmp.path().join("last"), &Device::Cpu).unwrap();
+}
+
+/// `checkpoint::copy` (a resumed run's best/ into a new --out) refuses a link inside.
+#[test]
+fn copying_a_checkpoint_refuses_links() {
+    let source = Checkpoint::load(&fixtures().join("tiny/hf-encoder"), &Device::Cpu).unwrap();
+    let head = HeadConfig::new(ModelKind::CmBert, ClsAudio::Zero, 5);
+    let (_, store) = build(&source, &head, &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, dst) = (tmp.path().join("run/best"), tmp.path().join("out/best"));
+    checkpoint::save(&src, &store.vars(), &source.bert, &meta(&head), &source.vocab).unwrap();
+    checkpoint::copy(&src, &dst).unwrap();
+    assert_eq!(Checkpoint::load(&dst, &Device::Cpu).unwrap().head, Some(head));
+    std::os::unix::fs::symlink("/etc/passwd", src.join("vocab.txt.bak")).unwrap();
+    let err = checkpoint::copy(&src, &tmp.path().join("out2/best"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("vocab.txt.bak") && err.contains("symbolic link"), "{err}");
+    assert!(!tmp.path().join("out2/best").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("out2")).unwrap().collect();
+    assert!(leftovers.is_empty(), "no staging left: {leftovers:?}");
+}

@@ -11,8 +11,8 @@ fn the_default_run_learns() {
     let run = Command::new(env!("CARGO_BIN_EXE_cmbert-tui"))
         .args(["train", "--headless", "--out"])
         .arg(tmp.path().join("run"))
-        // The built-in corpus is written under the temporary directory: keep it private.
-        .env("TMPDIR", tmp.path())
+        // The built-in corpus goes to the cache directory: keep it in the test's own.
+        .env("XDG_CACHE_HOME", tmp.path())
         .output()
         .unwrap();
     let text = format!(

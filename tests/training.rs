@@ -304,7 +304,7 @@ fn killed_during_saves_leaves_a_loadable_checkpoint() {
                 "--batch-size",
                 "4",
             ])
-            .args(["--save-every", "1", "--out", &s(&out)])
+            .args(["--save-every", "1", "--overwrite", "--out", &s(&out)])
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{BertConfig, ClsAudio, HeadConfig, ModelKind};
 
 pub use keys::{canonical_name, canonicalise};
-pub use save::{save, save_with, ExtraFiles};
+pub use save::{copy, save, save_with, ExtraFiles};
 
 /// Version tag written into our `config.json`.
 pub const FORMAT: &str = "cmbert-tui/1";
@@ -101,10 +101,10 @@ impl Checkpoint {
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let vocab_path = dir.join("vocab.txt");
-        std::fs::write(&vocab_path, vocab.join("\n") + "\n").map_err(io(&vocab_path))?;
+        crate::fsutil::write_atomic(&vocab_path, (vocab.join("\n") + "\n").as_bytes()).map_err(io(&vocab_path))?;
         let config = dir.join("config.json");
-        std::fs::write(&config, serde_json::to_string_pretty(&bert).expect("config serialises"))
-            .map_err(io(&config))?;
+        let json = serde_json::to_string_pretty(&bert).expect("config serialises");
+        crate::fsutil::write_atomic(&config, json.as_bytes()).map_err(io(&config))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             layout: Layout::Scratch,

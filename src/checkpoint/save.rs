@@ -1,14 +1,18 @@
 //! Writing our checkpoint directory atomically: everything is written into a sibling
-//! temporary directory, synced, and then swapped into place in one step, so a crash at any
-//! moment leaves either the previous checkpoint or the new one, never a mix.
+//! staging directory `.NAME.tmp-PID`, synced (files, then the directory), and then swapped
+//! into place in one step (`fsutil::replace_dir`), so a crash at any moment leaves either
+//! the previous checkpoint or the new one, never a mix. A save removes only its own staging
+//! directory, and those that dead processes left behind and that hold only checkpoint
+//! files: a killed save leaves no debris for ever, and nobody else's directory is touched.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{Tensor, Var};
 
 use super::{CheckpointError, CheckpointMeta, OurConfig};
+use crate::fsutil;
 use crate::model::BertConfig;
 
 /// Extra safetensors files written into the same atomic checkpoint (e.g. optimiser state).
@@ -35,22 +39,58 @@ pub fn save_with(
     vocab: &Path,
     extra: &ExtraFiles,
 ) -> Result<(), CheckpointError> {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    staged(dir, |staging| write_contents(staging, vars, bert, meta, vocab, extra))
+}
+
+/// Copies the checkpoint directory `src` to `dst` (replacing it), through a staging
+/// directory like a save: its regular files only; a link inside it is an error.
+pub fn copy(src: &Path, dst: &Path) -> Result<(), CheckpointError> {
+    staged(dst, |staging| {
+        for entry in fs::read_dir(src).map_err(io(src))? {
+            let entry = entry.map_err(io(src))?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(io(&path))?;
+            if kind.is_symlink() {
+                return Err(CheckpointError::Invalid {
+                    path,
+                    message: "is a symbolic link; a checkpoint is copied from its own files only".into(),
+                });
+            }
+            if kind.is_file() {
+                let mut from = fsutil::open_regular(&path).map_err(io(&path))?;
+                let to_path = staging.join(entry.file_name());
+                let mut to = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&to_path)
+                    .map_err(io(&to_path))?;
+                std::io::copy(&mut from, &mut to).map_err(io(&to_path))?;
+            }
+        }
+        sync_files(staging)
+    })
+}
+
+/// Writes the directory `dir` through its staging directory `.NAME.tmp-PID` beside it, then
+/// swaps it into place. Only this process's staging directory is removed on failure; those
+/// of processes that are gone (a killed save) are removed first.
+fn staged(dir: &Path, fill: impl FnOnce(&Path) -> Result<(), CheckpointError>) -> Result<(), CheckpointError> {
+    let parent = fsutil::parent_of(dir);
     fs::create_dir_all(parent).map_err(io(parent))?;
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint");
-    let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(io(&staging))?;
-    }
-    fs::create_dir(&staging).map_err(io(&staging))?;
-    let result = write_contents(&staging, vars, bert, meta, vocab, extra).and_then(|()| swap_into_place(&staging, dir));
+    let staging = fsutil::new_staging_dir(parent, name, is_checkpoint_staging).map_err(io(parent))?;
+    let result = fill(&staging).and_then(|()| fsutil::replace_dir(&staging, dir).map_err(io(dir)));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
     result
+}
+
+/// What a staging directory of ours holds: the files `save_with` and `copy` write.
+fn is_checkpoint_staging(dir: &Path) -> bool {
+    fsutil::only_files_named(dir, |name| {
+        name.ends_with(".safetensors") || matches!(name, "config.json" | "vocab.txt" | "tokenizer.json")
+    })
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> CheckpointError + '_ {
@@ -79,7 +119,7 @@ fn write_contents(
     };
     let config_path = staging.join("config.json");
     let json = serde_json::to_string_pretty(&config).expect("config serialises");
-    fs::write(&config_path, json).map_err(io(&config_path))?;
+    fsutil::write_atomic(&config_path, json.as_bytes()).map_err(io(&config_path))?;
     if !vocab.is_file() {
         return Err(CheckpointError::Invalid {
             path: vocab.to_path_buf(),
@@ -93,6 +133,12 @@ fn write_contents(
             fs::copy(&src, staging.join(file)).map_err(io(&src))?;
         }
     }
+    sync_files(staging)
+}
+
+/// Syncs every file in the staging directory before it is swapped in (the directory itself
+/// is synced by `fsutil::replace_dir`).
+fn sync_files(staging: &Path) -> Result<(), CheckpointError> {
     for entry in fs::read_dir(staging).map_err(io(staging))? {
         let path = entry.map_err(io(staging))?.path();
         fs::File::open(&path).and_then(|f| f.sync_all()).map_err(io(&path))?;
@@ -107,37 +153,4 @@ fn write_safetensors(path: &Path, tensors: Vec<(String, Tensor)>) -> Result<(), 
         path: path.to_path_buf(),
         message: format!("cannot write: {e}"),
     })
-}
-
-fn swap_into_place(staging: &Path, dir: &Path) -> Result<(), CheckpointError> {
-    if !dir.exists() {
-        return fs::rename(staging, dir).map_err(io(dir));
-    }
-    let old = exchange(staging, dir)?;
-    fs::remove_dir_all(&old).map_err(io(&old))
-}
-
-/// Atomically exchanges the two directories (Linux `renameat2(RENAME_EXCHANGE)`); returns
-/// where the previous checkpoint now is.
-#[cfg(target_os = "linux")]
-fn exchange(staging: &Path, dir: &Path) -> Result<PathBuf, CheckpointError> {
-    use rustix::fs::{renameat_with, RenameFlags, CWD};
-    match renameat_with(CWD, staging, CWD, dir, RenameFlags::EXCHANGE) {
-        Ok(()) => Ok(staging.to_path_buf()),
-        // File systems without exchange support: fall back to two renames.
-        Err(_) => two_renames(staging, dir),
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn exchange(staging: &Path, dir: &Path) -> Result<PathBuf, CheckpointError> {
-    two_renames(staging, dir)
-}
-
-/// Not atomic as a whole: between the renames the previous checkpoint sits at `.old`.
-fn two_renames(staging: &Path, dir: &Path) -> Result<PathBuf, CheckpointError> {
-    let old = staging.with_extension("old");
-    fs::rename(dir, &old).map_err(io(dir))?;
-    fs::rename(staging, dir).map_err(io(dir))?;
-    Ok(old)
 }

@@ -1,6 +1,5 @@
 //! `cmbert-tui eval`: metrics of a trained checkpoint, optionally with the audio ablated.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -256,17 +255,15 @@ pub fn refuse_overwrite(path: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
-/// Written aside and renamed, so a failure leaves no half-written file.
+/// Through the crate's atomic writer: a failure leaves neither a half-written file nor a
+/// temporary one.
 fn write_predictions(path: &Path, examples: &[Example], predictions: &[f32]) -> Result<()> {
-    let tmp = path.with_extension("jsonl.tmp");
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
-    );
-    for (index, (e, p)) in examples.iter().zip(predictions).enumerate() {
-        let line = serde_json::json!({"index": index, "text": e.text, "label": e.label, "prediction": p});
-        writeln!(file, "{line}")?;
-    }
-    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::fsutil::write_atomic_with(path, |w| {
+        for (index, (e, p)) in examples.iter().zip(predictions).enumerate() {
+            let line = serde_json::json!({"index": index, "text": e.text, "label": e.label, "prediction": p});
+            writeln!(w, "{line}")?;
+        }
+        Ok(())
+    })
+    .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -2,7 +2,6 @@
 //! `train --audio` reads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -230,10 +229,8 @@ fn write_jsonl(out: &Path, set: &FeatureSet, jobs: &[Job], utterances: &[crate::
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let tmp = out.with_extension("jsonl.tmp");
-    let write = || -> std::io::Result<()> {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        serde_json::to_writer(&mut w, &serde_json::json!({ "feature_set": set.info() }))?;
+    crate::fsutil::write_atomic_with(out, |w| {
+        serde_json::to_writer(&mut *w, &serde_json::json!({ "feature_set": set.info() }))?;
         writeln!(w)?;
         for (job, u) in jobs.iter().zip(utterances) {
             let row = serde_json::json!({
@@ -243,12 +240,11 @@ fn write_jsonl(out: &Path, set: &FeatureSet, jobs: &[Job], utterances: &[crate::
                 "words": u.words,
                 "features": u.features,
             });
-            serde_json::to_writer(&mut w, &row)?;
+            serde_json::to_writer(&mut *w, &row)?;
             writeln!(w)?;
         }
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()
-    };
-    write().with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, out).with_context(|| format!("cannot move {} to {}", tmp.display(), out.display()))?;
+        Ok(())
+    })
+    .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
 }

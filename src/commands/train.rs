@@ -1,7 +1,7 @@
 //! `cmbert-tui train`: one run or several seeds, headless.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::thread;
 
 use anyhow::{bail, Context, Result};
@@ -14,6 +14,7 @@ use crate::corpus;
 use crate::data::{Dataset, Scaling, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
+use crate::train::engine::run_dir_of;
 use crate::train::{Preset, RunSpec, RunSummary, Trainer};
 
 /// How `train` ended: its settings (the last seed's output directory for multi-seed runs),
@@ -28,7 +29,8 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     // A bad theme is reported before any work, even for a headless run.
     crate::ui::Theme::load(&args.look.theme)?;
     if let Some(dir) = &args.resume {
-        let trainer = Trainer::resume(dir, &device)?;
+        let out = resume_out(dir, args.out.as_deref(), args.overwrite)?;
+        let trainer = Trainer::resume_into(dir, &out, &device)?;
         let spec = trainer.spec.clone();
         let data = load_data(
             &spec,
@@ -49,7 +51,19 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         }
         return Ok(TrainOutcome { spec, finished });
     }
-    let base = spec_from_args(&args)?;
+    let seeds: Vec<u64> = match args.seeds {
+        Some(n) if n > 0 => (1..=n as u64).collect(),
+        Some(_) => bail!("--seeds must be at least 1"),
+        None => vec![args.seed.unwrap_or(1)],
+    };
+    let (out, replaced) = match &args.out {
+        Some(out) => {
+            let runs: Vec<PathBuf> = seeds.iter().map(|&s| seed_dir(out, s, seeds.len())).collect();
+            (out.clone(), previous_runs(&runs, args.overwrite)?)
+        }
+        None => (default_out(args.model)?, Vec::new()),
+    };
+    let base = spec_from_args(&args, out)?;
     let encoder = if args.bert.is_some() {
         Checkpoint::load(&base.bert, &device).with_context(|| format!("cannot load --bert {}", base.bert.display()))?
     } else {
@@ -72,18 +86,13 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     if base.model == ModelKind::CmBert && base.audio.is_none() {
         eprintln!("note: no --audio given: CM-BERT runs on zero audio");
     }
-    let seeds: Vec<u64> = match args.seeds {
-        Some(n) if n > 0 => (1..=n as u64).collect(),
-        Some(_) => bail!("--seeds must be at least 1"),
-        None => vec![base.seed],
-    };
+    // Only now that the new run is ready to start does --overwrite remove the previous one.
+    remove_previous(&replaced)?;
     let mut summaries = Vec::new();
     for &seed in &seeds {
         let mut spec = base.clone();
         spec.seed = seed;
-        if seeds.len() > 1 {
-            spec.out = spec.out.map(|o| o.join(format!("seed-{seed}")));
-        }
+        spec.out = spec.out.map(|o| seed_dir(&o, seed, seeds.len()));
         let spec_out = spec.out.clone();
         let trainer =
             Trainer::new(spec, &encoder, data.audio.dim, &device)?.with_audio_features(data.audio.features.clone());
@@ -116,8 +125,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     })
 }
 
-fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
-    let out = args.out.clone().unwrap_or_else(|| default_out(args.model));
+fn spec_from_args(args: &TrainArgs, out: PathBuf) -> Result<RunSpec> {
     let (data, audio) = match &args.data {
         Some(dir) => (dir.clone(), args.audio.clone()),
         None => {
@@ -153,20 +161,114 @@ fn spec_from_args(args: &TrainArgs) -> Result<RunSpec> {
     Ok(spec)
 }
 
-/// Generates the built-in corpus once per seed and generator version.
+/// The built-in corpus of `seed` from the user's cache (generated once per seed and
+/// generator version, and checked before each use: `corpus::cache`).
 pub fn builtin_corpus(seed: u64) -> Result<PathBuf> {
-    let dir = corpus::default_dir(seed);
-    if !dir.join(corpus::AUDIO_FILE).is_file() || !dir.join("corpus.json").is_file() {
-        corpus::Corpus::generate(&corpus::CorpusConfig::new(seed))
-            .write(&dir)
-            .with_context(|| format!("cannot write the built-in corpus to {}", dir.display()))?;
+    let prepared = corpus::cache::builtin(seed)?;
+    if let Some(reason) = &prepared.no_cache {
+        eprintln!("note: no cache directory ({reason}); the corpus goes to a new private directory");
     }
-    eprintln!("data: the built-in prosody corpus (seed {seed}) in {}", dir.display());
-    Ok(dir)
+    if let Some(reason) = &prepared.regenerated {
+        eprintln!("note: {reason}; the built-in corpus was generated again");
+    }
+    eprintln!(
+        "data: the built-in prosody corpus (seed {seed}) in {}",
+        prepared.dir.display()
+    );
+    Ok(prepared.dir)
 }
 
-fn default_out(model: ModelKind) -> PathBuf {
-    PathBuf::from("checkpoints").join(format!("{model}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+/// Where seed `seed` of a run of `n` seeds writes: `out`, or `out/seed-S` for several.
+fn seed_dir(out: &Path, seed: u64, n: usize) -> PathBuf {
+    if n > 1 {
+        out.join(format!("seed-{seed}"))
+    } else {
+        out.to_path_buf()
+    }
+}
+
+/// The checkpoints a run writes into its directory.
+const RUN_OUTPUTS: [&str; 2] = ["best", "last"];
+
+/// The `best/` and `last/` already in the run directories: a run that this one did not
+/// make, so refused unless `overwrite`; with it, what [`remove_previous`] removes once the
+/// new run is ready to start (and only that), so that a directory never mixes two runs.
+fn previous_runs(runs: &[PathBuf], overwrite: bool) -> Result<Vec<PathBuf>> {
+    let mut previous = Vec::new();
+    for run in runs {
+        let existing: Vec<PathBuf> = RUN_OUTPUTS
+            .iter()
+            .map(|name| run.join(name))
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .collect();
+        if !existing.is_empty() && !overwrite {
+            bail!(
+                "{} holds a previous run ({}); continue it with `--resume {}` or pass --overwrite to replace it",
+                run.display(),
+                existing
+                    .iter()
+                    .map(|p| format!("{}/", p.display()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                run.join("last").display()
+            );
+        }
+        previous.extend(existing);
+    }
+    Ok(previous)
+}
+
+fn remove_previous(paths: &[PathBuf]) -> Result<()> {
+    for path in paths {
+        let removed = match std::fs::symlink_metadata(path) {
+            // remove_dir_all removes a link itself, never what it points to.
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+            _ => std::fs::remove_file(path),
+        };
+        removed.with_context(|| format!("--overwrite: cannot remove {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Where a resumed run writes: beside the checkpoint, or into `--out`. A different `--out`
+/// gets the run's `best/` copied first (the resumed run keeps comparing against it and
+/// evaluates it at the end), after the same refusal as a new run.
+fn resume_out(checkpoint: &Path, out: Option<&Path>, overwrite: bool) -> Result<PathBuf> {
+    let beside = run_dir_of(checkpoint);
+    let Some(out) = out else {
+        return Ok(beside);
+    };
+    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if same(out, &beside) {
+        return Ok(out.to_path_buf());
+    }
+    remove_previous(&previous_runs(&[out.to_path_buf()], overwrite)?)?;
+    let best = beside.join("best");
+    if best.is_dir() {
+        crate::checkpoint::copy(&best, &out.join("best"))
+            .with_context(|| format!("cannot copy {} into --out", best.display()))?;
+    }
+    Ok(out.to_path_buf())
+}
+
+/// A new directory `checkpoints/<model>-<time>` (`-2`, `-3`, ... when taken), claimed by
+/// creating it, so that two runs started in the same second never share one.
+fn default_out(model: ModelKind) -> Result<PathBuf> {
+    let parent = PathBuf::from("checkpoints");
+    std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let stamp = format!("{model}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+    for n in 1..1000 {
+        let dir = parent.join(if n == 1 { stamp.clone() } else { format!("{stamp}-{n}") });
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
+        }
+    }
+    bail!(
+        "{}: no free name for this run's directory ({stamp}-N)",
+        parent.display()
+    )
 }
 
 /// `vocab_size`: the model's word embeddings, which every token id must be below.

@@ -4,12 +4,13 @@
 //! directory and a word-level JSONL audio file), so the default run exercises the same
 //! loaders as real data.
 
+pub mod cache;
 pub mod generate;
 pub mod lexicon;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -23,6 +24,8 @@ use crate::data::Split;
 /// Bumped whenever the generator's output changes for a given seed.
 pub const GENERATOR_VERSION: u32 = 1;
 pub const AUDIO_FILE: &str = "audio.jsonl";
+/// Settings, ceilings and checksums of the other files.
+pub const SUMMARY_FILE: &str = "corpus.json";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CorpusConfig {
@@ -145,10 +148,17 @@ impl Corpus {
 
     /// Writes `train.tsv`, `dev.tsv`, `test.tsv` (MOSI layout, CRLF), `audio.jsonl`
     /// (word-level features), `<split>.meta.jsonl` (kind of each utterance, used by `eval`
-    /// to report per-kind metrics) and `corpus.json` (settings and ceilings). Files are
-    /// written aside and renamed.
+    /// to report per-kind metrics) and `corpus.json` (settings, ceilings, and the SHA-256 of
+    /// every other file, checked before a cached corpus is used again). Each file goes
+    /// through `fsutil::write_atomic`.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
+        let mut checksums = BTreeMap::new();
+        let mut put = |name: String, bytes: &[u8]| {
+            crate::fsutil::write_atomic(&dir.join(&name), bytes)?;
+            checksums.insert(name, cache::sha256_hex(bytes));
+            std::io::Result::Ok(())
+        };
         let mut audio = Vec::new();
         for split in Split::ALL {
             let utterances = &self.splits[split.index()];
@@ -168,33 +178,37 @@ impl Corpus {
                     serde_json::json!({"split": split.name(), "index": index, "words": u.words, "features": features});
                 writeln!(audio, "{a}")?;
             }
-            write_atomic(&split.tsv_path(dir), &tsv)?;
-            write_atomic(&dir.join(format!("{}.meta.jsonl", split.name())), &meta)?;
+            put(format!("{}.tsv", split.name()), &tsv)?;
+            put(meta_file(split), &meta)?;
         }
-        write_atomic(&dir.join(AUDIO_FILE), &audio)?;
+        put(AUDIO_FILE.into(), &audio)?;
         let summary = serde_json::json!({
             "generator": "cmbert-tui built-in prosody corpus",
             "version": GENERATOR_VERSION,
             "config": self.config,
             "features": FEATURES,
             "ceilings_test": self.split_ceilings(Split::Test).into_iter().collect::<HashMap<_, _>>(),
+            "sha256": checksums,
         });
-        write_atomic(
-            &dir.join("corpus.json"),
+        crate::fsutil::write_atomic(
+            &dir.join(SUMMARY_FILE),
             serde_json::to_string_pretty(&summary)?.as_bytes(),
         )
     }
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(tmp, path)
+fn meta_file(split: Split) -> String {
+    format!("{}.meta.jsonl", split.name())
 }
 
-/// Where the default run keeps its generated corpus.
-pub fn default_dir(seed: u64) -> PathBuf {
-    std::env::temp_dir().join(format!("cmbert-tui-corpus-v{GENERATOR_VERSION}-seed{seed}"))
+/// The files of a corpus directory whose checksums `corpus.json` records.
+pub fn data_files() -> Vec<String> {
+    let mut files: Vec<String> = Split::ALL
+        .iter()
+        .flat_map(|&s| [format!("{}.tsv", s.name()), meta_file(s)])
+        .collect();
+    files.push(AUDIO_FILE.into());
+    files
 }
 
 /// The from-scratch vocabulary: BERT's special tokens and every lexicon word, lower-cased.

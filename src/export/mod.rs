@@ -8,7 +8,7 @@ mod text;
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::attention::{self, Level, Matrix, View};
@@ -290,22 +290,10 @@ fn slug(name: &str) -> String {
     }
 }
 
-/// Temporary file in the same directory (so the rename cannot cross file systems), synced,
-/// then renamed over `path`.
+/// Through the crate's one atomic writer (`fsutil::write_atomic`): a failure leaves neither
+/// a half-written file nor a temporary one.
 fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    })()
-    .map_err(|e| ExportError::io(&tmp, e))
-    .and_then(|()| fs::rename(&tmp, path).map_err(|e| ExportError::io(path, e)));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    crate::fsutil::write_atomic(path, bytes).map_err(|e| ExportError::io(path, e))
 }
 
 /// Positions of `wanted` among `texts`, compared case-insensitively with runs of whitespace

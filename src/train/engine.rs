@@ -29,6 +29,11 @@ const STATE_FILE: &str = "trainer_state.safetensors";
 const STREAM_SHUFFLE: u64 = 1;
 const STREAM_DROPOUT: u64 = 2;
 
+/// The run directory a checkpoint belongs to: the one that holds it (`RUN` for `RUN/last`).
+pub fn run_dir_of(checkpoint: &Path) -> PathBuf {
+    crate::fsutil::parent_of(checkpoint).to_path_buf()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error(transparent)]
@@ -170,8 +175,15 @@ impl Trainer {
         )
     }
 
-    /// Continues the run saved in `dir` (a `last/` checkpoint written by this engine).
+    /// Continues the run saved in `dir` (a `last/` checkpoint written by this engine), in
+    /// the run directory that holds it.
     pub fn resume(dir: &Path, device: &Device) -> Result<Self, TrainError> {
+        Self::resume_into(dir, &run_dir_of(dir), device)
+    }
+
+    /// Continues the run saved in `dir`, writing its `best/` and `last/` into `out` (whose
+    /// `best/`, if the run has one, must be the run's: see `commands::train`).
+    pub fn resume_into(dir: &Path, out: &Path, device: &Device) -> Result<Self, TrainError> {
         let resume_err = |message: String| TrainError::Resume {
             path: dir.to_path_buf(),
             message,
@@ -181,8 +193,11 @@ impl Trainer {
             .meta
             .clone()
             .ok_or_else(|| resume_err("not a cmbert-tui checkpoint".into()))?;
-        let spec: RunSpec = serde_json::from_value(meta.training["spec"].clone())
+        let mut spec: RunSpec = serde_json::from_value(meta.training["spec"].clone())
             .map_err(|e| resume_err(format!("no run spec: {e}")))?;
+        // The file's own output directory is only a claim: followed, a crafted checkpoint
+        // would choose whose best/ and last/ get replaced.
+        spec.out = Some(out.to_path_buf());
         let progress: Progress = serde_json::from_value(meta.training["progress"].clone())
             .map_err(|_| resume_err("no trainer progress: only a `last/` checkpoint can be resumed".into()))?;
         // Exactly what the command line is held to, before any data is read with it.

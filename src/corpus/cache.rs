@@ -1,0 +1,301 @@
+//! Where the default run keeps its generated corpus, and why it can trust it.
+//!
+//! The corpus lives in the user's cache directory, `$XDG_CACHE_HOME/cmbert-tui/` (else
+//! `~/.cache/cmbert-tui/`; the `dirs` crate implements the XDG rules, including ignoring a
+//! relative `XDG_CACHE_HOME`), in `corpus-vVERSION-seedSEED/`. A fixed name under a shared
+//! `/tmp` let another local user plant links there (the writes followed them) or plant files
+//! (they were trained on), so:
+//!
+//! - `cmbert-tui/` is created with mode 0700 and must be a directory (not a link) owned by
+//!   this user and writable by no one else; otherwise the run is refused, naming it.
+//! - A corpus is generated into a staging directory beside its final name and swapped in
+//!   whole (`fsutil`), its files created with `create_new`.
+//! - An existing corpus directory is checked before use: a link, or anything but a regular
+//!   file, where one of its files should be is refused (something other than this program
+//!   put it there: the user should look); a file whose SHA-256 differs from the one
+//!   `corpus.json` records, or a missing or unreadable `corpus.json`, means a damaged cache,
+//!   and the corpus is regenerated (it is deterministic, so nothing is lost).
+//! - Without a usable cache directory (no home, a read-only one), the corpus goes to a fresh
+//!   private temporary directory (`tempfile`, mode 0700), generated anew each run.
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{data_files, Corpus, CorpusConfig, GENERATOR_VERSION, SUMMARY_FILE};
+use crate::fsutil;
+
+/// A `corpus.json` larger than this is not one we wrote (ours is about 2 KB).
+const MAX_SUMMARY_BYTES: u64 = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("{}: {message}", path.display())]
+    Refused { path: PathBuf, message: String },
+    #[error("cannot write the built-in corpus to {}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// A corpus ready to read, and what it took.
+#[derive(Debug)]
+pub struct Prepared {
+    pub dir: PathBuf,
+    /// Why the cached copy was regenerated, if it was.
+    pub regenerated: Option<String>,
+    /// Why no cache directory was used (the corpus is in a fresh temporary directory).
+    pub no_cache: Option<String>,
+}
+
+/// The built-in corpus of `seed`, generated if needed (see the module comment).
+pub fn builtin(seed: u64) -> Result<Prepared, CacheError> {
+    let root = match private_root()? {
+        Ok(root) => root,
+        Err(reason) => {
+            // tempfile's directories get the umask's mode unless told otherwise.
+            let tmp = tempfile::Builder::new()
+                .prefix("cmbert-tui-corpus-")
+                .permissions(fs::Permissions::from_mode(0o700))
+                .tempdir()
+                .map_err(|source| CacheError::Io {
+                    path: std::env::temp_dir(),
+                    source,
+                })?
+                .keep();
+            generate(seed, &tmp)?;
+            return Ok(Prepared {
+                dir: tmp,
+                regenerated: None,
+                no_cache: Some(reason),
+            });
+        }
+    };
+    let name = format!("corpus-v{GENERATOR_VERSION}-seed{seed}");
+    let dir = root.join(&name);
+    let regenerated = match fs::symlink_metadata(&dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            generate_in_place(seed, &root, &name)?;
+            None
+        }
+        Err(source) => return Err(CacheError::Io { path: dir, source }),
+        Ok(m) if !m.is_dir() => {
+            return Err(refused(
+                &dir,
+                "is not a directory (a symbolic link?) where the built-in corpus should be; remove it",
+            ))
+        }
+        Ok(_) => match verify(&dir)? {
+            None => None,
+            Some(reason) => {
+                generate_in_place(seed, &root, &name)?;
+                Some(reason)
+            }
+        },
+    };
+    Ok(Prepared {
+        dir,
+        regenerated,
+        no_cache: None,
+    })
+}
+
+fn refused(path: &Path, message: &str) -> CacheError {
+    CacheError::Refused {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// `cmbert-tui/` in the cache directory, created 0700. The inner `Err` says why there is
+/// no usable cache directory; a hostile one is a `CacheError`.
+fn private_root() -> Result<Result<PathBuf, String>, CacheError> {
+    let Some(base) = dirs::cache_dir() else {
+        return Ok(Err("neither XDG_CACHE_HOME nor HOME names a cache directory".into()));
+    };
+    let root = base.join("cmbert-tui");
+    if let Err(e) = fs::DirBuilder::new().recursive(true).mode(0o700).create(&base) {
+        return Ok(Err(format!("cannot create {}: {e}", base.display())));
+    }
+    match fs::DirBuilder::new().mode(0o700).create(&root) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Ok(Err(format!("cannot create {}: {e}", root.display()))),
+    }
+    let meta = fs::symlink_metadata(&root).map_err(|source| CacheError::Io {
+        path: root.clone(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(refused(
+            &root,
+            "is not a directory (a symbolic link?); the built-in corpus is kept only in a private directory: remove it",
+        ));
+    }
+    if meta.uid() != rustix::process::geteuid().as_raw() {
+        return Err(refused(&root, "belongs to another user; remove it"));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(refused(
+            &root,
+            "is writable by other users, who could plant corpus files; `chmod 700` it",
+        ));
+    }
+    Ok(Ok(root))
+}
+
+fn generate(seed: u64, dir: &Path) -> Result<(), CacheError> {
+    Corpus::generate(&CorpusConfig::new(seed))
+        .write(dir)
+        .map_err(|source| CacheError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+/// Generates into a staging directory and swaps it in as `root/name`.
+fn generate_in_place(seed: u64, root: &Path, name: &str) -> Result<(), CacheError> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CacheError::Io { path, source }
+    };
+    let staging = fsutil::new_staging_dir(root, name, is_corpus_staging).map_err(io_err(root))?;
+    let dir = root.join(name);
+    let result = generate(seed, &staging).and_then(|()| fsutil::replace_dir(&staging, &dir).map_err(io_err(&dir)));
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+fn is_corpus_staging(dir: &Path) -> bool {
+    let files = data_files();
+    fsutil::only_files_named(dir, |name| name == SUMMARY_FILE || files.iter().any(|f| f == name))
+}
+
+/// `None` when every file matches `corpus.json`; `Some(reason)` when the cache is damaged
+/// and should be regenerated; `Err` when a link or special file sits where a file should be.
+fn verify(dir: &Path) -> Result<Option<String>, CacheError> {
+    let summary_path = dir.join(SUMMARY_FILE);
+    let mut names = data_files();
+    names.push(SUMMARY_FILE.into());
+    for name in &names {
+        let path = dir.join(name);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if !m.is_file() => {
+                return Err(refused(
+                    &path,
+                    "is not a regular file (a symbolic link?) where the built-in corpus keeps one; \
+                     cmbert-tui neither reads nor writes corpus files through links: remove the directory",
+                ))
+            }
+            _ => {}
+        }
+    }
+    let summary = match read_summary(&summary_path)? {
+        Ok(summary) => summary,
+        Err(reason) => return Ok(Some(reason)),
+    };
+    let recorded = summary.get("sha256").and_then(|v| v.as_object());
+    let version = summary.get("version").and_then(|v| v.as_u64());
+    if version != Some(GENERATOR_VERSION as u64) || recorded.is_none() {
+        return Ok(Some(format!(
+            "{} records no checksums of this generator version",
+            summary_path.display()
+        )));
+    }
+    let recorded = recorded.expect("checked above");
+    for name in data_files() {
+        let path = dir.join(&name);
+        let Some(want) = recorded.get(&name).and_then(|v| v.as_str()) else {
+            return Ok(Some(format!(
+                "{} records no checksum of {name}",
+                summary_path.display()
+            )));
+        };
+        match hash_file(&path)? {
+            Ok(got) if got == want => {}
+            Ok(_) => {
+                return Ok(Some(format!(
+                    "{} does not match the checksum recorded in {SUMMARY_FILE}",
+                    path.display()
+                )))
+            }
+            Err(reason) => return Ok(Some(reason)),
+        }
+    }
+    Ok(None)
+}
+
+/// Opens a corpus file; a link found now (planted since the check) is refused, any other
+/// failure is a damaged cache.
+fn open(path: &Path) -> Result<Result<fs::File, String>, CacheError> {
+    match fsutil::open_regular(path) {
+        Ok(file) => Ok(Ok(file)),
+        Err(e) if fsutil::is_link_error(&e) => Err(refused(path, "is a symbolic link where a corpus file should be")),
+        Err(e) => Ok(Err(format!("{}: {e}", path.display()))),
+    }
+}
+
+fn read_summary(path: &Path) -> Result<Result<serde_json::Value, String>, CacheError> {
+    let mut file = match open(path)? {
+        Ok(file) => file,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let mut text = String::new();
+    if let Err(e) = file.by_ref().take(MAX_SUMMARY_BYTES).read_to_string(&mut text) {
+        return Ok(Err(format!("{}: {e}", path.display())));
+    }
+    Ok(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display())))
+}
+
+fn hash_file(path: &Path) -> Result<Result<String, String>, CacheError> {
+    let mut file = match open(path)? {
+        Ok(file) => file,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let mut hasher = Sha256::new();
+    Ok(io::copy(&mut file, &mut hasher)
+        .map(|_| format!("{:x}", hasher.finalize()))
+        .map_err(|e| format!("{}: {e}", path.display())))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_are_sha256() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn a_written_corpus_verifies_and_a_tampered_one_does_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = CorpusConfig::new(2);
+        config.sizes = [20, 5, 5];
+        Corpus::generate(&config).write(tmp.path()).unwrap();
+        assert_eq!(verify(tmp.path()).unwrap(), None);
+        let audio = tmp.path().join(super::super::AUDIO_FILE);
+        let mut bytes = fs::read(&audio).unwrap();
+        bytes[10] ^= 1;
+        fs::write(&audio, bytes).unwrap();
+        let reason = verify(tmp.path()).unwrap().expect("tampering detected");
+        assert!(
+            reason.contains("audio.jsonl") && reason.contains("checksum"),
+            "{reason}"
+        );
+        fs::remove_file(&audio).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("train.tsv"), &audio).unwrap();
+        let err = verify(tmp.path()).unwrap_err().to_string();
+        assert!(err.contains("audio.jsonl") && err.contains("symbolic link"), "{err}");
+    }
+}

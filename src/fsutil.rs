@@ -1,0 +1,314 @@
+//! Low-level file-system steps shared by every writer, so that each guarantee is made once:
+//!
+//! - [`write_atomic`]: a file is written to a temporary name beside it, synced, renamed over
+//!   the target, and the directory synced. The temporary file is created with `create_new`
+//!   (`O_EXCL`, which never follows a symbolic link, so a link planted under the temporary
+//!   name cannot redirect the write), and it is removed on every failure path, the final
+//!   rename included. A rename replaces a link at the target instead of writing through it.
+//! - [`replace_dir`]: a staged directory swapped into place in one step (Linux
+//!   `renameat2(RENAME_EXCHANGE)`), so a crash leaves the old directory or the new one.
+//! - [`remove_stale_staging`]: staging directories are named `.NAME.tmp-PID`; those of
+//!   processes that no longer exist are debris of a killed save and are removed, but only
+//!   when their contents are what the caller's staging holds (a directory of its files), so
+//!   a directory of the user's that happens to match the name pattern is left alone.
+//! - [`open_regular`]: reading a file that must be a regular file, not a symbolic link.
+//!
+//! std and rustix suffice here; the `tempfile` crate's persist step does not sync the
+//! directory and gives no way to name the temporary file beside a target we choose.
+
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Writes `bytes` to `path` atomically (see the module comment).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] with the content streamed by `write` into a buffered writer.
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let dir = parent_of(path);
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
+    let (tmp, file) = create_temp(dir, name)?;
+    let result = (|| {
+        let mut w = BufWriter::new(file);
+        write(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(dir)
+}
+
+/// The directory a path lives in (`.` for a bare file name).
+pub fn parent_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A new file `.NAME.PID-N.tmp` in `dir`; N counts up past names that are taken (debris of
+/// a killed writer, or a link someone planted), which `create_new` refuses to open.
+fn create_temp(dir: &Path, name: &OsStr) -> io::Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = name.to_string_lossy();
+    for _ in 0..1000 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("no free temporary name for {name} in {}", dir.display()),
+    ))
+}
+
+/// Makes a rename or a new entry in `dir` durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Opens the regular file at `path` for reading. A symbolic link there is an error
+/// (`ELOOP`), not followed; a FIFO or device is an error too, and opening one does not
+/// block (`O_NONBLOCK`, which changes nothing for a regular file).
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let file = File::from(rustix::fs::open(path, flags, Mode::empty())?);
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    Ok(file)
+}
+
+/// Whether an error from [`open_regular`] means a symbolic link was found.
+pub fn is_link_error(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+}
+
+/// A new, empty staging directory `.NAME.tmp-PID` in `parent` for this process, after
+/// removing the stale ones of dead processes that `is_staging` recognises.
+pub fn new_staging_dir(parent: &Path, name: &str, is_staging: impl Fn(&Path) -> bool) -> io::Result<PathBuf> {
+    remove_stale_staging(parent, name, is_staging);
+    let staging = staging_path(parent, name, std::process::id());
+    // Ours by name: left by an earlier failed attempt of this process, or by a dead process
+    // whose id this one reuses. A link there is removed as a link, never followed.
+    match fs::symlink_metadata(&staging) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(&staging)?,
+        Ok(_) => fs::remove_file(&staging)?,
+        Err(_) => {}
+    }
+    fs::create_dir(&staging)?;
+    Ok(staging)
+}
+
+/// `.NAME.tmp-PID`: the staging directory of `NAME` for process `pid`.
+pub fn staging_path(parent: &Path, name: &str, pid: u32) -> PathBuf {
+    parent.join(format!(".{name}.tmp-{pid}"))
+}
+
+/// Removes the staging directories of `name` in `parent` left by processes that are gone,
+/// when `is_staging` recognises their contents. Best effort: a staging directory that
+/// cannot be removed does no harm beyond its space, so errors are ignored. Returns the
+/// directories removed.
+pub fn remove_stale_staging(parent: &Path, name: &str, is_staging: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let own = std::process::id();
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(|n| staging_pid(n, name)) else {
+            continue;
+        };
+        let path = entry.path();
+        // Our own staging is the caller's business; a live process's is in use.
+        let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if pid == own || pid_alive(pid) || !is_dir || !is_staging(&path) {
+            continue;
+        }
+        if fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// The PID in `.NAME.tmp-PID` or `.NAME.old-PID` (the previous directory during a swap
+/// without exchange support).
+fn staging_pid(file_name: &str, name: &str) -> Option<u32> {
+    let rest = file_name.strip_prefix('.')?.strip_prefix(name)?;
+    let digits = rest.strip_prefix(".tmp-").or_else(|| rest.strip_prefix(".old-"))?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Whether a process with this id exists. `kill(pid, 0)` answers ESRCH only when there is
+/// none; a process of another user (EPERM) exists. A recycled id keeps a directory that
+/// could have gone, never the reverse.
+pub fn pid_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+        return false;
+    };
+    !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH))
+}
+
+/// A directory whose entries are all regular files accepted by `name_ok`: what a staging
+/// directory of ours holds.
+pub fn only_files_named(dir: &Path, name_ok: impl Fn(&str) -> bool) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries.into_iter().all(|e| {
+        e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_file()) && e.file_name().to_str().is_some_and(&name_ok))
+    })
+}
+
+/// Swaps the synced directory `staging` into place at `dir` (which may exist), syncs the
+/// parent, and removes the previous directory.
+pub fn replace_dir(staging: &Path, dir: &Path) -> io::Result<()> {
+    sync_dir(staging)?;
+    let parent = parent_of(dir);
+    if fs::symlink_metadata(dir).is_err() {
+        fs::rename(staging, dir)?;
+        return sync_dir(parent);
+    }
+    let old = exchange(staging, dir)?;
+    sync_dir(parent)?;
+    fs::remove_dir_all(old)
+}
+
+/// Atomically exchanges the two directories; returns where the previous one now is.
+#[cfg(target_os = "linux")]
+fn exchange(staging: &Path, dir: &Path) -> io::Result<PathBuf> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    use rustix::io::Errno;
+    match renameat_with(CWD, staging, CWD, dir, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(staging.to_path_buf()),
+        // File systems without exchange support: fall back to two renames.
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => two_renames(staging, dir),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(staging: &Path, dir: &Path) -> io::Result<PathBuf> {
+    two_renames(staging, dir)
+}
+
+/// Not atomic as a whole: between the renames the previous directory sits at
+/// `.NAME.old-PID`, a name [`remove_stale_staging`] recognises if the process dies there.
+fn two_renames(staging: &Path, dir: &Path) -> io::Result<PathBuf> {
+    let name = dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let old = parent_of(dir).join(format!(".{name}.old-{}", std::process::id()));
+    fs::rename(dir, &old)?;
+    fs::rename(staging, dir)?;
+    Ok(old)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn writes_replaces_and_leaves_no_temporary_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("out.jsonl");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(names(tmp.path()), ["out.jsonl"]);
+    }
+
+    #[test]
+    fn a_failed_rename_or_writer_removes_the_temporary_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Renaming a file onto a non-empty directory fails (EISDIR).
+        let target = tmp.path().join("taken");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("keep"), "x").unwrap();
+        assert!(write_atomic(&target, b"data").is_err());
+        let failing = write_atomic_with(&tmp.path().join("w"), |w| {
+            w.write_all(b"partial")?;
+            Err(io::Error::other("the writer failed"))
+        });
+        assert_eq!(failing.unwrap_err().to_string(), "the writer failed");
+        assert_eq!(names(tmp.path()), ["taken"]);
+        assert_eq!(names(&target), ["keep"]);
+    }
+
+    #[test]
+    fn a_link_at_the_target_is_replaced_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let link = tmp.path().join("out.json");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let err = open_regular(&link).unwrap_err();
+        assert!(is_link_error(&err), "a link is not opened: {err}");
+        assert!(open_regular(tmp.path()).is_err(), "a directory is not a regular file");
+        write_atomic(&link, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(fs::symlink_metadata(&link).unwrap().is_file());
+    }
+
+    #[test]
+    fn staging_names_and_liveness() {
+        assert_eq!(staging_pid(".last.tmp-123", "last"), Some(123));
+        assert_eq!(staging_pid(".last.old-9", "last"), Some(9));
+        for other in [
+            ".last.tmp-",
+            ".last.tmp-12x",
+            ".best.tmp-1",
+            "last.tmp-1",
+            ".last.tmp-1.tmp",
+        ] {
+            assert_eq!(staging_pid(other, "last"), None, "{other}");
+        }
+        assert!(pid_alive(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        assert!(!pid_alive(dead));
+        assert!(!pid_alive(0) && !pid_alive(u32::MAX));
+    }
+
+    #[test]
+    fn replace_dir_swaps_and_removes_the_previous_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("best");
+        for content in ["old", "new"] {
+            let staging = staging_path(tmp.path(), "best", std::process::id());
+            fs::create_dir(&staging).unwrap();
+            fs::write(staging.join("config.json"), content).unwrap();
+            replace_dir(&staging, &dir).unwrap();
+        }
+        assert_eq!(fs::read_to_string(dir.join("config.json")).unwrap(), "new");
+        assert_eq!(names(tmp.path()), ["best"]);
+    }
+}
