@@ -28,13 +28,19 @@ fn keep_freed_memory() {
 fn main() -> ExitCode {
     keep_freed_memory();
     let cli = Cli::parse();
-    match run(cli) {
+    let code = match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
+    };
+    // A signal ended the app (ui/session.rs): once the command has saved and cleaned up,
+    // end as that signal would have, so that the caller sees 130, 143 or 129.
+    if let Some(signal) = cmbert::ui::session::ended_by_signal() {
+        cmbert::ui::session::die_of(signal);
     }
+    code
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -65,6 +65,9 @@ pub enum Input {
     ScrollUp,
     ScrollDown,
     Resize,
+    /// End now, whatever the state (no question asked): a signal (SIGINT, SIGTERM, SIGHUP),
+    /// or a terminal that no longer answers.
+    Terminate,
 }
 
 /// A request the app cannot answer by itself (it needs the file system).
@@ -157,6 +160,11 @@ impl App {
         match event {
             Event::Attention(inspection) => self.explorer.receive((**inspection).clone()),
             Event::Predictions { split, step, values } => self.browser.set_predictions(*split, values.clone(), *step),
+            Event::Finished(_) | Event::Stopped { .. } | Event::Failed(_) => {
+                // "stop the run?" has no object any more: the next `q` quits.
+                self.confirm_quit = false;
+                self.state.apply(event);
+            }
             Event::CheckpointSaved { path, .. } => {
                 if self.message.as_deref() == Some(SAVING) {
                     self.message = Some(format!("saved {}", path.display()));
@@ -164,6 +172,16 @@ impl App {
                 self.state.apply(event);
             }
             other => self.state.apply(other),
+        }
+    }
+
+    /// The worker's events ended. A run still in progress ended without saying how (the
+    /// worker is gone): it failed, and `q` must not ask about it.
+    pub fn worker_ended(&mut self) {
+        if self.in_progress() {
+            self.confirm_quit = false;
+            self.state
+                .apply(&Event::Failed("the worker ended without reporting".into()));
         }
     }
 
@@ -182,6 +200,10 @@ impl App {
                     return self.sync();
                 }
                 return Vec::new();
+            }
+            Input::Terminate => {
+                self.quit = true;
+                return vec![Command::Stop];
             }
             Input::Key(key) => key,
         };
@@ -382,6 +404,9 @@ impl App {
             "stop the run? q/y: yes, any other key: no".to_string()
         } else if let Some(m) = &self.message {
             m.clone()
+        } else if let RunStatus::Failed(e) = &self.state.status {
+            // In full here: the status panel's line is cut at its width.
+            format!("failed: {e}  (q quits)")
         } else {
             let screen = match self.screen {
                 Screen::Training => "[1 training] 2 attention",

@@ -8,6 +8,7 @@ pub mod explorer;
 pub mod heatmap;
 pub mod loss;
 pub mod metrics;
+pub mod session;
 pub mod state;
 pub mod status;
 pub mod terminal;

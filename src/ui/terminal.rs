@@ -1,21 +1,22 @@
 //! The event loop: `select!` over the worker's events, terminal input and a frame tick,
 //! drawing at most ~30 frames a second whatever the step rate; and the two ways in (train,
-//! or open a finished checkpoint) that own the real terminal.
+//! or open a finished checkpoint) that own the real terminal. `session` gives the terminal
+//! back on every way out; `run_with_worker` takes the terminal side as an argument so that
+//! tests drive the same code on a `TestBackend`.
 
-use std::io::stdout;
+use std::io::Write;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{at, never, select, unbounded, Receiver, Sender};
-use crossterm::event::{
-    self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind, MouseEventKind,
-};
-use crossterm::execute;
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 
 use super::app::{App, Input, Request};
+use super::session::{self, Session};
 use crate::data::Dataset;
 use crate::train::{Command, Event, Inspector, RunSummary, TrainError, Trainer};
 
@@ -67,7 +68,10 @@ pub fn event_loop<B: Backend>(
                     if matches!(event, Event::Step { .. }) { progressed = true; } else { dirty = true; }
                     app.apply(&event);
                 }
-                Err(_) => events_open = false,
+                Err(_) => {
+                    events_open = false;
+                    app.worker_ended();
+                }
             },
             recv(if inputs_open { inputs.clone() } else { never() }) -> input => match input {
                 Ok(input) => {
@@ -95,55 +99,46 @@ pub fn yield_cpu_to_training() {
     let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
 }
 
-/// Reads the terminal on its own thread until told to stop (polling, so it sees the flag).
-fn read_inputs(inputs: Sender<Input>, stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
-        if !event::poll(Duration::from_millis(100)).unwrap_or(false) {
-            continue;
-        }
-        let input = match event::read() {
-            Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Input::Key(k),
-            Ok(TermEvent::Mouse(m)) => match m.kind {
-                MouseEventKind::ScrollUp => Input::ScrollUp,
-                MouseEventKind::ScrollDown => Input::ScrollDown,
-                _ => continue,
-            },
-            Ok(TermEvent::Resize(..)) => Input::Resize,
-            _ => continue,
-        };
-        if inputs.send(input).is_err() {
-            return;
-        }
-    }
+/// The message of a panic's payload (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
-/// Puts the terminal in raw mode with mouse reporting, and takes both back on drop, on
-/// error and on panic (ratatui's hook restores the screen; ours also stops the mouse).
-struct TerminalGuard;
-
-impl TerminalGuard {
-    fn enter() -> (Self, ratatui::DefaultTerminal) {
-        let terminal = ratatui::init();
-        let _ = execute!(stdout(), EnableMouseCapture);
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let _ = execute!(stdout(), DisableMouseCapture);
-            previous(info);
-        }));
-        (Self, terminal)
-    }
+/// How a session ends, also when the UI thread panics (then from its unwinding): the
+/// terminal comes back first, then the worker is told to stop (a run saves `last/` after
+/// its current step) and the input reader ends.
+struct Ending<'a> {
+    release: &'a mut dyn FnMut(),
+    commands: Sender<Command>,
+    stop_inputs: &'a AtomicBool,
 }
 
-impl Drop for TerminalGuard {
+impl Drop for Ending<'_> {
     fn drop(&mut self) {
-        let _ = execute!(stdout(), DisableMouseCapture);
-        ratatui::restore();
+        (self.release)();
+        let _ = self.commands.send(Command::Stop);
+        self.stop_inputs.store(true, Ordering::Relaxed);
     }
 }
 
-/// Runs `work` on a thread named `name` (events up, commands down) while the app owns the
-/// terminal; returns what the worker returned once the app has quit and the worker ended.
-fn with_worker<R: Send>(
+/// The terminal side of a session: where it draws, how it is given back, how input is read.
+pub struct Io<'a, B: Backend> {
+    pub terminal: &'a mut Terminal<B>,
+    pub release: &'a mut dyn FnMut(),
+    pub inputs: (Sender<Input>, Receiver<Input>),
+    pub read_inputs: fn(Sender<Input>, &AtomicBool),
+}
+
+/// Runs `work` on a thread named `name` (events up, commands down) while the app runs on
+/// `io`; returns what the worker returned once the app has quit and the worker ended.
+/// The terminal is released as soon as the app quits, not after the worker's current step.
+/// A worker's panic is caught and sent as `Event::Failed`, so the app shows it.
+pub fn run_with_worker<B: Backend, R: Send>(
+    io: Io<'_, B>,
     name: &str,
     app: &mut App,
     on_request: &mut OnRequest<'_>,
@@ -151,27 +146,83 @@ fn with_worker<R: Send>(
 ) -> std::thread::Result<R> {
     let (events_tx, events_rx) = unbounded();
     let (commands_tx, commands_rx) = unbounded();
-    let (inputs_tx, inputs_rx) = unbounded();
-    let stop_inputs = AtomicBool::new(false);
-    let (guard, mut terminal) = TerminalGuard::enter();
+    let (inputs_tx, inputs_rx) = io.inputs;
+    let read = io.read_inputs;
+    let stop_inputs = Arc::new(AtomicBool::new(false));
+    // Not scoped, so never waited for without a bound: crossterm's reader can spin forever
+    // on a terminal that hung up (its read loop retries on EOF and EIO).
+    let reader_stop = stop_inputs.clone();
+    let reader = thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            let terminate = inputs_tx.clone();
+            // A reader that panics must not leave the app without input.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| read(inputs_tx, &reader_stop)));
+            let _ = terminate.send(Input::Terminate);
+        })
+        .expect("spawn the input reader");
     let outcome = thread::scope(|scope| {
+        let failed = events_tx.clone();
         let worker = thread::Builder::new()
             .name(name.into())
-            .spawn_scoped(scope, move || work(events_tx, commands_rx))
+            .spawn_scoped(scope, move || {
+                let result = panic::catch_unwind(AssertUnwindSafe(|| work(events_tx, commands_rx)));
+                if let Err(payload) = &result {
+                    let message = panic_message(payload.as_ref());
+                    let _ = failed.send(Event::Failed(format!("the {name} thread panicked: {message}")));
+                }
+                result
+            })
             .expect("spawn the worker thread");
         // After the worker started, so that its threads keep the normal priority.
         yield_cpu_to_training();
-        thread::Builder::new()
-            .name("input".into())
-            .spawn_scoped(scope, || read_inputs(inputs_tx, &stop_inputs))
-            .expect("spawn the input reader");
-        event_loop(&mut terminal, app, events_rx, inputs_rx, &commands_tx, on_request);
-        stop_inputs.store(true, Ordering::Relaxed);
-        drop(commands_tx);
-        worker.join()
+        let ending = Ending {
+            release: io.release,
+            commands: commands_tx,
+            stop_inputs: &stop_inputs,
+        };
+        event_loop(io.terminal, app, events_rx, inputs_rx, &ending.commands, on_request);
+        drop(ending);
+        let waited = Instant::now();
+        while !worker.is_finished() && waited.elapsed() < Duration::from_millis(300) {
+            thread::sleep(Duration::from_millis(10));
+        }
+        if !worker.is_finished() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "waiting for the {name} to finish its current step (a run saves last/ before it stops); \
+                 Ctrl-C exits at once"
+            );
+        }
+        worker.join().and_then(|result| result)
     });
-    drop(guard);
+    // The reader sees its flag within one poll; one stuck in crossterm is left behind.
+    let waited = Instant::now();
+    while !reader.is_finished() && waited.elapsed() < Duration::from_millis(300) {
+        thread::sleep(Duration::from_millis(10));
+    }
+    if reader.is_finished() {
+        let _ = reader.join();
+    }
     outcome
+}
+
+/// The real terminal: set up, run, and given back whatever happens (see `session`).
+fn with_worker<R: Send>(
+    name: &str,
+    app: &mut App,
+    on_request: &mut OnRequest<'_>,
+    work: impl FnOnce(Sender<Event>, Receiver<Command>) -> R + Send,
+) -> std::thread::Result<R> {
+    let (inputs_tx, inputs_rx) = unbounded();
+    let mut session = Session::enter(inputs_tx.clone()).expect("set up the terminal (the caller checked it is one)");
+    let io = Io {
+        terminal: &mut session.terminal,
+        release: &mut session::release,
+        inputs: (inputs_tx, inputs_rx),
+        read_inputs: session::read_inputs,
+    };
+    run_with_worker(io, name, app, on_request, work)
 }
 
 /// Trains with the dashboard; after the run, the view stays (and the best weights answer
@@ -200,5 +251,154 @@ pub fn inspect(inspector: Inspector<'_>, app: &mut App, on_request: &mut OnReque
     match outcome {
         Ok(result) => Ok(result?),
         Err(_) => Err(TrainError::Panicked),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::data::Split;
+    use crate::ui::{Browser, RunState, RunStatus, Theme};
+
+    fn training_app() -> App {
+        let browser = Browser::new([Vec::new(), Vec::new(), Vec::new()], Split::Dev);
+        App::new(RunState::new("run"), browser, Theme::default(), true)
+    }
+
+    /// Reads nothing: the tests send their input through the channel.
+    fn no_terminal(_: Sender<Input>, stop: &AtomicBool) {
+        while !stop.load(Ordering::Relaxed) {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn started() -> Event {
+        Event::Started {
+            seed: 1,
+            epochs: 1,
+            steps_per_epoch: 10,
+            total_steps: 10,
+            first_step: 0,
+            trainable_params: 1,
+            frozen_params: 0,
+        }
+    }
+
+    /// A signal arrives while the trainer is in the middle of a long step: the terminal is
+    /// given back at once (not when the step ends), and the trainer is still told to stop
+    /// (it then saves `last/`). Before, SIGTERM/SIGHUP killed the process in raw mode.
+    #[test]
+    fn terminate_releases_the_terminal_at_once_and_stops_the_worker_after_its_step() {
+        const STEP: Duration = Duration::from_secs(2);
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let released = Mutex::new(None);
+        let mut release = || *released.lock().unwrap() = Some(Instant::now());
+        let (inputs_tx, inputs_rx) = unbounded();
+        let signal = inputs_tx.clone();
+        let mut app = training_app();
+        let (step_started_tx, step_started) = unbounded();
+        let sent = thread::spawn(move || {
+            step_started.recv().unwrap();
+            let at = Instant::now();
+            signal.send(Input::Terminate).unwrap();
+            at
+        });
+        let io = Io {
+            terminal: &mut terminal,
+            release: &mut release,
+            inputs: (inputs_tx, inputs_rx),
+            read_inputs: no_terminal,
+        };
+        let outcome = run_with_worker(io, "trainer", &mut app, &mut |_, _| {}, |events, commands| {
+            let _ = events.send(started());
+            step_started_tx.send(()).unwrap();
+            thread::sleep(STEP);
+            let stop = commands.try_iter().any(|c| c == Command::Stop);
+            (stop, Instant::now())
+        });
+        let sent = sent.join().unwrap();
+        let (stopped, step_ended) = outcome.expect("the worker returns");
+        let released = released.lock().unwrap().expect("the terminal was released");
+        assert!(app.quit);
+        assert!(stopped, "the worker is told to stop");
+        assert!(
+            released.duration_since(sent) < Duration::from_secs(1),
+            "released {:?} after the signal",
+            released.duration_since(sent)
+        );
+        assert!(released < step_ended, "released before the step ended");
+    }
+
+    /// A panic on the worker thread is caught: the app shows "failed" with the panic's
+    /// message (it said "running" before), `q` quits, and the outcome is the panic.
+    #[test]
+    fn a_worker_panic_shows_failed_and_q_quits() {
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        let (inputs_tx, inputs_rx) = unbounded();
+        let keys = inputs_tx.clone();
+        let mut app = training_app();
+        let (panicking_tx, panicking) = unbounded();
+        let typist = thread::spawn(move || {
+            panicking.recv().unwrap();
+            // Twice: a `q` that arrives before the failure asks, the second one answers.
+            for _ in 0..2 {
+                thread::sleep(Duration::from_millis(200));
+                let _ = keys.send(Input::Key(crossterm::event::KeyCode::Char('q').into()));
+            }
+        });
+        let io = Io {
+            terminal: &mut terminal,
+            release: &mut || {},
+            inputs: (inputs_tx, inputs_rx),
+            read_inputs: no_terminal,
+        };
+        let outcome = run_with_worker(io, "trainer", &mut app, &mut |_, _| {}, |events, _commands| {
+            let _ = events.send(started());
+            panicking_tx.send(()).unwrap();
+            panic!("index out of bounds: the len is 3 but the index is 7")
+        });
+        typist.join().unwrap();
+        let payload = outcome.expect_err("the panic is the outcome");
+        assert_eq!(
+            panic_message(payload.as_ref()),
+            "index out of bounds: the len is 3 but the index is 7"
+        );
+        assert!(app.quit);
+        assert_eq!(
+            app.state.status,
+            RunStatus::Failed(
+                "the trainer thread panicked: index out of bounds: the len is 3 but the index is 7".into()
+            )
+        );
+        let shown = format!("{:?}", terminal.backend().buffer());
+        assert!(shown.contains("failed: the trainer thread panicked"), "{shown}");
+    }
+
+    /// An input reader that dies (a panic, or a terminal that no longer answers) ends the
+    /// app instead of leaving it without a way to quit.
+    #[test]
+    fn a_dead_input_reader_ends_the_app() {
+        fn broken(_: Sender<Input>, _: &AtomicBool) {
+            panic!("the terminal went away");
+        }
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let mut app = training_app();
+        let io = Io {
+            terminal: &mut terminal,
+            release: &mut || {},
+            inputs: unbounded(),
+            read_inputs: broken,
+        };
+        let outcome = run_with_worker(io, "trainer", &mut app, &mut |_, _| {}, |events, commands| {
+            let _ = events.send(started());
+            // Serves until told to stop, as a run does.
+            commands.iter().any(|c| c == Command::Stop)
+        });
+        assert!(app.quit);
+        assert_eq!(outcome.ok(), Some(true), "the worker was told to stop");
     }
 }

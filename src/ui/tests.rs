@@ -428,6 +428,65 @@ fn inspection_asks_for_predictions_and_quits_at_once() {
     assert!(a.quit);
 }
 
+/// A trainer that failed (an error, or a panic turned into `Event::Failed` by
+/// `terminal::run_with_worker`) shows "failed" with its message, and `q` quits at once: there
+/// is no run left to stop. Before, a panic left the app saying "running" and asking.
+#[test]
+fn a_failed_run_shows_its_message_and_q_quits_at_once() {
+    let message = "model computation failed: the training loss is NaN at step 21";
+    let mut a = app(true);
+    a.apply(&Event::Failed(message.into()));
+    assert_eq!(a.state.status, RunStatus::Failed(message.into()));
+    let shown = screen(120, 40, &a);
+    assert!(shown.contains("state  failed: model computation"), "{shown}");
+    assert!(shown.contains(&format!("failed: {message}  (q quits)")), "{shown}");
+    insta::assert_snapshot!("app_failed_120x40", shown);
+    assert_eq!(a.on_key(KeyCode::Char('q')), [Command::Stop]);
+    assert!(a.quit && !a.confirm_quit);
+
+    // The failure arrives while "stop the run?" is asked: the question is dropped.
+    let mut a = app(true);
+    a.on_key(KeyCode::Char('q'));
+    assert!(a.confirm_quit);
+    a.apply(&Event::Failed(message.into()));
+    assert!(!a.confirm_quit);
+    assert_eq!(a.on_key(KeyCode::Esc), [Command::Stop], "esc quits a dead run too");
+    assert!(a.quit);
+
+    // A worker that vanished mid-run without a word has failed as well.
+    let mut a = app(true);
+    a.worker_ended();
+    assert!(matches!(a.state.status, RunStatus::Failed(_)), "{:?}", a.state.status);
+    a.on_key(KeyCode::Char('q'));
+    assert!(a.quit);
+    // After a finished run, the worker ending is not a failure.
+    let mut a = App::new(RunState::new("open"), browser(), Theme::default(), false);
+    a.worker_ended();
+    assert_eq!(a.state.status, RunStatus::Starting);
+}
+
+/// A signal (or a lost terminal) ends the app from any state, without the question a `q`
+/// asks while training, and tells the worker to stop.
+#[test]
+fn terminate_quits_from_any_state() {
+    let mut running = app(true);
+    let mut asking = app(true);
+    asking.on_key(KeyCode::Char('q'));
+    let mut searching = app(true);
+    searching.on_key(KeyCode::Char('/'));
+    assert!(searching.browser.searching);
+    let mut inspecting = App::new(RunState::new("open"), browser(), Theme::default(), false);
+    for (name, a) in [
+        ("running", &mut running),
+        ("asking", &mut asking),
+        ("searching", &mut searching),
+        ("inspecting", &mut inspecting),
+    ] {
+        assert_eq!(a.on_input(Input::Terminate), [Command::Stop], "{name}");
+        assert!(a.quit, "{name}");
+    }
+}
+
 /// A stand-in for the trainer: a short run's events, and attention for every watch.
 fn fake_trainer(
     commands: crossbeam_channel::Receiver<Command>,
