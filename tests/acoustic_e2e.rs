@@ -194,6 +194,33 @@ fn features_refuses_bad_inputs_with_named_files() {
 }
 
 #[test]
+fn one_bad_recording_is_one_error_line_naming_it() {
+    // A copy of the recordings with one WAV whose header claims 4294967295 Hz.
+    let tmp = tempfile::tempdir().unwrap();
+    let wavs = tmp.path().join("wavs");
+    std::fs::create_dir(&wavs).unwrap();
+    for entry in std::fs::read_dir(speech()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "wav") {
+            std::fs::copy(&path, wavs.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let bad = wavs.join("utt05.wav");
+    let mut bytes = std::fs::read(&bad).unwrap();
+    bytes[24..28].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&bad, bytes).unwrap();
+    let mut args = features_args(&tmp.path().join("out.jsonl"));
+    args.audio_dir = wavs;
+    let err = format!("{:#}", cmbert::commands::features::run(args).unwrap_err());
+    assert!(!err.contains('\n'), "one line: {err:?}");
+    assert!(
+        err.contains("utt05.wav") && err.contains("1 of 12 recordings failed"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("out.jsonl").exists());
+}
+
+#[test]
 fn a_recording_needs_a_model_trained_on_extracted_features() {
     let err = Trained::open(&fixtures().join("tiny/reference"), &Device::Cpu)
         .unwrap()

@@ -58,13 +58,16 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
         .iter()
         .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
         .collect();
-    if !failures.is_empty() {
-        bail!(
-            "{} of {} recordings failed; nothing was written:\n  {}",
+    match failures.as_slice() {
+        [] => {}
+        // One bad file is one line: the file's own message first, where a reader looks.
+        [only] => bail!("{only} (1 of {} recordings failed; nothing was written)", jobs.len()),
+        [first, ..] => bail!(
+            "{} of {} recordings failed; nothing was written. First: {first}\n  {}",
             failures.len(),
             jobs.len(),
-            failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n  ")
-        );
+            failures[1..].iter().take(9).cloned().collect::<Vec<_>>().join("\n  ")
+        ),
     }
     let utterances: Vec<_> = results.into_iter().map(|r| r.expect("failures handled")).collect();
     write_jsonl(&args.out, &set, &jobs, &utterances)?;

@@ -137,7 +137,7 @@ impl Theme {
             origin: origin.into(),
             message,
         };
-        let file: File = toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+        let file: File = toml::from_str(text).map_err(|e| invalid(toml_error_line(text, &e)))?;
         let mut theme = Self {
             name: file.name.unwrap_or_else(|| origin.into()),
             ..Self::default()
@@ -194,6 +194,21 @@ pub fn color(rgb: Rgb) -> Color {
     Color::Rgb(rgb.0, rgb.1, rgb.2)
 }
 
+/// toml's own message spans several lines (the source line and a caret under it); errors here
+/// are one line, so keep its message and say where.
+fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +262,15 @@ mod tests {
             missing.contains("neon") && missing.contains("dark, paper, colorblind"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn toml_syntax_and_type_errors_are_one_line_with_the_position() {
+        for (text, line) in [("name = \"x\"\n[ui]\ntext = 5\n", "line 3"), ("[[[[", "line 1")] {
+            let err = Theme::parse(text, "mine.toml").unwrap_err().to_string();
+            assert!(!err.contains('\n'), "{err:?}");
+            assert!(err.contains("mine.toml") && err.contains(line), "{err}");
+        }
     }
 
     #[test]
