@@ -136,9 +136,9 @@ fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
 
 /// An npz of raw members, deflated as `numpy.savez_compressed` does.
 fn npz(path: &Path, members: &[(&str, Vec<u8>)]) {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-    let options = zip::write::FileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
+    let mut zip = zip_npz::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip_npz::write::FileOptions::default()
+        .compression_method(zip_npz::CompressionMethod::Deflated)
         .large_file(true);
     for (name, bytes) in members {
         zip.start_file(format!("{name}.npy"), options).unwrap();

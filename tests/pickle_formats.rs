@@ -1,11 +1,87 @@
 //! Every pickle in tests/fixtures/pickles/, written by NumPy 1.x and 2.x with protocols 2-5
 //! (tests/reference/make_pickle_fixtures.py), read back and compared with what NumPy
-//! recorded in expected.json.
+//! recorded in expected.json; and the memory bound the reader states (data/pickle/mod.rs),
+//! measured with a counting allocator on generated pickles that copy one value many times.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use cmbert::data::pickle::{parse_pickle, read_pickle, NdArray, PyValue};
+use cmbert::data::pickle::{parse_pickle, read_pickle, NdArray, PickleError, PyValue, BUDGET_BASE, BUDGET_PER_BYTE};
 use serde_json::Value as Json;
+
+/// Counts each thread's live heap bytes and their peak, so that a test can measure what one
+/// parse allocates while other tests run on other threads.
+struct Counting;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn grew(n: usize) {
+    let live = LIVE.get() + n as isize;
+    LIVE.set(live);
+    PEAK.set(PEAK.get().max(live));
+}
+
+fn shrank(n: usize) {
+    LIVE.set(LIVE.get() - n as isize);
+}
+
+// GlobalAlloc is an unsafe trait; this one forwards every call to the system allocator and
+// only counts.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(p, layout) };
+        shrank(layout.size());
+    }
+
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, layout, new_size) };
+        if !q.is_null() {
+            shrank(layout.size());
+            grew(new_size);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// What `parse_pickle` returns, the most this thread had allocated meanwhile, and the time.
+fn measured(bytes: &[u8]) -> (Result<PyValue, PickleError>, usize, Duration) {
+    let start = LIVE.get();
+    PEAK.set(start);
+    let clock = Instant::now();
+    let result = parse_pickle(bytes);
+    let elapsed = clock.elapsed();
+    (result, (PEAK.get() - start).max(0) as usize, elapsed)
+}
+
+/// The stated bound: twice the budget (vectors' spare capacity) plus the input.
+fn bound(len: usize) -> usize {
+    2 * (BUDGET_PER_BYTE * len + BUDGET_BASE) + len
+}
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pickles")
@@ -325,4 +401,92 @@ fn missing_and_foreign_files_are_named() {
     let path = dir().join("expected.json");
     let msg = read_pickle(&path).unwrap_err().to_string();
     assert!(msg.contains("expected.json") && msg.contains("not a pickle"), "{msg}");
+}
+
+/// Pickles that build one value of `N` items and then use it `TIMES` times, each use
+/// copying or expanding it: every one must be refused within the stated memory bound and
+/// quickly. The old reader charged its budget only when copying the result out, so the
+/// copies made while running (`list(x)`, call arguments, `dict(x)`, object-array items)
+/// were unbounded: `list(x)` here took 1.2 GB.
+#[test]
+fn values_copied_many_times_are_refused_within_the_stated_bound() {
+    const N: usize = 50_000;
+    const TIMES: usize = 1000;
+    let n = (N as u32).to_le_bytes();
+    let str4 = |s: &[u8]| [&b"X"[..], &(s.len() as u32).to_le_bytes(), s].concat();
+    // Memo 0: a list of N Nones. Memo 1: a tuple of N Nones. Memo 2: a dict of N / 2 pairs.
+    // Memo 3: a shape tuple (N,). Memo 4: N bytes. Memo 5: a str of N characters.
+    let setup = [
+        &b"]q\x00("[..],
+        &vec![b'N'; N],
+        b"e0(",
+        &vec![b'N'; N],
+        b"tq\x010}q\x02(",
+        &b"K\x01N".repeat(N / 2),
+        b"u0J",
+        &n,
+        b"\x85q\x030B",
+        &n,
+        &vec![7u8; N],
+        b"q\x040",
+        &str4(&vec![b'a'; N]),
+        b"q\x050",
+    ]
+    .concat();
+    let uses: [(&str, &[u8], &[u8]); 8] = [
+        ("list(x)", b"c__builtin__\nlist\nq\x100", b"h\x10h\x00\x85R"),
+        ("f(*args)", b"cmod\nf\nq\x100", b"h\x10h\x01R"),
+        (
+            "OrderedDict(d)",
+            b"ccollections\nOrderedDict\nq\x100",
+            b"h\x10h\x02\x85R",
+        ),
+        (
+            "object array",
+            b"cnumpy.core.multiarray\n_reconstruct\nq\x10cnumpy\nndarray\nK\x00\x85C\x01b\x87q\x110\
+              cnumpy\ndtype\nX\x02\x00\x00\x00O8\x89\x88\x87Rq\x120",
+            b"h\x10h\x11R(K\x01h\x03h\x12\x89h\x00tb",
+        ),
+        (
+            "int8 array",
+            b"cnumpy.core.numeric\n_frombuffer\nq\x10cnumpy\ndtype\nX\x02\x00\x00\x00i1\x89\x88\x87Rq\x120\
+              X\x01\x00\x00\x00Cq\x130",
+            b"h\x10(h\x04h\x12h\x03h\x13tR",
+        ),
+        (
+            "_codecs.encode",
+            b"c_codecs\nencode\nq\x10X\x06\x00\x00\x00latin1q\x110",
+            b"h\x10h\x05h\x11\x86R",
+        ),
+        ("bytes shared", b"", b"h\x04"),
+        ("list shared", b"", b"h\x00"),
+    ];
+    for (what, global, use_once) in uses {
+        let bytes = [&b"\x80\x02"[..], &setup, global, b"](", &use_once.repeat(TIMES), b"e."].concat();
+        let (result, peak, elapsed) = measured(&bytes);
+        let e = result.expect_err(what).to_string();
+        assert!(e.contains("expands to far more data"), "{what}: {e}");
+        assert!(
+            peak <= bound(bytes.len()),
+            "{what}: {peak} bytes allocated for a {}-byte pickle, above the stated bound",
+            bytes.len()
+        );
+        assert!(elapsed < Duration::from_secs(5), "{what}: took {elapsed:?}");
+        // Used once, the same value is fine.
+        let once = [&b"\x80\x02"[..], &setup, global, b"](", use_once, b"e."].concat();
+        let PyValue::List(items) = parse_pickle(&once).unwrap_or_else(|e| panic!("{what}: {e}")) else {
+            panic!("{what}: not a list")
+        };
+        assert_eq!(items.len(), 1, "{what}");
+    }
+}
+
+/// Real pickles stay far inside the bound.
+#[test]
+fn fixtures_parse_within_the_stated_bound() {
+    for (name, _) in expected() {
+        let bytes = std::fs::read(dir().join(&name)).unwrap();
+        let (_, peak, _) = measured(&bytes);
+        assert!(peak <= bound(bytes.len()), "{name}: {peak} bytes");
+    }
 }

@@ -8,6 +8,7 @@
 
 mod keys;
 mod save;
+mod torch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use crate::model::{BertConfig, ClsAudio, HeadConfig, ModelKind};
 
 pub use keys::{canonical_name, canonicalise};
 pub use save::{copy, save, save_with, ExtraFiles};
+pub use torch::{read_torch, read_torch_bytes, TorchError, OUTPUT_BASE, OUTPUT_PER_BYTE};
 
 /// Version tag written into our `config.json`.
 pub const FORMAT: &str = "cmbert-tui/1";
@@ -37,6 +39,8 @@ pub enum CheckpointError {
     Invalid { path: PathBuf, message: String },
     #[error("{path}: cannot read weights: {source}")]
     Weights { path: PathBuf, source: candle_core::Error },
+    #[error("{path}: cannot read weights: {source}")]
+    Torch { path: PathBuf, source: TorchError },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -199,8 +203,8 @@ fn load_weights(dir: &Path, device: &Device) -> Result<HashMap<String, Tensor>, 
         let raw = candle_core::safetensors::load(&safetensors, device);
         (safetensors, raw.map(|m| m.into_iter().collect::<Vec<_>>()))
     } else if pth.is_file() {
-        check_torch_zip(&pth)?;
-        (pth.clone(), candle_core::pickle::read_all(&pth))
+        let raw = read_torch_file(&pth)?;
+        (pth, Ok(raw))
     } else {
         return Err(CheckpointError::Missing {
             dir: dir.to_path_buf(),
@@ -220,28 +224,17 @@ fn load_weights(dir: &Path, device: &Device) -> Result<HashMap<String, Tensor>, 
         .collect())
 }
 
-/// candle reads the zip container that `torch.save` has written since PyTorch 1.6; say so
-/// plainly for the legacy format instead of failing inside the unpickler.
-fn check_torch_zip(path: &Path) -> Result<(), CheckpointError> {
-    use std::io::Read;
-    let mut magic = [0u8; 4];
-    let mut file = std::fs::File::open(path).map_err(|source| CheckpointError::Io {
+/// `pytorch_model.bin`, read with the crate's own pickle reader (see `torch.rs`); the legacy
+/// (pre-1.6, non-zip) format is named as such.
+pub fn read_torch_file(path: &Path) -> Result<Vec<(String, Tensor)>, CheckpointError> {
+    let file = std::fs::File::open(path).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let read = file.read(&mut magic).map_err(|source| CheckpointError::Io {
+    read_torch(std::io::BufReader::new(file)).map_err(|source| CheckpointError::Torch {
         path: path.to_path_buf(),
         source,
-    })?;
-    if read < 4 || &magic != b"PK\x03\x04" {
-        return Err(CheckpointError::Invalid {
-            path: path.to_path_buf(),
-            message: "not a PyTorch zip archive. Files from PyTorch < 1.6 use a legacy format: re-save with \
-                      `torch.save(torch.load(f), f)` on a recent PyTorch, or convert to model.safetensors"
-                .into(),
-        });
-    }
-    Ok(())
+    })
 }
 
 /// A full CM-BERT model carries the fusion head's tensors; their shapes give its sizes. A

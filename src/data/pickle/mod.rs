@@ -8,13 +8,45 @@
 //! the builtin containers). Any other call becomes an opaque [`PyValue::Object`], so a
 //! pickle of something else still parses and the caller can say what it found.
 //!
-//! Protocols 0 to 5 are read, except protocol 0's quoted-string opcodes, persistent IDs
-//! (PyTorch's legacy format), the extension registry and protocol 5's out-of-band buffers,
-//! which are reported as unsupported. Corrupt or hostile input yields an error, never a
-//! panic: every length is checked against the bytes that remain, and values that would
-//! expand to far more data than the file holds (shared references, self-references, very
-//! deep nesting) are refused.
+//! Protocols 0 to 5 are read, except protocol 0's quoted-string opcodes, the extension
+//! registry and protocol 5's out-of-band buffers, which are reported as unsupported.
+//! Persistent IDs (references to data outside the pickle) are read only by
+//! [`parse_torch_pickle`], for PyTorch's `data.pkl`; `checkpoint::read_torch` builds tensors
+//! from them.
+//!
+//! # What a hostile pickle can do
+//!
+//! Corrupt or hostile input yields a typed error, never a panic, a hang or unbounded memory:
+//!
+//! - **Memory.** Everything the machine allocates while it runs and while it copies the
+//!   result out is charged, before it is allocated, against a budget of
+//!   [`BUDGET_PER_BYTE`] (32) bytes per input byte plus [`BUDGET_BASE`] (16 MiB): the stack's
+//!   and the marks' slots as they first grow, memo entries, every node with its item
+//!   vector, copies of item vectors (`list(x)`, call arguments, object-array items), copied
+//!   strings and bytes, decoded arrays (8 bytes per item: values become `f64`) and every
+//!   value of the result. Nothing is credited back when freed. Rust vectors and the memo's
+//!   hash table may reserve up to twice what they hold, so peak memory stays under twice the
+//!   budget plus the input itself: under 100 MB for a 1 MB file (measured in
+//!   tests/pickle_formats.rs). Legitimate pickles, which store each value once, need 2 to 8
+//!   bytes per input byte for arrays and 20 to 30 for small objects such as PyTorch's
+//!   `data.pkl`; only containers of one-byte items (a list of a million `None`s) cost more,
+//!   about 100, so a pickle made mostly of them is refused beyond the 16 MiB base. Memo
+//!   references (exponential sharing, one list copied a thousand times) are what the budget
+//!   is for.
+//! - **Time.** Each opcode does constant work besides what it charges (every charged byte
+//!   pays for a constant amount of copying or converting) and besides moving values that
+//!   were pushed, each of which moves a bounded number of times; finding a newline or a
+//!   length reads only bytes that the opcode then consumes. Work is therefore linear in
+//!   input size plus budget.
+//! - **Recursion and cycles.** The machine itself never recurses. Copying the result out
+//!   does, to at most 200 levels, and refuses a value that contains itself; a 0-d object
+//!   array (which stands for its one item) is refused when it would stand for itself, and
+//!   every walk along such aliases is bounded or charged. Messages describe a value by its
+//!   type, with names from the file shortened.
+//! - **Lengths** are checked against the bytes that remain before anything is taken, and
+//!   shape products with checked arithmetic before anything is decoded.
 
+mod node;
 mod numpy;
 mod output;
 mod reduce;
@@ -24,6 +56,9 @@ mod vm;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+use vm::Flavor;
+pub use vm::{BUDGET_BASE, BUDGET_PER_BYTE};
 
 /// A value from a pickle. Python's `bytearray` reads as `Bytes`, `frozenset` as `Set`, and
 /// `collections.OrderedDict`/`defaultdict` as `Dict` (the default factory is dropped).
@@ -41,6 +76,9 @@ pub enum PyValue {
     /// Items in file order. A key written twice (only hand-made pickles do that) appears
     /// twice; [`PyValue::get`] returns the later one, as Python would keep it.
     Dict(Vec<(PyValue, PyValue)>),
+    /// A persistent ID (BINPERSID/PERSID): a reference to data outside the pickle, such as
+    /// a PyTorch storage. Only [`parse_torch_pickle`] reads them.
+    PersistentId(Box<PyValue>),
     Set(Vec<PyValue>),
     /// A numeric NumPy array. Arrays of strings or Python objects (`dtype=object`, `<U..`,
     /// `|S..`) read as nested `List`s, as their `tolist()` would give.
@@ -117,6 +155,7 @@ impl PyValue {
             Self::Dict(_) => "dict",
             Self::Set(_) => "set",
             Self::Array(_) => "numpy.ndarray",
+            Self::PersistentId(_) => "persistent id",
             Self::Object { module, name, .. } => return format!("{module}.{name} object"),
         }
         .to_string()
@@ -188,9 +227,21 @@ pub fn read_pickle(path: &Path) -> Result<PyValue, PickleError> {
     })
 }
 
+/// Runs a pickle held in memory; persistent IDs are refused.
 pub fn parse_pickle(bytes: &[u8]) -> Result<PyValue, PickleError> {
+    parse(bytes, Flavor::Plain)
+}
+
+/// Runs PyTorch's `data.pkl`: persistent IDs read as [`PyValue::PersistentId`], and the
+/// attributes PyTorch gives a state dict (`OrderedDict._metadata`, set by BUILD) are
+/// dropped. Same bounds as [`parse_pickle`].
+pub fn parse_torch_pickle(bytes: &[u8]) -> Result<PyValue, PickleError> {
+    parse(bytes, Flavor::Torch)
+}
+
+fn parse(bytes: &[u8], flavor: Flavor) -> Result<PyValue, PickleError> {
     check_start(bytes)?;
-    let result = vm::Machine::new(bytes).run();
+    let result = vm::Machine::new(bytes, flavor).run();
     // Python 3 always writes a protocol header, so a headerless file that fails to run is
     // far more likely some other format than a damaged protocol 0/1 pickle.
     match result {

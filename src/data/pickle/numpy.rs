@@ -4,13 +4,17 @@
 //! as `_frombuffer(buf, dtype, shape, order)` (protocol 5); scalars as `scalar(dtype, raw)`.
 //! Module names moved from `numpy.core` to `numpy._core` in NumPy 2; both are accepted.
 
+use std::mem::size_of;
 use std::rc::Rc;
 
-use super::vm::{Id, Machine, Node, Val};
+use super::vm::{clip, Id, Machine, Node, Val};
 use super::{NdArray, PickleError};
 
 /// NumPy's own limit on dimensions.
 const MAX_DIMS: usize = 64;
+
+/// No NumPy type code is longer (`<U2147483647`); longer text is refused before parsing.
+const MAX_TYPE_CODE: usize = 16;
 
 #[derive(Clone, Debug)]
 pub(super) struct Dtype {
@@ -109,9 +113,11 @@ impl<'a> Machine<'a> {
     /// `numpy.dtype(code, align, copy)`.
     pub(super) fn numpy_dtype(&self, args: &[Val]) -> Result<Node, PickleError> {
         match args.first() {
-            Some(Val::Str(code)) => Dtype::parse(code)
+            Some(Val::Str(code)) => Some(code)
+                .filter(|code| code.len() <= MAX_TYPE_CODE)
+                .and_then(|code| Dtype::parse(code))
                 .map(Node::Dtype)
-                .ok_or_else(|| self.malformed(format!("bad NumPy type code {code:?}"))),
+                .ok_or_else(|| self.malformed(format!("bad NumPy type code \"{}\"", clip(code)))),
             _ => Err(self.malformed("numpy.dtype without a type code")),
         }
     }
@@ -120,11 +126,11 @@ impl<'a> Machine<'a> {
     /// flags[, metadata])`.
     pub(super) fn numpy_dtype_state(&mut self, id: Id, state: &Val) -> Result<(), PickleError> {
         let items = self
-            .tuple_items(state)
+            .tuple(state)
             .ok_or_else(|| self.malformed("NumPy dtype state must be a tuple"))?;
         let order = match items.get(1) {
             Some(Val::Str(o)) if matches!(&**o, "<" | ">" | "|" | "=") => o.chars().next(),
-            Some(Val::Str(o)) => return Err(self.malformed(format!("NumPy byte order {o:?}"))),
+            Some(Val::Str(o)) => return Err(self.malformed(format!("NumPy byte order \"{}\"", clip(o)))),
             _ => None,
         };
         let structured = items.len() >= 4 && items[2..4].iter().any(|v| !matches!(v, Val::None));
@@ -142,16 +148,17 @@ impl<'a> Machine<'a> {
 
     /// BUILD on `_reconstruct(ndarray, ...)`.
     pub(super) fn numpy_array_state(&mut self, state: &Val) -> Result<Node, PickleError> {
-        let all = self.tuple_items(state).ok_or_else(|| {
+        let all = self.tuple(state).ok_or_else(|| {
             self.malformed(format!(
                 "NumPy array state must be a tuple, found {}",
                 self.describe(state)
             ))
         })?;
-        // Version 1 leads with the version number; version 0 had none.
+        // Version 1 leads with the version number; version 0 had none. At most five
+        // handles are copied, whatever the tuple's length.
         let items = match all.len() {
-            5 => &all[1..],
-            4 => &all[..],
+            5 => all[1..].to_vec(),
+            4 => all.to_vec(),
             n => return Err(self.malformed(format!("NumPy array state has {n} items, expected 5"))),
         };
         let shape = self.shape(&items[0])?;
@@ -163,16 +170,15 @@ impl<'a> Machine<'a> {
         };
         if dtype.elem() == Ok(Elem::Object) {
             // Object arrays come as a list of their items in C order, whatever the layout.
-            let objects = match self.node(&items[3]) {
-                Some(Node::List(v)) => v.clone(),
-                _ => return Err(self.malformed("NumPy object array without a list of items")),
-            };
-            if objects.len() as u128 != count(&shape).unwrap_or(u128::MAX) {
-                return Err(self.malformed(format!(
-                    "NumPy object array of shape {shape:?} with {} items",
-                    objects.len()
-                )));
+            let n = self
+                .node(&items[3])
+                .and_then(Node::as_list)
+                .ok_or_else(|| self.malformed("NumPy object array without a list of items"))?
+                .len();
+            if n as u128 != count(&shape).unwrap_or(u128::MAX) {
+                return Err(self.malformed(format!("NumPy object array of shape {shape:?} with {n} items")));
             }
+            let objects = self.copy_items(&items[3], Node::as_list)?.unwrap_or_default();
             return self.nested(objects, &shape);
         }
         self.decode_array(&dtype, shape, fortran, &items[3])
@@ -229,9 +235,9 @@ impl<'a> Machine<'a> {
 
     fn shape(&self, v: &Val) -> Result<Vec<usize>, PickleError> {
         let dims = match v {
-            Val::Int(_) => vec![v.clone()],
+            Val::Int(_) => std::slice::from_ref(v),
             _ => self
-                .tuple_items(v)
+                .tuple(v)
                 .ok_or_else(|| self.malformed(format!("NumPy shape is a {}, not a tuple", self.describe(v))))?,
         };
         if dims.len() > MAX_DIMS {
@@ -247,21 +253,23 @@ impl<'a> Machine<'a> {
 
     /// Array data: bytes, or (protocol 2 before `_codecs.encode` was applied, and Python 2)
     /// a str holding one byte per character.
-    fn raw(&self, v: &Val) -> Result<Raw<'a>, PickleError> {
+    fn raw(&mut self, v: &Val) -> Result<Raw<'a>, PickleError> {
         match v {
             Val::Span(start, n) => {
                 let data: &'a [u8] = self.data;
                 Ok(Raw::File(&data[*start..start + n]))
             }
             Val::Bytes(b) => Ok(Raw::Shared(b.clone())),
-            Val::Str(s) => s
-                .chars()
-                .map(|c| {
-                    u8::try_from(u32::from(c))
-                        .map_err(|_| self.malformed("NumPy data string has characters beyond latin-1"))
-                })
-                .collect::<Result<Vec<u8>, _>>()
-                .map(Raw::Owned),
+            // A memoised string can be used as data any number of times; each copy is charged.
+            Val::Str(s) => self.charge(s.len()).and_then(|()| {
+                s.chars()
+                    .map(|c| {
+                        u8::try_from(u32::from(c))
+                            .map_err(|_| self.malformed("NumPy data string has characters beyond latin-1"))
+                    })
+                    .collect::<Result<Vec<u8>, _>>()
+                    .map(Raw::Owned)
+            }),
             _ => Err(self.malformed(format!("NumPy data is a {}, not bytes", self.describe(v)))),
         }
     }
@@ -293,11 +301,20 @@ impl<'a> Machine<'a> {
                 bytes.len()
             )));
         }
-        // Zero-width strings take no bytes, so count items too.
-        self.charge(bytes.len().max(n as usize))?;
+        let n = n as usize;
+        // What is about to be made: a handle per string plus the text (zero-width strings
+        // take no bytes, so the count of items matters), or an f64 per number; a Fortran
+        // array is reordered into a second copy.
+        let text = matches!(elem, Elem::Unicode(_) | Elem::Bytes(_));
+        let made = if text {
+            n.saturating_mul(size_of::<Val>()).saturating_add(bytes.len())
+        } else {
+            n.saturating_mul(size_of::<f64>())
+        };
+        self.charge(if fortran { made.saturating_mul(2) } else { made })?;
         let be = dtype.big_endian();
-        if let Elem::Unicode(_) | Elem::Bytes(_) = elem {
-            let items = text_items(elem, be, &bytes, n as usize);
+        if text {
+            let items = text_items(elem, be, &bytes, n);
             let items = if fortran { fortran_to_c(&items, &shape) } else { items };
             return self.nested(items, &shape);
         }
@@ -317,19 +334,21 @@ impl<'a> Machine<'a> {
         };
         let mut level = items;
         for (k, &size) in inner.iter().enumerate().rev() {
-            // Lists at this level: the product of the dimensions before it.
+            // Lists at this level: the product of the dimensions before it. A zero-length
+            // inner dimension makes many empty lists from no items, so this level's handles
+            // are charged before any is made, and each list as it is made.
             let groups = shape[..=k]
                 .iter()
                 .try_fold(1usize, |n, &d| n.checked_mul(d))
                 .ok_or_else(|| self.malformed("NumPy shape is too large"))?;
-            self.charge(groups)?;
+            self.charge_n::<Val>(groups)?;
             let mut it = level.into_iter();
             level = (0..groups)
                 .map(|_| {
                     let row: Vec<Val> = it.by_ref().take(size).collect();
                     self.alloc(Node::List(row))
                 })
-                .collect();
+                .collect::<Result<_, _>>()?;
         }
         Ok(Node::List(level))
     }

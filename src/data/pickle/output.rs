@@ -1,11 +1,19 @@
 //! Copying the result out of the arena into an owned `PyValue` tree.
+//!
+//! The one recursive walk of the reader. Its depth is bounded (a value nested deeper, or one
+//! that contains itself, is refused), and it charges the machine's budget for every value
+//! it makes and every node it has to copy rather than move, so a DAG that shares one value
+//! many times (2^60 paths in 60 levels) is refused after the budget's worth of copies.
+
+use std::mem::size_of;
 
 use super::vm::{Id, Machine, Node, Obj, Val};
 use super::{PickleError, PyValue};
 
 /// Deeper values are refused: dropping or printing a `PyValue` recurses, and a
-/// self-referencing pickle would otherwise never end.
-const MAX_DEPTH: usize = 200;
+/// self-referencing pickle would otherwise never end. Each level takes a few hundred bytes
+/// of stack, well within a 2 MiB thread stack.
+pub(super) const MAX_DEPTH: usize = 200;
 
 impl Machine<'_> {
     /// Copies the result out of the arena. A node's contents are moved on the last visit
@@ -14,6 +22,9 @@ impl Machine<'_> {
     pub(super) fn finish(mut self, root: Val) -> Result<PyValue, PickleError> {
         self.stack.clear();
         self.memo.clear();
+        // The counting walk's `todo` holds at most one handle per container item, each of
+        // which was charged when the container was made; `refs` and `seen` are charged here.
+        self.charge(self.nodes.len().saturating_mul(size_of::<usize>() + 1))?;
         self.refs = vec![0; self.nodes.len()];
         let mut seen = vec![false; self.nodes.len()];
         let mut todo = vec![root.clone()];
@@ -38,7 +49,7 @@ impl Machine<'_> {
                 "values nested more than {MAX_DEPTH} deep (or a value that contains itself)"
             )));
         }
-        self.charge(1)?;
+        self.charge_n::<PyValue>(1)?;
         Ok(match v {
             Val::None => PyValue::None,
             Val::Bool(b) => PyValue::Bool(b),
@@ -49,9 +60,8 @@ impl Machine<'_> {
                 PyValue::Str(s.to_string())
             }
             Val::Span(..) | Val::Bytes(_) => {
-                let bytes = self.bytes_of(&v).unwrap_or_default().to_vec();
-                self.charge(bytes.len())?;
-                PyValue::Bytes(bytes)
+                self.charge(self.bytes_of(&v).unwrap_or_default().len())?;
+                PyValue::Bytes(self.bytes_of(&v).unwrap_or_default().to_vec())
             }
             Val::Ref(id) => self.node_value(id, depth)?,
         })
@@ -63,8 +73,8 @@ impl Machine<'_> {
             std::mem::replace(&mut self.nodes[id], Node::Taken)
         } else {
             // This copy's children are visited once more than the count says.
+            self.charge(size_of::<Node>().saturating_add(self.nodes[id].heap_bytes()))?;
             let node = self.nodes[id].clone();
-            self.charge(node.weight())?;
             node.for_each_child(|c| {
                 if let Val::Ref(c) = c {
                     self.refs[*c] += 1;
@@ -80,6 +90,7 @@ impl Machine<'_> {
             Node::Dict(items) => PyValue::Dict(self.dict_values(items, d)?),
             Node::Array(a) => PyValue::Array(a),
             Node::Alias(v) => self.value(v, d)?,
+            Node::Persistent(v) => PyValue::PersistentId(Box::new(self.value(v, d)?)),
             Node::BigInt(bytes) => PyValue::Object {
                 module: "builtins".into(),
                 name: "int".into(),
@@ -87,8 +98,8 @@ impl Machine<'_> {
                 state: None,
             },
             Node::Global { module, name } => PyValue::Object {
-                module,
-                name,
+                module: self.string(&module)?,
+                name: self.string(&name)?,
                 args: Vec::new(),
                 state: None,
             },
@@ -113,6 +124,7 @@ impl Machine<'_> {
                     list_items,
                     dict_items,
                 } = *o;
+                let (module, name) = (self.string(&module)?, self.string(&name)?);
                 let args = self.values(args, d)?;
                 let mut state = state.map(|s| self.value(s, d)).transpose()?;
                 if !list_items.is_empty() || !dict_items.is_empty() {
@@ -138,6 +150,11 @@ impl Machine<'_> {
             }
             Node::Taken => return Err(self.unsupported("a value that contains itself")),
         })
+    }
+
+    fn string(&mut self, s: &str) -> Result<String, PickleError> {
+        self.charge(s.len())?;
+        Ok(s.to_string())
     }
 
     fn dict_values(&mut self, items: Vec<(Val, Val)>, depth: usize) -> Result<Vec<(PyValue, PyValue)>, PickleError> {

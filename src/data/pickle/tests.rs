@@ -385,3 +385,104 @@ fn type_names_and_lookup() {
     };
     assert!(format!("{long:?}").contains(".. 100 values"));
 }
+
+/// `_reconstruct(ndarray, (0,), b"b")`, memoised under `key` before BUILD gives it data, as
+/// NumPy pickles an array.
+fn pending_array(key: u8) -> Vec<u8> {
+    [
+        &b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85C\x01b\x87Rq"[..],
+        &[key],
+    ]
+    .concat()
+}
+
+/// BUILD state of a 0-d object array whose one item is memo entry `item`.
+fn object_0d_state(item: u8) -> Vec<u8> {
+    [
+        &b"(K\x01)cnumpy\ndtype\nX\x02\x00\x00\x00O8\x89\x88\x87R\x89]h"[..],
+        &[item],
+        b"atb",
+    ]
+    .concat()
+}
+
+/// Runs `parse_pickle` on another thread: a hang fails the test instead of stalling it.
+fn parse_within(bytes: Vec<u8>, secs: u64) -> Result<PyValue, PickleError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(parse_pickle(&bytes)));
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .expect("the pickle reader did not finish in time")
+}
+
+#[test]
+fn a_0d_object_array_that_contains_itself_is_refused() {
+    // It stands for its one item, itself: describing it for an error used to loop forever.
+    let array = [pending_array(0), object_0d_state(0)].concat();
+    for then in [&b"K\x01a"[..], b")R", b""] {
+        let e = parse_within(p2(&[&array[..], then].concat()), 10)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("contains itself"), "{e}");
+    }
+    // Two arrays standing for each other.
+    let pair = [
+        pending_array(0),
+        pending_array(1),
+        object_0d_state(0),
+        b"0".to_vec(),
+        object_0d_state(1),
+    ]
+    .concat();
+    let e = parse_within(p2(&pair), 10).unwrap_err().to_string();
+    assert!(e.contains("contains itself"), "{e}");
+    // One standing for a list that holds it: a cycle through a container, refused on copy-out.
+    let through_list = [pending_array(0), b"]q\x01h\x00a0".to_vec(), object_0d_state(1)].concat();
+    let e = parse_within(p2(&through_list), 10).unwrap_err().to_string();
+    assert!(e.contains("itself") || e.contains("nested"), "{e}");
+    // An array standing for another array's item is fine, and reads as that item.
+    let ok = [pending_array(0), b"K\x07q\x010".to_vec(), object_0d_state(1)].concat();
+    assert_eq!(parse(&p2(&ok)), PyValue::Int(7));
+}
+
+#[test]
+fn messages_shorten_names_from_the_file() {
+    let text = |s: &str| [&b"X"[..], &(s.len() as u32).to_le_bytes(), s.as_bytes()].concat();
+    let e = err(&p2(
+        &[text(&"m".repeat(5000)), text("f\nx"), b"\x93K\x01a".to_vec()].concat()
+    ));
+    assert!(e.len() < 300 && e.contains("...") && e.contains("f\\nx"), "{e}");
+}
+
+#[test]
+fn deep_nesting_of_a_megabyte_is_an_error_not_a_stack_overflow() {
+    let n = 1 << 19;
+    for body in [
+        vec![b'('; 2 * n],
+        [vec![b']'; n], vec![b'a'; n - 1]].concat(),
+        [vec![b'('; n], vec![b'N'], vec![b't'; n]].concat(),
+        [vec![b']'; n], vec![0x85; n]].concat(),
+    ] {
+        assert!(parse_within(p2(&body), 20).is_err());
+    }
+}
+
+#[test]
+fn persistent_ids_only_in_the_torch_flavour() {
+    let bytes = p2(b"(X\x07\x00\x00\x00storageK\x00tQ");
+    assert!(err(&bytes).contains("persistent ID"));
+    let v = parse_torch_pickle(&bytes).unwrap();
+    let PyValue::PersistentId(id) = &v else { panic!("{v:?}") };
+    assert_eq!(
+        **id,
+        PyValue::Tuple(vec![PyValue::Str("storage".into()), PyValue::Int(0)])
+    );
+    assert_eq!(v.type_name(), "persistent id");
+    assert_eq!(
+        parse_torch_pickle(b"P0\n.").unwrap(),
+        PyValue::PersistentId(Box::new(PyValue::Str("0".into())))
+    );
+    // The state dict's attributes (BUILD on an OrderedDict) are dropped.
+    let od = p2(b"ccollections\nOrderedDict\n)R}(X\x01\x00\x00\x00kK\x01ub");
+    assert!(err(&od).contains("BUILD with state on a dict"));
+    assert_eq!(parse_torch_pickle(&od).unwrap(), PyValue::Dict(vec![]));
+}

@@ -5,120 +5,38 @@
 //! opcodes fetch them back from the memo. Values therefore live in an arena of `Node`s and
 //! the stack and memo hold handles (`Val`), so a mutation is seen through every handle. Only
 //! at STOP is the result copied out into an owned `PyValue` tree.
+//!
+//! Everything the machine allocates goes through [`Machine::charge`] first (see the bound in
+//! the module above): stack and mark slots as the stack first grows to them, memo entries,
+//! nodes with their item vectors, every copied string, clone of an item vector and decoded
+//! array. Handles are cheap to copy (strings are shared through `Rc`), so a memo fetch costs
+//! at most one stack slot whatever it refers to; copying what a handle refers to is what
+//! gets charged.
 
 use std::collections::HashMap;
+use std::mem::size_of;
 use std::rc::Rc;
 
-use super::numpy::Dtype;
-use super::{NdArray, PickleError, PyValue};
-
-pub(super) type Id = usize;
-
-/// A stack or memo entry. Immutable scalars are held inline; bytes read from the file are
-/// borrowed from it rather than copied.
-#[derive(Clone, Debug)]
-pub(super) enum Val {
-    None,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(Rc<str>),
-    /// Bytes in the input: start, length.
-    Span(usize, usize),
-    Bytes(Rc<[u8]>),
-    Ref(Id),
-}
-
-#[derive(Clone, Debug)]
-pub(super) enum Node {
-    List(Vec<Val>),
-    Tuple(Vec<Val>),
-    Dict(Vec<(Val, Val)>),
-    Set(Vec<Val>),
-    /// Little-endian two's complement, more than 64 bits.
-    BigInt(Vec<u8>),
-    Global {
-        module: String,
-        name: String,
-    },
-    Dtype(Dtype),
-    /// `_reconstruct(ndarray, ...)`, waiting for BUILD to give it shape, dtype and data.
-    PendingArray {
-        offset: usize,
-    },
-    Array(NdArray),
-    /// Stands for another value (a 0-d object array is its one item).
-    Alias(Val),
-    Object(Box<Obj>),
-    /// Moved out while building the result.
-    Taken,
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct Obj {
-    pub(super) module: String,
-    pub(super) name: String,
-    pub(super) args: Vec<Val>,
-    pub(super) state: Option<Val>,
-    pub(super) list_items: Vec<Val>,
-    pub(super) dict_items: Vec<(Val, Val)>,
-}
-
-impl Obj {
-    pub(super) fn node(module: &str, name: &str, args: Vec<Val>) -> Node {
-        let (module, name) = (module.to_string(), name.to_string());
-        Node::Object(Box::new(Obj {
-            module,
-            name,
-            args,
-            state: None,
-            list_items: Vec::new(),
-            dict_items: Vec::new(),
-        }))
-    }
-}
-
-impl Node {
-    pub(super) fn for_each_child(&self, mut f: impl FnMut(&Val)) {
-        match self {
-            Node::List(v) | Node::Tuple(v) | Node::Set(v) => v.iter().for_each(f),
-            Node::Dict(items) => items.iter().for_each(|(k, v)| {
-                f(k);
-                f(v)
-            }),
-            Node::Alias(v) => f(v),
-            Node::Object(o) => {
-                o.args.iter().chain(&o.state).chain(&o.list_items).for_each(&mut f);
-                o.dict_items.iter().for_each(|(k, v)| {
-                    f(k);
-                    f(v)
-                });
-            }
-            _ => {}
-        }
-    }
-
-    /// What copying this node costs, against the expansion budget.
-    pub(super) fn weight(&self) -> usize {
-        match self {
-            Node::Array(a) => a.data.len() * 8,
-            Node::BigInt(b) => b.len(),
-            _ => {
-                let mut n = 1;
-                self.for_each_child(|_| n += 1);
-                n
-            }
-        }
-    }
-}
+pub(super) use super::node::{Id, Node, Obj, Val};
+use super::{PickleError, PyValue};
 
 enum Items {
     List(Vec<Val>),
     Dict(Vec<(Val, Val)>),
 }
 
+/// What the machine accepts beyond plain pickles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flavor {
+    Plain,
+    /// PyTorch's `data.pkl`: persistent IDs name storages, and an `OrderedDict` state dict
+    /// carries attributes (`_metadata`) that are dropped.
+    Torch,
+}
+
 pub(super) struct Machine<'a> {
     pub(super) data: &'a [u8],
+    pub(super) flavor: Flavor,
     pos: usize,
     /// Offset of the opcode being run, for messages.
     pub(super) op: usize,
@@ -131,20 +49,27 @@ pub(super) struct Machine<'a> {
     budget: usize,
     /// While building the result: references not yet visited, per node.
     pub(super) refs: Vec<usize>,
+    /// The most values the stack and the marks have held: their vectors never shrink, so a
+    /// slot is charged when the stack first grows to it, not on every push.
+    stack_peak: usize,
+    marks_peak: usize,
 }
 
 impl<'a> Machine<'a> {
-    pub(super) fn new(data: &'a [u8]) -> Self {
+    pub(super) fn new(data: &'a [u8], flavor: Flavor) -> Self {
         Machine {
             data,
+            flavor,
             pos: 0,
             op: 0,
             stack: Vec::new(),
             marks: Vec::new(),
             memo: HashMap::new(),
             nodes: Vec::new(),
-            budget: data.len().saturating_mul(4).saturating_add(1 << 20),
+            budget: data.len().saturating_mul(BUDGET_PER_BYTE).saturating_add(BUDGET_BASE),
             refs: Vec::new(),
+            stack_peak: 0,
+            marks_peak: 0,
         }
     }
 
@@ -162,15 +87,24 @@ impl<'a> Machine<'a> {
         }
     }
 
-    /// Memo references let a small file describe a huge value (a list holding itself twice,
-    /// nested 60 times, is 2^60 items). Legitimate pickles store each value once, so their
-    /// decoded arrays and copied strings add up to about the file's size; anything that
-    /// grows far beyond that is refused before it is allocated.
-    pub(super) fn charge(&mut self, n: usize) -> Result<(), PickleError> {
-        self.budget = self.budget.checked_sub(n).ok_or_else(|| {
-            self.unsupported("the pickle expands to far more data than the file holds (values shared many times over); refusing to build it")
+    /// Takes `bytes` from the budget before they are allocated. Memo references let a small
+    /// file describe a huge value (a list holding itself twice, nested 60 times, is 2^60
+    /// items; `list(x)` called a thousand times on one memoised list copies it a thousand
+    /// times). Legitimate pickles store each value once, so what they allocate is a small
+    /// multiple of the file's size; anything beyond that is refused before it is allocated.
+    pub(super) fn charge(&mut self, bytes: usize) -> Result<(), PickleError> {
+        self.budget = self.budget.checked_sub(bytes).ok_or_else(|| {
+            self.unsupported(
+                "the pickle expands to far more data than the file holds (values shared or copied many times \
+                 over); refusing to build it",
+            )
         })?;
         Ok(())
+    }
+
+    /// [`Self::charge`] for `n` values of type `T`.
+    pub(super) fn charge_n<T>(&mut self, n: usize) -> Result<(), PickleError> {
+        self.charge(n.saturating_mul(size_of::<T>()))
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], PickleError> {
@@ -207,7 +141,10 @@ impl<'a> Machine<'a> {
 
     fn utf8(&mut self, width: usize) -> Result<Val, PickleError> {
         let n = self.len_field(width)?;
-        Ok(Val::Str(String::from_utf8_lossy(self.take(n)?).into()))
+        let text = String::from_utf8_lossy(self.take(n)?);
+        // Lossy decoding can triple the length (U+FFFD for each bad byte).
+        self.charge(text.len())?;
+        Ok(Val::Str(text.into()))
     }
 
     /// A protocol-0 argument: text up to a newline.
@@ -225,7 +162,7 @@ impl<'a> Machine<'a> {
         line.trim()
             .trim_end_matches('L')
             .parse()
-            .map_err(|_| self.malformed(format!("bad {what} {line:?}")))
+            .map_err(|_| self.malformed(format!("bad {what} \"{}\"", clip(line))))
     }
 
     fn floor(&self) -> usize {
@@ -249,6 +186,8 @@ impl<'a> Machine<'a> {
 
     fn pop_mark(&mut self) -> Result<Vec<Val>, PickleError> {
         let mark = self.marks.pop().ok_or_else(|| self.malformed("no MARK to pop to"))?;
+        // The new vector holds values already charged as stack slots; moving them is linear
+        // in what was pushed.
         Ok(self.stack.split_off(mark.min(self.stack.len())))
     }
 
@@ -260,9 +199,10 @@ impl<'a> Machine<'a> {
         Ok(std::iter::from_fn(|| Some((it.next()?, it.next()?))).collect())
     }
 
-    pub(super) fn alloc(&mut self, node: Node) -> Val {
+    pub(super) fn alloc(&mut self, node: Node) -> Result<Val, PickleError> {
+        self.charge(size_of::<Node>().saturating_add(node.heap_bytes()))?;
         self.nodes.push(node);
-        Val::Ref(self.nodes.len() - 1)
+        Ok(Val::Ref(self.nodes.len() - 1))
     }
 
     pub(super) fn node(&self, v: &Val) -> Option<&Node> {
@@ -280,15 +220,45 @@ impl<'a> Machine<'a> {
         }
     }
 
-    pub(super) fn tuple_items(&self, v: &Val) -> Option<Vec<Val>> {
-        match self.node(v)? {
-            Node::Tuple(items) => Some(items.clone()),
-            _ => None,
-        }
+    pub(super) fn tuple(&self, v: &Val) -> Option<&[Val]> {
+        self.node(v)?.as_tuple()
     }
 
-    /// The Python type of a value, for messages.
+    /// A copy of the items of the node `v` refers to, as `items` picks them (`None` if it
+    /// picks none), charged before it is made.
+    pub(super) fn copy_items(
+        &mut self,
+        v: &Val,
+        items: fn(&Node) -> Option<&[Val]>,
+    ) -> Result<Option<Vec<Val>>, PickleError> {
+        let Some(n) = self.node(v).and_then(items).map(<[Val]>::len) else {
+            return Ok(None);
+        };
+        self.charge_n::<Val>(n)?;
+        Ok(self.node(v).and_then(items).map(<[Val]>::to_vec))
+    }
+
+    /// What an alias chain ends at. Aliases never form a cycle (BUILD refuses one), but a
+    /// chain can be long, so each step is charged like copying a handle.
+    pub(super) fn resolve(&mut self, v: &Val) -> Result<Val, PickleError> {
+        let mut v = v.clone();
+        while let Some(Node::Alias(next)) = self.node(&v) {
+            v = next.clone();
+            self.charge_n::<Val>(1)?;
+        }
+        Ok(v)
+    }
+
+    /// The Python type of a value, for messages. Follows only a few aliases, so that it is
+    /// cheap and ends whatever the arena holds.
     pub(super) fn describe(&self, v: &Val) -> String {
+        let mut v = v;
+        for _ in 0..8 {
+            match self.node(v) {
+                Some(Node::Alias(next)) => v = next,
+                _ => break,
+            }
+        }
         match v {
             Val::None => "None",
             Val::Bool(_) => "bool",
@@ -296,17 +266,17 @@ impl<'a> Machine<'a> {
             Val::Float(_) => "float",
             Val::Str(_) => "str",
             Val::Span(..) | Val::Bytes(_) => "bytes",
-            Val::Ref(id) => match &self.nodes[*id] {
+            Val::Ref(id) => match self.nodes.get(*id).unwrap_or(&Node::Taken) {
                 Node::List(_) => "list",
                 Node::Tuple(_) => "tuple",
                 Node::Dict(_) => "dict",
                 Node::Set(_) => "set",
                 Node::BigInt(_) => "int",
                 Node::Dtype(_) => "numpy.dtype",
-                Node::PendingArray { .. } | Node::Array(_) => "numpy.ndarray",
-                Node::Alias(v) => return self.describe(v),
-                Node::Global { module, name } => return format!("{module}.{name}"),
-                Node::Object(o) => return format!("{}.{} object", o.module, o.name),
+                Node::PendingArray { .. } | Node::Array(_) | Node::Alias(_) => "numpy.ndarray",
+                Node::Persistent(_) => "persistent id",
+                Node::Global { module, name } => return format!("{}.{}", clip(module), clip(name)),
+                Node::Object(o) => return format!("{}.{} object", clip(&o.module), clip(&o.name)),
                 Node::Taken => "value",
             },
         }
@@ -345,6 +315,10 @@ impl<'a> Machine<'a> {
                     return self.finish(result);
                 }
                 b'(' => {
+                    if self.marks.len() == self.marks_peak {
+                        self.charge_n::<usize>(1)?;
+                        self.marks_peak += 1;
+                    }
                     self.marks.push(self.stack.len());
                     None
                 }
@@ -361,7 +335,7 @@ impl<'a> Machine<'a> {
                 0x8a | 0x8b => {
                     let n = if code == 0x8a { self.len_field(1)? } else { self.signed_len("LONG4")? };
                     let bytes = self.take(n)?;
-                    Some(self.long(bytes))
+                    Some(self.long(bytes)?)
                 }
                 // Protocol 0 spells booleans as I01 / I00.
                 b'I' => Some(match self.line()? {
@@ -379,31 +353,34 @@ impl<'a> Machine<'a> {
                 // for Python 2 pickles); array data in it is re-encoded losslessly.
                 b'T' | b'U' => {
                     let n = if code == b'U' { self.len_field(1)? } else { self.signed_len("BINSTRING")? };
-                    let text: String = self.take(n)?.iter().map(|&b| char::from(b)).collect();
+                    let raw = self.take(n)?;
+                    // Bytes from 0x80 take two in UTF-8.
+                    self.charge(n.saturating_mul(2))?;
+                    let text: String = raw.iter().map(|&b| char::from(b)).collect();
                     Some(Val::Str(text.into()))
                 }
                 b'C' => Some(self.span(1)?),
                 b'B' => Some(self.span(4)?),
                 0x8e | 0x96 => Some(self.span(8)?),
-                b')' => Some(self.alloc(Node::Tuple(Vec::new()))),
-                b']' => Some(self.alloc(Node::List(Vec::new()))),
-                b'}' => Some(self.alloc(Node::Dict(Vec::new()))),
-                0x8f => Some(self.alloc(Node::Set(Vec::new()))),
+                b')' => Some(self.alloc(Node::Tuple(Vec::new()))?),
+                b']' => Some(self.alloc(Node::List(Vec::new()))?),
+                b'}' => Some(self.alloc(Node::Dict(Vec::new()))?),
+                0x8f => Some(self.alloc(Node::Set(Vec::new()))?),
                 0x85..=0x87 => {
                     let n = usize::from(code - 0x84);
                     if self.stack.len() < self.floor() + n {
                         return Err(self.malformed("stack underflow"));
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
-                    Some(self.alloc(Node::Tuple(items)))
+                    Some(self.alloc(Node::Tuple(items))?)
                 }
-                b't' => Some(self.pop_mark().map(|items| self.alloc(Node::Tuple(items)))?),
-                b'l' => Some(self.pop_mark().map(|items| self.alloc(Node::List(items)))?),
-                0x91 => Some(self.pop_mark().map(|items| self.alloc(Node::Set(items)))?),
+                b't' => Some(self.pop_mark().and_then(|items| self.alloc(Node::Tuple(items)))?),
+                b'l' => Some(self.pop_mark().and_then(|items| self.alloc(Node::List(items)))?),
+                0x91 => Some(self.pop_mark().and_then(|items| self.alloc(Node::Set(items)))?),
                 b'd' => {
                     let items = self.pop_mark()?;
                     let pairs = self.pairs(items)?;
-                    Some(self.alloc(Node::Dict(pairs)))
+                    Some(self.alloc(Node::Dict(pairs))?)
                 }
                 b'a' => {
                     let item = self.pop()?;
@@ -422,6 +399,7 @@ impl<'a> Machine<'a> {
                 }
                 0x90 => {
                     let items = self.pop_mark()?;
+                    self.charge_n::<Val>(items.len())?;
                     match self.top()? {
                         Val::Ref(id) if matches!(self.nodes[id], Node::Set(_)) => {
                             if let Node::Set(set) = &mut self.nodes[id] {
@@ -441,6 +419,8 @@ impl<'a> Machine<'a> {
                         _ => self.memo.len(),
                     };
                     let top = self.top()?;
+                    // A hash table entry, and the table's spare capacity.
+                    self.charge_n::<(usize, Val)>(2)?;
                     self.memo.insert(key, top);
                     None
                 }
@@ -455,21 +435,21 @@ impl<'a> Machine<'a> {
                 }
                 b'c' => {
                     let (module, name) = (self.line()?, self.line()?);
-                    Some(self.global(module, name))
+                    Some(self.text_global(module, name)?)
                 }
                 0x93 => {
                     let name = self.pop()?;
                     let module = self.pop()?;
-                    let (Val::Str(module), Val::Str(name)) = (&module, &name) else {
+                    let (Val::Str(module), Val::Str(name)) = (module, name) else {
                         return Err(self.malformed("STACK_GLOBAL needs two strings"));
                     };
-                    Some(self.global(module, name))
+                    Some(self.global(module, name)?)
                 }
                 b'R' | 0x81 | 0x92 => {
                     let kwargs = if code == 0x92 { Some(self.pop()?) } else { None };
                     let args = self.pop()?;
                     let callable = self.pop()?;
-                    let mut args = self.tuple_items(&args).ok_or_else(|| {
+                    let mut args = self.copy_items(&args, Node::as_tuple)?.ok_or_else(|| {
                         self.malformed(format!("call arguments must be a tuple, found {}", self.describe(&args)))
                     })?;
                     // NEWOBJ_EX's keyword arguments are kept (as a trailing dict) if any.
@@ -482,7 +462,7 @@ impl<'a> Machine<'a> {
                 }
                 b'i' => {
                     let (module, name) = (self.line()?, self.line()?);
-                    let cls = self.global(module, name);
+                    let cls = self.text_global(module, name)?;
                     let args = self.pop_mark()?;
                     Some(self.call(&cls, args)?)
                 }
@@ -509,6 +489,16 @@ impl<'a> Machine<'a> {
                         "NEXT_BUFFER: the pickle was written with out-of-band buffers (protocol 5 buffer_callback), whose data is not in the file",
                     ))
                 }
+                b'P' | b'Q' if self.flavor == Flavor::Torch => {
+                    let id = if code == b'P' {
+                        let line = self.line()?;
+                        self.charge(line.len())?;
+                        Val::Str(line.into())
+                    } else {
+                        self.pop()?
+                    };
+                    Some(self.alloc(Node::Persistent(id))?)
+                }
                 b'P' | b'Q' => {
                     return Err(self.unsupported(
                         "persistent ID: the pickle refers to storage outside itself (a PyTorch or joblib file?)",
@@ -521,13 +511,17 @@ impl<'a> Machine<'a> {
                 _ => return Err(self.malformed(format!("unknown opcode 0x{code:02x}"))),
             };
             if let Some(v) = pushed {
+                if self.stack.len() == self.stack_peak {
+                    self.charge_n::<Val>(1)?;
+                    self.stack_peak += 1;
+                }
                 self.stack.push(v);
             }
         }
     }
 
     /// LONG1/LONG4: little-endian two's complement of any length.
-    fn long(&mut self, bytes: &[u8]) -> Val {
+    fn long(&mut self, bytes: &[u8]) -> Result<Val, PickleError> {
         let negative = bytes.last().is_some_and(|&b| b & 0x80 != 0);
         let fill = if negative { 0xff } else { 0 };
         // Trailing sign-extension bytes do not change the value.
@@ -538,28 +532,36 @@ impl<'a> Machine<'a> {
         if n <= 8 {
             let mut le = [fill; 8];
             le[..n].copy_from_slice(&bytes[..n]);
-            return Val::Int(i64::from_le_bytes(le));
+            return Ok(Val::Int(i64::from_le_bytes(le)));
         }
         self.alloc(Node::BigInt(bytes[..n].to_vec()))
     }
 
-    fn global(&mut self, module: &str, name: &str) -> Val {
+    /// GLOBAL and INST name the global in two lines of text.
+    fn text_global(&mut self, module: &str, name: &str) -> Result<Val, PickleError> {
+        self.charge(module.len().saturating_add(name.len()))?;
+        self.global(module.into(), name.into())
+    }
+
+    fn global(&mut self, module: Rc<str>, name: Rc<str>) -> Result<Val, PickleError> {
         // Python 2 names, which protocol-2 pickles written by Python 3 still use.
-        let module = match module {
-            "__builtin__" => "builtins",
-            "copy_reg" => "copyreg",
-            m => m,
+        let module = match &*module {
+            "__builtin__" => "builtins".into(),
+            "copy_reg" => "copyreg".into(),
+            _ => module,
         };
-        self.alloc(Node::Global {
-            module: module.into(),
-            name: name.into(),
-        })
+        self.alloc(Node::Global { module, name })
     }
 
     /// APPEND(S) and SETITEM(S) onto the object under them; unknown objects (list and dict
     /// subclasses) keep the items too.
     fn add_items(&mut self, items: Items) -> Result<(), PickleError> {
         let target = self.top()?;
+        let added = match &items {
+            Items::List(items) => items.len(),
+            Items::Dict(items) => items.len().saturating_mul(2),
+        };
+        self.charge_n::<Val>(added)?;
         let node = match target {
             Val::Ref(id) => self.nodes.get_mut(id),
             _ => None,
@@ -581,3 +583,25 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 }
+
+/// A name or text from the file, shortened for a one-line message.
+pub(super) fn clip(text: &str) -> String {
+    const MAX: usize = 60;
+    let mut out = String::new();
+    for c in text.chars().take(MAX) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if text.chars().nth(MAX).is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
+/// The budget: bytes the machine may allocate per byte of input, plus a base so that small
+/// files holding a little structure are not refused. See the bound in the module above.
+pub const BUDGET_PER_BYTE: usize = 32;
+pub const BUDGET_BASE: usize = 16 << 20;
