@@ -294,7 +294,7 @@ fn a_tampered_corpus_is_detected_and_generated_again() {
 
     let (_, stderr) = run_env(tmp.path(), &args, &env);
     assert!(
-        stderr.contains("train.tsv does not match the checksum") && stderr.contains("generated again"),
+        stderr.contains("train.tsv differs from what the generator makes") && stderr.contains("generated again"),
         "{stderr}"
     );
     assert_eq!(

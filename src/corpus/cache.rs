@@ -12,9 +12,10 @@
 //!   whole (`fsutil`), its files created with `create_new`.
 //! - An existing corpus directory is checked before use: a link, or anything but a regular
 //!   file, where one of its files should be is refused (something other than this program
-//!   put it there: the user should look); a file whose SHA-256 differs from the one
-//!   `corpus.json` records, or a missing or unreadable `corpus.json`, means a damaged cache,
-//!   and the corpus is regenerated (it is deterministic, so nothing is lost).
+//!   put it there: the user should look); a file whose bytes differ from what the generator
+//!   makes for that seed (generated afresh in memory, about 0.1 s; never trusted from the
+//!   directory's own `corpus.json`), or a missing one, means a damaged or planted cache, and
+//!   the corpus is regenerated (it is deterministic, so nothing is lost).
 //! - Without a usable cache directory (no home, a read-only one), the corpus goes to a fresh
 //!   private temporary directory (`tempfile`, mode 0700), generated anew each run.
 
@@ -27,9 +28,6 @@ use sha2::{Digest, Sha256};
 
 use super::{data_files, Corpus, CorpusConfig, GENERATOR_VERSION, SUMMARY_FILE};
 use crate::fsutil;
-
-/// A `corpus.json` larger than this is not one we wrote (ours is about 2 KB).
-const MAX_SUMMARY_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -86,7 +84,7 @@ pub fn builtin(seed: u64) -> Result<Prepared, CacheError> {
                 "is not a directory (a symbolic link?) where the built-in corpus should be; remove it",
             ))
         }
-        Ok(_) => match verify(&dir)? {
+        Ok(_) => match verify(&dir, &CorpusConfig::new(seed))? {
             None => None,
             Some(reason) => {
                 generate_in_place(seed, &root, &name)?;
@@ -174,13 +172,17 @@ fn is_corpus_staging(dir: &Path) -> bool {
     fsutil::only_files_named(dir, |name| name == SUMMARY_FILE || files.iter().any(|f| f == name))
 }
 
-/// `None` when every file matches `corpus.json`; `Some(reason)` when the cache is damaged
-/// and should be regenerated; `Err` when a link or special file sits where a file should be.
-fn verify(dir: &Path) -> Result<Option<String>, CacheError> {
-    let summary_path = dir.join(SUMMARY_FILE);
-    let mut names = data_files();
-    names.push(SUMMARY_FILE.into());
-    for name in &names {
+/// `None` when every file holds exactly what the generator makes for `config`; `Some(reason)`
+/// when the cache is damaged or was changed and should be regenerated; `Err` when a link or
+/// special file sits where a file should be. The expected bytes are generated afresh (about
+/// 0.1 s), not read from the directory's own `corpus.json`: a checksum the directory vouches
+/// for itself would let anything that can write there choose what is trained on.
+fn verify(dir: &Path, config: &CorpusConfig) -> Result<Option<String>, CacheError> {
+    let expected = Corpus::generate(config).files().map_err(|source| CacheError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (name, _) in &expected {
         let path = dir.join(name);
         match fs::symlink_metadata(&path) {
             Ok(m) if !m.is_file() => {
@@ -193,36 +195,23 @@ fn verify(dir: &Path) -> Result<Option<String>, CacheError> {
             _ => {}
         }
     }
-    let summary = match read_summary(&summary_path)? {
-        Ok(summary) => summary,
-        Err(reason) => return Ok(Some(reason)),
-    };
-    let recorded = summary.get("sha256").and_then(|v| v.as_object());
-    let version = summary.get("version").and_then(|v| v.as_u64());
-    if version != Some(GENERATOR_VERSION as u64) || recorded.is_none() {
-        return Ok(Some(format!(
-            "{} records no checksums of this generator version",
-            summary_path.display()
-        )));
-    }
-    let recorded = recorded.expect("checked above");
-    for name in data_files() {
-        let path = dir.join(&name);
-        let Some(want) = recorded.get(&name).and_then(|v| v.as_str()) else {
-            return Ok(Some(format!(
-                "{} records no checksum of {name}",
-                summary_path.display()
-            )));
-        };
-        match hash_file(&path)? {
-            Ok(got) if got == want => {}
-            Ok(_) => {
-                return Ok(Some(format!(
-                    "{} does not match the checksum recorded in {SUMMARY_FILE}",
-                    path.display()
-                )))
-            }
+    for (name, want) in &expected {
+        let path = dir.join(name);
+        let mut file = match open(&path)? {
+            Ok(file) => file,
             Err(reason) => return Ok(Some(reason)),
+        };
+        // One byte more than expected is enough to tell a longer file apart.
+        let mut got = Vec::with_capacity(want.len() + 1);
+        let cap = want.len() as u64 + 1;
+        if let Err(e) = file.by_ref().take(cap).read_to_end(&mut got) {
+            return Ok(Some(format!("{}: {e}", path.display())));
+        }
+        if &got != want {
+            return Ok(Some(format!(
+                "{} differs from what the generator makes for this seed",
+                path.display()
+            )));
         }
     }
     Ok(None)
@@ -236,29 +225,6 @@ fn open(path: &Path) -> Result<Result<fs::File, String>, CacheError> {
         Err(e) if fsutil::is_link_error(&e) => Err(refused(path, "is a symbolic link where a corpus file should be")),
         Err(e) => Ok(Err(format!("{}: {e}", path.display()))),
     }
-}
-
-fn read_summary(path: &Path) -> Result<Result<serde_json::Value, String>, CacheError> {
-    let mut file = match open(path)? {
-        Ok(file) => file,
-        Err(reason) => return Ok(Err(reason)),
-    };
-    let mut text = String::new();
-    if let Err(e) = file.by_ref().take(MAX_SUMMARY_BYTES).read_to_string(&mut text) {
-        return Ok(Err(format!("{}: {e}", path.display())));
-    }
-    Ok(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display())))
-}
-
-fn hash_file(path: &Path) -> Result<Result<String, String>, CacheError> {
-    let mut file = match open(path)? {
-        Ok(file) => file,
-        Err(reason) => return Ok(Err(reason)),
-    };
-    let mut hasher = Sha256::new();
-    Ok(io::copy(&mut file, &mut hasher)
-        .map(|_| format!("{:x}", hasher.finalize()))
-        .map_err(|e| format!("{}: {e}", path.display())))
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -283,19 +249,22 @@ mod tests {
         let mut config = CorpusConfig::new(2);
         config.sizes = [20, 5, 5];
         Corpus::generate(&config).write(tmp.path()).unwrap();
-        assert_eq!(verify(tmp.path()).unwrap(), None);
+        assert_eq!(verify(tmp.path(), &config).unwrap(), None);
         let audio = tmp.path().join(super::super::AUDIO_FILE);
         let mut bytes = fs::read(&audio).unwrap();
         bytes[10] ^= 1;
         fs::write(&audio, bytes).unwrap();
-        let reason = verify(tmp.path()).unwrap().expect("tampering detected");
-        assert!(
-            reason.contains("audio.jsonl") && reason.contains("checksum"),
-            "{reason}"
-        );
+        let reason = verify(tmp.path(), &config).unwrap().expect("tampering detected");
+        assert!(reason.contains("audio.jsonl") && reason.contains("differs"), "{reason}");
+        // A planted corpus whose corpus.json vouches for its own files is not the generator's.
+        let planted = tempfile::tempdir().unwrap();
+        let mut other = config.clone();
+        other.seed += 1;
+        Corpus::generate(&other).write(planted.path()).unwrap();
+        assert!(verify(planted.path(), &config).unwrap().is_some());
         fs::remove_file(&audio).unwrap();
         std::os::unix::fs::symlink(tmp.path().join("train.tsv"), &audio).unwrap();
-        let err = verify(tmp.path()).unwrap_err().to_string();
+        let err = verify(tmp.path(), &config).unwrap_err().to_string();
         assert!(err.contains("audio.jsonl") && err.contains("symbolic link"), "{err}");
     }
 }

@@ -146,19 +146,13 @@ impl Corpus {
         out
     }
 
-    /// Writes `train.tsv`, `dev.tsv`, `test.tsv` (MOSI layout, CRLF), `audio.jsonl`
-    /// (word-level features), `<split>.meta.jsonl` (kind of each utterance, used by `eval`
-    /// to report per-kind metrics) and `corpus.json` (settings, ceilings, and the SHA-256 of
-    /// every other file, checked before a cached corpus is used again). Each file goes
-    /// through `fsutil::write_atomic`.
-    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let mut checksums = BTreeMap::new();
-        let mut put = |name: String, bytes: &[u8]| {
-            crate::fsutil::write_atomic(&dir.join(&name), bytes)?;
-            checksums.insert(name, cache::sha256_hex(bytes));
-            std::io::Result::Ok(())
-        };
+    /// The corpus's files, named and in memory: `train.tsv`, `dev.tsv`, `test.tsv` (MOSI
+    /// layout, CRLF), `audio.jsonl` (word-level features), `<split>.meta.jsonl` (kind of each
+    /// utterance, used by `eval` to report per-kind metrics) and, last, `corpus.json`
+    /// (settings, ceilings, and the SHA-256 of every other file). Deterministic: the same
+    /// config gives the same bytes, which is how a cached copy is checked (`cache`).
+    pub fn files(&self) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+        let mut files = Vec::new();
         let mut audio = Vec::new();
         for split in Split::ALL {
             let utterances = &self.splits[split.index()];
@@ -178,10 +172,14 @@ impl Corpus {
                     serde_json::json!({"split": split.name(), "index": index, "words": u.words, "features": features});
                 writeln!(audio, "{a}")?;
             }
-            put(format!("{}.tsv", split.name()), &tsv)?;
-            put(meta_file(split), &meta)?;
+            files.push((format!("{}.tsv", split.name()), tsv));
+            files.push((meta_file(split), meta));
         }
-        put(AUDIO_FILE.into(), &audio)?;
+        files.push((AUDIO_FILE.into(), audio));
+        let checksums: BTreeMap<&str, String> = files
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), cache::sha256_hex(bytes)))
+            .collect();
         let summary = serde_json::json!({
             "generator": "cmbert-tui built-in prosody corpus",
             "version": GENERATOR_VERSION,
@@ -190,10 +188,18 @@ impl Corpus {
             "ceilings_test": self.split_ceilings(Split::Test).into_iter().collect::<HashMap<_, _>>(),
             "sha256": checksums,
         });
-        crate::fsutil::write_atomic(
-            &dir.join(SUMMARY_FILE),
-            serde_json::to_string_pretty(&summary)?.as_bytes(),
-        )
+        let summary = serde_json::to_string_pretty(&summary)?.into_bytes();
+        files.push((SUMMARY_FILE.into(), summary));
+        Ok(files)
+    }
+
+    /// Writes [`Corpus::files`] into `dir`, each through `fsutil::write_atomic`.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for (name, bytes) in self.files()? {
+            crate::fsutil::write_atomic(&dir.join(name), &bytes)?;
+        }
+        Ok(())
     }
 }
 
