@@ -134,8 +134,10 @@ fn decode_from<R: Read + Seek>(reader: R, size: u64, path: &Path) -> Result<(Aud
     if samples.is_empty() {
         return Err(fail("the file holds no samples".to_string()));
     }
-    if let Some(bad) = samples.iter().find(|v| !v.is_finite()) {
-        return Err(fail(format!("non-finite sample {bad}")));
+    if let Some(bad) = samples.iter().find(|v| !(v.is_finite() && v.abs() <= MAX_SAMPLE)) {
+        return Err(fail(format!(
+            "sample {bad} is not audio: samples are scaled to [-1, 1] (at most {MAX_SAMPLE} is accepted)"
+        )));
     }
     Ok((
         Audio {
@@ -145,6 +147,10 @@ fn decode_from<R: Read + Seek>(reader: R, size: u64, path: &Path) -> Result<(Aud
         format,
     ))
 }
+
+/// Float WAVs nominally hold [-1, 1]; a little more is clipping headroom. Values near f32::MAX
+/// overflow the resampler's FFT (rubato then panics), and no recording holds them.
+const MAX_SAMPLE: f32 = 1e4;
 
 fn check_rate(rate: u32) -> Result<(), String> {
     if SAMPLE_RATES.contains(&rate) {
@@ -343,5 +349,24 @@ mod tests {
         assert!(err.contains("empty.wav") && err.contains("no samples"), "{err}");
         let missing = read_wav(&dir.path().join("missing.wav")).unwrap_err().to_string();
         assert!(missing.contains("missing.wav"), "{missing}");
+    }
+
+    /// Found by the fuzz test (tests/fuzz.rs, wav): float samples near f32::MAX overflowed the
+    /// resampler's FFT and rubato panicked.
+    #[test]
+    fn float_samples_far_outside_the_audio_range_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loud.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 22050,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut frames = vec![0.1f32; 2000];
+        frames[100] = 2.5e38;
+        write(&path, spec, &frames);
+        let err = read_wav(&path).unwrap_err().to_string();
+        assert!(err.contains("loud.wav") && err.contains("not audio"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
 //! Text encoding of spec section 2: lower-cased WordPiece, `[CLS] pieces [SEP]`, truncation
 //! to `max_len - 2` pieces, padding with id 0 to exactly `max_len`, segment ids all 0.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use tokenizers::models::wordpiece::WordPiece;
@@ -80,6 +81,9 @@ impl std::fmt::Debug for TextEncoder {
     }
 }
 
+/// Real tokenizer.json files are 0.5-10 MB (multilingual ones the largest).
+const MAX_TOKENIZER_BYTES: u64 = 64 << 20;
+
 impl TextEncoder {
     /// From `vocab.txt` (BERT uncased rules) or `tokenizer.json` (its own normaliser and
     /// pre-tokeniser; its padding, truncation and post-processing are replaced by ours).
@@ -93,7 +97,21 @@ impl TextEncoder {
         };
         let is_json = path.extension().is_some_and(|e| e == "json");
         let mut tokenizer = if is_json {
-            let mut t = Tokenizer::from_file(path).map_err(|e| load_err(e.to_string()))?;
+            // tokenizers panics on some malformed JSON inside the file (an `expect` in its
+            // decoder deserialiser), so the syntax is checked here first, and the file read
+            // once with a cap.
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|f| f.take(MAX_TOKENIZER_BYTES + 1).read_to_end(&mut bytes))
+                .map_err(|e| load_err(e.to_string()))?;
+            if bytes.len() as u64 > MAX_TOKENIZER_BYTES {
+                return Err(load_err(format!(
+                    "larger than {MAX_TOKENIZER_BYTES} bytes; a tokenizer.json is a few MB"
+                )));
+            }
+            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+                .map_err(|e| load_err(format!("not valid JSON: {e}")))?;
+            let mut t = Tokenizer::from_bytes(&bytes).map_err(|e| load_err(e.to_string()))?;
             t.with_padding(None);
             t.with_truncation(None).map_err(|e| load_err(e.to_string()))?;
             t
@@ -119,6 +137,11 @@ impl TextEncoder {
             })
         };
         let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
+        if !is_json {
+            // WordPiece maps unknown words to it; without it the first unknown word fails
+            // deep inside tokenisation, naming no file.
+            special("[UNK]")?;
+        }
         Ok(Self {
             tokenizer,
             cls,
@@ -281,5 +304,32 @@ mod tests {
     fn missing_vocab_is_a_clear_error() {
         let err = TextEncoder::from_file(Path::new("/nonexistent/vocab.txt"), 50).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/vocab.txt"), "{err}");
+    }
+
+    /// Found by the fuzz test (tests/fuzz.rs, tokenizer-json): tokenizers 0.23 panicked on a
+    /// malformed `"decoder"` value instead of returning its error.
+    #[test]
+    fn malformed_tokenizer_json_is_an_error_naming_the_file_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        let vocab = r#""[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"good":4"#;
+        let model = format!(
+            r###""model":{{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,"vocab":{{{vocab}}}}}"###
+        );
+        std::fs::write(&path, format!(r#"{{"added_tokens":[],"decoder":d$vlnull,{model}}}"#)).unwrap();
+        let err = TextEncoder::from_file(&path, 12).unwrap_err().to_string();
+        assert!(
+            err.contains("tokenizer.json") && err.contains("not valid JSON"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_vocabulary_without_unk_is_refused_when_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vocab.txt");
+        std::fs::write(&path, "[PAD]\n[CLS]\n[SEP]\ngood\n").unwrap();
+        let err = TextEncoder::from_file(&path, 12).unwrap_err().to_string();
+        assert!(err.contains("vocab.txt") && err.contains("[UNK]"), "{err}");
     }
 }
