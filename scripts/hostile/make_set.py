@@ -744,7 +744,10 @@ def write_checkpoint_variants(out, run_dir):
             with open(os.path.join(last, "config.json")) as f:
                 groups = json.load(f)["cmbert"]["training"]["spec"]["groups"]
             changes["groups"] = dict(groups, lr=1e30, head_lr=1e30)
-        ckpt_case(name, description, "2", last, spec_edit(name, **changes), kind="resume", needle=name, sub="last")
+        # A finite, positive learning rate passes validation; what must happen is a stop at
+        # the step that diverged, named as such (nothing saved as best).
+        needle = "diverged at step" if name == "resume_lr_huge" else name
+        ckpt_case(name, description, "2", last, spec_edit(name, **changes), kind="resume", needle=needle, sub="last")
 
 
 def main():

@@ -457,6 +457,17 @@ pub fn parse_textgrid(text: &str, path: &Path) -> Result<Vec<WordSpan>, AlignErr
             tiers.push((name, spans));
         }
     }
+    // Values after the declared tiers mean the counts undercount the content: reading by the
+    // counts alone would drop words without a word.
+    if let Some((_, line)) = c.next_token()? {
+        return Err(AlignError::line(
+            path,
+            line,
+            format!(
+                "a value after the last of the {tier_count} declared tiers: the file's counts do not match its content"
+            ),
+        ));
+    }
     let names: Vec<&str> = tiers.iter().map(|t| t.0.as_str()).collect();
     let words: Vec<usize> = (0..tiers.len())
         .filter(|&i| {
@@ -675,6 +686,11 @@ item []:
         assert!(e.contains("an interval ends (0.1) before it starts (0.2)"), "{e}");
         let e = err(&LONG.replacen("xmax = 1.5", "xmax = -1", 1));
         assert!(e.contains("xmax -1 is before xmin 0"), "{e}");
+        // More content than the counts declare (an undercounted tier, or trailing debris).
+        let e = err(&format!("{SHORT}\n0.9\n1.0\n\"extra\"\n"));
+        assert!(e.contains("after the last of the 1 declared tiers"), "{e}");
+        let e = err(&format!("{SHORT}\n\"unterminated\n"));
+        assert!(e.contains("never ends"), "{e}");
         // CSV: numbers that are not finite are not times.
         let e = parse_words(b"word,start,end\nhi,0,inf\n", Path::new("t.csv"))
             .unwrap_err()
