@@ -746,7 +746,7 @@ def write_checkpoint_variants(out, run_dir):
             changes["groups"] = dict(groups, lr=1e30, head_lr=1e30)
         # A finite, positive learning rate passes validation; what must happen is a stop at
         # the step that diverged, named as such (nothing saved as best).
-        needle = "diverged at step" if name == "resume_lr_huge" else name
+        needle = "training diverged" if name == "resume_lr_huge" else name
         ckpt_case(name, description, "2", last, spec_edit(name, **changes), kind="resume", needle=needle, sub="last")
 
 
