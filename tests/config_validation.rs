@@ -122,6 +122,26 @@ fn bad_bert_configs_are_refused_naming_file_field_and_value() {
     }
 }
 
+/// Found by the fuzz test (tests/fuzz.rs, bert-config): a config whose sizes are valid but do
+/// not match its own weights was reported as "model computation failed: checkpoint tensor ..
+/// has shape .." without saying which checkpoint.
+#[test]
+fn weights_that_do_not_fit_the_config_name_the_encoder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bert = encoder_with(&tmp.path().join("enc"), None, |v| {
+        v["max_position_embeddings"] = 512.into()
+    });
+    let (code, stderr) = train(tmp.path(), &bert, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    // candle appends its backtrace to the message when RUST_BACKTRACE is set: read the line.
+    let line = stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+    assert!(
+        line.contains(&format!("{}: the weights do not fit the model", bert.display()))
+            && line.contains("position_embeddings"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bad_command_line_settings_are_refused_before_any_work() {
     let tmp = tempfile::tempdir().unwrap();

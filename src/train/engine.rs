@@ -40,6 +40,8 @@ pub enum TrainError {
     Checkpoint(#[from] CheckpointError),
     #[error("model computation failed: {0}")]
     Model(#[from] candle_core::Error),
+    #[error("{}: the weights do not fit the model: {source}", dir.display())]
+    Weights { dir: PathBuf, source: candle_core::Error },
     #[error("{path}: cannot resume: {message}")]
     Resume { path: PathBuf, message: String },
     /// The spec (or progress) saved in a checkpoint, held to what the command line is.
@@ -266,7 +268,11 @@ impl Trainer {
         progress: Progress,
     ) -> Result<Self, TrainError> {
         let store = ParamStore::new(tensors, spec.seed, device);
-        let mut model = CmBert::load(store.var_builder(), &bert, &head)?;
+        // A tensor of the wrong shape is the checkpoint's fault: say which checkpoint.
+        let mut model = CmBert::load(store.var_builder(), &bert, &head).map_err(|source| TrainError::Weights {
+            dir: crate::fsutil::parent_of(&vocab).to_path_buf(),
+            source,
+        })?;
         if group_for("bert.embeddings.word_embeddings.weight", head.model, &spec.groups).is_none() {
             model.bert.detach_embeddings();
         }
