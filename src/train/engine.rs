@@ -41,7 +41,10 @@ pub enum TrainError {
     #[error("model computation failed: {0}")]
     Model(#[from] candle_core::Error),
     #[error("{}: the weights do not fit the model: {source}", dir.display())]
-    Weights { dir: PathBuf, source: candle_core::Error },
+    Weights {
+        dir: PathBuf,
+        source: Box<candle_core::Error>,
+    },
     #[error("{path}: cannot resume: {message}")]
     Resume { path: PathBuf, message: String },
     /// The spec (or progress) saved in a checkpoint, held to what the command line is.
@@ -271,7 +274,7 @@ impl Trainer {
         // A tensor of the wrong shape is the checkpoint's fault: say which checkpoint.
         let mut model = CmBert::load(store.var_builder(), &bert, &head).map_err(|source| TrainError::Weights {
             dir: crate::fsutil::parent_of(&vocab).to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         if group_for("bert.embeddings.word_embeddings.weight", head.model, &spec.groups).is_none() {
             model.bert.detach_embeddings();
