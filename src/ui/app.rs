@@ -40,7 +40,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("l + -", "loss: log scale, smoothing"),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint (last/)"),
-    ("?", "show / hide this help"),
+    ("? esc", "show / hide this help"),
     ("q", "quit (asks while training)"),
 ];
 
@@ -227,9 +227,12 @@ impl App {
         let code = key.code;
         match code {
             KeyCode::Char('q') => return self.ask_quit(),
+            // Esc backs out of the innermost thing open, and never quits: a user closing the
+            // help must not lose the run view. Only `q` and Ctrl-C quit.
+            KeyCode::Esc if self.show_help => self.show_help = false,
             KeyCode::Esc if self.focus == Focus::Heatmap => self.focus = Focus::List,
             KeyCode::Esc if !self.browser.query.is_empty() => self.browser.set_query(String::new()),
-            KeyCode::Esc => return self.ask_quit(),
+            KeyCode::Esc => {}
             KeyCode::Char('?') => self.show_help = !self.show_help,
             KeyCode::Char('1') => self.screen = Screen::Training,
             KeyCode::Char('2') => self.screen = Screen::Attention,

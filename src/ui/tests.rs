@@ -450,7 +450,13 @@ fn a_failed_run_shows_its_message_and_q_quits_at_once() {
     assert!(a.confirm_quit);
     a.apply(&Event::Failed(message.into()));
     assert!(!a.confirm_quit);
-    assert_eq!(a.on_key(KeyCode::Esc), [Command::Stop], "esc quits a dead run too");
+    assert_eq!(a.on_key(KeyCode::Esc), [], "esc never quits, not even a dead run");
+    assert!(!a.quit);
+    assert_eq!(
+        a.on_key(KeyCode::Char('q')),
+        [Command::Stop],
+        "q quits a dead run at once"
+    );
     assert!(a.quit);
 
     // A worker that vanished mid-run without a word has failed as well.
@@ -656,4 +662,30 @@ fn an_unlabelled_recording_shows_no_label_and_no_error() {
         "no error for an unlabelled row: {line}"
     );
     assert_eq!(b.selected(), Some((Split::Test, 0)));
+}
+
+/// Esc closes the help, leaves the heatmaps, clears the search, and otherwise does nothing:
+/// before, it quit the app, the help overlay open or not (issue: a user closing the help lost
+/// the run view).
+#[test]
+fn esc_backs_out_and_never_quits() {
+    let mut a = app(true);
+    a.on_key(KeyCode::Char('?'));
+    assert!(a.show_help);
+    assert_eq!(a.on_key(KeyCode::Esc), []);
+    assert!(!a.show_help && !a.quit && !a.confirm_quit, "esc closed the help only");
+    a.on_key(KeyCode::Tab);
+    assert_eq!(a.focus, Focus::Heatmap);
+    a.on_key(KeyCode::Char('?'));
+    a.on_key(KeyCode::Esc);
+    assert!(!a.show_help);
+    assert_eq!(a.focus, Focus::Heatmap, "one esc, one thing closed");
+    a.on_key(KeyCode::Esc);
+    assert_eq!(a.focus, Focus::List);
+    for _ in 0..3 {
+        assert_eq!(a.on_key(KeyCode::Esc), []);
+    }
+    assert!(!a.quit && !a.confirm_quit, "esc never quits");
+    assert_eq!(a.on_key(KeyCode::Char('q')), []);
+    assert!(a.confirm_quit, "q still asks while training");
 }
