@@ -49,6 +49,13 @@ pub struct Prepared {
 
 /// The built-in corpus of `seed`, generated if needed (see the module comment).
 pub fn builtin(seed: u64) -> Result<Prepared, CacheError> {
+    // Generated once (about 0.1 s): what is written, and what a cached copy must equal.
+    let files = Corpus::generate(&CorpusConfig::new(seed))
+        .files()
+        .map_err(|source| CacheError::Io {
+            path: PathBuf::from("the built-in corpus"),
+            source,
+        })?;
     let root = match private_root()? {
         Ok(root) => root,
         Err(reason) => {
@@ -62,7 +69,7 @@ pub fn builtin(seed: u64) -> Result<Prepared, CacheError> {
                     source,
                 })?
                 .keep();
-            generate(seed, &tmp)?;
+            write(&tmp, &files)?;
             return Ok(Prepared {
                 dir: tmp,
                 regenerated: None,
@@ -74,7 +81,7 @@ pub fn builtin(seed: u64) -> Result<Prepared, CacheError> {
     let dir = root.join(&name);
     let regenerated = match fs::symlink_metadata(&dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            generate_in_place(seed, &root, &name)?;
+            generate_in_place(&files, &root, &name)?;
             None
         }
         Err(source) => return Err(CacheError::Io { path: dir, source }),
@@ -84,10 +91,10 @@ pub fn builtin(seed: u64) -> Result<Prepared, CacheError> {
                 "is not a directory (a symbolic link?) where the built-in corpus should be; remove it",
             ))
         }
-        Ok(_) => match verify(&dir, &CorpusConfig::new(seed))? {
+        Ok(_) => match verify(&dir, &files)? {
             None => None,
             Some(reason) => {
-                generate_in_place(seed, &root, &name)?;
+                generate_in_place(&files, &root, &name)?;
                 Some(reason)
             }
         },
@@ -143,24 +150,22 @@ fn private_root() -> Result<Result<PathBuf, String>, CacheError> {
     Ok(Ok(root))
 }
 
-fn generate(seed: u64, dir: &Path) -> Result<(), CacheError> {
-    Corpus::generate(&CorpusConfig::new(seed))
-        .write(dir)
-        .map_err(|source| CacheError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })
+fn write(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), CacheError> {
+    super::write_files(dir, files).map_err(|source| CacheError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Generates into a staging directory and swaps it in as `root/name`.
-fn generate_in_place(seed: u64, root: &Path, name: &str) -> Result<(), CacheError> {
+fn generate_in_place(files: &[(String, Vec<u8>)], root: &Path, name: &str) -> Result<(), CacheError> {
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| CacheError::Io { path, source }
     };
     let staging = fsutil::new_staging_dir(root, name, is_corpus_staging).map_err(io_err(root))?;
     let dir = root.join(name);
-    let result = generate(seed, &staging).and_then(|()| fsutil::replace_dir(&staging, &dir).map_err(io_err(&dir)));
+    let result = write(&staging, files).and_then(|()| fsutil::replace_dir(&staging, &dir).map_err(io_err(&dir)));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
@@ -172,17 +177,13 @@ fn is_corpus_staging(dir: &Path) -> bool {
     fsutil::only_files_named(dir, |name| name == SUMMARY_FILE || files.iter().any(|f| f == name))
 }
 
-/// `None` when every file holds exactly what the generator makes for `config`; `Some(reason)`
+/// `None` when every file holds exactly the `expected` bytes; `Some(reason)`
 /// when the cache is damaged or was changed and should be regenerated; `Err` when a link or
-/// special file sits where a file should be. The expected bytes are generated afresh (about
-/// 0.1 s), not read from the directory's own `corpus.json`: a checksum the directory vouches
-/// for itself would let anything that can write there choose what is trained on.
-fn verify(dir: &Path, config: &CorpusConfig) -> Result<Option<String>, CacheError> {
-    let expected = Corpus::generate(config).files().map_err(|source| CacheError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    for (name, _) in &expected {
+/// special file sits where a file should be. `expected` comes from the generator, never from
+/// the directory's own `corpus.json`: a checksum the directory vouches for itself would let
+/// anything that can write there choose what is trained on.
+fn verify(dir: &Path, expected: &[(String, Vec<u8>)]) -> Result<Option<String>, CacheError> {
+    for (name, _) in expected {
         let path = dir.join(name);
         match fs::symlink_metadata(&path) {
             Ok(m) if !m.is_file() => {
@@ -195,7 +196,7 @@ fn verify(dir: &Path, config: &CorpusConfig) -> Result<Option<String>, CacheErro
             _ => {}
         }
     }
-    for (name, want) in &expected {
+    for (name, want) in expected {
         let path = dir.join(name);
         let mut file = match open(&path)? {
             Ok(file) => file,
@@ -248,23 +249,24 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut config = CorpusConfig::new(2);
         config.sizes = [20, 5, 5];
+        let files = Corpus::generate(&config).files().unwrap();
         Corpus::generate(&config).write(tmp.path()).unwrap();
-        assert_eq!(verify(tmp.path(), &config).unwrap(), None);
+        assert_eq!(verify(tmp.path(), &files).unwrap(), None);
         let audio = tmp.path().join(super::super::AUDIO_FILE);
         let mut bytes = fs::read(&audio).unwrap();
         bytes[10] ^= 1;
         fs::write(&audio, bytes).unwrap();
-        let reason = verify(tmp.path(), &config).unwrap().expect("tampering detected");
+        let reason = verify(tmp.path(), &files).unwrap().expect("tampering detected");
         assert!(reason.contains("audio.jsonl") && reason.contains("differs"), "{reason}");
         // A planted corpus whose corpus.json vouches for its own files is not the generator's.
         let planted = tempfile::tempdir().unwrap();
         let mut other = config.clone();
         other.seed += 1;
         Corpus::generate(&other).write(planted.path()).unwrap();
-        assert!(verify(planted.path(), &config).unwrap().is_some());
+        assert!(verify(planted.path(), &files).unwrap().is_some());
         fs::remove_file(&audio).unwrap();
         std::os::unix::fs::symlink(tmp.path().join("train.tsv"), &audio).unwrap();
-        let err = verify(tmp.path(), &config).unwrap_err().to_string();
+        let err = verify(tmp.path(), &files).unwrap_err().to_string();
         assert!(err.contains("audio.jsonl") && err.contains("symbolic link"), "{err}");
     }
 }

@@ -195,12 +195,17 @@ impl Corpus {
 
     /// Writes [`Corpus::files`] into `dir`, each through `fsutil::write_atomic`.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        for (name, bytes) in self.files()? {
-            crate::fsutil::write_atomic(&dir.join(name), &bytes)?;
-        }
-        Ok(())
+        write_files(dir, &self.files()?)
     }
+}
+
+/// Writes named files (as [`Corpus::files`] gives them) into `dir`, each atomically.
+pub(crate) fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, bytes) in files {
+        crate::fsutil::write_atomic(&dir.join(name), bytes)?;
+    }
+    Ok(())
 }
 
 fn meta_file(split: Split) -> String {
