@@ -52,15 +52,14 @@ fn train(tmp: &Path, bert: &Path, extra: &[&str]) -> (i32, String) {
         write_tiny_corpus(&data, SIZES);
     }
     let out = tmp.join("run");
-    let mut args = vec!["train", "--headless", "--data", data.to_str().unwrap()];
-    args.extend(["--bert", bert.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let mut args = train_args(&data, bert, &out);
     for (flag, default) in [("--epochs", "1"), ("--batch-size", "6")] {
         if !extra.contains(&flag) {
-            args.extend([flag, default]);
+            args.extend([flag.to_string(), default.to_string()]);
         }
     }
-    args.extend(extra);
-    let (code, _, stderr) = cli(&args);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let (code, _, stderr) = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
     (code, stderr)
 }
 

@@ -10,23 +10,10 @@ use common::*;
 
 const SIZES: [usize; 3] = [6, 3, 3];
 
-fn s(p: &Path) -> String {
-    p.to_str().unwrap().to_string()
-}
-
 /// Runs `train` on `data` (and `audio`) and returns the single stderr line.
 fn train_error(data: &Path, audio: Option<&Path>, bert: &Path) -> String {
     let out = data.parent().unwrap().join("never-written");
-    let mut args = vec![
-        "train".to_string(),
-        "--headless".into(),
-        "--data".into(),
-        s(data),
-        "--bert".into(),
-        s(bert),
-        "--out".into(),
-        s(&out),
-    ];
+    let mut args = train_args(data, bert, &out);
     if let Some(a) = audio {
         args.extend(["--audio".into(), s(a)]);
     }

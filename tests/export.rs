@@ -79,10 +79,6 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn s(p: &Path) -> String {
-    p.to_str().unwrap().to_string()
-}
-
 /// The model/data arguments every export call shares.
 fn base(f: &Fixture) -> Vec<String> {
     [

@@ -8,16 +8,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::SystemTime;
 
 use common::*;
 
 const SIZES: [usize; 3] = [24, 8, 8];
-
-fn s(p: &Path) -> String {
-    p.to_str().unwrap().to_string()
-}
 
 /// Every file under `dir`: bytes and modification time.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
@@ -39,35 +34,19 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
 
 /// Runs the binary with extra environment; (exit code, stderr).
 fn run_env(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmbert-tui"));
-    cmd.current_dir(dir).args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run cmbert-tui");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, stderr) = cli_env(dir, args, env);
+    (code, stderr)
 }
 
 /// A one-epoch tiny training into `out`; returns (exit code, stderr).
 fn train(data: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
-    let mut args = vec![
-        "train".to_string(),
-        "--headless".into(),
-        "--data".into(),
-        s(data),
-        "--bert".into(),
-        s(&tiny_bert()),
-        "--epochs".into(),
-        "1".into(),
-        "--batch-size".into(),
-        "8".into(),
-        "--out".into(),
-        s(out),
-    ];
-    args.extend(extra.iter().map(|a| a.to_string()));
+    let mut args = train_args(data, &tiny_bert(), out);
+    args.extend(
+        ["--epochs", "1", "--batch-size", "8"]
+            .iter()
+            .chain(extra)
+            .map(|a| a.to_string()),
+    );
     let (code, _, stderr) = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
     (code, stderr)
 }

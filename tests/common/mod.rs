@@ -131,9 +131,15 @@ pub fn cli(args: &[&str]) -> (i32, String, String) {
 
 /// Runs the binary in `dir` (for outputs relative to the working directory).
 pub fn cli_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    cli_env(dir, args, &[])
+}
+
+/// Runs the binary in `dir` with extra environment variables.
+pub fn cli_env(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cmbert-tui"))
         .current_dir(dir)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run cmbert-tui");
     (
@@ -141,4 +147,19 @@ pub fn cli_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into(),
         String::from_utf8_lossy(&out.stderr).into(),
     )
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+/// `train --headless --data DATA --bert BERT --out OUT`: how every command-line training in
+/// the tests starts; callers add their own flags.
+pub fn train_args(data: &Path, bert: &Path, out: &Path) -> Vec<String> {
+    ["train", "--headless", "--data"]
+        .map(String::from)
+        .into_iter()
+        .chain([s(data), "--bert".into(), s(bert), "--out".into(), s(out)])
+        .collect()
 }
