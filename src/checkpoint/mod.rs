@@ -23,7 +23,11 @@ pub use save::{copy, save, save_with, ExtraFiles};
 pub use torch::{read_torch, read_torch_bytes, TorchError, OUTPUT_BASE, OUTPUT_PER_BYTE};
 
 /// Version tag written into our `config.json`.
-pub const FORMAT: &str = "cmbert-tui/1";
+pub const FORMAT: &str = "cmbert-tui/2";
+
+/// Formats this build reads: 2 numbers the recorded best epoch from 1 (as printed), 1 from 0
+/// (`train::record` converts); the tensors and the rest are the same.
+pub const FORMATS_READ: [&str; 2] = [FORMAT, "cmbert-tui/1"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -65,7 +69,8 @@ pub struct CheckpointMeta {
     pub format: String,
     pub head: HeadConfig,
     pub max_len: usize,
-    /// Training hyper-parameters and provenance, free-form.
+    /// The run that made it: written and read only through `train::TrainingRecord` (this
+    /// layer knows nothing of training).
     #[serde(default)]
     pub training: serde_json::Value,
     /// Trained on `cmbert-tui features` output: its feature set and scaling, applied again
@@ -145,10 +150,11 @@ impl Checkpoint {
         let (layout, bert, meta) = if value.get("cmbert").is_some() {
             let ours: OurConfig =
                 serde_json::from_value(value).map_err(|e| invalid(format!("bad cmbert-tui config: {e}")))?;
-            if ours.cmbert.format != FORMAT {
+            if !FORMATS_READ.contains(&ours.cmbert.format.as_str()) {
                 return Err(invalid(format!(
-                    "checkpoint format {:?}, this build reads {FORMAT:?}",
-                    ours.cmbert.format
+                    "checkpoint format {:?}, this build reads {}",
+                    ours.cmbert.format,
+                    FORMATS_READ.map(|f| format!("{f:?}")).join(" or ")
                 )));
             }
             (Layout::Ours, ours.bert, Some(ours.cmbert))

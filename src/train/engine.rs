@@ -19,6 +19,7 @@ use super::events::{CheckpointKind, Command, Event, RunSummary};
 use super::groups::group_for;
 use super::inspect::{Inspector, Watch};
 use super::optim::{BertAdam, WarmupLinear};
+use super::record::{Saved, TrainingRecord};
 use crate::acoustic::AudioFeatures;
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta, FORMAT};
 use crate::data::{Batch, Dataset, Example, Split};
@@ -88,6 +89,8 @@ pub struct Progress {
     pub batch_in_epoch: usize,
     pub global_step: usize,
     pub best_dev_loss: Option<f64>,
+    /// 0-based here (the loop's index); `TrainingRecord::best_epoch` is the printed number.
+    #[serde(rename = "best_epoch_index", alias = "best_epoch")]
     pub best_epoch: Option<usize>,
     pub epoch_loss_sum: f64,
     pub epoch_loss_count: usize,
@@ -198,13 +201,18 @@ impl Trainer {
             .meta
             .clone()
             .ok_or_else(|| resume_err("not a cmbert-tui checkpoint".into()))?;
-        let mut spec: RunSpec = serde_json::from_value(meta.training["spec"].clone())
-            .map_err(|e| resume_err(format!("no run spec: {e}")))?;
+        let record = TrainingRecord::from_meta(&meta)
+            .map_err(|e| resume_err(e.to_string()))?
+            .ok_or_else(|| resume_err("no run record (cmbert.training): not written by `cmbert-tui train`".into()))?;
+        let mut spec = record.spec;
         // The file's own output directory is only a claim: followed, a crafted checkpoint
         // would choose whose best/ and last/ get replaced.
         spec.out = Some(out.to_path_buf());
-        let progress: Progress = serde_json::from_value(meta.training["progress"].clone())
-            .map_err(|_| resume_err("no trainer progress: only a `last/` checkpoint can be resumed".into()))?;
+        let (Some(progress), Some(steps)) = (record.progress, record.optimizer_steps) else {
+            return Err(resume_err(
+                "no trainer progress: only a `last/` checkpoint can be resumed".into(),
+            ));
+        };
         // Exactly what the command line is held to, before any data is read with it.
         spec.validate_for(&ckpt.bert)
             .and_then(|()| progress.validate(&spec))
@@ -215,8 +223,6 @@ impl Trainer {
         let state_path = dir.join(STATE_FILE);
         let state = candle_core::safetensors::load(&state_path, device)
             .map_err(|e| resume_err(format!("{STATE_FILE}: {e}")))?;
-        let steps: HashMap<String, usize> = serde_json::from_value(meta.training["optimizer_steps"].clone())
-            .map_err(|e| resume_err(format!("optimizer steps: {e}")))?;
         let mut trainer = Self::build(
             spec,
             ckpt.tensors.clone(),
@@ -692,16 +698,21 @@ impl Trainer {
 
     /// Saves weights and the run spec; with `progress`, also the optimiser state for resuming.
     pub fn save(&self, dir: &Path, progress: Option<&Progress>) -> Result<(), TrainError> {
-        let mut training = serde_json::json!({ "spec": self.spec, "best_epoch": self.progress.best_epoch, "best_dev_loss": self.progress.best_dev_loss });
+        let mut record = TrainingRecord {
+            spec: self.spec.clone(),
+            saved: Some(if progress.is_some() { Saved::Last } else { Saved::Best }),
+            step: Some(self.progress.global_step),
+            epochs_done: Some(self.progress.epoch),
+            best_epoch: self.progress.best_epoch.map(|e| e + 1),
+            best_dev_loss: self.progress.best_dev_loss,
+            progress: None,
+            optimizer_steps: None,
+        };
         let mut extra = Vec::new();
         if let Some(progress) = progress {
             let state = self.optimizer.export_state();
-            training["progress"] = serde_json::to_value(progress).expect("progress serialises");
-            training["optimizer_steps"] = state
-                .iter()
-                .map(|(n, _, _, s)| (n.clone(), serde_json::json!(s)))
-                .collect::<serde_json::Map<_, _>>()
-                .into();
+            record.progress = Some(progress.clone());
+            record.optimizer_steps = Some(state.iter().map(|(n, _, _, s)| (n.clone(), *s)).collect());
             let mut tensors = Vec::with_capacity(state.len() * 2);
             for (name, m, v, _) in state {
                 tensors.push((format!("m.{name}"), Tensor::from_slice(m, m.len(), &Device::Cpu)?));
@@ -713,7 +724,7 @@ impl Trainer {
             format: FORMAT.into(),
             head: self.head.clone(),
             max_len: self.spec.max_len,
-            training,
+            training: record.to_value(),
             audio_features: self.audio_features.clone(),
         };
         checkpoint::save_with(dir, &self.store.vars(), &self.bert, &meta, &self.vocab, &extra)?;

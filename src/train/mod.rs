@@ -9,6 +9,7 @@ pub mod groups;
 pub mod inspect;
 pub mod metrics;
 pub mod optim;
+pub mod record;
 
 pub use config::{derive_seed, Preset, RunSpec};
 pub use engine::{Progress, TrainError, Trainer};
@@ -18,3 +19,4 @@ pub use groups::{group_for, GroupSettings};
 pub use inspect::{Inspection, Inspector, Watch};
 pub use metrics::Metrics;
 pub use optim::{BertAdam, Group, WarmupLinear};
+pub use record::{RecordError, Saved, TrainingRecord};

@@ -1,0 +1,144 @@
+//! What a checkpoint written by the engine records about its run: the `training` section of
+//! `cmbert` in `config.json`, typed.
+//!
+//! The checkpoint layer stores that section as opaque JSON (it knows nothing of training);
+//! this module is the one place that writes and reads it, so that `--resume`, `inspect`,
+//! `runs` and the audio defaults of `eval`/`open` agree on its meaning.
+//!
+//! Epochs are numbered from 1, as every printout numbers them: `best_epoch: 10` is the
+//! epoch printed as "epoch 10". Checkpoint format 1 stored the 0-based index there; it is
+//! read and converted (`from_meta`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::RunSpec;
+use super::engine::Progress;
+use crate::checkpoint::CheckpointMeta;
+
+/// The checkpoint format whose top-level `best_epoch` was a 0-based index.
+const FORMAT_ZERO_BASED_EPOCHS: &str = "cmbert-tui/1";
+
+/// Which of a run's checkpoints this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Saved {
+    /// The weights of the best dev epoch so far (`best/`).
+    Best,
+    /// The weights as the loop left them, with the optimiser state (`last/`, resumable).
+    Last,
+}
+
+/// The `training` section of one of our checkpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainingRecord {
+    /// Everything that defines the run, as it was started (or resumed).
+    pub spec: RunSpec,
+    /// `best/` or `last/` (absent in format 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved: Option<Saved>,
+    /// Optimiser steps taken when these weights were saved (absent in format 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    /// Epochs completed when these weights were saved (absent in format 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs_done: Option<usize>,
+    /// The best dev epoch so far, numbered from 1.
+    pub best_epoch: Option<usize>,
+    pub best_dev_loss: Option<f64>,
+    /// Where the loop stood: present in `last/` only, which is what makes it resumable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// Each parameter's optimiser step count (`last/` only; the moments are in
+    /// `trainer_state.safetensors`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_steps: Option<BTreeMap<String, usize>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the run record (cmbert.training) is not one this build reads: {0}")]
+pub struct RecordError(#[from] serde_json::Error);
+
+impl TrainingRecord {
+    /// The record of a checkpoint's metadata; `Ok(None)` for checkpoints without one
+    /// (written by another tool, or an empty section).
+    pub fn from_meta(meta: &CheckpointMeta) -> Result<Option<Self>, RecordError> {
+        if meta.training.is_null() || meta.training.as_object().is_some_and(|o| o.is_empty()) {
+            return Ok(None);
+        }
+        let mut record: Self = serde_json::from_value(meta.training.clone())?;
+        if meta.format == FORMAT_ZERO_BASED_EPOCHS {
+            record.best_epoch = record.best_epoch.map(|e| e + 1);
+        }
+        Ok(Some(record))
+    }
+
+    /// Whether `--resume` can continue from this checkpoint.
+    pub fn resumable(&self) -> bool {
+        self.progress.is_some() && self.optimizer_steps.is_some()
+    }
+
+    /// The JSON stored in `CheckpointMeta::training`.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a training record serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::FORMAT;
+    use crate::model::{ClsAudio, HeadConfig, ModelKind};
+
+    fn meta(format: &str, training: serde_json::Value) -> CheckpointMeta {
+        CheckpointMeta {
+            format: format.into(),
+            head: HeadConfig::new(ModelKind::CmBert, ClsAudio::Zero, 5),
+            max_len: 50,
+            training,
+            audio_features: None,
+        }
+    }
+
+    fn record() -> TrainingRecord {
+        TrainingRecord {
+            spec: RunSpec::paper("data".into(), "bert".into(), ModelKind::CmBert),
+            saved: Some(Saved::Best),
+            step: Some(30),
+            epochs_done: Some(3),
+            best_epoch: Some(3),
+            best_dev_loss: Some(0.5),
+            progress: None,
+            optimizer_steps: None,
+        }
+    }
+
+    #[test]
+    fn a_record_reads_back_as_written() {
+        let r = record();
+        let back = TrainingRecord::from_meta(&meta(FORMAT, r.to_value())).unwrap().unwrap();
+        assert_eq!(back.best_epoch, Some(3));
+        assert_eq!(back.saved, Some(Saved::Best));
+        assert!(!back.resumable(), "best/ has no optimiser state");
+    }
+
+    #[test]
+    fn format_1_best_epochs_are_renumbered_from_one() {
+        let mut v = record().to_value();
+        v["best_epoch"] = serde_json::json!(9);
+        let back = TrainingRecord::from_meta(&meta(FORMAT_ZERO_BASED_EPOCHS, v))
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.best_epoch, Some(10));
+    }
+
+    #[test]
+    fn no_record_and_a_broken_record_differ() {
+        assert!(TrainingRecord::from_meta(&meta(FORMAT, serde_json::Value::Null))
+            .unwrap()
+            .is_none());
+        let err = TrainingRecord::from_meta(&meta(FORMAT, serde_json::json!({ "spec": 3 }))).unwrap_err();
+        assert!(err.to_string().contains("cmbert.training"), "{err}");
+    }
+}
