@@ -106,7 +106,8 @@ pub struct OpenArgs {
     /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
     #[arg(long, value_name = "cpu|cuda:N", default_value = "cpu")]
     pub device: DeviceSpec,
-    /// The split shown first (with CMU-MOSI data, the first Figure-4 utterance of the test split).
+    /// The split shown first. In CMU-MOSI's test split the cursor starts on the paper's first
+    /// Figure-4 utterance; `f` goes to Figure 4 from any split.
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
     /// Batches in file order, as the reference evaluates (scores depend on batching).
@@ -122,7 +123,7 @@ pub struct OpenArgs {
 pub struct RecordingArgs {
     /// A WAV recording to run the model on (needs --words; the checkpoint must have been
     /// trained on `cmbert-tui features` output).
-    #[arg(long, value_name = "FILE.wav", requires = "words", conflicts_with_all = ["data", "audio"])]
+    #[arg(long, value_name = "FILE.wav", requires = "words", conflicts_with_all = ["data", "audio", "split"])]
     pub wav: Option<PathBuf>,
     /// The recording's word timings: a TextGrid ("words" tier), CSV (word,start,end) or JSON.
     /// Its words are the transcript.
@@ -403,6 +404,9 @@ mod tests {
         assert!(parse("open c --data d").is_ok());
         assert!(parse("open c").is_err(), "--data or --wav");
         assert!(parse("open c --wav a.wav --words w --audio x.pkl").is_err());
+        // A recording has no splits: a --split would be silently ignored.
+        assert!(parse("open c --wav a.wav --words w --split dev").is_err());
+        assert!(parse("export --checkpoint c --wav a.wav --words w --split dev").is_err());
         assert!(parse("train --device cuda:1 --headless").is_ok());
         assert!(parse("train --device tpu").is_err());
     }

@@ -115,6 +115,11 @@ fn recordings_to_features_to_training_to_an_exported_attention_map() {
         assert!(text.contains(&format!("\"{word}\"")), "{word} in the export");
     }
     assert_eq!(json["meta"]["wav"], wav.display().to_string());
+    assert_eq!(
+        json["utterances"][0]["recording"],
+        wav.display().to_string(),
+        "the utterance is the recording, not test #0"
+    );
     // PNG too, looked at by a person once; here it must at least be a PNG.
     let png = tmp.path().join("utt11.png");
     cmbert::commands::export::run(export_args(&best, &wav, &words, &png)).unwrap();

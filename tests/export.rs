@@ -150,6 +150,7 @@ fn figure4_png_is_one_file_with_three_rows_in_the_colormap_colours() {
             snapshot: s,
             text: &texts[s.index],
             split: Split::Test,
+            recording: None,
         })
         .collect();
     let style = Style::default();

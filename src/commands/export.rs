@@ -82,6 +82,7 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
             snapshot,
             text: &examples[snapshot.index].text,
             split,
+            recording: args.recording.wav.as_deref(),
         })
         .collect();
     let style = Style {
@@ -109,34 +110,31 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
             out.clone()
         }
         None => {
-            // A recording is named after its file, not "test-0000".
-            let recording = args
-                .recording
-                .wav
-                .as_deref()
-                .and_then(|w| w.file_stem())
-                .and_then(|s| s.to_str());
-            let stem = export::file_stem(&items, args.figure4.then_some("figure4").or(recording), &style);
+            // A recording is named after its file (the items say so), not "test-0000".
+            let stem = export::file_stem(&items, args.figure4.then_some("figure4"), &style);
             export::write_new(&items, &meta, &style, format, Path::new(EXPORT_DIR), &stem)?
         }
     };
     println!(
-        "wrote {} ({format}: {} and {}, {} level, {} of the {} split)",
+        "wrote {} ({format}: {} and {}, {} level, {})",
         path.display(),
         style.left,
         style.right,
         export::level_name(style.level),
-        match items.len() {
-            1 => "1 utterance".to_string(),
-            n => format!("{n} utterances"),
-        },
-        split
+        match (args.recording.wav.is_some(), items.len()) {
+            (true, _) => format!("the recording {}", items[0].name()),
+            (false, 1) => format!("1 utterance of the {split} split"),
+            (false, n) => format!("{n} utterances of the {split} split"),
+        }
     );
     for item in &items {
         let s = item.snapshot;
+        let id = match item.recording {
+            Some(_) => item.name(),
+            None => format!("#{}", s.index),
+        };
         println!(
-            "  #{:<5} \"{}\"  label {}  prediction {:+.2}  (audio removed: {:+.2})",
-            s.index,
+            "  {id:<6} \"{}\"  label {}  prediction {:+.2}  (audio removed: {:+.2})",
             item.text,
             label_text(s.label, 2),
             s.prediction,

@@ -20,9 +20,9 @@ pub fn run(args: OpenArgs) -> Result<()> {
     let theme = Theme::load(&args.look.theme)?;
     let device = args.device.open()?;
     let trained = Trained::open(&args.checkpoint, &device)?;
-    let (data, split) = match (&args.recording.wav, &args.recording.words, &args.data) {
-        (Some(wav), Some(words), _) => (trained.recording(wav, words)?, Split::Test),
-        (_, _, Some(dir)) => (trained.dataset(dir, args.audio.as_deref())?, args.split),
+    let data = match (&args.recording.wav, &args.recording.words, &args.data) {
+        (Some(wav), Some(words), _) => trained.recording(wav, words)?,
+        (_, _, Some(dir)) => trained.dataset(dir, args.audio.as_deref())?,
         _ => bail!("give --data DIR, or --wav FILE with --words FILE"),
     };
     let info = RunInfo {
@@ -35,12 +35,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
         data: data_line(&data),
         checkpoint: Some(args.checkpoint.display().to_string()),
     };
-    let mut app = App::new(
-        RunState::with_info(info),
-        Browser::from_dataset(&data, split),
-        theme,
-        false,
-    );
+    let mut app = explorer(info, &data, args.split, theme);
     let inspector = Inspector {
         model: &trained.model,
         kind: trained.head.model,
@@ -52,6 +47,16 @@ pub fn run(args: OpenArgs) -> Result<()> {
     let look = args.look.clone();
     crate::ui::terminal::inspect(inspector, &mut app, &mut |app, request| on_request(app, request, &look))?;
     Ok(())
+}
+
+/// The app on a finished model: `data` on `split` (`--split`; a recording is its own view).
+fn explorer(info: RunInfo, data: &Dataset, split: Split, theme: Theme) -> App {
+    App::new(
+        RunState::with_info(info),
+        Browser::from_dataset(data, split),
+        theme,
+        false,
+    )
 }
 
 pub fn data_line(data: &Dataset) -> String {
@@ -99,6 +104,7 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
         snapshot: &inspection.snapshot,
         text,
         split,
+        recording: app.browser.recording.as_deref(),
     }];
     let e = &app.explorer;
     let style = Style {
@@ -120,6 +126,7 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
         "step": inspection.step,
         "batching": inspection.snapshot.batching,
         "theme": app.theme.name,
+        "wav": app.browser.recording,
     });
     let stem = export::file_stem(&items, None, &style);
     [Format::Png, Format::Json]
@@ -131,11 +138,88 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::{AttentionSnapshot, Event, Inspection};
+    use crate::train::{AttentionSnapshot, Command, Event, Inspection};
     use crate::ui::browser::Utterance;
+    use crossterm::event::KeyCode;
 
+    /// A tiny data directory: one of Figure 4's sentences in test (index 1), others in dev.
+    fn figure4_data(dir: &Path) -> Dataset {
+        for (split, rows) in [
+            ("train", "A GOOD FILM\t2.0\n"),
+            ("dev", "IT WAS BORING\t-1.8\nTHE PLOT WAS OK\t0.0\n"),
+            ("test", "AND HE WAS STILL BORING\t-1.8\nI thought it  was fun\t1.2\n"),
+        ] {
+            std::fs::write(dir.join(format!("{split}.tsv")), format!("text\tlabel\n{rows}")).unwrap();
+        }
+        let vocab = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny/vocab.txt");
+        let encoder = crate::data::TextEncoder::from_file(&vocab, 50).unwrap();
+        Dataset::load(dir, None, &encoder, 4).unwrap()
+    }
+
+    fn open_args(args: &[&str]) -> OpenArgs {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(["cmbert-tui", "open", "ckpt"].iter().chain(args)).unwrap();
+        let Some(crate::cli::Command::Open(args)) = cli.command else {
+            panic!("open")
+        };
+        args
+    }
+
+    /// Before, `App::start` jumped to the first Figure-4 utterance of the test split whatever
+    /// `--split` said, so `open --data mosi --split dev` showed the test split.
     #[test]
-    fn the_export_key_writes_png_and_json_under_new_names() {
+    fn open_split_dev_starts_on_dev_and_f_goes_to_figure_4() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = figure4_data(tmp.path());
+        let dir = tmp.path().to_str().unwrap();
+
+        let args = open_args(&["--data", dir, "--split", "dev"]);
+        let mut app = explorer(RunInfo::default(), &data, args.split, Theme::built_in(0));
+        assert_eq!(
+            app.start(),
+            [
+                Command::Watch {
+                    split: Split::Dev,
+                    index: 0
+                },
+                Command::Predict(Split::Dev)
+            ]
+        );
+        assert_eq!(app.browser.selected(), Some((Split::Dev, 0)));
+        assert_eq!(
+            app.on_key(KeyCode::Char('f')),
+            [
+                Command::Watch {
+                    split: Split::Test,
+                    index: 1
+                },
+                Command::Predict(Split::Test)
+            ],
+            "f goes to Figure 4 on demand"
+        );
+        assert!(
+            app.message.as_deref().unwrap().contains("Figure 4"),
+            "{:?}",
+            app.message
+        );
+
+        // Without --split: the test split, its cursor on the Figure-4 sentence.
+        let args = open_args(&["--data", dir]);
+        let mut app = explorer(RunInfo::default(), &data, args.split, Theme::built_in(0));
+        assert_eq!(
+            app.start(),
+            [
+                Command::Watch {
+                    split: Split::Test,
+                    index: 1
+                },
+                Command::Predict(Split::Test)
+            ]
+        );
+    }
+
+    /// The attention of utterance 0 of the dev split.
+    fn attention() -> Event {
         let n = 4;
         let grid = |v: f32| vec![vec![v; n]; n];
         let snapshot = AttentionSnapshot {
@@ -152,6 +236,15 @@ mod tests {
             fusion_scores: grid(1.0),
             multimodal_attention: grid(0.25),
         };
+        Event::Attention(Box::new(Inspection {
+            split: Split::Dev,
+            step: Some(7),
+            snapshot,
+        }))
+    }
+
+    #[test]
+    fn the_export_key_writes_png_and_json_under_new_names() {
         let rows = vec![Utterance {
             text: "SO FUN".into(),
             label: 1.0,
@@ -168,11 +261,7 @@ mod tests {
             app.message.as_ref().unwrap().starts_with("export failed"),
             "nothing shown yet"
         );
-        app.apply(&Event::Attention(Box::new(Inspection {
-            split: Split::Dev,
-            step: Some(7),
-            snapshot,
-        })));
+        app.apply(&attention());
         on_request(&mut app, Request::Export, &look);
         on_request(&mut app, Request::Export, &look);
         let mut names: Vec<String> = std::fs::read_dir(&look.exports)
@@ -194,5 +283,53 @@ mod tests {
                 .unwrap();
         assert_eq!(json["meta"]["step"], 7, "{json}");
         assert_eq!(json["meta"]["theme"], "paper");
+    }
+
+    /// Before, `e` on a recording wrote `test-0000-...` while `export --wav` named the file
+    /// after the recording.
+    #[test]
+    fn the_export_key_names_a_recording_after_its_file() {
+        let wav = Path::new("takes/utt11.wav");
+        let utterance = Utterance {
+            text: "SO FUN".into(),
+            label: f32::NAN,
+        };
+        let mut app = App::new(
+            RunState::new("t"),
+            Browser::recording(wav, utterance),
+            Theme::built_in(1),
+            false,
+        );
+        let Event::Attention(inspection) = attention() else {
+            unreachable!()
+        };
+        app.apply(&Event::Attention(Box::new(Inspection {
+            split: Split::Test,
+            ..*inspection
+        })));
+        let tmp = tempfile::tempdir().unwrap();
+        let look = LookArgs {
+            theme: "paper".into(),
+            exports: tmp.path().to_path_buf(),
+        };
+        on_request(&mut app, Request::Export, &look);
+        let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        // What `export --wav takes/utt11.wav` names it (commands::export, same stem function).
+        let items = [Item {
+            snapshot: &app.explorer.inspection.as_ref().unwrap().snapshot,
+            text: "SO FUN",
+            split: Split::Test,
+            recording: Some(wav),
+        }];
+        let cli = export::file_stem(&items, None, &Style::default());
+        assert_eq!(names, [format!("{cli}.json"), format!("{cli}.png")]);
+        assert_eq!(cli, "utt11-alpha-t-w-m-word");
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(tmp.path().join(format!("{cli}.json"))).unwrap()).unwrap();
+        assert_eq!(json["meta"]["wav"], "takes/utt11.wav");
     }
 }

@@ -63,6 +63,9 @@ pub struct Dataset {
     /// Indexed by `Split::index()`.
     pub splits: [Vec<Example>; 3],
     pub audio: AudioSummary,
+    /// `Some(wav)`: one recording (`--wav`), not a directory of splits; what names it on
+    /// screen and in export file names.
+    pub recording: Option<PathBuf>,
 }
 
 impl Dataset {
@@ -140,6 +143,7 @@ impl Dataset {
             dir: dir.to_path_buf(),
             splits,
             audio,
+            recording: None,
         })
     }
 }
@@ -188,8 +192,15 @@ impl Dataset {
                 neg_inf_zeroed: 0,
                 features: Some(trained),
             },
+            recording: Some(wav.to_path_buf()),
         })
     }
+}
+
+/// What names a recording on screen and in exports: its file name (`utt11.wav`).
+pub fn recording_label(wav: &Path) -> String {
+    wav.file_name()
+        .map_or_else(|| wav.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// How features from `cmbert-tui features` are scaled.

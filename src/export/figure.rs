@@ -473,13 +473,13 @@ fn row(item: &Item, style: &Style) -> Row {
     }
 }
 
-/// `test #572: "I THOUGHT IT WAS FUN" — label +1.20, prediction +0.85 (audio removed: +0.85)`.
+/// `test #572: "I THOUGHT IT WAS FUN" — label +1.20, prediction +0.85 (audio removed: +0.85)`
+/// (a recording: `utt11.wav: ...`).
 fn title(item: &Item, text: &str) -> String {
     let s = item.snapshot;
     format!(
-        "{} #{}: \"{text}\" — label {}, prediction {:+.2} (audio removed: {:+.2})",
-        item.split,
-        s.index,
+        "{}: \"{text}\" — label {}, prediction {:+.2} (audio removed: {:+.2})",
+        item.name(),
         crate::data::label_text(s.label, 2),
         s.prediction,
         s.prediction_without_audio
@@ -641,6 +641,7 @@ mod tests {
             snapshot: &s,
             text: "I THOUGHT IT WAS FUN",
             split: Split::Test,
+            recording: None,
         }];
         let style = Style::default();
         let fig = Figure::new(&items, &serde_json::json!({"model": "cmbert"}), &style).unwrap();
@@ -683,11 +684,13 @@ mod tests {
                 snapshot: &a,
                 text: "funny ok",
                 split: Split::Test,
+                recording: None,
             },
             Item {
                 snapshot: &b,
                 text: "second <one>",
                 split: Split::Test,
+                recording: None,
             },
         ];
         let style = Style {

@@ -68,6 +68,19 @@ pub struct Item<'a> {
     pub snapshot: &'a AttentionSnapshot,
     pub text: &'a str,
     pub split: Split,
+    /// `Some(wav)`: the utterance is this recording (`--wav`), named by its file in file
+    /// names, figure titles and tables rather than by its place in `split`.
+    pub recording: Option<&'a Path>,
+}
+
+impl Item<'_> {
+    /// How titles name the utterance: `test #572`, or a recording's file name (`utt11.wav`).
+    pub fn name(&self) -> String {
+        match self.recording {
+            Some(wav) => crate::data::recording_label(wav),
+            None => format!("{} #{}", self.split, self.snapshot.index),
+        }
+    }
 }
 
 /// What the exports show and in which colours. The colour maps are values so that a theme
@@ -240,7 +253,8 @@ fn exists(path: &Path) -> bool {
 }
 
 /// A name that says what the file holds: `test-0572-alpha-t-w-m-word` for one utterance,
-/// `test-0272-0531-0572-...` for several; `name` (such as `figure4`) replaces the utterances.
+/// `test-0272-0531-0572-...` for several, `utt11-...` for the recording `utt11.wav`; `name`
+/// (such as `figure4`) replaces the utterances.
 pub fn file_stem(items: &[Item], name: Option<&str>, style: &Style) -> String {
     let what = match name {
         Some(name) => slug(name),
@@ -248,6 +262,11 @@ pub fn file_stem(items: &[Item], name: Option<&str>, style: &Style) -> String {
             let mut parts = Vec::new();
             let mut split = None;
             for item in items.iter().take(4) {
+                if let Some(wav) = item.recording {
+                    parts.push(slug(&recording_name(wav)));
+                    split = None;
+                    continue;
+                }
                 if split != Some(item.split) {
                     parts.push(item.split.name().to_string());
                     split = Some(item.split);
@@ -270,6 +289,13 @@ pub fn file_stem(items: &[Item], name: Option<&str>, style: &Style) -> String {
         style.right.slug(),
         level_name(style.level)
     )
+}
+
+/// What names a recording's exports: its file name without the extension (`utt11` for
+/// `utt11.wav`), rather than `test-0000`.
+fn recording_name(wav: &Path) -> String {
+    wav.file_stem()
+        .map_or_else(|| "recording".into(), |s| s.to_string_lossy().into_owned())
 }
 
 /// Lower-case ASCII letters, digits and single dashes.
@@ -356,12 +382,26 @@ pub(crate) mod tests {
             snapshot: &s,
             text: "funny ok",
             split: Split::Test,
+            recording: None,
         };
         let style = Style::default();
         assert_eq!(file_stem(&[item], None, &style), "test-0572-alpha-t-w-m-word");
         assert_eq!(
             file_stem(&[item, item], Some("Figure 4!"), &style),
             "figure-4-alpha-t-w-m-word"
+        );
+        let recording = Item {
+            recording: Some(Path::new("takes/My Take 2.wav")),
+            ..item
+        };
+        assert_eq!(
+            file_stem(&[recording], None, &style),
+            "my-take-2-alpha-t-w-m-word",
+            "a recording is named after its file"
+        );
+        assert_eq!(
+            (item.name(), recording.name()),
+            ("test #572".into(), "My Take 2.wav".into())
         );
         let dev = Item {
             split: Split::Dev,
@@ -406,6 +446,7 @@ pub(crate) mod tests {
             snapshot: &s,
             text: "funny ok",
             split: Split::Test,
+            recording: None,
         }];
         let meta = serde_json::json!({"model": "cmbert"});
         let style = Style::default();

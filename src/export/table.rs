@@ -29,7 +29,8 @@ struct Drawn<'a> {
     scale: [f32; 2],
 }
 
-/// `{"meta", "style", "utterances": [{"text", "split", "index", "snapshot", "views"}]}`.
+/// `{"meta", "style", "utterances": [{"text", "split", "index", "recording", "snapshot", "views"}]}`
+/// (`recording`: the WAV file of a `--wav` recording, else null).
 pub fn json(items: &[Item], meta: &serde_json::Value, style: &Style) -> Result<Vec<u8>, ExportError> {
     let utterances = items
         .iter()
@@ -49,6 +50,7 @@ pub fn json(items: &[Item], meta: &serde_json::Value, style: &Style) -> Result<V
                 "text": item.text,
                 "split": item.split,
                 "index": item.snapshot.index,
+                "recording": item.recording,
                 "snapshot": item.snapshot,
                 "views": serde_json::to_value(drawn)?,
             }))
@@ -148,6 +150,7 @@ mod tests {
             snapshot: &s,
             text: "funny, \"ok\"",
             split: Split::Test,
+            recording: None,
         }];
         let meta = serde_json::json!({"model": "cmbert", "checkpoint": "a\nb", "audio": null, "batch": 24});
         let style = Style {
@@ -185,6 +188,7 @@ mod tests {
             snapshot: &s,
             text: "funny ok",
             split: Split::Dev,
+            recording: None,
         }];
         let style = Style {
             level: Level::Piece,

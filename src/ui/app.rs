@@ -114,12 +114,16 @@ impl App {
         }
     }
 
-    /// Commands to send once the worker runs: watch the selection (the first Figure-4
-    /// utterance when the data is MOSI), and predict its split when inspecting.
+    /// Commands to send once the worker runs: watch the selection, and predict its split
+    /// when inspecting. The split chosen (`open --split`, default test; dev while training)
+    /// is the one shown: only when it is the test split and holds Figure-4 sentences (CMU-MOSI)
+    /// does the cursor start on the first of them. `f` goes to Figure 4 from anywhere.
     pub fn start(&mut self) -> Vec<Command> {
-        if let Some(&first) = self.browser.figure4().first() {
-            self.browser.select(Split::Test, first);
-            self.figure4_next = 1;
+        if self.browser.split == Split::Test {
+            if let Some(&first) = self.browser.figure4().first() {
+                self.browser.select(Split::Test, first);
+                self.figure4_next = 1;
+            }
         }
         self.sync()
     }
@@ -297,6 +301,9 @@ impl App {
                 let split = self.browser.split;
                 self.browser.splits[split.index()].requested = true;
                 return vec![Command::Predict(split)];
+            }
+            KeyCode::Char('[') | KeyCode::Char(']') if self.browser.recording.is_some() => {
+                self.message = Some("one recording: there are no splits to switch to".into());
             }
             KeyCode::Char('[') => {
                 self.browser.next_split(false);
@@ -501,9 +508,8 @@ impl App {
             (true, None) => "· final ".to_string(),
         };
         let title = format!(
-            " {} #{}: {} ",
-            inspection.split.name(),
-            inspection.snapshot.index,
+            " {}: {} ",
+            self.browser.name(inspection.split, inspection.snapshot.index),
             self.browser.splits[inspection.split.index()]
                 .rows
                 .get(inspection.snapshot.index)

@@ -1,5 +1,8 @@
 //! Utterance browser: the texts, labels and latest predictions of each split, filtered by a
-//! search and sorted by file order or by error, with a cursor.
+//! search and sorted by file order or by error, with a cursor. A recording opened with
+//! `--wav` is one utterance named by its file, without split tabs.
+
+use std::path::{Path, PathBuf};
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -51,6 +54,9 @@ pub struct Browser {
     pub order: Vec<usize>,
     /// Position in `order`.
     pub cursor: usize,
+    /// `Some(wav)`: the rows are one recording (kept in the test split), not a dataset's
+    /// splits; it is named by its file and has no splits to switch between.
+    pub recording: Option<PathBuf>,
 }
 
 pub fn normalise(text: &str) -> String {
@@ -70,24 +76,47 @@ impl Browser {
             sort: SortBy::File,
             order: Vec::new(),
             cursor: 0,
+            recording: None,
         };
         b.refilter(None);
         b
     }
 
+    /// The one utterance of a recording (in the test split, as `Dataset::from_recording`
+    /// keeps it), named by `wav`.
+    pub fn recording(wav: &Path, utterance: Utterance) -> Self {
+        Self {
+            recording: Some(wav.to_path_buf()),
+            ..Self::new([Vec::new(), Vec::new(), vec![utterance]], Split::Test)
+        }
+    }
+
+    /// `split` is shown first; a recording is shown as such whatever `split` says.
     pub fn from_dataset(data: &Dataset, split: Split) -> Self {
-        Self::new(
-            Split::ALL.map(|s| {
-                data.split(s)
-                    .iter()
-                    .map(|e| Utterance {
-                        text: e.text.clone(),
-                        label: e.label,
-                    })
-                    .collect()
-            }),
-            split,
-        )
+        let rows = |s: Split| -> Vec<Utterance> {
+            data.split(s)
+                .iter()
+                .map(|e| Utterance {
+                    text: e.text.clone(),
+                    label: e.label,
+                })
+                .collect()
+        };
+        if let (Some(wav), [utterance]) = (&data.recording, &rows(Split::Test)[..]) {
+            return Self::recording(wav, utterance.clone());
+        }
+        Self::new(Split::ALL.map(rows), split)
+    }
+
+    /// The recording's file name (`utt11.wav`), for the screen.
+    pub fn recording_file(&self) -> Option<String> {
+        self.recording.as_deref().map(crate::data::recording_label)
+    }
+
+    /// What names an utterance on screen: `dev #3`, or a recording's file name.
+    pub fn name(&self, split: Split, index: usize) -> String {
+        self.recording_file()
+            .unwrap_or_else(|| format!("{} #{index}", split.name()))
     }
 
     pub fn current(&self) -> &SplitRows {
@@ -211,7 +240,10 @@ pub struct BrowserPanel<'a> {
 impl Widget for BrowserPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (b, theme) = (self.browser, self.theme);
-        let split_tabs: Vec<Span> = Split::ALL
+        let recording = b.recording_file();
+        // A recording has no splits: tabs would lead to empty lists.
+        let tabs = if recording.is_some() { &[][..] } else { &Split::ALL[..] };
+        let split_tabs: Vec<Span> = tabs
             .iter()
             .flat_map(|&s| {
                 let style = if s == b.split {
@@ -234,10 +266,19 @@ impl Widget for BrowserPanel<'_> {
             SortBy::File => "file order",
             SortBy::Error => "by error",
         };
-        let mut title = vec![Span::raw(" utterances ")];
+        let mut title = vec![Span::raw(if recording.is_some() {
+            " recording "
+        } else {
+            " utterances "
+        })];
         title.extend(split_tabs);
+        let shown = if recording.is_some() {
+            String::new()
+        } else {
+            format!("· {}/{} · {sort} ", b.order.len(), current.rows.len())
+        };
         title.push(Span::styled(
-            format!("· {}/{} · {sort} · {status} ", b.order.len(), current.rows.len()),
+            format!("{shown}· {status} "),
             Style::default().fg(theme.dim),
         ));
         let search = if b.searching || !b.query.is_empty() {
@@ -276,8 +317,9 @@ impl Widget for BrowserPanel<'_> {
                     Some(_) => Style::default().fg(theme.good),
                     None => Style::default().fg(theme.dim),
                 };
+                let name = recording.clone().unwrap_or_else(|| format!("{i:>4}"));
                 let row = Row::new(vec![
-                    Cell::from(format!("{i:>4}")).style(Style::default().fg(theme.dim)),
+                    Cell::from(name).style(Style::default().fg(theme.dim)),
                     Cell::from(crate::data::label_text(u.label, 1)),
                     Cell::from(pred.map_or("   -".into(), |p| format!("{p:+.2}"))),
                     Cell::from(err.map_or("   -".into(), |e| format!("{e:.2}"))).style(err_style),
@@ -290,12 +332,18 @@ impl Widget for BrowserPanel<'_> {
                 }
             })
             .collect();
-        let header = Row::new(["   #", "label", " pred", " err", "text"])
+        // A recording's row is named by its file (up to 24 characters shown), a split's rows
+        // by their index.
+        let (first, first_w) = match &recording {
+            Some(file) => ("file", file.chars().count().clamp(4, 24) as u16),
+            None => ("   #", 4),
+        };
+        let header = Row::new([first, "label", " pred", " err", "text"])
             .style(Style::default().fg(theme.dim).add_modifier(Modifier::UNDERLINED));
         Table::new(
             rows,
             [
-                Constraint::Length(4),
+                Constraint::Length(first_w),
                 Constraint::Length(5),
                 Constraint::Length(5),
                 Constraint::Length(4),
@@ -371,5 +419,113 @@ mod tests {
         b.set_query("zzz".into());
         b.select(Split::Test, 2);
         assert_eq!(b.selected(), Some((Split::Test, 2)));
+    }
+
+    /// The app on one recording, its attention arrived: what `open --wav takes/utt11.wav` shows.
+    fn recording_app() -> crate::ui::App {
+        use crate::train::{Event, Inspection};
+        use crate::ui::{App, RunInfo, RunState, Theme};
+        let utterance = Utterance {
+            text: "funny ok".into(),
+            label: f32::NAN,
+        };
+        let mut browser = Browser::recording(Path::new("takes/utt11.wav"), utterance);
+        browser.set_predictions(Split::Test, vec![0.85], None);
+        let info = RunInfo {
+            run_name: "open run/best".into(),
+            checkpoint: Some("run/best".into()),
+            ..RunInfo::default()
+        };
+        let mut app = App::new(RunState::with_info(info), browser, Theme::built_in(0), false);
+        let mut snapshot = crate::export::tests::snapshot(0);
+        snapshot.label = f32::NAN;
+        app.apply(&Event::Attention(Box::new(Inspection {
+            split: Split::Test,
+            step: None,
+            snapshot,
+        })));
+        app
+    }
+
+    fn screen(width: u16, height: u16, app: &crate::ui::App) -> String {
+        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+        terminal.draw(|f| app.draw(f)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..height)
+            .map(|y| {
+                let line: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
+                line.trim_end().to_string() + "\n"
+            })
+            .collect()
+    }
+
+    /// Before, a recording showed as "test #0" under tabs leading to empty train and dev
+    /// splits, and its file name appeared nowhere.
+    #[test]
+    fn a_recording_is_named_by_its_file_without_split_tabs() {
+        use crate::train::Command;
+        use crossterm::event::KeyCode;
+        let mut app = recording_app();
+        assert_eq!(
+            app.start(),
+            [Command::Watch {
+                split: Split::Test,
+                index: 0
+            }],
+            "predictions already shown: only the watch"
+        );
+        for (w, h) in [(80, 24), (120, 40)] {
+            let shown = screen(w, h, &app);
+            insta::assert_snapshot!(format!("recording_{w}x{h}"), shown);
+            assert!(
+                shown.contains(" utt11.wav: funny ok ") && shown.contains("recording"),
+                "the heatmaps' header and the list name the file:\n{shown}"
+            );
+            let row = shown.lines().find(|l| l.contains("funny ok") && l.contains("+0.85"));
+            assert!(row.is_some_and(|r| r.contains("utt11.wav")), "its row too:\n{shown}");
+            assert!(
+                !shown.contains("test #0") && !shown.contains("train dev test"),
+                "no split name, no tabs:\n{shown}"
+            );
+        }
+        for key in ['[', ']'] {
+            assert_eq!(app.on_key(KeyCode::Char(key)), [], "no empty split to go to");
+            assert_eq!(app.browser.selected(), Some((Split::Test, 0)));
+            assert!(app.message.as_deref().unwrap().contains("one recording"));
+        }
+    }
+
+    #[test]
+    fn a_dataset_from_a_recording_makes_a_recording_browser() {
+        let vocab = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny/vocab.txt");
+        let encoder = crate::data::TextEncoder::from_file(&vocab, 50).unwrap();
+        let set = crate::acoustic::set::PROSODY;
+        let dims = set.info().dims.len();
+        let features = crate::acoustic::AudioFeatures {
+            feature_set: set.info(),
+            norm: crate::acoustic::AudioNorm {
+                mean: vec![0.0; dims],
+                std: vec![1.0; dims],
+                words: 2,
+            },
+        };
+        let words = ["so", "fun"].map(String::from);
+        let data = Dataset::from_recording(
+            Path::new("takes/utt11.wav"),
+            &words,
+            &[vec![0.0; dims], vec![1.0; dims]],
+            &encoder,
+            features,
+        )
+        .unwrap();
+        let b = Browser::from_dataset(&data, Split::Dev);
+        assert_eq!(b.recording_file().as_deref(), Some("utt11.wav"));
+        assert_eq!(
+            b.selected(),
+            Some((Split::Test, 0)),
+            "the recording, whatever the split asked"
+        );
+        assert_eq!(b.name(Split::Test, 0), "utt11.wav");
+        assert_eq!(sample().name(Split::Dev, 3), "dev #3");
     }
 }

@@ -401,7 +401,9 @@ fn keys_change_state_as_documented() {
 
 #[test]
 fn inspection_asks_for_predictions_and_quits_at_once() {
-    let mut a = App::new(RunState::new("open"), browser(), Theme::default(), false);
+    let mut b = browser();
+    b.set_split(Split::Test);
+    let mut a = App::new(RunState::new("open"), b, Theme::default(), false);
     assert_eq!(a.screen, Screen::Attention);
     assert_eq!(
         a.start(),
@@ -412,7 +414,7 @@ fn inspection_asks_for_predictions_and_quits_at_once() {
             },
             Command::Predict(Split::Test)
         ],
-        "opens on the first Figure-4 sentence the data holds, and predicts its split"
+        "opens the test split on the first Figure-4 sentence it holds, and predicts the split"
     );
     assert_eq!(
         a.on_key(KeyCode::Char('j')),
@@ -568,7 +570,7 @@ fn event_loop_with_a_fake_trainer() {
         let trainer = scope.spawn(move || fake_trainer(commands_rx, events_tx));
         let keys = scope.spawn(move || {
             // The keys arrive while the run goes on and after it ends.
-            let keys = ['2', '[', 'j', 'j', 'e'];
+            let keys = ['2', ']', '[', 'j', 'j', 'e'];
             for code in keys.map(KeyCode::Char) {
                 inputs_tx.send(Input::Key(code.into())).unwrap();
                 std::thread::sleep(Duration::from_millis(40));
@@ -599,10 +601,10 @@ fn event_loop_with_a_fake_trainer() {
     assert_eq!(
         seen.first(),
         Some(&Command::Watch {
-            split: Split::Test,
+            split: Split::Dev,
             index: 0
         }),
-        "starts on Figure 4's first sentence"
+        "starts on the split chosen (dev), not on Figure 4 in test"
     );
     assert!(
         seen.contains(&Command::Watch {
