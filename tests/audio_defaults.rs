@@ -126,7 +126,7 @@ fn the_recorded_audio_is_used_and_said() {
     assert_eq!(
         header[1],
         format!(
-            "  data {}; audio {} (recorded in the checkpoint; --audio FILE or --zero-audio to change)",
+            "  data {}; audio {} (recorded in the checkpoint)",
             run.data.display(),
             run.audio.display()
         )
@@ -241,8 +241,8 @@ fn an_ablation_without_audio_is_refused() {
     ]);
     assert_eq!(
         error_line(code, &stderr),
-        "error: --ablate-audio: the model runs on zero audio here (none: zero audio, as the model was trained), so \
-         there is no audio to take away; give --audio FILE"
+        "error: --ablate-audio: the model runs on zero audio here (it was trained without audio), so there is no \
+         audio to take away; give --audio FILE"
     );
     let learned = s(&learned().best);
     let (code, _, stderr) = elsewhere(&[
@@ -254,8 +254,7 @@ fn an_ablation_without_audio_is_refused() {
         "zero",
     ]);
     assert!(
-        error_line(code, &stderr)
-            .contains("--ablate-audio: the model runs on zero audio here (none: zero audio (--zero-audio))"),
+        error_line(code, &stderr).contains("--ablate-audio: the model runs on zero audio here (--zero-audio)"),
         "{stderr}"
     );
 }

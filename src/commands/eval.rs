@@ -166,7 +166,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         trained.head.model,
         input.eval_batch_size
     );
-    println!("  data {}; audio {audio}", data.dir.display());
+    println!("  data {}; audio {}", data.dir.display(), audio.brief());
     println!("  {}", short_metrics(&eval.metrics));
     println!(
         "  Acc2 has-0 {:.1}  F1 (reference's argument order) {:.1}  Acc5 {:.1}  loss {:.4}",

@@ -111,12 +111,25 @@ impl AudioUsed {
 
     /// Why an audio ablation has nothing to measure here (and what to do), if it has not.
     pub fn why_no_ablation(&self) -> Option<String> {
-        self.path().is_none().then(|| match self {
-            Self::NotUsedByTBert => "T-BERT does not read the audio, so there is nothing to take away".to_string(),
-            zero => format!(
-                "the model runs on zero audio here ({zero}), so there is no audio to take away; give --audio FILE"
-            ),
-        })
+        let zero = |why: &str| {
+            format!("the model runs on zero audio here ({why}), so there is no audio to take away; give --audio FILE")
+        };
+        match self {
+            Self::Given(_) | Self::Recorded(_) | Self::Recording(_) => None,
+            Self::ZeroAsked => Some(zero("--zero-audio")),
+            Self::ZeroAsTrained => Some(zero("it was trained without audio")),
+            Self::ZeroNotGiven => Some(zero("no --audio given")),
+            Self::NotUsedByTBert => Some("T-BERT does not read the audio, so there is nothing to take away".into()),
+        }
+    }
+
+    /// As `Display`, without the hint of how to change it (for reports; the hint goes to
+    /// stderr once).
+    pub fn brief(&self) -> String {
+        match self {
+            Self::Recorded(p) => format!("{} (recorded in the checkpoint)", p.display()),
+            other => other.to_string(),
+        }
     }
 
     /// The audio part of the app's data line: the loaded file's summary, or why there is none.
@@ -396,8 +409,7 @@ mod tests {
         assert_eq!(zero.audio, AudioUsed::ZeroAsked);
         assert_eq!(
             zero.audio.why_no_ablation().unwrap(),
-            "the model runs on zero audio here (none: zero audio (--zero-audio)), so there is no audio to take away; \
-             give --audio FILE"
+            "the model runs on zero audio here (--zero-audio), so there is no audio to take away; give --audio FILE"
         );
     }
 

@@ -48,7 +48,9 @@ pub fn default_run() -> Result<()> {
         input: crate::cli::ModelOnData {
             checkpoint: best,
             data: Some(spec.data.clone()),
-            audio: spec.audio.clone(),
+            // The run's own audio, which its checkpoint records: said as such, not as `--audio`
+            // the user never typed (`inputs`).
+            audio: None,
             zero_audio: false,
             split: crate::data::Split::Test,
             eval_batch_size: spec.eval_batch_size,
