@@ -95,12 +95,16 @@ pub struct FeaturesArgs {
 pub struct OpenArgs {
     /// Our checkpoint directory or a reference-layout directory (bert_config.json + pytorch_model.bin).
     pub checkpoint: PathBuf,
-    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv.
-    #[arg(long, value_name = "DIR", required_unless_present = "wav")]
+    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv. [default: the data the checkpoint
+    /// was trained on]
+    #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Audio features (as for `train`); without it, zero audio.
+    /// Audio features (as for `train`). [default: the audio the checkpoint was trained on]
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
+    /// Run the model on zero audio (instead of its recorded audio).
+    #[arg(long, conflicts_with = "audio")]
+    pub zero_audio: bool,
     #[command(flatten)]
     pub recording: RecordingArgs,
     /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
@@ -123,7 +127,7 @@ pub struct OpenArgs {
 pub struct RecordingArgs {
     /// A WAV recording to run the model on (needs --words; the checkpoint must have been
     /// trained on `cmbert-tui features` output).
-    #[arg(long, value_name = "FILE.wav", requires = "words", conflicts_with_all = ["data", "audio", "split"])]
+    #[arg(long, value_name = "FILE.wav", requires = "words", conflicts_with_all = ["data", "audio", "zero_audio", "split"])]
     pub wav: Option<PathBuf>,
     /// The recording's word timings: a TextGrid ("words" tier), CSV (word,start,end) or JSON.
     /// Its words are the transcript.
@@ -278,12 +282,16 @@ pub struct ModelOnData {
     /// Our checkpoint directory or a reference-layout directory (bert_config.json + pytorch_model.bin).
     #[arg(long, value_name = "PATH")]
     pub checkpoint: PathBuf,
-    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (required unless `export --wav`).
+    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv. [default: the data the checkpoint
+    /// was trained on]
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Audio features (as for `train`); without it, zero audio.
+    /// Audio features (as for `train`). [default: the audio the checkpoint was trained on]
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
+    /// Run the model on zero audio (instead of its recorded audio).
+    #[arg(long, conflicts_with = "audio")]
+    pub zero_audio: bool,
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
     /// Batches in file order, as the reference evaluates (scores depend on batching).
@@ -295,14 +303,6 @@ pub struct ModelOnData {
     /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
     #[arg(long, value_name = "cpu|cuda:N", default_value = "cpu")]
     pub device: DeviceSpec,
-}
-
-impl ModelOnData {
-    pub fn data_dir(&self) -> anyhow::Result<&std::path::Path> {
-        self.data.as_deref().ok_or_else(|| {
-            anyhow::anyhow!("--data DIR is required: the directory with train.tsv, dev.tsv and test.tsv")
-        })
-    }
 }
 
 #[derive(Debug, Args)]
@@ -402,11 +402,14 @@ mod tests {
         );
         assert!(parse("open c --wav a.wav --words a.TextGrid").is_ok());
         assert!(parse("open c --data d").is_ok());
-        assert!(parse("open c").is_err(), "--data or --wav");
+        assert!(parse("open c").is_ok(), "the data the checkpoint records");
         assert!(parse("open c --wav a.wav --words w --audio x.pkl").is_err());
         // A recording has no splits: a --split would be silently ignored.
         assert!(parse("open c --wav a.wav --words w --split dev").is_err());
         assert!(parse("export --checkpoint c --wav a.wav --words w --split dev").is_err());
+        assert!(parse("open c --wav a.wav --words w --zero-audio").is_err());
+        assert!(parse("eval --checkpoint c --audio a --zero-audio").is_err());
+        assert!(parse("open c --audio a --zero-audio").is_err());
         assert!(parse("train --device cuda:1 --headless").is_ok());
         assert!(parse("train --device tpu").is_err());
     }

@@ -141,6 +141,7 @@ fn export_args(best: &Path, wav: &Path, words: &Path, out: &Path) -> ExportArgs 
             checkpoint: best.to_path_buf(),
             data: None,
             audio: None,
+            zero_audio: false,
             split: Split::Test,
             eval_batch_size: 24,
             force: false,

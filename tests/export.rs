@@ -347,6 +347,7 @@ fn figure4_without_the_sentences_names_the_missing_ones() {
             &s(&f.best),
             "--data",
             &s(&data),
+            "--zero-audio",
             "--figure4",
             "--format",
             "png",

@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+use super::inputs::AudioRequest;
 use super::printer::short_metrics;
 use super::Trained;
 use crate::cli::{Ablation, EvalArgs};
@@ -85,8 +86,16 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(p) = &args.predictions {
         refuse_overwrite(p, input.force)?;
     }
-    let data_dir = input.data_dir()?;
-    let data = trained.dataset(data_dir, input.audio.as_deref())?;
+    let (data, audio) = trained.inputs(
+        input.data.as_deref(),
+        AudioRequest::from_flags(input.audio.as_deref(), input.zero_audio),
+    )?;
+    // Without audio an ablation changes nothing, which would read as "the predictions do not
+    // depend on the audio".
+    if let (Some(_), Some(why)) = (args.ablate_audio, audio.why_no_ablation()) {
+        bail!("--ablate-audio: {why}");
+    }
+    let data_dir = data.dir.as_path();
     let examples = data.split(input.split);
     let eval = evaluate(
         &trained.model,
@@ -117,7 +126,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "checkpoint": input.checkpoint,
             "split": input.split,
             "model": trained.head.model,
-            "cls_audio": trained.head.cls_audio,
+            "cls_audio": trained.cls_audio(),
+            "data": data.dir,
+            "audio": audio.path(),
+            "audio_source": audio.source(),
             "eval_batch_size": input.eval_batch_size,
             "loss": eval.loss,
             "metrics": eval.metrics,
@@ -142,15 +154,19 @@ pub fn run(args: EvalArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
+    let cls_audio = trained
+        .cls_audio()
+        .map(|c| format!(", cls-audio {c}"))
+        .unwrap_or_default();
     println!(
-        "{} ({} split, {} utterances, {}, cls-audio {}, batches of {} in file order)",
+        "{} ({} split, {} utterances, {}{cls_audio}, batches of {} in file order)",
         input.checkpoint.display(),
         input.split,
         examples.len(),
         trained.head.model,
-        trained.head.cls_audio,
         input.eval_batch_size
     );
+    println!("  data {}; audio {}", data.dir.display(), audio.brief());
     println!("  {}", short_metrics(&eval.metrics));
     println!(
         "  Acc2 has-0 {:.1}  F1 (reference's argument order) {:.1}  Acc5 {:.1}  loss {:.4}",
@@ -184,7 +200,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
             a.max_abs_change,
             a.sign_flips
         );
-        if a.changed == 0 {
+        if trained.cls_audio().is_none() {
+            println!("  T-BERT does not read the audio");
+        } else if a.changed == 0 {
             println!("  the predictions do not depend on the audio at all");
         }
     }
@@ -255,13 +273,30 @@ pub fn refuse_overwrite(path: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// One line of `--predictions`. Serialised directly (not through `serde_json::Value`, which
+/// widens an f32 to f64 and prints the label 1.8 as 1.7999999523162842): each number is the
+/// shortest text that reads back as the same f32, so labels print as the TSV has them.
+#[derive(serde::Serialize)]
+struct PredictionLine<'a> {
+    index: usize,
+    text: &'a str,
+    label: f32,
+    prediction: f32,
+}
+
 /// Through the crate's atomic writer: a failure leaves neither a half-written file nor a
 /// temporary one.
 fn write_predictions(path: &Path, examples: &[Example], predictions: &[f32]) -> Result<()> {
     crate::fsutil::write_atomic_with(path, |w| {
-        for (index, (e, p)) in examples.iter().zip(predictions).enumerate() {
-            let line = serde_json::json!({"index": index, "text": e.text, "label": e.label, "prediction": p});
-            writeln!(w, "{line}")?;
+        for (index, (e, &prediction)) in examples.iter().zip(predictions).enumerate() {
+            let line = PredictionLine {
+                index,
+                text: &e.text,
+                label: e.label,
+                prediction,
+            };
+            serde_json::to_writer(&mut *w, &line)?;
+            writeln!(w)?;
         }
         Ok(())
     })

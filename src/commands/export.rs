@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use super::eval::refuse_overwrite;
+use super::inputs::{AudioRequest, AudioUsed};
 use super::Trained;
 use crate::cli::ExportArgs;
 use crate::data::{label_text, Split};
@@ -27,14 +28,19 @@ pub fn run(args: ExportArgs) -> Result<()> {
     }
     let theme = crate::ui::Theme::load(&args.theme)?;
     let trained = Trained::open(&input.checkpoint, &device)?;
-    let (data, split) = match (&args.recording.wav, &args.recording.words) {
+    let (data, audio, split) = match (&args.recording.wav, &args.recording.words) {
         (Some(wav), Some(words)) => {
             if args.figure4 {
                 bail!("--figure4 needs CMU-MOSI's test split (--data), not a recording");
             }
-            (trained.recording(wav, words)?, Split::Test)
+            let data = trained.recording(wav, words)?;
+            (data, AudioUsed::Recording(wav.clone()), Split::Test)
         }
-        _ => (trained.dataset(input.data_dir()?, input.audio.as_deref())?, input.split),
+        _ => {
+            let request = AudioRequest::from_flags(input.audio.as_deref(), input.zero_audio);
+            let (data, audio) = trained.inputs(input.data.as_deref(), request)?;
+            (data, audio, input.split)
+        }
     };
     let examples = data.split(split);
     let indices = match args.index {
@@ -95,13 +101,14 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
     };
     let meta = serde_json::json!({
         "checkpoint": input.checkpoint,
-        "data": input.data,
-        "audio": input.audio,
+        "data": args.recording.wav.is_none().then_some(&data.dir),
+        "audio": audio.path(),
+        "audio_source": audio.source(),
         "wav": args.recording.wav,
         "words": args.recording.words,
         "split": split,
         "model": trained.head.model,
-        "cls_audio": trained.head.cls_audio,
+        "cls_audio": trained.cls_audio(),
         "eval_batch_size": input.eval_batch_size,
     });
     let path = match &args.out {

@@ -5,6 +5,7 @@ pub mod corpus;
 pub mod eval;
 pub mod export;
 pub mod features;
+pub mod inputs;
 pub mod open;
 pub mod printer;
 pub mod train;
@@ -17,7 +18,9 @@ use candle_core::Device;
 use crate::acoustic::FeatureSet;
 use crate::checkpoint::Checkpoint;
 use crate::data::{Dataset, Scaling, TextEncoder, DEFAULT_MAX_LEN};
-use crate::model::{CmBert, HeadConfig, ParamStore};
+use crate::model::{ClsAudio, CmBert, HeadConfig, ModelKind, ParamStore};
+use crate::train::TrainingRecord;
+use inputs::{AudioRequest, AudioUsed, Inputs};
 
 /// `cmbert-tui` without arguments: CM-BERT as published, trained from scratch on the built-in
 /// prosody corpus, then an audio ablation that shows whether the voice reached the score.
@@ -45,7 +48,10 @@ pub fn default_run() -> Result<()> {
         input: crate::cli::ModelOnData {
             checkpoint: best,
             data: Some(spec.data.clone()),
-            audio: spec.audio.clone(),
+            // The run's own audio, which its checkpoint records: said as such, not as `--audio`
+            // the user never typed (`inputs`).
+            audio: None,
+            zero_audio: false,
             split: crate::data::Split::Test,
             eval_batch_size: spec.eval_batch_size,
             force: false,
@@ -137,6 +143,29 @@ impl Trained {
             &self.encoder,
             trained,
         )?)
+    }
+
+    /// The data and audio to run this model on: the ones named, else the ones its training
+    /// recorded (`inputs`), said on stderr; then loaded as [`Trained::dataset`] does.
+    pub fn inputs(&self, data: Option<&Path>, audio: AudioRequest) -> Result<(Dataset, AudioUsed)> {
+        let record = self
+            .checkpoint
+            .meta
+            .as_ref()
+            .map(TrainingRecord::from_meta)
+            .transpose()
+            .map(Option::flatten);
+        let inputs = Inputs::resolve(&self.checkpoint.dir, self.head.model, record, data, audio)?;
+        for line in inputs.notices() {
+            eprintln!("{line}");
+        }
+        let data = self.dataset(inputs.data.dir(), inputs.audio.path())?;
+        Ok((data, inputs.audio))
+    }
+
+    /// The `[CLS]` audio slot's setting, which only CM-BERT has.
+    pub fn cls_audio(&self) -> Option<ClsAudio> {
+        (self.head.model == ModelKind::CmBert).then_some(self.head.cls_audio)
     }
 
     /// The data of `dir` (and optional audio) encoded for this model.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use super::inputs::{AudioRequest, AudioUsed};
 use super::Trained;
 use crate::cli::{LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
@@ -20,19 +21,27 @@ pub fn run(args: OpenArgs) -> Result<()> {
     let theme = Theme::load(&args.look.theme)?;
     let device = args.device.open()?;
     let trained = Trained::open(&args.checkpoint, &device)?;
-    let data = match (&args.recording.wav, &args.recording.words, &args.data) {
-        (Some(wav), Some(words), _) => trained.recording(wav, words)?,
-        (_, _, Some(dir)) => trained.dataset(dir, args.audio.as_deref())?,
-        _ => bail!("give --data DIR, or --wav FILE with --words FILE"),
+    let (data, audio) = match (&args.recording.wav, &args.recording.words) {
+        (Some(wav), Some(words)) => {
+            let data = trained.recording(wav, words)?;
+            (data, AudioUsed::Recording(wav.clone()))
+        }
+        _ => {
+            let request = AudioRequest::from_flags(args.audio.as_deref(), args.zero_audio);
+            trained.inputs(args.data.as_deref(), request)?
+        }
     };
     let info = RunInfo {
         run_name: format!("open {}", args.checkpoint.display()),
-        model: format!("{} (cls-audio {})", trained.head.model, trained.head.cls_audio),
+        model: match trained.cls_audio() {
+            Some(cls_audio) => format!("{} (cls-audio {cls_audio})", trained.head.model),
+            None => trained.head.model.to_string(),
+        },
         bert: format!(
             "{} layers, hidden {}",
             trained.checkpoint.bert.num_hidden_layers, trained.checkpoint.bert.hidden_size
         ),
-        data: data_line(&data),
+        data: data_line(&data, &audio),
         checkpoint: Some(args.checkpoint.display().to_string()),
     };
     let mut app = explorer(info, &data, args.split, theme);
@@ -59,14 +68,23 @@ fn explorer(info: RunInfo, data: &Dataset, split: Split, theme: Theme) -> App {
     )
 }
 
-pub fn data_line(data: &Dataset) -> String {
+/// The app's data line: the directory, the split sizes, and the audio the model runs on
+/// and why (`AudioUsed`).
+pub fn data_line(data: &Dataset, audio: &AudioUsed) -> String {
+    if let Some(wav) = &data.recording {
+        return format!(
+            "the recording {}; audio {}",
+            wav.display(),
+            audio.with_summary(&data.audio)
+        );
+    }
     format!(
         "{} ({}/{}/{}); audio {}",
         data.dir.display(),
         data.split(Split::Train).len(),
         data.split(Split::Dev).len(),
         data.split(Split::Test).len(),
-        data.audio.describe()
+        audio.with_summary(&data.audio)
     )
 }
 
@@ -215,6 +233,43 @@ mod tests {
                 },
                 Command::Predict(Split::Test)
             ]
+        );
+    }
+
+    #[test]
+    fn the_data_line_says_which_audio_the_model_runs_on_and_why() {
+        let data = |file: Option<&str>| Dataset {
+            dir: "corpus".into(),
+            recording: None,
+            splits: Default::default(),
+            audio: crate::data::AudioSummary {
+                path: file.map(PathBuf::from),
+                format: file.map(|_| crate::data::AudioFormat::WordJsonl),
+                dim: 5,
+                cls_slot_nonzero: 0,
+                neg_inf_zeroed: 0,
+                features: None,
+            },
+        };
+        let file = data(Some("/c/audio.jsonl"));
+        let recorded = AudioUsed::Recorded("/c/audio.jsonl".into());
+        assert_eq!(
+            data_line(&file, &recorded),
+            "corpus (0/0/0); audio (recorded in the checkpoint) /c/audio.jsonl (word-level JSON Lines, 5 dims)"
+        );
+        let given = AudioUsed::Given("/c/audio.jsonl".into());
+        assert_eq!(
+            data_line(&file, &given),
+            "corpus (0/0/0); audio /c/audio.jsonl (word-level JSON Lines, 5 dims)"
+        );
+        let none = data(None);
+        assert_eq!(
+            data_line(&none, &AudioUsed::ZeroAsked),
+            "corpus (0/0/0); audio none: zero audio (--zero-audio)"
+        );
+        assert_eq!(
+            data_line(&none, &AudioUsed::NotUsedByTBert),
+            "corpus (0/0/0); audio not used by T-BERT"
         );
     }
 

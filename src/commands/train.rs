@@ -134,6 +134,10 @@ fn spec_from_args(args: &TrainArgs, out: PathBuf) -> Result<RunSpec> {
             (dir, Some(audio))
         }
     };
+    // Recorded absolute: `eval`, `export` and `open` use them from any working directory
+    // when no --data or --audio is given (commands::inputs).
+    let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+    let (data, audio) = (absolute(data), audio.map(absolute));
     let (bert, default_preset) = match &args.bert {
         Some(source) => (resolve_bert(source)?, Preset::Paper),
         None => (out.join("scratch-bert"), Preset::Scratch),
@@ -323,7 +327,7 @@ fn run_dashboard(
             spec.model, spec.cls_audio, spec.preset
         ),
         bert,
-        data: super::open::data_line(data),
+        data: super::open::data_line(data, &super::inputs::AudioUsed::of_training(spec)),
         checkpoint: spec.out.as_ref().map(|o| o.display().to_string()),
     };
     let mut app = crate::ui::App::new(
