@@ -7,6 +7,7 @@ pub mod export;
 pub mod features;
 pub mod open;
 pub mod printer;
+pub mod resume;
 pub mod train;
 
 use std::path::Path;

@@ -10,7 +10,7 @@ use super::Trained;
 use crate::cli::{LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
 use crate::export::{self, Format, Item, Style};
-use crate::train::Inspector;
+use crate::train::{Inspector, TrainingRecord, Weights};
 use crate::ui::{App, Browser, Request, RunInfo, RunState, Theme};
 
 pub fn run(args: OpenArgs) -> Result<()> {
@@ -41,8 +41,10 @@ pub fn run(args: OpenArgs) -> Result<()> {
         theme,
         false,
     );
+    let record = (trained.checkpoint.meta.as_ref()).and_then(|m| TrainingRecord::from_meta(m).ok().flatten());
     let inspector = Inspector {
         model: &trained.model,
+        weights: Weights::of_record(record.as_ref()),
         kind: trained.head.model,
         data: &data,
         eval_batch_size: args.eval_batch_size.max(1),
@@ -117,7 +119,8 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
         "data": info.data,
         "checkpoint": info.checkpoint,
         "split": split,
-        "step": inspection.step,
+        "weights": inspection.weights.to_string(),
+        "step": inspection.weights.step(),
         "batching": inspection.snapshot.batching,
         "theme": app.theme.name,
     });
@@ -170,7 +173,7 @@ mod tests {
         );
         app.apply(&Event::Attention(Box::new(Inspection {
             split: Split::Dev,
-            step: Some(7),
+            weights: Weights::Live { step: 7 },
             snapshot,
         })));
         on_request(&mut app, Request::Export, &look);
