@@ -64,7 +64,7 @@ fn headless(s: &Setup) -> f64 {
     let (events_tx, events_rx) = unbounded();
     let (_commands_tx, commands_rx) = unbounded();
     let last = thread::scope(|scope| {
-        let worker = trainer.spawn_scoped(scope, &s.data, events_tx, commands_rx, false);
+        let worker = trainer.spawn_scoped(scope, &s.data, events_tx, commands_rx, cmbert::train::AfterRun::Return);
         let mut last = (0, Duration::ZERO);
         for event in events_rx.iter() {
             if let Event::Step { step, elapsed, .. } = event {
@@ -100,7 +100,7 @@ fn with_app(s: &Setup) -> (f64, usize) {
     )
     .unwrap();
     thread::scope(|scope| {
-        let worker = trainer.spawn_scoped(scope, &s.data, events_tx, commands_rx, false);
+        let worker = trainer.spawn_scoped(scope, &s.data, events_tx, commands_rx, cmbert::train::AfterRun::Return);
         // As `ui::terminal::train` does, but on a scoped thread: nice is per thread and sticks.
         let ui = scope.spawn(move || {
             yield_cpu_to_training();

@@ -204,15 +204,19 @@ pub struct TrainArgs {
     /// [default: a small BERT trained from scratch, with the `scratch` preset]
     #[arg(long, value_name = "DIR|HF_ID")]
     pub bert: Option<String>,
-    #[arg(long, value_enum, default_value_t = ModelKind::CmBert)]
-    pub model: ModelKind,
+    /// [default: cm-bert]
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
     /// What the [CLS] audio slot carries: zero is the paper's (the score cannot depend on the audio).
-    #[arg(long, value_enum, default_value_t = ClsAudio::Zero)]
-    pub cls_audio: ClsAudio,
+    /// [default: zero]
+    #[arg(long, value_enum)]
+    pub cls_audio: Option<ClsAudio>,
     /// Recipe defaults. [default: paper with --bert, scratch without]
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
-    /// [paper: 3]
+    /// [paper: 3] With --resume: the run's new length (more epochs train a finished run further,
+    /// fewer end it earlier); from the resumed step on, the learning rate follows the schedule of
+    /// a run of that length.
     #[arg(long)]
     pub epochs: Option<usize>,
     /// [paper: 24]
@@ -239,9 +243,9 @@ pub struct TrainArgs {
     /// Token positions per utterance. [paper: 50]
     #[arg(long)]
     pub max_len: Option<usize>,
-    /// Seed of the built-in corpus when no --data is given.
-    #[arg(long, default_value_t = 1)]
-    pub corpus_seed: u64,
+    /// Seed of the built-in corpus when no --data is given. [default: 1]
+    #[arg(long, value_name = "SEED")]
+    pub corpus_seed: Option<u64>,
     /// Random seed (head initialisation, data order, dropout). [default: 1]
     #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
@@ -259,13 +263,35 @@ pub struct TrainArgs {
     /// Also save last/ (with optimiser state) every N steps; it is saved at each epoch end anyway.
     #[arg(long, value_name = "N")]
     pub save_every: Option<usize>,
-    /// Continue an interrupted run from its last/ checkpoint (all settings come from it); it
-    /// writes beside that checkpoint (RUN/last -> RUN/best, RUN/last), or into --out.
+    /// Continue an interrupted run from its last/ checkpoint; it writes beside that checkpoint
+    /// (RUN/last -> RUN/best, RUN/last), or into --out. The settings come from the checkpoint:
+    /// --epochs, --eval-batch-size and --save-every change them (recorded in the checkpoints it
+    /// writes); flags that would change the model, the data or the optimiser are refused.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "bert", "seeds"])]
     pub resume: Option<PathBuf>,
-    /// Audio width when no --audio is given (zero audio).
-    #[arg(long, default_value_t = 5)]
-    pub audio_dim: usize,
+    /// Audio width when no --audio is given (zero audio). [default: 5]
+    #[arg(long, value_name = "N")]
+    pub audio_dim: Option<usize>,
+}
+
+/// The defaults of the options that `--resume` must tell given from left out (`None`: left
+/// out; a resumed run refuses those that would change it, see `commands::resume`).
+impl TrainArgs {
+    pub fn model(&self) -> ModelKind {
+        self.model.unwrap_or(ModelKind::CmBert)
+    }
+
+    pub fn cls_audio(&self) -> ClsAudio {
+        self.cls_audio.unwrap_or(ClsAudio::Zero)
+    }
+
+    pub fn corpus_seed(&self) -> u64 {
+        self.corpus_seed.unwrap_or(1)
+    }
+
+    pub fn audio_dim(&self) -> usize {
+        self.audio_dim.unwrap_or(5)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -10,7 +10,7 @@ use cmbert::checkpoint::Checkpoint;
 use cmbert::commands::Trained;
 use cmbert::data::{Dataset, Split, TextEncoder};
 use cmbert::model::ModelKind;
-use cmbert::train::{evaluate, Command, Event, RunSpec, Trainer};
+use cmbert::train::{evaluate, Command, Event, RunSpec, Trainer, Weights};
 use common::*;
 use crossbeam_channel::unbounded;
 
@@ -345,8 +345,9 @@ fn inspector_answers_watches_first_and_predicts_like_evaluate() {
         &Device::Cpu,
     )
     .unwrap();
-    let inspector = Inspector {
+    let mut inspector = Inspector {
         model: trainer.model(),
+        weights: Weights::Live { step: 0 },
         kind: ModelKind::CmBert,
         data: &data_set,
         eval_batch_size: 4,
@@ -369,7 +370,7 @@ fn inspector_answers_watches_first_and_predicts_like_evaluate() {
         })
         .unwrap();
     let events: Vec<Event> = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| inspector.serve(&commands_rx, &events_tx));
+        let worker = scope.spawn(|| inspector.serve(&commands_rx, &events_tx, None));
         let timeout = std::time::Duration::from_secs(60);
         let events = (0..2).map(|_| events_rx.recv_timeout(timeout).unwrap()).collect();
         // Hanging up ends the worker, even with work pending (the app is quitting).

@@ -318,6 +318,7 @@ mod tests {
             best_dev_loss: Some(1.0),
             progress: None,
             optimizer_steps: None,
+            epochs_changes: Vec::new(),
         }))
     }
 

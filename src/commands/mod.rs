@@ -8,6 +8,7 @@ pub mod features;
 pub mod inputs;
 pub mod open;
 pub mod printer;
+pub mod resume;
 pub mod train;
 
 use std::path::Path;

@@ -11,7 +11,7 @@ use super::Trained;
 use crate::cli::{LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
 use crate::export::{self, Format, Item, Style};
-use crate::train::Inspector;
+use crate::train::{Inspector, TrainingRecord, Weights};
 use crate::ui::{App, Browser, Request, RunInfo, RunState, Theme};
 
 pub fn run(args: OpenArgs) -> Result<()> {
@@ -45,8 +45,10 @@ pub fn run(args: OpenArgs) -> Result<()> {
         checkpoint: Some(args.checkpoint.display().to_string()),
     };
     let mut app = explorer(info, &data, args.split, theme);
+    let record = (trained.checkpoint.meta.as_ref()).and_then(|m| TrainingRecord::from_meta(m).ok().flatten());
     let inspector = Inspector {
         model: &trained.model,
+        weights: Weights::of_record(record.as_ref()),
         kind: trained.head.model,
         data: &data,
         eval_batch_size: args.eval_batch_size.max(1),
@@ -141,7 +143,8 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
         "data": info.data,
         "checkpoint": info.checkpoint,
         "split": split,
-        "step": inspection.step,
+        "weights": inspection.weights.to_string(),
+        "step": inspection.weights.step(),
         "batching": inspection.snapshot.batching,
         "theme": app.theme.name,
         "wav": app.browser.recording,
@@ -293,7 +296,7 @@ mod tests {
         };
         Event::Attention(Box::new(Inspection {
             split: Split::Dev,
-            step: Some(7),
+            weights: Weights::Live { step: 7 },
             snapshot,
         }))
     }

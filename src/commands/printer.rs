@@ -27,7 +27,8 @@ impl Printer {
         }
     }
 
-    fn line(&self, text: String) {
+    /// A line of its own, above the progress bar when there is one.
+    pub fn line(&self, text: String) {
         match &self.bar {
             Some(bar) => bar.println(text),
             None => eprintln!("{text}"),
@@ -110,10 +111,7 @@ impl Printer {
                 kind: CheckpointKind::Best,
             } => self.line(format!("[{}] saved best checkpoint {}", self.label, path.display())),
             Event::CheckpointSaved { .. } | Event::Paused | Event::Resumed => {}
-            Event::Stopped { step } => self.line(format!(
-                "[{}] stopped at step {step}; resume with --resume <out>/last",
-                self.label
-            )),
+            Event::Stopped { step } => self.line(format!("[{}] stopped after step {step}", self.label)),
             Event::Finished(summary) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
@@ -127,7 +125,7 @@ impl Printer {
                 );
             }
             Event::Failed(message) => self.line(format!("[{}] failed: {message}", self.label)),
-            Event::Attention(_) | Event::Predictions { .. } => {}
+            Event::Attention(_) | Event::Predictions { .. } | Event::Serving(_) => {}
         }
     }
 }

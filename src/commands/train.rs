@@ -1,21 +1,27 @@
-//! `cmbert-tui train`: one run or several seeds, headless.
+//! `cmbert-tui train`: one run or several seeds, headless or in the app; or a resumed run.
+//!
+//! A run stopped before its end (`q` in the app, Ctrl-C or another signal headless) saves
+//! `last/` after its current step and prints the command that continues it. Headless, the
+//! signals come through `ui::session` (the one place that handles them): the first stops the
+//! run, a second one during the save ends the process at once.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::thread;
 
 use anyhow::{bail, Context, Result};
-use crossbeam_channel::unbounded;
+use crossbeam_channel::{never, select, unbounded};
 
 use super::printer::{format_duration, Printer};
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
 use crate::corpus;
-use crate::data::{Dataset, Scaling, TextEncoder};
+use crate::data::{Dataset, Scaling, Split, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
 use crate::train::engine::run_dir_of;
-use crate::train::{Preset, RunSpec, RunSummary, Trainer};
+use crate::train::{AfterRun, Command, Preset, RunSpec, RunSummary, Trainer};
+use crate::ui::session;
 
 /// How `train` ended: its settings (the last seed's output directory for multi-seed runs),
 /// and whether every run finished (false when the user stopped one).
@@ -29,8 +35,12 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     // A bad theme is reported before any work, even for a headless run.
     crate::ui::Theme::load(&args.look.theme)?;
     if let Some(dir) = &args.resume {
-        let out = resume_out(dir, args.out.as_deref(), args.overwrite)?;
-        let trainer = Trainer::resume_into(dir, &out, &device)?;
+        // The flags are held to the checkpoint before anything is written (a new --out is
+        // prepared only after).
+        let mut trainer = Trainer::resume(dir, &device)?;
+        let applied = super::resume::amend(&args, &mut trainer, dir)?;
+        // A new --out gets a copy of the run's best/: the one `resume` loaded.
+        trainer.spec.out = Some(resume_out(dir, args.out.as_deref(), args.overwrite)?);
         let spec = trainer.spec.clone();
         let data = load_data(
             &spec,
@@ -38,6 +48,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             Scaling::Trained(trainer.audio_features()),
             trainer.model().bert.config.vocab_size,
         )?;
+        applied.print(&spec, data.split(Split::Train).len());
         let label = format!("{} seed {}", spec.model, spec.seed);
         let summary = if dashboard(&args, 1) {
             let bert = format!("{} (resumed)", spec.bert.display());
@@ -46,8 +57,9 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             run_one(trainer, &data, label)?
         };
         let finished = summary.is_some();
-        if let Some(s) = summary {
-            print_table(&spec, &[s]);
+        match summary {
+            Some(s) => print_table(&spec, &[s]),
+            None => print_stopped(spec.out.as_deref(), &[]),
         }
         return Ok(TrainOutcome { spec, finished });
     }
@@ -61,7 +73,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             let runs: Vec<PathBuf> = seeds.iter().map(|&s| seed_dir(out, s, seeds.len())).collect();
             (out.clone(), previous_runs(&runs, args.overwrite)?)
         }
-        None => (default_out(args.model)?, Vec::new()),
+        None => (default_out(args.model())?, Vec::new()),
     };
     let base = spec_from_args(&args, out)?;
     let encoder = if args.bert.is_some() {
@@ -74,7 +86,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         );
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
     };
-    let data = load_data(&base, args.audio_dim, Scaling::Fit, encoder.bert.vocab_size)?;
+    let data = load_data(&base, args.audio_dim(), Scaling::Fit, encoder.bert.vocab_size)?;
     eprintln!(
         "data: {} ({} / {} / {} utterances); audio: {}",
         base.data.display(),
@@ -89,7 +101,18 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     // Only now that the new run is ready to start does --overwrite remove the previous one.
     remove_previous(&replaced)?;
     let mut summaries = Vec::new();
-    for &seed in &seeds {
+    for (i, &seed) in seeds.iter().enumerate() {
+        // A signal between two seeds (after one ended, before the next started) stops too.
+        if session::ended_by_signal().is_some() {
+            if !summaries.is_empty() {
+                print_table(&base, &summaries);
+            }
+            print_stopped(None, &seeds[i..]);
+            return Ok(TrainOutcome {
+                spec: base,
+                finished: false,
+            });
+        }
         let mut spec = base.clone();
         spec.seed = seed;
         spec.out = spec.out.map(|o| seed_dir(&o, seed, seeds.len()));
@@ -105,12 +128,10 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         match outcome {
             Some(s) => summaries.push(s),
             None => {
-                let last = spec_out.map(|o| o.join("last"));
-                eprintln!(
-                    "stopped at your request{}",
-                    last.map(|l| format!("; continue with: cmbert-tui train --resume {}", l.display()))
-                        .unwrap_or_default()
-                );
+                if !summaries.is_empty() {
+                    print_table(&base, &summaries);
+                }
+                print_stopped(spec_out.as_deref(), &seeds[i + 1..]);
                 return Ok(TrainOutcome {
                     spec: base,
                     finished: false,
@@ -125,11 +146,26 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     })
 }
 
+/// After a run stopped before its end: the command that continues it (when it saved
+/// `last/`), and the seeds of a multi-seed run that never started.
+fn print_stopped(out: Option<&Path>, not_started: &[u64]) {
+    let last = out.map(|o| o.join("last")).filter(|l| l.is_dir());
+    eprintln!(
+        "stopped at your request{}",
+        last.map(|l| format!("; continue with: cmbert-tui train --resume {}", l.display()))
+            .unwrap_or_default()
+    );
+    if !not_started.is_empty() {
+        let seeds: Vec<String> = not_started.iter().map(u64::to_string).collect();
+        eprintln!("seeds not started: {}", seeds.join(", "));
+    }
+}
+
 fn spec_from_args(args: &TrainArgs, out: PathBuf) -> Result<RunSpec> {
     let (data, audio) = match &args.data {
         Some(dir) => (dir.clone(), args.audio.clone()),
         None => {
-            let dir = builtin_corpus(args.corpus_seed)?;
+            let dir = builtin_corpus(args.corpus_seed())?;
             let audio = args.audio.clone().unwrap_or_else(|| dir.join(corpus::AUDIO_FILE));
             (dir, Some(audio))
         }
@@ -143,11 +179,11 @@ fn spec_from_args(args: &TrainArgs, out: PathBuf) -> Result<RunSpec> {
         None => (out.join("scratch-bert"), Preset::Scratch),
     };
     let mut spec = match args.preset.unwrap_or(default_preset) {
-        Preset::Paper => RunSpec::paper(data, bert, args.model),
-        Preset::Scratch => RunSpec::scratch(data, bert, args.model),
+        Preset::Paper => RunSpec::paper(data, bert, args.model()),
+        Preset::Scratch => RunSpec::scratch(data, bert, args.model()),
     };
     spec.audio = audio;
-    spec.cls_audio = args.cls_audio;
+    spec.cls_audio = args.cls_audio();
     spec.epochs = args.epochs.unwrap_or(spec.epochs);
     spec.batch_size = args.batch_size.unwrap_or(spec.batch_size);
     spec.eval_batch_size = args.eval_batch_size.unwrap_or(spec.eval_batch_size);
@@ -351,15 +387,36 @@ fn run_dashboard(
     Ok(outcome)
 }
 
-/// Runs the engine on a named thread and prints its events.
+/// Runs the engine on a named thread and prints its events. A signal (Ctrl-C, SIGTERM,
+/// SIGHUP) stops the run after its current step, which saves `last/` (`None`: stopped); a
+/// second one ends the process at once (`ui::session`).
 fn run_one(trainer: Trainer, data: &Dataset, label: String) -> Result<Option<RunSummary>> {
     let (events_tx, events_rx) = unbounded();
-    let (_commands_tx, commands_rx) = unbounded();
+    let (commands_tx, commands_rx) = unbounded();
+    let (signals_tx, signals_rx) = unbounded();
+    let _forwarding = session::forward_signals(signals_tx);
     let mut printer = Printer::new(label);
     let outcome = thread::scope(|scope| {
-        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx, false);
-        for event in events_rx.iter() {
-            printer.handle(&event);
+        let worker = trainer.spawn_scoped(scope, data, events_tx, commands_rx, AfterRun::Return);
+        let mut stopping = false;
+        loop {
+            select! {
+                recv(events_rx) -> event => match event {
+                    Ok(event) => printer.handle(&event),
+                    Err(_) => break,
+                },
+                recv(if stopping { never() } else { signals_rx.clone() }) -> _ => {
+                    stopping = true;
+                    // From now on a signal ends the process at once, whatever the save.
+                    session::release();
+                    printer.line(
+                        "interrupted: stopping after this step to save last/ \
+                         (interrupt again to end at once; last/ then stays as it was last saved)"
+                            .into(),
+                    );
+                    let _ = commands_tx.send(Command::Stop);
+                }
+            }
         }
         worker.join()
     });

@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{derive_seed, RunSpec};
 use super::eval::{check_token_ids, evaluate, NonFinite, OutOfVocabulary};
-use super::events::{CheckpointKind, Command, Event, RunSummary};
+use super::events::{CheckpointKind, Command, Event, RunSummary, Weights};
 use super::groups::group_for;
-use super::inspect::{Inspector, Watch};
+use super::inspect::{Inspector, KeptWeights, Watch};
 use super::optim::{BertAdam, WarmupLinear};
-use super::record::{Saved, TrainingRecord};
+use super::record::{EpochsChange, Saved, TrainingRecord};
 use crate::acoustic::AudioFeatures;
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta, FORMAT};
 use crate::data::{Batch, Dataset, Example, Split};
@@ -48,6 +48,9 @@ pub enum TrainError {
     },
     #[error("{path}: cannot resume: {message}")]
     Resume { path: PathBuf, message: String },
+    /// A setting changed on resuming (`Trainer::amend`) that the run cannot take.
+    #[error("cannot resume with {problem}")]
+    Amend { problem: InvalidField },
     /// The spec (or progress) saved in a checkpoint, held to what the command line is.
     #[error("{path}: cannot resume: the saved run settings (cmbert.training): {problem}")]
     ResumeSpec { path: PathBuf, problem: InvalidField },
@@ -133,6 +136,26 @@ impl Progress {
     }
 }
 
+/// What the trainer's thread does once the run has finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterRun {
+    /// Return at once (headless: nobody asks about the model).
+    Return,
+    /// Keep answering the viewer (`Watch`, `Predict`) with the best weights, and `Switch`
+    /// between the best and the last, until the command channel closes (the app).
+    Serve,
+}
+
+/// Settings a resumed run may change: none changes the model, the optimiser's state or
+/// the data (`commands::resume` refuses the flags that would).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Amend {
+    /// The run's new length: more epochs continue a finished run, fewer end it earlier.
+    pub epochs: Option<usize>,
+    pub eval_batch_size: Option<usize>,
+    pub save_every: Option<usize>,
+}
+
 /// Whether `loss` is a new best. A NaN compares false with everything, so without the
 /// finiteness check it would become the first best and then never be beaten.
 fn improves(best: Option<f64>, loss: f64) -> bool {
@@ -150,6 +173,12 @@ pub struct Trainer {
     device: Device,
     progress: Progress,
     best: Option<Vec<(String, Tensor)>>,
+    /// After the run: the best and last weights the viewer switches between, and which of
+    /// them the model holds.
+    kept: Option<KeptWeights>,
+    serving: Option<Weights>,
+    /// Recorded with every checkpoint (`TrainingRecord::epochs_changes`).
+    epochs_changes: Vec<EpochsChange>,
     frozen_params: usize,
     watch: Watch,
     audio_features: Option<AudioFeatures>,
@@ -204,6 +233,7 @@ impl Trainer {
         let record = TrainingRecord::from_meta(&meta)
             .map_err(|e| resume_err(e.to_string()))?
             .ok_or_else(|| resume_err("no run record (cmbert.training): not written by `cmbert-tui train`".into()))?;
+        let epochs_changes = record.epochs_changes;
         let mut spec = record.spec;
         // The file's own output directory is only a claim: followed, a crafted checkpoint
         // would choose whose best/ and last/ get replaced.
@@ -247,6 +277,7 @@ impl Trainer {
             .import_state(moments)
             .map_err(|e| resume_err(e.to_string()))?;
         trainer.audio_features = meta.audio_features.clone();
+        trainer.epochs_changes = epochs_changes;
         if trainer.progress.best_epoch.is_some() {
             let best_dir = trainer
                 .spec
@@ -317,6 +348,9 @@ impl Trainer {
             device: device.clone(),
             progress,
             best: None,
+            kept: None,
+            serving: None,
+            epochs_changes: Vec::new(),
             frozen_params,
             watch: Watch::default(),
             audio_features: None,
@@ -342,37 +376,80 @@ impl Trainer {
         self.audio_features.as_ref()
     }
 
+    /// Where the loop stands (a resumed run: where it resumes).
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// Changes a resumed run's settings (`--resume` with `--epochs`, `--eval-batch-size`,
+    /// `--save-every`); the checkpoints it saves record them. The epochs may extend a
+    /// finished run or shorten a running one, never below the epochs already done. The
+    /// learning-rate schedule is a function of the run's length (`WarmupLinear` over
+    /// `RunSpec::t_total`), so from the resumed step on it is that of a run started with
+    /// the new length: training further from a finished run's zero rate restarts at the
+    /// rate that run would have at this step, and decays linearly to zero at the new end.
+    /// The change is recorded (`TrainingRecord::epochs_changes`).
+    pub fn amend(&mut self, amend: Amend) -> Result<(), TrainError> {
+        let mut spec = self.spec.clone();
+        spec.epochs = amend.epochs.unwrap_or(spec.epochs);
+        spec.eval_batch_size = amend.eval_batch_size.unwrap_or(spec.eval_batch_size);
+        spec.save_every = amend.save_every.or(spec.save_every);
+        spec.validate().map_err(|problem| TrainError::Amend { problem })?;
+        let done = self.progress.epoch;
+        if spec.epochs < done {
+            return Err(TrainError::Amend {
+                problem: InvalidField::new(
+                    "epochs",
+                    spec.epochs,
+                    format!(
+                        "the run has done {done} epoch{} already (--epochs {done} or more)",
+                        if done == 1 { "" } else { "s" }
+                    ),
+                ),
+            });
+        }
+        if spec.epochs != self.spec.epochs {
+            self.epochs_changes.push(EpochsChange {
+                step: self.progress.global_step,
+                from: self.spec.epochs,
+                to: spec.epochs,
+            });
+        }
+        self.spec = spec;
+        Ok(())
+    }
+
     /// Runs on a thread named `trainer` inside `scope`; a failure is also sent as
-    /// `Event::Failed` so that consumers can show it. With `serve`, a finished run keeps
-    /// answering `Watch`/`Predict` with its best weights until the command channel closes.
+    /// `Event::Failed` so that consumers can show it. `after`: whether a finished run then
+    /// keeps answering the viewer.
     pub fn spawn_scoped<'scope, 'env>(
         mut self,
         scope: &'scope std::thread::Scope<'scope, 'env>,
         data: &'env Dataset,
         events: Sender<Event>,
         commands: Receiver<Command>,
-        serve: bool,
+        after: AfterRun,
     ) -> std::thread::ScopedJoinHandle<'scope, Result<Option<RunSummary>, TrainError>>
     where
         Self: 'scope,
     {
         std::thread::Builder::new()
             .name("trainer".into())
-            .spawn_scoped(scope, move || self.run_reporting(data, &events, &commands, serve))
+            .spawn_scoped(scope, move || self.run_reporting(data, &events, &commands, after))
             .expect("spawn the trainer thread")
     }
 
-    /// `run`, then with `serve` the viewer's questions; a failure is also sent as
-    /// `Event::Failed` so that consumers can show it.
+    /// `run`, then what `after` says; a failure is also sent as `Event::Failed` so that
+    /// consumers can show it.
     pub fn run_reporting(
         &mut self,
         data: &Dataset,
         events: &Sender<Event>,
         commands: &Receiver<Command>,
-        serve: bool,
+        after: AfterRun,
     ) -> Result<Option<RunSummary>, TrainError> {
         let mut result = self.run(data, events, commands);
-        if serve && matches!(result, Ok(Some(_))) {
+        if after == AfterRun::Serve && matches!(result, Ok(Some(_))) {
             if let Err(e) = self.serve(data, events, commands) {
                 result = Err(e);
             }
@@ -478,14 +555,11 @@ impl Trainer {
         let summary = self.finish(data, started)?;
         let _ = events.send(Event::Predictions {
             split: Split::Test,
-            step: None,
+            weights: self.weights(),
             values: summary.test_predictions.clone(),
         });
         if self.watch.target.is_some() {
-            let mut watch = std::mem::take(&mut self.watch);
-            let refreshed = self.inspector(data).refresh(&mut watch, None, events);
-            self.watch = watch;
-            refreshed?;
+            self.refresh_watch(data, events)?;
         }
         let _ = events.send(Event::Finished(summary.clone()));
         Ok(Some(summary))
@@ -501,9 +575,17 @@ impl Trainer {
         order
     }
 
+    /// What the model's variables hold: the live weights until the run finished.
+    fn weights(&self) -> Weights {
+        self.serving.unwrap_or(Weights::Live {
+            step: self.progress.global_step,
+        })
+    }
+
     fn inspector<'a>(&'a self, data: &'a Dataset) -> Inspector<'a> {
         Inspector {
             model: &self.model,
+            weights: self.weights(),
             kind: self.spec.model,
             data,
             eval_batch_size: self.spec.eval_batch_size,
@@ -514,9 +596,7 @@ impl Trainer {
 
     fn refresh_watch(&mut self, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {
         let mut watch = std::mem::take(&mut self.watch);
-        let result = self
-            .inspector(data)
-            .refresh(&mut watch, Some(self.progress.global_step), events);
+        let result = self.inspector(data).refresh(&mut watch, events);
         self.watch = watch;
         Ok(result?)
     }
@@ -578,15 +658,15 @@ impl Trainer {
         match command {
             Command::Save => self.save_last(events)?,
             Command::Watch { split, index } => self.watch.set(split, index),
-            Command::Predict(split) => self
-                .inspector(data)
-                .predict(split, Some(self.progress.global_step), events)?,
-            Command::Pause | Command::Resume | Command::Stop => {}
+            Command::Predict(split) => self.inspector(data).predict(split, events)?,
+            // Best and last exist once the run has finished (`serve`).
+            Command::Switch(_) | Command::Pause | Command::Resume | Command::Stop => {}
         }
         Ok(())
     }
 
-    /// After the run: the best weights answer the viewer until it closes the channel.
+    /// After the run: the best weights answer the viewer until it closes the channel, or
+    /// the last ones when it switches.
     fn serve(
         &mut self,
         data: &Dataset,
@@ -594,7 +674,8 @@ impl Trainer {
         commands: &Receiver<Command>,
     ) -> Result<(), TrainError> {
         // The run is over: best/ and last/ are on disk already, so Save has nothing to do.
-        Ok(self.inspector(data).serve(commands, events)?)
+        let mut inspector = self.inspector(data);
+        Ok(inspector.serve(commands, events, self.kept.as_ref())?)
     }
 
     fn end_epoch(&mut self, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {
@@ -638,7 +719,7 @@ impl Trainer {
         });
         let _ = events.send(Event::Predictions {
             split: Split::Dev,
-            step: Some(self.progress.global_step),
+            weights: self.weights(),
             values: dev.predictions,
         });
         if self.watch.target.is_some() {
@@ -656,12 +737,26 @@ impl Trainer {
         self.save_last(events)
     }
 
+    /// The best weights, tested. The last ones are kept beside them for the viewer (a copy
+    /// of the variables: switching then reads no checkpoint).
     fn finish(&mut self, data: &Dataset, started: Instant) -> Result<RunSummary, TrainError> {
         let vars = self.store.vars();
-        if let Some(best) = &self.best {
-            for (name, value) in best {
-                vars[name].set(value)?;
-            }
+        let last_label = Weights::Last {
+            step: self.progress.global_step,
+        };
+        self.serving = Some(last_label);
+        if let (Some(best), Some(epoch)) = (&self.best, self.progress.best_epoch) {
+            let last = vars
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+                .collect::<candle_core::Result<_>>()?;
+            let kept = KeptWeights::new(
+                vars,
+                (Weights::Best { epoch: epoch + 1 }, best.clone()),
+                (last_label, last),
+            );
+            self.serving = Some(kept.load(CheckpointKind::Best)?);
+            self.kept = Some(kept);
         }
         let test = evaluate(
             &self.model,
@@ -707,6 +802,7 @@ impl Trainer {
             best_dev_loss: self.progress.best_dev_loss,
             progress: None,
             optimizer_steps: None,
+            epochs_changes: self.epochs_changes.clone(),
         };
         let mut extra = Vec::new();
         if let Some(progress) = progress {

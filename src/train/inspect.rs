@@ -1,25 +1,62 @@
 //! Answers a viewer's questions about the model as it is now: the attention of one
 //! utterance, the predictions of a split. The trainer asks it between steps; `open` asks it
 //! for a finished checkpoint. Both use the evaluation batching (spec section 3, step 2).
+//!
+//! Every answer carries the `Weights` that computed it. A finished run keeps its best and
+//! its last weights in memory (`KeptWeights`) and switches between them on request, so that
+//! the viewer's list, heatmaps and header always come from one labelled model.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use candle_core::{Device, Result};
+use candle_core::{Device, Result, Tensor, Var};
 use crossbeam_channel::Sender;
 use serde::Serialize;
 
 use super::eval::{attention_snapshot, evaluate, AttentionSnapshot};
-use super::events::Event;
+use super::events::{CheckpointKind, Event, Weights};
 use crate::data::{Dataset, Split};
 use crate::model::{CmBert, ModelKind};
 
-/// An utterance's attention and where in the run it was computed.
+/// An utterance's attention and the weights that computed it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
     pub split: Split,
-    /// Optimiser steps taken when it was computed (`None` for a finished checkpoint).
-    pub step: Option<usize>,
+    pub weights: Weights,
     pub snapshot: AttentionSnapshot,
+}
+
+/// A finished run's best and last weights, copies kept in memory so that the viewer
+/// switches between them without reading a checkpoint: the model's variables take either.
+pub struct KeptWeights {
+    vars: BTreeMap<String, Var>,
+    best: (Weights, Vec<(String, Tensor)>),
+    last: (Weights, Vec<(String, Tensor)>),
+}
+
+impl KeptWeights {
+    /// `vars`: the served model's variables; `best` and `last`: a value for each of them.
+    pub fn new(
+        vars: BTreeMap<String, Var>,
+        best: (Weights, Vec<(String, Tensor)>),
+        last: (Weights, Vec<(String, Tensor)>),
+    ) -> Self {
+        Self { vars, best, last }
+    }
+
+    /// Gives the model the `which` weights; returns their label.
+    pub fn load(&self, which: CheckpointKind) -> Result<Weights> {
+        let (label, values) = match which {
+            CheckpointKind::Best => &self.best,
+            CheckpointKind::Last => &self.last,
+        };
+        for (name, value) in values {
+            if let Some(var) = self.vars.get(name) {
+                var.set(value)?;
+            }
+        }
+        Ok(*label)
+    }
 }
 
 /// The utterance a viewer is watching, and when its attention was last recomputed.
@@ -57,6 +94,8 @@ impl Watch {
 
 pub struct Inspector<'a> {
     pub model: &'a CmBert,
+    /// What the model's variables hold now: the label of every answer.
+    pub weights: Weights,
     pub kind: ModelKind,
     pub data: &'a Dataset,
     pub eval_batch_size: usize,
@@ -66,7 +105,7 @@ pub struct Inspector<'a> {
 
 impl Inspector<'_> {
     /// Sends the watched utterance's attention (T-BERT has none: nothing is sent).
-    pub fn refresh(&self, watch: &mut Watch, step: Option<usize>, events: &Sender<Event>) -> Result<()> {
+    pub fn refresh(&self, watch: &mut Watch, events: &Sender<Event>) -> Result<()> {
         let Some((split, index)) = watch.target else {
             return Ok(());
         };
@@ -83,20 +122,29 @@ impl Inspector<'_> {
             self.audio_dim,
             self.device,
         )?;
-        let _ = events.send(Event::Attention(Box::new(Inspection { split, step, snapshot })));
+        let _ = events.send(Event::Attention(Box::new(Inspection {
+            split,
+            weights: self.weights,
+            snapshot,
+        })));
         let now = Instant::now();
         watch.done(now, now - started);
         Ok(())
     }
 
-    /// Answers `Watch` and `Predict` until the command channel closes; the rest do not
+    /// Answers `Watch` and `Predict` until the command channel closes, and with `kept`,
+    /// `Switch` (announced by `Event::Serving`, also once at the start); the rest do not
     /// apply to a model that is not training.
     pub fn serve(
-        &self,
+        &mut self,
         commands: &crossbeam_channel::Receiver<super::events::Command>,
         events: &Sender<Event>,
+        kept: Option<&KeptWeights>,
     ) -> Result<()> {
         use super::events::Command;
+        if kept.is_some() {
+            let _ = events.send(Event::Serving(self.weights));
+        }
         let mut watch = Watch::default();
         let mut pending_watch = false;
         // Splits being predicted, one evaluation batch at a time, so that a watch (a key
@@ -125,11 +173,20 @@ impl Inspector<'_> {
                         jobs.push((split, Vec::new()));
                     }
                 }
+                Some(Command::Switch(which)) => {
+                    if let Some(kept) = kept {
+                        self.weights = kept.load(which)?;
+                        // Half a split from one model and half from the other is neither:
+                        // the viewer asks again for what it shows (`Event::Serving`).
+                        jobs.clear();
+                        let _ = events.send(Event::Serving(self.weights));
+                    }
+                }
                 Some(Command::Save | Command::Pause | Command::Resume | Command::Stop) => {}
                 // Nothing new: work on what is pending, the latest watch first.
                 None if pending_watch => {
                     pending_watch = false;
-                    self.refresh(&mut watch, None, events)?;
+                    self.refresh(&mut watch, events)?;
                 }
                 None => {
                     let (split, values) = &mut jobs[0];
@@ -150,7 +207,7 @@ impl Inspector<'_> {
                         let (split, values) = jobs.remove(0);
                         let _ = events.send(Event::Predictions {
                             split,
-                            step: None,
+                            weights: self.weights,
                             values,
                         });
                     }
@@ -159,7 +216,7 @@ impl Inspector<'_> {
         }
     }
 
-    pub fn predict(&self, split: Split, step: Option<usize>, events: &Sender<Event>) -> Result<()> {
+    pub fn predict(&self, split: Split, events: &Sender<Event>) -> Result<()> {
         let eval = evaluate(
             self.model,
             self.data.split(split),
@@ -169,7 +226,7 @@ impl Inspector<'_> {
         )?;
         let _ = events.send(Event::Predictions {
             split,
-            step,
+            weights: self.weights,
             values: eval.predictions,
         });
         Ok(())

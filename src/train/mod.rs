@@ -12,11 +12,11 @@ pub mod optim;
 pub mod record;
 
 pub use config::{derive_seed, Preset, RunSpec};
-pub use engine::{Progress, TrainError, Trainer};
+pub use engine::{AfterRun, Amend, Progress, TrainError, Trainer};
 pub use eval::{attention_snapshot, evaluate, AttentionSnapshot, Evaluation};
-pub use events::{CheckpointKind, Command, Event, RunSummary};
+pub use events::{CheckpointKind, Command, Event, RunSummary, Weights};
 pub use groups::{group_for, GroupSettings};
-pub use inspect::{Inspection, Inspector, Watch};
+pub use inspect::{Inspection, Inspector, KeptWeights, Watch};
 pub use metrics::Metrics;
 pub use optim::{BertAdam, Group, WarmupLinear};
-pub use record::{RecordError, Saved, TrainingRecord};
+pub use record::{EpochsChange, RecordError, Saved, TrainingRecord};

@@ -54,6 +54,19 @@ pub struct TrainingRecord {
     /// `trainer_state.safetensors`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optimizer_steps: Option<BTreeMap<String, usize>>,
+    /// Each `--resume --epochs N` that changed the run's length (`spec.epochs` is the
+    /// latest): the learning-rate schedule changed there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epochs_changes: Vec<EpochsChange>,
+}
+
+/// The run's length changed on resuming: from `step` on, the schedule is that of a run of
+/// `to` epochs (`Trainer::amend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochsChange {
+    pub step: usize,
+    pub from: usize,
+    pub to: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +124,7 @@ mod tests {
             best_dev_loss: Some(0.5),
             progress: None,
             optimizer_steps: None,
+            epochs_changes: Vec::new(),
         }
     }
 

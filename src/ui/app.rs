@@ -15,7 +15,7 @@ use super::theme::Theme;
 use super::{LossChart, MetricsTable, RunState, RunStatus, StatusPanel};
 use crate::attention::cls_weights;
 use crate::data::Split;
-use crate::train::{Command, Event};
+use crate::train::{CheckpointKind, Command, Event, Weights};
 
 /// Every key, two columns of 12 so that it fits at 80x24.
 pub const HELP: &[(&str, &str)] = &[
@@ -40,6 +40,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("l + -", "loss: log scale, smoothing"),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint (last/)"),
+    ("c", "switch best / last weights"),
     ("? esc", "show / hide this help"),
     ("q", "quit (asks while training)"),
 ];
@@ -92,6 +93,8 @@ pub struct App {
     pub quit: bool,
     pub message: Option<String>,
     pub requests: Vec<Request>,
+    /// The weights a finished run answers with (`Event::Serving`); `c` switches them.
+    pub serving: Option<Weights>,
     figure4_next: usize,
 }
 
@@ -110,6 +113,7 @@ impl App {
             quit: false,
             message: None,
             requests: Vec::new(),
+            serving: None,
             figure4_next: 0,
         }
     }
@@ -160,10 +164,14 @@ impl App {
         commands
     }
 
-    pub fn apply(&mut self, event: &Event) {
+    /// Applies a worker's event; returns the commands it calls for.
+    pub fn apply(&mut self, event: &Event) -> Vec<Command> {
         match event {
             Event::Attention(inspection) => self.explorer.receive((**inspection).clone()),
-            Event::Predictions { split, step, values } => self.browser.set_predictions(*split, values.clone(), *step),
+            Event::Predictions { split, weights, values } => {
+                self.browser.set_predictions(*split, values.clone(), *weights)
+            }
+            Event::Serving(weights) => return self.serve(*weights),
             Event::Finished(_) | Event::Stopped { .. } | Event::Failed(_) => {
                 // "stop the run?" has no object any more: the next `q` quits.
                 self.confirm_quit = false;
@@ -177,6 +185,40 @@ impl App {
             }
             other => self.state.apply(other),
         }
+        Vec::new()
+    }
+
+    /// The model answers with `weights` from now on: what other weights computed is
+    /// dropped and asked for again, so that the list, the heatmaps and the header above
+    /// them show one model, labelled.
+    fn serve(&mut self, weights: Weights) -> Vec<Command> {
+        if self.serving.is_some_and(|w| w != weights) {
+            self.message = Some(format!("list, heatmaps and header: {weights} (c switches)"));
+        }
+        self.serving = Some(weights);
+        self.browser.keep_only(weights);
+        if self.explorer.inspection.as_ref().is_some_and(|i| i.weights != weights) {
+            self.explorer.watching = None;
+        }
+        self.sync()
+    }
+
+    /// `c`: a finished run's best or last weights.
+    fn switch_weights(&mut self) -> Vec<Command> {
+        let (to, name) = match self.serving {
+            Some(Weights::Best { .. }) => (CheckpointKind::Last, "last"),
+            Some(_) => (CheckpointKind::Best, "best"),
+            None => {
+                self.message = Some(if self.training {
+                    "c switches between the best and the last weights once the run has finished".into()
+                } else {
+                    "this checkpoint is one set of weights: open the run's best/ or last/ for the other".into()
+                });
+                return Vec::new();
+            }
+        };
+        self.message = Some(format!("switching to the {name} weights…"));
+        vec![Command::Switch(to)]
     }
 
     /// The worker's events ended. A run still in progress ended without saying how (the
@@ -265,6 +307,7 @@ impl App {
                     "nothing to save: this checkpoint is opened read-only".into()
                 });
             }
+            KeyCode::Char('c') => return self.switch_weights(),
             KeyCode::Char('t') => {
                 let next = self.theme.built_in_index().map_or(0, |i| i + 1);
                 self.theme = Theme::built_in(next);
@@ -502,10 +545,10 @@ impl App {
         let Some((left, right)) = self.explorer.views() else {
             return;
         };
-        let note = match (self.explorer.current(), inspection.step) {
+        let note = match (self.explorer.current(), inspection.weights) {
             (false, _) => "(updating…) ".to_string(),
-            (true, Some(step)) => format!("· step {step} ({} updates) ", self.explorer.updates),
-            (true, None) => "· final ".to_string(),
+            (true, live @ Weights::Live { .. }) => format!("· {live} ({} updates) ", self.explorer.updates),
+            (true, weights) => format!("· {weights} "),
         };
         let title = format!(
             " {}: {} ",
@@ -590,7 +633,8 @@ impl App {
         let audio = self.explorer.inspection.as_ref().map_or(String::new(), |i| {
             let snap = &i.snapshot;
             format!(
-                " · pred {:+.2} (no audio {:+.2}) label {}",
+                " · {}: pred {:+.2} (no audio {:+.2}) label {}",
+                i.weights,
                 snap.prediction,
                 snap.prediction_without_audio,
                 crate::data::label_text(snap.label, 1)

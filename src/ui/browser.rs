@@ -12,6 +12,7 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
 
 use super::theme::Theme;
 use crate::data::{Dataset, Split};
+use crate::train::Weights;
 
 /// The three sentences of the paper's Figure 4, all in CMU-MOSI's test split.
 pub const FIGURE4: [&str; 3] = [
@@ -30,8 +31,8 @@ pub struct Utterance {
 pub struct SplitRows {
     pub rows: Vec<Utterance>,
     pub predictions: Option<Vec<f32>>,
-    /// Optimiser step of the predictions (`None`: the finished model).
-    pub as_of: Option<usize>,
+    /// The weights that made the predictions.
+    pub weights: Option<Weights>,
     /// Asked the model for predictions and not answered yet.
     pub requested: bool,
 }
@@ -195,15 +196,31 @@ impl Browser {
         self.refilter(keep);
     }
 
-    pub fn set_predictions(&mut self, split: Split, values: Vec<f32>, as_of: Option<usize>) {
+    pub fn set_predictions(&mut self, split: Split, values: Vec<f32>, weights: Weights) {
         let rows = &mut self.splits[split.index()];
         if values.len() != rows.rows.len() {
             return;
         }
         rows.predictions = Some(values);
-        rows.as_of = as_of;
+        rows.weights = Some(weights);
         rows.requested = false;
         if split == self.split && self.sort == SortBy::Error {
+            let keep = self.selected().map(|s| s.1);
+            self.refilter(keep);
+        }
+    }
+
+    /// Forgets the predictions that other weights made (and unanswered requests: the
+    /// model that was asked is gone).
+    pub fn keep_only(&mut self, weights: Weights) {
+        for rows in &mut self.splits {
+            if rows.weights != Some(weights) {
+                rows.predictions = None;
+                rows.weights = None;
+                rows.requested = false;
+            }
+        }
+        if self.sort == SortBy::Error {
             let keep = self.selected().map(|s| s.1);
             self.refilter(keep);
         }
@@ -258,7 +275,7 @@ impl Widget for BrowserPanel<'_> {
             .collect();
         let current = b.current();
         let status = match (&current.predictions, current.requested) {
-            (Some(_), _) => current.as_of.map_or("final model".to_string(), |s| format!("step {s}")),
+            (Some(_), _) => current.weights.map_or(String::new(), |w| w.to_string()),
             (None, true) => "predicting…".into(),
             (None, false) => "no predictions yet".into(),
         };
@@ -405,10 +422,14 @@ mod tests {
         b.set_query(String::new());
         b.toggle_sort();
         assert_eq!(b.order, [0, 1, 2, 3], "no predictions yet: file order");
-        b.set_predictions(Split::Test, vec![-1.0, 2.0, 1.0, -1.0], Some(7));
+        b.set_predictions(Split::Test, vec![-1.0, 2.0, 1.0, -1.0], Weights::Live { step: 7 });
         assert_eq!(b.order, [3, 1, 0, 2], "largest error first (2.0, 1.8, 0.8, 0.2)");
-        b.set_predictions(Split::Test, vec![0.0], None);
-        assert_eq!(b.current().as_of, Some(7), "a wrong-length answer is ignored");
+        b.set_predictions(Split::Test, vec![0.0], Weights::Checkpoint);
+        assert_eq!(
+            b.current().weights,
+            Some(Weights::Live { step: 7 }),
+            "a wrong-length answer is ignored"
+        );
     }
 
     #[test]
@@ -430,7 +451,7 @@ mod tests {
             label: f32::NAN,
         };
         let mut browser = Browser::recording(Path::new("takes/utt11.wav"), utterance);
-        browser.set_predictions(Split::Test, vec![0.85], None);
+        browser.set_predictions(Split::Test, vec![0.85], crate::train::Weights::Checkpoint);
         let info = RunInfo {
             run_name: "open run/best".into(),
             checkpoint: Some("run/best".into()),
@@ -441,7 +462,7 @@ mod tests {
         snapshot.label = f32::NAN;
         app.apply(&Event::Attention(Box::new(Inspection {
             split: Split::Test,
-            step: None,
+            weights: crate::train::Weights::Checkpoint,
             snapshot,
         })));
         app

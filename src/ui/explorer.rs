@@ -119,7 +119,7 @@ mod tests {
         let m = |f: fn(usize, usize) -> f32| (0..n).map(|i| (0..n).map(|j| f(i, j)).collect()).collect();
         Inspection {
             split: Split::Test,
-            step: Some(3),
+            weights: crate::train::Weights::Live { step: 3 },
             snapshot: AttentionSnapshot {
                 index,
                 tokens: ["[CLS]", "fun", "##ny", "ok", "[SEP]"].map(String::from).to_vec(),

@@ -24,3 +24,5 @@ pub use theme::Theme;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_weights;

@@ -21,6 +21,9 @@
 //!   restoring), so a long step never holds it. `main` ends the process with the signal that
 //!   ended the app after the command returned, so that the caller sees the conventional
 //!   status (130, 143, 129) and the command's own messages and clean-up still ran.
+//! - Headless training owns no terminal, but its signals are the same: `forward_signals`
+//!   sends them to its loop (which stops the trainer, saving `last/`), through the same
+//!   thread, sink and exit status, so that the program has one way of handling signals.
 //! - crossterm's input reader spins forever once the terminal hangs up (its read loop
 //!   retries on EOF and EIO): `read_inputs` polls the terminal itself and ends the app on a
 //!   hang-up, and the reader thread is never waited for without a bound.
@@ -103,6 +106,26 @@ impl Drop for Session {
     fn drop(&mut self) {
         release();
         *lock(&UI_THREAD) = None;
+    }
+}
+
+/// Signals without a terminal to own (headless training): until `release` or the guard's
+/// drop, SIGINT, SIGTERM and SIGHUP arrive on `signals` as `Input::Terminate` and are
+/// recorded for the exit status, as in the app; once released, the next one ends the
+/// process at once.
+pub fn forward_signals(signals: Sender<Input>) -> Forwarding {
+    watch_signals();
+    *lock(&SINK) = Some(signals);
+    Forwarding
+}
+
+/// Forwards signals until dropped (`forward_signals`).
+#[must_use = "signals are forwarded only while the guard lives"]
+pub struct Forwarding;
+
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        *lock(&SINK) = None;
     }
 }
 

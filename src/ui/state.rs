@@ -275,7 +275,7 @@ impl RunState {
             }
             Event::Failed(e) => self.status = RunStatus::Failed(e.clone()),
             Event::CheckpointSaved { path, .. } => self.last_saved = Some(path.clone()),
-            Event::Attention(_) | Event::Predictions { .. } => {}
+            Event::Attention(_) | Event::Predictions { .. } | Event::Serving(_) => {}
         }
     }
 }

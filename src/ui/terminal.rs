@@ -18,7 +18,7 @@ use ratatui::Terminal;
 use super::app::{App, Input, Request};
 use super::session::{self, Session};
 use crate::data::Dataset;
-use crate::train::{Command, Event, Inspector, RunSummary, TrainError, Trainer};
+use crate::train::{AfterRun, Command, Event, Inspector, RunSummary, TrainError, Trainer};
 
 /// Frames are drawn at most this often: ~30 a second after input.
 pub const FRAME: Duration = Duration::from_millis(33);
@@ -66,7 +66,9 @@ pub fn event_loop<B: Backend>(
                 Ok(event) => {
                     // Steps redraw at the slower pace; anything else at the next frame.
                     if matches!(event, Event::Step { .. }) { progressed = true; } else { dirty = true; }
-                    app.apply(&event);
+                    for command in app.apply(&event) {
+                        let _ = commands.send(command);
+                    }
                 }
                 Err(_) => {
                     events_open = false;
@@ -225,8 +227,8 @@ fn with_worker<R: Send>(
     run_with_worker(io, name, app, on_request, work)
 }
 
-/// Trains with the dashboard; after the run, the view stays (and the best weights answer
-/// the browser) until `q`.
+/// Trains with the dashboard; after the run, the view stays (the best weights answer the
+/// browser and the heatmaps, or the last ones after `c`) until `q`.
 pub fn train(
     mut trainer: Trainer,
     data: &Dataset,
@@ -234,15 +236,15 @@ pub fn train(
     on_request: &mut OnRequest<'_>,
 ) -> Result<Option<RunSummary>, TrainError> {
     with_worker("trainer", app, on_request, |events, commands| {
-        trainer.run_reporting(data, &events, &commands, true)
+        trainer.run_reporting(data, &events, &commands, AfterRun::Serve)
     })
     .unwrap_or(Err(TrainError::Panicked))
 }
 
 /// Opens a finished model: the inspector answers on a worker thread.
-pub fn inspect(inspector: Inspector<'_>, app: &mut App, on_request: &mut OnRequest<'_>) -> Result<(), TrainError> {
+pub fn inspect(mut inspector: Inspector<'_>, app: &mut App, on_request: &mut OnRequest<'_>) -> Result<(), TrainError> {
     let outcome = with_worker("inspector", app, on_request, |events, commands| {
-        let result = inspector.serve(&commands, &events);
+        let result = inspector.serve(&commands, &events, None);
         if let Err(e) = &result {
             let _ = events.send(Event::Failed(e.to_string()));
         }

@@ -18,7 +18,7 @@ use super::heatmap::{ClsPanel, HeatmapPanel};
 use super::*;
 use crate::attention::{cls_weights, view, Level, Matrix};
 use crate::data::Split;
-use crate::train::{AttentionSnapshot, Command, Event, Inspection, Metrics, RunSummary};
+use crate::train::{AttentionSnapshot, Command, Event, Inspection, Metrics, RunSummary, Weights};
 
 fn text(buffer: &Buffer) -> String {
     let area = buffer.area;
@@ -123,7 +123,7 @@ fn browser() -> Browser {
         ],
         Split::Dev,
     );
-    b.set_predictions(Split::Dev, vec![0.85, -0.4, 0.1], Some(10));
+    b.set_predictions(Split::Dev, vec![0.85, -0.4, 0.1], Weights::Live { step: 10 });
     b
 }
 
@@ -136,7 +136,7 @@ fn app(training: bool) -> App {
     let mut app = App::new(state, browser(), Theme::built_in(0), training);
     app.apply(&Event::Attention(Box::new(Inspection {
         split: Split::Dev,
-        step: Some(20),
+        weights: Weights::Live { step: 20 },
         snapshot: snapshot(0),
     })));
     app.explorer.watching = Some((Split::Dev, 0));
@@ -522,7 +522,7 @@ fn fake_trainer(
             if let Command::Watch { split, index } = c {
                 let _ = events.send(Event::Attention(Box::new(Inspection {
                     split,
-                    step: Some(step),
+                    weights: Weights::Live { step },
                     snapshot: snapshot(index),
                 })));
             }
@@ -531,7 +531,7 @@ fn fake_trainer(
     }
     let _ = events.send(Event::Predictions {
         split: Split::Dev,
-        step: Some(50),
+        weights: Weights::Live { step: 50 },
         values: vec![0.5, 0.5, 0.5],
     });
     let _ = events.send(Event::Finished(RunSummary {
@@ -549,7 +549,7 @@ fn fake_trainer(
         if let Command::Watch { split, index } = c {
             let _ = events.send(Event::Attention(Box::new(Inspection {
                 split,
-                step: None,
+                weights: Weights::Best { epoch: 1 },
                 snapshot: snapshot(index),
             })));
         }
@@ -643,7 +643,7 @@ fn an_unlabelled_recording_shows_no_label_and_no_error() {
         label: f32::NAN,
     };
     let mut b = Browser::new([Vec::new(), Vec::new(), vec![row]], Split::Test);
-    b.set_predictions(Split::Test, vec![1.74], None);
+    b.set_predictions(Split::Test, vec![1.74], Weights::Checkpoint);
     b.toggle_sort();
     let shown = widget(
         60,
