@@ -192,7 +192,7 @@ impl Widget for MetricsTable<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let inner = Block::default().borders(Borders::ALL).inner(area);
         let (lines, hidden) = self.lines(inner.width, inner.height.saturating_sub(1) as usize);
-        let title = if hidden || self.0.metrics_scroll > 0 {
+        let title = if hidden {
             " metrics (test: best epoch's weights; ↑↓ scroll) "
         } else {
             " metrics (test: best epoch's weights) "

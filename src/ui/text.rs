@@ -104,6 +104,32 @@ fn words(text: &str) -> Vec<(&str, &str)> {
     out
 }
 
+/// The shortest form a path takes: "…/" and its file name.
+fn least_path(path: &str) -> String {
+    let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
+    shorten_path(path, cols(name) + 2 + usize::from(path.ends_with('/')))
+}
+
+/// `text` with every path in its shortest form, the spaces kept.
+fn least_paths(text: &str) -> String {
+    words(text)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (space, word))| {
+            let word = if is_path(word) {
+                least_path(word)
+            } else {
+                word.to_string()
+            };
+            if i == 0 {
+                word
+            } else {
+                format!("{space}{word}")
+            }
+        })
+        .collect()
+}
+
 /// `text` on one line of `width` columns by shortening its paths, longest first, each by no
 /// more than needed; `None` when it cannot fit.
 fn one_line(text: &str, width: usize) -> Option<String> {
@@ -126,7 +152,8 @@ fn one_line(text: &str, width: usize) -> Option<String> {
             break;
         }
         let w = cols(&parts[i].1);
-        parts[i].1 = shorten_path(&parts[i].1, w.saturating_sub(excess).max(1));
+        let least = cols(&least_path(&parts[i].1));
+        parts[i].1 = shorten_path(&parts[i].1, w.saturating_sub(excess).max(least));
     }
     (total(&parts) <= width).then(|| {
         parts
@@ -148,11 +175,24 @@ pub fn wrap(groups: &[&str], width: usize, paths: Paths) -> Vec<String> {
     if cols(&joined) <= width {
         return vec![joined];
     }
-    if paths == Paths::Shorten {
-        if let Some(line) = one_line(&joined, width) {
-            return vec![line];
-        }
+    let whole = wrap_groups(groups, width);
+    if paths == Paths::Whole {
+        return whole;
     }
+    if let Some(line) = one_line(&joined, width) {
+        return vec![line];
+    }
+    // Too long for one line even so: every path as its file name, if that saves lines.
+    let least: Vec<String> = groups.iter().map(|g| least_paths(g)).collect();
+    let least = wrap_groups(&least.iter().map(String::as_str).collect::<Vec<_>>(), width);
+    if least.len() < whole.len() {
+        least
+    } else {
+        whole
+    }
+}
+
+fn wrap_groups(groups: &[&str], width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     for group in groups {
         let mut own = wrap_words(group, width);
@@ -251,6 +291,17 @@ mod tests {
         );
         let epoch = ["12/12", "step 648/648"];
         assert_eq!(wrap(&epoch, 40, Paths::Whole), ["12/12   step 648/648"]);
+        // Too long for one line even with the paths shortened: the file names stay.
+        let audio = "/root/.cache/cmbert-tui/corpus-v1-seed1 (1284/229/686); audio \
+                     /root/.cache/cmbert-tui/corpus-v1-seed1/audio.jsonl (word-level JSON Lines, 5 dims)";
+        assert_eq!(
+            wrap(&[audio], 71, Paths::Shorten),
+            [
+                "…/corpus-v1-seed1 (1284/229/686); audio …/audio.jsonl (word-level JSON",
+                "Lines, 5 dims)"
+            ]
+        );
+        assert_eq!(wrap(&[audio], 71, Paths::Whole).len(), 3);
         assert_eq!(
             wrap(&epoch, 14, Paths::Whole),
             ["12/12", "step 648/648"],
