@@ -11,6 +11,9 @@ use ratatui::Frame;
 use super::browser::{Browser, BrowserPanel};
 use super::explorer::Explorer;
 use super::heatmap::{ClsPanel, HeatmapPanel};
+use super::metrics::TABLE_WIDTH;
+use super::state::Scroll;
+use super::text::plural;
 use super::theme::Theme;
 use super::{LossChart, MetricsTable, RunState, RunStatus, StatusPanel};
 use crate::attention::cls_weights;
@@ -38,6 +41,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("e", "export PNG+JSON to exports/"),
     ("t", "next theme"),
     ("l + -", "loss: log scale, smoothing"),
+    ("↑↓ g G", "screen 1: scroll the metrics"),
     ("space", "pause / resume training"),
     ("s", "save a checkpoint (last/)"),
     ("c", "switch best / last weights"),
@@ -245,6 +249,11 @@ impl App {
                     self.browser.move_by(if input == Input::ScrollUp { -3 } else { 3 });
                     return self.sync();
                 }
+                self.state.scroll_metrics(if input == Input::ScrollUp {
+                    Scroll::Older(1)
+                } else {
+                    Scroll::Newer(1)
+                });
                 return Vec::new();
             }
             Input::Terminate => {
@@ -357,9 +366,23 @@ impl App {
                 return self.sync();
             }
             _ if self.screen == Screen::Attention => return self.on_navigation(code),
-            _ => {}
+            _ => self.on_training_key(code),
         }
         Vec::new()
+    }
+
+    /// The training screen's keys move the metrics table's epochs (`Older` goes up).
+    fn on_training_key(&mut self, code: KeyCode) {
+        let by = match code {
+            KeyCode::Up | KeyCode::Char('k') => Scroll::Older(1),
+            KeyCode::Down | KeyCode::Char('j') => Scroll::Newer(1),
+            KeyCode::PageUp => Scroll::Older(5),
+            KeyCode::PageDown => Scroll::Newer(5),
+            KeyCode::Char('g') | KeyCode::Home => Scroll::Oldest,
+            KeyCode::Char('G') | KeyCode::End => Scroll::Newest,
+            _ => return,
+        };
+        self.state.scroll_metrics(by);
     }
 
     fn ask_quit(&mut self) -> Vec<Command> {
@@ -492,22 +515,44 @@ impl App {
         }
     }
 
+    /// The status and metrics panels get the rows they need (every epoch when there is
+    /// room) and at least the rows that keep the run's outcome in view; the loss chart keeps
+    /// `CHART` rows where the screen has them and takes the rest.
     fn draw_training(&self, frame: &mut Frame, area: Rect) {
+        const CHART: u16 = 8;
         let (s, theme) = (&self.state, &self.theme);
-        let table_h = (s.epoch_rows.len() as u16 + 4).clamp(5, 9);
+        let (status, table) = (StatusPanel(s, theme), MetricsTable(s, theme));
+        let spare = area.height.saturating_sub(CHART);
         if area.width >= 110 {
-            let [top, chart] = Layout::vertical([Constraint::Length(9), Constraint::Min(6)]).areas(area);
-            let [status, table] =
-                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
-            frame.render_widget(StatusPanel(s, theme), status);
-            frame.render_widget(MetricsTable(s, theme), table);
+            // Side by side: the table as wide as its columns, the status the rest.
+            let table_w = (TABLE_WIDTH + 2).min(area.width / 2);
+            let status_w = area.width - table_w;
+            let least = table.min_height().max(status.min_height(status_w)).min(area.height);
+            let top_h = status.height(status_w).max(table.height()).min(spare).max(least);
+            let [top, chart] = Layout::vertical([Constraint::Length(top_h), Constraint::Min(0)]).areas(area);
+            let [left, right] =
+                Layout::horizontal([Constraint::Length(status_w), Constraint::Length(table_w)]).areas(top);
+            frame.render_widget(status, left);
+            frame.render_widget(table, right);
             frame.render_widget(LossChart(s, theme), chart);
         } else {
-            let [top, chart, table] =
-                Layout::vertical([Constraint::Length(6), Constraint::Min(5), Constraint::Length(table_h)]).areas(area);
-            frame.render_widget(StatusPanel(s, theme), top);
+            // Stacked: each panel its least first, then the status, then the table, up to
+            // what they need.
+            let table_h = table.min_height().min(spare);
+            let mut status_h = status.min_height(area.width).min(spare - table_h);
+            let extra = spare - table_h - status_h;
+            let more = status.height(area.width).saturating_sub(status_h).min(extra);
+            status_h += more;
+            let table_h = table_h + table.height().saturating_sub(table_h).min(extra - more);
+            let [top, chart, bottom] = Layout::vertical([
+                Constraint::Length(status_h),
+                Constraint::Min(0),
+                Constraint::Length(table_h),
+            ])
+            .areas(area);
+            frame.render_widget(status, top);
             frame.render_widget(LossChart(s, theme), chart);
-            frame.render_widget(MetricsTable(s, theme), table);
+            frame.render_widget(table, bottom);
         }
     }
 
@@ -547,7 +592,7 @@ impl App {
         };
         let note = match (self.explorer.current(), inspection.weights) {
             (false, _) => "(updating…) ".to_string(),
-            (true, live @ Weights::Live { .. }) => format!("· {live} ({} updates) ", self.explorer.updates),
+            (true, live @ Weights::Live { .. }) => format!("· {live} ({}) ", plural(self.explorer.updates, "update")),
             (true, weights) => format!("· {weights} "),
         };
         let title = format!(

@@ -2,7 +2,7 @@
 //! and the dev loss per epoch; the best epoch is marked; optional log scale.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Widget};
@@ -79,6 +79,10 @@ impl Widget for LossChart<'_> {
         ];
         let title = if s.log_scale { " loss (log scale) " } else { " loss " };
         Chart::new(datasets)
+            // The legend (6 rows) stays while it takes up to a third of the chart's height
+            // (ratatui's default of a quarter hid it at 120x40 once the tables took their
+            // rows).
+            .hidden_legend_constraints((Constraint::Ratio(1, 4), Constraint::Ratio(1, 3)))
             .block(
                 Block::default()
                     .borders(Borders::ALL)

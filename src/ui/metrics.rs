@@ -1,18 +1,102 @@
-//! Metrics table: dev metrics per epoch (best highlighted) and the final test metrics.
+//! Metrics table: dev metrics per epoch and the final test metrics (of the best epoch's
+//! weights, those `best/` holds).
+//!
+//! The run's results must stay in view whatever the panel's height: the best epoch, the
+//! newest epochs and the test row are always shown, and the epochs that do not fit are
+//! summarised in one line each run of them ("… 5 epochs (dev 7-11) …"). ↑↓ (and j k, PgUp
+//! PgDn, g G, the mouse wheel) move the window of epochs; the best and test rows stay. A
+//! fixed 6-row table hid dev 7-12, the best epoch and the test row of the default run
+//! (issue 20). The layout asks [`MetricsTable::height`] and [`MetricsTable::min_height`]
+//! for the rows these need.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
-use ratatui::widgets::{Block, Borders, Row, Table, Widget};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 use super::state::RunState;
+use super::text::{cols, plural};
 use super::theme::Theme;
 use crate::train::Metrics;
 
 pub struct MetricsTable<'a>(pub &'a RunState, pub &'a Theme);
 
-fn cells(name: String, loss: Option<f64>, m: &Metrics) -> Vec<String> {
-    vec![
+/// One line of the table's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// An epoch's dev metrics (index into `RunState::epoch_rows`).
+    Epoch(usize),
+    /// Epochs `first..=last` left out.
+    Hidden {
+        first: usize,
+        last: usize,
+    },
+    Test,
+}
+
+/// Column widths, one space apart: name, loss, Acc2, Acc2*, F1, Acc7, MAE, Corr.
+const WIDTHS: [usize; 8] = [7, 6, 5, 5, 5, 5, 6, 6];
+const HEADER: [&str; 8] = ["", "loss", "Acc2", "Acc2*", "F1", "Acc7", "MAE", "Corr"];
+const BEST: &str = " best";
+/// Columns the table needs inside its border, the best row's mark included.
+pub const TABLE_WIDTH: u16 = 52 + BEST.len() as u16;
+/// Lines for the best, the two newest and the test row with the hidden runs around them.
+const PINNED: usize = 6;
+
+/// The body lines for `epochs` epochs in `capacity` lines, the newest shown epoch `scroll`
+/// back from the last: the best epoch and the test row always, then as many epochs up to
+/// the newest shown as fit, the others summarised in one line per run. A run of one hidden
+/// epoch is shown instead (it takes the same line).
+pub fn shown_rows(epochs: usize, best: Option<usize>, test: bool, capacity: usize, scroll: usize) -> Vec<Shown> {
+    let tail = test.then_some(Shown::Test);
+    if epochs + usize::from(test) <= capacity {
+        return (0..epochs).map(Shown::Epoch).chain(tail).collect();
+    }
+    let room = capacity.saturating_sub(usize::from(test));
+    if epochs == 0 || room == 0 {
+        return tail.into_iter().take(capacity).collect();
+    }
+    let newest = epochs - 1 - scroll.min(epochs - 1);
+    for len in (1..=room.min(epochs)).rev() {
+        // A window that would start before the first epoch keeps its length.
+        let hi = newest.max(len - 1);
+        let rows = with_gaps(epochs, |i| (hi + 1 - len..=hi).contains(&i) || Some(i) == best);
+        if rows.len() <= room {
+            return rows.into_iter().chain(tail).collect();
+        }
+    }
+    // Too short for the runs' summaries: the best and the newest shown, as many as fit.
+    let mut rows: Vec<Shown> = best.into_iter().chain([newest]).map(Shown::Epoch).collect();
+    rows.dedup();
+    rows.truncate(room);
+    rows.into_iter().chain(tail).collect()
+}
+
+fn with_gaps(epochs: usize, shown: impl Fn(usize) -> bool) -> Vec<Shown> {
+    let mut rows = Vec::new();
+    let mut i = 0;
+    while i < epochs {
+        if shown(i) {
+            rows.push(Shown::Epoch(i));
+            i += 1;
+            continue;
+        }
+        let first = i;
+        while i < epochs && !shown(i) {
+            i += 1;
+        }
+        if i - first == 1 {
+            rows.push(Shown::Epoch(first));
+        } else {
+            rows.push(Shown::Hidden { first, last: i - 1 });
+        }
+    }
+    rows
+}
+
+fn cells(name: String, loss: Option<f64>, m: &Metrics) -> [String; 8] {
+    [
         name,
         loss.map_or("-".into(), |l| format!("{l:.3}")),
         format!("{:.1}", 100.0 * m.acc2),
@@ -24,49 +108,198 @@ fn cells(name: String, loss: Option<f64>, m: &Metrics) -> Vec<String> {
     ]
 }
 
-impl Widget for MetricsTable<'_> {
-    fn render(self, area: Rect, buf: &mut Buffer) {
+fn row(cells: [String; 8]) -> String {
+    let line: Vec<String> = cells.iter().zip(WIDTHS).map(|(c, w)| format!("{c:<w$}")).collect();
+    line.join(" ").trim_end().to_string()
+}
+
+impl MetricsTable<'_> {
+    /// Epochs the table makes room for: the planned ones, so that the layout stays put
+    /// while they arrive.
+    fn epochs(&self) -> usize {
+        self.0.epochs.max(self.0.epoch_rows.len())
+    }
+
+    /// Body lines for every planned epoch and the test row (expected once training).
+    fn full_body(&self) -> usize {
+        let s = self.0;
+        let test = s.test.is_some() || s.epochs > 0;
+        (self.epochs() + usize::from(test)).max(1)
+    }
+
+    /// Rows (with the header and the border) to show every epoch and the test row.
+    pub fn height(&self) -> u16 {
+        self.full_body() as u16 + 3
+    }
+
+    /// Rows (with the header and the border) that keep the best, the two newest and the
+    /// test row.
+    pub fn min_height(&self) -> u16 {
+        self.full_body().min(PINNED) as u16 + 3
+    }
+
+    fn lines(&self, width: u16, capacity: usize) -> (Vec<Line<'static>>, bool) {
         let (s, theme) = (self.0, self.1);
         let best = s.best_epoch();
-        let mut rows: Vec<Row> = s
-            .epoch_rows
-            .iter()
-            .map(|r| {
-                let row = Row::new(cells(format!("dev {}", r.epoch + 1), Some(r.dev_loss), &r.dev));
-                if Some(r.epoch) == best {
-                    row.style(Style::default().fg(theme.good).add_modifier(Modifier::BOLD))
-                } else {
-                    row
+        let shown = shown_rows(s.epoch_rows.len(), best, s.test.is_some(), capacity, s.metrics_scroll);
+        let dim = Style::default().fg(theme.dim);
+        let mut lines = vec![Line::styled(
+            row(HEADER.map(String::from)),
+            Style::default().add_modifier(Modifier::UNDERLINED),
+        )];
+        let mut hidden = false;
+        for item in shown {
+            lines.push(match (item, &s.test) {
+                (Shown::Epoch(i), _) => {
+                    let r = &s.epoch_rows[i];
+                    let text = row(cells(format!("dev {}", r.epoch + 1), Some(r.dev_loss), &r.dev));
+                    if Some(r.epoch) == best {
+                        let style = Style::default().fg(theme.good).add_modifier(Modifier::BOLD);
+                        let marked = format!("{text:<w$}{BEST}", w = TABLE_WIDTH as usize - BEST.len());
+                        Line::styled(if cols(&marked) <= width as usize { marked } else { text }, style)
+                    } else {
+                        Line::raw(text)
+                    }
                 }
-            })
-            .collect();
-        if let Some(test) = &s.test {
-            rows.push(
-                Row::new(cells("test".into(), None, test))
-                    .style(Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)),
-            );
+                (Shown::Hidden { first, last }, _) => {
+                    hidden = true;
+                    let rows = &s.epoch_rows[first..=last];
+                    let (lo, hi) = rows.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
+                        (lo.min(r.dev_loss), hi.max(r.dev_loss))
+                    });
+                    let (a, b) = (rows[0].epoch + 1, rows[rows.len() - 1].epoch + 1);
+                    let (lo, hi) = (format!("{lo:.3}"), format!("{hi:.3}"));
+                    let losses = if lo == hi { lo } else { format!("{lo}-{hi}") };
+                    let long = format!("…  {} (dev {a}-{b}), loss {losses}", plural(rows.len(), "epoch"));
+                    let short = format!("…  dev {a}-{b}");
+                    Line::styled(if cols(&long) <= width as usize { long } else { short }, dim)
+                }
+                (Shown::Test, Some(test)) => Line::styled(
+                    row(cells("test".into(), s.test_loss, test)),
+                    Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+                ),
+                (Shown::Test, None) => continue,
+            });
         }
-        let header = Row::new(["", "loss", "Acc2", "Acc2*", "F1", "Acc7", "MAE", "Corr"])
-            .style(Style::default().add_modifier(Modifier::UNDERLINED));
-        let widths = [
-            Constraint::Length(7),
-            Constraint::Length(6),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(6),
-            Constraint::Length(6),
-        ];
-        Table::new(rows, widths)
-            .header(header)
+        if s.epoch_rows.is_empty() && s.test.is_none() {
+            lines.push(Line::styled("no dev evaluation yet", dim));
+        }
+        (lines, hidden)
+    }
+}
+
+impl Widget for MetricsTable<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let inner = Block::default().borders(Borders::ALL).inner(area);
+        let (lines, hidden) = self.lines(inner.width, inner.height.saturating_sub(1) as usize);
+        let title = if hidden {
+            " metrics (test: best epoch's weights; ↑↓ scroll) "
+        } else {
+            " metrics (test: best epoch's weights) "
+        };
+        Paragraph::new(lines)
             .block(
                 Block::default()
                     .borders(Borders::ALL)
-                    .border_style(Style::default().fg(theme.border))
-                    .title(" metrics (best dev epoch in colour) "),
+                    .border_style(Style::default().fg(self.1.border))
+                    .title(title),
             )
-            .style(Style::default().fg(theme.text))
+            .style(Style::default().fg(self.1.text))
             .render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shown::{Epoch, Hidden, Test};
+    use super::*;
+
+    #[test]
+    fn all_rows_when_they_fit() {
+        assert_eq!(shown_rows(3, Some(1), true, 4, 0), [Epoch(0), Epoch(1), Epoch(2), Test]);
+        assert_eq!(shown_rows(0, None, false, 4, 0), []);
+        assert_eq!(
+            shown_rows(2, None, false, 4, 7),
+            [Epoch(0), Epoch(1)],
+            "nothing to scroll"
+        );
+    }
+
+    #[test]
+    fn the_best_the_newest_and_the_test_row_stay() {
+        // The default run: 12 epochs, the best (index 5) in the middle.
+        assert_eq!(
+            shown_rows(12, Some(5), true, 5, 0),
+            [
+                Hidden { first: 0, last: 4 },
+                Epoch(5),
+                Hidden { first: 6, last: 10 },
+                Epoch(11),
+                Test
+            ]
+        );
+        assert_eq!(
+            shown_rows(12, Some(5), true, 8, 0),
+            [
+                Hidden { first: 0, last: 4 },
+                Epoch(5),
+                Hidden { first: 6, last: 7 },
+                Epoch(8),
+                Epoch(9),
+                Epoch(10),
+                Epoch(11),
+                Test
+            ]
+        );
+        // A run of one hidden epoch is shown: it costs the same line.
+        assert_eq!(
+            shown_rows(12, Some(5), true, 12, 0),
+            (0..12)
+                .filter(|&i| i != 1)
+                .map(|i| if i == 0 { Hidden { first: 0, last: 1 } } else { Epoch(i) })
+                .chain([Test])
+                .collect::<Vec<_>>()
+        );
+        // The best is the newest: one summary line.
+        assert_eq!(
+            shown_rows(12, Some(11), false, 3, 0),
+            [Hidden { first: 0, last: 9 }, Epoch(10), Epoch(11)]
+        );
+    }
+
+    #[test]
+    fn scrolling_moves_the_window_and_keeps_the_best() {
+        assert_eq!(
+            shown_rows(12, Some(5), true, 5, 11),
+            [
+                Epoch(0),
+                Hidden { first: 1, last: 4 },
+                Epoch(5),
+                Hidden { first: 6, last: 11 },
+                Test
+            ],
+            "the first epoch in view, the best still there"
+        );
+        assert_eq!(
+            shown_rows(12, Some(5), true, 7, 3),
+            [
+                Hidden { first: 0, last: 4 },
+                Epoch(5),
+                Epoch(6),
+                Epoch(7),
+                Epoch(8),
+                Hidden { first: 9, last: 11 },
+                Test
+            ],
+            "three epochs back: dev 9 is the newest shown"
+        );
+    }
+
+    #[test]
+    fn tiny_panels_keep_what_fits() {
+        assert_eq!(shown_rows(12, Some(5), true, 1, 0), [Test]);
+        assert_eq!(shown_rows(12, Some(5), true, 2, 0), [Epoch(5), Test]);
+        assert_eq!(shown_rows(12, Some(5), true, 3, 0), [Epoch(5), Epoch(11), Test]);
+        assert_eq!(shown_rows(12, Some(5), true, 0, 0), []);
     }
 }

@@ -12,13 +12,14 @@ pub mod session;
 pub mod state;
 pub mod status;
 pub mod terminal;
+pub mod text;
 pub mod theme;
 
 pub use app::{App, Input, Request, Screen};
 pub use browser::Browser;
 pub use loss::LossChart;
 pub use metrics::MetricsTable;
-pub use state::{LossHistory, RunInfo, RunState, RunStatus};
+pub use state::{LossHistory, RunInfo, RunState, RunStatus, SavedCheckpoint, Scroll};
 pub use status::StatusPanel;
 pub use theme::Theme;
 

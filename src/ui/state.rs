@@ -2,9 +2,10 @@
 //! reads this; nothing here touches tensors.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::train::{Event, Metrics};
+use crate::train::{CheckpointKind, Event, Metrics};
 
 /// Training loss per step, bounded: the recent steps raw, the whole run downsampled.
 #[derive(Debug, Clone)]
@@ -102,6 +103,23 @@ pub struct EpochRow {
     pub best: bool,
 }
 
+/// A checkpoint this run wrote, and the step its weights are from (the epoch follows from
+/// it: the events carry only the path, and arrive after the step and epoch they follow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedCheckpoint {
+    pub path: PathBuf,
+    pub step: usize,
+}
+
+/// A move of the metrics table's rows; `Older` shows earlier epochs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scroll {
+    Older(usize),
+    Newer(usize),
+    Oldest,
+    Newest,
+}
+
 /// What is being trained or inspected, for the status panel and export metadata.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RunInfo {
@@ -133,7 +151,11 @@ pub struct RunState {
     pub ema_alpha: f64,
     pub epoch_rows: Vec<EpochRow>,
     pub test: Option<Metrics>,
-    pub last_saved: Option<std::path::PathBuf>,
+    pub test_loss: Option<f64>,
+    pub best_saved: Option<SavedCheckpoint>,
+    pub last_saved: Option<SavedCheckpoint>,
+    /// How many epochs back from the newest the metrics table shows (0 follows the run).
+    pub metrics_scroll: usize,
 }
 
 impl RunState {
@@ -163,7 +185,10 @@ impl RunState {
             ema_alpha: 0.9,
             epoch_rows: Vec::new(),
             test: None,
+            test_loss: None,
+            best_saved: None,
             last_saved: None,
+            metrics_scroll: 0,
         }
     }
 
@@ -213,6 +238,23 @@ impl RunState {
             .collect()
     }
 
+    /// Moves the metrics table's rows; the newest epoch is as far as it goes either way.
+    pub fn scroll_metrics(&mut self, by: Scroll) {
+        let most = self.epoch_rows.len().saturating_sub(1);
+        self.metrics_scroll = match by {
+            Scroll::Older(n) => self.metrics_scroll.saturating_add(n).min(most),
+            Scroll::Newer(n) => self.metrics_scroll.saturating_sub(n),
+            Scroll::Oldest => most,
+            Scroll::Newest => 0,
+        };
+    }
+
+    /// The epochs completed at `step`, and whether the step is inside the next one (a save
+    /// asked for mid-epoch); `None` before the run said how long an epoch is.
+    pub fn epoch_at(&self, step: usize) -> Option<(usize, bool)> {
+        (self.steps_per_epoch > 0).then(|| (step / self.steps_per_epoch, step % self.steps_per_epoch != 0))
+    }
+
     pub fn best_epoch(&self) -> Option<usize> {
         self.epoch_rows.iter().filter(|r| r.best).map(|r| r.epoch).next_back()
     }
@@ -258,6 +300,10 @@ impl RunState {
                 dev,
                 best,
             } => {
+                // A reader looking at older rows keeps them in view as new ones arrive.
+                if self.metrics_scroll > 0 {
+                    self.metrics_scroll += 1;
+                }
                 self.epoch_rows.push(EpochRow {
                     epoch: *epoch,
                     train_loss: *train_loss,
@@ -271,10 +317,20 @@ impl RunState {
             Event::Stopped { .. } => self.status = RunStatus::Stopped,
             Event::Finished(summary) => {
                 self.test = Some(summary.test);
+                self.test_loss = Some(summary.test_loss);
                 self.status = RunStatus::Done;
             }
             Event::Failed(e) => self.status = RunStatus::Failed(e.clone()),
-            Event::CheckpointSaved { path, .. } => self.last_saved = Some(path.clone()),
+            Event::CheckpointSaved { path, kind } => {
+                let saved = Some(SavedCheckpoint {
+                    path: path.clone(),
+                    step: self.step,
+                });
+                match kind {
+                    CheckpointKind::Best => self.best_saved = saved,
+                    CheckpointKind::Last => self.last_saved = saved,
+                }
+            }
             Event::Attention(_) | Event::Predictions { .. } | Event::Serving(_) => {}
         }
     }

@@ -1,4 +1,12 @@
-//! Status panel: run, model, BERT source, data, progress, learning rate, speed, ETA, state.
+//! Status panel: run, state, progress (epoch, step, learning rate, speed, ETA), model, BERT
+//! source, data,
+//! and the checkpoints saved (best/ and last/, with the epoch and step each holds).
+//!
+//! Values wrap at spaces instead of being cut at the border; when the panel is short, paths
+//! are shortened from the left to keep each value on one line, and when it is shorter still
+//! the least needed lines go (the run's name first; the state, progress and checkpoints
+//! last). The layout asks [`StatusPanel::height`] and [`StatusPanel::min_height`] for the
+//! rows these need.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -6,68 +14,168 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use super::state::{RunState, RunStatus};
+use super::state::{RunState, RunStatus, SavedCheckpoint};
+use super::text::{format_lr, format_rate, wrap, Paths};
 use super::theme::Theme;
 use crate::commands::printer::format_duration;
 
+/// Width of the field names ("epoch  ").
+const NAME: usize = 7;
+
 pub struct StatusPanel<'a>(pub &'a RunState, pub &'a Theme);
+
+/// Which lines a short panel leaves out first: the highest `Drop`. The state, progress and
+/// checkpoints (the run's outcome) are never left out.
+type Drop = u8;
+const ALWAYS: Drop = 0;
+/// The run's name: the model and seed, also on the model line.
+const RUN_NAME: Drop = 4;
+
+struct Field {
+    name: &'static str,
+    groups: Vec<String>,
+    /// For the state only: its colour.
+    style: Option<Style>,
+    drop: Drop,
+}
+
+fn field(name: &'static str, groups: Vec<String>, drop: Drop) -> Field {
+    Field {
+        name,
+        groups,
+        style: None,
+        drop,
+    }
+}
+
+/// "…/run1/best" and the epoch and step it holds, as two groups of one value.
+fn checkpoint(s: &RunState, saved: &SavedCheckpoint) -> Vec<String> {
+    let held = match s.epoch_at(saved.step) {
+        Some((epochs, false)) => format!("epoch {epochs}, step {}", saved.step),
+        Some((epochs, true)) => format!("step {}, in epoch {}", saved.step, epochs + 1),
+        None => format!("step {}", saved.step),
+    };
+    vec![saved.path.display().to_string(), held]
+}
+
+impl StatusPanel<'_> {
+    fn fields(&self) -> Vec<Field> {
+        let (s, theme) = (self.0, self.1);
+        let in_progress = matches!(s.status, RunStatus::Starting | RunStatus::Running | RunStatus::Paused);
+        let mut fields = vec![
+            field("run", vec![s.info.run_name.clone()], RUN_NAME),
+            Field {
+                style: Some(Style::default().fg(match s.status {
+                    RunStatus::Failed(_) => theme.bad,
+                    RunStatus::Done => theme.good,
+                    RunStatus::Paused | RunStatus::Stopped => theme.warning,
+                    _ => theme.text,
+                })),
+                ..field("state", vec![s.status_label()], ALWAYS)
+            },
+        ];
+        if s.total_steps > 0 {
+            // One field, so that the ETA stays with the progress on a short panel.
+            let mut progress = vec![
+                format!("{}/{}", (s.epoch + 1).min(s.epochs.max(1)), s.epochs),
+                format!("step {}/{}", s.step, s.total_steps),
+                format!("lr {}", format_lr(s.lr)),
+                format!("{} steps/s", format_rate(s.steps_per_sec())),
+            ];
+            // Once the run is over, "ETA 0.0s" says nothing.
+            if in_progress {
+                progress.push(format!("ETA {}", s.eta().map_or("-".into(), format_duration)));
+            }
+            fields.push(field("epoch", progress, ALWAYS));
+        }
+        for (name, value, drop) in [
+            ("model", &s.info.model, 2),
+            ("bert", &s.info.bert, 3),
+            ("data", &s.info.data, 1),
+        ] {
+            if !value.is_empty() {
+                fields.push(field(name, vec![value.clone()], drop));
+            }
+        }
+        for (name, saved) in [("best", &s.best_saved), ("last", &s.last_saved)] {
+            if let Some(saved) = saved {
+                fields.push(field(name, checkpoint(s, saved), ALWAYS));
+            }
+        }
+        fields
+    }
+
+    /// The lines at this inner size: paths whole if everything fits, else shortened, else
+    /// without the least needed fields.
+    fn lines(&self, width: u16, height: u16) -> Vec<Line<'static>> {
+        let fields = self.fields();
+        let width = (width as usize).saturating_sub(NAME);
+        let mut lines = self.render_fields(&fields, width, Paths::Whole, RUN_NAME);
+        for keep in (ALWAYS..=RUN_NAME).rev() {
+            if lines.len() <= height as usize {
+                break;
+            }
+            lines = self.render_fields(&fields, width, Paths::Shorten, keep);
+        }
+        lines
+    }
+
+    /// The fields with `drop <= keep`, wrapped to `width` columns after the names.
+    fn render_fields(&self, fields: &[Field], width: usize, paths: Paths, keep: Drop) -> Vec<Line<'static>> {
+        let dim = Style::default().fg(self.1.dim);
+        let mut lines = Vec::new();
+        for f in fields.iter().filter(|f| f.drop <= keep) {
+            let groups: Vec<&str> = f.groups.iter().map(String::as_str).collect();
+            for (i, text) in wrap(&groups, width, paths).into_iter().enumerate() {
+                let name = if i == 0 { f.name } else { "" };
+                let value = match f.style {
+                    Some(style) => Span::styled(text, style),
+                    None => Span::raw(text),
+                };
+                lines.push(Line::from(vec![Span::styled(format!("{name:<NAME$}"), dim), value]));
+            }
+        }
+        lines
+    }
+
+    /// Rows (with the border) to show every line with paths whole at this width.
+    pub fn height(&self, width: u16) -> u16 {
+        let inner = width.saturating_sub(2);
+        self.render_fields(
+            &self.fields(),
+            inner.saturating_sub(NAME as u16) as usize,
+            Paths::Whole,
+            RUN_NAME,
+        )
+        .len() as u16
+            + 2
+    }
+
+    /// Rows (with the border) for the lines that are always kept: the state, progress and
+    /// checkpoints.
+    pub fn min_height(&self, width: u16) -> u16 {
+        let inner = width.saturating_sub(2);
+        self.render_fields(
+            &self.fields(),
+            inner.saturating_sub(NAME as u16) as usize,
+            Paths::Shorten,
+            ALWAYS,
+        )
+        .len() as u16
+            + 2
+    }
+}
 
 impl Widget for StatusPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let (s, theme) = (self.0, self.1);
-        let state_style = Style::default().fg(match s.status {
-            RunStatus::Failed(_) => theme.bad,
-            RunStatus::Done => theme.good,
-            RunStatus::Paused | RunStatus::Stopped => theme.warning,
-            _ => theme.text,
-        });
-        let dim = Style::default().fg(theme.dim);
-        let field = |name: &'static str, value: String| {
-            Line::from(vec![Span::styled(format!("{name:<7}"), dim), Span::raw(value)])
-        };
-        let eta = s.eta().map_or("-".into(), format_duration);
-        let mut lines = vec![
-            field("run", s.info.run_name.clone()),
-            Line::from(vec![
-                Span::styled("state  ", dim),
-                Span::styled(s.status_label(), state_style),
-            ]),
-        ];
-        if s.total_steps > 0 {
-            lines.push(field(
-                "epoch",
-                format!(
-                    "{}/{}   step {}/{}",
-                    (s.epoch + 1).min(s.epochs.max(1)),
-                    s.epochs,
-                    s.step,
-                    s.total_steps
-                ),
-            ));
-            lines.push(field(
-                "lr",
-                format!("{:.2e}   {:.2} steps/s   ETA {eta}", s.lr, s.steps_per_sec()),
-            ));
-        }
-        let saved = s.last_saved.as_ref().map_or(String::new(), |p| p.display().to_string());
-        for (name, value) in [
-            ("model", &s.info.model),
-            ("bert", &s.info.bert),
-            ("data", &s.info.data),
-            ("saved", &saved),
-        ] {
-            if !value.is_empty() {
-                lines.push(field(name, value.clone()));
-            }
-        }
-        Paragraph::new(lines)
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(Style::default().fg(theme.border))
-                    .title(" status "),
-            )
-            .style(Style::default().fg(theme.text))
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(Style::default().fg(self.1.border))
+            .title(" status ");
+        let inner = block.inner(area);
+        Paragraph::new(self.lines(inner.width, inner.height))
+            .block(block)
+            .style(Style::default().fg(self.1.text))
             .render(area, buf);
     }
 }

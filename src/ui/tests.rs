@@ -20,6 +20,8 @@ use crate::attention::{cls_weights, view, Level, Matrix};
 use crate::data::Split;
 use crate::train::{AttentionSnapshot, Command, Event, Inspection, Metrics, RunSummary, Weights};
 
+mod training;
+
 fn text(buffer: &Buffer) -> String {
     let area = buffer.area;
     (0..area.height)
