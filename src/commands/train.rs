@@ -29,6 +29,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     // A bad theme is reported before any work, even for a headless run.
     crate::ui::Theme::load(&args.look.theme)?;
     if let Some(dir) = &args.resume {
+        let dir = &super::runs::checkpoint_in(dir, super::runs::Pick::Last)?;
         let out = resume_out(dir, args.out.as_deref(), args.overwrite)?;
         let trainer = Trainer::resume_into(dir, &out, &device)?;
         let spec = trainer.spec.clone();
@@ -47,6 +48,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         };
         let finished = summary.is_some();
         if let Some(s) = summary {
+            super::runs::record_results(&s);
             print_table(&spec, &[s]);
         }
         return Ok(TrainOutcome { spec, finished });
@@ -69,7 +71,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     } else {
         let cfg = BertConfig::scratch(corpus::scratch_vocab().len());
         eprintln!(
-            "bert: none given: a small BERT trained from scratch ({} layers, hidden {}), preset {:?}",
+            "bert: none given: a small BERT trained from scratch ({} layers, hidden {}), preset {}",
             cfg.num_hidden_layers, cfg.hidden_size, base.preset
         );
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
@@ -88,6 +90,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     }
     // Only now that the new run is ready to start does --overwrite remove the previous one.
     remove_previous(&replaced)?;
+    super::runs::announce(base.out.as_deref(), seeds.len());
     let mut summaries = Vec::new();
     for &seed in &seeds {
         let mut spec = base.clone();
@@ -103,7 +106,10 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             run_one(trainer, &data, label)?
         };
         match outcome {
-            Some(s) => summaries.push(s),
+            Some(s) => {
+                super::runs::record_results(&s);
+                summaries.push(s)
+            }
             None => {
                 let last = spec_out.map(|o| o.join("last"));
                 eprintln!(
@@ -318,10 +324,7 @@ fn run_dashboard(
     let spec = &trainer.spec;
     let info = crate::ui::RunInfo {
         run_name: label,
-        model: format!(
-            "{} (cls-audio {}, preset {:?})",
-            spec.model, spec.cls_audio, spec.preset
-        ),
+        model: format!("{} (cls-audio {}, preset {})", spec.model, spec.cls_audio, spec.preset),
         bert,
         data: super::open::data_line(data),
         checkpoint: spec.out.as_ref().map(|o| o.display().to_string()),
@@ -367,7 +370,7 @@ fn run_one(trainer: Trainer, data: &Dataset, label: String) -> Result<Option<Run
 
 fn print_table(spec: &RunSpec, runs: &[RunSummary]) {
     println!(
-        "{} on {} (cls-audio {}, preset {:?}), test split:",
+        "{} on {} (cls-audio {}, preset {}), test split:",
         spec.model,
         spec.data.display(),
         spec.cls_audio,
