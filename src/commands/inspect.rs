@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
 
-use super::printer::format_lr;
+use super::printer::{format_lr, plural};
 use super::runs::{checkpoint_in, Pick};
 use crate::checkpoint::{Checkpoint, Layout};
 use crate::cli::InspectArgs;
@@ -120,8 +120,8 @@ fn describe_run(out: &mut String, ckpt: &Checkpoint, r: &TrainingRecord) {
     );
     let _ = writeln!(
         out,
-        "recipe      {} epochs, batch {}, lr {}, head lr {}, max len {}",
-        spec.epochs,
+        "recipe      {}, batch {}, lr {}, head lr {}, max len {}",
+        plural(spec.epochs, "epoch", "epochs"),
         spec.batch_size,
         format_lr(spec.groups.lr),
         format_lr(spec.groups.head_lr),

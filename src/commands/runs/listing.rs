@@ -215,7 +215,8 @@ impl Listing {
             }
             out +=
                 "\nBEST: the best dev epoch (its step), kept in best/; LAST: last/, what `train --resume` continues.\n";
-            out += "ACC2 and F1 in % on the test split, measured when the run finished (results.json).\n";
+            out += "ACC2 and F1 in % on the test split, measured when the run finished (results.json); TOOK: the\n\
+                    invocation that finished it (for a resumed run, the time since resuming).\n";
         }
         if !self.other.is_empty() {
             out += "\nnot runs:\n";
@@ -228,19 +229,13 @@ impl Listing {
             out += &format!("(stopped after {MAX_ENTRIES} entries: give a smaller directory)\n");
         }
         if let Some(run) = self.runs.first() {
+            let resumable = self.runs.iter().find(|r| r.state == RunState::Resumable).unwrap_or(run);
             out += &format!(
-                "\nA run directory stands for its best/ in `cmbert-tui inspect {}` (and open, eval, export)",
-                run.path.display()
+                "\nA run directory can be given where a checkpoint is asked for: `cmbert-tui inspect {}` \
+                 (also open, eval, export) uses its best/, `cmbert-tui train --resume {}` its last/.\n",
+                run.path.display(),
+                resumable.path.display()
             );
-            match self.runs.iter().find(|r| r.state == RunState::Resumable) {
-                Some(stopped) => {
-                    out += &format!(
-                        " and for its last/ in `cmbert-tui train --resume {}`.\n",
-                        stopped.path.display()
-                    )
-                }
-                None => out += " and for its last/ in `cmbert-tui train --resume`.\n",
-            }
         }
         out
     }
@@ -270,7 +265,8 @@ impl RunRow {
             figure(test.and_then(|t| t.corr), 3),
             self.last.as_ref().map_or_else(dash, |l| {
                 let step = l.step.map_or_else(|| "saved".into(), |s| format!("step {s}"));
-                if l.resumable {
+                // A finished run's last/ resumes too, but only to train further.
+                if l.resumable && self.state != RunState::Finished {
                     format!("{step}, resumable")
                 } else {
                     step
