@@ -1,5 +1,6 @@
 //! Command-line interface (clap). Tests and scripts use these names: keep them stable.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -32,6 +33,63 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// `Cli::parse`, with a tip when an option of a subcommand comes without one
+    /// (`cmbert-tui --theme paper`), where clap alone only calls it unexpected.
+    pub fn parse_with_hints() -> Self {
+        let args: Vec<OsString> = std::env::args_os().collect();
+        Self::try_parse_from(&args).unwrap_or_else(|err| hint_subcommand(err, &args).exit())
+    }
+}
+
+/// Adds to clap's "unexpected argument" error, when no subcommand was named, the command
+/// line with the first subcommand that takes the option (and which others do).
+pub fn hint_subcommand(mut err: clap::Error, args: &[OsString]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let given: Vec<String> = args.iter().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let named = given.first().is_some_and(|a| cmd.find_subcommand(a).is_some());
+    if err.kind() != ErrorKind::UnknownArgument || named {
+        return err;
+    }
+    let Some(ContextValue::String(invalid)) = err.get(ContextKind::InvalidArg) else {
+        return err;
+    };
+    let option = invalid.split('=').next().unwrap_or(invalid).to_string();
+    let takes = |arg: &clap::Arg| match option.strip_prefix("--") {
+        Some(long) => arg.get_long() == Some(long),
+        None => option.strip_prefix('-').and_then(|s| s.chars().next()) == arg.get_short(),
+    };
+    let takers: Vec<&str> = cmd
+        .get_subcommands()
+        .filter(|sub| sub.get_arguments().any(takes))
+        .map(|sub| sub.get_name())
+        .collect();
+    let Some((first, others)) = takers.split_first() else {
+        return err;
+    };
+    let quoted: Vec<String> = given
+        .iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let mut tip = format!(
+        "options like {option} belong to a subcommand: cmbert-tui {first} {}",
+        quoted.join(" ")
+    );
+    if !others.is_empty() {
+        tip += &format!(" ({option} is also an option of {})", others.join(", "));
+    }
+    err.insert(ContextKind::Suggested, ContextValue::StyledStrs(vec![tip.into()]));
+    err
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fine-tune CM-BERT or T-BERT with the reference code's recipe (or from scratch on the built-in corpus).
@@ -44,8 +102,12 @@ pub enum Command {
     Corpus(CorpusArgs),
     /// Time the forward pass and a full training step, optionally against PyTorch.
     Bench(BenchArgs),
-    /// Show what a checkpoint directory holds: layout, configuration, head, tensors.
+    /// Show what a checkpoint holds and the run it comes from: which checkpoint (best/ or last/),
+    /// epoch and step, dev loss, data, audio, model, whether it can be resumed.
     Inspect(InspectArgs),
+    /// List the runs under a directory (default checkpoints/): model, data, best epoch, dev loss,
+    /// test metrics, whether they can be resumed.
+    Runs(RunsArgs),
     /// Open a trained checkpoint (ours or the reference's) in the attention explorer, without training.
     Open(OpenArgs),
     /// Word-level acoustic features from WAV recordings and word timings (TextGrid, CSV, JSON),
@@ -93,7 +155,8 @@ pub struct FeaturesArgs {
 
 #[derive(Debug, Args)]
 pub struct OpenArgs {
-    /// Our checkpoint directory or a reference-layout directory (bert_config.json + pytorch_model.bin).
+    /// Our checkpoint directory (a run directory stands for its best/) or a reference-layout
+    /// directory (bert_config.json + pytorch_model.bin).
     pub checkpoint: PathBuf,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv. [default: the data the checkpoint
     /// was trained on]
@@ -177,8 +240,20 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Checkpoint directory (ours, Hugging Face or the reference implementation's).
+    /// Checkpoint directory (ours, Hugging Face or the reference implementation's), or a run
+    /// directory (train's --out), which stands for its best/.
     pub checkpoint: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Where to look: run directories (best/, last/), multi-seed runs (seed-N/) and folders of
+    /// them, a few levels down; symbolic links are listed, not followed. [default: checkpoints]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print the listing as JSON instead.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -263,10 +338,11 @@ pub struct TrainArgs {
     /// Also save last/ (with optimiser state) every N steps; it is saved at each epoch end anyway.
     #[arg(long, value_name = "N")]
     pub save_every: Option<usize>,
-    /// Continue an interrupted run from its last/ checkpoint; it writes beside that checkpoint
-    /// (RUN/last -> RUN/best, RUN/last), or into --out. The settings come from the checkpoint:
-    /// --epochs, --eval-batch-size and --save-every change them (recorded in the checkpoints it
-    /// writes); flags that would change the model, the data or the optimiser are refused.
+    /// Continue an interrupted run from its last/ checkpoint, or from its run directory (which
+    /// stands for its last/). It writes beside that checkpoint (RUN/last -> RUN/best, RUN/last),
+    /// or into --out. The settings come from the checkpoint: --epochs, --eval-batch-size and
+    /// --save-every change them (recorded in the checkpoints it writes); flags that would change
+    /// the model, the data or the optimiser are refused.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "bert", "seeds"])]
     pub resume: Option<PathBuf>,
     /// Audio width when no --audio is given (zero audio). [default: 5]
@@ -305,7 +381,8 @@ pub enum Ablation {
 /// A trained checkpoint and the data to run it on (shared by `eval` and `export`).
 #[derive(Debug, Clone, Args)]
 pub struct ModelOnData {
-    /// Our checkpoint directory or a reference-layout directory (bert_config.json + pytorch_model.bin).
+    /// Our checkpoint directory (a run directory stands for its best/) or a reference-layout
+    /// directory (bert_config.json + pytorch_model.bin).
     #[arg(long, value_name = "PATH")]
     pub checkpoint: PathBuf,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv. [default: the data the checkpoint
@@ -409,6 +486,32 @@ mod tests {
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    /// What `cmbert-tui ARGS` prints when clap refuses them.
+    fn refusal(args: &str) -> String {
+        let argv: Vec<OsString> = std::iter::once("cmbert-tui")
+            .chain(args.split_whitespace())
+            .map(OsString::from)
+            .collect();
+        let err = Cli::try_parse_from(&argv).unwrap_err();
+        hint_subcommand(err, &argv).render().to_string()
+    }
+
+    #[test]
+    fn an_option_without_its_subcommand_names_the_subcommand() {
+        let text = refusal("--theme paper");
+        assert!(text.contains("unexpected argument '--theme'"), "{text}");
+        assert!(
+            text.contains("options like --theme belong to a subcommand: cmbert-tui train --theme paper"),
+            "{text}"
+        );
+        assert!(text.contains("also an option of export, open"), "{text}");
+        assert!(refusal("--headless").contains("cmbert-tui train --headless"));
+        assert!(refusal("--epochs=3").contains("cmbert-tui train --epochs=3"));
+        // Given to a subcommand that lacks it, or taken by none: clap's message alone.
+        assert!(!refusal("corpus --theme paper").contains("belong to a subcommand"));
+        assert!(!refusal("--no-such-option").contains("belong to a subcommand"));
     }
 
     #[test]

@@ -1,9 +1,8 @@
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use clap::Parser;
+use anyhow::Result;
 
-use cmbert::cli::{BenchArgs, Cli, Command, InspectArgs};
+use cmbert::cli::{Cli, Command};
 
 // Candle allocates and frees large buffers every step; glibc's allocator returns them to the
 // OS each time (a third of a bert-base step in CANDLE-NOTES.md). mimalloc keeps them warm.
@@ -27,7 +26,7 @@ fn keep_freed_memory() {
 
 fn main() -> ExitCode {
     keep_freed_memory();
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_hints();
     let code = match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -49,56 +48,13 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Eval(args)) => cmbert::commands::eval::run(args),
         Some(Command::Export(args)) => cmbert::commands::export::run(args),
         Some(Command::Corpus(args)) => cmbert::commands::corpus::run(args),
-        Some(Command::Bench(args)) => bench(args),
-        Some(Command::Inspect(args)) => inspect(args),
+        Some(Command::Bench(args)) => cmbert::commands::bench::run(args),
+        Some(Command::Inspect(args)) => cmbert::commands::inspect::run(args),
+        Some(Command::Runs(args)) => cmbert::commands::runs::run(args),
         Some(Command::Open(args)) => cmbert::commands::open::run(args),
         Some(Command::Features(args)) => cmbert::commands::features::run(args),
         None => cmbert::commands::default_run(),
     }
-}
-
-fn bench(args: BenchArgs) -> Result<()> {
-    // Must happen before candle starts its thread pools.
-    std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
-    let opts = cmbert::bench::BenchOptions {
-        sizes: args.size,
-        batch: args.batch_size,
-        len: args.max_len,
-        iters: args.iters.max(1),
-        warmup: args.warmup,
-        torch_python: args.torch,
-        torch_script: args.torch_script,
-        threads: args.threads,
-    };
-    let rows = cmbert::bench::run(&opts, &mut std::io::stderr())?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    } else {
-        print!("{}", cmbert::bench::format_table(&rows));
-    }
-    Ok(())
-}
-
-fn inspect(args: InspectArgs) -> Result<()> {
-    let ckpt = cmbert::checkpoint::Checkpoint::load(&args.checkpoint, &candle_core::Device::Cpu)
-        .with_context(|| format!("cannot open checkpoint {}", args.checkpoint.display()))?;
-    let params: usize = ckpt.tensors.values().map(|t| t.elem_count()).sum();
-    println!("checkpoint  {}", ckpt.dir.display());
-    println!("layout      {:?}", ckpt.layout);
-    println!(
-        "encoder     {} layers, hidden {}, {} heads, vocab {}",
-        ckpt.bert.num_hidden_layers, ckpt.bert.hidden_size, ckpt.bert.num_attention_heads, ckpt.bert.vocab_size
-    );
-    match &ckpt.head {
-        Some(h) => println!(
-            "head        {} (cls-audio {}, audio dim {}, k {})",
-            h.model, h.cls_audio, h.audio_dim, h.proj_dim
-        ),
-        None => println!("head        none (a pre-trained encoder: training adds a new head)"),
-    }
-    println!("vocabulary  {}", ckpt.vocab.display());
-    println!("tensors     {} ({params} values)", ckpt.tensors.len());
-    Ok(())
 }
 
 #[cfg(test)]

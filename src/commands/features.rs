@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ParallelProgressIterator, ProgressBar, ProgressStyle};
+use indicatif::{ParallelProgressIterator, ProgressBar};
 use rayon::prelude::*;
 
 use super::eval::refuse_overwrite;
@@ -42,10 +42,10 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
             args.audio_dir.display()
         );
     }
-    let bar = ProgressBar::new(jobs.len() as u64).with_style(
-        ProgressStyle::with_template("extracting [{bar:30}] {pos}/{len} recordings  {per_sec}  ETA {eta}")
-            .expect("valid template"),
-    );
+    let bar = ProgressBar::new(jobs.len() as u64).with_style(super::printer::bar_style(
+        "extracting [{bar:30}] {pos}/{len} recordings  {rate}  ETA {eta}",
+        "recordings",
+    ));
     let start = Instant::now();
     let results: Vec<_> = jobs
         .par_iter()

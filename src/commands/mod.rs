@@ -1,14 +1,17 @@
 //! The subcommands: glue between the CLI, the data, the engine and the outputs. Errors here
 //! carry user-facing context (anyhow); the modules below them return typed errors.
 
+pub mod bench;
 pub mod corpus;
 pub mod eval;
 pub mod export;
 pub mod features;
 pub mod inputs;
+pub mod inspect;
 pub mod open;
 pub mod printer;
 pub mod resume;
+pub mod runs;
 pub mod train;
 
 use std::path::Path;
@@ -81,6 +84,7 @@ pub struct Trained {
 
 impl Trained {
     pub fn open(path: &Path, device: &Device) -> Result<Self> {
+        let path = &runs::checkpoint_in(path, runs::Pick::Best)?;
         let checkpoint =
             Checkpoint::load(path, device).with_context(|| format!("cannot open checkpoint {}", path.display()))?;
         let Some(head) = checkpoint.head.clone() else {

@@ -1,5 +1,5 @@
 //! Headless consumer of the engine's events: a progress bar when stderr is a terminal,
-//! plain log lines otherwise.
+//! plain log lines otherwise; and the number formats every printout outside the app shares.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -48,20 +48,19 @@ impl Printer {
             } => {
                 self.total = *total_steps;
                 self.first_step = *first_step;
-                self.line(format!(
-                    "[{}] {epochs} epochs x {steps_per_epoch} steps; {trainable_params} trainable values, {frozen_params} frozen{}",
-                    self.label,
-                    if *first_step > 0 { format!("; resuming at step {first_step}") } else { String::new() }
+                self.line(started_line(
+                    &self.label,
+                    *epochs,
+                    *steps_per_epoch,
+                    *first_step,
+                    (*trainable_params, *frozen_params),
                 ));
                 if std::io::stderr().is_terminal() {
                     let bar = ProgressBar::new(*total_steps as u64);
-                    bar.set_style(
-                        ProgressStyle::with_template(
-                            "{prefix} [{bar:30}] {pos}/{len} steps  {msg}  {per_sec}  ETA {eta}",
-                        )
-                        .expect("valid template")
-                        .progress_chars("=> "),
-                    );
+                    bar.set_style(bar_style(
+                        "{prefix} [{bar:30}] {pos}/{len} steps  {msg}  {rate}  ETA {eta}",
+                        "steps",
+                    ));
                     bar.set_prefix(self.label.clone());
                     bar.set_position(*first_step as u64);
                     bar.reset_eta();
@@ -77,7 +76,7 @@ impl Printer {
             } => {
                 if let Some(bar) = &self.bar {
                     bar.set_position(*step as u64);
-                    bar.set_message(format!("epoch {} loss {loss:.4} lr {lr:.2e}", epoch + 1));
+                    bar.set_message(format!("epoch {} loss {loss:.4} lr {}", epoch + 1, format_lr(*lr)));
                 } else if self.last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) || *step == self.total
                 {
                     self.last_logged = Some(std::time::Instant::now());
@@ -85,10 +84,12 @@ impl Printer {
                     let rate = done as f64 / elapsed.as_secs_f64().max(1e-9);
                     let eta = (self.total - step) as f64 / rate.max(1e-9);
                     eprintln!(
-                        "[{}] epoch {} step {step}/{} loss {loss:.4} lr {lr:.2e} {rate:.2} steps/s ETA {}",
+                        "[{}] epoch {} step {step}/{} loss {loss:.4} lr {} {} ETA {}",
                         self.label,
                         epoch + 1,
                         self.total,
+                        format_lr(*lr),
+                        format_rate(rate, "steps"),
                         format_duration(Duration::from_secs_f64(eta))
                     );
                 }
@@ -135,11 +136,105 @@ pub fn short_metrics(m: &Metrics) -> String {
     format!("Acc2 {acc2:.1} (non-0 {acc2_nonzero:.1}) F1 {f1:.1} Acc7 {acc7:.1} MAE {mae:.3} Corr {corr:.3}")
 }
 
+/// `[label] 12 epochs x 54 steps; ...`, the line `Event::Started` prints.
+fn started_line(
+    label: &str,
+    epochs: usize,
+    steps_per_epoch: usize,
+    first_step: usize,
+    params: (usize, usize),
+) -> String {
+    let (trainable, frozen) = params;
+    format!(
+        "[{label}] {} x {}; {trainable} trainable values, {frozen} frozen{}",
+        plural(epochs, "epoch", "epochs"),
+        plural(steps_per_epoch, "step", "steps"),
+        if first_step > 0 {
+            format!("; resuming at step {first_step}")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// A learning rate: `1.00e-3`, and `0` at the end of the linear decay (not `0.00e0`).
+pub fn format_lr(lr: f64) -> String {
+    if lr == 0.0 {
+        "0".into()
+    } else {
+        format!("{lr:.2e}")
+    }
+}
+
+/// A rate with three significant figures at most: `24.2 steps/s`, `0.613 steps/s`.
+pub fn format_rate(per_sec: f64, unit: &str) -> String {
+    let digits = match per_sec.abs() {
+        r if r >= 100.0 => 0,
+        r if r >= 10.0 => 1,
+        r if r >= 1.0 => 2,
+        _ => 3,
+    };
+    format!("{per_sec:.digits$} {unit}/s")
+}
+
+/// A progress bar whose `{rate}` is `format_rate` (indicatif's `{per_sec}` prints
+/// `24.1625/s`).
+pub fn bar_style(template: &str, unit: &'static str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .expect("valid template")
+        .with_key(
+            "rate",
+            move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&format_rate(state.per_sec(), unit));
+            },
+        )
+        .progress_chars("=> ")
+}
+
+/// `1 epoch`, `12 epochs`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..=59 => format!("{:.1}s", d.as_secs_f64()),
         60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(plural(1, "epoch", "epochs"), "1 epoch");
+        assert_eq!(plural(12, "epoch", "epochs"), "12 epochs");
+        assert_eq!(plural(0, "run", "runs"), "0 runs");
+    }
+
+    #[test]
+    fn learning_rates_and_rates_print_readably() {
+        assert_eq!(format_lr(0.0), "0");
+        assert_eq!(format_lr(1e-3), "1.00e-3");
+        assert_eq!(format_rate(24.1625, "steps"), "24.2 steps/s");
+        assert_eq!(format_rate(1.5, "steps"), "1.50 steps/s");
+        assert_eq!(format_rate(0.61349, "steps"), "0.613 steps/s");
+        assert_eq!(format_rate(304.4, "recordings"), "304 recordings/s");
+    }
+
+    #[test]
+    fn the_start_line_counts_in_the_singular_too() {
+        assert_eq!(
+            started_line("t", 1, 54, 0, (10, 0)),
+            "[t] 1 epoch x 54 steps; 10 trainable values, 0 frozen"
+        );
+        assert_eq!(
+            started_line("t", 3, 1, 0, (10, 0)),
+            "[t] 3 epochs x 1 step; 10 trainable values, 0 frozen"
+        );
     }
 }

@@ -35,6 +35,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     // A bad theme is reported before any work, even for a headless run.
     crate::ui::Theme::load(&args.look.theme)?;
     if let Some(dir) = &args.resume {
+        let dir = &super::runs::checkpoint_in(dir, super::runs::Pick::Last)?;
         // The flags are held to the checkpoint before anything is written (a new --out is
         // prepared only after).
         let mut trainer = Trainer::resume(dir, &device)?;
@@ -58,7 +59,10 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         };
         let finished = summary.is_some();
         match summary {
-            Some(s) => print_table(&spec, &[s]),
+            Some(s) => {
+                super::runs::record_results(&s);
+                print_table(&spec, &[s])
+            }
             None => print_stopped(spec.out.as_deref(), &[]),
         }
         return Ok(TrainOutcome { spec, finished });
@@ -81,7 +85,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     } else {
         let cfg = BertConfig::scratch(corpus::scratch_vocab().len());
         eprintln!(
-            "bert: none given: a small BERT trained from scratch ({} layers, hidden {}), preset {:?}",
+            "bert: none given: a small BERT trained from scratch ({} layers, hidden {}), preset {}",
             cfg.num_hidden_layers, cfg.hidden_size, base.preset
         );
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
@@ -100,6 +104,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     }
     // Only now that the new run is ready to start does --overwrite remove the previous one.
     remove_previous(&replaced)?;
+    super::runs::announce(base.out.as_deref(), seeds.len());
     let mut summaries = Vec::new();
     for (i, &seed) in seeds.iter().enumerate() {
         // A signal between two seeds (after one ended, before the next started) stops too.
@@ -126,7 +131,10 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             run_one(trainer, &data, label)?
         };
         match outcome {
-            Some(s) => summaries.push(s),
+            Some(s) => {
+                super::runs::record_results(&s);
+                summaries.push(s)
+            }
             None => {
                 if !summaries.is_empty() {
                     print_table(&base, &summaries);
@@ -228,7 +236,7 @@ fn seed_dir(out: &Path, seed: u64, n: usize) -> PathBuf {
 }
 
 /// The checkpoints a run writes into its directory.
-const RUN_OUTPUTS: [&str; 2] = ["best", "last"];
+const RUN_OUTPUTS: [&str; 3] = ["best", "last", super::runs::RESULTS_FILE];
 
 /// The `best/` and `last/` already in the run directories: a run that this one did not
 /// make, so refused unless `overwrite`; with it, what [`remove_previous`] removes once the
@@ -358,10 +366,7 @@ fn run_dashboard(
     let spec = &trainer.spec;
     let info = crate::ui::RunInfo {
         run_name: label,
-        model: format!(
-            "{} (cls-audio {}, preset {:?})",
-            spec.model, spec.cls_audio, spec.preset
-        ),
+        model: format!("{} (cls-audio {}, preset {})", spec.model, spec.cls_audio, spec.preset),
         bert,
         data: super::open::data_line(data, &super::inputs::AudioUsed::of_training(spec)),
         checkpoint: spec.out.as_ref().map(|o| o.display().to_string()),
@@ -428,7 +433,7 @@ fn run_one(trainer: Trainer, data: &Dataset, label: String) -> Result<Option<Run
 
 fn print_table(spec: &RunSpec, runs: &[RunSummary]) {
     println!(
-        "{} on {} (cls-audio {}, preset {:?}), test split:",
+        "{} on {} (cls-audio {}, preset {}), test split:",
         spec.model,
         spec.data.display(),
         spec.cls_audio,

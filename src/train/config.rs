@@ -31,6 +31,16 @@ pub enum Preset {
     Scratch,
 }
 
+/// As the command line spells it (`--preset paper`), so that what is printed can be typed.
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Paper => "paper",
+            Self::Scratch => "scratch",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
     pub data: PathBuf,
@@ -255,6 +265,16 @@ mod tests {
         let err = s.validate_for(&BertConfig::scratch(10)).unwrap_err().to_string();
         assert!(err.starts_with("max_len = 100: must be between 2"), "{err}");
         assert!(err.ends_with("max_position_embeddings is 64) (--max-len)"), "{err}");
+    }
+
+    #[test]
+    fn a_preset_prints_as_the_command_line_spells_it() {
+        use clap::ValueEnum;
+        for preset in Preset::value_variants() {
+            let spelled = preset.to_possible_value().expect("every preset is a CLI value");
+            assert_eq!(preset.to_string(), spelled.get_name());
+        }
+        assert_eq!(format!("preset {}", Preset::Scratch), "preset scratch");
     }
 
     #[test]

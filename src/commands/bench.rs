@@ -1,0 +1,27 @@
+//! `cmbert-tui bench`: the command-line side of `crate::bench`.
+
+use anyhow::Result;
+
+use crate::cli::BenchArgs;
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    // Must happen before candle starts its thread pools.
+    std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
+    let opts = crate::bench::BenchOptions {
+        sizes: args.size,
+        batch: args.batch_size,
+        len: args.max_len,
+        iters: args.iters.max(1),
+        warmup: args.warmup,
+        torch_python: args.torch,
+        torch_script: args.torch_script,
+        threads: args.threads,
+    };
+    let rows = crate::bench::run(&opts, &mut std::io::stderr())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print!("{}", crate::bench::format_table(&rows));
+    }
+    Ok(())
+}

@@ -1,0 +1,418 @@
+//! The walk behind `cmbert-tui runs` and its two outputs: a table for people, JSON for
+//! scripts (the same `Listing`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{is_checkpoint, is_run_dir, modified, read_record, RunResults, RunSetup, MAX_DEPTH, MAX_ENTRIES};
+use crate::commands::printer::{format_duration, plural};
+use crate::model::ModelKind;
+use crate::train::TrainingRecord;
+
+/// The runs under a directory, and what else is there.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    pub dir: PathBuf,
+    pub runs: Vec<RunRow>,
+    /// Directories that hold no run, links (not followed), what could not be read.
+    pub other: Vec<Other>,
+    /// The walk stopped after `MAX_ENTRIES` entries.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Other {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunState {
+    /// It wrote `results.json`.
+    Finished,
+    /// No results, and `last/` can be continued with `--resume`.
+    Resumable,
+    /// No results and nothing to resume.
+    Incomplete,
+}
+
+/// One run directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    pub path: PathBuf,
+    pub state: RunState,
+    /// From `best/`'s record, else `last/`'s; `None` when neither could be read.
+    pub trained: Option<RunSetup>,
+    pub best: Option<BestCheckpoint>,
+    pub last: Option<LastCheckpoint>,
+    pub results: Option<RunResults>,
+    /// When the run finished, else when its newest checkpoint was written (RFC 3339).
+    pub time: Option<String>,
+    /// What is wrong with it (a checkpoint that cannot be read, stale results ...).
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BestCheckpoint {
+    /// Numbered from 1.
+    pub epoch: Option<usize>,
+    pub step: Option<usize>,
+    pub dev_loss: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LastCheckpoint {
+    pub step: Option<usize>,
+    pub epochs_done: Option<usize>,
+    pub resumable: bool,
+}
+
+impl Listing {
+    pub fn empty(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            runs: Vec::new(),
+            other: Vec::new(),
+            truncated: false,
+        }
+    }
+
+    /// Walks `dir` (see the module comment of `runs` for what it follows).
+    pub fn scan(dir: &Path) -> Self {
+        let mut listing = Self::empty(dir.to_path_buf());
+        let mut budget = MAX_ENTRIES;
+        let found = listing.visit(dir, 0, &mut budget);
+        listing.other.extend(found.others);
+        listing
+    }
+
+    fn visit(&mut self, dir: &Path, depth: usize, budget: &mut usize) -> Found {
+        if is_run_dir(dir) {
+            self.runs.push(read_run(dir));
+            return Found::run();
+        }
+        if is_checkpoint(dir) {
+            return Found::other(
+                dir,
+                format!(
+                    "a checkpoint, not a run directory: `cmbert-tui inspect {}`",
+                    dir.display()
+                ),
+            );
+        }
+        let mut entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries.flatten().collect::<Vec<_>>(),
+            Err(e) => return Found::other(dir, format!("cannot be read: {e}")),
+        };
+        entries.sort_by_key(|e| e.file_name());
+        let mut found = Found::default();
+        for entry in entries {
+            // Hidden entries are staging directories of saves in progress, or not ours.
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if *budget == 0 {
+                self.truncated = true;
+                break;
+            }
+            *budget -= 1;
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_symlink() {
+                found.others.push(Other {
+                    path,
+                    reason: "a symbolic link (not followed)".into(),
+                });
+            } else if kind.is_dir() {
+                if depth + 1 > MAX_DEPTH {
+                    found.cut = true;
+                    continue;
+                }
+                let below = self.visit(&path, depth + 1, budget);
+                found.cut |= below.cut;
+                if below.runs > 0 {
+                    found.runs += below.runs;
+                    found.others.extend(below.others);
+                } else {
+                    // Nothing to list below: one line for the directory, with its own reason
+                    // when it has one (a checkpoint, unreadable).
+                    let reason = match &below.others[..] {
+                        [own] if own.path == path => own.reason.clone(),
+                        _ if below.cut => format!("no run within {MAX_DEPTH} levels (deeper ones not searched)"),
+                        _ => "no run inside (no best/ or last/)".into(),
+                    };
+                    found.others.push(Other { path, reason });
+                }
+            }
+        }
+        found
+    }
+
+    /// The table for people: one row per run, then the other directories.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let shown = |p: &Path| match p.strip_prefix(&self.dir) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+            _ => p.display().to_string(),
+        };
+        let resumable = self.runs.iter().filter(|r| r.state == RunState::Resumable).count();
+        out += &format!(
+            "{}: {}{}{}\n",
+            self.dir.display(),
+            plural(self.runs.len(), "run", "runs"),
+            match resumable {
+                0 => String::new(),
+                n => format!(", {n} stopped and resumable"),
+            },
+            match self.other.len() {
+                0 => String::new(),
+                n => format!(", {}", plural(n, "other entry", "other entries")),
+            }
+        );
+        if !self.runs.is_empty() {
+            out += "\n";
+            let header = [
+                "RUN", "MODEL", "DATA", "BEST", "DEV LOSS", "ACC2", "F1", "MAE", "CORR", "LAST", "STATE", "WHEN",
+                "TOOK",
+            ];
+            let rows: Vec<[String; 13]> = self.runs.iter().map(|r| r.cells(shown(&r.path))).collect();
+            // Text columns left-aligned, figures right-aligned.
+            let right = [
+                false, false, false, false, true, true, true, true, true, false, false, false, true,
+            ];
+            let widths: [usize; 13] = std::array::from_fn(|i| {
+                rows.iter()
+                    .map(|r| r[i].len())
+                    .chain([header[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            });
+            let line = |cells: &[&str]| {
+                let mut line = cells
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if right[i] {
+                            format!("{c:>w$}", w = widths[i])
+                        } else {
+                            format!("{c:<w$}", w = widths[i])
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("  ");
+                line.truncate(line.trim_end().len());
+                line + "\n"
+            };
+            out += &line(&header);
+            for row in &rows {
+                out += &line(&row.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+            for run in self.runs.iter().filter(|r| !r.problems.is_empty()) {
+                out += &format!("  {}: {}\n", shown(&run.path), run.problems.join("; "));
+            }
+            out +=
+                "\nBEST: the best dev epoch (its step), kept in best/; LAST: last/, what `train --resume` continues.\n";
+            out += "ACC2 and F1 in % on the test split, measured when the run finished (results.json); TOOK: the\n\
+                    invocation that finished it (for a resumed run, the time since resuming).\n";
+        }
+        if !self.other.is_empty() {
+            out += "\nnot runs:\n";
+            let width = self.other.iter().map(|o| shown(&o.path).len()).max().unwrap_or(0);
+            for other in &self.other {
+                out += &format!("  {:<width$}  {}\n", shown(&other.path), other.reason);
+            }
+        }
+        if self.truncated {
+            out += &format!("(stopped after {MAX_ENTRIES} entries: give a smaller directory)\n");
+        }
+        if let Some(run) = self.runs.first() {
+            let resumable = self.runs.iter().find(|r| r.state == RunState::Resumable).unwrap_or(run);
+            out += &format!(
+                "\nA run directory can be given where a checkpoint is asked for: `cmbert-tui inspect {}` \
+                 (also open, eval, export) uses its best/, `cmbert-tui train --resume {}` its last/.\n",
+                run.path.display(),
+                resumable.path.display()
+            );
+        }
+        out
+    }
+}
+
+impl RunRow {
+    fn cells(&self, shown: String) -> [String; 13] {
+        let dash = || "-".to_string();
+        let figure = |v: Option<f64>, digits: usize| v.map_or_else(dash, |v| format!("{v:.digits$}"));
+        let test = self.results.as_ref().map(|r| r.test);
+        [
+            shown,
+            self.trained.as_ref().map_or_else(dash, |t| match t.model {
+                ModelKind::CmBert => format!("{} ({})", t.model, t.cls_audio),
+                ModelKind::TBert => t.model.to_string(),
+            }),
+            self.trained.as_ref().map_or_else(dash, |t| short_path(&t.data)),
+            self.best.as_ref().map_or_else(dash, |b| match (b.epoch, b.step) {
+                (Some(e), Some(s)) => format!("epoch {e} (step {s})"),
+                (Some(e), None) => format!("epoch {e}"),
+                _ => "saved".into(),
+            }),
+            figure(self.best.as_ref().and_then(|b| b.dev_loss), 4),
+            figure(test.and_then(|t| t.acc2), 1),
+            figure(test.and_then(|t| t.f1), 1),
+            figure(test.and_then(|t| t.mae), 3),
+            figure(test.and_then(|t| t.corr), 3),
+            self.last.as_ref().map_or_else(dash, |l| {
+                let step = l.step.map_or_else(|| "saved".into(), |s| format!("step {s}"));
+                // A finished run's last/ resumes too, but only to train further.
+                if l.resumable && self.state != RunState::Finished {
+                    format!("{step}, resumable")
+                } else {
+                    step
+                }
+            }),
+            match self.state {
+                RunState::Finished => "finished",
+                RunState::Resumable => "stopped",
+                RunState::Incomplete => "incomplete",
+            }
+            .into(),
+            self.time.as_deref().and_then(local_minute).unwrap_or_else(dash),
+            self.results.as_ref().map_or_else(dash, |r| {
+                format_duration(Duration::from_secs_f64(r.train_seconds.max(0.0)))
+            }),
+        ]
+    }
+}
+
+/// What a directory's walk found below it.
+#[derive(Default)]
+struct Found {
+    runs: usize,
+    others: Vec<Other>,
+    /// Some directory below was deeper than `MAX_DEPTH` and not searched.
+    cut: bool,
+}
+
+impl Found {
+    fn run() -> Self {
+        Self {
+            runs: 1,
+            ..Self::default()
+        }
+    }
+
+    fn other(path: &Path, reason: String) -> Self {
+        Self {
+            others: vec![Other {
+                path: path.to_path_buf(),
+                reason,
+            }],
+            ..Self::default()
+        }
+    }
+}
+
+/// Reads what a run directory holds; whatever cannot be read becomes a problem of the row.
+fn read_run(dir: &Path) -> RunRow {
+    let mut problems = Vec::new();
+    let mut checkpoint = |name: &str| -> Option<TrainingRecord> {
+        let path = dir.join(name);
+        match std::fs::symlink_metadata(&path) {
+            Err(_) => None,
+            Ok(m) if m.file_type().is_symlink() => {
+                problems.push(format!("{name}/ is a symbolic link (not followed)"));
+                None
+            }
+            Ok(m) if !m.is_dir() => {
+                problems.push(format!("{name} is not a directory"));
+                None
+            }
+            Ok(_) => match read_record(&path) {
+                Ok(Some(record)) => Some(record),
+                Ok(None) => {
+                    problems.push(format!("{name}/ has no run record (not written by `cmbert-tui train`)"));
+                    None
+                }
+                Err(e) => {
+                    problems.push(e);
+                    None
+                }
+            },
+        }
+    };
+    let best = checkpoint("best");
+    let last = checkpoint("last");
+    let results = match RunResults::read(dir) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
+    let last_step = last.as_ref().and_then(|l| l.step);
+    let results = results.filter(|r| match (r.step, last_step) {
+        (Some(finished), Some(now)) if finished != now => {
+            problems.push(format!(
+                "results.json is from step {finished}, last/ is at step {now}: the run was resumed since, its \
+                 results are not shown"
+            ));
+            false
+        }
+        _ => true,
+    });
+    let trained = best.as_ref().or(last.as_ref()).map(|r| RunSetup {
+        model: r.spec.model,
+        cls_audio: r.spec.cls_audio,
+        preset: r.spec.preset,
+        seed: r.spec.seed,
+        epochs: r.spec.epochs,
+        data: r.spec.data.clone(),
+        audio: r.spec.audio.clone(),
+    });
+    let state = if results.is_some() {
+        RunState::Finished
+    } else if last.as_ref().is_some_and(TrainingRecord::resumable) {
+        RunState::Resumable
+    } else {
+        RunState::Incomplete
+    };
+    let time = results.as_ref().map(|r| r.finished_at.clone()).or_else(|| {
+        ["last", "best"]
+            .iter()
+            .filter_map(|n| modified(&dir.join(n)))
+            .max()
+            .map(|t| chrono::DateTime::<chrono::Local>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+    });
+    RunRow {
+        path: dir.to_path_buf(),
+        state,
+        trained,
+        best: best.as_ref().map(|r| BestCheckpoint {
+            epoch: r.best_epoch,
+            step: r.step,
+            dev_loss: r.best_dev_loss,
+        }),
+        last: last.as_ref().map(|r| LastCheckpoint {
+            step: r.step,
+            epochs_done: r.epochs_done,
+            resumable: r.resumable(),
+        }),
+        results,
+        time,
+        problems,
+    }
+}
+
+/// An RFC 3339 time as `2025-05-01 12:03` in local time.
+fn local_minute(rfc3339: &str) -> Option<String> {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?;
+    Some(t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())
+}
+
+/// The last two components: enough to tell `data/text` from `cmbert-tui/corpus-v1-seed1`.
+fn short_path(p: &Path) -> String {
+    let parts: Vec<_> = p.components().rev().take(2).collect();
+    parts.into_iter().rev().collect::<PathBuf>().display().to_string()
+}

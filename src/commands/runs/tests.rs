@@ -1,0 +1,185 @@
+//! The run directory's files and the listing, on directories written by hand (the CLI
+//! tests in tests/runs.rs train real runs).
+
+use std::path::Path;
+
+use super::*;
+use crate::checkpoint::FORMAT;
+use crate::model::HeadConfig;
+use crate::train::{RunSpec, Saved};
+
+/// A checkpoint directory whose config.json holds only what `runs` reads.
+fn checkpoint(dir: &Path, saved: Saved, step: usize) {
+    let spec = RunSpec::paper("data/text".into(), "bert".into(), ModelKind::CmBert);
+    let record = TrainingRecord {
+        spec,
+        saved: Some(saved),
+        step: Some(step),
+        epochs_done: Some(1),
+        best_epoch: Some(1),
+        best_dev_loss: Some(0.5),
+        progress: None,
+        optimizer_steps: None,
+        epochs_changes: Vec::new(),
+    };
+    let meta = CheckpointMeta {
+        format: FORMAT.into(),
+        head: HeadConfig::new(ModelKind::CmBert, ClsAudio::Zero, 5),
+        max_len: 50,
+        training: record.to_value(),
+        audio_features: None,
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::json!({ "cmbert": meta }).to_string(),
+    )
+    .unwrap();
+}
+
+fn results(step: usize) -> RunResults {
+    RunResults {
+        format: RESULTS_FORMAT.into(),
+        seed: 1,
+        best_epoch: 1,
+        best_dev_loss: Some(0.5),
+        step: Some(step),
+        test: TestFigures {
+            n: 10,
+            acc2: Some(70.0),
+            acc2_nonzero: Some(71.0),
+            f1: Some(69.5),
+            acc7: Some(30.0),
+            mae: Some(1.1),
+            corr: None,
+            loss: Some(2.0),
+        },
+        train_seconds: 47.3,
+        finished_at: "2025-05-01T12:03:00+00:00".into(),
+    }
+}
+
+fn write_results(run: &Path, r: &RunResults) {
+    std::fs::write(run.join(RESULTS_FILE), serde_json::to_string(r).unwrap()).unwrap();
+}
+
+#[test]
+fn results_with_an_undefined_figure_read_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = Metrics::compute(&[0.5, 0.5, 0.5], &[1.5, -0.5, 1.5]);
+    assert!(m.corr.is_nan(), "constant predictions have no correlation");
+    let figures = TestFigures::new(&m, 1.5);
+    assert_eq!(figures.corr, None);
+    assert_eq!(figures.mae, Some(1.0));
+    let mut r = results(3);
+    r.test = figures;
+    write_results(tmp.path(), &r);
+    assert_eq!(RunResults::read(tmp.path()).unwrap(), Some(r));
+    assert_eq!(RunResults::read(&tmp.path().join("none")).unwrap(), None);
+    std::fs::write(tmp.path().join(RESULTS_FILE), r#"{"format": "other/9"}"#).unwrap();
+    assert!(RunResults::read(tmp.path()).unwrap_err().contains("results.json"));
+}
+
+#[test]
+fn results_of_an_earlier_finish_are_not_shown_as_the_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    checkpoint(&run.join("best"), Saved::Best, 7);
+    checkpoint(&run.join("last"), Saved::Last, 20);
+    write_results(&run, &results(14));
+    let listing = Listing::scan(tmp.path());
+    let row = &listing.runs[0];
+    assert!(row.results.is_none());
+    assert!(row.problems[0].contains("results.json is from step 14, last/ is at step 20"));
+    write_results(&run, &results(20));
+    let row = &Listing::scan(tmp.path()).runs[0];
+    assert_eq!(row.state, RunState::Finished);
+    assert_eq!(row.trained.as_ref().unwrap().model, ModelKind::CmBert);
+}
+
+#[test]
+fn links_are_listed_and_never_entered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    checkpoint(&outside.join("elsewhere/best"), Saved::Best, 7);
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("run")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("linked-dir")).unwrap();
+    // A run whose best/ is a link: the run is listed, the link reported, its target unread.
+    std::os::unix::fs::symlink(outside.join("elsewhere/best"), root.join("run/best")).unwrap();
+    let listing = Listing::scan(&root);
+    assert_eq!(listing.runs.len(), 1);
+    let run = &listing.runs[0];
+    assert!(run.trained.is_none(), "read through a link");
+    assert_eq!(run.problems, ["best/ is a symbolic link (not followed)"]);
+    assert_eq!(listing.other.len(), 1);
+    assert_eq!(listing.other[0].reason, "a symbolic link (not followed)");
+}
+
+#[test]
+fn the_walk_is_bounded_in_depth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let deep = tmp.path().join("a/b/c/d/e");
+    checkpoint(&deep.join("run/best"), Saved::Best, 7);
+    checkpoint(&tmp.path().join("a/b/near/best"), Saved::Best, 7);
+    let listing = Listing::scan(tmp.path());
+    assert_eq!(listing.runs.len(), 1, "{listing:?}");
+    assert!(listing.runs[0].path.ends_with("a/b/near"));
+    assert_eq!(listing.other.len(), 1, "{:?}", listing.other);
+    assert!(listing.other[0].path.ends_with("a/b/c"));
+    assert!(
+        listing.other[0].reason.contains("deeper ones not searched"),
+        "{:?}",
+        listing.other
+    );
+}
+
+#[test]
+fn the_table_aligns_its_columns_and_marks_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let done = tmp.path().join("done");
+    checkpoint(&done.join("best"), Saved::Best, 7);
+    checkpoint(&done.join("last"), Saved::Last, 14);
+    write_results(&done, &results(14));
+    let half = tmp.path().join("half");
+    checkpoint(&half.join("last"), Saved::Last, 3);
+    let table = Listing::scan(tmp.path()).table();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].ends_with(": 2 runs"), "{table}");
+    let header = lines[2];
+    let done_row = lines[3];
+    assert!(header.starts_with("RUN "), "{table}");
+    assert!(done_row.starts_with("done "), "{table}");
+    // Right-aligned figures end where their header ends.
+    let end = |line: &str, what: &str| line.find(what).unwrap() + what.len();
+    assert_eq!(end(header, "ACC2"), end(done_row, "70.0"), "{table}");
+    assert!(done_row.contains("text"), "data shown by its last components: {table}");
+    assert!(done_row.contains("47.3s"), "{table}");
+    let half_row = lines[4];
+    assert!(half_row.starts_with("half "), "{table}");
+    assert!(half_row.contains(" - "), "no best/, no results: {table}");
+    assert!(
+        half_row.contains("incomplete"),
+        "no optimiser state in this hand-made last/: {table}"
+    );
+}
+
+#[test]
+fn a_run_directory_stands_for_the_checkpoint_a_command_wants() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    checkpoint(&run.join("best"), Saved::Best, 7);
+    checkpoint(&run.join("last"), Saved::Last, 9);
+    assert_eq!(checkpoint_in(&run, Pick::Best).unwrap(), run.join("best"));
+    assert_eq!(checkpoint_in(&run, Pick::Last).unwrap(), run.join("last"));
+    // A checkpoint is itself, whatever is wanted, except best/ where last/ is wanted.
+    assert_eq!(checkpoint_in(&run.join("last"), Pick::Best).unwrap(), run.join("last"));
+    let err = checkpoint_in(&run.join("best"), Pick::Last).unwrap_err().to_string();
+    assert!(err.contains("cannot be resumed; resume"), "{err}");
+    // What does not exist is left to the loader, which says so.
+    let missing = tmp.path().join("missing");
+    assert_eq!(checkpoint_in(&missing, Pick::Best).unwrap(), missing);
+    let only_last = tmp.path().join("early");
+    checkpoint(&only_last.join("last"), Saved::Last, 2);
+    assert_eq!(checkpoint_in(&only_last, Pick::Best).unwrap(), only_last.join("last"));
+}
