@@ -235,7 +235,7 @@ fn seed_dir(out: &Path, seed: u64, n: usize) -> PathBuf {
     }
 }
 
-/// The checkpoints a run writes into its directory.
+/// What a run writes into its directory: its checkpoints and, once finished, its results.
 const RUN_OUTPUTS: [&str; 3] = ["best", "last", super::runs::RESULTS_FILE];
 
 /// The `best/` and `last/` already in the run directories: a run that this one did not
