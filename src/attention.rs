@@ -114,12 +114,15 @@ impl View {
 struct Groups {
     labels: Vec<String>,
     members: Vec<Vec<usize>>,
+    /// Whether each group is a special token (`[CLS]`, `[SEP]`).
+    special: Vec<bool>,
     cls: Option<usize>,
 }
 
 fn groups(s: &AttentionSnapshot, level: Level, show_special: bool) -> Groups {
     let mut labels = Vec::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut special = Vec::new();
     let mut cls = None;
     let mut last_word = None;
     for (t, token) in s.tokens.iter().enumerate() {
@@ -132,6 +135,7 @@ fn groups(s: &AttentionSnapshot, level: Level, show_special: bool) -> Groups {
                     }
                     labels.push(token.clone());
                     members.push(vec![t]);
+                    special.push(true);
                 }
             }
             Some(w) if level == Level::Word && last_word == Some(w) => {
@@ -144,10 +148,16 @@ fn groups(s: &AttentionSnapshot, level: Level, show_special: bool) -> Groups {
                     Level::Piece => token.clone(),
                 });
                 members.push(vec![t]);
+                special.push(false);
             }
         }
     }
-    Groups { labels, members, cls }
+    Groups {
+        labels,
+        members,
+        special,
+        cls,
+    }
 }
 
 /// The token-level matrix for `matrix`.
@@ -204,13 +214,22 @@ pub fn view(s: &AttentionSnapshot, matrix: Matrix, level: Level, show_special: b
 }
 
 /// The `[CLS]` row of W_m merged to words: how much each word contributes to the
-/// representation that is scored. Special tokens are included with their own labels.
-pub fn cls_weights(s: &AttentionSnapshot, level: Level) -> Vec<(String, f32)> {
+/// representation that is scored. One entry per column of the views drawn with the same
+/// `level` and `show_special`, so that a heatmap's column cursor names its bar; hidden
+/// special tokens are left out, the other weights unchanged (not renormalised).
+pub fn cls_weights(s: &AttentionSnapshot, level: Level, show_special: bool) -> Vec<(String, f32)> {
     let v = view(s, Matrix::WM, level, true);
     let Some(row) = v.cls_row else {
         return Vec::new();
     };
-    v.labels.into_iter().zip(v.values[row].iter().copied()).collect()
+    let special = groups(s, level, true).special;
+    v.labels
+        .into_iter()
+        .zip(v.values[row].iter().copied())
+        .zip(special)
+        .filter(|&(_, special)| show_special || !special)
+        .map(|(weight, _)| weight)
+        .collect()
 }
 
 #[cfg(test)]
@@ -271,7 +290,7 @@ mod tests {
             assert!((*got as f64 - (0.2 - e / z)).abs() < 1e-6);
         }
         assert_eq!(
-            cls_weights(&s, Level::Word),
+            cls_weights(&s, Level::Word, true),
             vec![
                 ("[CLS]".to_string(), 0.2),
                 ("funny".to_string(), 0.4),
@@ -279,5 +298,10 @@ mod tests {
                 ("[SEP]".to_string(), 0.2)
             ]
         );
+        // Specials hidden: the bars line up with the views' columns, values unchanged.
+        let hidden = view(&s, Matrix::WM, Level::Piece, false);
+        let bars = cls_weights(&s, Level::Piece, false);
+        assert_eq!(bars.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(), hidden.labels);
+        assert_eq!(bars.iter().map(|b| b.1).collect::<Vec<_>>(), [0.2, 0.2, 0.2]);
     }
 }

@@ -9,14 +9,13 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::browser::{Browser, BrowserPanel};
-use super::explorer::Explorer;
+use super::explorer::{Bars, Explorer};
 use super::heatmap::{ClsPanel, HeatmapPanel};
 use super::metrics::TABLE_WIDTH;
 use super::state::Scroll;
 use super::text::plural;
 use super::theme::Theme;
 use super::{LossChart, MetricsTable, RunState, RunStatus, StatusPanel};
-use crate::attention::cls_weights;
 use crate::data::Split;
 use crate::train::{CheckpointKind, Command, Event, Weights};
 
@@ -37,7 +36,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("m n", "cycle right / left matrix"),
     ("w", "word level / word pieces"),
     ("x", "show/hide [CLS] and [SEP]"),
-    ("b", "[CLS] bars / left matrix"),
+    ("b", "[CLS] bars in the left panel"),
     ("e", "export PNG+JSON to exports/"),
     ("t", "next theme"),
     ("l + -", "loss: log scale, smoothing"),
@@ -339,7 +338,13 @@ impl App {
             KeyCode::Char('n') => self.explorer.cycle_matrix(false),
             KeyCode::Char('w') => self.explorer.toggle_level(),
             KeyCode::Char('x') => self.explorer.toggle_special(),
-            KeyCode::Char('b') => self.explorer.bars = !self.explorer.bars,
+            KeyCode::Char('b') => {
+                self.explorer.toggle_bars();
+                self.message = Some(match self.explorer.bars {
+                    Bars::Left => "[CLS] bars in place of the left matrix (b: back)".into(),
+                    Bars::Below => "[CLS] bars below the matrices, when the screen has room".into(),
+                });
+            }
             KeyCode::Char('/') => {
                 self.screen = Screen::Attention;
                 self.focus = Focus::List;
@@ -558,7 +563,8 @@ impl App {
 
     fn draw_attention(&self, frame: &mut Frame, area: Rect) {
         let theme = &self.theme;
-        let list_h = if area.height >= 36 { 12 } else { 8 };
+        // Ten rows of list at 120x40 leave the heatmaps an 18-word utterance's rows.
+        let list_h = if area.height >= 36 { 10 } else { 8 };
         let [bar, list, maps] =
             Layout::vertical([Constraint::Length(1), Constraint::Length(list_h), Constraint::Min(6)]).areas(area);
         frame.render_widget(
@@ -610,52 +616,38 @@ impl App {
             .title(title);
         let inner = outer.inner(maps);
         frame.render_widget(outer, maps);
-        let cls_h = if inner.height >= 22 { 9 } else { 0 };
-        let [mats, cls] = Layout::vertical([Constraint::Min(5), Constraint::Length(cls_h)]).areas(inner);
-        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mats);
         let cursor = Some(self.explorer.cursor);
         let focused = self.focus == Focus::Heatmap;
-        let weights = cls_weights(&inspection.snapshot, self.explorer.level);
-        if self.explorer.bars {
-            frame.render_widget(
-                ClsPanel {
-                    snapshot: &inspection.snapshot,
-                    weights: &weights,
-                    theme,
-                },
-                l,
-            );
-        } else {
-            frame.render_widget(
-                HeatmapPanel {
-                    view: &left,
-                    theme,
-                    cursor,
-                    focused,
-                    note: &note,
-                },
-                l,
-            );
-        }
-        frame.render_widget(
-            HeatmapPanel {
-                view: &right,
-                theme,
-                cursor,
-                focused,
-                note: &note,
-            },
-            r,
-        );
-        if cls_h > 0 {
-            frame.render_widget(
-                ClsPanel {
-                    snapshot: &inspection.snapshot,
-                    weights: &weights,
-                    theme,
-                },
-                cls,
-            );
+        let weights = self.explorer.cls_bars();
+        let bars = ClsPanel {
+            snapshot: &inspection.snapshot,
+            weights: &weights,
+            theme,
+            cursor: Some(self.explorer.cursor.1),
+        };
+        let heatmap = |view| HeatmapPanel {
+            view,
+            theme,
+            cursor,
+            focused,
+            note: &note,
+        };
+        // The bars are drawn in one place only (`b` moves them). Below, they get what the
+        // matrices leave once every row and whole labels are shown, and only if all fit.
+        let mats_h = HeatmapPanel::wanted_height(&left, inner.width / 2);
+        let below = self.explorer.bars == Bars::Below && inner.height >= mats_h + bars.wanted_height(inner.width);
+        let mats_h = if below { mats_h } else { inner.height };
+        let [mats, strip] = Layout::vertical([Constraint::Length(mats_h), Constraint::Min(0)]).areas(inner);
+        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mats);
+        frame.render_widget(heatmap(&right), r);
+        match self.explorer.bars {
+            Bars::Left => frame.render_widget(bars, l),
+            Bars::Below => {
+                frame.render_widget(heatmap(&left), l);
+                if below {
+                    frame.render_widget(bars, strip);
+                }
+            }
         }
     }
 

@@ -1,9 +1,19 @@
 //! What the attention panels show: the latest inspection of the watched utterance, the two
-//! matrices chosen, the level, and the cell cursor.
+//! matrices chosen, the level, where the `[CLS]` bars go, and the cell cursor.
 
-use crate::attention::{view, Level, Matrix, View};
+use crate::attention::{cls_weights, view, Level, Matrix, View};
 use crate::data::Split;
 use crate::train::Inspection;
+
+/// Where the `[CLS]` row of W_m is drawn as per-word bars (`b` toggles). Each place shows
+/// the bars once: moving them beside the right matrix removes them from below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bars {
+    /// Below the two matrices, when the screen has room once the matrices have theirs.
+    Below,
+    /// In place of the left matrix, the panel's full height.
+    Left,
+}
 
 #[derive(Debug, Clone)]
 pub struct Explorer {
@@ -16,8 +26,7 @@ pub struct Explorer {
     pub show_special: bool,
     /// Row and column of the cell cursor, in the views' coordinates.
     pub cursor: (usize, usize),
-    /// Per-word bars of the `[CLS]` row instead of the left matrix.
-    pub bars: bool,
+    pub bars: Bars,
     /// How many inspections of the current utterance have arrived (shows that it is live).
     pub updates: usize,
 }
@@ -32,7 +41,7 @@ impl Default for Explorer {
             level: Level::Word,
             show_special: true,
             cursor: (0, 0),
-            bars: false,
+            bars: Bars::Below,
             updates: 0,
         }
     }
@@ -45,6 +54,21 @@ impl Explorer {
             view(s, self.left, self.level, self.show_special),
             view(s, self.right, self.level, self.show_special),
         ))
+    }
+
+    /// The bars of the `[CLS]` row, one per column of the views (the cursor's column names
+    /// its bar).
+    pub fn cls_bars(&self) -> Vec<(String, f32)> {
+        self.inspection
+            .as_ref()
+            .map_or_else(Vec::new, |i| cls_weights(&i.snapshot, self.level, self.show_special))
+    }
+
+    pub fn toggle_bars(&mut self) {
+        self.bars = match self.bars {
+            Bars::Below => Bars::Left,
+            Bars::Left => Bars::Below,
+        };
     }
 
     /// Whether the shown matrices are those of the watched utterance.
@@ -87,11 +111,17 @@ impl Explorer {
         self.cursor = (step(self.cursor.0, rows), step(self.cursor.1, cols));
     }
 
+    /// The next matrix on one side, skipping the one the other side shows: two panels
+    /// never draw the same matrix.
     pub fn cycle_matrix(&mut self, right: bool) {
-        if right {
-            self.right = self.right.next();
+        let (side, other) = if right {
+            (&mut self.right, self.left)
         } else {
-            self.left = self.left.next();
+            (&mut self.left, self.right)
+        };
+        *side = side.next();
+        if *side == other {
+            *side = side.next();
         }
     }
 
@@ -161,6 +191,15 @@ mod tests {
         assert_eq!((e.left, e.right), (Matrix::AlphaT, Matrix::Shift));
         e.cycle_matrix(false);
         assert_eq!(e.left, Matrix::BetaA);
+        e.cycle_matrix(false);
+        e.cycle_matrix(false);
+        assert_eq!(e.left, Matrix::WM, "W_f, then W_m: the right side shows Shift");
+        e.cycle_matrix(false);
+        assert_eq!(e.left, Matrix::AlphaT, "Shift is skipped");
+        for _ in 0..20 {
+            e.cycle_matrix(true);
+            assert_ne!(e.left, e.right);
+        }
         e.watching = Some((Split::Test, 1));
         assert!(!e.current());
         e.receive(inspection(1));

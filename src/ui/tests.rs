@@ -22,7 +22,7 @@ use crate::train::{AttentionSnapshot, Command, Event, Inspection, Metrics, RunSu
 
 mod training;
 
-fn text(buffer: &Buffer) -> String {
+pub(super) fn text(buffer: &Buffer) -> String {
     let area = buffer.area;
     (0..area.height)
         .map(|y| {
@@ -32,13 +32,13 @@ fn text(buffer: &Buffer) -> String {
         .collect()
 }
 
-fn widget(width: u16, height: u16, w: impl Widget) -> String {
+pub(super) fn widget(width: u16, height: u16, w: impl Widget) -> String {
     let mut buffer = Buffer::empty(Rect::new(0, 0, width, height));
     w.render(buffer.area, &mut buffer);
     text(&buffer)
 }
 
-fn screen(width: u16, height: u16, app: &App) -> String {
+pub(super) fn screen(width: u16, height: u16, app: &App) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| app.draw(f)).unwrap();
     text(terminal.backend().buffer())
@@ -129,7 +129,7 @@ fn browser() -> Browser {
     b
 }
 
-fn app(training: bool) -> App {
+pub(super) fn app(training: bool) -> App {
     let state = if training {
         training_state()
     } else {
@@ -187,7 +187,7 @@ fn panels() {
             )
         );
     }
-    let weights = cls_weights(&snap, Level::Word);
+    let weights = cls_weights(&snap, Level::Word, true);
     insta::assert_snapshot!(
         "cls_bars",
         widget(
@@ -196,7 +196,8 @@ fn panels() {
             ClsPanel {
                 snapshot: &snap,
                 weights: &weights,
-                theme: &theme
+                theme: &theme,
+                cursor: Some(5),
             }
         )
     );
@@ -251,14 +252,19 @@ fn heatmap_cells_use_the_theme_colour_map() {
             note: "",
         }
         .render(buffer.area, &mut buffer);
-        // Row [CLS] (y = 2), column "fun" (the 6th cell): W_m is 0.4 there, the maximum.
-        let label_w = 8;
-        let cell_w = ((50 - 2 - label_w) / 7).clamp(2, 6) as u16;
-        let x = 1 + label_w as u16 + 5 * cell_w;
+        // Row [CLS] (marked ▶), column "fun" (where its label starts): W_m is 0.4 there,
+        // the maximum.
+        let shown = text(&buffer);
+        let lines: Vec<&str> = shown.lines().collect();
+        let y = lines.iter().position(|l| l.contains("▶")).expect("the [CLS] row") as u16;
+        let x = lines[..y as usize]
+            .iter()
+            .find_map(|l| l.find(" fun").map(|b| l[..b + 1].chars().count()))
+            .expect("the column label fun") as u16;
         let expected = theme::color(theme.sequential.at(1.0));
-        assert_eq!(buffer[(x, 2)].fg, expected, "theme {}", theme.name);
-        assert_eq!(buffer[(x, 2)].symbol(), "█");
-        assert_ne!(buffer[(x - cell_w, 2)].fg, expected, "a 0.1 cell differs");
+        assert_eq!(buffer[(x, y)].fg, expected, "theme {}", theme.name);
+        assert_eq!(buffer[(x, y)].symbol(), "█");
+        assert_ne!(buffer[(x - 1, y)].fg, expected, "a 0.1 cell differs");
     }
 }
 
@@ -382,7 +388,7 @@ fn keys_change_state_as_documented() {
     a.on_key(KeyCode::Char('x'));
     assert!(!a.explorer.show_special);
     a.on_key(KeyCode::Char('b'));
-    assert!(a.explorer.bars);
+    assert_eq!(a.explorer.bars, super::explorer::Bars::Left);
     a.on_key(KeyCode::Char('e'));
     assert_eq!(a.requests, [Request::Export]);
     a.on_key(KeyCode::Char('t'));
