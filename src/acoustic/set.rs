@@ -429,6 +429,53 @@ mod tests {
     }
 
     #[test]
+    fn version_one_headers_read_as_version_one_and_versions_must_match() {
+        // A header exactly as version 1 (McLeod pitch) wrote it: no version field.
+        let old: FeatureSetInfo = serde_json::from_str(
+            r#"{"name":"prosody-v1","extractor":"cmbert-tui 0.1.0","dims":["a"],
+                "frames":{"sample_rate":16000,"n_fft":512,"win_length":400,"hop":160,"n_mels":40,"n_mfcc":13,
+                          "fmin":0.0,"fmax":8000.0,"top_db":80.0},
+                "pitch":{"floor_hz":75.0,"ceiling_hz":600.0,"window":640,"clarity":0.45,"key":0.9,"silence":0.03}}"#,
+        )
+        .unwrap();
+        assert_eq!(old.version, 1);
+        assert!(matches!(old.pitch, PitchSettings::McLeod(ref m) if m.window == 640));
+        let new = PROSODY.info();
+        assert_eq!(new.version, EXTRACTOR_VERSION);
+        let round_trip: FeatureSetInfo = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(round_trip, new);
+        assert!(matches!(round_trip.pitch, PitchSettings::Praat(_)));
+
+        assert_eq!(new.check_scaling(&new, FeaturesFrom::Recording), Ok(()));
+        assert_eq!(old.check_scaling(&old, FeaturesFrom::Recording), Ok(()));
+        assert_eq!(new.check_recording(), Ok(()));
+        let file = PathBuf::from("my/audio.jsonl");
+        let e = new
+            .check_scaling(&old, FeaturesFrom::File(file.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "features from extractor version 2, but the model's audio scaling was fitted on version-1 features"
+            ) && e.contains("--set prosody-v1 --out AUDIO.jsonl --force")
+                && e.ends_with("train it again"),
+            "{e}"
+        );
+        let e = old
+            .check_scaling(&new, FeaturesFrom::File(file))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the model was trained on version-2 features")
+                && e.ends_with("--set prosody-v1 --out my/audio.jsonl --force`"),
+            "{e}"
+        );
+        let e = old.check_recording().unwrap_err().to_string();
+        assert!(e.contains("version 1, but this cmbert-tui extracts version 2"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
     fn frames_in_a_span_and_the_nearest_for_short_words() {
         let t = tracks();
         assert_eq!(t.frames_in(0.02, 0.05), 2..5);
