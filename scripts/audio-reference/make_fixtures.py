@@ -3,7 +3,9 @@
 
 Twelve short English utterances synthesised word by word with espeak-ng, each with an
 MFA-style TextGrid (tiers "words" and "phones"), format variants of utt01 for the WAV
-readers, three test tones, and train/dev/test TSVs (text, label, id) over the utterances.
+readers, three test tones, and train/dev/test TSVs (text, label, id) over the utterances;
+and under voices/, short utterances in other espeak-ng voices (low male voices, a creaky
+and breathy ones, three accents) for the word-level pitch parity tests.
 
     /work/venv/torch/bin/python scripts/audio-reference/make_fixtures.py [--out tests/fixtures/speech]
 
@@ -11,14 +13,16 @@ Deterministic: the same espeak-ng and soxr give byte-identical files on every ru
 Needs: espeak-ng on PATH; numpy, soundfile, soxr (soxr comes with librosa).
 
 How an utterance is built (all at 16 kHz, int16):
-  1. each word is spoken alone: `espeak-ng -v en-us -s 160 -p PITCH -w tmp.wav WORD` (22.05 kHz);
+  1. each word is spoken alone: `espeak-ng -v VOICE -s SPEED -p PITCH -w tmp.wav WORD` (22.05 kHz;
+     VOICE en-us and SPEED 160 for utt01..utt12, the listed voice and SPEED 200 for voices/);
   2. it is resampled to 16 kHz with soxr "HQ" (what librosa.resample(res_type="soxr_hq") does)
      and quantised to int16 (round(x * 32768), clipped);
   3. leading and trailing samples with |x| < 0.01 of full scale (|q| < 328) are cut off, and then the
      word is shortened further at its end to a multiple of 8 samples (0.5 ms), so that every word
      boundary is a multiple of 0.5 ms and the 4-decimal times in the TextGrid are exact;
-  4. the utterance is 0.20 s of digital silence, word, gap, word, ..., word, 0.20 s of silence, with
-     gaps of 80..150 ms (a fixed function of the utterance and word number, whole milliseconds).
+  4. the utterance is 0.20 s (voices/: 0.05 s) of digital silence, word, gap, word, ..., word, the
+     same silence again, with gaps of 80..150 ms (a fixed function of the utterance and word number,
+     whole milliseconds).
 A word's interval in the TextGrid is exactly [first sample, one past its last sample) / 16000.
 """
 import argparse
@@ -55,15 +59,30 @@ UTTERANCES = [
 ]
 SPLITS = {"train": range(0, 8), "dev": range(8, 10), "test": range(10, 12)}
 
+# voices/: (id, espeak-ng voice, pitch 0..99, sentence, what the voice is). Male voices are
+# espeak-ng's +m variants at low pitch settings (F0 down to Praat's 75 Hz floor and below);
+# croak has 20 % flutter (irregular periods, creak-like); f3 and f5 have breath noise.
+VOICES = [
+    ("m7-us", "en-us+m7", 25, "the actress spoke softly", "male, low (75-125 Hz variant), US"),
+    ("m1-scot", "en-gb-scotland+m1", 40, "nobody told me", "male, rough, Scottish"),
+    ("m4-us", "en-us+m4", 20, "we were lying there", "male, very low (70-110 Hz variant), US"),
+    ("croak-us", "en-us+croak", 30, "my brother hates waiting", "male, creaky (flutter), US"),
+    ("f3-us", "en-us+f3", 50, "please pass the salt", "female, breathy and rough, US"),
+    ("f2-gb", "en+f2", 55, "the sky turned dark", "female, breathy, British"),
+    ("f5-car", "en-029+f5", 45, "she sells fresh fish", "female, breathy, Caribbean"),
+]
+VOICE_SPEED = 200  # words per minute; utt01..utt12 use 160
+VOICE_EDGE_SILENCE = 0.05
+
 
 def to_int16(x):
     return np.clip(np.round(np.asarray(x, dtype=np.float64) * 32768.0), -32768, 32767).astype(np.int16)
 
 
-def espeak_word(word, pitch, tmpdir):
+def espeak_word(word, pitch, tmpdir, voice="en-us", speed=160):
     path = os.path.join(tmpdir, "word.wav")
     subprocess.run(
-        ["espeak-ng", "-v", "en-us", "-s", "160", "-p", str(pitch), "-w", path, word],
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", path, word],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -140,13 +159,13 @@ def sec(n_samples):
     return round(n_samples / SR, 4)
 
 
-def make_utterance(idx, sentence, pitch, tmpdir):
+def make_utterance(idx, sentence, pitch, tmpdir, voice="en-us", edge_silence=EDGE_SILENCE, speed=160):
     """(int16 audio at 16 kHz, [(word, start_s, end_s)])."""
-    edge = np.zeros(int(round(EDGE_SILENCE * SR)), dtype=np.int16)
+    edge = np.zeros(int(round(edge_silence * SR)), dtype=np.int16)
     pieces, words, pos = [edge], [], len(edge)
     tokens = sentence.split()
     for k, word in enumerate(tokens):
-        x = espeak_word(word, pitch, tmpdir)
+        x = espeak_word(word, pitch, tmpdir, voice, speed)
         y = soxr.resample(x, ESPEAK_SR, SR, quality="HQ")
         q = trim(to_int16(y))
         pieces.append(q)
@@ -218,11 +237,13 @@ def verify(out):
             assert -3.0 <= float(label) <= 3.0
             rows[uid] = text
     assert len(rows) == len(UTTERANCES)
-    for uid, text in rows.items():
+    texts = {uid: text.lower() for uid, text in rows.items()}
+    texts.update({"voices/" + v[0]: v[3] for v in VOICES})
+    for uid, text in texts.items():
         q, sr = sf.read(os.path.join(out, uid + ".wav"), dtype="int16")
         assert sr == SR and q.ndim == 1
         words = read_words(os.path.join(out, uid + ".TextGrid"))
-        assert " ".join(w.upper() for w, _a, _b in words) == text, uid
+        assert " ".join(w for w, _a, _b in words) == text, uid
         mask = np.zeros(len(q), dtype=bool)
         for _w, a, b in words:
             i, j = int(round(a * SR)), int(round(b * SR))
@@ -261,6 +282,13 @@ def main():
             write_textgrid(os.path.join(out, uid + ".TextGrid"), sec(len(audio)), words)
             timings[uid] = (audio, words)
             print(uid, "%.3f s" % (len(audio) / SR), "p=%d" % pitch, sentence)
+
+        for i, (uid, voice, pitch, sentence, _what) in enumerate(VOICES):
+            audio, words = make_utterance(100 + i, sentence, pitch, tmpdir, voice, VOICE_EDGE_SILENCE, VOICE_SPEED)
+            os.makedirs(os.path.join(out, "voices"), exist_ok=True)
+            sf.write(os.path.join(out, "voices", uid + ".wav"), audio, SR, subtype="PCM_16")
+            write_textgrid(os.path.join(out, "voices", uid + ".TextGrid"), sec(len(audio)), words)
+            print("voices/" + uid, "%.3f s" % (len(audio) / SR), voice, "p=%d" % pitch, sentence)
 
     # Format variants of utt01 for the readers.
     audio, words = timings["utt01"]

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Time librosa's MFCC + pYIN over a set of WAV files, and optionally our extractor, alternately.
 
-    /work/venv/torch/bin/python scripts/audio-reference/speed.py \\
-        --files tests/fixtures/speech/*.wav [--repeat 5] [--ours "target/release/cmbert-tui ... FILES"]
+    /work/venv/bin/python scripts/audio-reference/speed.py \\
+        --files tests/fixtures/speech/*.wav [--repeat 5] [--pyin-only] [--ours "target/release/cmbert-tui ... FILES"]
 
 librosa side (in this process, 2 threads): for every file, librosa.load(path, sr=16000) (no
 resampling for 16 kHz files), librosa.feature.mfcc with the parameters of reference.py, and
-librosa.pyin(y, fmin=75, fmax=600, sr=16000, frame_length=1024, hop_length=160). Its time is the
-wall time around that loop only: Python start-up and imports are not counted.
+librosa.pyin(y, fmin=75, fmax=600, sr=16000, frame_length=1024, hop_length=160) (--pyin-only: no
+MFCC, the pitch tracker alone). Its time is the wall time around that loop only: Python start-up
+and imports are not counted.
 
 ours: the --ours shell command, run as a fresh process each time; its time is the wall time of
 the whole command (process start, reading the files, everything). It gets the same thread
@@ -15,7 +16,8 @@ settings in its environment (OMP_NUM_THREADS, NUMBA_NUM_THREADS, RAYON_NUM_THREA
 unless already set).
 
 One warm-up run of each is done first and discarded (it also compiles librosa's numba code), then
---repeat runs of each, alternating librosa, ours, librosa, ours, ...
+--repeat runs of each, alternating librosa, ours, librosa, ours, ... The CPU model, the runs, their
+medians and the ratio are printed.
 """
 import argparse
 import os
@@ -31,6 +33,7 @@ def parse_args():
     p.add_argument("--repeat", type=int, default=5, help="timed runs of each (after one warm-up)")
     p.add_argument("--ours", default=None, help="shell command running our extractor over the same files")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--pyin-only", action="store_true", help="librosa side: pYIN alone, no MFCC")
     return p.parse_args()
 
 
@@ -55,7 +58,8 @@ def run_librosa(files):
     t0 = time.perf_counter()
     for path in files:
         y, _ = librosa.load(path, sr=SR, mono=True)
-        librosa.feature.mfcc(y=y, **MFCC)
+        if not args.pyin_only:
+            librosa.feature.mfcc(y=y, **MFCC)
         librosa.pyin(y, **PYIN)
     return time.perf_counter() - t0
 
@@ -71,6 +75,20 @@ def run_ours(cmd):
     return dt
 
 
+def cpu_model():
+    """The CPU's model name (Linux /proc/cpuinfo), else what platform says."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
 def fmt_runs(ts):
     return " ".join("%.3f" % t for t in ts)
 
@@ -80,11 +98,12 @@ def main():
         raise SystemExit("--repeat must be at least 1")
     files = args.files
     audio_s = sum(sf.info(f).duration for f in files)
+    print("cpu: %s, %d logical cores" % (cpu_model(), os.cpu_count() or 0))
     print("files: %d, total audio: %.3f s" % (len(files), audio_s))
     print("threads: %s" % ", ".join("%s=%s" % (v, os.environ[v]) for v in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "RAYON_NUM_THREADS")))
-    print("librosa %s: load(sr=16000) + mfcc(n_mfcc=13, n_fft=512, win 400, hop 160, 40 mels) + "
+    print("librosa %s: load(sr=16000) + %s"
           "pyin(fmin=75, fmax=600, frame_length=1024, hop 160); timed in-process around the computation "
-          "(imports excluded)" % librosa.__version__)
+          "(imports excluded)" % (librosa.__version__, "" if args.pyin_only else "mfcc(n_mfcc=13, n_fft=512, win 400, hop 160, 40 mels) + "))
     if args.ours:
         print("ours: %r; timed as a whole fresh process (start-up and file reading included)" % args.ours)
 

@@ -25,7 +25,7 @@ pub fn analyse(audio: &Audio, set: &FeatureSet) -> FrameTracks {
     let analyser = SpectralAnalyser::new(info.frames.clone());
     let spectral = analyser.analyse(&audio.samples);
     let frames = spectral.log_energy.len();
-    let f0 = pitch::track(&audio.samples, audio.sample_rate, info.frames.hop, frames, &info.pitch);
+    let f0 = pitch::track(&audio.samples, audio.sample_rate, info.frames.hop, frames, &set.pitch());
     FrameTracks::new((0..frames).map(|t| info.frames.frame_time(t)).collect(), f0, spectral)
 }
 

@@ -1,9 +1,19 @@
 //! Named, versioned feature sets: which per-word statistics of the frame features make up
-//! a word's vector. A file records its set (name, dimension names, analysis parameters),
-//! so a checkpoint can extract the same features from a new recording.
+//! a word's vector. A file records its set (name, dimension names, analysis parameters)
+//! and the version of the extractor that measured it, so a checkpoint can extract the same
+//! features from a new recording, and refuses features measured differently from the ones
+//! its scaling was fitted on.
+
+use std::path::PathBuf;
 
 use super::pitch::PitchParams;
 use super::spectral::{FrameParams, SpectralFrames};
+
+/// What `FeatureSetInfo::version` records for features this build extracts. 1: F0 by the
+/// McLeod pitch method (files and checkpoints from before the field existed); 2: F0 by
+/// Praat's autocorrelation method with path tracking (docs/ACOUSTIC.md), which changes the
+/// pitch dimensions of every set.
+pub const EXTRACTOR_VERSION: u32 = 2;
 
 /// One word-level statistic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,13 +113,19 @@ impl FeatureSet {
         self.stats.len()
     }
 
+    /// The pitch tracker's settings (the same for every set).
+    pub fn pitch(&self) -> PitchParams {
+        PitchParams::default()
+    }
+
     pub fn info(&self) -> FeatureSetInfo {
         FeatureSetInfo {
             name: self.name.to_string(),
             extractor: format!("cmbert-tui {}", env!("CARGO_PKG_VERSION")),
+            version: EXTRACTOR_VERSION,
             dims: self.stats.iter().map(|s| s.name()).collect(),
             frames: FrameParams::default(),
-            pitch: PitchParams::default(),
+            pitch: PitchSettings::Praat(self.pitch()),
         }
     }
 
@@ -190,10 +206,122 @@ pub struct FeatureSetInfo {
     pub name: String,
     /// The program (and version) that extracted them.
     pub extractor: String,
+    /// The extractor version (`EXTRACTOR_VERSION` when written by this build; absent, so 1,
+    /// in files and checkpoints from before version 2).
+    #[serde(default = "first_version")]
+    pub version: u32,
     /// One name per dimension.
     pub dims: Vec<String>,
     pub frames: FrameParams,
-    pub pitch: PitchParams,
+    pub pitch: PitchSettings,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+/// The pitch tracker's settings, as recorded.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum PitchSettings {
+    /// Version 2: Praat's autocorrelation method.
+    Praat(PitchParams),
+    /// Version 1's McLeod settings: read so that its files and checkpoints are recognised
+    /// (and refused with a message) rather than failing to parse.
+    McLeod(McLeodParams),
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct McLeodParams {
+    pub floor_hz: f32,
+    pub ceiling_hz: f32,
+    pub window: usize,
+    pub clarity: f32,
+    pub key: f32,
+    pub silence: f32,
+}
+
+/// Where the features a model is given come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeaturesFrom {
+    /// A file written by `cmbert-tui features`.
+    File(PathBuf),
+    /// A recording this build extracts now (`open --wav`, `export --wav`).
+    Recording,
+}
+
+/// Features measured by one extractor version given to a model whose scaling was fitted on
+/// another's: their pitch dimensions mean different things, so scaling them would feed the
+/// model wrong numbers without a sign.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct VersionMismatch {
+    pub set: String,
+    /// The version of the features given, and of those the model's scaling was fitted on.
+    pub features: u32,
+    pub trained: u32,
+    pub from: FeaturesFrom,
+}
+
+impl VersionMismatch {
+    fn message(&self) -> String {
+        let command = |out: &str| {
+            format!(
+                "`cmbert-tui features --audio-dir WAVS --alignments TIMINGS --data DATA --set {} --out {out} --force`",
+                self.set
+            )
+        };
+        let retrain = format!(
+            "(F0 is measured differently); extract its training audio again with {} and train it again",
+            command("AUDIO.jsonl")
+        );
+        match &self.from {
+            FeaturesFrom::Recording => format!(
+                "the model's audio scaling was fitted on features of extractor version {}, but this cmbert-tui extracts version {} {retrain}",
+                self.trained, self.features
+            ),
+            FeaturesFrom::File(_) if self.features > self.trained => format!(
+                "features from extractor version {}, but the model's audio scaling was fitted on version-{} features {retrain}",
+                self.features, self.trained
+            ),
+            FeaturesFrom::File(path) => format!(
+                "features from extractor version {}, but the model was trained on version-{} features; extract them again with {}",
+                self.features,
+                self.trained,
+                command(&path.display().to_string())
+            ),
+        }
+    }
+}
+
+impl FeatureSetInfo {
+    /// Whether features described by `self`, from `from`, can be scaled with statistics
+    /// fitted on features described by `trained` (same set assumed): same extractor version.
+    pub fn check_scaling(&self, trained: &FeatureSetInfo, from: FeaturesFrom) -> Result<(), VersionMismatch> {
+        if self.version == trained.version {
+            return Ok(());
+        }
+        Err(VersionMismatch {
+            set: trained.name.clone(),
+            features: self.version,
+            trained: trained.version,
+            from,
+        })
+    }
+
+    /// `check_scaling` for features this build extracts from a recording now, `self`
+    /// being what the model's scaling was fitted on.
+    pub fn check_recording(&self) -> Result<(), VersionMismatch> {
+        if self.version == EXTRACTOR_VERSION {
+            return Ok(());
+        }
+        Err(VersionMismatch {
+            set: self.name.clone(),
+            features: EXTRACTOR_VERSION,
+            trained: self.version,
+            from: FeaturesFrom::Recording,
+        })
+    }
 }
 
 /// Frame tracks of one recording, on one time grid.
@@ -298,6 +426,53 @@ mod tests {
         assert_eq!(&v[19..], &[500.0, 0.5, 0.1]);
         let unvoiced = FULL.word_vector(3..4, &t);
         assert_eq!(&unvoiced[..4], &[0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn version_one_headers_read_as_version_one_and_versions_must_match() {
+        // A header exactly as version 1 (McLeod pitch) wrote it: no version field.
+        let old: FeatureSetInfo = serde_json::from_str(
+            r#"{"name":"prosody-v1","extractor":"cmbert-tui 0.1.0","dims":["a"],
+                "frames":{"sample_rate":16000,"n_fft":512,"win_length":400,"hop":160,"n_mels":40,"n_mfcc":13,
+                          "fmin":0.0,"fmax":8000.0,"top_db":80.0},
+                "pitch":{"floor_hz":75.0,"ceiling_hz":600.0,"window":640,"clarity":0.45,"key":0.9,"silence":0.03}}"#,
+        )
+        .unwrap();
+        assert_eq!(old.version, 1);
+        assert!(matches!(old.pitch, PitchSettings::McLeod(ref m) if m.window == 640));
+        let new = PROSODY.info();
+        assert_eq!(new.version, EXTRACTOR_VERSION);
+        let round_trip: FeatureSetInfo = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(round_trip, new);
+        assert!(matches!(round_trip.pitch, PitchSettings::Praat(_)));
+
+        assert_eq!(new.check_scaling(&new, FeaturesFrom::Recording), Ok(()));
+        assert_eq!(old.check_scaling(&old, FeaturesFrom::Recording), Ok(()));
+        assert_eq!(new.check_recording(), Ok(()));
+        let file = PathBuf::from("my/audio.jsonl");
+        let e = new
+            .check_scaling(&old, FeaturesFrom::File(file.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "features from extractor version 2, but the model's audio scaling was fitted on version-1 features"
+            ) && e.contains("--set prosody-v1 --out AUDIO.jsonl --force")
+                && e.ends_with("train it again"),
+            "{e}"
+        );
+        let e = old
+            .check_scaling(&new, FeaturesFrom::File(file))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the model was trained on version-2 features")
+                && e.ends_with("--set prosody-v1 --out my/audio.jsonl --force`"),
+            "{e}"
+        );
+        let e = old.check_recording().unwrap_err().to_string();
+        assert!(e.contains("version 1, but this cmbert-tui extracts version 2"), "{e}");
+        assert!(!e.contains('\n'));
     }
 
     #[test]

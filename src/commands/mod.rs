@@ -136,6 +136,10 @@ impl Trained {
                     crate::acoustic::set::SETS.map(|s| s.name).join(", ")
                 )
             })?;
+        trained
+            .feature_set
+            .check_recording()
+            .with_context(|| format!("{}", self.checkpoint.dir.display()))?;
         let spans = crate::acoustic::align::read_words(words)?;
         let mut utterance = crate::acoustic::extract(wav, &spans, words, &set)?;
         for v in &mut utterance.features {

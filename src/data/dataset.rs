@@ -7,6 +7,7 @@ use super::batch::Example;
 use super::error::DataError;
 use super::tokenize::TextEncoder;
 use super::tsv::{read_split, Split, Utterance};
+use crate::acoustic::set::FeaturesFrom;
 use crate::acoustic::{AudioFeatures, AudioNorm};
 
 /// What the audio of a dataset is, for the run's report.
@@ -246,7 +247,11 @@ fn scale(file: &mut AudioFile, scaling: Scaling<'_>) -> Result<Option<AudioFeatu
                 ),
             ))
         }
-        Scaling::Trained(Some(t)) => t.norm.clone(),
+        Scaling::Trained(Some(t)) => {
+            set.check_scaling(&t.feature_set, FeaturesFrom::File(file.path.clone()))
+                .map_err(|e| DataError::file(&file.path, e.to_string()))?;
+            t.norm.clone()
+        }
         Scaling::Fit => AudioNorm::fit(file.word_vectors(Split::Train)).ok_or_else(|| {
             DataError::file(
                 &file.path,
