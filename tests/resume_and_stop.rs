@@ -264,3 +264,32 @@ fn resume_epochs_extends_a_finished_run_and_is_recorded() {
         )
     );
 }
+
+/// A headless run whose standard error is a pipe nobody reads any more (`| head`, or a
+/// `| tee` that took the same Ctrl-C) goes on: progress lines are dropped, and the run ends,
+/// saves and records its results. Before, the first line after the reader left panicked
+/// (exit 101) and the run ended without saving.
+#[test]
+fn a_run_whose_stderr_reader_is_gone_still_finishes_and_saves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_tiny_corpus(&data, [64, 8, 8]);
+    let out = tmp.path().join("run");
+    let mut train = train_args(&data, &tiny_bert(), &out);
+    train.extend(args(&["--epochs", "2", "--batch-size", "2"]));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cmbert-tui"))
+        .args(&train)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cmbert-tui");
+    // The reader leaves at once: every later write to stderr fails with EPIPE.
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(
+        out.join("results.json").is_file(),
+        "the finished run recorded its results"
+    );
+    assert_eq!(record(&out.join("last")).epochs_done, Some(2));
+}

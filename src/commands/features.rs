@@ -1,6 +1,7 @@
 //! `cmbert-tui features`: recordings + word timings -> the word-level feature file that
 //! `train --audio` reads.
 
+use crate::commands::printer::say;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -37,7 +38,7 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
     let jobs = plan(&args, &wavs)?;
     let unused = wavs.len() - jobs.len();
     if unused > 0 {
-        eprintln!(
+        say!(
             "note: {unused} WAV files in {} are not in the data's id column and are skipped",
             args.audio_dir.display()
         );

@@ -14,6 +14,7 @@ pub mod resume;
 pub mod runs;
 pub mod train;
 
+use crate::commands::printer::say;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -34,8 +35,8 @@ pub fn default_run() -> Result<()> {
     let Some(crate::cli::Command::Train(args)) = cli.command else {
         unreachable!("parsed a train command")
     };
-    eprintln!("cmbert-tui: no arguments, so training CM-BERT (as published: --cls-audio zero) on the built-in corpus.");
-    eprintln!("           `cmbert-tui --help` lists the commands; `cmbert-tui train --help` the options.");
+    say!("cmbert-tui: no arguments, so training CM-BERT (as published: --cls-audio zero) on the built-in corpus.");
+    say!("           `cmbert-tui --help` lists the commands; `cmbert-tui train --help` the options.");
     let trained = train::run(*args)?;
     if !trained.finished {
         return Ok(());
@@ -166,7 +167,7 @@ impl Trained {
             .map(Option::flatten);
         let inputs = Inputs::resolve(&self.checkpoint.dir, self.head.model, record, data, audio)?;
         for line in inputs.notices() {
-            eprintln!("{line}");
+            say!("{line}");
         }
         let data = self.dataset(inputs.data.dir(), inputs.audio.path())?;
         Ok((data, inputs.audio))

@@ -1,6 +1,17 @@
 //! Headless consumer of the engine's events: a progress bar when stderr is a terminal,
 //! plain log lines otherwise; and the number formats every printout outside the app shares.
 
+/// `eprintln!` that never panics: a headless run's stderr may be a pipe whose reader is
+/// gone (`| head`, or a `| tee` that took the same Ctrl-C), and a progress line must not
+/// end the run before it saves `last/`.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -31,7 +42,7 @@ impl Printer {
     pub fn line(&self, text: String) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => say!("{text}"),
         }
     }
 
@@ -83,7 +94,7 @@ impl Printer {
                     let done = step - self.first_step;
                     let rate = done as f64 / elapsed.as_secs_f64().max(1e-9);
                     let eta = (self.total - step) as f64 / rate.max(1e-9);
-                    eprintln!(
+                    say!(
                         "[{}] epoch {} step {step}/{} loss {loss:.4} lr {} {} ETA {}",
                         self.label,
                         epoch + 1,
@@ -117,7 +128,7 @@ impl Printer {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
-                eprintln!(
+                say!(
                     "[{}] test (best epoch {}): {}  ({})",
                     self.label,
                     summary.best_epoch + 1,

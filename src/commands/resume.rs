@@ -10,6 +10,7 @@
 //!   and where it runs, not what it computes (`--data`, `--bert` and `--seeds` conflict with
 //!   `--resume` on the command line).
 
+use crate::commands::printer::say;
 use std::fmt::Display;
 use std::path::Path;
 
@@ -206,17 +207,17 @@ impl Applied {
                     "the learning rate from step {step} on is that of a {to}-epoch run: {factor:.2} x --lr now, 0 at step {t_total}"
                 )
             };
-            eprintln!("resume: --epochs {to} (was {from}): {course}");
+            say!("resume: --epochs {to} (was {from}): {course}");
         }
         if let Some((from, to)) = self.eval_batch_size {
-            eprintln!("resume: --eval-batch-size {to} (was {from})");
+            say!("resume: --eval-batch-size {to} (was {from})");
         }
         if let Some((from, to)) = self.save_every {
             let from = from.map_or("at epoch ends only".into(), |n| n.to_string());
-            eprintln!("resume: --save-every {to} (was {from})");
+            say!("resume: --save-every {to} (was {from})");
         }
         if !self.as_recorded.is_empty() {
-            eprintln!("resume: {}: as recorded", self.as_recorded.join(", "));
+            say!("resume: {}: as recorded", self.as_recorded.join(", "));
         }
     }
 }

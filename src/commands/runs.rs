@@ -11,6 +11,7 @@
 //! link is listed as one, not entered, so that a link under `checkpoints/` cannot send it
 //! elsewhere. The walk stops `MAX_DEPTH` levels down and after `MAX_ENTRIES` entries.
 
+use crate::commands::printer::say;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -133,7 +134,7 @@ pub fn record_results(summary: &RunSummary) {
     let path = run.join(RESULTS_FILE);
     let json = serde_json::to_string_pretty(&RunResults::new(summary, step)).expect("results serialise");
     if let Err(e) = crate::fsutil::write_atomic(&path, (json + "\n").as_bytes()) {
-        eprintln!(
+        say!(
             "warning: cannot write {}: {e} (the checkpoints are saved)",
             path.display()
         );
@@ -145,12 +146,12 @@ pub fn announce(out: Option<&Path>, seeds: usize) {
     let Some(out) = out else { return };
     let inside = "best/, last/ and at the end results.json";
     if seeds > 1 {
-        eprintln!(
+        say!(
             "run directory: {} (seed-1/ to seed-{seeds}/, each with {inside})",
             out.display()
         );
     } else {
-        eprintln!("run directory: {} ({inside})", out.display());
+        say!("run directory: {} ({inside})", out.display());
     }
 }
 
@@ -188,7 +189,7 @@ pub fn checkpoint_in(path: &Path, pick: Pick) -> Result<PathBuf> {
         Pick::Best if is_checkpoint(&best) => best,
         Pick::Last if is_checkpoint(&last) => last,
         Pick::Best if is_checkpoint(&last) => {
-            eprintln!(
+            say!(
                 "note: {} has no best/ yet (the run stopped before its first epoch ended): using {}",
                 path.display(),
                 last.display()
@@ -239,7 +240,7 @@ pub fn checkpoint_in(path: &Path, pick: Pick) -> Result<PathBuf> {
         Pick::Best => "; its last/ is what --resume continues",
         Pick::Last => "",
     };
-    eprintln!(
+    say!(
         "note: {} is a run directory: using {} ({what}){other}",
         path.display(),
         chosen.display()

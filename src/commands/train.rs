@@ -12,7 +12,7 @@ use std::thread;
 use anyhow::{bail, Context, Result};
 use crossbeam_channel::{never, select, unbounded};
 
-use super::printer::{format_duration, Printer};
+use super::printer::{format_duration, say, Printer};
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
 use crate::corpus;
@@ -84,14 +84,16 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         Checkpoint::load(&base.bert, &device).with_context(|| format!("cannot load --bert {}", base.bert.display()))?
     } else {
         let cfg = BertConfig::scratch(corpus::scratch_vocab().len());
-        eprintln!(
+        say!(
             "bert: none given: a small BERT trained from scratch ({} layers, hidden {}), preset {}",
-            cfg.num_hidden_layers, cfg.hidden_size, base.preset
+            cfg.num_hidden_layers,
+            cfg.hidden_size,
+            base.preset
         );
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
     };
     let data = load_data(&base, args.audio_dim(), Scaling::Fit, encoder.bert.vocab_size)?;
-    eprintln!(
+    say!(
         "data: {} ({} / {} / {} utterances); audio: {}",
         base.data.display(),
         data.splits[0].len(),
@@ -100,7 +102,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         data.audio.describe()
     );
     if base.model == ModelKind::CmBert && base.audio.is_none() {
-        eprintln!("note: no --audio given: CM-BERT runs on zero audio");
+        say!("note: no --audio given: CM-BERT runs on zero audio");
     }
     // Only now that the new run is ready to start does --overwrite remove the previous one.
     remove_previous(&replaced)?;
@@ -158,14 +160,14 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
 /// `last/`), and the seeds of a multi-seed run that never started.
 fn print_stopped(out: Option<&Path>, not_started: &[u64]) {
     let last = out.map(|o| o.join("last")).filter(|l| l.is_dir());
-    eprintln!(
+    say!(
         "stopped at your request{}",
         last.map(|l| format!("; continue with: cmbert-tui train --resume {}", l.display()))
             .unwrap_or_default()
     );
     if !not_started.is_empty() {
         let seeds: Vec<String> = not_started.iter().map(u64::to_string).collect();
-        eprintln!("seeds not started: {}", seeds.join(", "));
+        say!("seeds not started: {}", seeds.join(", "));
     }
 }
 
@@ -214,12 +216,12 @@ fn spec_from_args(args: &TrainArgs, out: PathBuf) -> Result<RunSpec> {
 pub fn builtin_corpus(seed: u64) -> Result<PathBuf> {
     let prepared = corpus::cache::builtin(seed)?;
     if let Some(reason) = &prepared.no_cache {
-        eprintln!("note: no cache directory ({reason}); the corpus goes to a new private directory");
+        say!("note: no cache directory ({reason}); the corpus goes to a new private directory");
     }
     if let Some(reason) = &prepared.regenerated {
-        eprintln!("note: {reason}; the built-in corpus was generated again");
+        say!("note: {reason}; the built-in corpus was generated again");
     }
-    eprintln!(
+    say!(
         "data: the built-in prosody corpus (seed {seed}) in {}",
         prepared.dir.display()
     );
@@ -382,7 +384,7 @@ fn run_dashboard(
         super::open::on_request(app, request, &look)
     })?;
     if let Some(summary) = &outcome {
-        eprintln!(
+        say!(
             "{}: test {} ({})",
             app.state.info.run_name,
             super::printer::short_metrics(&summary.test),
