@@ -140,28 +140,19 @@ impl StatusPanel<'_> {
 
     /// Rows (with the border) to show every line with paths whole at this width.
     pub fn height(&self, width: u16) -> u16 {
-        let inner = width.saturating_sub(2);
-        self.render_fields(
-            &self.fields(),
-            inner.saturating_sub(NAME as u16) as usize,
-            Paths::Whole,
-            RUN_NAME,
-        )
-        .len() as u16
-            + 2
+        self.rows(width, Paths::Whole, RUN_NAME)
     }
 
     /// Rows (with the border) for the lines that are always kept: the state, progress and
     /// checkpoints.
     pub fn min_height(&self, width: u16) -> u16 {
+        self.rows(width, Paths::Shorten, ALWAYS)
+    }
+
+    fn rows(&self, width: u16, paths: Paths, keep: Drop) -> u16 {
         let inner = width.saturating_sub(2);
-        self.render_fields(
-            &self.fields(),
-            inner.saturating_sub(NAME as u16) as usize,
-            Paths::Shorten,
-            ALWAYS,
-        )
-        .len() as u16
+        self.render_fields(&self.fields(), inner.saturating_sub(NAME as u16) as usize, paths, keep)
+            .len() as u16
             + 2
     }
 }
