@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Word-level F0 of other pitch trackers against Praat, as tests/acoustic_parity.rs measures ours.
 
-    /work/venv/bin/python scripts/audio-reference/compare_trackers.py [--tracks NAME=FILE.json ...]
+    ~/venv/bin/python scripts/audio-reference/compare_trackers.py [--tracks NAME=FILE.json ...]
 
 For every utterance in tests/fixtures/speech/word_f0.json (utt01..utt12 and voices/), a tracker's
 F0 per frame on our 10 ms grid (frame i centred at i * 0.01 s, 0 or NaN when unvoiced) gives each

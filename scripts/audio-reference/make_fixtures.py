@@ -7,7 +7,7 @@ readers, three test tones, and train/dev/test TSVs (text, label, id) over the ut
 and under voices/, short utterances in other espeak-ng voices (low male voices, a creaky
 and breathy ones, three accents) for the word-level pitch parity tests.
 
-    /work/venv/torch/bin/python scripts/audio-reference/make_fixtures.py [--out tests/fixtures/speech]
+    ~/venv/bin/python scripts/audio-reference/make_fixtures.py [--out tests/fixtures/speech]
 
 Deterministic: the same espeak-ng and soxr give byte-identical files on every run.
 Needs: espeak-ng on PATH; numpy, soundfile, soxr (soxr comes with librosa).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compute librosa MFCCs and Praat F0 for the speech fixtures -> reference.json, word_f0.json.
 
-    /work/venv/bin/python scripts/audio-reference/reference.py [--dir tests/fixtures/speech]
+    ~/venv/bin/python scripts/audio-reference/reference.py [--dir tests/fixtures/speech]
 
 reference.json (frame level):
 

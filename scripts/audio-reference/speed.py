@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time librosa's MFCC + pYIN over a set of WAV files, and optionally our extractor, alternately.
 
-    /work/venv/bin/python scripts/audio-reference/speed.py \\
+    ~/venv/bin/python scripts/audio-reference/speed.py \\
         --files tests/fixtures/speech/*.wav [--repeat 5] [--pyin-only] [--ours "target/release/cmbert-tui ... FILES"]
 
 librosa side (in this process, 2 threads): for every file, librosa.load(path, sr=16000) (no
