@@ -7,11 +7,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use candle_core::Device;
-use cmbert::checkpoint::Checkpoint;
 use cmbert::data::{Dataset, TextEncoder};
 use cmbert::model::ModelKind;
-use cmbert::train::{Command, Event, RunSpec, Trainer};
+use cmbert::train::{Command, Event, RunSpec};
 use common::*;
 use crossbeam_channel::unbounded;
 
@@ -43,13 +41,7 @@ fn stopped_run(data: &Path, out: &Path) -> usize {
     spec.out = Some(out.to_path_buf());
     let encoder = TextEncoder::from_file(&tiny_bert().join("vocab.txt"), 50).unwrap();
     let data_set = Dataset::load(data, None, &encoder, 5).unwrap();
-    let mut trainer = Trainer::new(
-        spec,
-        &Checkpoint::load(&tiny_bert(), &Device::Cpu).unwrap(),
-        5,
-        &Device::Cpu,
-    )
-    .unwrap();
+    let mut trainer = tiny_trainer(spec);
     let (tx, rx) = unbounded();
     let (ctx, crx) = unbounded();
     let (outcome, stopped) = std::thread::scope(|s| {

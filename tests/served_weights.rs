@@ -11,11 +11,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use candle_core::Device;
-use cmbert::checkpoint::Checkpoint;
 use cmbert::commands::Trained;
 use cmbert::data::{Dataset, Split, TextEncoder};
 use cmbert::model::ModelKind;
-use cmbert::train::{evaluate, AfterRun, CheckpointKind, Command, Event, RunSpec, Trainer, Weights};
+use cmbert::train::{evaluate, AfterRun, CheckpointKind, Command, Event, RunSpec, Weights};
 use common::*;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
@@ -65,13 +64,7 @@ fn a_finished_run_serves_the_weights_it_labels_and_switches() {
     spec.out = Some(out.clone());
     let encoder = TextEncoder::from_file(&tiny_bert().join("vocab.txt"), 50).unwrap();
     let data_set = Dataset::load(&data, None, &encoder, 5).unwrap();
-    let trainer = Trainer::new(
-        spec,
-        &Checkpoint::load(&tiny_bert(), &Device::Cpu).unwrap(),
-        5,
-        &Device::Cpu,
-    )
-    .unwrap();
+    let trainer = tiny_trainer(spec);
     let (events_tx, events_rx) = unbounded();
     let (commands_tx, commands_rx) = unbounded();
     std::thread::scope(|scope| {

@@ -52,13 +52,7 @@ fn eval_of_the_best_checkpoint_reproduces_training_test_metrics() {
     let mut spec = spec(&data, &tmp.path().join("run"), ModelKind::CmBert);
     spec.audio = Some(audio.clone());
     let data_set = dataset(&spec);
-    let mut trainer = Trainer::new(
-        spec,
-        &Checkpoint::load(&tiny_bert(), &Device::Cpu).unwrap(),
-        5,
-        &Device::Cpu,
-    )
-    .unwrap();
+    let mut trainer = tiny_trainer(spec);
     let (tx, rx) = unbounded();
     let (_ctx, crx) = unbounded();
     let summary = trainer.run(&data_set, &tx, &crx).unwrap().expect("finished");
@@ -338,13 +332,7 @@ fn inspector_answers_watches_first_and_predicts_like_evaluate() {
     spec.audio = Some(audio);
     spec.eval_batch_size = 4;
     let data_set = dataset(&spec);
-    let trainer = Trainer::new(
-        spec,
-        &Checkpoint::load(&tiny_bert(), &Device::Cpu).unwrap(),
-        5,
-        &Device::Cpu,
-    )
-    .unwrap();
+    let trainer = tiny_trainer(spec);
     let mut inspector = Inspector {
         model: trainer.model(),
         weights: Weights::Live { step: 0 },

@@ -59,6 +59,12 @@ pub fn assert_close_floor(name: &str, ours: &Tensor, reference: &Tensor, tol: f3
 }
 
 /// The tiny encoder of the golden fixtures (hidden 32, 2 layers): trains in milliseconds.
+/// A trainer for `spec` on the tiny BERT (`tiny_bert`) with 5 audio dimensions, on the CPU.
+pub fn tiny_trainer(spec: cmbert::train::RunSpec) -> cmbert::train::Trainer {
+    let bert = Checkpoint::load(&tiny_bert(), &Device::Cpu).unwrap();
+    cmbert::train::Trainer::new(spec, &bert, 5, &Device::Cpu).unwrap()
+}
+
 pub fn tiny_bert() -> PathBuf {
     fixtures().join("tiny/hf-encoder")
 }
