@@ -92,7 +92,7 @@ fn run(job: Job, scratch: &Path) -> i32 {
     }
     for i in job.from..job.to {
         let (seed, input) = input(&format, job.seed, i);
-        let o = read_one(&format, format.seeds[seed].target, &input);
+        let o = timed(&format, format.seeds[seed].target, &input);
         let detail = o.detail.replace(['\n', '\r'], " | ");
         line(&format!(
             "D {i} {} {} {} {} {detail}",
@@ -161,6 +161,24 @@ pub struct Outcome {
     pub nanos: u128,
     pub peak: usize,
     pub detail: String,
+}
+
+/// Reads an input that ran slower than `SLOW` twice more and keeps the fastest time: a
+/// reader that is slow every time is slow, one slow once was descheduled (CI runs the suite
+/// on two cores shared with other test binaries; one such stall once measured 1.37 s for an
+/// input that reads in 0.1 ms alone).
+fn timed(format: &Format, target: usize, input: &[u8]) -> Outcome {
+    let mut first = read_one(format, target, input);
+    if matches!(first.kind, "ok" | "err" | "errx") {
+        for _ in 0..2 {
+            if first.nanos <= crate::supervisor::SLOW.as_nanos() {
+                break;
+            }
+            let again = read_one(format, target, input);
+            first.nanos = first.nanos.min(again.nanos);
+        }
+    }
+    first
 }
 
 /// Runs one input through one target under the allocation cap.
