@@ -4,7 +4,7 @@
 audio, BERT-Adam with the reference's parameter groups, dev evaluation after each epoch,
 test at the end). The model and optimiser are the reference's (tests/reference/cmbert_ref.py).
 
-    python benches/torch_mosi.py --data ../shared/data/mosi-text \
+    python benches/torch_mosi.py --data data/text \
         --bert target/models/all-MiniLM-L6-v2 --threads 2
 
 Prints the time of each epoch (training and dev evaluation), the test time and the total.

@@ -5,7 +5,9 @@ zero at position 0 ([CLS]) and after the last word, like the reference's feature
 For trying the audio path end to end when the real CMU-MOSI features are not at hand;
 the values carry no information.
 
-    python scripts/make-random-audio.py --data ../shared/data/mosi-text --out /tmp/mosi-random-audio.pkl
+    python scripts/make-random-audio.py --data data/text --out /tmp/mosi-random-audio.pkl
+
+(data/text: the MOSI text from the paper's repository, github.com/thuiar/Cross-Modal-BERT.)
 """
 import argparse
 import os

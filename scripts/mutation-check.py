@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Mutation check for the golden tests (issue: "the golden tests fail if any single step of
-# spec section 3 is changed"). Applies each mutation to src/model/fusion.rs, runs
+# docs/MODEL.md §3 is changed"). Applies each mutation to src/model/fusion.rs, runs
 # `cargo test --release --test golden --test audio_paths`, reports, and restores the file.
 # Run from the repository root: python3 scripts/mutation-check.py
 import subprocess, sys

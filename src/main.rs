@@ -6,7 +6,7 @@ use anyhow::Result;
 use cmbert::cli::{Cli, Command};
 
 // Candle allocates and frees large buffers every step; glibc's allocator returns them to the
-// OS each time (a third of a bert-base step in CANDLE-NOTES.md). mimalloc keeps them warm.
+// OS each time (a third of a bert-base step: docs/CANDLE.md). mimalloc keeps them warm.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,4 +1,4 @@
-//! Spec section 7: what reaches the prediction. With `cls-audio = zero` (the paper's) the
+//! docs/MODEL.md §7: what reaches the prediction. With `cls-audio = zero` (the paper's) the
 //! score cannot depend on the audio at all; with `mean` and `learned` it does.
 
 mod common;

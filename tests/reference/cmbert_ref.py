@@ -1,5 +1,5 @@
-"""CM-BERT in PyTorch, written from ../shared/docs/CMBERT-SPEC.md (sections 3, 4 and 7), on top
-of `transformers`' BertModel. Used by make_fixtures.py (golden values) and
+"""CM-BERT in PyTorch, written from the behaviour docs/MODEL.md describes (§3, §4 and §7),
+on top of `transformers`' BertModel. Used by make_fixtures.py (golden values) and
 benches/torch_bench.py (PyTorch timings). Attribute names follow the reference
 implementation's state dict (`BertFinetun.*`, `classifier.*`)."""
 import math
@@ -9,11 +9,11 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import BertModel
 
-PROJ = 30  # k in the spec
+PROJ = 30  # k in docs/MODEL.md §3
 
 
 class FusionHead(nn.Module):
-    """Spec section 3, steps 1-9. Attribute names follow the reference's state dict."""
+    """docs/MODEL.md §3, steps 1-9. Attribute names follow the reference's state dict."""
 
     def __init__(self, d, audio_dim, cls_audio):
         super().__init__()
@@ -83,7 +83,7 @@ def warmup_linear(x, warmup=0.1):
 
 
 class BertAdam(torch.optim.Optimizer):
-    """BERT's Adam as the reference uses it (spec section 4): per-tensor clipping, no bias
+    """BERT's Adam as the reference uses it (docs/MODEL.md §4): per-tensor clipping, no bias
     correction, weight decay added to the update, warm-up-linear schedule per parameter."""
 
     def __init__(self, params, lr, t_total, warmup=0.1, weight_decay=0.01, max_grad_norm=1.0):

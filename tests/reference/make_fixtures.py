@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Golden-value fixtures for cmbert-tui's numeric tests.
 
-An independent PyTorch implementation of CM-BERT written from ../shared/docs/CMBERT-SPEC.md
-(section 3: the fusion head with the reference code's quirks; section 7: the [CLS] audio
+An independent PyTorch implementation of CM-BERT written from docs/MODEL.md
+(§3: the fusion head with the reference code's quirks; §7: the [CLS] audio
 variants), on top of `transformers`' BertModel. It builds a tiny random model, saves it in
 the checkpoint layouts our loader must accept, and records, for a fixed batch of three
 utterances padded to 50 tokens and in eval mode (no dropout): the encoder's last hidden
