@@ -30,11 +30,12 @@ fn shrank(n: usize) {
     LIVE.set(LIVE.get() - n as isize);
 }
 
-// GlobalAlloc is an unsafe trait; this one forwards every call to the system allocator and
+// SAFETY: GlobalAlloc is an unsafe trait; this one forwards every call to the system allocator and
 // only counts.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's layout, forwarded unchanged (GlobalAlloc's contract).
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             grew(layout.size());
@@ -43,6 +44,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's layout, forwarded unchanged.
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             grew(layout.size());
@@ -51,11 +53,13 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        // SAFETY: `p` was allocated by `System` with this layout (every allocation above is).
         unsafe { System.dealloc(p, layout) };
         shrank(layout.size());
     }
 
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `p` came from `System` with `layout`; the caller's arguments, unchanged.
         let q = unsafe { System.realloc(p, layout, new_size) };
         if !q.is_null() {
             shrank(layout.size());

@@ -119,9 +119,8 @@ fn start(dir: &Path) -> (Child, OwnedFd, Screen) {
             while !stop.load(Ordering::Relaxed) {
                 match file.read(&mut buf) {
                     Ok(n) if n > 0 => seen.lock().unwrap().extend_from_slice(&buf[..n]),
-                    Ok(_) => thread::sleep(Duration::from_millis(5)),
-                    // No data yet, or (EIO) no process holds the terminal any more.
-                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                    // Nothing read, no data yet, or (EIO) no process holds the terminal any more.
+                    Ok(_) | Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
             }
         })

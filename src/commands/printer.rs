@@ -122,7 +122,6 @@ impl Printer {
                 path,
                 kind: CheckpointKind::Best,
             } => self.line(format!("[{}] saved best checkpoint {}", self.label, path.display())),
-            Event::CheckpointSaved { .. } | Event::Paused | Event::Resumed => {}
             Event::Stopped { step } => self.line(format!("[{}] stopped after step {step}", self.label)),
             Event::Finished(summary) => {
                 if let Some(bar) = self.bar.take() {
@@ -137,7 +136,13 @@ impl Printer {
                 );
             }
             Event::Failed(message) => self.line(format!("[{}] failed: {message}", self.label)),
-            Event::Attention(_) | Event::Predictions { .. } | Event::Serving(_) => {}
+            // Nothing a progress line needs: `last/` saves, pauses, and the viewer's answers.
+            Event::CheckpointSaved { .. }
+            | Event::Paused
+            | Event::Resumed
+            | Event::Attention(_)
+            | Event::Predictions { .. }
+            | Event::Serving(_) => {}
         }
     }
 }

@@ -81,8 +81,8 @@ pub fn write_tiny_corpus(dir: &Path, sizes: [usize; 3]) {
     let mut state = 12345u64;
     let mut next = |n: usize| {
         state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         ((state >> 33) as usize) % n
     };
     std::fs::create_dir_all(dir).unwrap();

@@ -118,6 +118,7 @@ unsafe impl GlobalAlloc for Counting {
         if !reserve(layout.size()) {
             return std::ptr::null_mut();
         }
+        // SAFETY: the caller's layout, forwarded unchanged (GlobalAlloc's contract).
         let ptr = unsafe { System.alloc(layout) };
         if ptr.is_null() {
             LIVE.fetch_sub(layout.size(), Relaxed);
@@ -129,6 +130,7 @@ unsafe impl GlobalAlloc for Counting {
         if !reserve(layout.size()) {
             return std::ptr::null_mut();
         }
+        // SAFETY: the caller's layout, forwarded unchanged.
         let ptr = unsafe { System.alloc_zeroed(layout) };
         if ptr.is_null() {
             LIVE.fetch_sub(layout.size(), Relaxed);
@@ -137,6 +139,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with this layout (every allocation here is).
         unsafe { System.dealloc(ptr, layout) };
         LIVE.fetch_sub(layout.size(), Relaxed);
     }
@@ -146,6 +149,7 @@ unsafe impl GlobalAlloc for Counting {
         if new_size > old && !reserve(new_size - old) {
             return std::ptr::null_mut();
         }
+        // SAFETY: `ptr` came from `System` with `layout`; the caller's arguments, unchanged.
         let new = unsafe { System.realloc(ptr, layout, new_size) };
         if new.is_null() {
             if new_size > old {
