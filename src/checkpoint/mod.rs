@@ -30,23 +30,53 @@ pub const FORMAT: &str = "cmbert-tui/2";
 pub const FORMATS_READ: [&str; 2] = [FORMAT, "cmbert-tui/1"];
 
 #[derive(Debug, thiserror::Error)]
+/// Why a checkpoint directory could not be read or written; each names the file.
 pub enum CheckpointError {
     #[error("checkpoint directory {0} does not exist")]
+    /// The directory given does not exist.
     NotFound(PathBuf),
     #[error("{dir}: no {what} found (expected {expected})")]
+    /// A file every layout needs (a config, the weights, a vocabulary) is absent.
     Missing {
+        /// The checkpoint directory.
         dir: PathBuf,
+        /// The kind of file missing, as the message says it.
         what: &'static str,
+        /// The file names that would have been accepted.
         expected: &'static str,
     },
     #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    /// A file is there but its content is wrong (a config field, a tensor's shape).
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what was expected.
+        message: String,
+    },
     #[error("{path}: cannot read weights: {source}")]
-    Weights { path: PathBuf, source: candle_core::Error },
+    /// candle could not read a safetensors file.
+    Weights {
+        /// The weights file.
+        path: PathBuf,
+        /// candle's error.
+        source: candle_core::Error,
+    },
     #[error("{path}: cannot read weights: {source}")]
-    Torch { path: PathBuf, source: TorchError },
+    /// A `pytorch_model.bin` was refused (`torch.rs`).
+    Torch {
+        /// The `pytorch_model.bin`.
+        path: PathBuf,
+        /// What was refused.
+        source: TorchError,
+    },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    /// Reading or writing a file failed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
 }
 
 /// Which layout a directory was recognised as.
@@ -66,8 +96,11 @@ pub enum Layout {
 /// What our own checkpoints record beside the BERT config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointMeta {
+    /// The `FORMAT` tag of the build that wrote it.
     pub format: String,
+    /// The regression head: CM-BERT's fusion head settings or T-BERT's.
     pub head: HeadConfig,
+    /// Token positions per utterance the model was trained with (docs/MODEL.md §2).
     pub max_len: usize,
     /// The run that made it: written and read only through `train::TrainingRecord` (this
     /// layer knows nothing of training).
@@ -88,12 +121,18 @@ struct OurConfig {
 }
 
 #[derive(Debug)]
+/// A checkpoint directory read into memory, whatever its layout: configs, tensors and
+/// where its vocabulary is.
 pub struct Checkpoint {
+    /// The directory it was read from (or written to, for `scratch`).
     pub dir: PathBuf,
+    /// The layout it was recognised as.
     pub layout: Layout,
+    /// The encoder's configuration.
     pub bert: BertConfig,
     /// Present for our checkpoints, and inferred for full models (fusion tensors present).
     pub head: Option<HeadConfig>,
+    /// What our own checkpoints record beside the BERT config; `None` for other layouts.
     pub meta: Option<CheckpointMeta>,
     /// Canonical name -> tensor (see `canonical_name`).
     pub tensors: HashMap<String, Tensor>,
@@ -125,6 +164,8 @@ impl Checkpoint {
         })
     }
 
+    /// Reads a checkpoint of any accepted layout (ours, Hugging Face, the reference's) with
+    /// its tensors under canonical names, on `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, CheckpointError> {
         if !dir.is_dir() {
             return Err(CheckpointError::NotFound(dir.to_path_buf()));

@@ -42,31 +42,49 @@ use crate::data::pickle::{parse_torch_pickle, PickleError, PyValue};
 
 /// All tensors together may take this many bytes per archive byte, plus [`OUTPUT_BASE`].
 pub const OUTPUT_PER_BYTE: u64 = 4;
+/// The fixed allowance added to [`OUTPUT_PER_BYTE`] times the archive's size.
 pub const OUTPUT_BASE: u64 = 16 << 20;
 
 /// PyTorch's own limit on dimensions.
 const MAX_DIMS: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
+/// Why a `pytorch_model.bin` was refused; nothing is allocated before the check that fails.
 pub enum TorchError {
     #[error(
         "not a PyTorch zip archive. Files from PyTorch < 1.6 use a legacy format: re-save with \
          `torch.save(torch.load(f), f)` on a recent PyTorch, or convert to model.safetensors"
     )]
+    /// Not a zip archive: probably PyTorch's pre-1.6 format.
     Legacy,
     #[error("{0}")]
+    /// Reading the archive failed.
     Io(#[from] std::io::Error),
     #[error("not a readable zip archive: {0}")]
+    /// The zip structure itself is broken.
     Zip(#[from] ZipError),
     /// The archive lacks `data.pkl` or holds several, or the pickle is not a state dict.
     #[error("{0}")]
     Layout(String),
     #[error("zip entry {name}: {message}")]
-    Entry { name: String, message: String },
+    /// One archive entry is compressed, oversized or unreadable.
+    Entry {
+        /// The entry's name in the archive.
+        name: String,
+        /// What is wrong with it.
+        message: String,
+    },
     #[error("data.pkl: {0}")]
+    /// `data.pkl` is not a pickle our machine accepts.
     Pickle(#[from] PickleError),
     #[error("tensor {name:?}: {message}")]
-    Tensor { name: String, message: String },
+    /// A tensor's storage, offset, shape or strides do not fit its bytes.
+    Tensor {
+        /// The tensor's key in the state dict.
+        name: String,
+        /// What does not fit.
+        message: String,
+    },
 }
 
 /// Reads a whole checkpoint held in memory (for fuzzing, and tests).

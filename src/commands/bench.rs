@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::cli::BenchArgs;
 
+/// Runs `cmbert-tui bench` and prints the table (or JSON).
 pub fn run(args: BenchArgs) -> Result<()> {
     // Must happen before candle starts its thread pools.
     std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());

@@ -6,6 +6,7 @@ use crate::cli::CorpusArgs;
 use crate::corpus::{Corpus, CorpusConfig};
 use crate::data::Split;
 
+/// Runs `cmbert-tui corpus`: writes the corpus into `--out` and prints its ceilings.
 pub fn run(args: CorpusArgs) -> Result<()> {
     let [train, dev, test] = args.sizes[..] else {
         bail!("--sizes takes three numbers (train,dev,test), got {:?}", args.sizes);

@@ -18,15 +18,20 @@ use crate::train::{evaluate, Evaluation, Metrics};
 /// How much the predictions moved when the audio was taken away.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AblationReport {
+    /// What was done to the audio (`zero` or `shuffle`).
     pub ablation: String,
+    /// The metrics with the ablated audio.
     pub metrics: Metrics,
+    /// Mean absolute change of the predictions.
     pub mean_abs_change: f64,
+    /// Largest absolute change of a prediction.
     pub max_abs_change: f64,
     /// Predictions that changed at all (bit-level).
     pub changed: usize,
     /// Predictions whose sign (Acc2 class) flipped.
     pub sign_flips: usize,
     #[serde(skip)]
+    /// The ablated predictions in file order (not printed).
     pub predictions: Vec<f32>,
 }
 
@@ -79,6 +84,7 @@ pub fn metrics_by_group(kinds: &[String], predictions: &[f32], labels: &[f32]) -
         .collect()
 }
 
+/// Runs `cmbert-tui eval`: prints the metrics, writes `--predictions`, runs the ablation.
 pub fn run(args: EvalArgs) -> Result<()> {
     let input = &args.input;
     let device = input.device.open()?;
@@ -263,6 +269,7 @@ fn ablate(
     })
 }
 
+/// Fails when `path` exists and `--force` was not given, saying how to replace it.
 pub fn refuse_overwrite(path: &Path, force: bool) -> Result<()> {
     if path.exists() && !force {
         bail!(

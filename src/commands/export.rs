@@ -16,6 +16,7 @@ use crate::train::attention_snapshot;
 /// Where exports go without `--out`, relative to the working directory.
 pub const EXPORT_DIR: &str = "exports";
 
+/// Runs `cmbert-tui export`: draws or tabulates the chosen utterances' attention.
 pub fn run(args: ExportArgs) -> Result<()> {
     let input = &args.input;
     let device = input.device.open()?;

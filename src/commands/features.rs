@@ -25,6 +25,7 @@ struct Job {
     words_source: PathBuf,
 }
 
+/// Runs `cmbert-tui features`: extracts every recording, then writes the file at once.
 pub fn run(args: FeaturesArgs) -> Result<()> {
     let set = FeatureSet::by_name(&args.set).with_context(|| {
         format!(

@@ -32,7 +32,9 @@ use crate::train::{RecordError, RunSpec, TrainingRecord};
 pub enum AudioRequest {
     /// Neither flag: the audio the checkpoint records.
     Recorded,
+    /// `--audio FILE`.
     File(PathBuf),
+    /// `--zero-audio`.
     Zero,
 }
 
@@ -70,12 +72,19 @@ pub enum AudioUsed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AudioSource {
+    /// `--audio FILE`, or the training run's own audio.
     Given,
+    /// The audio recorded in the checkpoint.
     Recorded,
+    /// Measured from a `--wav` recording.
     Recording,
+    /// Zero audio because `--zero-audio` asked for it.
     ZeroAudio,
+    /// Zero audio, as the model was trained.
     TrainedWithoutAudio,
+    /// `train` without `--audio`: zero audio.
     NotGiven,
+    /// T-BERT, which takes no audio.
     NotUsedByTBert,
 }
 
@@ -97,6 +106,7 @@ impl AudioUsed {
         }
     }
 
+    /// The `audio_source` value for JSON outputs.
     pub fn source(&self) -> AudioSource {
         match self {
             Self::Given(_) => AudioSource::Given,
@@ -163,11 +173,14 @@ impl fmt::Display for AudioUsed {
 /// The data directory a model runs on: named with `--data`, or the one it was trained on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataUsed {
+    /// `--data DIR`.
     Given(PathBuf),
+    /// The data directory recorded in the checkpoint.
     Recorded(PathBuf),
 }
 
 impl DataUsed {
+    /// The directory, whichever way it was chosen.
     pub fn dir(&self) -> &Path {
         match self {
             Self::Given(p) | Self::Recorded(p) => p,
@@ -178,7 +191,9 @@ impl DataUsed {
 /// The data and audio of one command, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inputs {
+    /// The text splits.
     pub data: DataUsed,
+    /// The audio, and why it is that.
     pub audio: AudioUsed,
 }
 

@@ -13,6 +13,7 @@ use crate::checkpoint::{Checkpoint, Layout};
 use crate::cli::InspectArgs;
 use crate::train::{Saved, TrainingRecord};
 
+/// Runs `cmbert-tui inspect`: prints what the checkpoint holds and its run's record.
 pub fn run(args: InspectArgs) -> Result<()> {
     let path = checkpoint_in(&args.checkpoint, Pick::Best)?;
     let ckpt = Checkpoint::load(&path, &candle_core::Device::Cpu)

@@ -77,13 +77,18 @@ pub fn default_run() -> Result<()> {
 
 /// A trained model opened for inference: ours or the reference implementation's.
 pub struct Trained {
+    /// The checkpoint as read.
     pub checkpoint: Checkpoint,
+    /// The model built from it.
     pub model: CmBert,
+    /// Its head's settings.
     pub head: HeadConfig,
+    /// The text encoder from its vocabulary, at its `max_len`.
     pub encoder: TextEncoder,
 }
 
 impl Trained {
+    /// Opens a checkpoint (a run directory stands for its `best/`) with a head, ready to run.
     pub fn open(path: &Path, device: &Device) -> Result<Self> {
         let path = &runs::checkpoint_in(path, runs::Pick::Best)?;
         let checkpoint =

@@ -14,6 +14,7 @@ use crate::export::{self, Format, Item, Style};
 use crate::train::{Inspector, TrainingRecord, Weights};
 use crate::ui::{App, Browser, Request, RunInfo, RunState, Theme};
 
+/// Runs `cmbert-tui open`: the app on a finished model, on a split or on one recording.
 pub fn run(args: OpenArgs) -> Result<()> {
     if !std::io::stdout().is_terminal() {
         bail!("`open` needs a terminal; for scripts use `cmbert-tui eval` or `cmbert-tui export`");

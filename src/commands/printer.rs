@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::train::{CheckpointKind, Event, Metrics};
 
+/// Prints a run's events as progress lines on stderr, with a bar when stderr is a terminal.
 pub struct Printer {
     bar: Option<ProgressBar>,
     label: String,
@@ -28,6 +29,7 @@ pub struct Printer {
 }
 
 impl Printer {
+    /// A printer whose lines start with `[label]` (the run, and its seed).
     pub fn new(label: impl Into<String>) -> Self {
         Self {
             bar: None,
@@ -46,6 +48,7 @@ impl Printer {
         }
     }
 
+    /// Prints what the event means for a reader: steps throttled, epochs and saves in full.
     pub fn handle(&mut self, event: &Event) {
         match event {
             Event::Started {
@@ -147,6 +150,7 @@ impl Printer {
     }
 }
 
+/// The headline metrics on one line: Acc2 (and non-zero), F1, Acc7, MAE, Corr.
 pub fn short_metrics(m: &Metrics) -> String {
     let [acc2, acc2_nonzero, f1, acc7, mae, corr] = m.headline();
     format!("Acc2 {acc2:.1} (non-0 {acc2_nonzero:.1}) F1 {f1:.1} Acc7 {acc7:.1} MAE {mae:.3} Corr {corr:.3}")

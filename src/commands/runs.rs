@@ -41,14 +41,18 @@ const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// `results.json`: how a finished run did on the test split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResults {
+    /// `RESULTS_FORMAT` of the build that wrote it.
     pub format: String,
+    /// The run's seed.
     pub seed: u64,
     /// Numbered from 1, as printed.
     pub best_epoch: usize,
+    /// Dev loss of the best epoch (`None` when not finite).
     pub best_dev_loss: Option<f64>,
     /// Optimiser steps when the run finished (its `last/`'s): results whose step is not
     /// `last/`'s belong to an earlier finish of a run that has been resumed since.
     pub step: Option<usize>,
+    /// The best epoch's weights on the test split.
     pub test: TestFigures,
     /// Wall time of the invocation that finished the run (a resumed run: since resuming).
     pub train_seconds: f64,
@@ -61,13 +65,21 @@ pub struct RunResults {
 /// no NaN.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TestFigures {
+    /// Utterances in the test split.
     pub n: usize,
+    /// Acc2 as the paper counts it, %.
     pub acc2: Option<f64>,
+    /// Acc2 without the zero labels, %.
     pub acc2_nonzero: Option<f64>,
+    /// Weighted F1, %.
     pub f1: Option<f64>,
+    /// Seven-class accuracy, %.
     pub acc7: Option<f64>,
+    /// Mean absolute error.
     pub mae: Option<f64>,
+    /// Pearson correlation.
     pub corr: Option<f64>,
+    /// Test loss.
     pub loss: Option<f64>,
 }
 
@@ -76,6 +88,7 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 impl TestFigures {
+    /// From the metrics and loss of a test evaluation (non-finite figures become `None`).
     pub fn new(m: &Metrics, loss: f64) -> Self {
         let [acc2, acc2_nonzero, f1, acc7, mae, corr] = m.headline().map(finite);
         Self {
@@ -92,6 +105,7 @@ impl TestFigures {
 }
 
 impl RunResults {
+    /// The results of a finished run, `step` being its `last/`'s optimiser steps.
     pub fn new(summary: &RunSummary, step: Option<usize>) -> Self {
         Self {
             format: RESULTS_FORMAT.into(),
@@ -365,12 +379,19 @@ fn modified(path: &Path) -> Option<SystemTime> {
 /// What a run was trained as, from its checkpoints' record.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSetup {
+    /// CM-BERT or T-BERT.
     pub model: ModelKind,
+    /// What its `[CLS]` audio slot carries (docs/MODEL.md §7).
     pub cls_audio: ClsAudio,
+    /// The recipe's defaults (`paper` or `scratch`).
     pub preset: Preset,
+    /// The run's seed.
     pub seed: u64,
+    /// The epochs it was set to train.
     pub epochs: usize,
+    /// The data directory it trained on.
     pub data: PathBuf,
+    /// Its audio file, if any.
     pub audio: Option<PathBuf>,
 }
 

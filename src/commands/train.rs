@@ -26,10 +26,13 @@ use crate::ui::session;
 /// How `train` ended: its settings (the last seed's output directory for multi-seed runs),
 /// and whether every run finished (false when the user stopped one).
 pub struct TrainOutcome {
+    /// The run's settings (the last seed's, for several seeds).
     pub spec: RunSpec,
+    /// Every run finished (false when the user stopped one).
     pub finished: bool,
 }
 
+/// Runs `cmbert-tui train`: one run, several seeds, or a resumed run, headless or in the app.
 pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     let device = args.device.open()?;
     // A bad theme is reported before any work, even for a headless run.

@@ -14,7 +14,9 @@ use crate::train::TrainingRecord;
 /// The runs under a directory, and what else is there.
 #[derive(Debug, Clone, Serialize)]
 pub struct Listing {
+    /// The directory listed.
     pub dir: PathBuf,
+    /// The runs found, one row each.
     pub runs: Vec<RunRow>,
     /// Directories that hold no run, links (not followed), what could not be read.
     pub other: Vec<Other>,
@@ -23,13 +25,17 @@ pub struct Listing {
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// An entry under the directory that is not a run, and why.
 pub struct Other {
+    /// Where it is.
     pub path: PathBuf,
+    /// Why it is not listed as a run.
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+/// Whether a run finished, and if not whether it can be continued.
 pub enum RunState {
     /// It wrote `results.json`.
     Finished,
@@ -42,12 +48,17 @@ pub enum RunState {
 /// One run directory.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRow {
+    /// The run directory.
     pub path: PathBuf,
+    /// Finished, resumable or incomplete.
     pub state: RunState,
     /// From `best/`'s record, else `last/`'s; `None` when neither could be read.
     pub trained: Option<RunSetup>,
+    /// Its `best/`, when readable.
     pub best: Option<BestCheckpoint>,
+    /// Its `last/`, when readable.
     pub last: Option<LastCheckpoint>,
+    /// Its `results.json`, when the run finished.
     pub results: Option<RunResults>,
     /// When the run finished, else when its newest checkpoint was written (RFC 3339).
     pub time: Option<String>,
@@ -71,6 +82,7 @@ pub struct LastCheckpoint {
 }
 
 impl Listing {
+    /// A listing of `dir` with nothing found yet.
     pub fn empty(dir: PathBuf) -> Self {
         Self {
             dir,
