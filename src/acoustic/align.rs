@@ -10,7 +10,7 @@
 //! fuzz tests; `read_words` and `read_many` are thin wrappers that read the file.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WordSpan {
@@ -25,9 +25,44 @@ pub const END_TOLERANCE: f64 = 0.02;
 /// Interval labels aligners use for silence, noise and pauses: not words.
 const SILENCES: [&str; 6] = ["", "sil", "sp", "spn", "<sil>", "<sp>"];
 
-/// Word-timing errors are data errors: they name the file, the line where there is one, and
-/// what was expected.
-pub type AlignError = crate::data::DataError;
+/// A word-timing file that cannot be used: names the file, the line where there is one, and
+/// what was expected. Its own type (not `data::DataError`) so that `acoustic` imports nothing
+/// from the layers that read its output.
+#[derive(Debug, thiserror::Error)]
+pub enum AlignError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// A problem on one line of the file.
+    #[error("{path}:{line}: {message}")]
+    Line {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// A problem with the file as a whole.
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+impl AlignError {
+    /// A problem with the file as a whole.
+    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+        Self::File {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    /// A problem on line `line` (1-based) of the file.
+    pub fn line(path: &Path, line: usize, message: impl Into<String>) -> Self {
+        Self::Line {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+}
 
 fn extension(path: &Path) -> String {
     path.extension()

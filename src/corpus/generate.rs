@@ -17,10 +17,6 @@ use serde::{Deserialize, Serialize};
 
 use super::lexicon::*;
 
-pub const FUNCTION_WORDS: &[&str] = &[
-    "THE", "WAS", "WERE", "IT", "A", "AN", "I", "THAT", "THIS", "WHOLE", "PART", "ALSO", "ONE", "WITH", "WHAT",
-];
-
 /// Feature names of the 5 acoustic dimensions (per word, roughly z-scored).
 pub const FEATURES: [&str; 5] = ["pitch_level", "pitch_range", "energy", "duration", "voice_quality"];
 

@@ -217,6 +217,11 @@ pub const TAILS: &[&str] = &[
     "AT LEAST FOR ME",
 ];
 
+/// Words the generator's sentence frames spell out themselves (not drawn from a list above).
+pub const FUNCTION_WORDS: &[&str] = &[
+    "THE", "WAS", "WERE", "IT", "A", "AN", "I", "THAT", "THIS", "WHOLE", "PART", "ALSO", "ONE", "WITH", "WHAT",
+];
+
 /// Every word the generator can emit (for the from-scratch vocabulary).
 pub fn all_words() -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
@@ -241,7 +246,7 @@ pub fn all_words() -> Vec<String> {
     {
         add(s);
     }
-    for s in crate::corpus::generate::FUNCTION_WORDS {
+    for s in FUNCTION_WORDS {
         add(s);
     }
     words.sort();

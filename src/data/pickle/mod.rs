@@ -46,6 +46,7 @@
 //! - **Lengths** are checked against the bytes that remain before anything is taken, and
 //!   shape products with checked arithmetic before anything is decoded.
 
+mod dtype;
 mod node;
 mod numpy;
 mod output;
