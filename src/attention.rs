@@ -8,24 +8,19 @@ use serde::Serialize;
 
 use crate::train::AttentionSnapshot;
 
-/// The matrices the fusion head computes (spec section 3), plus what the audio changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+/// The matrices the fusion head computes (docs/MODEL.md §3), plus what the audio changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Matrix {
     /// alpha_t = ReLU(T' T'^T): the text attention.
-    #[value(name = "alpha-t")]
     AlphaT,
     /// beta_a = ReLU(A A^T): the audio attention.
-    #[value(name = "beta-a")]
     BetaA,
     /// W_f = w_t alpha_t + w_a beta_a + b, before the masked softmax.
-    #[value(name = "w-f")]
     WF,
     /// W_m = softmax(W_f + M): the multimodal attention that re-weights the words.
-    #[value(name = "w-m")]
     WM,
     /// W_m - softmax(alpha_t): how the audio (and the fusion weights) moved the attention.
-    #[value(name = "shift")]
     Shift,
 }
 
@@ -80,7 +75,7 @@ impl fmt::Display for Matrix {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// One row and column per WordPiece token.
@@ -97,7 +92,7 @@ pub struct View {
     pub labels: Vec<String>,
     /// `values[row][col]`, square, `labels.len()` on each side.
     pub values: Vec<Vec<f32>>,
-    /// The `[CLS]` row, the only one that reaches the prediction (spec section 7), if shown.
+    /// The `[CLS]` row, the only one that reaches the prediction (docs/MODEL.md §7), if shown.
     pub cls_row: Option<usize>,
 }
 

@@ -15,7 +15,7 @@ use crate::data::{Batch, Encoded, Example};
 use crate::model::{loss, BertConfig, ClsAudio, CmBert, DropoutRng, HeadConfig, Mode, ModelKind, ParamStore};
 use crate::train::{group_for, BertAdam, GroupSettings, WarmupLinear};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelSize {
     /// all-MiniLM-L6-v2: 6 layers, hidden 384.
     Minilm,
@@ -34,7 +34,8 @@ impl ModelSize {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// As the command line and the bench's table spell it.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Minilm => "minilm",
             Self::BertBase => "bert-base",

@@ -13,6 +13,75 @@ use crate::export::Format;
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::Preset;
 
+/// Gives a domain enum its command-line names and `--help` lines: the enums of the layers
+/// below (`ModelKind`, `Split`, `Matrix`, ...) carry no clap derive, so the CLI owns how they
+/// are typed. One line per variant: `Variant => "name", "help"` (the help is optional). The
+/// `match` is exhaustive, so a variant added below does not compile until it has a name here.
+macro_rules! cli_values {
+    ($ty:ident { $($variant:ident => $name:literal $(, $help:literal)?;)+ }) => {
+        impl clap::ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$($ty::$variant),+]
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(match self {
+                    $($ty::$variant => clap::builder::PossibleValue::new($name)$(.help($help))?,)+
+                })
+            }
+        }
+    };
+}
+
+cli_values!(ModelKind {
+    CmBert => "cm-bert", "Cross-Modal BERT: masked multimodal attention fusion head (docs/MODEL.md §3)";
+    TBert => "t-bert", "Text-only baseline: `Linear(d, 1)` on the pooled output";
+});
+
+cli_values!(ClsAudio {
+    Zero => "zero", "The paper's: a zero vector, so the score cannot depend on the audio";
+    Mean => "mean", "The mean of the word positions' audio vectors";
+    Learned => "learned", "A trainable audio query vector";
+});
+
+cli_values!(Preset {
+    Paper => "paper", "The reference implementation's recipe (docs/MODEL.md §4)";
+    Scratch => "scratch", "For the built-in corpus and a small BERT trained from scratch: the paper's recipe with \
+        trainable embeddings, a larger encoder learning rate and more epochs";
+});
+
+cli_values!(Split {
+    Train => "train";
+    Dev => "dev";
+    Test => "test";
+});
+
+cli_values!(ModelSize {
+    Minilm => "minilm", "all-MiniLM-L6-v2: 6 layers, hidden 384";
+    BertBase => "bert-base", "bert-base-uncased: 12 layers, hidden 768";
+    Tiny => "tiny", "2 layers, hidden 32 (smoke test)";
+});
+
+cli_values!(Format {
+    Svg => "svg", "Figure: one row per utterance, two heatmaps side by side";
+    Png => "png", "The same figure as a bitmap (text drawn with an embedded font)";
+    Json => "json", "Metadata, raw matrices and the two views as drawn";
+    Csv => "csv", "The two views in long form, one value per line";
+});
+
+cli_values!(Matrix {
+    AlphaT => "alpha-t", "alpha_t = ReLU(T' T'^T): the text attention";
+    BetaA => "beta-a", "beta_a = ReLU(A A^T): the audio attention";
+    WF => "w-f", "W_f = w_t alpha_t + w_a beta_a + b, before the masked softmax";
+    WM => "w-m", "W_m = softmax(W_f + M): the multimodal attention that re-weights the words";
+    Shift => "shift", "W_m - softmax(alpha_t): how the audio (and the fusion weights) moved the attention";
+});
+
+cli_values!(Level {
+    Piece => "piece", "One row and column per WordPiece token";
+    Word => "word", "Pieces of a word merged: rows averaged, columns summed (so W_m rows still sum to 1)";
+});
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cmbert-tui",
@@ -297,7 +366,7 @@ pub struct TrainArgs {
     /// [paper: 24]
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Evaluation batch size; scores depend on batching (spec section 3). [paper: 24]
+    /// Evaluation batch size; scores depend on batching (docs/MODEL.md §3). [paper: 24]
     #[arg(long)]
     pub eval_batch_size: Option<usize>,
     /// Learning rate of BERT and the regressor. [paper: 2e-5]
@@ -480,6 +549,64 @@ mod tests {
 
     fn parse(args: &str) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("cmbert-tui").chain(args.split_whitespace()))
+    }
+
+    /// What the command line accepts for `T`, in `--help` order.
+    fn accepted<T: clap::ValueEnum>() -> Vec<String> {
+        T::value_variants()
+            .iter()
+            .map(|v| {
+                v.to_possible_value()
+                    .expect("every value is named")
+                    .get_name()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// Each value of `T` is typed as the domain prints it (`spelled`), and parses back.
+    fn typed_as_printed<T: clap::ValueEnum + PartialEq + std::fmt::Debug>(spelled: impl Fn(&T) -> String) {
+        for value in T::value_variants() {
+            let name = spelled(value);
+            assert_eq!(T::from_str(&name, false).as_ref(), Ok(value), "{name}");
+        }
+    }
+
+    fn serde_name<T: serde::Serialize>(value: &T) -> String {
+        serde_json::to_value(value).unwrap().as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn domain_values_are_typed_as_the_domain_prints_them() {
+        assert_eq!(accepted::<ModelKind>(), ["cm-bert", "t-bert"]);
+        assert_eq!(accepted::<ClsAudio>(), ["zero", "mean", "learned"]);
+        assert_eq!(accepted::<Preset>(), ["paper", "scratch"]);
+        assert_eq!(accepted::<Split>(), ["train", "dev", "test"]);
+        assert_eq!(accepted::<ModelSize>(), ["minilm", "bert-base", "tiny"]);
+        assert_eq!(accepted::<Format>(), ["svg", "png", "json", "csv"]);
+        assert_eq!(accepted::<Matrix>(), ["alpha-t", "beta-a", "w-f", "w-m", "shift"]);
+        assert_eq!(accepted::<Level>(), ["piece", "word"]);
+        // What is printed (`--preset scratch` in a summary, a checkpoint's JSON) can be typed.
+        typed_as_printed::<ModelKind>(|v| v.to_string());
+        typed_as_printed::<ModelKind>(serde_name);
+        typed_as_printed::<ClsAudio>(|v| v.to_string());
+        typed_as_printed::<ClsAudio>(serde_name);
+        typed_as_printed::<Preset>(|v| v.to_string());
+        typed_as_printed::<Preset>(serde_name);
+        typed_as_printed::<Split>(|v| v.to_string());
+        typed_as_printed::<Split>(serde_name);
+        typed_as_printed::<ModelSize>(|v| v.name().to_string());
+        typed_as_printed::<Format>(|v| v.to_string());
+        typed_as_printed::<Matrix>(|v| v.slug().to_string());
+        typed_as_printed::<Matrix>(serde_name);
+        typed_as_printed::<Level>(serde_name);
+        assert_eq!(<Matrix as clap::ValueEnum>::value_variants(), Matrix::ALL);
+        assert_eq!(<Split as clap::ValueEnum>::value_variants(), Split::ALL);
+        assert_eq!(<Format as clap::ValueEnum>::value_variants(), Format::ALL);
+        assert!(
+            parse("export --checkpoint c --index 0 --left W-M").is_err(),
+            "case matters"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::error::DataError;
 /// Labels are sentiment scores in [-3, 3].
 pub const LABEL_RANGE: (f32, f32) = (-3.0, 3.0);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
     Train,
