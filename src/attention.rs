@@ -25,8 +25,10 @@ pub enum Matrix {
 }
 
 impl Matrix {
+    /// Every matrix, in the order `next` cycles through.
     pub const ALL: [Matrix; 5] = [Self::AlphaT, Self::BetaA, Self::WF, Self::WM, Self::Shift];
 
+    /// The paper's symbol (`alpha_t`, `W_m`), for titles.
     pub fn name(self) -> &'static str {
         match self {
             Self::AlphaT => "alpha_t",
@@ -48,6 +50,7 @@ impl Matrix {
         }
     }
 
+    /// A few words on what the matrix shows, for captions.
     pub fn caption(self) -> &'static str {
         match self {
             Self::AlphaT => "text attention",
@@ -63,6 +66,7 @@ impl Matrix {
         matches!(self, Self::WF | Self::Shift)
     }
 
+    /// The matrix after this one, wrapping round.
     pub fn next(self) -> Self {
         let i = Self::ALL.iter().position(|&m| m == self).unwrap_or(0);
         Self::ALL[(i + 1) % Self::ALL.len()]
@@ -75,6 +79,7 @@ impl fmt::Display for Matrix {
     }
 }
 
+/// Whether rows and columns are WordPiece tokens or whole words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -87,8 +92,11 @@ pub enum Level {
 /// A labelled matrix ready to draw.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct View {
+    /// The matrix shown.
     pub matrix: Matrix,
+    /// Tokens or words.
     pub level: Level,
+    /// One label per row (and column).
     pub labels: Vec<String>,
     /// `values[row][col]`, square, `labels.len()` on each side.
     pub values: Vec<Vec<f32>>,
@@ -180,6 +188,7 @@ fn softmax(row: &[f32]) -> Vec<f32> {
     exp.iter().map(|e| (e / sum) as f32).collect()
 }
 
+/// The `matrix` of snapshot `s` at `level`; `show_special` keeps `[CLS]` and `[SEP]`.
 pub fn view(s: &AttentionSnapshot, matrix: Matrix, level: Level, show_special: bool) -> View {
     let full = token_matrix(s, matrix);
     let g = groups(s, level, show_special);

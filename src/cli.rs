@@ -97,7 +97,9 @@ Without a command, cmbert-tui trains the paper's CM-BERT on its built-in prosody
 download), in the terminal app when there is a terminal, and then checks whether the audio \
 changed any prediction."
 )]
+/// The command line: a subcommand, or none for the default run.
 pub struct Cli {
+    /// `None`: train on the built-in corpus (`commands::default_run`).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -159,6 +161,7 @@ pub fn hint_subcommand(mut err: clap::Error, args: &[OsString]) -> clap::Error {
     err
 }
 
+/// The subcommands; each runs in `commands::<name>`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fine-tune CM-BERT or T-BERT with the reference code's recipe (or from scratch on the built-in corpus).
@@ -197,6 +200,7 @@ statistics and stores the scaling in the checkpoint.
 Example:
   cmbert-tui features --audio-dir wavs/ --alignments textgrids/ --data my-data/ --out my-data/audio.jsonl
   cmbert-tui train --data my-data/ --audio my-data/audio.jsonl --bert DIR")]
+/// `cmbert-tui features`: word-level features from WAVs and word timings.
 pub struct FeaturesArgs {
     /// Directory of .wav files (PCM 8/16/24/32-bit or 32-bit float, any rate, mono or stereo).
     #[arg(long, value_name = "DIR")]
@@ -222,6 +226,7 @@ pub struct FeaturesArgs {
     pub force: bool,
 }
 
+/// `cmbert-tui open`: a trained checkpoint in the attention explorer.
 #[derive(Debug, Args)]
 pub struct OpenArgs {
     /// Our checkpoint directory (a run directory stands for its best/) or a reference-layout
@@ -237,6 +242,7 @@ pub struct OpenArgs {
     /// Run the model on zero audio (instead of its recorded audio).
     #[arg(long, conflicts_with = "audio")]
     pub zero_audio: bool,
+    /// A recording instead of a dataset.
     #[command(flatten)]
     pub recording: RecordingArgs,
     /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
@@ -249,6 +255,7 @@ pub struct OpenArgs {
     /// Batches in file order, as the reference evaluates (scores depend on batching).
     #[arg(long, default_value_t = 24)]
     pub eval_batch_size: usize,
+    /// Theme and exports directory of the app.
     #[command(flatten)]
     pub look: LookArgs,
 }
@@ -278,13 +285,16 @@ pub struct LookArgs {
     pub exports: PathBuf,
 }
 
+/// `cmbert-tui bench`: forward and training-step timings.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Model sizes to time (repeat or comma-separate).
     #[arg(long, value_delimiter = ',', default_values = ["minilm", "bert-base"])]
     pub size: Vec<ModelSize>,
+    /// Utterances per batch.
     #[arg(long, default_value_t = 24)]
     pub batch_size: usize,
+    /// Token positions per utterance.
     #[arg(long, default_value_t = 50)]
     pub max_len: usize,
     /// Timed iterations per operation (medians are reported).
@@ -307,6 +317,7 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// `cmbert-tui inspect`: what a checkpoint holds.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Checkpoint directory (ours, Hugging Face or the reference implementation's), or a run
@@ -314,6 +325,7 @@ pub struct InspectArgs {
     pub checkpoint: PathBuf,
 }
 
+/// `cmbert-tui runs`: the runs under a directory.
 #[derive(Debug, Args)]
 pub struct RunsArgs {
     /// Where to look: run directories (best/, last/), multi-seed runs (seed-N/) and folders of
@@ -325,6 +337,7 @@ pub struct RunsArgs {
     pub json: bool,
 }
 
+/// `cmbert-tui train`: options of a training run (`None`: left out, see the methods below).
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Print progress lines instead of the dashboard (the default when stdout is not a terminal,
@@ -334,6 +347,7 @@ pub struct TrainArgs {
     /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
     #[arg(long, value_name = "cpu|cuda:N", default_value = "cpu")]
     pub device: DeviceSpec,
+    /// Theme and exports directory of the app.
     #[command(flatten)]
     pub look: LookArgs,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (text<TAB>label).
@@ -422,23 +436,28 @@ pub struct TrainArgs {
 /// The defaults of the options that `--resume` must tell given from left out (`None`: left
 /// out; a resumed run refuses those that would change it, see `commands::resume`).
 impl TrainArgs {
+    /// `--model`, cm-bert when left out.
     pub fn model(&self) -> ModelKind {
         self.model.unwrap_or(ModelKind::CmBert)
     }
 
+    /// `--cls-audio`, zero when left out.
     pub fn cls_audio(&self) -> ClsAudio {
         self.cls_audio.unwrap_or(ClsAudio::Zero)
     }
 
+    /// `--corpus-seed`, 1 when left out.
     pub fn corpus_seed(&self) -> u64 {
         self.corpus_seed.unwrap_or(1)
     }
 
+    /// `--audio-dim`, 5 when left out.
     pub fn audio_dim(&self) -> usize {
         self.audio_dim.unwrap_or(5)
     }
 }
 
+/// How `eval --ablate-audio` takes the audio away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Ablation {
     /// All audio features set to zero.
@@ -464,6 +483,7 @@ pub struct ModelOnData {
     /// Run the model on zero audio (instead of its recorded audio).
     #[arg(long, conflicts_with = "audio")]
     pub zero_audio: bool,
+    /// The split to run on.
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
     /// Batches in file order, as the reference evaluates (scores depend on batching).
@@ -477,8 +497,10 @@ pub struct ModelOnData {
     pub device: DeviceSpec,
 }
 
+/// `cmbert-tui eval`: metrics of a checkpoint on a split.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
+    /// The checkpoint and the data.
     #[command(flatten)]
     pub input: ModelOnData,
     /// Write one JSON object per utterance: index, text, label, prediction.
@@ -492,11 +514,14 @@ pub struct EvalArgs {
     pub ablate_audio: Option<Ablation>,
 }
 
+/// `cmbert-tui export`: attention figures and tables.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("utterances").required(true).args(["index", "figure4", "wav"])))]
 pub struct ExportArgs {
+    /// The checkpoint and the data.
     #[command(flatten)]
     pub input: ModelOnData,
+    /// A recording instead of a dataset.
     #[command(flatten)]
     pub recording: RecordingArgs,
     /// Utterance index in the split (0-based, file order).
@@ -531,8 +556,10 @@ pub struct ExportArgs {
     pub theme: String,
 }
 
+/// `cmbert-tui corpus`: write the built-in corpus.
 #[derive(Debug, Args)]
 pub struct CorpusArgs {
+    /// Seed of the corpus (the same seed writes the same files).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output directory (created; existing corpus files are replaced).

@@ -276,8 +276,8 @@ fn code_only(text: &str) -> String {
             i += 1;
             while i < chars.len() && chars[i] != '"' {
                 let step = if chars[i] == '\\' { 2 } else { 1 };
-                for k in i..(i + step).min(chars.len()) {
-                    blank(&mut out, chars[k]);
+                for &c in &chars[i..(i + step).min(chars.len())] {
+                    blank(&mut out, c);
                 }
                 i += step;
             }

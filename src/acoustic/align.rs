@@ -12,10 +12,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// One word of an utterance and where it is spoken.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WordSpan {
+    /// The word as the timing file spells it.
     pub word: String,
+    /// Seconds from the start of the recording.
     pub start: f64,
+    /// Seconds from the start of the recording; not before `start`.
     pub end: f64,
 }
 
@@ -32,17 +36,30 @@ const SILENCES: [&str; 6] = ["", "sil", "sp", "spn", "<sil>", "<sp>"];
 pub enum AlignError {
     /// The file could not be read.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The timing file.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
     /// A problem on one line of the file.
     #[error("{path}:{line}: {message}")]
     Line {
+        /// The timing file.
         path: PathBuf,
+        /// 1-based line of the problem.
         line: usize,
+        /// What is wrong and what was expected.
         message: String,
     },
     /// A problem with the file as a whole.
     #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
+    File {
+        /// The timing file.
+        path: PathBuf,
+        /// What is wrong and what was expected.
+        message: String,
+    },
 }
 
 impl AlignError {
