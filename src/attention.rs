@@ -8,30 +8,27 @@ use serde::Serialize;
 
 use crate::train::AttentionSnapshot;
 
-/// The matrices the fusion head computes (spec section 3), plus what the audio changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+/// The matrices the fusion head computes (docs/MODEL.md §3), plus what the audio changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Matrix {
     /// alpha_t = ReLU(T' T'^T): the text attention.
-    #[value(name = "alpha-t")]
     AlphaT,
     /// beta_a = ReLU(A A^T): the audio attention.
-    #[value(name = "beta-a")]
     BetaA,
     /// W_f = w_t alpha_t + w_a beta_a + b, before the masked softmax.
-    #[value(name = "w-f")]
     WF,
     /// W_m = softmax(W_f + M): the multimodal attention that re-weights the words.
-    #[value(name = "w-m")]
     WM,
     /// W_m - softmax(alpha_t): how the audio (and the fusion weights) moved the attention.
-    #[value(name = "shift")]
     Shift,
 }
 
 impl Matrix {
+    /// Every matrix, in the order `next` cycles through.
     pub const ALL: [Matrix; 5] = [Self::AlphaT, Self::BetaA, Self::WF, Self::WM, Self::Shift];
 
+    /// The paper's symbol (`alpha_t`, `W_m`), for titles.
     pub fn name(self) -> &'static str {
         match self {
             Self::AlphaT => "alpha_t",
@@ -53,6 +50,7 @@ impl Matrix {
         }
     }
 
+    /// A few words on what the matrix shows, for captions.
     pub fn caption(self) -> &'static str {
         match self {
             Self::AlphaT => "text attention",
@@ -68,6 +66,7 @@ impl Matrix {
         matches!(self, Self::WF | Self::Shift)
     }
 
+    /// The matrix after this one, wrapping round.
     pub fn next(self) -> Self {
         let i = Self::ALL.iter().position(|&m| m == self).unwrap_or(0);
         Self::ALL[(i + 1) % Self::ALL.len()]
@@ -80,7 +79,8 @@ impl fmt::Display for Matrix {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+/// Whether rows and columns are WordPiece tokens or whole words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// One row and column per WordPiece token.
@@ -92,12 +92,15 @@ pub enum Level {
 /// A labelled matrix ready to draw.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct View {
+    /// The matrix shown.
     pub matrix: Matrix,
+    /// Tokens or words.
     pub level: Level,
+    /// One label per row (and column).
     pub labels: Vec<String>,
     /// `values[row][col]`, square, `labels.len()` on each side.
     pub values: Vec<Vec<f32>>,
-    /// The `[CLS]` row, the only one that reaches the prediction (spec section 7), if shown.
+    /// The `[CLS]` row, the only one that reaches the prediction (docs/MODEL.md §7), if shown.
     pub cls_row: Option<usize>,
 }
 
@@ -185,6 +188,7 @@ fn softmax(row: &[f32]) -> Vec<f32> {
     exp.iter().map(|e| (e / sum) as f32).collect()
 }
 
+/// The `matrix` of snapshot `s` at `level`; `show_special` keeps `[CLS]` and `[SEP]`.
 pub fn view(s: &AttentionSnapshot, matrix: Matrix, level: Level, show_special: bool) -> View {
     let full = token_matrix(s, matrix);
     let g = groups(s, level, show_special);

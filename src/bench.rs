@@ -15,7 +15,8 @@ use crate::data::{Batch, Encoded, Example};
 use crate::model::{loss, BertConfig, ClsAudio, CmBert, DropoutRng, HeadConfig, Mode, ModelKind, ParamStore};
 use crate::train::{group_for, BertAdam, GroupSettings, WarmupLinear};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// A BERT size to time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelSize {
     /// all-MiniLM-L6-v2: 6 layers, hidden 384.
     Minilm,
@@ -34,7 +35,8 @@ impl ModelSize {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// As the command line and the bench's table spell it.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Minilm => "minilm",
             Self::BertBase => "bert-base",
@@ -43,29 +45,42 @@ impl ModelSize {
     }
 }
 
+/// What `cmbert-tui bench` times and how.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
+    /// Model sizes, in order.
     pub sizes: Vec<ModelSize>,
+    /// Utterances per batch.
     pub batch: usize,
+    /// Tokens per utterance.
     pub len: usize,
+    /// Timed iterations per operation.
     pub iters: usize,
+    /// Untimed iterations first.
     pub warmup: usize,
     /// Python interpreter with torch + transformers; `None` times only ours.
     pub torch_python: Option<PathBuf>,
+    /// The PyTorch side of the bench (benches/torch_bench.py).
     pub torch_script: PathBuf,
+    /// Threads for both sides.
     pub threads: usize,
 }
 
 /// Median seconds of one operation for both implementations.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Row {
+    /// Model size name.
     pub size: &'static str,
+    /// Operation timed: `forward`, or `train` (forward, backward, optimiser step).
     pub op: &'static str,
+    /// Our median, seconds.
     pub ours_median_s: f64,
+    /// PyTorch's median, seconds, when it was timed.
     pub torch_median_s: Option<f64>,
 }
 
 impl Row {
+    /// Ours over PyTorch's time (below 1: ours is faster).
     pub fn ratio(&self) -> Option<f64> {
         self.torch_median_s.map(|t| self.ours_median_s / t)
     }
@@ -225,6 +240,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Gives the other side's worker threads time to stop spinning before we time ours.
 const SETTLE: Duration = Duration::from_millis(300);
 
+/// Times every size in `opts`, alternating with PyTorch when asked; progress goes to `log`.
 pub fn run(opts: &BenchOptions, log: &mut dyn Write) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for &size in &opts.sizes {
@@ -272,6 +288,7 @@ pub fn run(opts: &BenchOptions, log: &mut dyn Write) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The rows as an aligned text table.
 pub fn format_table(rows: &[Row]) -> String {
     let mut out = format!(
         "{:<10} {:<8} {:>12} {:>14} {:>12}\n",

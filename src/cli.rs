@@ -13,6 +13,75 @@ use crate::export::Format;
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::Preset;
 
+/// Gives a domain enum its command-line names and `--help` lines: the enums of the layers
+/// below (`ModelKind`, `Split`, `Matrix`, ...) carry no clap derive, so the CLI owns how they
+/// are typed. One line per variant: `Variant => "name", "help"` (the help is optional). The
+/// `match` is exhaustive, so a variant added below does not compile until it has a name here.
+macro_rules! cli_values {
+    ($ty:ident { $($variant:ident => $name:literal $(, $help:literal)?;)+ }) => {
+        impl clap::ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$($ty::$variant),+]
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(match self {
+                    $($ty::$variant => clap::builder::PossibleValue::new($name)$(.help($help))?,)+
+                })
+            }
+        }
+    };
+}
+
+cli_values!(ModelKind {
+    CmBert => "cm-bert", "Cross-Modal BERT: masked multimodal attention fusion head (docs/MODEL.md §3)";
+    TBert => "t-bert", "Text-only baseline: `Linear(d, 1)` on the pooled output";
+});
+
+cli_values!(ClsAudio {
+    Zero => "zero", "The paper's: a zero vector, so the score cannot depend on the audio";
+    Mean => "mean", "The mean of the word positions' audio vectors";
+    Learned => "learned", "A trainable audio query vector";
+});
+
+cli_values!(Preset {
+    Paper => "paper", "The reference implementation's recipe (docs/MODEL.md §4)";
+    Scratch => "scratch", "For the built-in corpus and a small BERT trained from scratch: the paper's recipe with \
+        trainable embeddings, a larger encoder learning rate and more epochs";
+});
+
+cli_values!(Split {
+    Train => "train";
+    Dev => "dev";
+    Test => "test";
+});
+
+cli_values!(ModelSize {
+    Minilm => "minilm", "all-MiniLM-L6-v2: 6 layers, hidden 384";
+    BertBase => "bert-base", "bert-base-uncased: 12 layers, hidden 768";
+    Tiny => "tiny", "2 layers, hidden 32 (smoke test)";
+});
+
+cli_values!(Format {
+    Svg => "svg", "Figure: one row per utterance, two heatmaps side by side";
+    Png => "png", "The same figure as a bitmap (text drawn with an embedded font)";
+    Json => "json", "Metadata, raw matrices and the two views as drawn";
+    Csv => "csv", "The two views in long form, one value per line";
+});
+
+cli_values!(Matrix {
+    AlphaT => "alpha-t", "alpha_t = ReLU(T' T'^T): the text attention";
+    BetaA => "beta-a", "beta_a = ReLU(A A^T): the audio attention";
+    WF => "w-f", "W_f = w_t alpha_t + w_a beta_a + b, before the masked softmax";
+    WM => "w-m", "W_m = softmax(W_f + M): the multimodal attention that re-weights the words";
+    Shift => "shift", "W_m - softmax(alpha_t): how the audio (and the fusion weights) moved the attention";
+});
+
+cli_values!(Level {
+    Piece => "piece", "One row and column per WordPiece token";
+    Word => "word", "Pieces of a word merged: rows averaged, columns summed (so W_m rows still sum to 1)";
+});
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cmbert-tui",
@@ -28,7 +97,9 @@ Without a command, cmbert-tui trains the paper's CM-BERT on its built-in prosody
 download), in the terminal app when there is a terminal, and then checks whether the audio \
 changed any prediction."
 )]
+/// The command line: a subcommand, or none for the default run.
 pub struct Cli {
+    /// `None`: train on the built-in corpus (`commands::default_run`).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -90,6 +161,7 @@ pub fn hint_subcommand(mut err: clap::Error, args: &[OsString]) -> clap::Error {
     err
 }
 
+/// The subcommands; each runs in `commands::<name>`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fine-tune CM-BERT or T-BERT with the reference code's recipe (or from scratch on the built-in corpus).
@@ -128,6 +200,7 @@ statistics and stores the scaling in the checkpoint.
 Example:
   cmbert-tui features --audio-dir wavs/ --alignments textgrids/ --data my-data/ --out my-data/audio.jsonl
   cmbert-tui train --data my-data/ --audio my-data/audio.jsonl --bert DIR")]
+/// `cmbert-tui features`: word-level features from WAVs and word timings.
 pub struct FeaturesArgs {
     /// Directory of .wav files (PCM 8/16/24/32-bit or 32-bit float, any rate, mono or stereo).
     #[arg(long, value_name = "DIR")]
@@ -153,6 +226,7 @@ pub struct FeaturesArgs {
     pub force: bool,
 }
 
+/// `cmbert-tui open`: a trained checkpoint in the attention explorer.
 #[derive(Debug, Args)]
 pub struct OpenArgs {
     /// Our checkpoint directory (a run directory stands for its best/) or a reference-layout
@@ -168,6 +242,7 @@ pub struct OpenArgs {
     /// Run the model on zero audio (instead of its recorded audio).
     #[arg(long, conflicts_with = "audio")]
     pub zero_audio: bool,
+    /// A recording instead of a dataset.
     #[command(flatten)]
     pub recording: RecordingArgs,
     /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
@@ -180,6 +255,7 @@ pub struct OpenArgs {
     /// Batches in file order, as the reference evaluates (scores depend on batching).
     #[arg(long, default_value_t = 24)]
     pub eval_batch_size: usize,
+    /// Theme and exports directory of the app.
     #[command(flatten)]
     pub look: LookArgs,
 }
@@ -209,13 +285,16 @@ pub struct LookArgs {
     pub exports: PathBuf,
 }
 
+/// `cmbert-tui bench`: forward and training-step timings.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Model sizes to time (repeat or comma-separate).
     #[arg(long, value_delimiter = ',', default_values = ["minilm", "bert-base"])]
     pub size: Vec<ModelSize>,
+    /// Utterances per batch.
     #[arg(long, default_value_t = 24)]
     pub batch_size: usize,
+    /// Token positions per utterance.
     #[arg(long, default_value_t = 50)]
     pub max_len: usize,
     /// Timed iterations per operation (medians are reported).
@@ -238,6 +317,7 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// `cmbert-tui inspect`: what a checkpoint holds.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Checkpoint directory (ours, Hugging Face or the reference implementation's), or a run
@@ -245,6 +325,7 @@ pub struct InspectArgs {
     pub checkpoint: PathBuf,
 }
 
+/// `cmbert-tui runs`: the runs under a directory.
 #[derive(Debug, Args)]
 pub struct RunsArgs {
     /// Where to look: run directories (best/, last/), multi-seed runs (seed-N/) and folders of
@@ -256,6 +337,7 @@ pub struct RunsArgs {
     pub json: bool,
 }
 
+/// `cmbert-tui train`: options of a training run (`None`: left out, see the methods below).
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Print progress lines instead of the dashboard (the default when stdout is not a terminal,
@@ -265,6 +347,7 @@ pub struct TrainArgs {
     /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
     #[arg(long, value_name = "cpu|cuda:N", default_value = "cpu")]
     pub device: DeviceSpec,
+    /// Theme and exports directory of the app.
     #[command(flatten)]
     pub look: LookArgs,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (text<TAB>label).
@@ -297,7 +380,7 @@ pub struct TrainArgs {
     /// [paper: 24]
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Evaluation batch size; scores depend on batching (spec section 3). [paper: 24]
+    /// Evaluation batch size; scores depend on batching (docs/MODEL.md §3). [paper: 24]
     #[arg(long)]
     pub eval_batch_size: Option<usize>,
     /// Learning rate of BERT and the regressor. [paper: 2e-5]
@@ -353,23 +436,28 @@ pub struct TrainArgs {
 /// The defaults of the options that `--resume` must tell given from left out (`None`: left
 /// out; a resumed run refuses those that would change it, see `commands::resume`).
 impl TrainArgs {
+    /// `--model`, cm-bert when left out.
     pub fn model(&self) -> ModelKind {
         self.model.unwrap_or(ModelKind::CmBert)
     }
 
+    /// `--cls-audio`, zero when left out.
     pub fn cls_audio(&self) -> ClsAudio {
         self.cls_audio.unwrap_or(ClsAudio::Zero)
     }
 
+    /// `--corpus-seed`, 1 when left out.
     pub fn corpus_seed(&self) -> u64 {
         self.corpus_seed.unwrap_or(1)
     }
 
+    /// `--audio-dim`, 5 when left out.
     pub fn audio_dim(&self) -> usize {
         self.audio_dim.unwrap_or(5)
     }
 }
 
+/// How `eval --ablate-audio` takes the audio away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Ablation {
     /// All audio features set to zero.
@@ -395,6 +483,7 @@ pub struct ModelOnData {
     /// Run the model on zero audio (instead of its recorded audio).
     #[arg(long, conflicts_with = "audio")]
     pub zero_audio: bool,
+    /// The split to run on.
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
     /// Batches in file order, as the reference evaluates (scores depend on batching).
@@ -408,8 +497,10 @@ pub struct ModelOnData {
     pub device: DeviceSpec,
 }
 
+/// `cmbert-tui eval`: metrics of a checkpoint on a split.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
+    /// The checkpoint and the data.
     #[command(flatten)]
     pub input: ModelOnData,
     /// Write one JSON object per utterance: index, text, label, prediction.
@@ -423,11 +514,14 @@ pub struct EvalArgs {
     pub ablate_audio: Option<Ablation>,
 }
 
+/// `cmbert-tui export`: attention figures and tables.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("utterances").required(true).args(["index", "figure4", "wav"])))]
 pub struct ExportArgs {
+    /// The checkpoint and the data.
     #[command(flatten)]
     pub input: ModelOnData,
+    /// A recording instead of a dataset.
     #[command(flatten)]
     pub recording: RecordingArgs,
     /// Utterance index in the split (0-based, file order).
@@ -462,8 +556,10 @@ pub struct ExportArgs {
     pub theme: String,
 }
 
+/// `cmbert-tui corpus`: write the built-in corpus.
 #[derive(Debug, Args)]
 pub struct CorpusArgs {
+    /// Seed of the corpus (the same seed writes the same files).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output directory (created; existing corpus files are replaced).
@@ -480,6 +576,64 @@ mod tests {
 
     fn parse(args: &str) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("cmbert-tui").chain(args.split_whitespace()))
+    }
+
+    /// What the command line accepts for `T`, in `--help` order.
+    fn accepted<T: clap::ValueEnum>() -> Vec<String> {
+        T::value_variants()
+            .iter()
+            .map(|v| {
+                v.to_possible_value()
+                    .expect("every value is named")
+                    .get_name()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// Each value of `T` is typed as the domain prints it (`spelled`), and parses back.
+    fn typed_as_printed<T: clap::ValueEnum + PartialEq + std::fmt::Debug>(spelled: impl Fn(&T) -> String) {
+        for value in T::value_variants() {
+            let name = spelled(value);
+            assert_eq!(T::from_str(&name, false).as_ref(), Ok(value), "{name}");
+        }
+    }
+
+    fn serde_name<T: serde::Serialize>(value: &T) -> String {
+        serde_json::to_value(value).unwrap().as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn domain_values_are_typed_as_the_domain_prints_them() {
+        assert_eq!(accepted::<ModelKind>(), ["cm-bert", "t-bert"]);
+        assert_eq!(accepted::<ClsAudio>(), ["zero", "mean", "learned"]);
+        assert_eq!(accepted::<Preset>(), ["paper", "scratch"]);
+        assert_eq!(accepted::<Split>(), ["train", "dev", "test"]);
+        assert_eq!(accepted::<ModelSize>(), ["minilm", "bert-base", "tiny"]);
+        assert_eq!(accepted::<Format>(), ["svg", "png", "json", "csv"]);
+        assert_eq!(accepted::<Matrix>(), ["alpha-t", "beta-a", "w-f", "w-m", "shift"]);
+        assert_eq!(accepted::<Level>(), ["piece", "word"]);
+        // What is printed (`--preset scratch` in a summary, a checkpoint's JSON) can be typed.
+        typed_as_printed::<ModelKind>(|v| v.to_string());
+        typed_as_printed::<ModelKind>(serde_name);
+        typed_as_printed::<ClsAudio>(|v| v.to_string());
+        typed_as_printed::<ClsAudio>(serde_name);
+        typed_as_printed::<Preset>(|v| v.to_string());
+        typed_as_printed::<Preset>(serde_name);
+        typed_as_printed::<Split>(|v| v.to_string());
+        typed_as_printed::<Split>(serde_name);
+        typed_as_printed::<ModelSize>(|v| v.name().to_string());
+        typed_as_printed::<Format>(|v| v.to_string());
+        typed_as_printed::<Matrix>(|v| v.slug().to_string());
+        typed_as_printed::<Matrix>(serde_name);
+        typed_as_printed::<Level>(serde_name);
+        assert_eq!(<Matrix as clap::ValueEnum>::value_variants(), Matrix::ALL);
+        assert_eq!(<Split as clap::ValueEnum>::value_variants(), Split::ALL);
+        assert_eq!(<Format as clap::ValueEnum>::value_variants(), Format::ALL);
+        assert!(
+            parse("export --checkpoint c --index 0 --left W-M").is_err(),
+            "case matters"
+        );
     }
 
     #[test]

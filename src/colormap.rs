@@ -4,10 +4,12 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// A colour, 8 bits per channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rgb(pub u8, pub u8, pub u8);
 
 impl Rgb {
+    /// `#rrggbb`.
     pub fn hex(self) -> String {
         format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
     }
@@ -60,6 +62,7 @@ impl Colormap {
         Ok(Self { stops })
     }
 
+    /// The colour stops, low to high.
     pub fn stops(&self) -> &[Rgb] {
         &self.stops
     }
@@ -103,11 +106,14 @@ impl Colormap {
 /// signed ones so that white (the middle of a diverging map) means "no change".
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scale {
+    /// Value drawn at the low end of the map.
     pub lo: f32,
+    /// Value drawn at the high end of the map.
     pub hi: f32,
 }
 
 impl Scale {
+    /// The scale for a view whose values span `(lo, hi)`; `signed` centres it on zero.
     pub fn for_range((lo, hi): (f32, f32), signed: bool) -> Self {
         if signed {
             let m = lo.abs().max(hi.abs()).max(f32::MIN_POSITIVE);
@@ -121,6 +127,7 @@ impl Scale {
         }
     }
 
+    /// Where `v` falls on the map, 0 to 1 inside the range.
     pub fn unit(&self, v: f32) -> f32 {
         (v - self.lo) / (self.hi - self.lo)
     }

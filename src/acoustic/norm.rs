@@ -4,8 +4,10 @@
 
 use super::set::FeatureSetInfo;
 
+/// Per-dimension mean and standard deviation of the training split's word vectors.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AudioNorm {
+    /// Mean of each dimension.
     pub mean: Vec<f32>,
     /// Population standard deviation; a constant dimension is stored as 1 (it scales to 0).
     pub std: Vec<f32>,
@@ -16,7 +18,9 @@ pub struct AudioNorm {
 /// What a checkpoint keeps about the features it was trained on.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AudioFeatures {
+    /// The features' description, so new recordings are measured the same way.
     pub feature_set: FeatureSetInfo,
+    /// The scaling fitted on the training split.
     pub norm: AudioNorm,
 }
 
@@ -61,10 +65,12 @@ impl AudioNorm {
         })
     }
 
+    /// Dimensions scaled.
     pub fn dim(&self) -> usize {
         self.mean.len()
     }
 
+    /// Scales `vector` in place to zero mean and unit variance (by the training statistics).
     pub fn apply(&self, vector: &mut [f32]) {
         for ((x, m), s) in vector.iter_mut().zip(&self.mean).zip(&self.std) {
             *x = (*x - m) / s;

@@ -26,15 +26,22 @@ pub enum Stat {
     F0Slope,
     /// Share of the word's frames that are voiced.
     VoicedFraction,
+    /// Mean log energy of the word's frames, dB.
     EnergyMean,
+    /// Standard deviation of the log energy, dB.
     EnergyStd,
+    /// Mean of one MFCC coefficient (0-based).
     Mfcc(usize),
+    /// Mean spectral centroid of the audible frames, Hz.
     CentroidMean,
+    /// Mean spectral flux of the audible frames.
     FluxMean,
+    /// Mean zero-crossing rate of the audible frames.
     ZcrMean,
 }
 
 impl Stat {
+    /// The dimension's name as files record it (`f0_mean_hz`, `mfcc_3_mean`).
     pub fn name(self) -> String {
         match self {
             Stat::F0Mean => "f0_mean_hz".into(),
@@ -51,10 +58,14 @@ impl Stat {
     }
 }
 
+/// A named list of word statistics: what one word's vector holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeatureSet {
+    /// The name files and checkpoints record (`full-v1`).
     pub name: &'static str,
+    /// The statistics, in vector order.
     pub stats: &'static [Stat],
+    /// One line for `--help` and reports.
     pub summary: &'static str,
 }
 
@@ -83,12 +94,14 @@ const FULL_STATS: [Stat; 22] = [
     Stat::ZcrMean,
 ];
 
+/// Every statistic: 22 dimensions.
 pub const FULL: FeatureSet = FeatureSet {
     name: "full-v1",
     stats: &FULL_STATS,
     summary: "pitch (mean, std, slope, voiced share), energy (mean, std), 13 MFCC means, spectral centroid, flux, zero-crossing rate",
 };
 
+/// Pitch and energy only: 5 dimensions.
 pub const PROSODY: FeatureSet = FeatureSet {
     name: "prosody-v1",
     stats: &[
@@ -102,13 +115,16 @@ pub const PROSODY: FeatureSet = FeatureSet {
         "pitch (mean, std, voiced share) and energy (mean, std): 5 dimensions, as many as MOSI's COVAREP selection",
 };
 
+/// The sets `cmbert-tui features --set` accepts.
 pub const SETS: [FeatureSet; 2] = [FULL, PROSODY];
 
 impl FeatureSet {
+    /// The set of this name, if this build extracts it.
     pub fn by_name(name: &str) -> Option<FeatureSet> {
         SETS.into_iter().find(|s| s.name == name)
     }
 
+    /// Dimensions of a word vector.
     pub fn dim(&self) -> usize {
         self.stats.len()
     }
@@ -118,6 +134,7 @@ impl FeatureSet {
         PitchParams::default()
     }
 
+    /// The description files and checkpoints record for features of this set.
     pub fn info(&self) -> FeatureSetInfo {
         FeatureSetInfo {
             name: self.name.to_string(),
@@ -203,6 +220,7 @@ fn slope(points: &[(f64, f64)]) -> f64 {
 /// What a feature file or checkpoint records about its features.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureSetInfo {
+    /// The feature set's name.
     pub name: String,
     /// The program (and version) that extracted them.
     pub extractor: String,
@@ -212,7 +230,9 @@ pub struct FeatureSetInfo {
     pub version: u32,
     /// One name per dimension.
     pub dims: Vec<String>,
+    /// The frame grid and MFCC recipe they were measured with.
     pub frames: FrameParams,
+    /// The pitch tracker's settings.
     pub pitch: PitchSettings,
 }
 
@@ -231,13 +251,20 @@ pub enum PitchSettings {
     McLeod(McLeodParams),
 }
 
+/// Version 1's pitch tracker settings (the McLeod pitch method).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct McLeodParams {
+    /// Lowest F0 looked for, Hz.
     pub floor_hz: f32,
+    /// Highest F0 looked for, Hz.
     pub ceiling_hz: f32,
+    /// Analysis window, samples.
     pub window: usize,
+    /// Clarity threshold of a voiced frame.
     pub clarity: f32,
+    /// Share of the highest peak a key maximum must reach.
     pub key: f32,
+    /// Frames quieter than this were unvoiced.
     pub silence: f32,
 }
 
@@ -256,10 +283,13 @@ pub enum FeaturesFrom {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.message())]
 pub struct VersionMismatch {
+    /// The feature set both are measurements of.
     pub set: String,
     /// The version of the features given, and of those the model's scaling was fitted on.
     pub features: u32,
+    /// The version of the features the model's scaling was fitted on.
     pub trained: u32,
+    /// Where the given features come from (decides the advice).
     pub from: FeaturesFrom,
 }
 
@@ -329,7 +359,9 @@ impl FeatureSetInfo {
 pub struct FrameTracks {
     /// Frame centre times, seconds.
     pub times: Vec<f64>,
+    /// F0 per frame, Hz; `None` where unvoiced.
     pub f0: Vec<Option<f32>>,
+    /// The spectral tracks of the same frames.
     pub spectral: SpectralFrames,
     /// Within `AUDIBLE_RANGE_DB` of the recording's loudest frame.
     pub audible: Vec<bool>,
@@ -340,6 +372,7 @@ pub struct FrameTracks {
 pub const AUDIBLE_RANGE_DB: f32 = 50.0;
 
 impl FrameTracks {
+    /// Tracks on one grid; marks which frames are audible.
     pub fn new(times: Vec<f64>, f0: Vec<Option<f32>>, spectral: SpectralFrames) -> Self {
         let loudest = spectral.log_energy.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
         let audible = spectral

@@ -9,15 +9,21 @@ use realfft::{RealFftPlanner, RealToComplex};
 /// The analysis grid and the MFCC recipe (librosa's defaults where not stated).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FrameParams {
+    /// Rate the recording is resampled to, Hz.
     pub sample_rate: u32,
+    /// FFT length, samples.
     pub n_fft: usize,
     /// Samples in the analysis window (25 ms at 16 kHz).
     pub win_length: usize,
     /// Samples between frame centres (10 ms at 16 kHz).
     pub hop: usize,
+    /// Mel bands.
     pub n_mels: usize,
+    /// MFCC coefficients kept.
     pub n_mfcc: usize,
+    /// Lowest frequency of the mel bands, Hz.
     pub fmin: f64,
+    /// Highest frequency of the mel bands, Hz.
     pub fmax: f64,
     /// Log-mel values are floored at (their maximum over the recording) - top_db, as
     /// `librosa.power_to_db` does.
@@ -46,6 +52,7 @@ impl FrameParams {
         1 + samples / self.hop
     }
 
+    /// Centre time of frame `frame`, seconds.
     pub fn frame_time(&self, frame: usize) -> f64 {
         (frame * self.hop) as f64 / self.sample_rate as f64
     }
@@ -69,6 +76,7 @@ pub struct SpectralFrames {
     pub zcr: Vec<f32>,
 }
 
+/// Frame-level spectral features of a recording, with its FFT plan and filters made once.
 pub struct SpectralAnalyser {
     params: FrameParams,
     fft: Arc<dyn RealToComplex<f64>>,
@@ -80,6 +88,7 @@ pub struct SpectralAnalyser {
 }
 
 impl SpectralAnalyser {
+    /// Plans the FFT and builds the window, mel filterbank and DCT for `params`.
     pub fn new(params: FrameParams) -> Self {
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(params.n_fft);
         let window = centred_hann(params.win_length, params.n_fft);
@@ -94,6 +103,7 @@ impl SpectralAnalyser {
         }
     }
 
+    /// The grid and recipe it analyses with.
     pub fn params(&self) -> &FrameParams {
         &self.params
     }
@@ -178,6 +188,7 @@ impl SpectralAnalyser {
         (mels, out)
     }
 
+    /// MFCCs, log energy, centroid, flux and zero-crossing rate per frame of `samples`.
     pub fn analyse(&self, samples: &[f32]) -> SpectralFrames {
         let (mels, mut out) = self.log_mel(samples);
         out.mfcc = mels
@@ -215,6 +226,7 @@ pub fn hz_to_mel(hz: f64) -> f64 {
     }
 }
 
+/// Inverse of [`hz_to_mel`].
 pub fn mel_to_hz(mel: f64) -> f64 {
     let (f_sp, min_log_hz, min_log_mel) = (200.0 / 3.0, 1000.0, 15.0);
     let logstep = 6.4f64.ln() / 27.0;

@@ -27,11 +27,14 @@ pub const MAX_CHANNELS: u16 = 64;
 /// Mono samples in [-1, 1].
 #[derive(Debug, Clone)]
 pub struct Audio {
+    /// Samples, mixed down to mono.
     pub samples: Vec<f32>,
+    /// Samples per second.
     pub sample_rate: u32,
 }
 
 impl Audio {
+    /// Length, seconds.
     pub fn duration(&self) -> f64 {
         self.samples.len() as f64 / self.sample_rate as f64
     }
@@ -40,12 +43,17 @@ impl Audio {
 /// What the file held before conversion, for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceFormat {
+    /// Samples per second as stored.
     pub sample_rate: u32,
+    /// Channels before mixing down.
     pub channels: u16,
+    /// Bits per sample.
     pub bits: u16,
+    /// Whether samples were floating point.
     pub float: bool,
 }
 
+/// Reads a WAV file (PCM 8/16/24/32-bit or 32-bit float) and mixes it down to mono.
 pub fn read_wav(path: &Path) -> Result<(Audio, SourceFormat), AcousticError> {
     let io = |e: std::io::Error| AcousticError::Wav {
         path: path.to_path_buf(),

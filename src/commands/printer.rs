@@ -18,6 +18,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::train::{CheckpointKind, Event, Metrics};
+/// Durations read the same in the app and in the printouts; the app's layer owns the format.
+pub use crate::ui::text::format_duration;
 
 /// Prints a run's events as progress lines on stderr, with a bar when stderr is a terminal.
 pub struct Printer {
@@ -214,15 +216,6 @@ pub fn bar_style(template: &str, unit: &'static str) -> ProgressStyle {
 /// `1 epoch`, `12 epochs`.
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-pub fn format_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=59 => format!("{:.1}s", d.as_secs_f64()),
-        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
 }
 
 #[cfg(test)]

@@ -29,17 +29,31 @@ use sha2::{Digest, Sha256};
 use super::{data_files, Corpus, CorpusConfig, GENERATOR_VERSION, SUMMARY_FILE};
 use crate::fsutil;
 
+/// Why the built-in corpus could not be prepared in its cache directory.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("{}: {message}", path.display())]
-    Refused { path: PathBuf, message: String },
+    /// A path in the cache is not what it should be (a link, a foreign file); left as it is.
+    Refused {
+        /// The path refused.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     #[error("cannot write the built-in corpus to {}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    /// Writing the corpus failed.
+    Io {
+        /// The file or directory being written.
+        path: PathBuf,
+        /// Why it failed.
+        source: io::Error,
+    },
 }
 
 /// A corpus ready to read, and what it took.
 #[derive(Debug)]
 pub struct Prepared {
+    /// The directory holding the corpus files.
     pub dir: PathBuf,
     /// Why the cached copy was regenerated, if it was.
     pub regenerated: Option<String>,
@@ -228,6 +242,7 @@ fn open(path: &Path) -> Result<Result<fs::File, String>, CacheError> {
     }
 }
 
+/// SHA-256 of `bytes` in lower-case hex, as `corpus.json` records each file's.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }

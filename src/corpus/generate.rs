@@ -17,10 +17,6 @@ use serde::{Deserialize, Serialize};
 
 use super::lexicon::*;
 
-pub const FUNCTION_WORDS: &[&str] = &[
-    "THE", "WAS", "WERE", "IT", "A", "AN", "I", "THAT", "THIS", "WHOLE", "PART", "ALSO", "ONE", "WITH", "WHAT",
-];
-
 /// Feature names of the 5 acoustic dimensions (per word, roughly z-scored).
 pub const FEATURES: [&str; 5] = ["pitch_level", "pitch_range", "energy", "duration", "voice_quality"];
 
@@ -29,18 +25,25 @@ const EMPHASIS: [f32; 5] = [1.6, 1.3, 1.5, 1.1, -0.6];
 /// A sarcastic delivery over the whole utterance: low, flat, drawn out, breathy.
 const SARCASTIC: [f32; 5] = [-0.6, -1.0, -0.4, 0.9, 1.0];
 
+/// The kinds of utterance the generator builds (see the module comment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// The text decides the label; prosody carries no label information.
     Plain,
+    /// Two clauses of opposite polarity; the emphasised one decides the label.
     Mixed,
+    /// Emphasis on the sentiment word strengthens it.
     Emphasis,
+    /// A positive text spoken flat and drawn out: the label is its opposite.
     Sarcasm,
 }
 
 impl Kind {
+    /// Every kind, in report order.
     pub const ALL: [Kind; 4] = [Kind::Plain, Kind::Mixed, Kind::Emphasis, Kind::Sarcasm];
 
+    /// The name the corpus files and reports use.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Plain => "plain",
@@ -51,21 +54,27 @@ impl Kind {
     }
 }
 
+/// One generated utterance: words, their acoustic features and its label.
 #[derive(Debug, Clone)]
 pub struct Utterance {
+    /// The words, upper case as in MOSI.
     pub words: Vec<String>,
+    /// One vector per word, in [`FEATURES`] order.
     pub features: Vec<[f32; 5]>,
     /// Mean of three simulated annotators, rounded like MOSI's labels.
     pub label: f32,
     /// The generator's noiseless score (what text + prosody determine).
     pub latent: f32,
+    /// How the label depends on the prosody.
     pub kind: Kind,
+    /// Index of the speaker within its split.
     pub speaker: usize,
     /// Mixed utterances: which clause (0 or 1) was emphasised.
     pub emphasised_clause: Option<usize>,
 }
 
 impl Utterance {
+    /// The words joined by spaces, as the text split holds them.
     pub fn text(&self) -> String {
         self.words.join(" ")
     }
@@ -171,6 +180,7 @@ fn clause(rng: &mut StdRng, positive: bool) -> Clause {
 pub struct Speaker([f32; 5]);
 
 impl Speaker {
+    /// A random voice.
     pub fn sample(rng: &mut StdRng) -> Self {
         let n = |sd: f32, rng: &mut StdRng| Normal::new(0.0, sd).expect("sd > 0").sample(rng);
         Self([n(0.8, rng), n(0.3, rng), n(0.8, rng), n(0.3, rng), n(0.5, rng)])

@@ -40,6 +40,7 @@ pub const POSITIVE: &[(&str, f32)] = &[
     ("SHARP", 1.2),
 ];
 
+/// (word, valence) for adjectives that can follow "WAS".
 pub const NEGATIVE: &[(&str, f32)] = &[
     ("BAD", -1.5),
     ("TERRIBLE", -2.5),
@@ -83,6 +84,7 @@ pub const POSITIVE_VERBS: &[(&str, f32)] = &[
     ("ADORED", 2.5),
     ("APPRECIATED", 1.2),
 ];
+/// Verbs of disliking: "I HATED THE PLOT".
 pub const NEGATIVE_VERBS: &[(&str, f32)] = &[
     ("HATED", -2.4),
     ("DISLIKED", -1.5),
@@ -157,10 +159,12 @@ pub const INTENSIFIERS: &[(&str, f32)] = &[
 
 /// Hedges soften it.
 pub const HEDGES: &[&str] = &["KIND OF", "SORT OF", "PRETTY", "A LITTLE", "SOMEWHAT", "FAIRLY"];
+/// What a hedge multiplies the valence by.
 pub const HEDGE_SCALE: f32 = 0.6;
 
 /// Negation flips and dampens ("NOT GREAT" is mildly negative).
 pub const NEGATORS: &[&str] = &["NOT", "NEVER"];
+/// What a negator multiplies the valence by.
 pub const NEGATION_SCALE: f32 = -0.6;
 
 /// Spoken openers and fillers, sentiment-neutral.
@@ -217,6 +221,11 @@ pub const TAILS: &[&str] = &[
     "AT LEAST FOR ME",
 ];
 
+/// Words the generator's sentence frames spell out themselves (not drawn from a list above).
+pub const FUNCTION_WORDS: &[&str] = &[
+    "THE", "WAS", "WERE", "IT", "A", "AN", "I", "THAT", "THIS", "WHOLE", "PART", "ALSO", "ONE", "WITH", "WHAT",
+];
+
 /// Every word the generator can emit (for the from-scratch vocabulary).
 pub fn all_words() -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
@@ -241,7 +250,7 @@ pub fn all_words() -> Vec<String> {
     {
         add(s);
     }
-    for s in crate::corpus::generate::FUNCTION_WORDS {
+    for s in FUNCTION_WORDS {
         add(s);
     }
     words.sort();

@@ -23,12 +23,15 @@ use crate::data::Split;
 
 /// Bumped whenever the generator's output changes for a given seed.
 pub const GENERATOR_VERSION: u32 = 1;
+/// The word-level audio file the corpus writes beside its TSVs.
 pub const AUDIO_FILE: &str = "audio.jsonl";
 /// Settings, ceilings and checksums of the other files.
 pub const SUMMARY_FILE: &str = "corpus.json";
 
+/// What to generate: seed, sizes, speakers and the shares of each kind.
 #[derive(Debug, Clone, Serialize)]
 pub struct CorpusConfig {
+    /// Seed of everything random in the corpus.
     pub seed: u64,
     /// Utterances per split (CMU-MOSI's by default).
     pub sizes: [usize; 3],
@@ -36,11 +39,14 @@ pub struct CorpusConfig {
     pub speakers: [usize; 3],
     /// Shares of utterances of each kind (mixed and sarcasm come in pairs); the rest is plain.
     pub mixed: f64,
+    /// Share of emphasis utterances.
     pub emphasis: f64,
+    /// Share of sarcasm utterances.
     pub sarcasm: f64,
 }
 
 impl CorpusConfig {
+    /// The default corpus (CMU-MOSI's sizes and speakers) for `seed`.
     pub fn new(seed: u64) -> Self {
         Self {
             seed,
@@ -53,8 +59,10 @@ impl CorpusConfig {
     }
 }
 
+/// A generated corpus: three splits of utterances.
 #[derive(Debug, Clone)]
 pub struct Corpus {
+    /// What it was generated from.
     pub config: CorpusConfig,
     /// Indexed by `Split::index()`.
     pub splits: [Vec<Utterance>; 3],
@@ -67,10 +75,12 @@ pub struct Ceilings {
     pub text_only_acc2: f64,
     /// The generator's own noiseless score: what text + prosody determine (annotator noise aside).
     pub text_audio_acc2: f64,
+    /// Utterances counted.
     pub n: usize,
 }
 
 impl Corpus {
+    /// Generates the corpus `config` describes (the same for the same config).
     pub fn generate(config: &CorpusConfig) -> Self {
         let mut splits: [Vec<Utterance>; 3] = Default::default();
         for split in Split::ALL {
@@ -110,6 +120,7 @@ impl Corpus {
         }
     }
 
+    /// The best Acc2 any model can reach on `utterances`, with text alone and with text and prosody.
     pub fn ceilings(utterances: &[&Utterance]) -> Ceilings {
         let mut by_text: HashMap<String, (usize, usize)> = HashMap::new();
         for u in utterances {

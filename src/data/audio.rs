@@ -7,7 +7,7 @@
 //! (d) word-level JSON Lines: one utterance per line,
 //!     `{"split": "train", "index": 0, "words": ["A", "LOT"], "features": [[..D..], [..D..]]}`;
 //!     every word piece carries its word's vector, `[CLS]`/`[SEP]`/padding get zeros
-//!     (spec section 1.2). `cmbert-tui features` writes this format with a first line
+//!     (docs/MODEL.md §1). `cmbert-tui features` writes this format with a first line
 //!     `{"feature_set": {...}}` naming its features, and an `"id"` (the recording) per line.
 //!
 //! A file cannot declare more than its text justifies: every reader takes the
@@ -33,13 +33,19 @@ use super::tokenize::Encoded;
 use super::tsv::{Split, Utterance};
 use crate::acoustic::{AudioNorm, FeatureSetInfo};
 
+/// The audio feature file formats `train --audio` reads (module comment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AudioFormat {
+    /// The reference code's pickle: (a) above.
     ReferencePickle,
+    /// MMSA's aligned_50.pkl: (b) above.
     MmsaPickle,
+    /// NumPy `.npz`: (c) above.
     Npz,
+    /// `.safetensors`: (c) above.
     Safetensors,
+    /// Word-level JSON Lines, as `cmbert-tui features` writes: (d) above.
     WordJsonl,
 }
 
@@ -55,26 +61,35 @@ impl std::fmt::Display for AudioFormat {
     }
 }
 
+/// One utterance's words and a vector per word (format (d)).
 #[derive(Debug, Clone)]
 pub struct WordFeatures {
+    /// The words, as the file gives them.
     pub words: Vec<String>,
+    /// One vector per word.
     pub features: Vec<Vec<f32>>,
     /// Line in the JSONL file, for messages.
     pub line: usize,
 }
 
+/// One split's features, as the file holds them.
 #[derive(Debug, Clone)]
 pub enum SplitFeatures {
     /// `[n, len, dim]`, row-major.
     TokenAligned {
+        /// The values.
         values: Vec<f32>,
+        /// Utterances.
         n: usize,
+        /// Token positions per utterance.
         len: usize,
     },
+    /// One entry per utterance, a vector per word (expanded to tokens when encoded).
     WordLevel(Vec<WordFeatures>),
 }
 
 impl SplitFeatures {
+    /// Utterances in the split.
     pub fn count(&self) -> usize {
         match self {
             Self::TokenAligned { n, .. } => *n,
@@ -83,14 +98,18 @@ impl SplitFeatures {
     }
 }
 
+/// An audio feature file, read and checked against the text splits.
 #[derive(Debug, Clone)]
 pub struct AudioFile {
+    /// The file read.
     pub path: PathBuf,
+    /// Its format, from its extension and content.
     pub format: AudioFormat,
+    /// Values per token (or word).
     pub dim: usize,
     /// Indexed by `Split::index()`.
     pub splits: [SplitFeatures; 3],
-    /// Utterances whose `[CLS]` slot (position 0) is not all zeros (spec section 7).
+    /// Utterances whose `[CLS]` slot (position 0) is not all zeros (docs/MODEL.md §7).
     pub cls_slot_nonzero: usize,
     /// `-inf` values read as 0 (MMSA files).
     pub neg_inf_zeroed: usize,
@@ -249,7 +268,7 @@ impl AudioFile {
 }
 
 /// Token-aligned audio from word vectors: every piece of a word carries the word's vector;
-/// `[CLS]`, `[SEP]` and padding get zeros (spec section 1.2).
+/// `[CLS]`, `[SEP]` and padding get zeros (docs/MODEL.md §1).
 pub fn expand_words(features: &[Vec<f32>], encoded: &Encoded, dim: usize) -> Vec<f32> {
     let mut out = vec![0f32; encoded.input_ids.len() * dim];
     for (t, word) in encoded.token_words.iter().enumerate() {

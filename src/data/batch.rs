@@ -8,21 +8,27 @@ use crate::model::Inputs;
 /// One utterance ready for the model.
 #[derive(Debug, Clone)]
 pub struct Example {
+    /// The utterance's text.
     pub text: String,
+    /// Its tokens and ids.
     pub encoded: Encoded,
     /// Token-aligned audio, `max_len * audio_dim` values, row-major.
     pub audio: Vec<f32>,
+    /// Sentiment label in [-3, 3]; NaN for an unlabelled recording.
     pub label: f32,
 }
 
+/// Examples stacked into the model's input tensors.
 #[derive(Debug, Clone)]
 pub struct Batch {
+    /// Token ids, masks and audio, `[B, L]` and `[B, L, D]`.
     pub inputs: Inputs,
     /// `[B]` f32.
     pub labels: Tensor,
 }
 
 impl Batch {
+    /// Stacks `examples` (all of one length) on `device`.
     pub fn new(examples: &[&Example], audio_dim: usize, device: &Device) -> Result<Self> {
         let b = examples.len();
         let l = examples.first().map_or(0, |e| e.encoded.input_ids.len());

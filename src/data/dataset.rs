@@ -13,11 +13,15 @@ use crate::acoustic::{AudioFeatures, AudioNorm};
 /// What the audio of a dataset is, for the run's report.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AudioSummary {
+    /// The audio file, if one was given.
     pub path: Option<PathBuf>,
+    /// Its format.
     pub format: Option<AudioFormat>,
+    /// Audio values per token.
     pub dim: usize,
-    /// Utterances whose `[CLS]` audio slot is non-zero in the file (spec section 7).
+    /// Utterances whose `[CLS]` audio slot is non-zero in the file (docs/MODEL.md §7).
     pub cls_slot_nonzero: usize,
+    /// `-inf` values read as 0 (MMSA files).
     pub neg_inf_zeroed: usize,
     /// Files from `cmbert-tui features`: their feature set and the z-scoring applied.
     pub features: Option<AudioFeatures>,
@@ -58,11 +62,14 @@ impl AudioSummary {
     }
 }
 
+/// Text splits with their audio, encoded and ready to batch.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The directory of the text splits.
     pub dir: PathBuf,
     /// Indexed by `Split::index()`.
     pub splits: [Vec<Example>; 3],
+    /// What the audio is, for reports.
     pub audio: AudioSummary,
     /// `Some(wav)`: one recording (`--wav`), not a directory of splits; what names it on
     /// screen and in export file names.
@@ -70,6 +77,7 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// The examples of one split, in file order.
     pub fn split(&self, split: Split) -> &[Example] {
         &self.splits[split.index()]
     }

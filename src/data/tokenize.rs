@@ -1,4 +1,4 @@
-//! Text encoding of spec section 2: lower-cased WordPiece, `[CLS] pieces [SEP]`, truncation
+//! Text encoding of docs/MODEL.md §2: lower-cased WordPiece, `[CLS] pieces [SEP]`, truncation
 //! to `max_len - 2` pieces, padding with id 0 to exactly `max_len`, segment ids all 0.
 
 use std::io::Read;
@@ -12,23 +12,47 @@ use tokenizers::Tokenizer;
 /// The reference's fixed sequence length.
 pub const DEFAULT_MAX_LEN: usize = 50;
 
+/// Why text could not be encoded; names the vocabulary file where one is involved.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenizeError {
     #[error("{path}: cannot build a tokenizer: {message}")]
-    Load { path: PathBuf, message: String },
+    /// The tokenizer could not be built from the vocabulary.
+    Load {
+        /// The vocabulary or tokenizer file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
     #[error("{path}: the vocabulary has no {token} token")]
-    MissingSpecial { path: PathBuf, token: &'static str },
+    /// The vocabulary lacks a token the encoding needs.
+    MissingSpecial {
+        /// The vocabulary file.
+        path: PathBuf,
+        /// The token: `[CLS]`, `[SEP]` or `[UNK]`.
+        token: &'static str,
+    },
     #[error("cannot tokenize {text:?}: {message}")]
-    Encode { text: String, message: String },
+    /// The tokenizer refused a text.
+    Encode {
+        /// The text.
+        text: String,
+        /// The tokenizer's reason.
+        message: String,
+    },
+    /// A `max_len` with no room for `[CLS]` and `[SEP]`.
     #[error("max_len must be at least 2 ([CLS] and [SEP]), got {0}")]
     MaxLen(usize),
     /// The vocabulary gave an id the model has no embedding for: vocabulary and model
     /// (its `vocab_size`) do not belong together.
     #[error("token {token:?} has id {id} in {}, but the model has {limit} word embeddings (vocab_size in its config.json): the vocabulary does not belong to this model", vocab.display())]
     OutOfVocabulary {
+        /// The vocabulary file.
         vocab: PathBuf,
+        /// The token.
         token: String,
+        /// Its id in the vocabulary.
         id: u32,
+        /// The model's number of word embeddings.
         limit: usize,
     },
 }
@@ -52,15 +76,18 @@ pub struct Encoded {
 }
 
 impl Encoded {
+    /// Real tokens, `[CLS]` and `[SEP]` included (padding not).
     pub fn len(&self) -> usize {
         self.tokens.len()
     }
 
+    /// Whether there is no real token.
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty()
     }
 }
 
+/// BERT's WordPiece tokenizer set up for MOSI text (docs/MODEL.md §2).
 #[derive(Clone)]
 pub struct TextEncoder {
     tokenizer: Tokenizer,
@@ -160,18 +187,22 @@ impl TextEncoder {
         self
     }
 
+    /// Token positions per utterance.
     pub fn max_len(&self) -> usize {
         self.max_len
     }
 
+    /// The vocabulary or tokenizer file it was built from.
     pub fn source(&self) -> &Path {
         &self.source
     }
 
+    /// Tokens in the vocabulary.
     pub fn vocab_size(&self) -> usize {
         self.tokenizer.get_vocab_size(true)
     }
 
+    /// Encodes one utterance: lower-cased pieces in `[CLS] .. [SEP]`, padded to `max_len`.
     pub fn encode(&self, text: &str) -> Result<Encoded, TokenizeError> {
         let encoding = self.tokenizer.encode(text, false).map_err(|e| TokenizeError::Encode {
             text: text.to_string(),

@@ -11,17 +11,23 @@ use super::error::DataError;
 /// Labels are sentiment scores in [-3, 3].
 pub const LABEL_RANGE: (f32, f32) = (-3.0, 3.0);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+/// One of the three splits of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
+    /// Trained on.
     Train,
+    /// Chooses the best epoch.
     Dev,
+    /// Reported.
     Test,
 }
 
 impl Split {
+    /// The three splits, in file order.
     pub const ALL: [Split; 3] = [Split::Train, Split::Dev, Split::Test];
 
+    /// `train`, `dev` or `test`: the file stem and the command line's name.
     pub fn name(self) -> &'static str {
         match self {
             Split::Train => "train",
@@ -30,10 +36,12 @@ impl Split {
         }
     }
 
+    /// Position in arrays indexed by split (`ALL` order).
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// The split's file in `dir` (`dir/dev.tsv`).
     pub fn tsv_path(self, dir: &Path) -> PathBuf {
         dir.join(format!("{}.tsv", self.name()))
     }
@@ -54,9 +62,12 @@ pub fn label_text(label: f32, decimals: usize) -> String {
     }
 }
 
+/// One line of a split.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Utterance {
+    /// The utterance's text.
     pub text: String,
+    /// Sentiment label in [-3, 3].
     pub label: f32,
     /// The recording's name (a WAV file's stem), when the file has an `id` column.
     pub id: Option<String>,
@@ -64,6 +75,7 @@ pub struct Utterance {
     pub line: usize,
 }
 
+/// Reads one split's TSV; an error names the file and line.
 pub fn read_split(path: &Path) -> Result<Vec<Utterance>, DataError> {
     let content = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),

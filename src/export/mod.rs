@@ -25,7 +25,7 @@ pub const FIGURE4: [&str; 3] = [
     "I THOUGHT IT WAS FUN",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// Figure: one row per utterance, two heatmaps side by side.
     Svg,

@@ -289,7 +289,7 @@ impl BertConfig {
 }
 
 /// Which regression head sits on the encoder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
     /// Cross-Modal BERT: masked multimodal attention fusion head (spec section 3).
@@ -299,7 +299,7 @@ pub enum ModelKind {
 }
 
 /// What the `[CLS]` position of the audio sequence carries (spec section 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClsAudio {
     /// The paper's: a zero vector, so the score cannot depend on the audio.

@@ -21,7 +21,7 @@ pub const MAX_EPOCHS: usize = 100_000;
 /// arithmetic far from overflow.
 pub const MAX_BATCH_SIZE: usize = 1 << 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
     /// The reference implementation's recipe (spec section 4).
@@ -265,16 +265,6 @@ mod tests {
         let err = s.validate_for(&BertConfig::scratch(10)).unwrap_err().to_string();
         assert!(err.starts_with("max_len = 100: must be between 2"), "{err}");
         assert!(err.ends_with("max_position_embeddings is 64) (--max-len)"), "{err}");
-    }
-
-    #[test]
-    fn a_preset_prints_as_the_command_line_spells_it() {
-        use clap::ValueEnum;
-        for preset in Preset::value_variants() {
-            let spelled = preset.to_possible_value().expect("every preset is a CLI value");
-            assert_eq!(preset.to_string(), spelled.get_name());
-        }
-        assert_eq!(format!("preset {}", Preset::Scratch), "preset scratch");
     }
 
     #[test]

@@ -15,9 +15,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 use super::state::{RunState, RunStatus, SavedCheckpoint};
-use super::text::{format_lr, format_rate, wrap, Paths};
+use super::text::{format_duration, format_lr, format_rate, wrap, Paths};
 use super::theme::Theme;
-use crate::commands::printer::format_duration;
 
 /// Width of the field names ("epoch  ").
 const NAME: usize = 7;

@@ -5,6 +5,8 @@
 //! from the left so that its file name stays ("…/run1/best"); other words are never cut
 //! unless one alone is wider than the line.
 
+use std::time::Duration;
+
 use ratatui::text::Span;
 
 /// Display width in terminal columns.
@@ -263,6 +265,17 @@ pub fn format_rate(per_sec: f64) -> String {
     }
 }
 
+/// A duration at the precision a reader needs: "12.5s", "3m07s", "2h05m". The app's status
+/// panel and the commands' printouts share it.
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{:.1}s", d.as_secs_f64()),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
 fn trim_zeros(s: String) -> String {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -340,5 +353,8 @@ mod tests {
         assert_eq!(plural(1, "update"), "1 update");
         assert_eq!(plural(2, "update"), "2 updates");
         assert_eq!(plural(0, "epoch"), "0 epochs");
+        assert_eq!(format_duration(Duration::from_millis(12_500)), "12.5s");
+        assert_eq!(format_duration(Duration::from_secs(187)), "3m07s");
+        assert_eq!(format_duration(Duration::from_secs(2 * 3600 + 5 * 60 + 59)), "2h05m");
     }
 }

@@ -28,9 +28,12 @@ mod sinc;
 
 use frame::FrameAnalyser;
 
+/// Settings of the pitch tracker (Praat's autocorrelation method).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PitchParams {
+    /// Lowest F0 looked for, Hz.
     pub floor_hz: f32,
+    /// Highest F0 looked for, Hz.
     pub ceiling_hz: f32,
     /// Window length in periods of the floor (3: 40 ms at 75 Hz, Praat's Hann window).
     pub periods_per_window: f32,

@@ -46,6 +46,7 @@
 //! - **Lengths** are checked against the bytes that remain before anything is taken, and
 //!   shape products with checked arithmetic before anything is decoded.
 
+mod dtype;
 mod node;
 mod numpy;
 mod output;
@@ -64,14 +65,21 @@ pub use vm::{BUDGET_BASE, BUDGET_PER_BYTE};
 /// `collections.OrderedDict`/`defaultdict` as `Dict` (the default factory is dropped).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PyValue {
+    /// Python's `None`.
     None,
+    /// A `bool`.
     Bool(bool),
+    /// An `int` within 64 bits.
     Int(i64),
+    /// A `float`.
     Float(f64),
     /// Invalid UTF-8 (Python strings with lone surrogates) reads with U+FFFD replacements.
     Str(String),
+    /// `bytes` or `bytearray`.
     Bytes(Vec<u8>),
+    /// A `list`.
     List(Vec<PyValue>),
+    /// A `tuple`.
     Tuple(Vec<PyValue>),
     /// Items in file order. A key written twice (only hand-made pickles do that) appears
     /// twice; [`PyValue::get`] returns the later one, as Python would keep it.
@@ -79,6 +87,7 @@ pub enum PyValue {
     /// A persistent ID (BINPERSID/PERSID): a reference to data outside the pickle, such as
     /// a PyTorch storage. Only [`parse_torch_pickle`] reads them.
     PersistentId(Box<PyValue>),
+    /// A `set` or `frozenset`, items in file order.
     Set(Vec<PyValue>),
     /// A numeric NumPy array. Arrays of strings or Python objects (`dtype=object`, `<U..`,
     /// `|S..`) read as nested `List`s, as their `tolist()` would give.
@@ -89,9 +98,13 @@ pub enum PyValue {
     /// as the one arg. If the object also received list or dict items (subclasses of list
     /// or dict), `state` is a dict `{"state": .., "listitems": [..], "dictitems": {..}}`.
     Object {
+        /// The callable's module (`collections`).
         module: String,
+        /// The callable's name (`Counter`).
         name: String,
+        /// Its positional arguments.
         args: Vec<PyValue>,
+        /// What BUILD gave it, if anything.
         state: Option<Box<PyValue>>,
     },
 }
@@ -100,22 +113,27 @@ pub enum PyValue {
 /// order or memory layout in the file. `int64`/`uint64` beyond 2^53 lose precision.
 #[derive(Clone, PartialEq)]
 pub struct NdArray {
+    /// Dimensions, outermost first.
     pub shape: Vec<usize>,
     /// NumPy's name for the stored type: `float16`, `float32`, `float64`, `int8` .. `int64`,
     /// `uint8` .. `uint64` or `bool` (stored as 0.0/1.0).
     pub dtype: String,
+    /// The values in C order, `shape.iter().product()` of them.
     pub data: Vec<f64>,
 }
 
 impl NdArray {
+    /// The values as `f32`.
     pub fn to_f32(&self) -> Vec<f32> {
         self.data.iter().map(|&v| v as f32).collect()
     }
 
+    /// Number of values.
     pub fn len(&self) -> usize {
         self.data.len()
     }
 
+    /// Whether it holds no value.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
@@ -173,6 +191,7 @@ impl PyValue {
         }
     }
 
+    /// The text of a `Str`.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Self::Str(s) => Some(s),
@@ -180,6 +199,7 @@ impl PyValue {
         }
     }
 
+    /// The array of an `Array`.
     pub fn as_array(&self) -> Option<&NdArray> {
         match self {
             Self::Array(a) => Some(a),
@@ -188,24 +208,55 @@ impl PyValue {
     }
 }
 
+/// Why a pickle could not be read; offsets are bytes into the pickle.
 #[derive(Debug, thiserror::Error)]
 pub enum PickleError {
     #[error("cannot read {}: {error}", path.display())]
-    Io { path: PathBuf, error: std::io::Error },
+    /// The file could not be read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be read.
+        error: std::io::Error,
+    },
     /// Any other error, with the file it came from.
     #[error("{}: {error}", path.display())]
-    File { path: PathBuf, error: Box<PickleError> },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong in it.
+        error: Box<PickleError>,
+    },
     #[error("unexpected end of file at byte {offset} (truncated pickle?)")]
-    Truncated { offset: usize },
+    /// The pickle ends before its STOP.
+    Truncated {
+        /// Where it ends.
+        offset: usize,
+    },
+    /// The bytes are not a pickle at all (what they look like instead).
     #[error("not a pickle: {0}")]
     NotPickle(String),
     #[error("unsupported pickle content at byte {offset}: {message}")]
-    Unsupported { offset: usize, message: String },
+    /// Content this reader does not take: an unknown opcode or type, a value that contains
+    /// itself, more data than the allocation budget allows.
+    Unsupported {
+        /// Where it is.
+        offset: usize,
+        /// What it is.
+        message: String,
+    },
     #[error("malformed pickle at byte {offset}: {message}")]
-    Malformed { offset: usize, message: String },
+    /// Content no pickler writes: a bad argument, a stack underflow, a bad NumPy type code.
+    Malformed {
+        /// Where it is.
+        offset: usize,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl PickleError {
+    /// Whether the pickle was cut short (and so the file is incomplete, not wrong).
     pub fn is_truncated(&self) -> bool {
         match self {
             Self::Truncated { .. } => true,

@@ -4,7 +4,7 @@
 use std::mem::size_of;
 use std::rc::Rc;
 
-use super::numpy::Dtype;
+use super::dtype::Dtype;
 use super::NdArray;
 
 pub(super) type Id = usize;

@@ -604,4 +604,5 @@ pub(super) fn clip(text: &str) -> String {
 /// The budget: bytes the machine may allocate per byte of input, plus a base so that small
 /// files holding a little structure are not refused. See the bound in the module above.
 pub const BUDGET_PER_BYTE: usize = 32;
+/// Bytes the machine may allocate whatever the input's size.
 pub const BUDGET_BASE: usize = 16 << 20;
