@@ -19,6 +19,7 @@ use super::events::{CheckpointKind, Command, Event, RunSummary, Weights};
 use super::groups::group_for;
 use super::inspect::{Inspector, KeptWeights, Watch};
 use super::optim::{BertAdam, WarmupLinear};
+use super::protocol::{Flow, Idle, Protocol, Request, Worker};
 use super::record::{EpochsChange, Saved, TrainingRecord};
 use crate::acoustic::AudioFeatures;
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta, FORMAT};
@@ -499,7 +500,12 @@ impl Trainer {
         while self.progress.epoch < self.spec.epochs {
             let order = self.epoch_order(train.len());
             while self.progress.batch_in_epoch < steps_per_epoch {
-                if self.handle_commands(data, events, commands)? {
+                let mut answering = Answering {
+                    trainer: self,
+                    data,
+                    events,
+                };
+                if Protocol::new(commands, events).between_steps(&mut answering)? == Flow::Stop {
                     self.save_last(events)?;
                     let _ = events.send(Event::Stopped {
                         step: self.progress.global_step,
@@ -599,70 +605,6 @@ impl Trainer {
         let result = self.inspector(data).refresh(&mut watch, events);
         self.watch = watch;
         Ok(result?)
-    }
-
-    /// Returns true when the run must stop. Watches are coalesced: a viewer scrolling
-    /// through utterances costs one recomputation per step at most.
-    fn handle_commands(
-        &mut self,
-        data: &Dataset,
-        events: &Sender<Event>,
-        commands: &Receiver<Command>,
-    ) -> Result<bool, TrainError> {
-        while let Ok(command) = commands.try_recv() {
-            match command {
-                Command::Stop => return Ok(true),
-                Command::Pause => {
-                    // A watch asked for just before the pause is answered now, not at resume.
-                    let mut resumed = false;
-                    while let Ok(command) = commands.try_recv() {
-                        match command {
-                            Command::Watch { split, index } => self.watch.set(split, index),
-                            Command::Stop => return Ok(true),
-                            Command::Resume => {
-                                resumed = true;
-                                break;
-                            }
-                            other => self.answer(other, data, events)?,
-                        }
-                    }
-                    if resumed {
-                        continue;
-                    }
-                    if self.watch.due(Instant::now()) {
-                        self.refresh_watch(data, events)?;
-                    }
-                    let _ = events.send(Event::Paused);
-                    // While paused the viewer may still browse and save.
-                    loop {
-                        match commands.recv() {
-                            Ok(Command::Resume) => break,
-                            Ok(Command::Stop) | Err(_) => return Ok(true),
-                            Ok(Command::Watch { split, index }) => {
-                                self.watch.set(split, index);
-                                self.refresh_watch(data, events)?;
-                            }
-                            Ok(other) => self.answer(other, data, events)?,
-                        }
-                    }
-                    let _ = events.send(Event::Resumed);
-                }
-                other => self.answer(other, data, events)?,
-            }
-        }
-        Ok(false)
-    }
-
-    /// Commands that do not change the course of the run.
-    fn answer(&mut self, command: Command, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {
-        match command {
-            Command::Save => self.save_last(events)?,
-            Command::Watch { split, index } => self.watch.set(split, index),
-            Command::Predict(split) => self.inspector(data).predict(split, events)?,
-            // Best and last exist once the run has finished (`serve`).
-            Command::Switch(_) | Command::Pause | Command::Resume | Command::Stop => {}
-        }
-        Ok(())
     }
 
     /// After the run: the best weights answer the viewer until it closes the channel, or
@@ -825,6 +767,37 @@ impl Trainer {
         };
         checkpoint::save_with(dir, &self.store.vars(), &self.bert, &meta, &self.vocab, &extra)?;
         Ok(())
+    }
+}
+
+/// The trainer answering the viewer between two steps and while paused (`Protocol`).
+struct Answering<'t> {
+    trainer: &'t mut Trainer,
+    data: &'t Dataset,
+    events: &'t Sender<Event>,
+}
+
+impl Worker for Answering<'_> {
+    type Error = TrainError;
+
+    fn answer(&mut self, request: Request) -> Result<(), TrainError> {
+        match request {
+            Request::Save => self.trainer.save_last(self.events)?,
+            // Coalesced: a viewer scrolling through utterances costs one recomputation per
+            // step at most (`Watch::due`; at once while paused).
+            Request::Watch { split, index } => self.trainer.watch.set(split, index),
+            Request::Predict(split) => self.trainer.inspector(self.data).predict(split, self.events)?,
+            // Best and last exist once the run has finished (`serve`).
+            Request::Switch(_) => {}
+        }
+        Ok(())
+    }
+
+    fn idle(&mut self) -> Result<Idle, TrainError> {
+        if self.trainer.watch.due(Instant::now()) {
+            self.trainer.refresh_watch(self.data, self.events)?;
+        }
+        Ok(Idle::Done)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod inspect;
 pub mod metrics;
 pub mod optim;
+pub mod protocol;
 pub mod record;
 
 pub use config::{derive_seed, Preset, RunSpec};
