@@ -26,6 +26,7 @@ use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta, FORMA
 use crate::data::{Batch, Dataset, Example, Split};
 use crate::model::config::InvalidField;
 use crate::model::{loss, BertConfig, CmBert, DropoutRng, HeadConfig, Mode, ParamStore};
+use crate::worker;
 
 const STATE_FILE: &str = "trainer_state.safetensors";
 const STREAM_SHUFFLE: u64 = 1;
@@ -82,8 +83,9 @@ pub enum TrainError {
     NonFiniteTest(NonFinite),
     #[error("the training split is empty")]
     EmptyTrain,
-    #[error("the training thread panicked")]
-    Panicked,
+    /// The training (or inspecting) thread panicked.
+    #[error(transparent)]
+    Panicked(#[from] crate::worker::Panicked),
 }
 
 /// Where the loop is; saved in `last/` for `--resume`.
@@ -420,9 +422,9 @@ impl Trainer {
         Ok(())
     }
 
-    /// Runs on a thread named `trainer` inside `scope`; a failure is also sent as
-    /// `Event::Failed` so that consumers can show it. `after`: whether a finished run then
-    /// keeps answering the viewer.
+    /// Runs on a thread named `trainer` inside `scope`; a failure, a panic included, is
+    /// also sent as `Event::Failed` so that consumers can show it. `after`: whether a
+    /// finished run then keeps answering the viewer.
     pub fn spawn_scoped<'scope, 'env>(
         mut self,
         scope: &'scope std::thread::Scope<'scope, 'env>,
@@ -430,14 +432,19 @@ impl Trainer {
         events: Sender<Event>,
         commands: Receiver<Command>,
         after: AfterRun,
-    ) -> std::thread::ScopedJoinHandle<'scope, Result<Option<RunSummary>, TrainError>>
+    ) -> worker::Worker<'scope, Result<Option<RunSummary>, TrainError>>
     where
         Self: 'scope,
     {
-        std::thread::Builder::new()
-            .name("trainer".into())
-            .spawn_scoped(scope, move || self.run_reporting(data, &events, &commands, after))
-            .expect("spawn the trainer thread")
+        let failed = events.clone();
+        worker::spawn_scoped(
+            scope,
+            "trainer",
+            move || self.run_reporting(data, &events, &commands, after),
+            move |panicked| {
+                let _ = failed.send(Event::Failed(panicked.to_string()));
+            },
+        )
     }
 
     /// `run`, then what `after` says; a failure is also sent as `Event::Failed` so that
