@@ -209,6 +209,16 @@ pub fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Settings a resumed run may change: none changes the model, the optimiser's state or
+/// the data (`commands::resume` refuses the flags that would).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Amend {
+    /// The run's new length: more epochs continue a finished run, fewer end it earlier.
+    pub epochs: Option<usize>,
+    pub eval_batch_size: Option<usize>,
+    pub save_every: Option<usize>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

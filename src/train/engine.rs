@@ -1,5 +1,7 @@
-//! The training loop of the `paper` preset (spec section 4), driven by commands and
-//! reporting through events, shared by the headless CLI and the TUI.
+//! The training loop of the `paper` preset (docs/MODEL.md §4), driven by commands
+//! (`protocol`) and reporting through events, shared by the headless CLI and the TUI.
+//! Resuming a run is in `engine/resume.rs`, writing and reading its checkpoints in
+//! `engine/checkpoint_io.rs`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,132 +13,31 @@ use crossbeam_channel::{Receiver, Sender};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
 
 use super::config::{derive_seed, RunSpec};
-use super::eval::{check_token_ids, evaluate, NonFinite, OutOfVocabulary};
+use super::error::TrainError;
+use super::eval::{check_token_ids, evaluate};
 use super::events::{CheckpointKind, Command, Event, RunSummary, Weights};
 use super::groups::group_for;
 use super::inspect::{Inspector, KeptWeights, Watch};
 use super::optim::{BertAdam, WarmupLinear};
 use super::protocol::{Flow, Idle, Protocol, Request, Worker};
-use super::record::{EpochsChange, Saved, TrainingRecord};
+use super::record::{EpochsChange, Progress};
 use crate::acoustic::AudioFeatures;
-use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta, FORMAT};
+use crate::checkpoint::Checkpoint;
 use crate::data::{Batch, Dataset, Example, Split};
-use crate::model::config::InvalidField;
 use crate::model::{loss, BertConfig, CmBert, DropoutRng, HeadConfig, Mode, ParamStore};
 use crate::worker;
 
-const STATE_FILE: &str = "trainer_state.safetensors";
+mod checkpoint_io;
+mod resume;
+
 const STREAM_SHUFFLE: u64 = 1;
 const STREAM_DROPOUT: u64 = 2;
 
 /// The run directory a checkpoint belongs to: the one that holds it (`RUN` for `RUN/last`).
 pub fn run_dir_of(checkpoint: &Path) -> PathBuf {
     crate::fsutil::parent_of(checkpoint).to_path_buf()
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    #[error("model computation failed: {0}")]
-    Model(#[from] candle_core::Error),
-    #[error("{}: the weights do not fit the model: {source}", dir.display())]
-    Weights {
-        dir: PathBuf,
-        source: Box<candle_core::Error>,
-    },
-    #[error("{path}: cannot resume: {message}")]
-    Resume { path: PathBuf, message: String },
-    /// A setting changed on resuming (`Trainer::amend`) that the run cannot take.
-    #[error("cannot resume with {problem}")]
-    Amend { problem: InvalidField },
-    /// The spec (or progress) saved in a checkpoint, held to what the command line is.
-    #[error("{path}: cannot resume: the saved run settings (cmbert.training): {problem}")]
-    ResumeSpec { path: PathBuf, problem: InvalidField },
-    #[error("invalid training settings for the encoder in {encoder}: {problem}")]
-    Settings { encoder: PathBuf, problem: InvalidField },
-    #[error("{data}: {split} split: {problem}")]
-    Vocabulary {
-        data: PathBuf,
-        split: Split,
-        problem: OutOfVocabulary,
-    },
-    /// Training diverged: nothing of this step was applied or saved.
-    #[error(
-        "training diverged at step {step} (epoch {epoch}): the loss is {loss}; nothing of this step was saved. \
-         Lower the learning rates (--lr, --head-lr) or check the data"
-    )]
-    NonFiniteLoss { step: usize, epoch: usize, loss: f32 },
-    #[error(
-        "training diverged by step {step} (end of epoch {epoch}): dev split: {problem}; not saved as best. \
-         Lower the learning rates (--lr, --head-lr) or check the data"
-    )]
-    NonFiniteDev {
-        step: usize,
-        epoch: usize,
-        problem: NonFinite,
-    },
-    #[error("test split (best epoch's weights): {0}; no result is reported")]
-    NonFiniteTest(NonFinite),
-    #[error("the training split is empty")]
-    EmptyTrain,
-    /// The training (or inspecting) thread panicked.
-    #[error(transparent)]
-    Panicked(#[from] crate::worker::Panicked),
-}
-
-/// Where the loop is; saved in `last/` for `--resume`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Progress {
-    pub epoch: usize,
-    pub batch_in_epoch: usize,
-    pub global_step: usize,
-    pub best_dev_loss: Option<f64>,
-    /// 0-based here (the loop's index); `TrainingRecord::best_epoch` is the printed number.
-    #[serde(rename = "best_epoch_index", alias = "best_epoch")]
-    pub best_epoch: Option<usize>,
-    pub epoch_loss_sum: f64,
-    pub epoch_loss_count: usize,
-}
-
-impl Progress {
-    /// A resumed run's position must be one this spec can have reached: within its epochs,
-    /// with a best epoch (and a finite best loss) once any epoch has ended.
-    pub fn validate(&self, spec: &RunSpec) -> Result<(), InvalidField> {
-        if self.epoch > spec.epochs {
-            return Err(InvalidField::new(
-                "progress.epoch",
-                self.epoch,
-                format!("must be at most the run's epochs ({})", spec.epochs),
-            ));
-        }
-        let best_ok = match (self.best_epoch, self.best_dev_loss) {
-            (None, None) => self.epoch == 0,
-            (Some(e), Some(l)) => e < self.epoch && l.is_finite(),
-            _ => false,
-        };
-        if !best_ok {
-            return Err(InvalidField {
-                field: "progress.best_epoch, progress.best_dev_loss",
-                value: format!("{:?}, {:?}", self.best_epoch, self.best_dev_loss),
-                expected: format!(
-                    "must be an epoch before the current one ({}) and a finite loss, both absent before the first epoch ends",
-                    self.epoch
-                ),
-            });
-        }
-        if !self.epoch_loss_sum.is_finite() {
-            return Err(InvalidField::new(
-                "progress.epoch_loss_sum",
-                self.epoch_loss_sum,
-                "must be finite",
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// What the trainer's thread does once the run has finished.
@@ -147,16 +48,6 @@ pub enum AfterRun {
     /// Keep answering the viewer (`Watch`, `Predict`) with the best weights, and `Switch`
     /// between the best and the last, until the command channel closes (the app).
     Serve,
-}
-
-/// Settings a resumed run may change: none changes the model, the optimiser's state or
-/// the data (`commands::resume` refuses the flags that would).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Amend {
-    /// The run's new length: more epochs continue a finished run, fewer end it earlier.
-    pub epochs: Option<usize>,
-    pub eval_batch_size: Option<usize>,
-    pub save_every: Option<usize>,
 }
 
 /// Whether `loss` is a new best. A NaN compares false with everything, so without the
@@ -213,92 +104,6 @@ impl Trainer {
             device,
             Progress::default(),
         )
-    }
-
-    /// Continues the run saved in `dir` (a `last/` checkpoint written by this engine), in
-    /// the run directory that holds it.
-    pub fn resume(dir: &Path, device: &Device) -> Result<Self, TrainError> {
-        Self::resume_into(dir, &run_dir_of(dir), device)
-    }
-
-    /// Continues the run saved in `dir`, writing its `best/` and `last/` into `out` (whose
-    /// `best/`, if the run has one, must be the run's: see `commands::train`).
-    pub fn resume_into(dir: &Path, out: &Path, device: &Device) -> Result<Self, TrainError> {
-        let resume_err = |message: String| TrainError::Resume {
-            path: dir.to_path_buf(),
-            message,
-        };
-        let ckpt = Checkpoint::load(dir, device)?;
-        let meta = ckpt
-            .meta
-            .clone()
-            .ok_or_else(|| resume_err("not a cmbert-tui checkpoint".into()))?;
-        let record = TrainingRecord::from_meta(&meta)
-            .map_err(|e| resume_err(e.to_string()))?
-            .ok_or_else(|| resume_err("no run record (cmbert.training): not written by `cmbert-tui train`".into()))?;
-        let epochs_changes = record.epochs_changes;
-        let mut spec = record.spec;
-        // The file's own output directory is only a claim: followed, a crafted checkpoint
-        // would choose whose best/ and last/ get replaced.
-        spec.out = Some(out.to_path_buf());
-        let (Some(progress), Some(steps)) = (record.progress, record.optimizer_steps) else {
-            return Err(resume_err(
-                "no trainer progress: only a `last/` checkpoint can be resumed".into(),
-            ));
-        };
-        // Exactly what the command line is held to, before any data is read with it.
-        spec.validate_for(&ckpt.bert)
-            .and_then(|()| progress.validate(&spec))
-            .map_err(|problem| TrainError::ResumeSpec {
-                path: dir.join("config.json"),
-                problem,
-            })?;
-        let state_path = dir.join(STATE_FILE);
-        let state = candle_core::safetensors::load(&state_path, device)
-            .map_err(|e| resume_err(format!("{STATE_FILE}: {e}")))?;
-        let mut trainer = Self::build(
-            spec,
-            ckpt.tensors.clone(),
-            ckpt.bert.clone(),
-            meta.head.clone(),
-            ckpt.vocab.clone(),
-            device,
-            progress,
-        )?;
-        let mut moments = HashMap::new();
-        for (name, step) in steps {
-            let get = |prefix: &str| -> Result<Vec<f32>, TrainError> {
-                let t = state
-                    .get(&format!("{prefix}.{name}"))
-                    .ok_or_else(|| resume_err(format!("{STATE_FILE} lacks {prefix}.{name}")))?;
-                Ok(t.flatten_all()?.to_vec1::<f32>()?)
-            };
-            moments.insert(name.clone(), (get("m")?, get("v")?, step));
-        }
-        trainer
-            .optimizer
-            .import_state(moments)
-            .map_err(|e| resume_err(e.to_string()))?;
-        trainer.audio_features = meta.audio_features.clone();
-        trainer.epochs_changes = epochs_changes;
-        if trainer.progress.best_epoch.is_some() {
-            let best_dir = trainer
-                .spec
-                .out
-                .as_ref()
-                .map(|o| o.join("best"))
-                .ok_or_else(|| resume_err("the run has no output directory".into()))?;
-            let best = Checkpoint::load(&best_dir, device)?;
-            trainer.best = Some(
-                trainer
-                    .store
-                    .vars()
-                    .keys()
-                    .filter_map(|k| best.tensors.get(k).map(|t| (k.clone(), t.clone())))
-                    .collect(),
-            );
-        }
-        Ok(trainer)
     }
 
     fn build(
@@ -382,44 +187,6 @@ impl Trainer {
     /// Where the loop stands (a resumed run: where it resumes).
     pub fn progress(&self) -> &Progress {
         &self.progress
-    }
-
-    /// Changes a resumed run's settings (`--resume` with `--epochs`, `--eval-batch-size`,
-    /// `--save-every`); the checkpoints it saves record them. The epochs may extend a
-    /// finished run or shorten a running one, never below the epochs already done. The
-    /// learning-rate schedule is a function of the run's length (`WarmupLinear` over
-    /// `RunSpec::t_total`), so from the resumed step on it is that of a run started with
-    /// the new length: training further from a finished run's zero rate restarts at the
-    /// rate that run would have at this step, and decays linearly to zero at the new end.
-    /// The change is recorded (`TrainingRecord::epochs_changes`).
-    pub fn amend(&mut self, amend: Amend) -> Result<(), TrainError> {
-        let mut spec = self.spec.clone();
-        spec.epochs = amend.epochs.unwrap_or(spec.epochs);
-        spec.eval_batch_size = amend.eval_batch_size.unwrap_or(spec.eval_batch_size);
-        spec.save_every = amend.save_every.or(spec.save_every);
-        spec.validate().map_err(|problem| TrainError::Amend { problem })?;
-        let done = self.progress.epoch;
-        if spec.epochs < done {
-            return Err(TrainError::Amend {
-                problem: InvalidField::new(
-                    "epochs",
-                    spec.epochs,
-                    format!(
-                        "the run has done {done} epoch{} already (--epochs {done} or more)",
-                        if done == 1 { "" } else { "s" }
-                    ),
-                ),
-            });
-        }
-        if spec.epochs != self.spec.epochs {
-            self.epochs_changes.push(EpochsChange {
-                step: self.progress.global_step,
-                from: self.spec.epochs,
-                to: spec.epochs,
-            });
-        }
-        self.spec = spec;
-        Ok(())
     }
 
     /// Runs on a thread named `trainer` inside `scope`; a failure, a panic included, is
@@ -513,7 +280,7 @@ impl Trainer {
                     events,
                 };
                 if Protocol::new(commands, events).between_steps(&mut answering)? == Flow::Stop {
-                    self.save_last(events)?;
+                    self.save_checkpoint(CheckpointKind::Last, events)?;
                     let _ = events.send(Event::Stopped {
                         step: self.progress.global_step,
                     });
@@ -557,7 +324,7 @@ impl Trainer {
                     .save_every
                     .is_some_and(|n| n > 0 && self.progress.global_step % n == 0)
                 {
-                    self.save_last(events)?;
+                    self.save_checkpoint(CheckpointKind::Last, events)?;
                 }
                 if self.watch.due(Instant::now()) {
                     self.refresh_watch(data, events)?;
@@ -675,15 +442,9 @@ impl Trainer {
             self.refresh_watch(data, events)?;
         }
         if best {
-            if let Some(dir) = self.spec.out.as_ref().map(|o| o.join("best")) {
-                self.save(&dir, None)?;
-                let _ = events.send(Event::CheckpointSaved {
-                    path: dir,
-                    kind: CheckpointKind::Best,
-                });
-            }
+            self.save_checkpoint(CheckpointKind::Best, events)?;
         }
-        self.save_last(events)
+        self.save_checkpoint(CheckpointKind::Last, events)
     }
 
     /// The best weights, tested. The last ones are kept beside them for the viewer (a copy
@@ -727,54 +488,6 @@ impl Trainer {
             best_checkpoint: self.spec.out.as_ref().map(|o| o.join("best")),
         })
     }
-
-    fn save_last(&self, events: &Sender<Event>) -> Result<(), TrainError> {
-        let Some(dir) = self.spec.out.as_ref().map(|o| o.join("last")) else {
-            return Ok(());
-        };
-        self.save(&dir, Some(&self.progress))?;
-        let _ = events.send(Event::CheckpointSaved {
-            path: dir,
-            kind: CheckpointKind::Last,
-        });
-        Ok(())
-    }
-
-    /// Saves weights and the run spec; with `progress`, also the optimiser state for resuming.
-    pub fn save(&self, dir: &Path, progress: Option<&Progress>) -> Result<(), TrainError> {
-        let mut record = TrainingRecord {
-            spec: self.spec.clone(),
-            saved: Some(if progress.is_some() { Saved::Last } else { Saved::Best }),
-            step: Some(self.progress.global_step),
-            epochs_done: Some(self.progress.epoch),
-            best_epoch: self.progress.best_epoch.map(|e| e + 1),
-            best_dev_loss: self.progress.best_dev_loss,
-            progress: None,
-            optimizer_steps: None,
-            epochs_changes: self.epochs_changes.clone(),
-        };
-        let mut extra = Vec::new();
-        if let Some(progress) = progress {
-            let state = self.optimizer.export_state();
-            record.progress = Some(progress.clone());
-            record.optimizer_steps = Some(state.iter().map(|(n, _, _, s)| (n.clone(), *s)).collect());
-            let mut tensors = Vec::with_capacity(state.len() * 2);
-            for (name, m, v, _) in state {
-                tensors.push((format!("m.{name}"), Tensor::from_slice(m, m.len(), &Device::Cpu)?));
-                tensors.push((format!("v.{name}"), Tensor::from_slice(v, v.len(), &Device::Cpu)?));
-            }
-            extra.push((STATE_FILE, tensors));
-        }
-        let meta = CheckpointMeta {
-            format: FORMAT.into(),
-            head: self.head.clone(),
-            max_len: self.spec.max_len,
-            training: record.to_value(),
-            audio_features: self.audio_features.clone(),
-        };
-        checkpoint::save_with(dir, &self.store.vars(), &self.bert, &meta, &self.vocab, &extra)?;
-        Ok(())
-    }
 }
 
 /// The trainer answering the viewer between two steps and while paused (`Protocol`).
@@ -789,7 +502,7 @@ impl Worker for Answering<'_> {
 
     fn answer(&mut self, request: Request) -> Result<(), TrainError> {
         match request {
-            Request::Save => self.trainer.save_last(self.events)?,
+            Request::Save => self.trainer.save_checkpoint(CheckpointKind::Last, self.events)?,
             // Coalesced: a viewer scrolling through utterances costs one recomputation per
             // step at most (`Watch::due`; at once while paused).
             Request::Watch { split, index } => self.trainer.watch.set(split, index),
@@ -811,7 +524,6 @@ impl Worker for Answering<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ModelKind;
 
     #[test]
     fn nan_and_infinity_are_never_best() {
@@ -821,26 +533,5 @@ mod tests {
         assert!(improves(None, 3.0));
         assert!(improves(Some(3.0), 2.0));
         assert!(!improves(Some(2.0), 2.0));
-    }
-
-    #[test]
-    fn resumed_progress_must_fit_the_spec() {
-        let spec = RunSpec::paper("d".into(), "b".into(), ModelKind::CmBert);
-        let mut p = Progress::default();
-        p.validate(&spec).unwrap();
-        p.epoch = 1;
-        assert!(p.validate(&spec).is_err(), "an ended epoch without a best");
-        p.best_epoch = Some(0);
-        p.best_dev_loss = Some(0.5);
-        p.validate(&spec).unwrap();
-        p.epoch = 4;
-        assert!(p
-            .validate(&spec)
-            .unwrap_err()
-            .to_string()
-            .starts_with("progress.epoch = 4"));
-        p.epoch = 1;
-        p.best_epoch = Some(1);
-        assert!(p.validate(&spec).is_err(), "best epoch not yet ended");
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::eval::AttentionSnapshot;
 use super::metrics::Metrics;
+use super::record::{Saved, TrainingRecord};
 use crate::data::Split;
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,7 +51,7 @@ pub enum Event {
     },
     Failed(String),
     /// The watched utterance's attention, recomputed.
-    Attention(Box<super::inspect::Inspection>),
+    Attention(Box<Inspection>),
     /// A split's predictions in file order (dev after each epoch, test at the end, any
     /// split on request), and the weights that made them.
     Predictions {
@@ -89,8 +91,7 @@ impl Weights {
     }
 
     /// What a checkpoint's run record says its weights are.
-    pub fn of_record(record: Option<&super::record::TrainingRecord>) -> Self {
-        use super::record::Saved;
+    pub fn of_record(record: Option<&TrainingRecord>) -> Self {
         match record.map(|r| (r.saved, r.best_epoch, r.step)) {
             Some((Some(Saved::Best), Some(epoch), _)) => Self::Best { epoch },
             Some((Some(Saved::Last), _, Some(step))) => Self::Last { step },
@@ -109,6 +110,14 @@ impl fmt::Display for Weights {
             Self::Checkpoint => f.write_str("checkpoint"),
         }
     }
+}
+
+/// An utterance's attention and the weights that computed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    pub split: Split,
+    pub weights: Weights,
+    pub snapshot: AttentionSnapshot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -157,7 +166,6 @@ pub struct RunSummary {
 mod tests {
     use super::*;
     use crate::model::ModelKind;
-    use crate::train::record::{Saved, TrainingRecord};
     use crate::train::RunSpec;
 
     #[test]

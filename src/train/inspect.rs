@@ -9,23 +9,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use candle_core::{Device, Result, Tensor, Var};
-use crossbeam_channel::{Receiver, Sender};
-use serde::Serialize;
-
-use super::eval::{attention_snapshot, evaluate, AttentionSnapshot};
-use super::events::{CheckpointKind, Command, Event, Weights};
+use super::eval::{attention_snapshot, evaluate};
+use super::events::{CheckpointKind, Command, Event, Inspection, Weights};
 use super::protocol::{Idle, Protocol, Request, Worker};
 use crate::data::{Dataset, Split};
 use crate::model::{CmBert, ModelKind};
-
-/// An utterance's attention and the weights that computed it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Inspection {
-    pub split: Split,
-    pub weights: Weights,
-    pub snapshot: AttentionSnapshot,
-}
+use candle_core::{Device, Result, Tensor, Var};
+use crossbeam_channel::{Receiver, Sender};
 
 /// A finished run's best and last weights, copies kept in memory so that the viewer
 /// switches between them without reading a checkpoint: the model's variables take either.
