@@ -292,13 +292,13 @@ impl BertConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
-    /// Cross-Modal BERT: masked multimodal attention fusion head (spec section 3).
+    /// Cross-Modal BERT: masked multimodal attention fusion head (docs/MODEL.md §3).
     CmBert,
     /// Text-only baseline: `Linear(d, 1)` on the pooled output.
     TBert,
 }
 
-/// What the `[CLS]` position of the audio sequence carries (spec section 7).
+/// What the `[CLS]` position of the audio sequence carries (docs/MODEL.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClsAudio {

@@ -1,6 +1,8 @@
-//! Building blocks with a backward pass on every op. candle-nn's fused layer norm and
-//! `softmax_last_dim` have none (CANDLE-NOTES.md: they silently stop gradients), so these
-//! are written from basic ops.
+//! Building blocks with a backward pass on every op: dropout with a seeded mask, linear
+//! layers with PyTorch's initialisation, and layer normalisation. candle-nn's fused layer
+//! norm and `softmax_last_dim` have no backward pass (docs/CANDLE.md: they silently stop
+//! gradients), so the norm and dropout here call our own fused ops (`fused.rs`), which have
+//! one.
 
 use std::sync::Mutex;
 
@@ -37,12 +39,6 @@ impl DropoutRng {
 pub enum Mode<'a> {
     Eval,
     Train(&'a DropoutRng),
-}
-
-impl Mode<'_> {
-    pub fn is_train(&self) -> bool {
-        matches!(self, Mode::Train(_))
-    }
 }
 
 pub fn dropout(xs: &Tensor, p: f64, mode: Mode<'_>) -> Result<Tensor> {

@@ -24,7 +24,7 @@ pub const MAX_BATCH_SIZE: usize = 1 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
-    /// The reference implementation's recipe (spec section 4).
+    /// The reference implementation's recipe (docs/MODEL.md §4).
     Paper,
     /// For the built-in corpus and a small BERT trained from scratch: the paper's recipe with
     /// trainable embeddings, a larger encoder learning rate and more epochs.

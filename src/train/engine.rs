@@ -26,7 +26,7 @@ use super::record::{EpochsChange, Progress};
 use crate::acoustic::AudioFeatures;
 use crate::checkpoint::Checkpoint;
 use crate::data::{Batch, Dataset, Example, Split};
-use crate::model::{loss, BertConfig, CmBert, DropoutRng, HeadConfig, Mode, ParamStore};
+use crate::model::{loss, BertAttentions, BertConfig, CmBert, DropoutRng, HeadConfig, Mode, ParamStore};
 use crate::worker;
 
 mod checkpoint_io;
@@ -295,7 +295,9 @@ impl Trainer {
                     STREAM_DROPOUT,
                     self.progress.global_step as u64,
                 ));
-                let out = self.model.forward(&batch.inputs, Mode::Train(&rng), false)?;
+                let out = self
+                    .model
+                    .forward(&batch.inputs, Mode::Train(&rng), BertAttentions::Skip)?;
                 let batch_loss = loss(&out.score, &batch.labels)?;
                 let loss_value = batch_loss.to_scalar::<f32>()?;
                 if !loss_value.is_finite() {

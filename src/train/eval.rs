@@ -1,11 +1,11 @@
 //! Evaluation exactly as the reference does it: batches of `eval_batch_size` in file order,
-//! padded to max_len. Batching matters: the fusion head scales by a batch-wide norm (spec
-//! section 3, step 2), so an utterance's score depends on its batch-mates.
+//! padded to max_len. Batching matters: the fusion head scales by a batch-wide norm (docs/MODEL.md
+//! §3, step 2), so an utterance's score depends on its batch-mates.
 
 use candle_core::{Device, Result, Tensor};
 
 use crate::data::{Batch, Example};
-use crate::model::{loss, CmBert, Mode};
+use crate::model::{loss, BertAttentions, CmBert, Mode};
 
 use super::metrics::Metrics;
 
@@ -29,7 +29,7 @@ pub fn evaluate(
     for chunk in examples.chunks(batch_size.max(1)) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let batch = Batch::new(&refs, audio_dim, device)?;
-        let out = model.forward(&batch.inputs, Mode::Eval, false)?;
+        let out = model.forward(&batch.inputs, Mode::Eval, BertAttentions::Skip)?;
         losses.push(loss(&out.score, &batch.labels)?.to_scalar::<f32>()? as f64);
         predictions.extend(out.score.to_vec1::<f32>()?);
     }
@@ -115,7 +115,7 @@ pub struct AttentionSnapshot {
     pub label: f32,
     pub prediction: f32,
     /// The prediction with the audio of the whole evaluation batch set to zero: equal to
-    /// `prediction` when the voice cannot reach the score (the paper's model, spec section 7).
+    /// `prediction` when the voice cannot reach the score (the paper's model, docs/MODEL.md §7).
     pub prediction_without_audio: f32,
     /// How the utterance was batched when scored.
     pub batching: String,
@@ -140,12 +140,12 @@ pub fn attention_snapshot(
     let end = (start + batch_size).min(examples.len());
     let refs: Vec<&Example> = examples[start..end].iter().collect();
     let batch = Batch::new(&refs, audio_dim, device)?;
-    let out = model.forward(&batch.inputs, Mode::Eval, false)?;
+    let out = model.forward(&batch.inputs, Mode::Eval, BertAttentions::Skip)?;
     let silent = crate::model::Inputs {
         audio: batch.inputs.audio.zeros_like()?,
         ..batch.inputs.clone()
     };
-    let without_audio = model.forward(&silent, Mode::Eval, false)?;
+    let without_audio = model.forward(&silent, Mode::Eval, BertAttentions::Skip)?;
     let row = index - start;
     let example = &examples[index];
     let n = example.encoded.len();

@@ -1,6 +1,6 @@
 //! Answers a viewer's questions about the model as it is now: the attention of one
 //! utterance, the predictions of a split. The trainer asks it between steps; `open` asks it
-//! for a finished checkpoint. Both use the evaluation batching (spec section 3, step 2).
+//! for a finished checkpoint. Both use the evaluation batching (docs/MODEL.md §3, step 2).
 //!
 //! Every answer carries the `Weights` that computed it. A finished run keeps its best and
 //! its last weights in memory (`KeptWeights`) and switches between them on request, so that

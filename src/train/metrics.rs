@@ -1,4 +1,4 @@
-//! Test-set metrics exactly as spec section 5 (and as the reference and MMSA compute them).
+//! Test-set metrics exactly as docs/MODEL.md §5 (and as the reference and MMSA compute them).
 
 use serde::{Deserialize, Serialize};
 

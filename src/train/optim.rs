@@ -1,4 +1,4 @@
-//! BERT's Adam variant as the reference uses it (spec section 4): per-tensor gradient
+//! BERT's Adam variant as the reference uses it (docs/MODEL.md §4): per-tensor gradient
 //! clipping, no bias correction, decoupled weight decay added to the update, warm-up-linear
 //! schedule driven by a per-parameter step counter. On the CPU the update runs in place over
 //! the raw parameter buffer (one pass per tensor) instead of a dozen tensor ops; on other
@@ -105,10 +105,6 @@ impl BertAdam {
     /// Steps taken by the most-updated parameter.
     pub fn steps(&self) -> usize {
         self.slots.iter().map(|s| s.step).max().unwrap_or(0)
-    }
-
-    pub fn param_names(&self) -> impl Iterator<Item = &str> {
-        self.slots.iter().map(|s| s.name.as_str())
     }
 
     /// Moments and step counters by parameter name, for resuming.
