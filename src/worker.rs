@@ -36,14 +36,14 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
         .unwrap_or("(no message)")
 }
 
-/// A worker running in a scope; [`Worker::join`] gives what it returned or how it panicked.
-pub struct Worker<'scope, R> {
+/// A worker running in a scope; [`Handle::join`] gives what it returned or how it panicked.
+pub struct Handle<'scope, R> {
     handle: ScopedJoinHandle<'scope, Result<R, Panicked>>,
     name: String,
 }
 
 /// Runs `work` on a thread named `name` inside `scope`. A panic in `work` is caught there:
-/// `on_panic` hears of it on the worker's thread, and [`Worker::join`] returns it.
+/// `on_panic` hears of it on the worker's thread, and [`Handle::join`] returns it.
 ///
 /// Panics only if the OS cannot start a thread (as `std::thread::spawn` does).
 pub fn spawn_scoped<'scope, 'env, R: Send + 'scope>(
@@ -51,7 +51,7 @@ pub fn spawn_scoped<'scope, 'env, R: Send + 'scope>(
     name: &str,
     work: impl FnOnce() -> R + Send + 'scope,
     on_panic: impl FnOnce(&Panicked) + Send + 'scope,
-) -> Worker<'scope, R> {
+) -> Handle<'scope, R> {
     let thread_name = name.to_string();
     let handle = thread::Builder::new()
         .name(name.into())
@@ -63,13 +63,13 @@ pub fn spawn_scoped<'scope, 'env, R: Send + 'scope>(
             })
         })
         .unwrap_or_else(|e| panic!("cannot start the {name} thread: {e}"));
-    Worker {
+    Handle {
         handle,
         name: name.into(),
     }
 }
 
-impl<R> Worker<'_, R> {
+impl<R> Handle<'_, R> {
     /// Whether the worker has returned (or panicked): `join` then does not wait.
     pub fn is_finished(&self) -> bool {
         self.handle.is_finished()

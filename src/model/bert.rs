@@ -241,17 +241,20 @@ pub struct BertOutput {
     pub attentions: Option<Vec<Tensor>>,
 }
 
+/// The BERT encoder (embeddings, layers, pooler), loaded from Hugging Face keys.
 #[derive(Debug, Clone)]
 pub struct BertModel {
     embeddings: Embeddings,
     layers: Vec<Layer>,
     pooler: candle_nn::Linear,
+    /// The hyper-parameters it was built with.
     pub config: BertConfig,
     /// Parameter gradients of the fused layers (see `fused_layer.rs`).
     pub grad_sink: GradSink,
 }
 
 impl BertModel {
+    /// Builds the encoder from `vb` (prefix `bert`); a tensor the checkpoint lacks is initialised as BERT does.
     pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
         let init = Init::Randn {
             mean: 0.0,
@@ -274,6 +277,7 @@ impl BertModel {
         self.embeddings.detach();
     }
 
+    /// Where the weights live.
     pub fn device(&self) -> &Device {
         self.pooler.weight().device()
     }

@@ -20,6 +20,7 @@ pub struct Inputs {
     pub audio: Tensor,
 }
 
+/// What one forward pass returns.
 #[derive(Debug, Clone)]
 pub struct ModelOutput {
     /// Sentiment score `y_hat`, `[B]`.
@@ -37,11 +38,15 @@ enum Head {
     Pooled,
 }
 
+/// The regression model: the BERT encoder, then the fusion head (CM-BERT) or the pooled
+/// output (T-BERT), then a linear regressor to one score.
 #[derive(Debug, Clone)]
 pub struct CmBert {
+    /// The encoder (its gradient sink and embedding freezing are the trainer's business).
     pub bert: BertModel,
     head: Head,
     classifier: candle_nn::Linear,
+    /// Which head and its sizes, as saved in our checkpoints.
     pub head_config: HeadConfig,
 }
 

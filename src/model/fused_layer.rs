@@ -57,22 +57,34 @@ impl GradSink {
 /// A weight and a bias: of a linear map (`[out, in]`, `[out]`) or of a layer norm.
 #[derive(Debug, Clone)]
 pub struct Affine {
+    /// `[out, in]` for a linear map, `[dim]` for a layer norm.
     pub weight: Tensor,
+    /// `[out]` (or `[dim]`).
     pub bias: Tensor,
 }
 
 /// One encoder layer's parameters and hyper-parameters.
 #[derive(Debug, Clone)]
 pub struct LayerWeights {
+    /// Query projection.
     pub query: Affine,
+    /// Key projection.
     pub key: Affine,
+    /// Value projection.
     pub value: Affine,
+    /// Projection of the attention's context back to the hidden width.
     pub attention_output: Affine,
+    /// Layer norm after the attention block.
     pub attention_norm: Affine,
+    /// Feed-forward expansion.
     pub intermediate: Affine,
+    /// Feed-forward projection back to the hidden width.
     pub output: Affine,
+    /// Layer norm after the feed-forward block.
     pub output_norm: Affine,
+    /// Number of attention heads.
     pub heads: usize,
+    /// Layer-norm epsilon.
     pub eps: f32,
 }
 
@@ -95,8 +107,11 @@ impl LayerWeights {
 /// feed-forward output.
 #[derive(Debug, Default)]
 pub struct LayerMasks {
+    /// Dropout of the attention probabilities: which survive, and the scale `1 / (1 - p)`.
     pub probs: Option<(Vec<bool>, f32)>,
+    /// Dropout of the attention block's output.
     pub attention_output: Option<(Vec<bool>, f32)>,
+    /// Dropout of the feed-forward block's output.
     pub output: Option<(Vec<bool>, f32)>,
 }
 

@@ -56,7 +56,10 @@ fn improves(best: Option<f64>, loss: f64) -> bool {
     loss.is_finite() && best.is_none_or(|b| loss < b)
 }
 
+/// A run in progress: the model, its optimiser and where the loop stands. Build it with
+/// `new` or `resume`, then `run` it (or `spawn_scoped`).
 pub struct Trainer {
+    /// The run's settings (amended on resuming, `amend`).
     pub spec: RunSpec,
     model: CmBert,
     store: Arc<ParamStore>,
@@ -165,10 +168,12 @@ impl Trainer {
         })
     }
 
+    /// The model being trained.
     pub fn model(&self) -> &CmBert {
         &self.model
     }
 
+    /// The model's head configuration.
     pub fn head(&self) -> &HeadConfig {
         &self.head
     }
@@ -180,6 +185,7 @@ impl Trainer {
         self
     }
 
+    /// The audio feature set this run trains on, when recorded.
     pub fn audio_features(&self) -> Option<&AudioFeatures> {
         self.audio_features.as_ref()
     }
@@ -199,7 +205,7 @@ impl Trainer {
         events: Sender<Event>,
         commands: Receiver<Command>,
         after: AfterRun,
-    ) -> worker::Worker<'scope, Result<Option<RunSummary>, TrainError>>
+    ) -> worker::Handle<'scope, Result<Option<RunSummary>, TrainError>>
     where
         Self: 'scope,
     {

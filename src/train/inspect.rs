@@ -53,6 +53,7 @@ impl KeptWeights {
 /// The utterance a viewer is watching, and when its attention was last recomputed.
 #[derive(Debug, Clone, Default)]
 pub struct Watch {
+    /// The watched utterance (split, index), if any.
     pub target: Option<(Split, usize)>,
     last: Option<(Instant, Duration)>,
 }
@@ -63,6 +64,7 @@ const REFRESH_SHARE: u32 = 50;
 const MIN_REFRESH: Duration = Duration::from_millis(250);
 
 impl Watch {
+    /// Watches this utterance from now on; due at once.
     pub fn set(&mut self, split: Split, index: usize) {
         self.target = Some((split, index));
         self.last = None;
@@ -78,19 +80,28 @@ impl Watch {
         }
     }
 
+    /// Records a refresh that ended at `finished` and took `cost`.
     pub fn done(&mut self, finished: Instant, cost: Duration) {
         self.last = Some((finished, cost));
     }
 }
 
+/// Answers the viewer about one model: attention maps and predictions, labelled with the
+/// weights that computed them.
 pub struct Inspector<'a> {
+    /// The model asked about.
     pub model: &'a CmBert,
     /// What the model's variables hold now: the label of every answer.
     pub weights: Weights,
+    /// CM-BERT or T-BERT (which has no fusion matrices).
     pub kind: ModelKind,
+    /// The splits asked about.
     pub data: &'a Dataset,
+    /// Examples per evaluation batch (as in training: scores depend on it).
     pub eval_batch_size: usize,
+    /// Width of the audio features.
     pub audio_dim: usize,
+    /// Where the batches go.
     pub device: &'a Device,
 }
 
@@ -146,6 +157,7 @@ impl Inspector<'_> {
         Protocol::new(commands, events).serve(&mut serving)
     }
 
+    /// Sends the predictions of `split` (one evaluation pass).
     pub fn predict(&self, split: Split, events: &Sender<Event>) -> Result<()> {
         let eval = evaluate(
             self.model,

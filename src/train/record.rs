@@ -46,6 +46,7 @@ pub struct TrainingRecord {
     pub epochs_done: Option<usize>,
     /// The best dev epoch so far, numbered from 1.
     pub best_epoch: Option<usize>,
+    /// The dev loss of the best epoch.
     pub best_dev_loss: Option<f64>,
     /// Where the loop stood: present in `last/` only, which is what makes it resumable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,22 +65,31 @@ pub struct TrainingRecord {
 /// `to` epochs (`Trainer::amend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EpochsChange {
+    /// The optimiser step from which the new length applies.
     pub step: usize,
+    /// The run's epochs before.
     pub from: usize,
+    /// The run's epochs after.
     pub to: usize,
 }
 
 /// Where the loop is; saved in `last/` for `--resume`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Progress {
+    /// Epochs completed (0-based index of the current one).
     pub epoch: usize,
+    /// Batches done in the current epoch.
     pub batch_in_epoch: usize,
+    /// Optimiser steps taken.
     pub global_step: usize,
+    /// The best dev loss so far.
     pub best_dev_loss: Option<f64>,
     /// 0-based here (the loop's index); `TrainingRecord::best_epoch` is the printed number.
     #[serde(rename = "best_epoch_index", alias = "best_epoch")]
     pub best_epoch: Option<usize>,
+    /// Sum of the current epoch's batch losses so far.
     pub epoch_loss_sum: f64,
+    /// Number of batches in that sum.
     pub epoch_loss_count: usize,
 }
 
@@ -120,6 +130,7 @@ impl Progress {
     }
 }
 
+/// A checkpoint's run record that does not parse as this build's `TrainingRecord`.
 #[derive(Debug, thiserror::Error)]
 #[error("the run record (cmbert.training) is not one this build reads: {0}")]
 pub struct RecordError(#[from] serde_json::Error);
