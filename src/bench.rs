@@ -12,7 +12,9 @@ use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 
 use crate::data::{Batch, Encoded, Example};
-use crate::model::{loss, BertConfig, ClsAudio, CmBert, DropoutRng, HeadConfig, Mode, ModelKind, ParamStore};
+use crate::model::{
+    loss, BertAttentions, BertConfig, ClsAudio, CmBert, DropoutRng, HeadConfig, Mode, ModelKind, ParamStore,
+};
 use crate::train::{group_for, BertAdam, GroupSettings, WarmupLinear};
 
 /// A BERT size to time.
@@ -128,14 +130,18 @@ impl Ours {
 
     fn forward(&self) -> Result<f64> {
         let start = Instant::now();
-        let out = self.model.forward(&self.batch.inputs, Mode::Eval, false)?;
+        let out = self
+            .model
+            .forward(&self.batch.inputs, Mode::Eval, BertAttentions::Skip)?;
         out.score.to_vec1::<f32>()?;
         Ok(start.elapsed().as_secs_f64())
     }
 
     fn train(&mut self) -> Result<f64> {
         let start = Instant::now();
-        let out = self.model.forward(&self.batch.inputs, Mode::Train(&self.rng), false)?;
+        let out = self
+            .model
+            .forward(&self.batch.inputs, Mode::Train(&self.rng), BertAttentions::Skip)?;
         let grads = self.model.backward(&loss(&out.score, &self.batch.labels)?)?;
         self.optimizer.step(&grads)?;
         Ok(start.elapsed().as_secs_f64())

@@ -16,3 +16,4 @@ pub mod hub;
 pub mod model;
 pub mod train;
 pub mod ui;
+pub mod worker;

@@ -5,7 +5,7 @@ mod common;
 
 use candle_core::{Device, Tensor};
 use cmbert::checkpoint::Checkpoint;
-use cmbert::model::{loss, ClsAudio, HeadConfig, Mode, ModelKind};
+use cmbert::model::{loss, BertAttentions, ClsAudio, HeadConfig, Mode, ModelKind};
 use common::*;
 
 fn scores_and_audio_grads(cls_audio: ClsAudio, audio: &Tensor) -> (Vec<f32>, f32, f32) {
@@ -13,7 +13,7 @@ fn scores_and_audio_grads(cls_audio: ClsAudio, audio: &Tensor) -> (Vec<f32>, f32
     let (model, store) = build(&ckpt, &HeadConfig::new(ModelKind::CmBert, cls_audio, 5), &[]);
     let (mut inputs, labels) = tiny_inputs();
     inputs.audio = audio.clone();
-    let out = model.forward(&inputs, Mode::Eval, false).unwrap();
+    let out = model.forward(&inputs, Mode::Eval, BertAttentions::Skip).unwrap();
     let grads = model.backward(&loss(&out.score, &labels).unwrap()).unwrap();
     let vars = store.vars();
     let grad_max = |name: &str| {

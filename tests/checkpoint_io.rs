@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
 use cmbert::checkpoint::{self, read_torch_bytes, Checkpoint, CheckpointMeta, Layout, TorchError, FORMAT};
-use cmbert::model::{ClsAudio, HeadConfig, Mode, ModelKind};
+use cmbert::model::{BertAttentions, ClsAudio, HeadConfig, Mode, ModelKind};
 use common::*;
 
 fn meta(head: &HeadConfig) -> CheckpointMeta {
@@ -29,7 +29,7 @@ fn save_then_load_gives_identical_scores_and_replaces_atomically() {
     let (model, store) = build(&source, &head, &[]);
     let (inputs, _) = tiny_inputs();
     let before = model
-        .forward(&inputs, Mode::Eval, false)
+        .forward(&inputs, Mode::Eval, BertAttentions::Skip)
         .unwrap()
         .score
         .to_vec1::<f32>()
@@ -49,7 +49,7 @@ fn save_then_load_gives_identical_scores_and_replaces_atomically() {
         store2.fresh()
     );
     let after = reloaded
-        .forward(&inputs, Mode::Eval, false)
+        .forward(&inputs, Mode::Eval, BertAttentions::Skip)
         .unwrap()
         .score
         .to_vec1::<f32>()

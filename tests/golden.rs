@@ -11,7 +11,7 @@ mod common;
 
 use candle_core::{Device, Tensor};
 use cmbert::checkpoint::{canonical_name, Checkpoint, Layout};
-use cmbert::model::{loss, ClsAudio, HeadConfig, Mode, ModelKind};
+use cmbert::model::{loss, BertAttentions, ClsAudio, HeadConfig, Mode, ModelKind};
 use common::*;
 
 const TOL: f32 = 1e-5;
@@ -32,7 +32,7 @@ fn check_variant(layout: &str, variant: &str, head: HeadConfig) {
         .collect();
     let (model, store) = build(&ckpt, &head, &extra);
     let (inputs, labels) = tiny_inputs();
-    let out = model.forward(&inputs, Mode::Eval, false).unwrap();
+    let out = model.forward(&inputs, Mode::Eval, BertAttentions::Skip).unwrap();
     let l = loss(&out.score, &labels).unwrap();
     assert_close(&format!("{variant} score"), &out.score, &golden["score"], TOL);
     assert_close(&format!("{variant} loss"), &l.reshape(1).unwrap(), &golden["loss"], TOL);
@@ -127,7 +127,12 @@ fn encoder_only_layouts_match_hidden_state() {
         let (model, store) = build(&ckpt, &head(ClsAudio::Zero), &[]);
         let hidden = model
             .bert
-            .forward(&inputs.input_ids, &inputs.attention_mask, Mode::Eval, false)
+            .forward(
+                &inputs.input_ids,
+                &inputs.attention_mask,
+                Mode::Eval,
+                BertAttentions::Skip,
+            )
             .unwrap();
         assert_close(
             &format!("{layout} hidden"),
@@ -153,7 +158,7 @@ fn attention_probabilities_are_returned_per_layer() {
     let ckpt = checkpoint("reference");
     let (model, _) = build(&ckpt, &head(ClsAudio::Zero), &[]);
     let (inputs, _) = tiny_inputs();
-    let out = model.forward(&inputs, Mode::Eval, true).unwrap();
+    let out = model.forward(&inputs, Mode::Eval, BertAttentions::Keep).unwrap();
     let attentions = out.bert_attentions.expect("asked for");
     assert_eq!(attentions.len(), 2);
     assert_eq!(attentions[0].dims(), &[3, 4, 50, 50]);
@@ -210,7 +215,7 @@ fn optimiser_steps_match_reference() {
     );
     let (inputs, labels) = tiny_inputs();
     for _ in 0..3 {
-        let out = model.forward(&inputs, Mode::Eval, false).unwrap();
+        let out = model.forward(&inputs, Mode::Eval, BertAttentions::Skip).unwrap();
         optimizer
             .step(&model.backward(&loss(&out.score, &labels).unwrap()).unwrap())
             .unwrap();

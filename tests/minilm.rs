@@ -11,7 +11,7 @@ use std::process::Command;
 use candle_core::{DType, Device};
 use cmbert::checkpoint::Checkpoint;
 use cmbert::data::TextEncoder;
-use cmbert::model::{ClsAudio, HeadConfig, Mode, ModelKind};
+use cmbert::model::{BertAttentions, ClsAudio, HeadConfig, Mode, ModelKind};
 use common::*;
 
 fn minilm_dir() -> PathBuf {
@@ -60,7 +60,7 @@ fn tokenizer_and_encoder_match_transformers() {
     let ids = golden["input_ids"].to_dtype(DType::U32).unwrap();
     let out = model
         .bert
-        .forward(&ids, &golden["attention_mask"], Mode::Eval, false)
+        .forward(&ids, &golden["attention_mask"], Mode::Eval, BertAttentions::Skip)
         .unwrap();
     let diff = (out.last_hidden_state - &golden["hidden"]).unwrap().abs().unwrap();
     let max = diff.max_all().unwrap().to_scalar::<f32>().unwrap();

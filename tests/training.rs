@@ -385,3 +385,35 @@ fn inspector_answers_watches_first_and_predicts_like_evaluate() {
     );
     assert_eq!(inspection.snapshot.prediction, expected.predictions[9]);
 }
+
+/// The viewer is gone (its command channel closed, as when the app's thread ends or dies):
+/// the run stops before its next step and saves `last/`, resumable, instead of training on
+/// for no one (it used to keep training while running, and stop only when paused).
+#[test]
+fn a_closed_command_channel_stops_the_run_and_saves_last() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_tiny_corpus(&data, SIZES);
+    let run = tmp.path().join("run");
+    let spec = spec(&data, &run, ModelKind::CmBert);
+    let data_set = dataset(&spec);
+    let mut trainer = tiny_trainer(spec);
+    let (tx, rx) = unbounded();
+    let (ctx, crx) = unbounded();
+    ctx.send(Command::Save).unwrap();
+    drop(ctx);
+    let outcome = trainer.run(&data_set, &tx, &crx).unwrap();
+    assert!(outcome.is_none(), "stopped, not finished");
+    let events: Vec<Event> = rx.try_iter().collect();
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Step { .. })),
+        "no step taken: {events:?}"
+    );
+    assert!(
+        matches!(events.last(), Some(Event::Stopped { step: 0 })),
+        "{:?}",
+        events.last()
+    );
+    let resumed = Trainer::resume(&run.join("last"), &Device::Cpu).expect("last/ is resumable");
+    assert_eq!(resumed.progress().global_step, 0);
+}

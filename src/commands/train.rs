@@ -430,10 +430,7 @@ fn run_one(trainer: Trainer, data: &Dataset, label: String) -> Result<Option<Run
         }
         worker.join()
     });
-    match outcome {
-        Ok(result) => Ok(result?),
-        Err(_) => bail!("the training thread panicked"),
-    }
+    Ok(outcome??)
 }
 
 fn print_table(spec: &RunSpec, runs: &[RunSummary]) {

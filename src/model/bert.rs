@@ -12,7 +12,7 @@ use super::config::BertConfig;
 use super::fused_layer::{self, Affine, GradSink, LayerMasks, LayerWeights};
 use super::layers::{dropout, linear, LayerNorm, Mode};
 
-/// Additive attention-mask value of the original BERT code (spec section 3).
+/// Additive attention-mask value of the original BERT code (docs/MODEL.md §3).
 pub const MASK_VALUE: f64 = -10000.0;
 
 #[derive(Debug, Clone)]
@@ -58,7 +58,7 @@ impl Embeddings {
         let (_, seq_len) = input_ids.dims2()?;
         let device = input_ids.device();
         let positions = Tensor::arange(0u32, seq_len as u32, device)?.unsqueeze(0)?;
-        // Segment ids are all 0 (single-sentence input, spec section 2).
+        // Segment ids are all 0 (single-sentence input, docs/MODEL.md §2).
         let segments = input_ids.zeros_like()?;
         let summed = self
             .word
@@ -222,6 +222,16 @@ impl Layer {
     }
 }
 
+/// Whether the encoder returns each layer's self-attention probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BertAttentions {
+    /// None returned: training and evaluation, which may then run the fused layers.
+    Skip,
+    /// Every layer's `[B, H, L, L]` probabilities (`BertOutput::attentions`), from the
+    /// composite layers (the fused ones compute no maps to return).
+    Keep,
+}
+
 /// What the encoder returns.
 #[derive(Debug, Clone)]
 pub struct BertOutput {
@@ -231,17 +241,20 @@ pub struct BertOutput {
     pub attentions: Option<Vec<Tensor>>,
 }
 
+/// The BERT encoder (embeddings, layers, pooler), loaded from Hugging Face keys.
 #[derive(Debug, Clone)]
 pub struct BertModel {
     embeddings: Embeddings,
     layers: Vec<Layer>,
     pooler: candle_nn::Linear,
+    /// The hyper-parameters it was built with.
     pub config: BertConfig,
     /// Parameter gradients of the fused layers (see `fused_layer.rs`).
     pub grad_sink: GradSink,
 }
 
 impl BertModel {
+    /// Builds the encoder from `vb` (prefix `bert`); a tensor the checkpoint lacks is initialised as BERT does.
     pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Self> {
         let init = Init::Randn {
             mean: 0.0,
@@ -264,6 +277,7 @@ impl BertModel {
         self.embeddings.detach();
     }
 
+    /// Where the weights live.
     pub fn device(&self) -> &Device {
         self.pooler.weight().device()
     }
@@ -274,7 +288,7 @@ impl BertModel {
         input_ids: &Tensor,
         attention_mask: &Tensor,
         mode: Mode<'_>,
-        want_attentions: bool,
+        attentions: BertAttentions,
     ) -> Result<BertOutput> {
         let (b, l) = input_ids.dims2()?;
         // (1 - m) * -10000, broadcast over heads and query positions.
@@ -282,7 +296,7 @@ impl BertModel {
             ((attention_mask.to_dtype(DType::F32)?.affine(-1.0, 1.0)?) * MASK_VALUE)?.reshape((b, 1, 1, l))?;
         let mut hidden = self.embeddings.forward(input_ids, mode)?;
         // The fused layers return no attention maps; the composite ones do.
-        if !want_attentions && fused_layer::supported(&hidden) {
+        if attentions == BertAttentions::Skip && super::fused::fusable(&hidden) {
             let mask: Arc<[f32]> = additive.flatten_all()?.to_vec1::<f32>()?.into();
             for layer in &self.layers {
                 hidden = layer.forward_fused(&hidden, &mask, mode, &self.grad_sink)?;
@@ -292,7 +306,7 @@ impl BertModel {
                 attentions: None,
             });
         }
-        let mut attentions = want_attentions.then(Vec::new);
+        let mut attentions = (attentions == BertAttentions::Keep).then(Vec::new);
         for layer in &self.layers {
             let (next, probs) = layer.forward(&hidden, &additive, mode)?;
             hidden = next;

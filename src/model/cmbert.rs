@@ -4,7 +4,7 @@ use candle_core::backprop::GradStore;
 use candle_core::{DType, Result, Tensor};
 use candle_nn::{Init, Module, VarBuilder};
 
-use super::bert::BertModel;
+use super::bert::{BertAttentions, BertModel};
 use super::config::{BertConfig, HeadConfig, ModelKind};
 use super::fusion::{FusionHead, FusionMatrices};
 use super::layers::{dropout, linear, Mode};
@@ -20,13 +20,14 @@ pub struct Inputs {
     pub audio: Tensor,
 }
 
+/// What one forward pass returns.
 #[derive(Debug, Clone)]
 pub struct ModelOutput {
     /// Sentiment score `y_hat`, `[B]`.
     pub score: Tensor,
     /// CM-BERT only.
     pub fusion: Option<FusionMatrices>,
-    /// Encoder self-attention per layer, when asked for.
+    /// Encoder self-attention per layer, with `BertAttentions::Keep`.
     pub bert_attentions: Option<Vec<Tensor>>,
 }
 
@@ -37,11 +38,15 @@ enum Head {
     Pooled,
 }
 
+/// The regression model: the BERT encoder, then the fusion head (CM-BERT) or the pooled
+/// output (T-BERT), then a linear regressor to one score.
 #[derive(Debug, Clone)]
 pub struct CmBert {
+    /// The encoder (its gradient sink and embedding freezing are the trainer's business).
     pub bert: BertModel,
     head: Head,
     classifier: candle_nn::Linear,
+    /// Which head and its sizes, as saved in our checkpoints.
     pub head_config: HeadConfig,
 }
 
@@ -69,10 +74,12 @@ impl CmBert {
         })
     }
 
-    pub fn forward(&self, inputs: &Inputs, mode: Mode<'_>, want_bert_attentions: bool) -> Result<ModelOutput> {
+    /// The score of each utterance in `inputs`, the fusion head's matrices (CM-BERT) and,
+    /// as `attentions` says, the encoder's attention maps.
+    pub fn forward(&self, inputs: &Inputs, mode: Mode<'_>, attentions: BertAttentions) -> Result<ModelOutput> {
         let encoded = self
             .bert
-            .forward(&inputs.input_ids, &inputs.attention_mask, mode, want_bert_attentions)?;
+            .forward(&inputs.input_ids, &inputs.attention_mask, mode, attentions)?;
         let hidden = &encoded.last_hidden_state;
         let dropout_p = self.bert.config.hidden_dropout_prob;
         let (features, fusion) = match &self.head {
@@ -102,7 +109,7 @@ impl CmBert {
     }
 }
 
-/// Mean over the batch of `0.5 (y_hat - y)^2` (spec section 3).
+/// Mean over the batch of `0.5 (y_hat - y)^2` (docs/MODEL.md §3).
 pub fn loss(score: &Tensor, labels: &Tensor) -> Result<Tensor> {
     (score.sub(&labels.to_dtype(DType::F32)?)?.sqr()? * 0.5)?.mean_all()
 }

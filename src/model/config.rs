@@ -39,12 +39,16 @@ pub const MAX_SEQUENCE_LEN: usize = 8192;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{field} = {value}: {expected}")]
 pub struct InvalidField {
+    /// The field's name as written in the file (`hidden_size`, `progress.epoch`).
     pub field: &'static str,
+    /// The value found, as `Debug` prints it.
     pub value: String,
+    /// What the value must be, said so that a user can fix it.
     pub expected: String,
 }
 
 impl InvalidField {
+    /// A problem with `field`: `value` found, `expected` instead.
     pub fn new(field: &'static str, value: impl std::fmt::Debug, expected: impl Into<String>) -> Self {
         Self {
             field,
@@ -60,9 +64,12 @@ pub enum ConfigError {
     /// The text is not JSON of the expected shape (serde's message has line and column).
     #[error("not a valid {what}: {error}")]
     Json {
+        /// What was being read (`BERT config`, `run spec`).
         what: &'static str,
+        /// serde's message, with line and column.
         error: serde_json::Error,
     },
+    /// Read, but a field is outside what is allowed.
     #[error(transparent)]
     Field(#[from] InvalidField),
 }
@@ -88,25 +95,38 @@ pub fn check_probability(field: &'static str, value: f64) -> Result<(), InvalidF
 /// Encoder hyper-parameters, deserialisable from either BERT config flavour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BertConfig {
+    /// Number of tokens in the vocabulary (`vocab.txt` lines).
     pub vocab_size: usize,
+    /// Width `d` of every hidden state.
     pub hidden_size: usize,
+    /// Number of encoder layers.
     pub num_hidden_layers: usize,
+    /// Attention heads per layer (`hidden_size` must divide by it).
     pub num_attention_heads: usize,
+    /// Width of the feed-forward layer.
     pub intermediate_size: usize,
+    /// Feed-forward activation: BERT's exact erf GELU (`gelu`, or its alias `gelu_python`).
     #[serde(default = "default_act")]
     pub hidden_act: String,
+    /// Dropout on hidden states while training.
     #[serde(default = "default_dropout")]
     pub hidden_dropout_prob: f64,
+    /// Dropout on attention probabilities while training.
     #[serde(default = "default_dropout")]
     pub attention_probs_dropout_prob: f64,
+    /// Longest input the position embeddings allow.
     #[serde(default = "default_max_pos")]
     pub max_position_embeddings: usize,
+    /// Number of segment (token type) embeddings; only segment 0 is used.
     #[serde(default = "default_type_vocab")]
     pub type_vocab_size: usize,
+    /// Layer-norm epsilon.
     #[serde(default = "default_eps")]
     pub layer_norm_eps: f64,
+    /// Standard deviation of the normal initialiser for weights the checkpoint lacks.
     #[serde(default = "default_init_range")]
     pub initializer_range: f64,
+    /// The Hugging Face model type (`bert`), kept for round-tripping `config.json`.
     #[serde(default = "default_model_type")]
     pub model_type: String,
 }
@@ -269,6 +289,7 @@ impl BertConfig {
         cfg
     }
 
+    /// A from-scratch encoder of these sizes, with BERT's other defaults.
     pub fn sized(vocab: usize, hidden: usize, layers: usize, heads: usize, ffn: usize) -> Self {
         Self {
             vocab_size: vocab,
@@ -292,13 +313,13 @@ impl BertConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
-    /// Cross-Modal BERT: masked multimodal attention fusion head (spec section 3).
+    /// Cross-Modal BERT: masked multimodal attention fusion head (docs/MODEL.md §3).
     CmBert,
     /// Text-only baseline: `Linear(d, 1)` on the pooled output.
     TBert,
 }
 
-/// What the `[CLS]` position of the audio sequence carries (spec section 7).
+/// What the `[CLS]` position of the audio sequence carries (docs/MODEL.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClsAudio {
@@ -332,7 +353,9 @@ impl std::fmt::Display for ClsAudio {
 /// The head's configuration, stored in our checkpoints beside the BERT config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeadConfig {
+    /// CM-BERT (fusion head) or T-BERT (pooled output).
     pub model: ModelKind,
+    /// What the `[CLS]` position of the audio sequence carries (CM-BERT).
     #[serde(default = "default_cls_audio")]
     pub cls_audio: ClsAudio,
     /// D: audio feature dimension (5 for the CMU-MOSI COVAREP subset).
@@ -367,6 +390,8 @@ impl HeadConfig {
         check_probability("fusion_attention_dropout", self.fusion_attention_dropout)
     }
 
+    /// The reference's head for `model` with `audio_dim`-wide audio: projection width 30,
+    /// fusion attention dropout 0.3.
     pub fn new(model: ModelKind, cls_audio: ClsAudio, audio_dim: usize) -> Self {
         Self {
             model,

@@ -1,6 +1,6 @@
 //! Fused CPU kernels with hand-written backward passes: softmax over the last dimension and
 //! layer normalisation. Built from basic ops, each of these is a chain of a dozen tensors
-//! forward and more backward (CANDLE-NOTES.md); fused, one pass over the data each way.
+//! forward and more backward (docs/CANDLE.md); fused, one pass over the data each way.
 //!
 //! Reductions run over fixed blocks of rows whose partial sums are added in a fixed order,
 //! so results do not depend on the thread count or on scheduling: training stays
@@ -103,7 +103,9 @@ impl CustomOp1 for Dropout {
     }
 }
 
-fn fusable(xs: &Tensor) -> bool {
+/// Whether `xs` can go through the fused CPU kernels (this module's ops and the fused
+/// encoder layer, `fused_layer.rs`): f32 on the CPU. Anything else takes candle's ops.
+pub fn fusable(xs: &Tensor) -> bool {
     xs.device().is_cpu() && xs.dtype() == DType::F32
 }
 

@@ -15,9 +15,10 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Storage, Tensor};
 
 use super::fused::contiguous_f32;
+use super::gemm::Write;
 use super::layer_kernels::{self as k, AttentionShape, Keep};
 
 /// Parameter gradients of fused layers, collected during `backward`.
@@ -56,22 +57,34 @@ impl GradSink {
 /// A weight and a bias: of a linear map (`[out, in]`, `[out]`) or of a layer norm.
 #[derive(Debug, Clone)]
 pub struct Affine {
+    /// `[out, in]` for a linear map, `[dim]` for a layer norm.
     pub weight: Tensor,
+    /// `[out]` (or `[dim]`).
     pub bias: Tensor,
 }
 
 /// One encoder layer's parameters and hyper-parameters.
 #[derive(Debug, Clone)]
 pub struct LayerWeights {
+    /// Query projection.
     pub query: Affine,
+    /// Key projection.
     pub key: Affine,
+    /// Value projection.
     pub value: Affine,
+    /// Projection of the attention's context back to the hidden width.
     pub attention_output: Affine,
+    /// Layer norm after the attention block.
     pub attention_norm: Affine,
+    /// Feed-forward expansion.
     pub intermediate: Affine,
+    /// Feed-forward projection back to the hidden width.
     pub output: Affine,
+    /// Layer norm after the feed-forward block.
     pub output_norm: Affine,
+    /// Number of attention heads.
     pub heads: usize,
+    /// Layer-norm epsilon.
     pub eps: f32,
 }
 
@@ -94,18 +107,16 @@ impl LayerWeights {
 /// feed-forward output.
 #[derive(Debug, Default)]
 pub struct LayerMasks {
+    /// Dropout of the attention probabilities: which survive, and the scale `1 / (1 - p)`.
     pub probs: Option<(Vec<bool>, f32)>,
+    /// Dropout of the attention block's output.
     pub attention_output: Option<(Vec<bool>, f32)>,
+    /// Dropout of the feed-forward block's output.
     pub output: Option<(Vec<bool>, f32)>,
 }
 
 fn keep(mask: &Option<(Vec<bool>, f32)>) -> Keep<'_> {
     mask.as_ref().map(|(k, s)| (k.as_slice(), *s))
-}
-
-/// Whether `xs` can go through the fused layer.
-pub fn supported(xs: &Tensor) -> bool {
-    xs.device().is_cpu() && xs.dtype() == DType::F32
 }
 
 /// The layer applied to `xs` `[B, L, hidden]` with the additive mask `[B * L]`.
@@ -137,6 +148,13 @@ struct FusedLayer {
     keep_activations: bool,
     saved: Mutex<Option<Saved>>,
     sink: GradSink,
+}
+
+/// Whether the backward pass computes the gradient of the layer's input.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InputGrad {
+    Wanted,
+    Unused,
 }
 
 /// Forward activations the backward pass reads.
@@ -273,7 +291,7 @@ impl FusedLayer {
         (y, saved)
     }
 
-    /// `dx` from `dy` (when `want_dx`); parameter gradients go to the sink.
+    /// `dx` from `dy` (when `input` needs it); parameter gradients go to the sink.
     fn run_backward(
         &self,
         x: &[f32],
@@ -281,7 +299,7 @@ impl FusedLayer {
         shape: AttentionShape,
         p: &Slices<'_>,
         s: Saved,
-        want_dx: bool,
+        input: InputGrad,
     ) -> Result<Option<Vec<f32>>> {
         let rows = shape.batch * shape.len;
         let hidden = shape.heads * shape.head_dim;
@@ -298,7 +316,7 @@ impl FusedLayer {
         let (w_out, _) = p.get(OUTPUT);
         push(OUTPUT, k::linear_param_grads(&d_out, &s.activated, rows, hidden))?;
         let mut d_inter = vec![0f32; s.intermediate.len()];
-        k::linear_input_grad(&mut d_inter, &d_out, rows, w_out, false);
+        k::linear_input_grad(&mut d_inter, &d_out, rows, w_out, Write::Replace);
         drop(d_out);
         drop(s.activated);
         k::gelu_backward_in_place(&mut d_inter, &s.intermediate);
@@ -309,7 +327,7 @@ impl FusedLayer {
             k::linear_param_grads(&d_inter, &s.attention_norm.out, rows, inter_dim),
         )?;
         let mut d_attended = d_sum2;
-        k::linear_input_grad(&mut d_attended, &d_inter, rows, p.get(INTERMEDIATE).0, true);
+        k::linear_input_grad(&mut d_attended, &d_inter, rows, p.get(INTERMEDIATE).0, Write::Add);
         drop(d_inter);
 
         // Attention block.
@@ -323,7 +341,7 @@ impl FusedLayer {
             k::linear_param_grads(&d_proj, &s.context, rows, hidden),
         )?;
         let mut d_context = vec![0f32; s.context.len()];
-        k::linear_input_grad(&mut d_context, &d_proj, rows, p.get(ATTENTION_OUTPUT).0, false);
+        k::linear_input_grad(&mut d_context, &d_proj, rows, p.get(ATTENTION_OUTPUT).0, Write::Replace);
         drop(d_proj);
         let (dq, dk, dv) = k::attention_backward(
             shape,
@@ -335,12 +353,12 @@ impl FusedLayer {
         );
         let mut dx = d_sum1;
         for (which, grad) in [(QUERY, &dq), (KEY, &dk), (VALUE, &dv)] {
-            if want_dx {
-                k::linear_input_grad(&mut dx, grad, rows, p.get(which).0, true);
+            if input == InputGrad::Wanted {
+                k::linear_input_grad(&mut dx, grad, rows, p.get(which).0, Write::Add);
             }
             push(which, k::linear_param_grads(grad, x, rows, hidden))?;
         }
-        Ok(want_dx.then_some(dx))
+        Ok((input == InputGrad::Wanted).then_some(dx))
     }
 }
 
@@ -379,9 +397,14 @@ impl CustomOp2 for FusedLayer {
         };
         let grad = grad_res.contiguous()?;
         let shape = self.shape(arg.layout())?;
-        let want_dx = arg.track_op();
+        // Frozen embeddings below: the layer's input needs no gradient.
+        let input = if arg.track_op() {
+            InputGrad::Wanted
+        } else {
+            InputGrad::Unused
+        };
         let dx = self.with_params(&[arg, &grad], |p, xs| {
-            self.run_backward(xs[0], xs[1], shape, p, saved, want_dx)
+            self.run_backward(xs[0], xs[1], shape, p, saved, input)
         })?;
         let dx = dx
             .map(|dx| Tensor::from_vec(dx, arg.shape(), arg.device()))
@@ -396,7 +419,7 @@ mod tests {
 
     use candle_core::{Device, Tensor};
 
-    use crate::model::{BertConfig, BertModel, DropoutRng, Mode, ParamStore};
+    use crate::model::{BertAttentions, BertConfig, BertModel, DropoutRng, Mode, ParamStore};
 
     /// Gradients of `loss` including the fused layers' (what `CmBert::backward` does).
     fn gradients(model: &BertModel, loss: &Tensor) -> candle_core::backprop::GradStore {
@@ -436,16 +459,17 @@ mod tests {
         let mask = ids.ne(0u32).unwrap().to_dtype(candle_core::DType::F32).unwrap();
         let weights = Tensor::randn(0f32, 1.0, (3, 7, 48), &dev).unwrap();
         for train in [false, true] {
-            let run = |composite: bool| {
+            let run = |attentions: BertAttentions| {
                 let rng = DropoutRng::new(11);
                 let mode = if train { Mode::Train(&rng) } else { Mode::Eval };
-                let out = model.forward(&ids, &mask, mode, composite).unwrap();
+                let out = model.forward(&ids, &mask, mode, attentions).unwrap();
+                let composite = attentions == BertAttentions::Keep;
                 assert_eq!(out.attentions.is_some(), composite, "which path ran");
                 let loss = (&out.last_hidden_state * &weights).unwrap().sum_all().unwrap();
                 (out.last_hidden_state, gradients(&model, &loss))
             };
-            let (fused, fused_grads) = run(false);
-            let (composite, composite_grads) = run(true);
+            let (fused, fused_grads) = run(BertAttentions::Skip);
+            let (composite, composite_grads) = run(BertAttentions::Keep);
             let d = relative_diff(&fused, &composite);
             assert!(d < 1e-5, "train={train}: output differs by {d}");
             let mut checked = 0;
@@ -478,7 +502,9 @@ mod tests {
         let ids = Tensor::new(&[[1u32, 7, 9, 3], [2, 8, 0, 0]], &dev).unwrap();
         let mask = ids.ne(0u32).unwrap().to_dtype(candle_core::DType::F32).unwrap();
         let rng = DropoutRng::new(1);
-        let out = model.forward(&ids, &mask, Mode::Train(&rng), false).unwrap();
+        let out = model
+            .forward(&ids, &mask, Mode::Train(&rng), BertAttentions::Skip)
+            .unwrap();
         let loss = out.last_hidden_state.sqr().unwrap().sum_all().unwrap();
         let grads = gradients(&model, &loss);
         for (name, var) in store.vars() {

@@ -1,5 +1,5 @@
-//! The masked multimodal attention ("fusion") head, spec section 3 steps 1-10, with the
-//! `[CLS]` audio-slot variants of section 7.
+//! The masked multimodal attention ("fusion") head, docs/MODEL.md §3 steps 1-10, with the
+//! `[CLS]` audio-slot variants of §7.
 
 use candle_core::{DType, Result, Tensor};
 use candle_nn::{Init, Module, VarBuilder};
@@ -21,6 +21,18 @@ pub struct FusionMatrices {
     pub w_m: Tensor,
 }
 
+/// What fills the `[CLS]` position of the audio sequence (`ClsAudio`, docs/MODEL.md §7),
+/// with the learned vector when there is one.
+#[derive(Debug, Clone)]
+enum ClsSlot {
+    Zero,
+    Mean,
+    /// The trainable `[CLS]` audio vector `[D]`.
+    Learned(Tensor),
+}
+
+/// The fusion head: text and audio attention combined into one masked attention over the
+/// encoder's output, whose `[CLS]` row feeds the regressor.
 #[derive(Debug, Clone)]
 pub struct FusionHead {
     proj_t: candle_nn::Linear,
@@ -30,9 +42,7 @@ pub struct FusionHead {
     bias: Tensor,
     dense: candle_nn::Linear,
     layer_norm: LayerNorm,
-    /// Only for `ClsAudio::Learned`: the trainable `[CLS]` audio vector `[D]`.
-    cls_audio: Option<Tensor>,
-    cls_mode: ClsAudio,
+    cls_slot: ClsSlot,
     attention_dropout: f64,
     hidden_dropout: f64,
 }
@@ -41,9 +51,12 @@ impl FusionHead {
     /// `vb` is the head's own prefix (`fusion`); names match our checkpoint keys.
     pub fn load(vb: VarBuilder, cfg: &HeadConfig, hidden: usize, hidden_dropout: f64, eps: f64) -> Result<Self> {
         let (k, d_audio) = (cfg.proj_dim, cfg.audio_dim);
-        let cls_audio = match cfg.cls_audio {
-            ClsAudio::Learned => Some(vb.get_with_hints(d_audio, "cls_audio", torch_default_uniform(d_audio))?),
-            ClsAudio::Zero | ClsAudio::Mean => None,
+        let cls_slot = match cfg.cls_audio {
+            ClsAudio::Learned => {
+                ClsSlot::Learned(vb.get_with_hints(d_audio, "cls_audio", torch_default_uniform(d_audio))?)
+            }
+            ClsAudio::Zero => ClsSlot::Zero,
+            ClsAudio::Mean => ClsSlot::Mean,
         };
         Ok(Self {
             proj_t: linear_no_bias(vb.pp("proj_t"), hidden, k, torch_default_uniform(hidden))?,
@@ -53,14 +66,13 @@ impl FusionHead {
             bias: vb.get_with_hints(1, "bias", Init::Const(0.0))?,
             dense: linear(vb.pp("dense"), hidden, hidden, Init::Randn { mean: 0.0, stdev: 0.02 })?,
             layer_norm: LayerNorm::load(vb.pp("layer_norm"), hidden, eps)?,
-            cls_audio,
-            cls_mode: cfg.cls_audio,
+            cls_slot,
             attention_dropout: cfg.fusion_attention_dropout,
             hidden_dropout,
         })
     }
 
-    /// The audio sequence with its `[CLS]` slot set as the variant says (spec section 7).
+    /// The audio sequence with its `[CLS]` slot set as the variant says (docs/MODEL.md §7).
     fn audio_with_cls_slot(&self, audio: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let (b, l, d) = audio.dims3()?;
         let device = audio.device();
@@ -68,14 +80,10 @@ impl FusionHead {
         first[0] = 1.0;
         let first = Tensor::from_vec(first, (1, l, 1), device)?;
         let words_only = audio.broadcast_mul(&first.affine(-1.0, 1.0)?)?;
-        let slot = match self.cls_mode {
-            ClsAudio::Zero => return Ok(words_only),
-            ClsAudio::Learned => self
-                .cls_audio
-                .as_ref()
-                .expect("loaded for Learned")
-                .reshape((1, 1, d))?,
-            ClsAudio::Mean => {
+        let slot = match &self.cls_slot {
+            ClsSlot::Zero => return Ok(words_only),
+            ClsSlot::Learned(vector) => vector.reshape((1, 1, d))?,
+            ClsSlot::Mean => {
                 // Word positions are the real tokens except [CLS] and [SEP]: position j >= 1
                 // is a word iff position j + 1 is real.
                 let words = Tensor::cat(

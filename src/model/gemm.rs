@@ -96,8 +96,18 @@ pub enum Threads {
     Pool,
 }
 
-/// `dst = lhs * rhs`, or `dst += lhs * rhs` when `accumulate`.
-pub fn matmul(dst: MatMut<'_>, lhs: Mat<'_>, rhs: Mat<'_>, accumulate: bool, threads: Threads) {
+/// What a product does with what its destination holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `dst = lhs * rhs`.
+    Replace,
+    /// `dst += lhs * rhs`.
+    Add,
+}
+
+/// `dst = lhs * rhs`, or `dst += lhs * rhs`, as `write` says.
+pub fn matmul(dst: MatMut<'_>, lhs: Mat<'_>, rhs: Mat<'_>, write: Write, threads: Threads) {
+    let accumulate = write == Write::Add;
     assert_eq!(lhs.rows, dst.rows, "matmul: lhs rows");
     assert_eq!(rhs.cols, dst.cols, "matmul: rhs columns");
     assert_eq!(lhs.cols, rhs.rows, "matmul: inner dimensions");
@@ -175,7 +185,7 @@ mod tests {
             MatMut::rows(&mut wide[2..], m, n, 8),
             Mat::dense(&a, m, k),
             Mat::dense(&bt, n, k).t(),
-            true,
+            Write::Add,
             Threads::Pool,
         );
         for i in 0..m {

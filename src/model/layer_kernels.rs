@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use super::fused::{self, row_stats, softmax_in_place, ELEMS_PER_TASK, ROWS_PER_TASK};
-use super::gemm::{matmul, Mat, MatMut, Threads};
+use super::gemm::{matmul, Mat, MatMut, Threads, Write};
 
 /// A dropout mask (true = kept) and the scale of kept values.
 pub type Keep<'a> = Option<(&'a [bool], f32)>;
@@ -34,7 +34,7 @@ pub fn linear(x: &[f32], rows: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
             dst,
             Mat::dense(x, rows, in_dim),
             Mat::dense(&w_rows, in_dim, out_dim),
-            true,
+            Write::Add,
             Threads::Pool,
         );
     } else {
@@ -42,7 +42,7 @@ pub fn linear(x: &[f32], rows: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
             dst,
             Mat::dense(x, rows, in_dim),
             Mat::dense(w, out_dim, in_dim).t(),
-            true,
+            Write::Add,
             Threads::Pool,
         );
     }
@@ -77,21 +77,21 @@ pub fn linear_param_grads(dy: &[f32], x: &[f32], rows: usize, out_dim: usize) ->
         MatMut::dense(&mut dw, out_dim, in_dim),
         Mat::dense(dy, rows, out_dim).t(),
         Mat::dense(x, rows, in_dim),
-        false,
+        Write::Replace,
         Threads::Pool,
     );
     (dw, column_sums(dy, out_dim))
 }
 
-/// `dx (+)= dy W` for `w` `[out, in]`.
-pub fn linear_input_grad(dx: &mut [f32], dy: &[f32], rows: usize, w: &[f32], accumulate: bool) {
+/// `dx = dy W` or `dx += dy W` (as `write` says) for `w` `[out, in]`.
+pub fn linear_input_grad(dx: &mut [f32], dy: &[f32], rows: usize, w: &[f32], write: Write) {
     let out_dim = dy.len() / rows;
     let in_dim = w.len() / out_dim;
     matmul(
         MatMut::dense(dx, rows, in_dim),
         Mat::dense(dy, rows, out_dim),
         Mat::dense(w, out_dim, in_dim),
-        accumulate,
+        write,
         Threads::Pool,
     );
 }
@@ -277,7 +277,13 @@ pub fn attention_forward(
             for h in 0..heads {
                 let p = &mut probs[h * len * len..][..len * len];
                 let scores = MatMut::dense(p, len, len);
-                matmul(scores, shape.head(q, h), shape.head(k, h).t(), false, Threads::One);
+                matmul(
+                    scores,
+                    shape.head(q, h),
+                    shape.head(k, h).t(),
+                    Write::Replace,
+                    Threads::One,
+                );
                 for row in p.chunks_mut(len) {
                     for (s, &m) in row.iter_mut().zip(mask) {
                         *s = (*s * scale + 0.0) + m;
@@ -295,7 +301,13 @@ pub fn attention_forward(
                     None => p,
                 };
                 let out = shape.head_mut(context, h);
-                matmul(out, Mat::dense(used, len, len), shape.head(v, h), false, Threads::One);
+                matmul(
+                    out,
+                    Mat::dense(used, len, len),
+                    shape.head(v, h),
+                    Write::Replace,
+                    Threads::One,
+                );
             }
         });
     (probs, context)
@@ -332,7 +344,7 @@ pub fn attention_backward(
                     MatMut::dense(&mut dp, len, len),
                     dctx,
                     shape.head(v, h).t(),
-                    false,
+                    Write::Replace,
                     Threads::One,
                 );
                 let used: &[f32] = match keep {
@@ -348,7 +360,7 @@ pub fn attention_backward(
                     shape.head_mut(dv, h),
                     Mat::dense(used, len, len).t(),
                     dctx,
-                    false,
+                    Write::Replace,
                     Threads::One,
                 );
                 if let Some((kp, s)) = keep {
@@ -362,8 +374,20 @@ pub fn attention_backward(
                     }
                 }
                 let ds = Mat::dense(&dp, len, len);
-                matmul(shape.head_mut(dq, h), ds, shape.head(k, h), false, Threads::One);
-                matmul(shape.head_mut(dk, h), ds.t(), shape.head(q, h), false, Threads::One);
+                matmul(
+                    shape.head_mut(dq, h),
+                    ds,
+                    shape.head(k, h),
+                    Write::Replace,
+                    Threads::One,
+                );
+                matmul(
+                    shape.head_mut(dk, h),
+                    ds.t(),
+                    shape.head(q, h),
+                    Write::Replace,
+                    Threads::One,
+                );
             }
         });
     (dq, dk, dv)

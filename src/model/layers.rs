@@ -1,6 +1,8 @@
-//! Building blocks with a backward pass on every op. candle-nn's fused layer norm and
-//! `softmax_last_dim` have none (CANDLE-NOTES.md: they silently stop gradients), so these
-//! are written from basic ops.
+//! Building blocks with a backward pass on every op: dropout with a seeded mask, linear
+//! layers with PyTorch's initialisation, and layer normalisation. candle-nn's fused layer
+//! norm and `softmax_last_dim` have no backward pass (docs/CANDLE.md: they silently stop
+//! gradients), so the norm and dropout here call our own fused ops (`fused.rs`), which have
+//! one.
 
 use std::sync::Mutex;
 
@@ -15,6 +17,7 @@ use rand::{Rng, SeedableRng};
 pub struct DropoutRng(Mutex<SmallRng>);
 
 impl DropoutRng {
+    /// A mask source seeded with `seed`: the same seed draws the same masks.
     pub fn new(seed: u64) -> Self {
         Self(Mutex::new(SmallRng::seed_from_u64(seed)))
     }
@@ -35,16 +38,13 @@ impl DropoutRng {
 /// Train mode draws dropout masks; eval mode is deterministic.
 #[derive(Debug, Clone, Copy)]
 pub enum Mode<'a> {
+    /// Evaluation: no dropout.
     Eval,
+    /// Training: dropout masks from this source.
     Train(&'a DropoutRng),
 }
 
-impl Mode<'_> {
-    pub fn is_train(&self) -> bool {
-        matches!(self, Mode::Train(_))
-    }
-}
-
+/// Inverted dropout with probability `p` in train mode; the identity in eval mode.
 pub fn dropout(xs: &Tensor, p: f64, mode: Mode<'_>) -> Result<Tensor> {
     match mode {
         Mode::Train(rng) if p > 0.0 => {
@@ -61,6 +61,7 @@ pub fn linear(vb: VarBuilder, in_dim: usize, out_dim: usize, init: Init) -> Resu
     Ok(candle_nn::Linear::new(weight, Some(bias)))
 }
 
+/// `Linear` without a bias, weight `[out, in]`.
 pub fn linear_no_bias(vb: VarBuilder, in_dim: usize, out_dim: usize, init: Init) -> Result<candle_nn::Linear> {
     let weight = vb.get_with_hints((out_dim, in_dim), "weight", init)?;
     Ok(candle_nn::Linear::new(weight, None))
@@ -81,6 +82,7 @@ pub struct LayerNorm {
 }
 
 impl LayerNorm {
+    /// Loads `weight` and `bias` `[dim]` under `vb` (ones and zeros when absent).
     pub fn load(vb: VarBuilder, dim: usize, eps: f64) -> Result<Self> {
         Ok(Self {
             weight: vb.get_with_hints(dim, "weight", Init::Const(1.0))?,
@@ -102,6 +104,7 @@ impl LayerNorm {
         (&self.weight, &self.bias)
     }
 
+    /// Normalises the last dimension of `xs`, then scales and shifts it.
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         super::fused::layer_norm(xs, &self.weight, &self.bias, self.eps)
     }

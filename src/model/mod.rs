@@ -12,7 +12,7 @@ mod layer_kernels;
 pub mod layers;
 pub mod params;
 
-pub use bert::{BertModel, BertOutput};
+pub use bert::{BertAttentions, BertModel, BertOutput};
 pub use cmbert::{loss, CmBert, Inputs, ModelOutput};
 pub use config::{BertConfig, ClsAudio, HeadConfig, ModelKind};
 pub use fusion::FusionMatrices;

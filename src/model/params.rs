@@ -21,6 +21,8 @@ struct Inner {
     rng: StdRng,
 }
 
+/// Every parameter of a model, by canonical name: taken from the checkpoint or initialised
+/// from a seeded RNG, each a trainable `Var`.
 #[derive(Debug)]
 pub struct ParamStore {
     initial: HashMap<String, Tensor>,
@@ -42,6 +44,7 @@ impl ParamStore {
         })
     }
 
+    /// The `VarBuilder` models load through (`CmBert::load`); each tensor asked for becomes a `Var` here.
     pub fn var_builder(self: &Arc<Self>) -> VarBuilder<'static> {
         VarBuilder::from_backend(Box::new(StoreRef(self.clone())), DType::F32, self.device.clone())
     }

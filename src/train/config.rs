@@ -21,10 +21,11 @@ pub const MAX_EPOCHS: usize = 100_000;
 /// arithmetic far from overflow.
 pub const MAX_BATCH_SIZE: usize = 1 << 20;
 
+/// A training recipe: learning rates, frozen parts, epochs (`RunSpec::paper`, `RunSpec::scratch`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
-    /// The reference implementation's recipe (spec section 4).
+    /// The reference implementation's recipe (docs/MODEL.md §4).
     Paper,
     /// For the built-in corpus and a small BERT trained from scratch: the paper's recipe with
     /// trainable embeddings, a larger encoder learning rate and more epochs.
@@ -41,22 +42,37 @@ impl std::fmt::Display for Preset {
     }
 }
 
+/// Everything that defines a run: data, model, recipe, seed and output; recorded in every
+/// checkpoint so that `--resume` continues exactly this run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
+    /// Directory of the MOSI-format text (`train.tsv`, `dev.tsv`, `test.tsv`).
     pub data: PathBuf,
+    /// Token-aligned audio features (a pickle); `None` trains on silence.
     pub audio: Option<PathBuf>,
     /// Directory of the pre-trained encoder (a hub id is resolved to its cache directory).
     pub bert: PathBuf,
+    /// CM-BERT or T-BERT.
     pub model: ModelKind,
+    /// What the `[CLS]` position of the audio sequence carries.
     pub cls_audio: ClsAudio,
+    /// The recipe the settings came from.
     pub preset: Preset,
+    /// Passes over the training split.
     pub epochs: usize,
+    /// Training examples per optimiser step.
     pub batch_size: usize,
+    /// Examples per evaluation batch (it changes the scores: the fusion head normalises per batch).
     pub eval_batch_size: usize,
+    /// Learning rate, weight decay and freezing of each parameter group.
     pub groups: GroupSettings,
+    /// Share of the steps over which the learning rate warms up linearly.
     pub warmup: f64,
+    /// Gradients are clipped to this norm per tensor (BertAdam).
     pub max_grad_norm: f64,
+    /// Token sequences are cut or padded to this length.
     pub max_len: usize,
+    /// Seeds the shuffling, dropout and new weights.
     pub seed: u64,
     /// Where `best/` and `last/` go; `None` keeps nothing on disk.
     pub out: Option<PathBuf>,
@@ -207,6 +223,18 @@ pub fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// Settings a resumed run may change: none changes the model, the optimiser's state or
+/// the data (`commands::resume` refuses the flags that would).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Amend {
+    /// The run's new length: more epochs continue a finished run, fewer end it earlier.
+    pub epochs: Option<usize>,
+    /// Examples per evaluation batch from now on.
+    pub eval_batch_size: Option<usize>,
+    /// Save `last/` every this many steps (`Some(0)`: only at epoch ends).
+    pub save_every: Option<usize>,
 }
 
 #[cfg(test)]

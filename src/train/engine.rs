@@ -1,5 +1,7 @@
-//! The training loop of the `paper` preset (spec section 4), driven by commands and
-//! reporting through events, shared by the headless CLI and the TUI.
+//! The training loop of the `paper` preset (docs/MODEL.md §4), driven by commands
+//! (`protocol`) and reporting through events, shared by the headless CLI and the TUI.
+//! Resuming a run is in `engine/resume.rs`, writing and reading its checkpoints in
+//! `engine/checkpoint_io.rs`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,129 +13,31 @@ use crossbeam_channel::{Receiver, Sender};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
 
 use super::config::{derive_seed, RunSpec};
-use super::eval::{check_token_ids, evaluate, NonFinite, OutOfVocabulary};
+use super::error::TrainError;
+use super::eval::{check_token_ids, evaluate};
 use super::events::{CheckpointKind, Command, Event, RunSummary, Weights};
 use super::groups::group_for;
 use super::inspect::{Inspector, KeptWeights, Watch};
 use super::optim::{BertAdam, WarmupLinear};
-use super::record::{EpochsChange, Saved, TrainingRecord};
+use super::protocol::{Flow, Idle, Protocol, Request, Worker};
+use super::record::{EpochsChange, Progress};
 use crate::acoustic::AudioFeatures;
-use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta, FORMAT};
+use crate::checkpoint::Checkpoint;
 use crate::data::{Batch, Dataset, Example, Split};
-use crate::model::config::InvalidField;
-use crate::model::{loss, BertConfig, CmBert, DropoutRng, HeadConfig, Mode, ParamStore};
+use crate::model::{loss, BertAttentions, BertConfig, CmBert, DropoutRng, HeadConfig, Mode, ParamStore};
+use crate::worker;
 
-const STATE_FILE: &str = "trainer_state.safetensors";
+mod checkpoint_io;
+mod resume;
+
 const STREAM_SHUFFLE: u64 = 1;
 const STREAM_DROPOUT: u64 = 2;
 
 /// The run directory a checkpoint belongs to: the one that holds it (`RUN` for `RUN/last`).
 pub fn run_dir_of(checkpoint: &Path) -> PathBuf {
     crate::fsutil::parent_of(checkpoint).to_path_buf()
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    #[error("model computation failed: {0}")]
-    Model(#[from] candle_core::Error),
-    #[error("{}: the weights do not fit the model: {source}", dir.display())]
-    Weights {
-        dir: PathBuf,
-        source: Box<candle_core::Error>,
-    },
-    #[error("{path}: cannot resume: {message}")]
-    Resume { path: PathBuf, message: String },
-    /// A setting changed on resuming (`Trainer::amend`) that the run cannot take.
-    #[error("cannot resume with {problem}")]
-    Amend { problem: InvalidField },
-    /// The spec (or progress) saved in a checkpoint, held to what the command line is.
-    #[error("{path}: cannot resume: the saved run settings (cmbert.training): {problem}")]
-    ResumeSpec { path: PathBuf, problem: InvalidField },
-    #[error("invalid training settings for the encoder in {encoder}: {problem}")]
-    Settings { encoder: PathBuf, problem: InvalidField },
-    #[error("{data}: {split} split: {problem}")]
-    Vocabulary {
-        data: PathBuf,
-        split: Split,
-        problem: OutOfVocabulary,
-    },
-    /// Training diverged: nothing of this step was applied or saved.
-    #[error(
-        "training diverged at step {step} (epoch {epoch}): the loss is {loss}; nothing of this step was saved. \
-         Lower the learning rates (--lr, --head-lr) or check the data"
-    )]
-    NonFiniteLoss { step: usize, epoch: usize, loss: f32 },
-    #[error(
-        "training diverged by step {step} (end of epoch {epoch}): dev split: {problem}; not saved as best. \
-         Lower the learning rates (--lr, --head-lr) or check the data"
-    )]
-    NonFiniteDev {
-        step: usize,
-        epoch: usize,
-        problem: NonFinite,
-    },
-    #[error("test split (best epoch's weights): {0}; no result is reported")]
-    NonFiniteTest(NonFinite),
-    #[error("the training split is empty")]
-    EmptyTrain,
-    #[error("the training thread panicked")]
-    Panicked,
-}
-
-/// Where the loop is; saved in `last/` for `--resume`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Progress {
-    pub epoch: usize,
-    pub batch_in_epoch: usize,
-    pub global_step: usize,
-    pub best_dev_loss: Option<f64>,
-    /// 0-based here (the loop's index); `TrainingRecord::best_epoch` is the printed number.
-    #[serde(rename = "best_epoch_index", alias = "best_epoch")]
-    pub best_epoch: Option<usize>,
-    pub epoch_loss_sum: f64,
-    pub epoch_loss_count: usize,
-}
-
-impl Progress {
-    /// A resumed run's position must be one this spec can have reached: within its epochs,
-    /// with a best epoch (and a finite best loss) once any epoch has ended.
-    pub fn validate(&self, spec: &RunSpec) -> Result<(), InvalidField> {
-        if self.epoch > spec.epochs {
-            return Err(InvalidField::new(
-                "progress.epoch",
-                self.epoch,
-                format!("must be at most the run's epochs ({})", spec.epochs),
-            ));
-        }
-        let best_ok = match (self.best_epoch, self.best_dev_loss) {
-            (None, None) => self.epoch == 0,
-            (Some(e), Some(l)) => e < self.epoch && l.is_finite(),
-            _ => false,
-        };
-        if !best_ok {
-            return Err(InvalidField {
-                field: "progress.best_epoch, progress.best_dev_loss",
-                value: format!("{:?}, {:?}", self.best_epoch, self.best_dev_loss),
-                expected: format!(
-                    "must be an epoch before the current one ({}) and a finite loss, both absent before the first epoch ends",
-                    self.epoch
-                ),
-            });
-        }
-        if !self.epoch_loss_sum.is_finite() {
-            return Err(InvalidField::new(
-                "progress.epoch_loss_sum",
-                self.epoch_loss_sum,
-                "must be finite",
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// What the trainer's thread does once the run has finished.
@@ -146,23 +50,16 @@ pub enum AfterRun {
     Serve,
 }
 
-/// Settings a resumed run may change: none changes the model, the optimiser's state or
-/// the data (`commands::resume` refuses the flags that would).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Amend {
-    /// The run's new length: more epochs continue a finished run, fewer end it earlier.
-    pub epochs: Option<usize>,
-    pub eval_batch_size: Option<usize>,
-    pub save_every: Option<usize>,
-}
-
 /// Whether `loss` is a new best. A NaN compares false with everything, so without the
 /// finiteness check it would become the first best and then never be beaten.
 fn improves(best: Option<f64>, loss: f64) -> bool {
     loss.is_finite() && best.is_none_or(|b| loss < b)
 }
 
+/// A run in progress: the model, its optimiser and where the loop stands. Build it with
+/// `new` or `resume`, then `run` it (or `spawn_scoped`).
 pub struct Trainer {
+    /// The run's settings (amended on resuming, `amend`).
     pub spec: RunSpec,
     model: CmBert,
     store: Arc<ParamStore>,
@@ -210,92 +107,6 @@ impl Trainer {
             device,
             Progress::default(),
         )
-    }
-
-    /// Continues the run saved in `dir` (a `last/` checkpoint written by this engine), in
-    /// the run directory that holds it.
-    pub fn resume(dir: &Path, device: &Device) -> Result<Self, TrainError> {
-        Self::resume_into(dir, &run_dir_of(dir), device)
-    }
-
-    /// Continues the run saved in `dir`, writing its `best/` and `last/` into `out` (whose
-    /// `best/`, if the run has one, must be the run's: see `commands::train`).
-    pub fn resume_into(dir: &Path, out: &Path, device: &Device) -> Result<Self, TrainError> {
-        let resume_err = |message: String| TrainError::Resume {
-            path: dir.to_path_buf(),
-            message,
-        };
-        let ckpt = Checkpoint::load(dir, device)?;
-        let meta = ckpt
-            .meta
-            .clone()
-            .ok_or_else(|| resume_err("not a cmbert-tui checkpoint".into()))?;
-        let record = TrainingRecord::from_meta(&meta)
-            .map_err(|e| resume_err(e.to_string()))?
-            .ok_or_else(|| resume_err("no run record (cmbert.training): not written by `cmbert-tui train`".into()))?;
-        let epochs_changes = record.epochs_changes;
-        let mut spec = record.spec;
-        // The file's own output directory is only a claim: followed, a crafted checkpoint
-        // would choose whose best/ and last/ get replaced.
-        spec.out = Some(out.to_path_buf());
-        let (Some(progress), Some(steps)) = (record.progress, record.optimizer_steps) else {
-            return Err(resume_err(
-                "no trainer progress: only a `last/` checkpoint can be resumed".into(),
-            ));
-        };
-        // Exactly what the command line is held to, before any data is read with it.
-        spec.validate_for(&ckpt.bert)
-            .and_then(|()| progress.validate(&spec))
-            .map_err(|problem| TrainError::ResumeSpec {
-                path: dir.join("config.json"),
-                problem,
-            })?;
-        let state_path = dir.join(STATE_FILE);
-        let state = candle_core::safetensors::load(&state_path, device)
-            .map_err(|e| resume_err(format!("{STATE_FILE}: {e}")))?;
-        let mut trainer = Self::build(
-            spec,
-            ckpt.tensors.clone(),
-            ckpt.bert.clone(),
-            meta.head.clone(),
-            ckpt.vocab.clone(),
-            device,
-            progress,
-        )?;
-        let mut moments = HashMap::new();
-        for (name, step) in steps {
-            let get = |prefix: &str| -> Result<Vec<f32>, TrainError> {
-                let t = state
-                    .get(&format!("{prefix}.{name}"))
-                    .ok_or_else(|| resume_err(format!("{STATE_FILE} lacks {prefix}.{name}")))?;
-                Ok(t.flatten_all()?.to_vec1::<f32>()?)
-            };
-            moments.insert(name.clone(), (get("m")?, get("v")?, step));
-        }
-        trainer
-            .optimizer
-            .import_state(moments)
-            .map_err(|e| resume_err(e.to_string()))?;
-        trainer.audio_features = meta.audio_features.clone();
-        trainer.epochs_changes = epochs_changes;
-        if trainer.progress.best_epoch.is_some() {
-            let best_dir = trainer
-                .spec
-                .out
-                .as_ref()
-                .map(|o| o.join("best"))
-                .ok_or_else(|| resume_err("the run has no output directory".into()))?;
-            let best = Checkpoint::load(&best_dir, device)?;
-            trainer.best = Some(
-                trainer
-                    .store
-                    .vars()
-                    .keys()
-                    .filter_map(|k| best.tensors.get(k).map(|t| (k.clone(), t.clone())))
-                    .collect(),
-            );
-        }
-        Ok(trainer)
     }
 
     fn build(
@@ -357,10 +168,12 @@ impl Trainer {
         })
     }
 
+    /// The model being trained.
     pub fn model(&self) -> &CmBert {
         &self.model
     }
 
+    /// The model's head configuration.
     pub fn head(&self) -> &HeadConfig {
         &self.head
     }
@@ -372,6 +185,7 @@ impl Trainer {
         self
     }
 
+    /// The audio feature set this run trains on, when recorded.
     pub fn audio_features(&self) -> Option<&AudioFeatures> {
         self.audio_features.as_ref()
     }
@@ -381,47 +195,9 @@ impl Trainer {
         &self.progress
     }
 
-    /// Changes a resumed run's settings (`--resume` with `--epochs`, `--eval-batch-size`,
-    /// `--save-every`); the checkpoints it saves record them. The epochs may extend a
-    /// finished run or shorten a running one, never below the epochs already done. The
-    /// learning-rate schedule is a function of the run's length (`WarmupLinear` over
-    /// `RunSpec::t_total`), so from the resumed step on it is that of a run started with
-    /// the new length: training further from a finished run's zero rate restarts at the
-    /// rate that run would have at this step, and decays linearly to zero at the new end.
-    /// The change is recorded (`TrainingRecord::epochs_changes`).
-    pub fn amend(&mut self, amend: Amend) -> Result<(), TrainError> {
-        let mut spec = self.spec.clone();
-        spec.epochs = amend.epochs.unwrap_or(spec.epochs);
-        spec.eval_batch_size = amend.eval_batch_size.unwrap_or(spec.eval_batch_size);
-        spec.save_every = amend.save_every.or(spec.save_every);
-        spec.validate().map_err(|problem| TrainError::Amend { problem })?;
-        let done = self.progress.epoch;
-        if spec.epochs < done {
-            return Err(TrainError::Amend {
-                problem: InvalidField::new(
-                    "epochs",
-                    spec.epochs,
-                    format!(
-                        "the run has done {done} epoch{} already (--epochs {done} or more)",
-                        if done == 1 { "" } else { "s" }
-                    ),
-                ),
-            });
-        }
-        if spec.epochs != self.spec.epochs {
-            self.epochs_changes.push(EpochsChange {
-                step: self.progress.global_step,
-                from: self.spec.epochs,
-                to: spec.epochs,
-            });
-        }
-        self.spec = spec;
-        Ok(())
-    }
-
-    /// Runs on a thread named `trainer` inside `scope`; a failure is also sent as
-    /// `Event::Failed` so that consumers can show it. `after`: whether a finished run then
-    /// keeps answering the viewer.
+    /// Runs on a thread named `trainer` inside `scope`; a failure, a panic included, is
+    /// also sent as `Event::Failed` so that consumers can show it. `after`: whether a
+    /// finished run then keeps answering the viewer.
     pub fn spawn_scoped<'scope, 'env>(
         mut self,
         scope: &'scope std::thread::Scope<'scope, 'env>,
@@ -429,14 +205,19 @@ impl Trainer {
         events: Sender<Event>,
         commands: Receiver<Command>,
         after: AfterRun,
-    ) -> std::thread::ScopedJoinHandle<'scope, Result<Option<RunSummary>, TrainError>>
+    ) -> worker::Handle<'scope, Result<Option<RunSummary>, TrainError>>
     where
         Self: 'scope,
     {
-        std::thread::Builder::new()
-            .name("trainer".into())
-            .spawn_scoped(scope, move || self.run_reporting(data, &events, &commands, after))
-            .expect("spawn the trainer thread")
+        let failed = events.clone();
+        worker::spawn_scoped(
+            scope,
+            "trainer",
+            move || self.run_reporting(data, &events, &commands, after),
+            move |panicked| {
+                let _ = failed.send(Event::Failed(panicked.to_string()));
+            },
+        )
     }
 
     /// `run`, then what `after` says; a failure is also sent as `Event::Failed` so that
@@ -499,8 +280,13 @@ impl Trainer {
         while self.progress.epoch < self.spec.epochs {
             let order = self.epoch_order(train.len());
             while self.progress.batch_in_epoch < steps_per_epoch {
-                if self.handle_commands(data, events, commands)? {
-                    self.save_last(events)?;
+                let mut answering = Answering {
+                    trainer: self,
+                    data,
+                    events,
+                };
+                if Protocol::new(commands, events).between_steps(&mut answering)? == Flow::Stop {
+                    self.save_checkpoint(CheckpointKind::Last, events)?;
                     let _ = events.send(Event::Stopped {
                         step: self.progress.global_step,
                     });
@@ -515,7 +301,9 @@ impl Trainer {
                     STREAM_DROPOUT,
                     self.progress.global_step as u64,
                 ));
-                let out = self.model.forward(&batch.inputs, Mode::Train(&rng), false)?;
+                let out = self
+                    .model
+                    .forward(&batch.inputs, Mode::Train(&rng), BertAttentions::Skip)?;
                 let batch_loss = loss(&out.score, &batch.labels)?;
                 let loss_value = batch_loss.to_scalar::<f32>()?;
                 if !loss_value.is_finite() {
@@ -544,7 +332,7 @@ impl Trainer {
                     .save_every
                     .is_some_and(|n| n > 0 && self.progress.global_step % n == 0)
                 {
-                    self.save_last(events)?;
+                    self.save_checkpoint(CheckpointKind::Last, events)?;
                 }
                 if self.watch.due(Instant::now()) {
                     self.refresh_watch(data, events)?;
@@ -599,70 +387,6 @@ impl Trainer {
         let result = self.inspector(data).refresh(&mut watch, events);
         self.watch = watch;
         Ok(result?)
-    }
-
-    /// Returns true when the run must stop. Watches are coalesced: a viewer scrolling
-    /// through utterances costs one recomputation per step at most.
-    fn handle_commands(
-        &mut self,
-        data: &Dataset,
-        events: &Sender<Event>,
-        commands: &Receiver<Command>,
-    ) -> Result<bool, TrainError> {
-        while let Ok(command) = commands.try_recv() {
-            match command {
-                Command::Stop => return Ok(true),
-                Command::Pause => {
-                    // A watch asked for just before the pause is answered now, not at resume.
-                    let mut resumed = false;
-                    while let Ok(command) = commands.try_recv() {
-                        match command {
-                            Command::Watch { split, index } => self.watch.set(split, index),
-                            Command::Stop => return Ok(true),
-                            Command::Resume => {
-                                resumed = true;
-                                break;
-                            }
-                            other => self.answer(other, data, events)?,
-                        }
-                    }
-                    if resumed {
-                        continue;
-                    }
-                    if self.watch.due(Instant::now()) {
-                        self.refresh_watch(data, events)?;
-                    }
-                    let _ = events.send(Event::Paused);
-                    // While paused the viewer may still browse and save.
-                    loop {
-                        match commands.recv() {
-                            Ok(Command::Resume) => break,
-                            Ok(Command::Stop) | Err(_) => return Ok(true),
-                            Ok(Command::Watch { split, index }) => {
-                                self.watch.set(split, index);
-                                self.refresh_watch(data, events)?;
-                            }
-                            Ok(other) => self.answer(other, data, events)?,
-                        }
-                    }
-                    let _ = events.send(Event::Resumed);
-                }
-                other => self.answer(other, data, events)?,
-            }
-        }
-        Ok(false)
-    }
-
-    /// Commands that do not change the course of the run.
-    fn answer(&mut self, command: Command, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {
-        match command {
-            Command::Save => self.save_last(events)?,
-            Command::Watch { split, index } => self.watch.set(split, index),
-            Command::Predict(split) => self.inspector(data).predict(split, events)?,
-            // Best and last exist once the run has finished (`serve`).
-            Command::Switch(_) | Command::Pause | Command::Resume | Command::Stop => {}
-        }
-        Ok(())
     }
 
     /// After the run: the best weights answer the viewer until it closes the channel, or
@@ -726,15 +450,9 @@ impl Trainer {
             self.refresh_watch(data, events)?;
         }
         if best {
-            if let Some(dir) = self.spec.out.as_ref().map(|o| o.join("best")) {
-                self.save(&dir, None)?;
-                let _ = events.send(Event::CheckpointSaved {
-                    path: dir,
-                    kind: CheckpointKind::Best,
-                });
-            }
+            self.save_checkpoint(CheckpointKind::Best, events)?;
         }
-        self.save_last(events)
+        self.save_checkpoint(CheckpointKind::Last, events)
     }
 
     /// The best weights, tested. The last ones are kept beside them for the viewer (a copy
@@ -778,60 +496,42 @@ impl Trainer {
             best_checkpoint: self.spec.out.as_ref().map(|o| o.join("best")),
         })
     }
+}
 
-    fn save_last(&self, events: &Sender<Event>) -> Result<(), TrainError> {
-        let Some(dir) = self.spec.out.as_ref().map(|o| o.join("last")) else {
-            return Ok(());
-        };
-        self.save(&dir, Some(&self.progress))?;
-        let _ = events.send(Event::CheckpointSaved {
-            path: dir,
-            kind: CheckpointKind::Last,
-        });
+/// The trainer answering the viewer between two steps and while paused (`Protocol`).
+struct Answering<'t> {
+    trainer: &'t mut Trainer,
+    data: &'t Dataset,
+    events: &'t Sender<Event>,
+}
+
+impl Worker for Answering<'_> {
+    type Error = TrainError;
+
+    fn answer(&mut self, request: Request) -> Result<(), TrainError> {
+        match request {
+            Request::Save => self.trainer.save_checkpoint(CheckpointKind::Last, self.events)?,
+            // Coalesced: a viewer scrolling through utterances costs one recomputation per
+            // step at most (`Watch::due`; at once while paused).
+            Request::Watch { split, index } => self.trainer.watch.set(split, index),
+            Request::Predict(split) => self.trainer.inspector(self.data).predict(split, self.events)?,
+            // Best and last exist once the run has finished (`serve`).
+            Request::Switch(_) => {}
+        }
         Ok(())
     }
 
-    /// Saves weights and the run spec; with `progress`, also the optimiser state for resuming.
-    pub fn save(&self, dir: &Path, progress: Option<&Progress>) -> Result<(), TrainError> {
-        let mut record = TrainingRecord {
-            spec: self.spec.clone(),
-            saved: Some(if progress.is_some() { Saved::Last } else { Saved::Best }),
-            step: Some(self.progress.global_step),
-            epochs_done: Some(self.progress.epoch),
-            best_epoch: self.progress.best_epoch.map(|e| e + 1),
-            best_dev_loss: self.progress.best_dev_loss,
-            progress: None,
-            optimizer_steps: None,
-            epochs_changes: self.epochs_changes.clone(),
-        };
-        let mut extra = Vec::new();
-        if let Some(progress) = progress {
-            let state = self.optimizer.export_state();
-            record.progress = Some(progress.clone());
-            record.optimizer_steps = Some(state.iter().map(|(n, _, _, s)| (n.clone(), *s)).collect());
-            let mut tensors = Vec::with_capacity(state.len() * 2);
-            for (name, m, v, _) in state {
-                tensors.push((format!("m.{name}"), Tensor::from_slice(m, m.len(), &Device::Cpu)?));
-                tensors.push((format!("v.{name}"), Tensor::from_slice(v, v.len(), &Device::Cpu)?));
-            }
-            extra.push((STATE_FILE, tensors));
+    fn idle(&mut self) -> Result<Idle, TrainError> {
+        if self.trainer.watch.due(Instant::now()) {
+            self.trainer.refresh_watch(self.data, self.events)?;
         }
-        let meta = CheckpointMeta {
-            format: FORMAT.into(),
-            head: self.head.clone(),
-            max_len: self.spec.max_len,
-            training: record.to_value(),
-            audio_features: self.audio_features.clone(),
-        };
-        checkpoint::save_with(dir, &self.store.vars(), &self.bert, &meta, &self.vocab, &extra)?;
-        Ok(())
+        Ok(Idle::Done)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ModelKind;
 
     #[test]
     fn nan_and_infinity_are_never_best() {
@@ -841,26 +541,5 @@ mod tests {
         assert!(improves(None, 3.0));
         assert!(improves(Some(3.0), 2.0));
         assert!(!improves(Some(2.0), 2.0));
-    }
-
-    #[test]
-    fn resumed_progress_must_fit_the_spec() {
-        let spec = RunSpec::paper("d".into(), "b".into(), ModelKind::CmBert);
-        let mut p = Progress::default();
-        p.validate(&spec).unwrap();
-        p.epoch = 1;
-        assert!(p.validate(&spec).is_err(), "an ended epoch without a best");
-        p.best_epoch = Some(0);
-        p.best_dev_loss = Some(0.5);
-        p.validate(&spec).unwrap();
-        p.epoch = 4;
-        assert!(p
-            .validate(&spec)
-            .unwrap_err()
-            .to_string()
-            .starts_with("progress.epoch = 4"));
-        p.epoch = 1;
-        p.best_epoch = Some(1);
-        assert!(p.validate(&spec).is_err(), "best epoch not yet ended");
     }
 }

@@ -1,22 +1,26 @@
 //! Evaluation exactly as the reference does it: batches of `eval_batch_size` in file order,
-//! padded to max_len. Batching matters: the fusion head scales by a batch-wide norm (spec
-//! section 3, step 2), so an utterance's score depends on its batch-mates.
+//! padded to max_len. Batching matters: the fusion head scales by a batch-wide norm (docs/MODEL.md
+//! §3, step 2), so an utterance's score depends on its batch-mates.
 
 use candle_core::{Device, Result, Tensor};
 
 use crate::data::{Batch, Example};
-use crate::model::{loss, CmBert, Mode};
+use crate::model::{loss, BertAttentions, CmBert, Mode};
 
 use super::metrics::Metrics;
 
+/// A split evaluated: predictions, loss and metrics.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
+    /// One score per utterance, in file order.
     pub predictions: Vec<f32>,
     /// Mean over batches of the batch-mean loss (the reference's dev loss).
     pub loss: f64,
+    /// The metrics of the predictions against the labels.
     pub metrics: Metrics,
 }
 
+/// Scores `examples` in batches of `batch_size`, in order, as the reference evaluates.
 pub fn evaluate(
     model: &CmBert,
     examples: &[Example],
@@ -29,7 +33,7 @@ pub fn evaluate(
     for chunk in examples.chunks(batch_size.max(1)) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let batch = Batch::new(&refs, audio_dim, device)?;
-        let out = model.forward(&batch.inputs, Mode::Eval, false)?;
+        let out = model.forward(&batch.inputs, Mode::Eval, BertAttentions::Skip)?;
         losses.push(loss(&out.score, &batch.labels)?.to_scalar::<f32>()? as f64);
         predictions.extend(out.score.to_vec1::<f32>()?);
     }
@@ -51,8 +55,17 @@ pub fn evaluate(
 /// computed from it may be reported, compared or written.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NonFinite {
+    /// An utterance's prediction is not finite.
     #[error("the prediction for utterance {index} ({text:?}) is {value}")]
-    Prediction { index: usize, text: String, value: f32 },
+    Prediction {
+        /// The utterance's index in the split.
+        index: usize,
+        /// Its text.
+        text: String,
+        /// The prediction.
+        value: f32,
+    },
+    /// Every prediction is finite, but the loss is not.
     #[error("the loss is {0} although every prediction is finite (they are too large to square)")]
     Loss(f64),
 }
@@ -83,9 +96,13 @@ impl Evaluation {
      file does not belong to this config.json"
 )]
 pub struct OutOfVocabulary {
+    /// The utterance's index in its split.
     pub index: usize,
+    /// Its text.
     pub text: String,
+    /// The token id.
     pub id: u32,
+    /// The encoder's vocabulary size.
     pub vocab_size: usize,
 }
 
@@ -107,21 +124,30 @@ pub fn check_token_ids(examples: &[Example], vocab_size: usize) -> std::result::
 /// The matrices of one utterance, cropped to its real tokens.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AttentionSnapshot {
+    /// The utterance's index in its split.
     pub index: usize,
+    /// Its word-piece tokens, `[CLS]` and `[SEP]` included.
     pub tokens: Vec<String>,
+    /// Its words.
     pub words: Vec<String>,
     /// Word index of each token (`None` for `[CLS]`/`[SEP]`).
     pub token_words: Vec<Option<usize>>,
+    /// The utterance's label.
     pub label: f32,
+    /// The model's score.
     pub prediction: f32,
     /// The prediction with the audio of the whole evaluation batch set to zero: equal to
-    /// `prediction` when the voice cannot reach the score (the paper's model, spec section 7).
+    /// `prediction` when the voice cannot reach the score (the paper's model, docs/MODEL.md §7).
     pub prediction_without_audio: f32,
     /// How the utterance was batched when scored.
     pub batching: String,
+    /// `alpha_t`, the text attention `ReLU(T' T'^T)`.
     pub text_attention: Vec<Vec<f32>>,
+    /// `beta_a`, the audio attention `ReLU(A A^T)`.
     pub audio_attention: Vec<Vec<f32>>,
+    /// `W_f`, the weighted sum of both.
     pub fusion_scores: Vec<Vec<f32>>,
+    /// `W_m`, the masked softmax of `W_f`: the multimodal attention.
     pub multimodal_attention: Vec<Vec<f32>>,
 }
 
@@ -140,12 +166,12 @@ pub fn attention_snapshot(
     let end = (start + batch_size).min(examples.len());
     let refs: Vec<&Example> = examples[start..end].iter().collect();
     let batch = Batch::new(&refs, audio_dim, device)?;
-    let out = model.forward(&batch.inputs, Mode::Eval, false)?;
+    let out = model.forward(&batch.inputs, Mode::Eval, BertAttentions::Skip)?;
     let silent = crate::model::Inputs {
         audio: batch.inputs.audio.zeros_like()?,
         ..batch.inputs.clone()
     };
-    let without_audio = model.forward(&silent, Mode::Eval, false)?;
+    let without_audio = model.forward(&silent, Mode::Eval, BertAttentions::Skip)?;
     let row = index - start;
     let example = &examples[index];
     let n = example.encoded.len();

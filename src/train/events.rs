@@ -7,54 +7,87 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::eval::AttentionSnapshot;
 use super::metrics::Metrics;
+use super::record::{Saved, TrainingRecord};
 use crate::data::Split;
 
+/// What the worker tells its consumers (the headless printer, the TUI).
 #[derive(Debug, Clone, Serialize)]
 pub enum Event {
+    /// The loop starts (or resumes): the run's size.
     Started {
+        /// The run's seed.
         seed: u64,
+        /// Epochs of the whole run.
         epochs: usize,
+        /// Optimiser steps per epoch.
         steps_per_epoch: usize,
+        /// Optimiser steps of the whole run.
         total_steps: usize,
+        /// Steps already taken (a resumed run), where this part starts.
         first_step: usize,
+        /// Values the optimiser updates.
         trainable_params: usize,
+        /// Values of the frozen parameters.
         frozen_params: usize,
     },
+    /// One optimiser step taken.
     Step {
+        /// The epoch, 0-based.
         epoch: usize,
+        /// Steps taken so far, this one included.
         step: usize,
+        /// The batch's loss.
         loss: f32,
+        /// The learning rate of the `--lr` group at this step.
         lr: f64,
+        /// Time since this part of the run started.
         elapsed: Duration,
     },
     /// Dev evaluation at the end of an epoch.
     EpochEnd {
+        /// The epoch that ended, 0-based.
         epoch: usize,
+        /// Mean training loss over the epoch's batches.
         train_loss: f64,
+        /// The dev split's loss.
         dev_loss: f64,
+        /// The dev split's metrics.
         dev: Metrics,
+        /// Whether this epoch is the best so far (then saved as `best/`).
         best: bool,
     },
+    /// A checkpoint was written.
     CheckpointSaved {
+        /// Its directory.
         path: PathBuf,
+        /// `best/` or `last/`.
         kind: CheckpointKind,
     },
+    /// The loop is paused (`Command::Pause`), between two steps.
     Paused,
+    /// The loop goes on after a pause.
     Resumed,
     /// Test metrics of the best checkpoint, at the end.
     Finished(RunSummary),
+    /// The run stopped early (`Command::Stop`, or the command channel closed).
     Stopped {
+        /// Steps taken.
         step: usize,
     },
+    /// The run failed (or its thread panicked): the error's message.
     Failed(String),
     /// The watched utterance's attention, recomputed.
-    Attention(Box<super::inspect::Inspection>),
+    Attention(Box<Inspection>),
     /// A split's predictions in file order (dev after each epoch, test at the end, any
     /// split on request), and the weights that made them.
     Predictions {
+        /// The split predicted.
         split: Split,
+        /// The weights that predicted.
         weights: Weights,
+        /// One score per utterance, in file order.
         values: Vec<f32>,
     },
     /// A finished run answers with these weights from now on: sent when it starts serving
@@ -69,11 +102,20 @@ pub enum Event {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Weights {
     /// The weights being trained, after this many optimiser steps.
-    Live { step: usize },
+    Live {
+        /// Optimiser steps taken.
+        step: usize,
+    },
     /// A run's best dev epoch, numbered from 1 as printed.
-    Best { epoch: usize },
+    Best {
+        /// The epoch, numbered from 1.
+        epoch: usize,
+    },
     /// A run's weights as its loop left them, after this many optimiser steps.
-    Last { step: usize },
+    Last {
+        /// Optimiser steps taken.
+        step: usize,
+    },
     /// A checkpoint whose run record does not say which it is (another tool's, or one
     /// written before the record said).
     Checkpoint,
@@ -89,8 +131,7 @@ impl Weights {
     }
 
     /// What a checkpoint's run record says its weights are.
-    pub fn of_record(record: Option<&super::record::TrainingRecord>) -> Self {
-        use super::record::Saved;
+    pub fn of_record(record: Option<&TrainingRecord>) -> Self {
         match record.map(|r| (r.saved, r.best_epoch, r.step)) {
             Some((Some(Saved::Best), Some(epoch), _)) => Self::Best { epoch },
             Some((Some(Saved::Last), _, Some(step))) => Self::Last { step },
@@ -111,6 +152,18 @@ impl fmt::Display for Weights {
     }
 }
 
+/// An utterance's attention and the weights that computed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// The utterance's split.
+    pub split: Split,
+    /// The weights that computed the matrices.
+    pub weights: Weights,
+    /// The utterance's matrices and predictions.
+    pub snapshot: AttentionSnapshot,
+}
+
+/// Which of a run's two checkpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckpointKind {
@@ -120,9 +173,12 @@ pub enum CheckpointKind {
     Last,
 }
 
+/// What the consumer (the app) asks of the worker; `protocol` says how each is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
+    /// Pause between two steps (still answering requests).
     Pause,
+    /// Go on after a pause.
     Resume,
     /// Stop after the current step, saving `last/` when there is an output directory.
     Stop,
@@ -130,7 +186,9 @@ pub enum Command {
     Save,
     /// Recompute this utterance's attention now, then every few steps and at epoch ends.
     Watch {
+        /// The utterance's split.
         split: Split,
+        /// Its index in that split, in file order.
         index: usize,
     },
     /// Send the predictions of a split (one evaluation pass).
@@ -140,16 +198,25 @@ pub enum Command {
     Switch(CheckpointKind),
 }
 
+/// A finished run's result: its best epoch and that epoch's weights on the test split.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
+    /// The run's seed.
     pub seed: u64,
+    /// The best dev epoch, 0-based (printed + 1).
     pub best_epoch: usize,
+    /// Its dev loss.
     pub best_dev_loss: f64,
+    /// Test metrics of the best epoch's weights.
     pub test: Metrics,
+    /// Their test loss.
     pub test_loss: f64,
+    /// Their test predictions, in file order.
     #[serde(skip)]
     pub test_predictions: Vec<f32>,
+    /// Time the run (this part of it, when resumed) took.
     pub wall_time: Duration,
+    /// Where the best weights were saved, if anywhere.
     pub best_checkpoint: Option<PathBuf>,
 }
 
@@ -157,7 +224,6 @@ pub struct RunSummary {
 mod tests {
     use super::*;
     use crate::model::ModelKind;
-    use crate::train::record::{Saved, TrainingRecord};
     use crate::train::RunSpec;
 
     #[test]

@@ -1,4 +1,4 @@
-//! Which tensors train, and with which learning rate and weight decay (spec section 4).
+//! Which tensors train, and with which learning rate and weight decay (docs/MODEL.md §4).
 
 use crate::model::ModelKind;
 

@@ -1,6 +1,6 @@
 //! Answers a viewer's questions about the model as it is now: the attention of one
 //! utterance, the predictions of a split. The trainer asks it between steps; `open` asks it
-//! for a finished checkpoint. Both use the evaluation batching (spec section 3, step 2).
+//! for a finished checkpoint. Both use the evaluation batching (docs/MODEL.md §3, step 2).
 //!
 //! Every answer carries the `Weights` that computed it. A finished run keeps its best and
 //! its last weights in memory (`KeptWeights`) and switches between them on request, so that
@@ -9,22 +9,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use candle_core::{Device, Result, Tensor, Var};
-use crossbeam_channel::Sender;
-use serde::Serialize;
-
-use super::eval::{attention_snapshot, evaluate, AttentionSnapshot};
-use super::events::{CheckpointKind, Event, Weights};
+use super::eval::{attention_snapshot, evaluate};
+use super::events::{CheckpointKind, Command, Event, Inspection, Weights};
+use super::protocol::{Idle, Protocol, Request, Worker};
 use crate::data::{Dataset, Split};
 use crate::model::{CmBert, ModelKind};
-
-/// An utterance's attention and the weights that computed it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Inspection {
-    pub split: Split,
-    pub weights: Weights,
-    pub snapshot: AttentionSnapshot,
-}
+use candle_core::{Device, Result, Tensor, Var};
+use crossbeam_channel::{Receiver, Sender};
 
 /// A finished run's best and last weights, copies kept in memory so that the viewer
 /// switches between them without reading a checkpoint: the model's variables take either.
@@ -62,6 +53,7 @@ impl KeptWeights {
 /// The utterance a viewer is watching, and when its attention was last recomputed.
 #[derive(Debug, Clone, Default)]
 pub struct Watch {
+    /// The watched utterance (split, index), if any.
     pub target: Option<(Split, usize)>,
     last: Option<(Instant, Duration)>,
 }
@@ -72,6 +64,7 @@ const REFRESH_SHARE: u32 = 50;
 const MIN_REFRESH: Duration = Duration::from_millis(250);
 
 impl Watch {
+    /// Watches this utterance from now on; due at once.
     pub fn set(&mut self, split: Split, index: usize) {
         self.target = Some((split, index));
         self.last = None;
@@ -87,19 +80,28 @@ impl Watch {
         }
     }
 
+    /// Records a refresh that ended at `finished` and took `cost`.
     pub fn done(&mut self, finished: Instant, cost: Duration) {
         self.last = Some((finished, cost));
     }
 }
 
+/// Answers the viewer about one model: attention maps and predictions, labelled with the
+/// weights that computed them.
 pub struct Inspector<'a> {
+    /// The model asked about.
     pub model: &'a CmBert,
     /// What the model's variables hold now: the label of every answer.
     pub weights: Weights,
+    /// CM-BERT or T-BERT (which has no fusion matrices).
     pub kind: ModelKind,
+    /// The splits asked about.
     pub data: &'a Dataset,
+    /// Examples per evaluation batch (as in training: scores depend on it).
     pub eval_batch_size: usize,
+    /// Width of the audio features.
     pub audio_dim: usize,
+    /// Where the batches go.
     pub device: &'a Device,
 }
 
@@ -132,90 +134,30 @@ impl Inspector<'_> {
         Ok(())
     }
 
-    /// Answers `Watch` and `Predict` until the command channel closes, and with `kept`,
-    /// `Switch` (announced by `Event::Serving`, also once at the start); the rest do not
-    /// apply to a model that is not training.
+    /// Answers `Watch` and `Predict` until `Stop` or the command channel closes
+    /// (`protocol`), and with `kept`, `Switch` (announced by `Event::Serving`, also once at
+    /// the start); the rest do not apply to a model that is not training.
     pub fn serve(
         &mut self,
-        commands: &crossbeam_channel::Receiver<super::events::Command>,
+        commands: &Receiver<Command>,
         events: &Sender<Event>,
         kept: Option<&KeptWeights>,
     ) -> Result<()> {
-        use super::events::Command;
         if kept.is_some() {
             let _ = events.send(Event::Serving(self.weights));
         }
-        let mut watch = Watch::default();
-        let mut pending_watch = false;
-        // Splits being predicted, one evaluation batch at a time, so that a watch (a key
-        // press) is answered between two batches instead of after a whole split.
-        let mut jobs: Vec<(Split, Vec<f32>)> = Vec::new();
-        loop {
-            let next = if pending_watch || !jobs.is_empty() {
-                match commands.try_recv() {
-                    Ok(c) => Some(c),
-                    Err(crossbeam_channel::TryRecvError::Empty) => None,
-                    Err(crossbeam_channel::TryRecvError::Disconnected) => return Ok(()),
-                }
-            } else {
-                match commands.recv() {
-                    Ok(c) => Some(c),
-                    Err(_) => return Ok(()),
-                }
-            };
-            match next {
-                Some(Command::Watch { split, index }) => {
-                    watch.set(split, index);
-                    pending_watch = true;
-                }
-                Some(Command::Predict(split)) => {
-                    if !jobs.iter().any(|(s, _)| *s == split) {
-                        jobs.push((split, Vec::new()));
-                    }
-                }
-                Some(Command::Switch(which)) => {
-                    if let Some(kept) = kept {
-                        self.weights = kept.load(which)?;
-                        // Half a split from one model and half from the other is neither:
-                        // the viewer asks again for what it shows (`Event::Serving`).
-                        jobs.clear();
-                        let _ = events.send(Event::Serving(self.weights));
-                    }
-                }
-                Some(Command::Save | Command::Pause | Command::Resume | Command::Stop) => {}
-                // Nothing new: work on what is pending, the latest watch first.
-                None if pending_watch => {
-                    pending_watch = false;
-                    self.refresh(&mut watch, events)?;
-                }
-                None => {
-                    let (split, values) = &mut jobs[0];
-                    let examples = self.data.split(*split);
-                    let start = values.len();
-                    let end = (start + self.eval_batch_size.max(1)).min(examples.len());
-                    values.extend(
-                        evaluate(
-                            self.model,
-                            &examples[start..end],
-                            self.eval_batch_size,
-                            self.audio_dim,
-                            self.device,
-                        )?
-                        .predictions,
-                    );
-                    if values.len() == examples.len() {
-                        let (split, values) = jobs.remove(0);
-                        let _ = events.send(Event::Predictions {
-                            split,
-                            weights: self.weights,
-                            values,
-                        });
-                    }
-                }
-            }
-        }
+        let mut serving = Serving {
+            inspector: self,
+            events,
+            kept,
+            watch: Watch::default(),
+            watch_pending: false,
+            jobs: Vec::new(),
+        };
+        Protocol::new(commands, events).serve(&mut serving)
     }
 
+    /// Sends the predictions of `split` (one evaluation pass).
     pub fn predict(&self, split: Split, events: &Sender<Event>) -> Result<()> {
         let eval = evaluate(
             self.model,
@@ -230,6 +172,84 @@ impl Inspector<'_> {
             values: eval.predictions,
         });
         Ok(())
+    }
+}
+
+/// An inspector serving the viewer: a watch is answered first, predictions one evaluation
+/// batch at a time, so that a watch (a key press) is answered between two batches instead
+/// of after a whole split.
+struct Serving<'s, 'a> {
+    inspector: &'s mut Inspector<'a>,
+    events: &'s Sender<Event>,
+    kept: Option<&'s KeptWeights>,
+    watch: Watch,
+    watch_pending: bool,
+    /// Splits being predicted, and the predictions made so far.
+    jobs: Vec<(Split, Vec<f32>)>,
+}
+
+impl Worker for Serving<'_, '_> {
+    type Error = candle_core::Error;
+
+    fn answer(&mut self, request: Request) -> Result<()> {
+        match request {
+            Request::Watch { split, index } => {
+                self.watch.set(split, index);
+                self.watch_pending = true;
+            }
+            Request::Predict(split) => {
+                if !self.jobs.iter().any(|(s, _)| *s == split) {
+                    self.jobs.push((split, Vec::new()));
+                }
+            }
+            Request::Switch(which) => {
+                if let Some(kept) = self.kept {
+                    self.inspector.weights = kept.load(which)?;
+                    // Half a split from one model and half from the other is neither: the
+                    // viewer asks again for what it shows (`Event::Serving`).
+                    self.jobs.clear();
+                    let _ = self.events.send(Event::Serving(self.inspector.weights));
+                }
+            }
+            // The run is over: best/ and last/ are on disk already.
+            Request::Save => {}
+        }
+        Ok(())
+    }
+
+    fn idle(&mut self) -> Result<Idle> {
+        if self.watch_pending {
+            self.watch_pending = false;
+            self.inspector.refresh(&mut self.watch, self.events)?;
+        } else if let Some((split, values)) = self.jobs.first_mut() {
+            let inspector = &self.inspector;
+            let examples = inspector.data.split(*split);
+            let start = values.len();
+            let end = (start + inspector.eval_batch_size.max(1)).min(examples.len());
+            values.extend(
+                evaluate(
+                    inspector.model,
+                    &examples[start..end],
+                    inspector.eval_batch_size,
+                    inspector.audio_dim,
+                    inspector.device,
+                )?
+                .predictions,
+            );
+            if values.len() == examples.len() {
+                let (split, values) = self.jobs.remove(0);
+                let _ = self.events.send(Event::Predictions {
+                    split,
+                    weights: self.inspector.weights,
+                    values,
+                });
+            }
+        }
+        Ok(if self.watch_pending || !self.jobs.is_empty() {
+            Idle::Pending
+        } else {
+            Idle::Done
+        })
     }
 }
 

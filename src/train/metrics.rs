@@ -1,7 +1,8 @@
-//! Test-set metrics exactly as spec section 5 (and as the reference and MMSA compute them).
+//! Test-set metrics exactly as docs/MODEL.md §5 (and as the reference and MMSA compute them).
 
 use serde::{Deserialize, Serialize};
 
+/// The test metrics of a set of predictions (docs/MODEL.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Paper's Acc2: (p > 0) vs (y > 0) over all utterances.
@@ -14,10 +15,15 @@ pub struct Metrics {
     pub f1: f64,
     /// The reference's F1, arguments swapped (predictions as the truth).
     pub f1_ref: f64,
+    /// Five-class accuracy: predictions and labels clamped to [-2, 2], rounded half to even.
     pub acc5: f64,
+    /// Seven-class accuracy: clamped to [-3, 3], rounded half to even.
     pub acc7: f64,
+    /// Mean absolute error.
     pub mae: f64,
+    /// Pearson correlation of predictions and labels.
     pub corr: f64,
+    /// Number of utterances.
     pub n: usize,
 }
 
@@ -35,6 +41,7 @@ impl Metrics {
         ]
     }
 
+    /// The metrics of `predictions` against `labels` (one per label).
     pub fn compute(predictions: &[f32], labels: &[f32]) -> Self {
         assert_eq!(predictions.len(), labels.len(), "one prediction per label");
         let n = labels.len();

@@ -3,20 +3,23 @@
 
 pub mod config;
 pub mod engine;
+pub mod error;
 pub mod eval;
 pub mod events;
 pub mod groups;
 pub mod inspect;
 pub mod metrics;
 pub mod optim;
+pub mod protocol;
 pub mod record;
 
-pub use config::{derive_seed, Preset, RunSpec};
-pub use engine::{AfterRun, Amend, Progress, TrainError, Trainer};
+pub use config::{derive_seed, Amend, Preset, RunSpec};
+pub use engine::{AfterRun, Trainer};
+pub use error::TrainError;
 pub use eval::{attention_snapshot, evaluate, AttentionSnapshot, Evaluation};
-pub use events::{CheckpointKind, Command, Event, RunSummary, Weights};
+pub use events::{CheckpointKind, Command, Event, Inspection, RunSummary, Weights};
 pub use groups::{group_for, GroupSettings};
-pub use inspect::{Inspection, Inspector, KeptWeights, Watch};
+pub use inspect::{Inspector, KeptWeights, Watch};
 pub use metrics::Metrics;
 pub use optim::{BertAdam, Group, WarmupLinear};
-pub use record::{EpochsChange, RecordError, Saved, TrainingRecord};
+pub use record::{EpochsChange, Progress, RecordError, Saved, TrainingRecord};

@@ -1,4 +1,4 @@
-//! BERT's Adam variant as the reference uses it (spec section 4): per-tensor gradient
+//! BERT's Adam variant as the reference uses it (docs/MODEL.md §4): per-tensor gradient
 //! clipping, no bias correction, decoupled weight decay added to the update, warm-up-linear
 //! schedule driven by a per-parameter step counter. On the CPU the update runs in place over
 //! the raw parameter buffer (one pass per tensor) instead of a dozen tensor ops; on other
@@ -16,7 +16,9 @@ const EPS: f32 = 1e-6;
 /// Learning rate and weight decay of one parameter group.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Group {
+    /// Base learning rate.
     pub lr: f64,
+    /// Decoupled weight decay (applied to the weights, not through the gradient).
     pub weight_decay: f64,
 }
 
@@ -24,11 +26,14 @@ pub struct Group {
 /// (clamped at 0: the reference lets it go slightly negative after `t_total`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WarmupLinear {
+    /// Share of `t_total` spent warming up.
     pub warmup: f64,
+    /// Total optimiser steps of the run (0: no schedule, the factor is 1).
     pub t_total: usize,
 }
 
 impl WarmupLinear {
+    /// The multiplier of the base learning rate after `step` steps.
     pub fn factor(&self, step: usize) -> f64 {
         if self.t_total == 0 {
             return 1.0;
@@ -52,6 +57,8 @@ struct Slot {
     step: usize,
 }
 
+/// BERT's Adam (`BertAdam` of the reference): per-tensor clipping, no bias correction,
+/// decoupled weight decay, and a warmup-linear schedule.
 #[derive(Debug)]
 pub struct BertAdam {
     slots: Vec<Slot>,
@@ -88,6 +95,7 @@ impl BertAdam {
         group.lr * self.schedule.factor(step)
     }
 
+    /// Replaces the schedule (the run's length is known once the data is).
     pub fn set_schedule(&mut self, schedule: WarmupLinear) {
         self.schedule = schedule;
     }
@@ -105,10 +113,6 @@ impl BertAdam {
     /// Steps taken by the most-updated parameter.
     pub fn steps(&self) -> usize {
         self.slots.iter().map(|s| s.step).max().unwrap_or(0)
-    }
-
-    pub fn param_names(&self) -> impl Iterator<Item = &str> {
-        self.slots.iter().map(|s| s.name.as_str())
     }
 
     /// Moments and step counters by parameter name, for resuming.

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::config::RunSpec;
-use super::engine::Progress;
 use crate::checkpoint::CheckpointMeta;
+use crate::model::config::InvalidField;
 
 /// The checkpoint format whose top-level `best_epoch` was a 0-based index.
 const FORMAT_ZERO_BASED_EPOCHS: &str = "cmbert-tui/1";
@@ -46,6 +46,7 @@ pub struct TrainingRecord {
     pub epochs_done: Option<usize>,
     /// The best dev epoch so far, numbered from 1.
     pub best_epoch: Option<usize>,
+    /// The dev loss of the best epoch.
     pub best_dev_loss: Option<f64>,
     /// Where the loop stood: present in `last/` only, which is what makes it resumable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,11 +65,72 @@ pub struct TrainingRecord {
 /// `to` epochs (`Trainer::amend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EpochsChange {
+    /// The optimiser step from which the new length applies.
     pub step: usize,
+    /// The run's epochs before.
     pub from: usize,
+    /// The run's epochs after.
     pub to: usize,
 }
 
+/// Where the loop is; saved in `last/` for `--resume`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Progress {
+    /// Epochs completed (0-based index of the current one).
+    pub epoch: usize,
+    /// Batches done in the current epoch.
+    pub batch_in_epoch: usize,
+    /// Optimiser steps taken.
+    pub global_step: usize,
+    /// The best dev loss so far.
+    pub best_dev_loss: Option<f64>,
+    /// 0-based here (the loop's index); `TrainingRecord::best_epoch` is the printed number.
+    #[serde(rename = "best_epoch_index", alias = "best_epoch")]
+    pub best_epoch: Option<usize>,
+    /// Sum of the current epoch's batch losses so far.
+    pub epoch_loss_sum: f64,
+    /// Number of batches in that sum.
+    pub epoch_loss_count: usize,
+}
+
+impl Progress {
+    /// A resumed run's position must be one this spec can have reached: within its epochs,
+    /// with a best epoch (and a finite best loss) once any epoch has ended.
+    pub fn validate(&self, spec: &RunSpec) -> Result<(), InvalidField> {
+        if self.epoch > spec.epochs {
+            return Err(InvalidField::new(
+                "progress.epoch",
+                self.epoch,
+                format!("must be at most the run's epochs ({})", spec.epochs),
+            ));
+        }
+        let best_ok = match (self.best_epoch, self.best_dev_loss) {
+            (None, None) => self.epoch == 0,
+            (Some(e), Some(l)) => e < self.epoch && l.is_finite(),
+            _ => false,
+        };
+        if !best_ok {
+            return Err(InvalidField {
+                field: "progress.best_epoch, progress.best_dev_loss",
+                value: format!("{:?}, {:?}", self.best_epoch, self.best_dev_loss),
+                expected: format!(
+                    "must be an epoch before the current one ({}) and a finite loss, both absent before the first epoch ends",
+                    self.epoch
+                ),
+            });
+        }
+        if !self.epoch_loss_sum.is_finite() {
+            return Err(InvalidField::new(
+                "progress.epoch_loss_sum",
+                self.epoch_loss_sum,
+                "must be finite",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A checkpoint's run record that does not parse as this build's `TrainingRecord`.
 #[derive(Debug, thiserror::Error)]
 #[error("the run record (cmbert.training) is not one this build reads: {0}")]
 pub struct RecordError(#[from] serde_json::Error);
@@ -126,6 +188,27 @@ mod tests {
             optimizer_steps: None,
             epochs_changes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn resumed_progress_must_fit_the_spec() {
+        let spec = RunSpec::paper("d".into(), "b".into(), ModelKind::CmBert);
+        let mut p = Progress::default();
+        p.validate(&spec).unwrap();
+        p.epoch = 1;
+        assert!(p.validate(&spec).is_err(), "an ended epoch without a best");
+        p.best_epoch = Some(0);
+        p.best_dev_loss = Some(0.5);
+        p.validate(&spec).unwrap();
+        p.epoch = 4;
+        assert!(p
+            .validate(&spec)
+            .unwrap_err()
+            .to_string()
+            .starts_with("progress.epoch = 4"));
+        p.epoch = 1;
+        p.best_epoch = Some(1);
+        assert!(p.validate(&spec).is_err(), "best epoch not yet ended");
     }
 
     #[test]

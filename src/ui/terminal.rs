@@ -19,6 +19,7 @@ use super::app::{App, Input, Request};
 use super::session::{self, Session};
 use crate::data::Dataset;
 use crate::train::{AfterRun, Command, Event, Inspector, RunSummary, TrainError, Trainer};
+use crate::worker::{self, Panicked};
 
 /// Frames are drawn at most this often: ~30 a second after input.
 pub const FRAME: Duration = Duration::from_millis(33);
@@ -101,15 +102,6 @@ pub fn yield_cpu_to_training() {
     let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
 }
 
-/// The message of a panic's payload (`panic!` gives a `&str` or a `String`).
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
-}
-
 /// How a session ends, also when the UI thread panics (then from its unwinding): the
 /// terminal comes back first, then the worker is told to stop (a run saves `last/` after
 /// its current step) and the input reader ends.
@@ -145,7 +137,7 @@ pub fn run_with_worker<B: Backend, R: Send>(
     app: &mut App,
     on_request: &mut OnRequest<'_>,
     work: impl FnOnce(Sender<Event>, Receiver<Command>) -> R + Send,
-) -> std::thread::Result<R> {
+) -> Result<R, Panicked> {
     let (events_tx, events_rx) = unbounded();
     let (commands_tx, commands_rx) = unbounded();
     let (inputs_tx, inputs_rx) = io.inputs;
@@ -165,17 +157,14 @@ pub fn run_with_worker<B: Backend, R: Send>(
         .expect("spawn the input reader");
     let outcome = thread::scope(|scope| {
         let failed = events_tx.clone();
-        let worker = thread::Builder::new()
-            .name(name.into())
-            .spawn_scoped(scope, move || {
-                let result = panic::catch_unwind(AssertUnwindSafe(|| work(events_tx, commands_rx)));
-                if let Err(payload) = &result {
-                    let message = panic_message(payload.as_ref());
-                    let _ = failed.send(Event::Failed(format!("the {name} thread panicked: {message}")));
-                }
-                result
-            })
-            .expect("spawn the worker thread");
+        let worker = worker::spawn_scoped(
+            scope,
+            name,
+            move || work(events_tx, commands_rx),
+            move |panicked| {
+                let _ = failed.send(Event::Failed(panicked.to_string()));
+            },
+        );
         // After the worker started, so that its threads keep the normal priority.
         yield_cpu_to_training();
         let ending = Ending {
@@ -196,7 +185,7 @@ pub fn run_with_worker<B: Backend, R: Send>(
                  Ctrl-C exits at once"
             );
         }
-        worker.join().and_then(|result| result)
+        worker.join()
     });
     // The reader sees its flag within one poll; one stuck in crossterm is left behind.
     let waited = Instant::now();
@@ -215,7 +204,7 @@ fn with_worker<R: Send>(
     app: &mut App,
     on_request: &mut OnRequest<'_>,
     work: impl FnOnce(Sender<Event>, Receiver<Command>) -> R + Send,
-) -> std::thread::Result<R> {
+) -> Result<R, Panicked> {
     let (inputs_tx, inputs_rx) = unbounded();
     let mut session = Session::enter(inputs_tx.clone()).expect("set up the terminal (the caller checked it is one)");
     let io = Io {
@@ -237,8 +226,7 @@ pub fn train(
 ) -> Result<Option<RunSummary>, TrainError> {
     with_worker("trainer", app, on_request, |events, commands| {
         trainer.run_reporting(data, &events, &commands, AfterRun::Serve)
-    })
-    .unwrap_or(Err(TrainError::Panicked))
+    })?
 }
 
 /// Opens a finished model: the inspector answers on a worker thread.
@@ -249,11 +237,8 @@ pub fn inspect(mut inspector: Inspector<'_>, app: &mut App, on_request: &mut OnR
             let _ = events.send(Event::Failed(e.to_string()));
         }
         result
-    });
-    match outcome {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(TrainError::Panicked),
-    }
+    })?;
+    Ok(outcome?)
 }
 
 #[cfg(test)]
@@ -364,11 +349,8 @@ mod tests {
             panic!("index out of bounds: the len is 3 but the index is 7")
         });
         typist.join().unwrap();
-        let payload = outcome.expect_err("the panic is the outcome");
-        assert_eq!(
-            panic_message(payload.as_ref()),
-            "index out of bounds: the len is 3 but the index is 7"
-        );
+        let panicked = outcome.expect_err("the panic is the outcome");
+        assert_eq!(panicked.message, "index out of bounds: the len is 3 but the index is 7");
         assert!(app.quit);
         assert_eq!(
             app.state.status,
