@@ -19,7 +19,7 @@ use super::{LossChart, MetricsTable, RunState, RunStatus, StatusPanel};
 use crate::data::Split;
 use crate::train::{CheckpointKind, Command, Event, Weights};
 
-/// Every key, two columns of 12 so that it fits at 80x24.
+/// Every key, in two columns of 13 rows so that the overlay fits at 80x24.
 pub const HELP: &[(&str, &str)] = &[
     ("1 2", "training / attention screen"),
     ("tab", "focus: list / heatmaps"),
@@ -44,8 +44,9 @@ pub const HELP: &[(&str, &str)] = &[
     ("space", "pause / resume training"),
     ("s", "save a checkpoint (last/)"),
     ("c", "switch best / last weights"),
-    ("? esc", "show / hide this help"),
-    ("q", "quit (asks while training)"),
+    ("?", "show / hide this help"),
+    ("esc", "close help, search, heatmap"),
+    ("q ctrl-c", "quit (asks while training)"),
 ];
 
 const SAVING: &str = "saving last/…";
@@ -686,3 +687,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let h = height.min(area.height);
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;
