@@ -10,7 +10,8 @@ use super::inputs::{AudioRequest, AudioUsed};
 use super::Trained;
 use crate::cli::ExportArgs;
 use crate::data::{label_text, Split};
-use crate::export::{self, Format, Item, Style, FIGURE4};
+use crate::export::{self, Format, Item, Style};
+use crate::figure4;
 use crate::train::attention_snapshot;
 
 /// Where exports go without `--out`, relative to the working directory.
@@ -53,13 +54,13 @@ pub fn run(args: ExportArgs) -> Result<()> {
         None if args.recording.wav.is_some() => vec![0],
         None => {
             let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
-            export::find_sentences(&texts, &FIGURE4).or_else(|missing| {
+            figure4::find(&texts).map(Vec::from).or_else(|missing| {
                 bail!(
                     "--figure4: {} lacks {} of the {} sentences of the paper's Figure 4: {}. They are in \
 CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test.tsv).",
                     split.tsv_path(&data.dir).display(),
                     missing.len(),
-                    FIGURE4.len(),
+                    figure4::SENTENCES.len(),
                     missing
                         .iter()
                         .map(|s| format!("\"{s}\""))

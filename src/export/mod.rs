@@ -16,15 +16,6 @@ use crate::colormap::{Colormap, Scale};
 use crate::data::Split;
 use crate::train::AttentionSnapshot;
 
-/// The three utterances of the paper's Figure 4, in its order: CMU-MOSI test utterances 272,
-/// 531 and 572 (0-based, in the reference `test.tsv`), looked up by text so that other
-/// orderings of the split work too.
-pub const FIGURE4: [&str; 3] = [
-    "THERE ARE SOME FUNNY MOMENTS",
-    "I JUST WANNA SAY THAT I LOVE YOU",
-    "I THOUGHT IT WAS FUN",
-];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Format {
     /// Figure: one row per utterance, two heatmaps side by side.
@@ -322,27 +313,6 @@ fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     crate::fsutil::write_atomic(path, bytes).map_err(|e| ExportError::io(path, e))
 }
 
-/// Positions of `wanted` among `texts`, compared case-insensitively with runs of whitespace
-/// collapsed; the first match of each. `Err` lists the sentences not found.
-pub fn find_sentences<'w, S: AsRef<str>>(texts: &[S], wanted: &[&'w str]) -> Result<Vec<usize>, Vec<&'w str>> {
-    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    let texts: Vec<String> = texts.iter().map(|t| norm(t.as_ref())).collect();
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for &w in wanted {
-        let key = norm(w);
-        match texts.iter().position(|t| *t == key) {
-            Some(i) => found.push(i),
-            None => missing.push(w),
-        }
-    }
-    if missing.is_empty() {
-        Ok(found)
-    } else {
-        Err(missing)
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -473,22 +443,5 @@ pub(crate) mod tests {
             write(&[], &meta, &style, Format::Png, &target),
             Err(ExportError::Empty)
         ));
-    }
-
-    #[test]
-    fn finds_sentences_by_text() {
-        let texts = [
-            "hello there",
-            "  I thought it   WAS fun ",
-            "there are some funny moments",
-        ];
-        assert_eq!(
-            find_sentences(&texts, &["I THOUGHT IT WAS FUN", "THERE ARE SOME FUNNY MOMENTS"]),
-            Ok(vec![1, 2])
-        );
-        assert_eq!(
-            find_sentences(&texts, &FIGURE4),
-            Err(vec!["I JUST WANNA SAY THAT I LOVE YOU"])
-        );
     }
 }
