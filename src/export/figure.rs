@@ -487,7 +487,7 @@ fn title(item: &Item, text: &str) -> String {
 }
 
 /// The metadata's scalar entries, the usual ones first: `model: cmbert · checkpoint: ...`.
-fn header(meta: &serde_json::Value) -> Option<String> {
+pub(super) fn header(meta: &serde_json::Value) -> Option<String> {
     const FIRST: [&str; 4] = ["model", "cls_audio", "checkpoint", "split"];
     let map = meta.as_object()?;
     let scalar = |v: &serde_json::Value| match v {

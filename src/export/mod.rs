@@ -314,6 +314,9 @@ fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
 }
 
 #[cfg(test)]
+mod format_tests;
+
+#[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
