@@ -10,7 +10,7 @@ use super::inputs::{AudioRequest, AudioUsed};
 use super::Trained;
 use crate::cli::ExportArgs;
 use crate::data::{label_text, Split};
-use crate::export::{self, Format, Item, Style};
+use crate::export::{self, CommandMeta, Format, Item, Meta, Source, Style};
 use crate::figure4;
 use crate::train::attention_snapshot;
 
@@ -100,18 +100,20 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
         sequential: theme.sequential,
         diverging: theme.diverging,
     };
-    let meta = serde_json::json!({
-        "checkpoint": input.checkpoint,
-        "data": args.recording.wav.is_none().then_some(&data.dir),
-        "audio": audio.path(),
-        "audio_source": audio.source(),
-        "wav": args.recording.wav,
-        "words": args.recording.words,
-        "split": split,
-        "model": trained.head.model,
-        "cls_audio": trained.cls_audio(),
-        "eval_batch_size": input.eval_batch_size,
-    });
+    let meta = Meta {
+        split,
+        checkpoint: Some(input.checkpoint.clone()),
+        wav: args.recording.wav.clone(),
+        source: Source::Command(CommandMeta {
+            model: trained.head.model,
+            cls_audio: trained.cls_audio(),
+            data: args.recording.wav.is_none().then(|| data.dir.clone()),
+            audio: audio.path().map(Path::to_path_buf),
+            audio_source: audio.source().name().into(),
+            words: args.recording.words.clone(),
+            eval_batch_size: input.eval_batch_size,
+        }),
+    };
     let path = match &args.out {
         Some(out) => {
             export::write(&items, &meta, &style, format, out)?;

@@ -10,7 +10,7 @@ use super::inputs::{AudioRequest, AudioUsed};
 use super::Trained;
 use crate::cli::{LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
-use crate::export::{self, Format, Item, Style};
+use crate::export::{self, AppMeta, Format, Item, Meta, Source, Style};
 use crate::train::{Inspector, TrainingRecord, Weights};
 use crate::ui::{App, Browser, Request, RunInfo, RunState, Theme};
 
@@ -136,19 +136,20 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
         diverging: app.theme.diverging.clone(),
     };
     let info = &app.state.info;
-    let meta = serde_json::json!({
-        "run": info.run_name,
-        "model": info.model,
-        "bert": info.bert,
-        "data": info.data,
-        "checkpoint": info.checkpoint,
-        "split": split,
-        "weights": inspection.weights.to_string(),
-        "step": inspection.weights.step(),
-        "batching": inspection.snapshot.batching,
-        "theme": app.theme.name,
-        "wav": app.browser.recording,
-    });
+    let meta = Meta {
+        split,
+        checkpoint: info.checkpoint.as_ref().map(PathBuf::from),
+        wav: app.browser.recording.clone(),
+        source: Source::App(AppMeta {
+            run: info.run_name.clone(),
+            model: info.model.clone(),
+            bert: info.bert.clone(),
+            data: info.data.clone(),
+            weights: inspection.weights,
+            batching: inspection.snapshot.batching.clone(),
+            theme: app.theme.name.clone(),
+        }),
+    };
     let stem = export::file_stem(&items, None, &style);
     [Format::Png, Format::Json]
         .into_iter()

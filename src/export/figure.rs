@@ -11,7 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{Color, FontDesc, FontFamily, FontStyle, FontTransform, RGBColor};
 
 use super::text::{Faces, Font, FAMILY};
-use super::{scale, ExportError, Item, Style};
+use super::{scale, ExportError, Item, Meta, Style};
 use crate::attention::View;
 use crate::colormap::{Colormap, Rgb, Scale};
 
@@ -83,8 +83,8 @@ struct Row {
 pub struct Layout {
     pub width: u32,
     pub height: u32,
-    /// Vertical centre of the metadata line, if there is one.
-    pub header_y: Option<i32>,
+    /// Vertical centre of the metadata line.
+    pub header_y: i32,
     pub rows: Vec<RowLayout>,
     /// Column labels are drawn vertically when one does not fit a cell's width.
     pub rotated_columns: bool,
@@ -127,13 +127,13 @@ impl HeatmapLayout {
 /// A figure ready to draw on either backend.
 pub struct Figure {
     faces: &'static Faces,
-    header: Option<String>,
+    header: String,
     rows: Vec<Row>,
     layout: Layout,
 }
 
 impl Figure {
-    pub fn new(items: &[Item], meta: &serde_json::Value, style: &Style) -> Result<Self, ExportError> {
+    pub fn new(items: &[Item], meta: &Meta, style: &Style) -> Result<Self, ExportError> {
         if items.is_empty() {
             return Err(ExportError::Empty);
         }
@@ -173,12 +173,9 @@ impl Figure {
 
         let line = |font: Font, spacing: f32| (font.size * spacing).round() as i32;
         let mut y = MARGIN;
-        let header = header(meta).map(|h| fit(faces, HEADER, width - 2 * MARGIN, &h, |t| t.to_string()));
-        let header_y = header.as_ref().map(|_| {
-            let at = y + line(HEADER, 0.5);
-            y += line(HEADER, 2.0);
-            at
-        });
+        let header = fit(faces, HEADER, width - 2 * MARGIN, &header(meta), |t| t.to_string());
+        let header_y = y + line(HEADER, 0.5);
+        y += line(HEADER, 2.0);
         let mut layouts = Vec::new();
         for (r, item) in rows.iter_mut().zip(items) {
             // Transcripts may carry stray spaces; a title shows the words.
@@ -283,9 +280,14 @@ impl Figure {
             lettering,
         };
         area.fill(&WHITE).map_err(draw_error)?;
-        if let (Some(text), Some(y)) = (&self.header, self.layout.header_y) {
-            pen.text(text, (MARGIN, y), HEADER, MUTED, HPos::Left, false)?;
-        }
+        pen.text(
+            &self.header,
+            (MARGIN, self.layout.header_y),
+            HEADER,
+            MUTED,
+            HPos::Left,
+            false,
+        )?;
         let center = self.layout.width as i32 / 2;
         for (row, at) in self.rows.iter().zip(&self.layout.rows) {
             pen.text(&row.title, (center, at.title_y), TITLE, INK, HPos::Center, false)?;
@@ -486,25 +488,18 @@ fn title(item: &Item, text: &str) -> String {
     )
 }
 
-/// The metadata's scalar entries, the usual ones first: `model: cmbert · checkpoint: ...`.
-pub(super) fn header(meta: &serde_json::Value) -> Option<String> {
+/// The metadata's entries that have a value, the usual ones first:
+/// `model: cm-bert · cls_audio: zero · checkpoint: ... · split: test · ...`.
+pub(super) fn header(meta: &Meta) -> String {
     const FIRST: [&str; 4] = ["model", "cls_audio", "checkpoint", "split"];
-    let map = meta.as_object()?;
-    let scalar = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => Some(s.replace(['\r', '\n'], " ")),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
-    let keys = FIRST
+    let mut entries = meta.entries();
+    // Stable: the others keep their name order.
+    entries.sort_by_key(|(name, _)| FIRST.iter().position(|f| f == name).unwrap_or(FIRST.len()));
+    let parts: Vec<String> = entries
         .iter()
-        .copied()
-        .filter(|k| map.contains_key(*k))
-        .chain(map.keys().map(String::as_str).filter(|k| !FIRST.contains(k)));
-    let parts: Vec<String> = keys
-        .filter_map(|k| scalar(&map[k]).map(|v| format!("{k}: {v}")))
+        .filter_map(|(name, value)| value.one_line().map(|v| format!("{name}: {v}")))
         .collect();
-    (!parts.is_empty()).then(|| parts.join("   ·   "))
+    parts.join("   ·   ")
 }
 
 /// `make(text)`, with `text` cut short (and an ellipsis) until it fits `max_w` pixels.
@@ -579,7 +574,7 @@ mod tests {
     use super::*;
     use crate::attention::Matrix;
     use crate::data::Split;
-    use crate::export::tests::snapshot;
+    use crate::export::tests::{meta, snapshot};
 
     fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
         let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
@@ -619,9 +614,22 @@ mod tests {
 
     #[test]
     fn headers_and_titles_fit() {
-        let meta = serde_json::json!({"split": "test", "model": "cmbert", "audio": null, "x": {"nested": 1}});
-        assert_eq!(header(&meta).unwrap(), "model: cmbert   ·   split: test");
-        assert_eq!(header(&serde_json::json!({})), None);
+        let meta = Meta {
+            checkpoint: Some("runs/a\r\nb".into()),
+            ..meta()
+        };
+        let line = header(&meta);
+        assert!(
+            line.starts_with(
+                "model: cm-bert   ·   cls_audio: zero   ·   checkpoint: runs/a  b   ·   split: test   ·   "
+            ),
+            "the usual entries first, on one line: {line}"
+        );
+        let names: Vec<&str> = line.split("   ·   ").filter_map(|e| e.split(':').next()).collect();
+        assert!(
+            !names.contains(&"audio") && !names.contains(&"wav"),
+            "no value, no entry: {line}"
+        );
         let faces = Faces::get().unwrap();
         let long = "WORD ".repeat(100);
         let s = fit(faces, TITLE, 800, &long, |t| format!("[{t}]"));
@@ -644,7 +652,7 @@ mod tests {
             recording: None,
         }];
         let style = Style::default();
-        let fig = Figure::new(&items, &serde_json::json!({"model": "cmbert"}), &style).unwrap();
+        let fig = Figure::new(&items, &meta(), &style).unwrap();
         let layout = fig.layout().clone();
         assert_eq!(layout.width, MIN_WIDTH as u32);
         let (w, h, px) = decode(&fig.png().unwrap());
@@ -697,9 +705,12 @@ mod tests {
             right: Matrix::WF,
             ..Style::default()
         };
-        let fig = Figure::new(&items, &serde_json::Value::Null, &style).unwrap();
+        let fig = Figure::new(&items, &meta(), &style).unwrap();
         let layout = fig.layout();
-        assert_eq!(layout.header_y, None);
+        assert!(
+            layout.header_y < layout.rows[0].title_y,
+            "the metadata heads the figure"
+        );
         let first = layout.rows[0].heatmaps[0];
         assert!(layout.rows[1].title_y > first.y + first.side());
         let svg = fig.svg().unwrap();

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use super::{figure, render, Format, Item, Style};
+use super::{figure, render, AppMeta, Format, Item, Meta, Source, Style};
 use crate::attention::Level;
 use crate::data::Split;
-use crate::train::AttentionSnapshot;
+use crate::train::{AttentionSnapshot, Weights};
 
 /// "[CLS] fun [SEP]", its label and values chosen among those an f32 cannot hold exactly
 /// (0.6, 0.1, 1.2): each must be written as typed, not as its nearest f64.
@@ -29,35 +29,26 @@ fn small_snapshot() -> AttentionSnapshot {
     }
 }
 
-fn command_meta() -> serde_json::Value {
-    serde_json::json!({
-        "checkpoint": "runs/a/best",
-        "data": "data/mosi",
-        "audio": null,
-        "audio_source": "zero-audio",
-        "wav": null,
-        "words": null,
-        "split": "test",
-        "model": "cm-bert",
-        "cls_audio": "zero",
-        "eval_batch_size": 24,
-    })
+fn command_meta() -> Meta {
+    super::tests::meta()
 }
 
-fn app_meta() -> serde_json::Value {
-    serde_json::json!({
-        "run": "cm-bert seed 1",
-        "model": "cm-bert (cls-audio zero, preset scratch)",
-        "bert": "from scratch (2 layers, hidden 64)",
-        "data": "corpus (100/20/30), audio: recorded",
-        "checkpoint": null,
-        "split": "test",
-        "weights": "step 320",
-        "step": 320,
-        "batching": "test, batches of 24",
-        "theme": "paper",
-        "wav": "takes/utt 11.wav",
-    })
+/// What `e` writes for a recording in the app, during a run that is not saved.
+fn app_meta() -> Meta {
+    Meta {
+        split: Split::Test,
+        checkpoint: None,
+        wav: Some("takes/utt 11.wav".into()),
+        source: Source::App(AppMeta {
+            run: "cm-bert seed 1".into(),
+            model: "cm-bert (cls-audio zero, preset scratch)".into(),
+            bert: "from scratch (2 layers, hidden 64)".into(),
+            data: "corpus (100/20/30), audio: recorded".into(),
+            weights: Weights::Live { step: 320 },
+            batching: "test, batches of 24".into(),
+            theme: "paper".into(),
+        }),
+    }
 }
 
 fn text(bytes: Vec<u8>) -> String {
@@ -103,12 +94,12 @@ fn json_and_csv_bytes() {
 #[test]
 fn figure_header_lines() {
     assert_eq!(
-        figure::header(&command_meta()).unwrap(),
+        figure::header(&command_meta()),
         "model: cm-bert   ·   cls_audio: zero   ·   checkpoint: runs/a/best   ·   split: test   ·   \
 audio_source: zero-audio   ·   data: data/mosi   ·   eval_batch_size: 24"
     );
     assert_eq!(
-        figure::header(&app_meta()).unwrap(),
+        figure::header(&app_meta()),
         "model: cm-bert (cls-audio zero, preset scratch)   ·   split: test   ·   batching: test, batches of \
 24   ·   bert: from scratch (2 layers, hidden 64)   ·   data: corpus (100/20/30), audio: recorded   ·   run: \
 cm-bert seed 1   ·   step: 320   ·   theme: paper   ·   wav: takes/utt 11.wav   ·   weights: step 320"

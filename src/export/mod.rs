@@ -3,8 +3,11 @@
 //! [`write`] to a chosen path, [`write_new`] to a fresh name in a directory.
 
 pub mod figure;
+mod meta;
 pub mod table;
 mod text;
+
+pub use meta::{AppMeta, CommandMeta, Meta, Source};
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -166,9 +169,9 @@ impl ExportError {
     }
 }
 
-/// The file's bytes. `meta` (run metadata: model, checkpoint, split, ...) heads the figure,
-/// the JSON document and the CSV comments; its scalar entries are shown in figures.
-pub fn render(items: &[Item], meta: &serde_json::Value, style: &Style, format: Format) -> Result<Vec<u8>, ExportError> {
+/// The file's bytes. `meta` (model, checkpoint, split, ...) heads the figure, the JSON
+/// document and the CSV comments.
+pub fn render(items: &[Item], meta: &Meta, style: &Style, format: Format) -> Result<Vec<u8>, ExportError> {
     if items.is_empty() {
         return Err(ExportError::Empty);
     }
@@ -182,13 +185,7 @@ pub fn render(items: &[Item], meta: &serde_json::Value, style: &Style, format: F
 
 /// Writes to `path`, replacing it if it exists (the caller decides whether it may): the
 /// bytes go to a temporary file beside it first, so a failure leaves no half-written file.
-pub fn write(
-    items: &[Item],
-    meta: &serde_json::Value,
-    style: &Style,
-    format: Format,
-    path: &Path,
-) -> Result<(), ExportError> {
+pub fn write(items: &[Item], meta: &Meta, style: &Style, format: Format, path: &Path) -> Result<(), ExportError> {
     let bytes = render(items, meta, style, format)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
@@ -200,7 +197,7 @@ pub fn write(
 /// a file, even one that appears meanwhile. Returns the path written.
 pub fn write_new(
     items: &[Item],
-    meta: &serde_json::Value,
+    meta: &Meta,
     style: &Style,
     format: Format,
     dir: &Path,
@@ -340,6 +337,24 @@ pub(crate) mod tests {
         }
     }
 
+    /// What `export --index 3` on a CM-BERT checkpoint says.
+    pub(crate) fn meta() -> Meta {
+        Meta {
+            split: Split::Test,
+            checkpoint: Some("runs/a/best".into()),
+            wav: None,
+            source: Source::Command(CommandMeta {
+                model: crate::model::ModelKind::CmBert,
+                cls_audio: Some(crate::model::ClsAudio::Zero),
+                data: Some("data/mosi".into()),
+                audio: None,
+                audio_source: "zero-audio".into(),
+                words: None,
+                eval_batch_size: 24,
+            }),
+        }
+    }
+
     #[test]
     fn formats_from_extensions() {
         assert_eq!(Format::from_path(Path::new("a/fig.PNG")), Some(Format::Png));
@@ -421,7 +436,7 @@ pub(crate) mod tests {
             split: Split::Test,
             recording: None,
         }];
-        let meta = serde_json::json!({"model": "cmbert"});
+        let meta = meta();
         let style = Style::default();
         let a = write_new(&items, &meta, &style, Format::Json, &out, "x").unwrap();
         let before = fs::read(&a).unwrap();
