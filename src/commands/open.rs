@@ -12,7 +12,7 @@ use crate::cli::{LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
 use crate::export::{self, AppMeta, Format, Item, Meta, Source, Style};
 use crate::train::{Inspector, TrainingRecord, Weights};
-use crate::ui::{App, Browser, Request, RunInfo, RunState, Theme};
+use crate::ui::{App, Browser, ModelInfo, Request, RunInfo, RunState, Theme};
 
 pub fn run(args: OpenArgs) -> Result<()> {
     if !std::io::stdout().is_terminal() {
@@ -33,10 +33,11 @@ pub fn run(args: OpenArgs) -> Result<()> {
     };
     let info = RunInfo {
         run_name: format!("open {}", args.checkpoint.display()),
-        model: match trained.cls_audio() {
-            Some(cls_audio) => format!("{} (cls-audio {cls_audio})", trained.head.model),
-            None => trained.head.model.to_string(),
-        },
+        model: Some(ModelInfo {
+            kind: trained.head.model,
+            cls_audio: trained.cls_audio(),
+            preset: None,
+        }),
         bert: format!(
             "{} layers, hidden {}",
             trained.checkpoint.bert.num_hidden_layers, trained.checkpoint.bert.hidden_size
@@ -142,7 +143,7 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
         wav: app.browser.recording.clone(),
         source: Source::App(AppMeta {
             run: info.run_name.clone(),
-            model: info.model.clone(),
+            model: info.model.map_or(String::new(), |m| m.to_string()),
             bert: info.bert.clone(),
             data: info.data.clone(),
             weights: inspection.weights,

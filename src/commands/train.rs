@@ -368,7 +368,11 @@ fn run_dashboard(
     let spec = &trainer.spec;
     let info = crate::ui::RunInfo {
         run_name: label,
-        model: format!("{} (cls-audio {}, preset {})", spec.model, spec.cls_audio, spec.preset),
+        model: Some(crate::ui::ModelInfo {
+            kind: spec.model,
+            cls_audio: Some(spec.cls_audio),
+            preset: Some(spec.preset),
+        }),
         bert,
         data: super::open::data_line(data, &super::inputs::AudioUsed::of_training(spec)),
         checkpoint: spec.out.as_ref().map(|o| o.display().to_string()),

@@ -17,6 +17,7 @@ use super::text::plural;
 use super::theme::Theme;
 use super::{LossChart, MetricsTable, RunState, RunStatus, StatusPanel};
 use crate::data::Split;
+use crate::model::ModelKind;
 use crate::train::{CheckpointKind, Command, Event, Weights};
 
 /// Every key, in two columns of 13 rows so that the overlay fits at 80x24.
@@ -581,7 +582,7 @@ impl App {
             list,
         );
         let Some(inspection) = &self.explorer.inspection else {
-            let waiting = if self.state.info.model.starts_with("t-bert") {
+            let waiting = if self.state.info.model.is_some_and(|m| m.kind == ModelKind::TBert) {
                 "T-BERT has no fusion attention to show"
             } else {
                 "waiting for the model to compute this utterance's attention…"

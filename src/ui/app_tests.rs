@@ -1,6 +1,7 @@
-//! Esc as state transitions: it closes the innermost thing open (the help, the search, the
-//! heatmap focus) and never quits, whatever the run's state; only `q` and Ctrl-C quit. The
-//! help overlay it closes is snapshotted at both sizes.
+//! The app's key handling as state transitions: Esc closes the innermost thing open (the
+//! help, the search, the heatmap focus) and never quits, whatever the run's state; only `q` and
+//! Ctrl-C quit. And what the screens show that depends on the app's state alone (the help
+//! overlay, the attention screen of a model without fusion attention).
 
 use std::time::Duration;
 
@@ -127,5 +128,38 @@ fn help_overlay_at_both_sizes() {
             assert!(shown.contains(what), "{w}x{h}: {key} missing:\n{shown}");
         }
         insta::assert_snapshot!(format!("help_{w}x{h}"), shown);
+    }
+}
+
+/// The attention screen before any attention arrived: T-BERT, which has no fusion attention,
+/// says so (read from the typed model, not from a model line that starts with "t-bert").
+#[test]
+fn t_bert_says_it_has_no_fusion_attention() {
+    use crate::model::{ClsAudio, ModelKind};
+    use crate::ui::{Browser, ModelInfo, RunInfo, RunState, Theme};
+    let shown = |model: Option<ModelInfo>| {
+        let info = RunInfo {
+            run_name: "open runs/a/best".into(),
+            model,
+            ..RunInfo::default()
+        };
+        let browser = Browser::new([vec![], vec![], vec![]], crate::data::Split::Test);
+        let a = App::new(RunState::with_info(info), browser, Theme::built_in(0), false);
+        screen(80, 24, &a)
+    };
+    let t_bert = ModelInfo {
+        kind: ModelKind::TBert,
+        cls_audio: None,
+        preset: None,
+    };
+    let cm_bert = ModelInfo {
+        kind: ModelKind::CmBert,
+        cls_audio: Some(ClsAudio::Zero),
+        preset: None,
+    };
+    assert!(shown(Some(t_bert)).contains("T-BERT has no fusion attention to show"));
+    for model in [Some(cm_bert), None] {
+        let screen = shown(model);
+        assert!(screen.contains("waiting for the model"), "{model:?}:\n{screen}");
     }
 }

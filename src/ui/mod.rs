@@ -19,7 +19,7 @@ pub use app::{App, Input, Request, Screen};
 pub use browser::Browser;
 pub use loss::LossChart;
 pub use metrics::MetricsTable;
-pub use state::{LossHistory, RunInfo, RunState, RunStatus, SavedCheckpoint, Scroll};
+pub use state::{LossHistory, ModelInfo, RunInfo, RunState, RunStatus, SavedCheckpoint, Scroll};
 pub use status::StatusPanel;
 pub use theme::Theme;
 

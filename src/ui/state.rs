@@ -2,10 +2,12 @@
 //! reads this; nothing here touches tensors.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::train::{CheckpointKind, Event, Metrics};
+use crate::model::{ClsAudio, ModelKind};
+use crate::train::{CheckpointKind, Event, Metrics, Preset};
 
 /// Training loss per step, bounded: the recent steps raw, the whole run downsampled.
 #[derive(Debug, Clone)]
@@ -120,11 +122,41 @@ pub enum Scroll {
     Newest,
 }
 
+/// The model a run trains or a checkpoint holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelInfo {
+    /// CM-BERT or the text-only T-BERT.
+    pub kind: ModelKind,
+    /// What the `[CLS]` audio slot holds; `None` where it does not apply (an opened T-BERT).
+    pub cls_audio: Option<ClsAudio>,
+    /// The training recipe; `None` for an opened checkpoint.
+    pub preset: Option<Preset>,
+}
+
+/// As the status panel shows it: `cm-bert (cls-audio zero, preset scratch)`.
+impl fmt::Display for ModelInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        let details: Vec<String> = [
+            self.cls_audio.map(|c| format!("cls-audio {c}")),
+            self.preset.map(|p| format!("preset {p}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !details.is_empty() {
+            write!(f, " ({})", details.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 /// What is being trained or inspected, for the status panel and export metadata.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct RunInfo {
     pub run_name: String,
-    pub model: String,
+    /// `None` where nothing describes it (tests, benchmarks): the status panel leaves it out.
+    pub model: Option<ModelInfo>,
     pub bert: String,
     pub data: String,
     /// Checkpoint directory (`open`) or output directory (`train`).
@@ -339,6 +371,36 @@ impl RunState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lines `train` and `open` wrote by hand before the model was typed.
+    #[test]
+    fn model_lines_say_what_applies() {
+        let info = |kind, cls_audio, preset| {
+            ModelInfo {
+                kind,
+                cls_audio,
+                preset,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            info(ModelKind::CmBert, Some(ClsAudio::Zero), Some(Preset::Scratch)),
+            "cm-bert (cls-audio zero, preset scratch)"
+        );
+        assert_eq!(
+            info(ModelKind::TBert, Some(ClsAudio::Mean), Some(Preset::Paper)),
+            "t-bert (cls-audio mean, preset paper)"
+        );
+        assert_eq!(
+            info(ModelKind::CmBert, Some(ClsAudio::Learned), None),
+            "cm-bert (cls-audio learned)"
+        );
+        assert_eq!(info(ModelKind::TBert, None, None), "t-bert");
+        assert_eq!(
+            info(ModelKind::TBert, None, Some(Preset::Paper)),
+            "t-bert (preset paper)"
+        );
+    }
 
     #[test]
     fn history_stays_bounded_and_keeps_the_mean() {

@@ -88,8 +88,9 @@ impl StatusPanel<'_> {
             }
             fields.push(field("epoch", progress, ALWAYS));
         }
+        let model = s.info.model.map_or(String::new(), |m| m.to_string());
         for (name, value, drop) in [
-            ("model", &s.info.model, 2),
+            ("model", &model, 2),
             ("bert", &s.info.bert, 3),
             ("data", &s.info.data, 1),
         ] {

@@ -47,7 +47,11 @@ pub(super) fn screen(width: u16, height: u16, app: &App) -> String {
 fn training_state() -> RunState {
     let mut s = RunState::with_info(RunInfo {
         run_name: "cm-bert seed 1".into(),
-        model: "cm-bert (cls-audio zero, preset Paper)".into(),
+        model: Some(ModelInfo {
+            kind: crate::model::ModelKind::CmBert,
+            cls_audio: Some(crate::model::ClsAudio::Zero),
+            preset: Some(crate::train::Preset::Paper),
+        }),
         bert: "all-MiniLM-L6-v2 (6 layers, hidden 384)".into(),
         data: "mosi-text (1284/229/686)".into(),
         checkpoint: Some("checkpoints/run".into()),

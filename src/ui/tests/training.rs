@@ -29,7 +29,11 @@ fn saved(kind: CheckpointKind) -> Event {
 fn run(epochs: usize) -> App {
     let state = RunState::with_info(RunInfo {
         run_name: "cm-bert seed 1".into(),
-        model: "cm-bert (cls-audio zero, preset scratch)".into(),
+        model: Some(ModelInfo {
+            kind: crate::model::ModelKind::CmBert,
+            cls_audio: Some(crate::model::ClsAudio::Zero),
+            preset: Some(crate::train::Preset::Scratch),
+        }),
         bert: "from scratch (2 layers, hidden 64)".into(),
         data: DATA.into(),
         checkpoint: Some(OUT.into()),
