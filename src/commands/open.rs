@@ -12,7 +12,7 @@ use crate::cli::{LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
 use crate::export::{self, AppMeta, Format, Item, Meta, Source, Style};
 use crate::train::{Inspector, TrainingRecord, Weights};
-use crate::ui::{App, Browser, ModelInfo, Request, RunInfo, RunState, Theme};
+use crate::ui::{Activity, App, Browser, ModelInfo, Request, RunInfo, RunState, Theme};
 
 pub fn run(args: OpenArgs) -> Result<()> {
     if !std::io::stdout().is_terminal() {
@@ -67,7 +67,7 @@ fn explorer(info: RunInfo, data: &Dataset, split: Split, theme: Theme) -> App {
         RunState::with_info(info),
         Browser::from_dataset(data, split),
         theme,
-        false,
+        Activity::Inspecting,
     )
 }
 
@@ -310,7 +310,7 @@ mod tests {
             label: 1.0,
         }];
         let browser = Browser::new([rows.clone(), rows.clone(), rows], Split::Dev);
-        let mut app = App::new(RunState::new("t"), browser, Theme::built_in(1), false);
+        let mut app = App::new(RunState::new("t"), browser, Theme::built_in(1), Activity::Inspecting);
         let tmp = tempfile::tempdir().unwrap();
         let look = LookArgs {
             theme: "paper".into(),
@@ -358,7 +358,7 @@ mod tests {
             RunState::new("t"),
             Browser::recording(wav, utterance),
             Theme::built_in(1),
-            false,
+            Activity::Inspecting,
         );
         let Event::Attention(inspection) = attention() else {
             unreachable!()

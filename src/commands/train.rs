@@ -381,7 +381,7 @@ fn run_dashboard(
         crate::ui::RunState::with_info(info),
         crate::ui::Browser::from_dataset(data, crate::data::Split::Dev),
         theme,
-        true,
+        crate::ui::Activity::Training,
     );
     let look = look.clone();
     let outcome = crate::ui::terminal::train(trainer, data, &mut app, &mut |app, request| {

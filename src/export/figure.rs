@@ -286,11 +286,18 @@ impl Figure {
             HEADER,
             MUTED,
             HPos::Left,
-            false,
+            Direction::Across,
         )?;
         let center = self.layout.width as i32 / 2;
         for (row, at) in self.rows.iter().zip(&self.layout.rows) {
-            pen.text(&row.title, (center, at.title_y), TITLE, INK, HPos::Center, false)?;
+            pen.text(
+                &row.title,
+                (center, at.title_y),
+                TITLE,
+                INK,
+                HPos::Center,
+                Direction::Across,
+            )?;
             for (panel, map) in row.panels.iter().zip(&at.heatmaps) {
                 let mid = map.x + map.side() / 2;
                 pen.text(
@@ -299,7 +306,7 @@ impl Figure {
                     SUBTITLE,
                     INK,
                     HPos::Center,
-                    false,
+                    Direction::Across,
                 )?;
                 self.heatmap(&pen, panel, map)?;
                 colour_bar(&pen, panel, map)?;
@@ -319,17 +326,17 @@ impl Figure {
             for (k, &v) in row.iter().enumerate() {
                 let (x0, y0) = (x + k as i32 * c, y + r as i32 * c);
                 // Half-open on both backends: [x0, x0 + c) is exactly one cell.
-                pen.rect((x0, y0), (x0 + c, y0 + c), panel.color(v), true)?;
+                pen.rect((x0, y0), (x0 + c, y0 + c), panel.color(v), Paint::Fill)?;
             }
         }
         if side > 0 {
-            pen.rect((x - 1, y - 1), (x + side, y + side), FRAME, false)?;
+            pen.rect((x - 1, y - 1), (x + side, y + side), FRAME, Paint::Outline)?;
         }
         if let Some(r) = panel.view.cls_row {
             // On the row's own edge pixels, so every cell keeps its colour at its centre.
             let y0 = y + r as i32 * c;
-            pen.rect((x, y0), (x + side - 1, y0 + c - 1), INK, false)?;
-            pen.rect((x + 1, y0 + 1), (x + side - 2, y0 + c - 2), INK, false)?;
+            pen.rect((x, y0), (x + side - 1, y0 + c - 1), INK, Paint::Outline)?;
+            pen.rect((x + 1, y0 + 1), (x + side - 2, y0 + c - 2), INK, Paint::Outline)?;
         }
         for r in 0..map.n {
             let (text, font) = panel.row_label(r);
@@ -339,7 +346,7 @@ impl Figure {
                 font,
                 INK,
                 HPos::Right,
-                false,
+                Direction::Across,
             )?;
         }
         let below = y + side + LABEL_PAD;
@@ -347,10 +354,10 @@ impl Figure {
             let cx = x + k as i32 * c + c / 2;
             if self.layout.rotated_columns {
                 // Read bottom to top, ending at the heatmap (matplotlib's rotation=90).
-                pen.text(text, (cx, below), LABEL, INK, HPos::Right, true)?;
+                pen.text(text, (cx, below), LABEL, INK, HPos::Right, Direction::Up)?;
             } else {
                 let at = (cx, below + (LABEL.size / 2.0) as i32);
-                pen.text(text, at, LABEL, INK, HPos::Center, false)?;
+                pen.text(text, at, LABEL, INK, HPos::Center, Direction::Across)?;
             }
         }
         Ok(())
@@ -363,14 +370,26 @@ fn colour_bar<DB: DrawingBackend>(pen: &Pen<DB>, panel: &Panel, map: &HeatmapLay
     let span = (bh - 1).max(1) as f32;
     for py in 0..bh {
         let t = 1.0 - py as f32 / span;
-        pen.rect((bx, by + py), (bx + bw, by + py + 1), rgb(panel.colormap.at(t)), true)?;
+        pen.rect(
+            (bx, by + py),
+            (bx + bw, by + py + 1),
+            rgb(panel.colormap.at(t)),
+            Paint::Fill,
+        )?;
     }
-    pen.rect((bx - 1, by - 1), (bx + bw, by + bh), FRAME, false)?;
+    pen.rect((bx - 1, by - 1), (bx + bw, by + bh), FRAME, Paint::Outline)?;
     for (v, text) in &panel.ticks {
         let t = panel.scale.unit(*v).clamp(0.0, 1.0);
         let ty = by + ((1.0 - t) * span).round() as i32;
         pen.line((bx + bw, ty), (bx + bw + TICK_LEN, ty), INK)?;
-        pen.text(text, (bx + bw + TICK_LEN + 6, ty), TICK, INK, HPos::Left, false)?;
+        pen.text(
+            text,
+            (bx + bw + TICK_LEN + 6, ty),
+            TICK,
+            INK,
+            HPos::Left,
+            Direction::Across,
+        )?;
     }
     Ok(())
 }
@@ -392,7 +411,7 @@ struct Pen<'a, DB: DrawingBackend> {
 
 impl<DB: DrawingBackend> Pen<'_, DB> {
     /// Text whose capitals are centred vertically on `at` (horizontally as `h` says);
-    /// `rotated` turns it a quarter counter-clockwise about `at`.
+    /// `Direction::Up` turns it a quarter counter-clockwise about `at`.
     fn text(
         &self,
         text: &str,
@@ -400,8 +419,9 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
         font: Font,
         color: RGBColor,
         h: HPos,
-        rotated: bool,
+        direction: Direction,
     ) -> Result<(), ExportError> {
+        let rotated = direction == Direction::Up;
         // Baseline below the anchor, in the text's own frame (which points right once turned).
         let base = self.faces.cap_height(font) / 2.0;
         match self.lettering {
@@ -442,8 +462,11 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
         }
     }
 
-    fn rect(&self, a: (i32, i32), b: (i32, i32), color: RGBColor, fill: bool) -> Result<(), ExportError> {
-        let style = if fill { color.filled() } else { color.stroke_width(1) };
+    fn rect(&self, a: (i32, i32), b: (i32, i32), color: RGBColor, paint: Paint) -> Result<(), ExportError> {
+        let style = match paint {
+            Paint::Fill => color.filled(),
+            Paint::Outline => color.stroke_width(1),
+        };
         self.area.draw(&Rectangle::new([a, b], style)).map_err(draw_error)
     }
 
@@ -452,6 +475,21 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
             .draw(&PathElement::new(vec![a, b], color.stroke_width(1)))
             .map_err(draw_error)
     }
+}
+
+/// Which way a line of text runs: left to right, or bottom to top (column labels too wide for
+/// their cells).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Across,
+    Up,
+}
+
+/// How a rectangle is drawn: a cell or a colour bar's strip, or a frame around one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paint {
+    Fill,
+    Outline,
 }
 
 fn draw_error(e: impl std::fmt::Display) -> ExportError {

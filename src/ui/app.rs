@@ -8,11 +8,11 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
-use super::browser::{Browser, BrowserPanel};
-use super::explorer::{Bars, Explorer};
+use super::browser::{Browser, BrowserPanel, Cycle};
+use super::explorer::{Bars, Explorer, Side};
 use super::heatmap::{ClsPanel, HeatmapPanel};
 use super::metrics::TABLE_WIDTH;
-use super::state::Scroll;
+use super::state::{Scroll, Smoothing};
 use super::text::plural;
 use super::theme::Theme;
 use super::{LossChart, MetricsTable, RunState, RunStatus, StatusPanel};
@@ -58,6 +58,14 @@ pub enum Screen {
     Attention,
 }
 
+/// What the app is attached to: a model being trained (pause, save and stop apply), or a
+/// finished one only inspected (`open`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Training,
+    Inspecting,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     List,
@@ -90,8 +98,8 @@ pub struct App {
     pub theme: Theme,
     pub screen: Screen,
     pub focus: Focus,
-    /// A model is being trained (pause, save and stop apply), not only inspected.
-    pub training: bool,
+    /// Training or inspecting.
+    pub activity: Activity,
     pub show_help: bool,
     /// `q` was pressed while training: the next `q` or `y` stops the run.
     pub confirm_quit: bool,
@@ -104,15 +112,18 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(state: RunState, browser: Browser, theme: Theme, training: bool) -> Self {
+    pub fn new(state: RunState, browser: Browser, theme: Theme, activity: Activity) -> Self {
         Self {
             state,
             browser,
             explorer: Explorer::default(),
             theme,
-            screen: if training { Screen::Training } else { Screen::Attention },
+            screen: match activity {
+                Activity::Training => Screen::Training,
+                Activity::Inspecting => Screen::Attention,
+            },
             focus: Focus::List,
-            training,
+            activity,
             show_help: false,
             confirm_quit: false,
             quit: false,
@@ -137,8 +148,12 @@ impl App {
         self.sync()
     }
 
+    fn training(&self) -> bool {
+        self.activity == Activity::Training
+    }
+
     fn in_progress(&self) -> bool {
-        self.training
+        self.training()
             && matches!(
                 self.state.status,
                 RunStatus::Starting | RunStatus::Running | RunStatus::Paused
@@ -147,7 +162,7 @@ impl App {
 
     /// The model can answer at once (inspection, or a finished run serving its best weights).
     fn model_idle(&self) -> bool {
-        !self.training || self.state.status == RunStatus::Done
+        !self.training() || self.state.status == RunStatus::Done
     }
 
     /// Watch the selected utterance when it changed; ask for predictions when the shown
@@ -214,7 +229,7 @@ impl App {
             Some(Weights::Best { .. }) => (CheckpointKind::Last, "last"),
             Some(_) => (CheckpointKind::Best, "best"),
             None => {
-                self.message = Some(if self.training {
+                self.message = Some(if self.training() {
                     "c switches between the best and the last weights once the run has finished".into()
                 } else {
                     "this checkpoint is one set of weights: open the run's best/ or last/ for the other".into()
@@ -299,7 +314,7 @@ impl App {
                     Focus::Heatmap => Focus::List,
                 };
             }
-            KeyCode::Char(' ') if self.training => {
+            KeyCode::Char(' ') if self.training() => {
                 return match self.state.status {
                     RunStatus::Running => vec![Command::Pause],
                     RunStatus::Paused => vec![Command::Resume],
@@ -311,7 +326,7 @@ impl App {
                     self.message = Some(SAVING.into());
                     return vec![Command::Save];
                 }
-                self.message = Some(if self.training {
+                self.message = Some(if self.training() {
                     "the run is over: best/ and last/ are saved".into()
                 } else {
                     "nothing to save: this checkpoint is opened read-only".into()
@@ -326,8 +341,8 @@ impl App {
             KeyCode::Char('l') if !(self.screen == Screen::Attention && self.focus == Focus::Heatmap) => {
                 self.state.log_scale = !self.state.log_scale
             }
-            KeyCode::Char('+') | KeyCode::Char('=') => self.state.adjust_smoothing(true),
-            KeyCode::Char('-') => self.state.adjust_smoothing(false),
+            KeyCode::Char('+') | KeyCode::Char('=') => self.state.adjust_smoothing(Smoothing::More),
+            KeyCode::Char('-') => self.state.adjust_smoothing(Smoothing::Less),
             KeyCode::Char('f') => return self.next_figure4(),
             KeyCode::Char('e') => {
                 if self.explorer.inspection.is_some() {
@@ -336,8 +351,8 @@ impl App {
                     self.message = Some("nothing to export yet: the attention has not arrived".into());
                 }
             }
-            KeyCode::Char('m') => self.explorer.cycle_matrix(true),
-            KeyCode::Char('n') => self.explorer.cycle_matrix(false),
+            KeyCode::Char('m') => self.explorer.cycle_matrix(Side::Right),
+            KeyCode::Char('n') => self.explorer.cycle_matrix(Side::Left),
             KeyCode::Char('w') => self.explorer.toggle_level(),
             KeyCode::Char('x') => self.explorer.toggle_special(),
             KeyCode::Char('b') => {
@@ -365,11 +380,11 @@ impl App {
                 self.message = Some("one recording: there are no splits to switch to".into());
             }
             KeyCode::Char('[') => {
-                self.browser.next_split(false);
+                self.browser.cycle_split(Cycle::Previous);
                 return self.sync();
             }
             KeyCode::Char(']') => {
-                self.browser.next_split(true);
+                self.browser.cycle_split(Cycle::Next);
                 return self.sync();
             }
             _ if self.screen == Screen::Attention => return self.on_navigation(code),

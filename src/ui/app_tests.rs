@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Focus, Input, Screen, HELP};
+use super::{Activity, App, Focus, Input, Screen, HELP};
 use crate::train::{Command, Event, Metrics, RunSummary};
 use crate::ui::tests::{app, screen};
 use crate::ui::RunStatus;
@@ -37,9 +37,9 @@ fn still_running(a: &App, commands: &[Command], what: &str) {
 #[test]
 fn esc_closes_the_help_and_the_app_keeps_running() {
     for (name, mut a) in [
-        ("training", app(true)),
-        ("inspecting", app(false)),
-        ("done", finished(app(true))),
+        ("training", app(Activity::Training)),
+        ("inspecting", app(Activity::Inspecting)),
+        ("done", finished(app(Activity::Training))),
     ] {
         let screen_before = a.screen;
         a.on_key(KeyCode::Char('?'));
@@ -49,13 +49,13 @@ fn esc_closes_the_help_and_the_app_keeps_running() {
         assert_eq!(a.screen, screen_before, "{name}: the view under the help stays");
         still_running(&a, &commands, name);
     }
-    let a = app(true);
+    let a = app(Activity::Training);
     assert_eq!(a.state.status, RunStatus::Running, "the run goes on");
 }
 
 #[test]
 fn esc_ends_a_search_and_clears_it() {
-    let mut a = app(true);
+    let mut a = app(Activity::Training);
     let all = a.browser.order.clone();
     a.on_key(KeyCode::Char('/'));
     for c in "boring".chars() {
@@ -77,7 +77,10 @@ fn esc_ends_a_search_and_clears_it() {
 
 #[test]
 fn esc_leaves_the_heatmap_focus() {
-    for (name, mut a) in [("training", app(true)), ("inspecting", app(false))] {
+    for (name, mut a) in [
+        ("training", app(Activity::Training)),
+        ("inspecting", app(Activity::Inspecting)),
+    ] {
         a.on_key(KeyCode::Tab);
         assert_eq!(a.focus, Focus::Heatmap, "{name}");
         let commands = a.on_key(KeyCode::Esc);
@@ -90,7 +93,7 @@ fn esc_leaves_the_heatmap_focus() {
 /// Before, Esc quit at once once the run was done: the finished run's view was lost.
 #[test]
 fn esc_on_a_done_run_does_not_quit() {
-    let mut a = finished(app(true));
+    let mut a = finished(app(Activity::Training));
     for screen_key in ['1', '2'] {
         a.on_key(KeyCode::Char(screen_key));
         for _ in 0..3 {
@@ -99,13 +102,13 @@ fn esc_on_a_done_run_does_not_quit() {
             assert_eq!(commands, [], "nothing to close: esc does nothing");
         }
     }
-    let mut inspecting = app(false);
+    let mut inspecting = app(Activity::Inspecting);
     let commands = inspecting.on_key(KeyCode::Esc);
     still_running(&inspecting, &commands, "inspecting");
     // q still quits a finished run at once, and Ctrl-C too.
     assert_eq!(a.on_key(KeyCode::Char('q')), [Command::Stop]);
     assert!(a.quit);
-    let mut b = finished(app(true));
+    let mut b = finished(app(Activity::Training));
     let ctrl_c = Input::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert_eq!(b.on_input(ctrl_c), [Command::Stop]);
     assert!(b.quit);
@@ -121,7 +124,7 @@ fn help_overlay_at_both_sizes() {
         "an entry is wider than its column"
     );
     for (w, h) in [(80, 24), (120, 40)] {
-        let mut a = app(true);
+        let mut a = app(Activity::Training);
         a.on_key(KeyCode::Char('?'));
         let shown = screen(w, h, &a);
         for (key, what) in HELP {
@@ -144,7 +147,12 @@ fn t_bert_says_it_has_no_fusion_attention() {
             ..RunInfo::default()
         };
         let browser = Browser::new([vec![], vec![], vec![]], crate::data::Split::Test);
-        let a = App::new(RunState::with_info(info), browser, Theme::built_in(0), false);
+        let a = App::new(
+            RunState::with_info(info),
+            browser,
+            Theme::built_in(0),
+            Activity::Inspecting,
+        );
         screen(80, 24, &a)
     };
     let t_bert = ModelInfo {

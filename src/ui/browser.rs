@@ -37,6 +37,13 @@ pub enum SortBy {
     Error,
 }
 
+/// Which way `[` and `]` go through the splits (train, dev, test, and round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cycle {
+    Next,
+    Previous,
+}
+
 #[derive(Debug, Clone)]
 pub struct Browser {
     pub splits: [SplitRows; 3],
@@ -165,8 +172,12 @@ impl Browser {
         }
     }
 
-    pub fn next_split(&mut self, forward: bool) {
-        let i = self.split.index() + if forward { 1 } else { 2 };
+    pub fn cycle_split(&mut self, way: Cycle) {
+        let i = self.split.index()
+            + match way {
+                Cycle::Next => 1,
+                Cycle::Previous => 2,
+            };
         self.set_split(Split::ALL[i % 3]);
     }
 
@@ -398,9 +409,9 @@ mod tests {
         assert_eq!(b.cursor, 0);
         b.end();
         assert_eq!(b.cursor, 3);
-        b.next_split(true);
+        b.cycle_split(Cycle::Next);
         assert_eq!(b.selected(), Some((Split::Train, 0)));
-        b.next_split(false);
+        b.cycle_split(Cycle::Previous);
         assert_eq!(b.split, Split::Test);
     }
 
@@ -435,7 +446,7 @@ mod tests {
     /// The app on one recording, its attention arrived: what `open --wav takes/utt11.wav` shows.
     fn recording_app() -> crate::ui::App {
         use crate::train::{Event, Inspection};
-        use crate::ui::{App, RunInfo, RunState, Theme};
+        use crate::ui::{Activity, App, RunInfo, RunState, Theme};
         let utterance = Utterance {
             text: "funny ok".into(),
             label: f32::NAN,
@@ -447,7 +458,12 @@ mod tests {
             checkpoint: Some("run/best".into()),
             ..RunInfo::default()
         };
-        let mut app = App::new(RunState::with_info(info), browser, Theme::built_in(0), false);
+        let mut app = App::new(
+            RunState::with_info(info),
+            browser,
+            Theme::built_in(0),
+            Activity::Inspecting,
+        );
         let mut snapshot = crate::export::tests::snapshot(0);
         snapshot.label = f32::NAN;
         app.apply(&Event::Attention(Box::new(Inspection {

@@ -15,6 +15,13 @@ pub enum Bars {
     Left,
 }
 
+/// One of the two heatmap panels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Left,
+    Right,
+}
+
 #[derive(Debug, Clone)]
 pub struct Explorer {
     pub inspection: Option<Inspection>,
@@ -113,11 +120,10 @@ impl Explorer {
 
     /// The next matrix on one side, skipping the one the other side shows: two panels
     /// never draw the same matrix.
-    pub fn cycle_matrix(&mut self, right: bool) {
-        let (side, other) = if right {
-            (&mut self.right, self.left)
-        } else {
-            (&mut self.left, self.right)
+    pub fn cycle_matrix(&mut self, side: Side) {
+        let (side, other) = match side {
+            Side::Right => (&mut self.right, self.left),
+            Side::Left => (&mut self.left, self.right),
         };
         *side = side.next();
         if *side == other {
@@ -187,17 +193,17 @@ mod tests {
     #[test]
     fn matrices_cycle_on_the_focused_side() {
         let mut e = Explorer::default();
-        e.cycle_matrix(true);
+        e.cycle_matrix(Side::Right);
         assert_eq!((e.left, e.right), (Matrix::AlphaT, Matrix::Shift));
-        e.cycle_matrix(false);
+        e.cycle_matrix(Side::Left);
         assert_eq!(e.left, Matrix::BetaA);
-        e.cycle_matrix(false);
-        e.cycle_matrix(false);
+        e.cycle_matrix(Side::Left);
+        e.cycle_matrix(Side::Left);
         assert_eq!(e.left, Matrix::WM, "W_f, then W_m: the right side shows Shift");
-        e.cycle_matrix(false);
+        e.cycle_matrix(Side::Left);
         assert_eq!(e.left, Matrix::AlphaT, "Shift is skipped");
         for _ in 0..20 {
-            e.cycle_matrix(true);
+            e.cycle_matrix(Side::Right);
             assert_ne!(e.left, e.right);
         }
         e.watching = Some((Split::Test, 1));

@@ -15,7 +15,7 @@ pub mod terminal;
 pub mod text;
 pub mod theme;
 
-pub use app::{App, Input, Request, Screen};
+pub use app::{Activity, App, Input, Request, Screen};
 pub use browser::Browser;
 pub use loss::LossChart;
 pub use metrics::MetricsTable;

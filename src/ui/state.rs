@@ -113,6 +113,13 @@ pub struct SavedCheckpoint {
     pub step: usize,
 }
 
+/// Which way `+` and `-` move the loss curve's smoothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Smoothing {
+    More,
+    Less,
+}
+
 /// A move of the metrics table's rows; `Older` shows earlier epochs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scroll {
@@ -251,8 +258,12 @@ impl RunState {
     }
 
     /// Smoothing of the loss curve: the EMA factor, changed in steps of 0.05 within [0, 0.99].
-    pub fn adjust_smoothing(&mut self, up: bool) {
-        let a = self.ema_alpha + if up { 0.05 } else { -0.05 };
+    pub fn adjust_smoothing(&mut self, way: Smoothing) {
+        let a = self.ema_alpha
+            + match way {
+                Smoothing::More => 0.05,
+                Smoothing::Less => -0.05,
+            };
         self.ema_alpha = (a * 100.0).round().clamp(0.0, 99.0) / 100.0;
     }
 

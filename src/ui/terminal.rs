@@ -264,11 +264,11 @@ mod tests {
 
     use super::*;
     use crate::data::Split;
-    use crate::ui::{Browser, RunState, RunStatus, Theme};
+    use crate::ui::{Activity, Browser, RunState, RunStatus, Theme};
 
     fn training_app() -> App {
         let browser = Browser::new([Vec::new(), Vec::new(), Vec::new()], Split::Dev);
-        App::new(RunState::new("run"), browser, Theme::default(), true)
+        App::new(RunState::new("run"), browser, Theme::default(), Activity::Training)
     }
 
     /// Reads nothing: the tests send their input through the channel.

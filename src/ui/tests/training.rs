@@ -38,7 +38,7 @@ fn run(epochs: usize) -> App {
         data: DATA.into(),
         checkpoint: Some(OUT.into()),
     });
-    let mut a = App::new(state, browser(), Theme::built_in(0), true);
+    let mut a = App::new(state, browser(), Theme::built_in(0), Activity::Training);
     let spe = 54;
     a.apply(&Event::Started {
         seed: 1,
@@ -212,7 +212,7 @@ fn the_last_checkpoint_line_appears_once_saved() {
         );
     }
     // A run with no output directory saves nothing and shows no checkpoint line.
-    let bare = screen(120, 40, &app(true));
+    let bare = screen(120, 40, &app(Activity::Training));
     assert!(
         field(&bare, "last").is_none() && field(&bare, "best").is_none(),
         "{bare}"
