@@ -1,7 +1,6 @@
 //! What the dashboard shows, updated from the training engine's events. Rendering only
 //! reads this; nothing here touches tensors.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,11 +8,10 @@ use std::time::Duration;
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::{CheckpointKind, Event, Metrics, Preset};
 
-/// Training loss per step, bounded: the recent steps raw, the whole run downsampled.
+/// Training loss per step, bounded: the whole run downsampled to at most `cap` points (the
+/// loss chart draws the whole run; nothing draws single recent steps).
 #[derive(Debug, Clone)]
 pub struct LossHistory {
-    recent: VecDeque<(f64, f64)>,
-    recent_cap: usize,
     /// Means of `bucket` consecutive steps; buckets double when there are too many.
     coarse: Vec<(f64, f64)>,
     coarse_cap: usize,
@@ -22,22 +20,18 @@ pub struct LossHistory {
 }
 
 impl LossHistory {
-    pub fn new(recent_cap: usize, coarse_cap: usize) -> Self {
+    /// An empty history that keeps at most `cap` points (at least 2).
+    pub fn new(cap: usize) -> Self {
         Self {
-            recent: VecDeque::new(),
-            recent_cap,
             coarse: Vec::new(),
-            coarse_cap: coarse_cap.max(2),
+            coarse_cap: cap.max(2),
             bucket: 1,
             pending: (0.0, 0.0, 0),
         }
     }
 
+    /// Adds one step's loss.
     pub fn push(&mut self, step: f64, loss: f64) {
-        if self.recent.len() == self.recent_cap {
-            self.recent.pop_front();
-        }
-        self.recent.push_back((step, loss));
         self.pending = (self.pending.0 + step, self.pending.1 + loss, self.pending.2 + 1);
         if self.pending.2 == self.bucket {
             let n = self.bucket as f64;
@@ -59,17 +53,9 @@ impl LossHistory {
         }
     }
 
-    pub fn recent(&self) -> impl Iterator<Item = &(f64, f64)> {
-        self.recent.iter()
-    }
-
     /// The whole run at reduced resolution.
     pub fn full(&self) -> &[(f64, f64)] {
         &self.coarse
-    }
-
-    pub fn len_bounds(&self) -> (usize, usize) {
-        (self.recent.len(), self.coarse.len())
     }
 }
 
@@ -219,7 +205,7 @@ impl RunState {
             first_step: 0,
             lr: 0.0,
             elapsed: Duration::ZERO,
-            loss: LossHistory::new(512, 1024),
+            loss: LossHistory::new(1024),
             ema: None,
             ema_alpha: 0.9,
             epoch_rows: Vec::new(),
@@ -415,15 +401,16 @@ mod tests {
 
     #[test]
     fn history_stays_bounded_and_keeps_the_mean() {
-        let mut h = LossHistory::new(10, 8);
+        let mut h = LossHistory::new(8);
         for step in 0..1000 {
             h.push(step as f64, 2.0);
         }
-        let (recent, coarse) = h.len_bounds();
-        assert_eq!(recent, 10);
-        assert!(coarse <= 9, "{coarse}");
+        let coarse = h.full().len();
+        assert!((4..=8).contains(&coarse), "{coarse}");
         assert!(h.full().iter().all(|p| (p.1 - 2.0).abs() < 1e-12));
-        assert_eq!(h.recent().last().unwrap().0, 999.0);
+        // The points span the run, not only its start.
+        let (first, last) = (h.full()[0].0, h.full()[coarse - 1].0);
+        assert!(first < 100.0 && last > 500.0, "{first} {last}");
     }
 
     #[test]
