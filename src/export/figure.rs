@@ -81,28 +81,37 @@ struct Row {
 /// Where things are, in pixels; public so that tests can find a cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
+    /// Figure width in pixels.
     pub width: u32,
+    /// Figure height in pixels.
     pub height: u32,
     /// Vertical centre of the metadata line.
     pub header_y: i32,
+    /// One per utterance, top to bottom.
     pub rows: Vec<RowLayout>,
     /// Column labels are drawn vertically when one does not fit a cell's width.
     pub rotated_columns: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
+/// Where one utterance's row is.
 pub struct RowLayout {
-    /// Vertical centres of the title and of the heatmaps' subtitles.
+    /// Vertical centre of the title.
     pub title_y: i32,
+    /// Vertical centre of the heatmaps' subtitles.
     pub subtitle_y: i32,
+    /// The left and right heatmaps.
     pub heatmaps: [HeatmapLayout; 2],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
+/// Where one heatmap and its colour bar are.
 pub struct HeatmapLayout {
-    /// Top-left corner of the first cell.
+    /// Left edge of the first cell.
     pub x: i32,
+    /// Top edge of the first cell.
     pub y: i32,
+    /// Side of a cell.
     pub cell: i32,
     /// Rows (= columns).
     pub n: usize,
@@ -119,6 +128,7 @@ impl HeatmapLayout {
         )
     }
 
+    /// Side of the whole heatmap.
     pub fn side(&self) -> i32 {
         self.n as i32 * self.cell
     }
@@ -133,6 +143,7 @@ pub struct Figure {
 }
 
 impl Figure {
+    /// Lays out one row per item under the metadata line; `Empty` without items.
     pub fn new(items: &[Item], meta: &Meta, style: &Style) -> Result<Self, ExportError> {
         if items.is_empty() {
             return Err(ExportError::Empty);
@@ -226,10 +237,12 @@ impl Figure {
         })
     }
 
+    /// Where everything is drawn.
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
 
+    /// The figure as an SVG document.
     pub fn svg(&self) -> Result<String, ExportError> {
         let mut out = String::new();
         {

@@ -20,6 +20,7 @@ use crate::data::Split;
 use crate::train::AttentionSnapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+/// A file format an export can be written in.
 pub enum Format {
     /// Figure: one row per utterance, two heatmaps side by side.
     Svg,
@@ -32,8 +33,10 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order `--help` lists them.
     pub const ALL: [Format; 4] = [Self::Svg, Self::Png, Self::Json, Self::Csv];
 
+    /// The file extension, which is also the name `--format` takes.
     pub fn extension(self) -> &'static str {
         match self {
             Self::Svg => "svg",
@@ -59,8 +62,11 @@ impl fmt::Display for Format {
 /// One utterance to export.
 #[derive(Debug, Clone, Copy)]
 pub struct Item<'a> {
+    /// The matrices and predictions.
     pub snapshot: &'a AttentionSnapshot,
+    /// The transcript, as titles and tables show it.
     pub text: &'a str,
+    /// The split the utterance is in (`snapshot.index` is its place there).
     pub split: Split,
     /// `Some(wav)`: the utterance is this recording (`--wav`), named by its file in file
     /// names, figure titles and tables rather than by its place in `split`.
@@ -81,9 +87,13 @@ impl Item<'_> {
 /// can supply its own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Style {
+    /// The left heatmap.
     pub left: Matrix,
+    /// The right heatmap.
     pub right: Matrix,
+    /// Word pieces or whole words.
     pub level: Level,
+    /// Whether `[CLS]` and `[SEP]` are shown.
     pub show_special: bool,
     /// For non-negative matrices.
     pub sequential: Colormap,
@@ -107,6 +117,7 @@ impl Default for Style {
 }
 
 impl Style {
+    /// The colour map `matrix` is drawn with: diverging for signed matrices.
     pub fn colormap(&self, matrix: Matrix) -> &Colormap {
         if matrix.signed() {
             &self.diverging
@@ -126,6 +137,7 @@ pub fn scale(view: &View) -> Scale {
     Scale::for_range(view.range(), view.matrix.signed())
 }
 
+/// How files and messages name a level: `piece`, `word`.
 pub fn level_name(level: Level) -> &'static str {
     match level {
         Level::Piece => "piece",
@@ -134,29 +146,47 @@ pub fn level_name(level: Level) -> &'static str {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why an export could not be written.
 pub enum ExportError {
     #[error("nothing to export: no utterances were given")]
+    /// No utterance to export.
     Empty,
     #[error("cannot write {}: {source}", path.display())]
+    /// Reading or writing a file failed.
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// What failed.
         #[source]
         source: io::Error,
     },
+    /// A PNG over 60 million pixels, refused rather than allocated.
     #[error(
         "the figure would be {width}x{height} pixels (a heatmap of {tokens} rows); export it at word \
 level, without the special tokens, or as SVG, JSON or CSV"
     )]
-    TooLarge { width: u32, height: u32, tokens: usize },
+    TooLarge {
+        /// Pixels across.
+        width: u32,
+        /// Pixels down.
+        height: u32,
+        /// Rows of the largest heatmap.
+        tokens: usize,
+    },
     #[error("the embedded font cannot be read")]
+    /// The font built into the binary is unreadable.
     Font,
     #[error("cannot draw the figure: {0}")]
+    /// The plotting library failed.
     Draw(String),
     #[error("cannot encode the PNG: {0}")]
+    /// PNG encoding failed.
     Png(#[from] png::EncodingError),
     #[error("cannot encode JSON: {0}")]
+    /// JSON encoding failed.
     Json(#[from] serde_json::Error),
     #[error("cannot write CSV: {0}")]
+    /// CSV writing failed.
     Csv(#[from] csv::Error),
 }
 

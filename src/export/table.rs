@@ -11,6 +11,7 @@ use crate::attention::{Level, Matrix, View};
 use crate::data::Split;
 use crate::train::AttentionSnapshot;
 
+/// The CSV's column names, in order.
 pub const CSV_HEADER: [&str; 9] = [
     "utterance_index",
     "text",

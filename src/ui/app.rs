@@ -46,8 +46,11 @@ pub const HELP: &[(&str, &str)] = &[
 const SAVING: &str = "saving last/…";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The two screens (`1`, `2`).
 pub enum Screen {
+    /// Status, metrics and the loss chart.
     Training,
+    /// The utterance list and its heatmaps.
     Attention,
 }
 
@@ -55,22 +58,31 @@ pub enum Screen {
 /// finished one only inspected (`open`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activity {
+    /// A model is being trained.
     Training,
+    /// A finished model is opened (`open`).
     Inspecting,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which part of the attention screen the arrow keys move (`tab`).
 pub enum Focus {
+    /// The utterance list.
     List,
+    /// The heatmaps' cell cursor.
     Heatmap,
 }
 
 /// Terminal input, reduced to what the app reacts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
+    /// A key press.
     Key(KeyEvent),
+    /// The mouse wheel, up.
     ScrollUp,
+    /// The mouse wheel, down.
     ScrollDown,
+    /// The terminal changed size (a redraw follows).
     Resize,
     /// End now, whatever the state (no question asked): a signal (SIGINT, SIGTERM, SIGHUP),
     /// or a terminal that no longer answers.
@@ -80,24 +92,36 @@ pub enum Input {
 /// A request the app cannot answer by itself (it needs the file system).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
+    /// Write the view on screen as a PNG and JSON (`e`).
     Export,
 }
 
 #[derive(Debug)]
+/// The whole app: what is shown, and what input does to it.
 pub struct App {
+    /// The run's progress and metrics.
     pub state: RunState,
+    /// The utterance list.
     pub browser: Browser,
+    /// The heatmaps.
     pub explorer: Explorer,
+    /// The colours.
     pub theme: Theme,
+    /// The screen shown.
     pub screen: Screen,
+    /// What the arrow keys move on the attention screen.
     pub focus: Focus,
     /// Training or inspecting.
     pub activity: Activity,
+    /// The help overlay is open.
     pub show_help: bool,
     /// `q` was pressed while training: the next `q` or `y` stops the run.
     pub confirm_quit: bool,
+    /// The app ends after this input.
     pub quit: bool,
+    /// A one-off line for the footer, cleared by the next key.
     pub message: Option<String>,
+    /// What the caller must do for the app (take them out after each input).
     pub requests: Vec<Request>,
     /// The weights a finished run answers with (`Event::Serving`); `c` switches them.
     pub serving: Option<Weights>,
@@ -105,6 +129,7 @@ pub struct App {
 }
 
 impl App {
+    /// The app on the training screen when training, else on the attention screen.
     pub fn new(state: RunState, browser: Browser, theme: Theme, activity: Activity) -> Self {
         Self {
             state,

@@ -15,14 +15,20 @@ use crate::data::{Dataset, Split};
 use crate::train::Weights;
 
 #[derive(Debug, Clone, PartialEq)]
+/// One row of the list.
 pub struct Utterance {
+    /// The transcript.
     pub text: String,
+    /// The sentiment label (NaN for a recording, which has none).
     pub label: f32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+/// One split's rows and the model's latest predictions for them.
 pub struct SplitRows {
+    /// In file order.
     pub rows: Vec<Utterance>,
+    /// One per row, once the model has made them.
     pub predictions: Option<Vec<f32>>,
     /// The weights that made the predictions.
     pub weights: Option<Weights>,
@@ -31,7 +37,9 @@ pub struct SplitRows {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The order of the list (`o`).
 pub enum SortBy {
+    /// As in the file.
     File,
     /// Largest absolute error first; utterances without a prediction last.
     Error,
@@ -40,16 +48,24 @@ pub enum SortBy {
 /// Which way `[` and `]` go through the splits (train, dev, test, and round).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cycle {
+    /// train, dev, test, train, ...
     Next,
+    /// The other way round.
     Previous,
 }
 
 #[derive(Debug, Clone)]
+/// The utterance list: every split, the one shown, its search, order and cursor.
 pub struct Browser {
+    /// Train, dev and test, by `Split::index`.
     pub splits: [SplitRows; 3],
+    /// The split shown.
     pub split: Split,
+    /// The search (case-insensitive substring); empty shows every row.
     pub query: String,
+    /// Keys type into the search (`/` until enter or esc).
     pub searching: bool,
+    /// The order of the rows.
     pub sort: SortBy,
     /// Utterance indices shown, in display order.
     pub order: Vec<usize>,
@@ -61,6 +77,7 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A list of these rows showing `split`, in file order, the cursor on the first row.
     pub fn new(splits: [Vec<Utterance>; 3], split: Split) -> Self {
         let mut b = Self {
             splits: splits.map(|rows| SplitRows {
@@ -116,6 +133,7 @@ impl Browser {
             .unwrap_or_else(|| format!("{} #{index}", split.name()))
     }
 
+    /// The rows of the split shown.
     pub fn current(&self) -> &SplitRows {
         &self.splits[self.split.index()]
     }
@@ -152,19 +170,23 @@ impl Browser {
             .min(self.order.len().saturating_sub(1));
     }
 
+    /// Moves the cursor `delta` rows, stopping at either end.
     pub fn move_by(&mut self, delta: isize) {
         let last = self.order.len().saturating_sub(1) as isize;
         self.cursor = (self.cursor as isize + delta).clamp(0, last.max(0)) as usize;
     }
 
+    /// The cursor to the first row.
     pub fn home(&mut self) {
         self.cursor = 0;
     }
 
+    /// The cursor to the last row.
     pub fn end(&mut self) {
         self.cursor = self.order.len().saturating_sub(1);
     }
 
+    /// Shows `split`.
     pub fn set_split(&mut self, split: Split) {
         if split != self.split {
             self.split = split;
@@ -172,6 +194,7 @@ impl Browser {
         }
     }
 
+    /// Shows the next or previous split (`]`, `[`).
     pub fn cycle_split(&mut self, way: Cycle) {
         let i = self.split.index()
             + match way {
@@ -181,6 +204,7 @@ impl Browser {
         self.set_split(Split::ALL[i % 3]);
     }
 
+    /// File order or largest error first (`o`).
     pub fn toggle_sort(&mut self) {
         self.sort = match self.sort {
             SortBy::File => SortBy::Error,
@@ -190,12 +214,14 @@ impl Browser {
         self.refilter(None);
     }
 
+    /// Filters the rows by `query`, keeping the selected row where it is still shown.
     pub fn set_query(&mut self, query: String) {
         self.query = query;
         let keep = self.selected().map(|s| s.1);
         self.refilter(keep);
     }
 
+    /// The model's predictions for `split` (ignored unless one per row).
     pub fn set_predictions(&mut self, split: Split, values: Vec<f32>, weights: Weights) {
         let rows = &mut self.splits[split.index()];
         if values.len() != rows.rows.len() {
@@ -249,9 +275,13 @@ impl Browser {
     }
 }
 
+/// The list as a widget: the split tabs, the search, and the rows with their errors.
 pub struct BrowserPanel<'a> {
+    /// What to draw.
     pub browser: &'a Browser,
+    /// Its colours.
     pub theme: &'a Theme,
+    /// The arrow keys move the list (the border says so).
     pub focused: bool,
 }
 

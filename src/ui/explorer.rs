@@ -18,21 +18,30 @@ pub enum Bars {
 /// One of the two heatmap panels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
+    /// The left panel (`n` cycles it).
     Left,
+    /// The right panel (`m` cycles it).
     Right,
 }
 
 #[derive(Debug, Clone)]
+/// The heatmaps' state: what is shown of the watched utterance, and how.
 pub struct Explorer {
+    /// The latest matrices the model sent for the watched utterance.
     pub inspection: Option<Inspection>,
     /// The utterance asked for; differs from `inspection` until the model answers.
     pub watching: Option<(Split, usize)>,
+    /// The left heatmap.
     pub left: Matrix,
+    /// The right heatmap.
     pub right: Matrix,
+    /// Word pieces or whole words (`w`).
     pub level: Level,
+    /// Whether `[CLS]` and `[SEP]` are shown (`x`).
     pub show_special: bool,
     /// Row and column of the cell cursor, in the views' coordinates.
     pub cursor: (usize, usize),
+    /// Where the `[CLS]` bars go (`b`).
     pub bars: Bars,
     /// How many inspections of the current utterance have arrived (shows that it is live).
     pub updates: usize,
@@ -55,6 +64,7 @@ impl Default for Explorer {
 }
 
 impl Explorer {
+    /// The left and right views of the latest inspection, if one arrived.
     pub fn views(&self) -> Option<(View, View)> {
         let s = &self.inspection.as_ref()?.snapshot;
         Some((
@@ -71,6 +81,7 @@ impl Explorer {
             .map_or_else(Vec::new, |i| cls_weights(&i.snapshot, self.level, self.show_special))
     }
 
+    /// Moves the `[CLS]` bars (`b`).
     pub fn toggle_bars(&mut self) {
         self.bars = match self.bars {
             Bars::Below => Bars::Left,
@@ -86,6 +97,8 @@ impl Explorer {
         }
     }
 
+    /// Takes a new inspection: another utterance's puts the cursor on the `[CLS]` row, the same
+    /// utterance's keeps it where it is.
     pub fn receive(&mut self, inspection: Inspection) {
         let same = self
             .inspection
@@ -112,6 +125,7 @@ impl Explorer {
         );
     }
 
+    /// Moves the cell cursor, stopping at the edges.
     pub fn move_cursor(&mut self, rows: isize, cols: isize) {
         let last = self.size().saturating_sub(1) as isize;
         let step = |v: usize, d: isize| (v as isize + d).clamp(0, last.max(0)) as usize;
@@ -131,6 +145,7 @@ impl Explorer {
         }
     }
 
+    /// Word pieces or whole words (`w`).
     pub fn toggle_level(&mut self) {
         self.level = match self.level {
             Level::Word => Level::Piece,
@@ -139,6 +154,7 @@ impl Explorer {
         self.clamp_cursor();
     }
 
+    /// Shows or hides `[CLS]` and `[SEP]` (`x`).
     pub fn toggle_special(&mut self) {
         self.show_special = !self.show_special;
         self.clamp_cursor();

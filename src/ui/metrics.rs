@@ -20,7 +20,13 @@ use super::text::{cols, plural};
 use super::theme::Theme;
 use crate::train::Metrics;
 
-pub struct MetricsTable<'a>(pub &'a RunState, pub &'a Theme);
+/// The dev metrics per epoch, the best epoch marked, and the test row at the end.
+pub struct MetricsTable<'a>(
+    /// The run.
+    pub &'a RunState,
+    /// Its colours.
+    pub &'a Theme,
+);
 
 /// One line of the table's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,9 +35,12 @@ pub enum Shown {
     Epoch(usize),
     /// Epochs `first..=last` left out.
     Hidden {
+        /// The first epoch left out.
         first: usize,
+        /// The last epoch left out.
         last: usize,
     },
+    /// The test metrics, once the run has them.
     Test,
 }
 
@@ -47,7 +56,9 @@ const PINNED: usize = 6;
 /// Whether the table ends with the test row: once the run has been tested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestRow {
+    /// The run has been tested.
     Shown,
+    /// Not yet.
     Absent,
 }
 

@@ -60,16 +60,24 @@ impl LossHistory {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// Where the run is.
 pub enum RunStatus {
+    /// Before the first event.
     Starting,
+    /// Training.
     Running,
+    /// Paused (`space`).
     Paused,
+    /// Finished and tested.
     Done,
+    /// Stopped before the end (`q`, a signal).
     Stopped,
+    /// Ended by an error, with its message.
     Failed(String),
 }
 
 impl RunStatus {
+    /// As the status panel shows it.
     pub fn label(&self) -> String {
         match self {
             Self::Starting => "starting".into(),
@@ -83,11 +91,17 @@ impl RunStatus {
 }
 
 #[derive(Debug, Clone)]
+/// One epoch's line of the metrics table.
 pub struct EpochRow {
+    /// 0-based.
     pub epoch: usize,
+    /// Mean training loss over the epoch.
     pub train_loss: f64,
+    /// Loss on the dev split after the epoch.
     pub dev_loss: f64,
+    /// Metrics on the dev split after the epoch.
     pub dev: Metrics,
+    /// The lowest dev loss so far (saved as `best/`).
     pub best: bool,
 }
 
@@ -95,23 +109,31 @@ pub struct EpochRow {
 /// it: the events carry only the path, and arrive after the step and epoch they follow).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedCheckpoint {
+    /// The checkpoint directory.
     pub path: PathBuf,
+    /// The step its weights are from.
     pub step: usize,
 }
 
 /// Which way `+` and `-` move the loss curve's smoothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Smoothing {
+    /// A smoother curve (`+`).
     More,
+    /// A rawer curve (`-`).
     Less,
 }
 
 /// A move of the metrics table's rows; `Older` shows earlier epochs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scroll {
+    /// This many epochs further back.
     Older(usize),
+    /// This many epochs forward.
     Newer(usize),
+    /// The first epoch.
     Oldest,
+    /// Follow the run again.
     Newest,
 }
 
@@ -147,43 +169,65 @@ impl fmt::Display for ModelInfo {
 /// What is being trained or inspected, for the status panel and export metadata.
 #[derive(Debug, Clone, Default)]
 pub struct RunInfo {
+    /// The run's name (`cm-bert seed 1`, `open runs/a/best`).
     pub run_name: String,
     /// `None` where nothing describes it (tests, benchmarks): the status panel leaves it out.
     pub model: Option<ModelInfo>,
+    /// The encoder (`from scratch (2 layers, hidden 64)`).
     pub bert: String,
+    /// The data and audio (`corpus (100/20/30), audio: recorded`).
     pub data: String,
     /// Checkpoint directory (`open`) or output directory (`train`).
     pub checkpoint: Option<String>,
 }
 
 #[derive(Debug, Clone)]
+/// Everything the screens show about the run, updated from its events.
 pub struct RunState {
+    /// What is trained or inspected.
     pub info: RunInfo,
+    /// Optimiser steps per epoch (0 until the run starts).
     pub steps_per_epoch: usize,
     /// Display options of the loss chart.
     pub log_scale: bool,
+    /// Where the run is.
     pub status: RunStatus,
+    /// The epoch in progress (0-based).
     pub epoch: usize,
+    /// Epochs in the run.
     pub epochs: usize,
+    /// Steps done.
     pub step: usize,
+    /// Steps in the run.
     pub total_steps: usize,
+    /// The step this process started at (a resumed run starts past 0).
     pub first_step: usize,
+    /// The learning rate of the last step.
     pub lr: f64,
+    /// Training time so far.
     pub elapsed: Duration,
+    /// The training loss per step, downsampled.
     pub loss: LossHistory,
-    /// Exponential moving average of the training loss, and its smoothing factor.
+    /// Exponential moving average of the training loss.
     pub ema: Option<f64>,
+    /// The average's smoothing factor (`+`, `-`), in [0, 0.99].
     pub ema_alpha: f64,
+    /// One per finished epoch.
     pub epoch_rows: Vec<EpochRow>,
+    /// Test metrics of the best weights, once tested.
     pub test: Option<Metrics>,
+    /// Test loss of the best weights, once tested.
     pub test_loss: Option<f64>,
+    /// The last `best/` written.
     pub best_saved: Option<SavedCheckpoint>,
+    /// The last `last/` written.
     pub last_saved: Option<SavedCheckpoint>,
     /// How many epochs back from the newest the metrics table shows (0 follows the run).
     pub metrics_scroll: usize,
 }
 
 impl RunState {
+    /// A run about to start, described only by its name.
     pub fn new(run_name: impl Into<String>) -> Self {
         let run_name = run_name.into();
         Self::with_info(RunInfo {
@@ -192,6 +236,7 @@ impl RunState {
         })
     }
 
+    /// A run about to start.
     pub fn with_info(info: RunInfo) -> Self {
         Self {
             info,
@@ -217,10 +262,12 @@ impl RunState {
         }
     }
 
+    /// Steps per second of this process.
     pub fn steps_per_sec(&self) -> f64 {
         (self.step - self.first_step) as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// Time left at the current rate; `None` before a step was timed.
     pub fn eta(&self) -> Option<Duration> {
         let rate = self.steps_per_sec();
         (rate > 0.0 && self.total_steps >= self.step)
@@ -284,10 +331,12 @@ impl RunState {
         (self.steps_per_epoch > 0).then(|| (step / self.steps_per_epoch, step % self.steps_per_epoch != 0))
     }
 
+    /// The epoch with the lowest dev loss so far.
     pub fn best_epoch(&self) -> Option<usize> {
         self.epoch_rows.iter().filter(|r| r.best).map(|r| r.epoch).next_back()
     }
 
+    /// Updates the state from one of the engine's events.
     pub fn apply(&mut self, event: &Event) {
         match event {
             Event::Started {

@@ -22,7 +22,13 @@ use crate::commands::printer::format_duration;
 /// Width of the field names ("epoch  ").
 const NAME: usize = 7;
 
-pub struct StatusPanel<'a>(pub &'a RunState, pub &'a Theme);
+/// The run's name, state, progress, model, data and saved checkpoints.
+pub struct StatusPanel<'a>(
+    /// The run.
+    pub &'a RunState,
+    /// Its colours.
+    pub &'a Theme,
+);
 
 /// Which lines a short panel leaves out first: the highest `Drop`. The state, progress and
 /// checkpoints (the run's outcome) are never left out.
