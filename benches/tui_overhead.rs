@@ -20,7 +20,7 @@ use cmbert::data::{Dataset, Split, TextEncoder};
 use cmbert::model::{BertConfig, ModelKind};
 use cmbert::train::{Event, RunSpec, Trainer};
 use cmbert::ui::terminal::{event_loop, yield_cpu_to_training};
-use cmbert::ui::{App, Browser, RunState, Screen, Theme};
+use cmbert::ui::{Activity, App, Browser, RunState, Screen, Theme};
 use crossbeam_channel::unbounded;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
@@ -88,7 +88,7 @@ fn with_app(s: &Setup) -> (f64, usize) {
         RunState::new("bench"),
         Browser::from_dataset(&s.data, Split::Dev),
         Theme::built_in(0),
-        true,
+        Activity::Training,
     );
     app.screen = Screen::Attention;
     let backend = CrosstermBackend::new(std::io::sink());

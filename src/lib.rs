@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod data;
 pub mod device;
 pub mod export;
+pub mod figure4;
 pub mod fsutil;
 pub mod hub;
 pub mod model;

@@ -14,7 +14,8 @@ use cmbert::colormap::Rgb;
 use cmbert::commands::Trained;
 use cmbert::data::{Dataset, Split, TextEncoder};
 use cmbert::export::figure::Figure;
-use cmbert::export::{self, Item, Style, FIGURE4};
+use cmbert::export::{self, Item, Style};
+use cmbert::figure4::SENTENCES as FIGURE4;
 use cmbert::model::{ClsAudio, ModelKind};
 use cmbert::train::{attention_snapshot, AttentionSnapshot, RunSpec, Trainer};
 use common::*;
@@ -154,7 +155,20 @@ fn figure4_png_is_one_file_with_three_rows_in_the_colormap_colours() {
         })
         .collect();
     let style = Style::default();
-    let meta = serde_json::json!({"model": "a header line, as the CLI writes one"});
+    let meta = export::Meta {
+        split: Split::Test,
+        checkpoint: Some("a header line, as the CLI writes one".into()),
+        wav: None,
+        source: export::Source::Command(export::CommandMeta {
+            model: cmbert::model::ModelKind::CmBert,
+            cls_audio: Some(cmbert::model::ClsAudio::Zero),
+            data: None,
+            audio: None,
+            audio_source: "zero-audio".into(),
+            words: None,
+            eval_batch_size: 24,
+        }),
+    };
     let figure = Figure::new(&items, &meta, &style).unwrap();
     let layout = figure.layout();
     assert_eq!((width, height), (layout.width, layout.height));

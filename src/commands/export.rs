@@ -10,7 +10,8 @@ use super::inputs::{AudioRequest, AudioUsed};
 use super::Trained;
 use crate::cli::ExportArgs;
 use crate::data::{label_text, Split};
-use crate::export::{self, Format, Item, Style, FIGURE4};
+use crate::export::{self, CommandMeta, Format, Item, Meta, Source, Style};
+use crate::figure4;
 use crate::train::attention_snapshot;
 
 /// Where exports go without `--out`, relative to the working directory.
@@ -54,13 +55,13 @@ pub fn run(args: ExportArgs) -> Result<()> {
         None if args.recording.wav.is_some() => vec![0],
         None => {
             let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
-            export::find_sentences(&texts, &FIGURE4).or_else(|missing| {
+            figure4::find(&texts).map(Vec::from).or_else(|missing| {
                 bail!(
                     "--figure4: {} lacks {} of the {} sentences of the paper's Figure 4: {}. They are in \
 CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test.tsv).",
                     split.tsv_path(&data.dir).display(),
                     missing.len(),
-                    FIGURE4.len(),
+                    figure4::SENTENCES.len(),
                     missing
                         .iter()
                         .map(|s| format!("\"{s}\""))
@@ -100,18 +101,20 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
         sequential: theme.sequential,
         diverging: theme.diverging,
     };
-    let meta = serde_json::json!({
-        "checkpoint": input.checkpoint,
-        "data": args.recording.wav.is_none().then_some(&data.dir),
-        "audio": audio.path(),
-        "audio_source": audio.source(),
-        "wav": args.recording.wav,
-        "words": args.recording.words,
-        "split": split,
-        "model": trained.head.model,
-        "cls_audio": trained.cls_audio(),
-        "eval_batch_size": input.eval_batch_size,
-    });
+    let meta = Meta {
+        split,
+        checkpoint: Some(input.checkpoint.clone()),
+        wav: args.recording.wav.clone(),
+        source: Source::Command(CommandMeta {
+            model: trained.head.model,
+            cls_audio: trained.cls_audio(),
+            data: args.recording.wav.is_none().then(|| data.dir.clone()),
+            audio: audio.path().map(Path::to_path_buf),
+            audio_source: audio.source().name().into(),
+            words: args.recording.words.clone(),
+            eval_batch_size: input.eval_batch_size,
+        }),
+    };
     let path = match &args.out {
         Some(out) => {
             export::write(&items, &meta, &style, format, out)?;

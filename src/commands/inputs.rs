@@ -88,6 +88,21 @@ pub enum AudioSource {
     NotUsedByTBert,
 }
 
+impl AudioSource {
+    /// As the JSON outputs spell it (`zero-audio`): for the export metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Given => "given",
+            Self::Recorded => "recorded",
+            Self::Recording => "recording",
+            Self::ZeroAudio => "zero-audio",
+            Self::TrainedWithoutAudio => "trained-without-audio",
+            Self::NotGiven => "not-given",
+            Self::NotUsedByTBert => "not-used-by-t-bert",
+        }
+    }
+}
+
 impl AudioUsed {
     /// The audio of a training run.
     pub fn of_training(spec: &RunSpec) -> Self {
@@ -546,5 +561,22 @@ mod tests {
             resolve(ModelKind::CmBert, broken, Some(&f.data), AudioRequest::Zero).is_ok(),
             "not needed when both are given"
         );
+    }
+
+    /// The export metadata spells each source as the other JSON outputs do.
+    #[test]
+    fn audio_source_names_are_the_json_spelling() {
+        use AudioSource::*;
+        for source in [
+            Given,
+            Recorded,
+            Recording,
+            ZeroAudio,
+            TrainedWithoutAudio,
+            NotGiven,
+            NotUsedByTBert,
+        ] {
+            assert_eq!(serde_json::to_value(source).unwrap(), source.name());
+        }
     }
 }

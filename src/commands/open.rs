@@ -10,9 +10,9 @@ use super::inputs::{AudioRequest, AudioUsed};
 use super::Trained;
 use crate::cli::{LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
-use crate::export::{self, Format, Item, Style};
+use crate::export::{self, AppMeta, Format, Item, Meta, Source, Style};
 use crate::train::{Inspector, TrainingRecord, Weights};
-use crate::ui::{App, Browser, Request, RunInfo, RunState, Theme};
+use crate::ui::{Activity, App, Browser, ModelInfo, Request, RunInfo, RunState, Theme};
 
 /// Runs `cmbert-tui open`: the app on a finished model, on a split or on one recording.
 pub fn run(args: OpenArgs) -> Result<()> {
@@ -34,10 +34,11 @@ pub fn run(args: OpenArgs) -> Result<()> {
     };
     let info = RunInfo {
         run_name: format!("open {}", args.checkpoint.display()),
-        model: match trained.cls_audio() {
-            Some(cls_audio) => format!("{} (cls-audio {cls_audio})", trained.head.model),
-            None => trained.head.model.to_string(),
-        },
+        model: Some(ModelInfo {
+            kind: trained.head.model,
+            cls_audio: trained.cls_audio(),
+            preset: None,
+        }),
         bert: format!(
             "{} layers, hidden {}",
             trained.checkpoint.bert.num_hidden_layers, trained.checkpoint.bert.hidden_size
@@ -67,7 +68,7 @@ fn explorer(info: RunInfo, data: &Dataset, split: Split, theme: Theme) -> App {
         RunState::with_info(info),
         Browser::from_dataset(data, split),
         theme,
-        false,
+        Activity::Inspecting,
     )
 }
 
@@ -137,19 +138,20 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
         diverging: app.theme.diverging.clone(),
     };
     let info = &app.state.info;
-    let meta = serde_json::json!({
-        "run": info.run_name,
-        "model": info.model,
-        "bert": info.bert,
-        "data": info.data,
-        "checkpoint": info.checkpoint,
-        "split": split,
-        "weights": inspection.weights.to_string(),
-        "step": inspection.weights.step(),
-        "batching": inspection.snapshot.batching,
-        "theme": app.theme.name,
-        "wav": app.browser.recording,
-    });
+    let meta = Meta {
+        split,
+        checkpoint: info.checkpoint.as_ref().map(PathBuf::from),
+        wav: app.browser.recording.clone(),
+        source: Source::App(AppMeta {
+            run: info.run_name.clone(),
+            model: info.model.map_or(String::new(), |m| m.to_string()),
+            bert: info.bert.clone(),
+            data: info.data.clone(),
+            weights: inspection.weights,
+            batching: inspection.snapshot.batching.clone(),
+            theme: app.theme.name.clone(),
+        }),
+    };
     let stem = export::file_stem(&items, None, &style);
     [Format::Png, Format::Json]
         .into_iter()
@@ -309,7 +311,7 @@ mod tests {
             label: 1.0,
         }];
         let browser = Browser::new([rows.clone(), rows.clone(), rows], Split::Dev);
-        let mut app = App::new(RunState::new("t"), browser, Theme::built_in(1), false);
+        let mut app = App::new(RunState::new("t"), browser, Theme::built_in(1), Activity::Inspecting);
         let tmp = tempfile::tempdir().unwrap();
         let look = LookArgs {
             theme: "paper".into(),
@@ -357,7 +359,7 @@ mod tests {
             RunState::new("t"),
             Browser::recording(wav, utterance),
             Theme::built_in(1),
-            false,
+            Activity::Inspecting,
         );
         let Event::Attention(inspection) = attention() else {
             unreachable!()

@@ -371,7 +371,11 @@ fn run_dashboard(
     let spec = &trainer.spec;
     let info = crate::ui::RunInfo {
         run_name: label,
-        model: format!("{} (cls-audio {}, preset {})", spec.model, spec.cls_audio, spec.preset),
+        model: Some(crate::ui::ModelInfo {
+            kind: spec.model,
+            cls_audio: Some(spec.cls_audio),
+            preset: Some(spec.preset),
+        }),
         bert,
         data: super::open::data_line(data, &super::inputs::AudioUsed::of_training(spec)),
         checkpoint: spec.out.as_ref().map(|o| o.display().to_string()),
@@ -380,7 +384,7 @@ fn run_dashboard(
         crate::ui::RunState::with_info(info),
         crate::ui::Browser::from_dataset(data, crate::data::Split::Dev),
         theme,
-        true,
+        crate::ui::Activity::Training,
     );
     let look = look.clone();
     let outcome = crate::ui::terminal::train(trainer, data, &mut app, &mut |app, request| {

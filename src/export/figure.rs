@@ -11,7 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{Color, FontDesc, FontFamily, FontStyle, FontTransform, RGBColor};
 
 use super::text::{Faces, Font, FAMILY};
-use super::{scale, ExportError, Item, Style};
+use super::{scale, ExportError, Item, Meta, Style};
 use crate::attention::View;
 use crate::colormap::{Colormap, Rgb, Scale};
 
@@ -81,28 +81,37 @@ struct Row {
 /// Where things are, in pixels; public so that tests can find a cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
+    /// Figure width in pixels.
     pub width: u32,
+    /// Figure height in pixels.
     pub height: u32,
-    /// Vertical centre of the metadata line, if there is one.
-    pub header_y: Option<i32>,
+    /// Vertical centre of the metadata line.
+    pub header_y: i32,
+    /// One per utterance, top to bottom.
     pub rows: Vec<RowLayout>,
     /// Column labels are drawn vertically when one does not fit a cell's width.
     pub rotated_columns: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
+/// Where one utterance's row is.
 pub struct RowLayout {
-    /// Vertical centres of the title and of the heatmaps' subtitles.
+    /// Vertical centre of the title.
     pub title_y: i32,
+    /// Vertical centre of the heatmaps' subtitles.
     pub subtitle_y: i32,
+    /// The left and right heatmaps.
     pub heatmaps: [HeatmapLayout; 2],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
+/// Where one heatmap and its colour bar are.
 pub struct HeatmapLayout {
-    /// Top-left corner of the first cell.
+    /// Left edge of the first cell.
     pub x: i32,
+    /// Top edge of the first cell.
     pub y: i32,
+    /// Side of a cell.
     pub cell: i32,
     /// Rows (= columns).
     pub n: usize,
@@ -119,6 +128,7 @@ impl HeatmapLayout {
         )
     }
 
+    /// Side of the whole heatmap.
     pub fn side(&self) -> i32 {
         self.n as i32 * self.cell
     }
@@ -127,13 +137,14 @@ impl HeatmapLayout {
 /// A figure ready to draw on either backend.
 pub struct Figure {
     faces: &'static Faces,
-    header: Option<String>,
+    header: String,
     rows: Vec<Row>,
     layout: Layout,
 }
 
 impl Figure {
-    pub fn new(items: &[Item], meta: &serde_json::Value, style: &Style) -> Result<Self, ExportError> {
+    /// Lays out one row per item under the metadata line; `Empty` without items.
+    pub fn new(items: &[Item], meta: &Meta, style: &Style) -> Result<Self, ExportError> {
         if items.is_empty() {
             return Err(ExportError::Empty);
         }
@@ -173,12 +184,9 @@ impl Figure {
 
         let line = |font: Font, spacing: f32| (font.size * spacing).round() as i32;
         let mut y = MARGIN;
-        let header = header(meta).map(|h| fit(faces, HEADER, width - 2 * MARGIN, &h, |t| t.to_string()));
-        let header_y = header.as_ref().map(|_| {
-            let at = y + line(HEADER, 0.5);
-            y += line(HEADER, 2.0);
-            at
-        });
+        let header = fit(faces, HEADER, width - 2 * MARGIN, &header(meta), |t| t.to_string());
+        let header_y = y + line(HEADER, 0.5);
+        y += line(HEADER, 2.0);
         let mut layouts = Vec::new();
         for (r, item) in rows.iter_mut().zip(items) {
             // Transcripts may carry stray spaces; a title shows the words.
@@ -229,10 +237,12 @@ impl Figure {
         })
     }
 
+    /// Where everything is drawn.
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
 
+    /// The figure as an SVG document.
     pub fn svg(&self) -> Result<String, ExportError> {
         let mut out = String::new();
         {
@@ -283,12 +293,24 @@ impl Figure {
             lettering,
         };
         area.fill(&WHITE).map_err(draw_error)?;
-        if let (Some(text), Some(y)) = (&self.header, self.layout.header_y) {
-            pen.text(text, (MARGIN, y), HEADER, MUTED, HPos::Left, false)?;
-        }
+        pen.text(
+            &self.header,
+            (MARGIN, self.layout.header_y),
+            HEADER,
+            MUTED,
+            HPos::Left,
+            Direction::Across,
+        )?;
         let center = self.layout.width as i32 / 2;
         for (row, at) in self.rows.iter().zip(&self.layout.rows) {
-            pen.text(&row.title, (center, at.title_y), TITLE, INK, HPos::Center, false)?;
+            pen.text(
+                &row.title,
+                (center, at.title_y),
+                TITLE,
+                INK,
+                HPos::Center,
+                Direction::Across,
+            )?;
             for (panel, map) in row.panels.iter().zip(&at.heatmaps) {
                 let mid = map.x + map.side() / 2;
                 pen.text(
@@ -297,7 +319,7 @@ impl Figure {
                     SUBTITLE,
                     INK,
                     HPos::Center,
-                    false,
+                    Direction::Across,
                 )?;
                 self.heatmap(&pen, panel, map)?;
                 colour_bar(&pen, panel, map)?;
@@ -317,17 +339,17 @@ impl Figure {
             for (k, &v) in row.iter().enumerate() {
                 let (x0, y0) = (x + k as i32 * c, y + r as i32 * c);
                 // Half-open on both backends: [x0, x0 + c) is exactly one cell.
-                pen.rect((x0, y0), (x0 + c, y0 + c), panel.color(v), true)?;
+                pen.rect((x0, y0), (x0 + c, y0 + c), panel.color(v), Paint::Fill)?;
             }
         }
         if side > 0 {
-            pen.rect((x - 1, y - 1), (x + side, y + side), FRAME, false)?;
+            pen.rect((x - 1, y - 1), (x + side, y + side), FRAME, Paint::Outline)?;
         }
         if let Some(r) = panel.view.cls_row {
             // On the row's own edge pixels, so every cell keeps its colour at its centre.
             let y0 = y + r as i32 * c;
-            pen.rect((x, y0), (x + side - 1, y0 + c - 1), INK, false)?;
-            pen.rect((x + 1, y0 + 1), (x + side - 2, y0 + c - 2), INK, false)?;
+            pen.rect((x, y0), (x + side - 1, y0 + c - 1), INK, Paint::Outline)?;
+            pen.rect((x + 1, y0 + 1), (x + side - 2, y0 + c - 2), INK, Paint::Outline)?;
         }
         for r in 0..map.n {
             let (text, font) = panel.row_label(r);
@@ -337,7 +359,7 @@ impl Figure {
                 font,
                 INK,
                 HPos::Right,
-                false,
+                Direction::Across,
             )?;
         }
         let below = y + side + LABEL_PAD;
@@ -345,10 +367,10 @@ impl Figure {
             let cx = x + k as i32 * c + c / 2;
             if self.layout.rotated_columns {
                 // Read bottom to top, ending at the heatmap (matplotlib's rotation=90).
-                pen.text(text, (cx, below), LABEL, INK, HPos::Right, true)?;
+                pen.text(text, (cx, below), LABEL, INK, HPos::Right, Direction::Up)?;
             } else {
                 let at = (cx, below + (LABEL.size / 2.0) as i32);
-                pen.text(text, at, LABEL, INK, HPos::Center, false)?;
+                pen.text(text, at, LABEL, INK, HPos::Center, Direction::Across)?;
             }
         }
         Ok(())
@@ -361,14 +383,26 @@ fn colour_bar<DB: DrawingBackend>(pen: &Pen<DB>, panel: &Panel, map: &HeatmapLay
     let span = (bh - 1).max(1) as f32;
     for py in 0..bh {
         let t = 1.0 - py as f32 / span;
-        pen.rect((bx, by + py), (bx + bw, by + py + 1), rgb(panel.colormap.at(t)), true)?;
+        pen.rect(
+            (bx, by + py),
+            (bx + bw, by + py + 1),
+            rgb(panel.colormap.at(t)),
+            Paint::Fill,
+        )?;
     }
-    pen.rect((bx - 1, by - 1), (bx + bw, by + bh), FRAME, false)?;
+    pen.rect((bx - 1, by - 1), (bx + bw, by + bh), FRAME, Paint::Outline)?;
     for (v, text) in &panel.ticks {
         let t = panel.scale.unit(*v).clamp(0.0, 1.0);
         let ty = by + ((1.0 - t) * span).round() as i32;
         pen.line((bx + bw, ty), (bx + bw + TICK_LEN, ty), INK)?;
-        pen.text(text, (bx + bw + TICK_LEN + 6, ty), TICK, INK, HPos::Left, false)?;
+        pen.text(
+            text,
+            (bx + bw + TICK_LEN + 6, ty),
+            TICK,
+            INK,
+            HPos::Left,
+            Direction::Across,
+        )?;
     }
     Ok(())
 }
@@ -390,7 +424,7 @@ struct Pen<'a, DB: DrawingBackend> {
 
 impl<DB: DrawingBackend> Pen<'_, DB> {
     /// Text whose capitals are centred vertically on `at` (horizontally as `h` says);
-    /// `rotated` turns it a quarter counter-clockwise about `at`.
+    /// `Direction::Up` turns it a quarter counter-clockwise about `at`.
     fn text(
         &self,
         text: &str,
@@ -398,8 +432,9 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
         font: Font,
         color: RGBColor,
         h: HPos,
-        rotated: bool,
+        direction: Direction,
     ) -> Result<(), ExportError> {
+        let rotated = direction == Direction::Up;
         // Baseline below the anchor, in the text's own frame (which points right once turned).
         let base = self.faces.cap_height(font) / 2.0;
         match self.lettering {
@@ -440,8 +475,11 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
         }
     }
 
-    fn rect(&self, a: (i32, i32), b: (i32, i32), color: RGBColor, fill: bool) -> Result<(), ExportError> {
-        let style = if fill { color.filled() } else { color.stroke_width(1) };
+    fn rect(&self, a: (i32, i32), b: (i32, i32), color: RGBColor, paint: Paint) -> Result<(), ExportError> {
+        let style = match paint {
+            Paint::Fill => color.filled(),
+            Paint::Outline => color.stroke_width(1),
+        };
         self.area.draw(&Rectangle::new([a, b], style)).map_err(draw_error)
     }
 
@@ -450,6 +488,21 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
             .draw(&PathElement::new(vec![a, b], color.stroke_width(1)))
             .map_err(draw_error)
     }
+}
+
+/// Which way a line of text runs: left to right, or bottom to top (column labels too wide for
+/// their cells).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Across,
+    Up,
+}
+
+/// How a rectangle is drawn: a cell or a colour bar's strip, or a frame around one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paint {
+    Fill,
+    Outline,
 }
 
 fn draw_error(e: impl std::fmt::Display) -> ExportError {
@@ -486,25 +539,18 @@ fn title(item: &Item, text: &str) -> String {
     )
 }
 
-/// The metadata's scalar entries, the usual ones first: `model: cmbert · checkpoint: ...`.
-fn header(meta: &serde_json::Value) -> Option<String> {
+/// The metadata's entries that have a value, the usual ones first:
+/// `model: cm-bert · cls_audio: zero · checkpoint: ... · split: test · ...`.
+pub(super) fn header(meta: &Meta) -> String {
     const FIRST: [&str; 4] = ["model", "cls_audio", "checkpoint", "split"];
-    let map = meta.as_object()?;
-    let scalar = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => Some(s.replace(['\r', '\n'], " ")),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
-    let keys = FIRST
+    let mut entries = meta.entries();
+    // Stable: the others keep their name order.
+    entries.sort_by_key(|(name, _)| FIRST.iter().position(|f| f == name).unwrap_or(FIRST.len()));
+    let parts: Vec<String> = entries
         .iter()
-        .copied()
-        .filter(|k| map.contains_key(*k))
-        .chain(map.keys().map(String::as_str).filter(|k| !FIRST.contains(k)));
-    let parts: Vec<String> = keys
-        .filter_map(|k| scalar(&map[k]).map(|v| format!("{k}: {v}")))
+        .filter_map(|(name, value)| value.one_line().map(|v| format!("{name}: {v}")))
         .collect();
-    (!parts.is_empty()).then(|| parts.join("   ·   "))
+    parts.join("   ·   ")
 }
 
 /// `make(text)`, with `text` cut short (and an ellipsis) until it fits `max_w` pixels.
@@ -579,7 +625,7 @@ mod tests {
     use super::*;
     use crate::attention::Matrix;
     use crate::data::Split;
-    use crate::export::tests::snapshot;
+    use crate::export::tests::{meta, snapshot};
 
     fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
         let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
@@ -619,9 +665,22 @@ mod tests {
 
     #[test]
     fn headers_and_titles_fit() {
-        let meta = serde_json::json!({"split": "test", "model": "cmbert", "audio": null, "x": {"nested": 1}});
-        assert_eq!(header(&meta).unwrap(), "model: cmbert   ·   split: test");
-        assert_eq!(header(&serde_json::json!({})), None);
+        let meta = Meta {
+            checkpoint: Some("runs/a\r\nb".into()),
+            ..meta()
+        };
+        let line = header(&meta);
+        assert!(
+            line.starts_with(
+                "model: cm-bert   ·   cls_audio: zero   ·   checkpoint: runs/a  b   ·   split: test   ·   "
+            ),
+            "the usual entries first, on one line: {line}"
+        );
+        let names: Vec<&str> = line.split("   ·   ").filter_map(|e| e.split(':').next()).collect();
+        assert!(
+            !names.contains(&"audio") && !names.contains(&"wav"),
+            "no value, no entry: {line}"
+        );
         let faces = Faces::get().unwrap();
         let long = "WORD ".repeat(100);
         let s = fit(faces, TITLE, 800, &long, |t| format!("[{t}]"));
@@ -644,7 +703,7 @@ mod tests {
             recording: None,
         }];
         let style = Style::default();
-        let fig = Figure::new(&items, &serde_json::json!({"model": "cmbert"}), &style).unwrap();
+        let fig = Figure::new(&items, &meta(), &style).unwrap();
         let layout = fig.layout().clone();
         assert_eq!(layout.width, MIN_WIDTH as u32);
         let (w, h, px) = decode(&fig.png().unwrap());
@@ -697,9 +756,12 @@ mod tests {
             right: Matrix::WF,
             ..Style::default()
         };
-        let fig = Figure::new(&items, &serde_json::Value::Null, &style).unwrap();
+        let fig = Figure::new(&items, &meta(), &style).unwrap();
         let layout = fig.layout();
-        assert_eq!(layout.header_y, None);
+        assert!(
+            layout.header_y < layout.rows[0].title_y,
+            "the metadata heads the figure"
+        );
         let first = layout.rows[0].heatmaps[0];
         assert!(layout.rows[1].title_y > first.y + first.side());
         let svg = fig.svg().unwrap();

@@ -3,8 +3,11 @@
 //! [`write`] to a chosen path, [`write_new`] to a fresh name in a directory.
 
 pub mod figure;
+mod meta;
 pub mod table;
 mod text;
+
+pub use meta::{AppMeta, CommandMeta, Meta, Source};
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -16,15 +19,7 @@ use crate::colormap::{Colormap, Scale};
 use crate::data::Split;
 use crate::train::AttentionSnapshot;
 
-/// The three utterances of the paper's Figure 4, in its order: CMU-MOSI test utterances 272,
-/// 531 and 572 (0-based, in the reference `test.tsv`), looked up by text so that other
-/// orderings of the split work too.
-pub const FIGURE4: [&str; 3] = [
-    "THERE ARE SOME FUNNY MOMENTS",
-    "I JUST WANNA SAY THAT I LOVE YOU",
-    "I THOUGHT IT WAS FUN",
-];
-
+/// A file format an export can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// Figure: one row per utterance, two heatmaps side by side.
@@ -38,8 +33,10 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order `--help` lists them.
     pub const ALL: [Format; 4] = [Self::Svg, Self::Png, Self::Json, Self::Csv];
 
+    /// The file extension, which is also the name `--format` takes.
     pub fn extension(self) -> &'static str {
         match self {
             Self::Svg => "svg",
@@ -65,8 +62,11 @@ impl fmt::Display for Format {
 /// One utterance to export.
 #[derive(Debug, Clone, Copy)]
 pub struct Item<'a> {
+    /// The matrices and predictions.
     pub snapshot: &'a AttentionSnapshot,
+    /// The transcript, as titles and tables show it.
     pub text: &'a str,
+    /// The split the utterance is in (`snapshot.index` is its place there).
     pub split: Split,
     /// `Some(wav)`: the utterance is this recording (`--wav`), named by its file in file
     /// names, figure titles and tables rather than by its place in `split`.
@@ -87,9 +87,13 @@ impl Item<'_> {
 /// can supply its own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Style {
+    /// The left heatmap.
     pub left: Matrix,
+    /// The right heatmap.
     pub right: Matrix,
+    /// Word pieces or whole words.
     pub level: Level,
+    /// Whether `[CLS]` and `[SEP]` are shown.
     pub show_special: bool,
     /// For non-negative matrices.
     pub sequential: Colormap,
@@ -113,6 +117,7 @@ impl Default for Style {
 }
 
 impl Style {
+    /// The colour map `matrix` is drawn with: diverging for signed matrices.
     pub fn colormap(&self, matrix: Matrix) -> &Colormap {
         if matrix.signed() {
             &self.diverging
@@ -132,6 +137,7 @@ pub fn scale(view: &View) -> Scale {
     Scale::for_range(view.range(), view.matrix.signed())
 }
 
+/// How files and messages name a level: `piece`, `word`.
 pub fn level_name(level: Level) -> &'static str {
     match level {
         Level::Piece => "piece",
@@ -140,29 +146,47 @@ pub fn level_name(level: Level) -> &'static str {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why an export could not be written.
 pub enum ExportError {
     #[error("nothing to export: no utterances were given")]
+    /// No utterance to export.
     Empty,
     #[error("cannot write {}: {source}", path.display())]
+    /// Reading or writing a file failed.
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// What failed.
         #[source]
         source: io::Error,
     },
+    /// A PNG over 60 million pixels, refused rather than allocated.
     #[error(
         "the figure would be {width}x{height} pixels (a heatmap of {tokens} rows); export it at word \
 level, without the special tokens, or as SVG, JSON or CSV"
     )]
-    TooLarge { width: u32, height: u32, tokens: usize },
+    TooLarge {
+        /// Pixels across.
+        width: u32,
+        /// Pixels down.
+        height: u32,
+        /// Rows of the largest heatmap.
+        tokens: usize,
+    },
     #[error("the embedded font cannot be read")]
+    /// The font built into the binary is unreadable.
     Font,
     #[error("cannot draw the figure: {0}")]
+    /// The plotting library failed.
     Draw(String),
     #[error("cannot encode the PNG: {0}")]
+    /// PNG encoding failed.
     Png(#[from] png::EncodingError),
     #[error("cannot encode JSON: {0}")]
+    /// JSON encoding failed.
     Json(#[from] serde_json::Error),
     #[error("cannot write CSV: {0}")]
+    /// CSV writing failed.
     Csv(#[from] csv::Error),
 }
 
@@ -175,9 +199,9 @@ impl ExportError {
     }
 }
 
-/// The file's bytes. `meta` (run metadata: model, checkpoint, split, ...) heads the figure,
-/// the JSON document and the CSV comments; its scalar entries are shown in figures.
-pub fn render(items: &[Item], meta: &serde_json::Value, style: &Style, format: Format) -> Result<Vec<u8>, ExportError> {
+/// The file's bytes. `meta` (model, checkpoint, split, ...) heads the figure, the JSON
+/// document and the CSV comments.
+pub fn render(items: &[Item], meta: &Meta, style: &Style, format: Format) -> Result<Vec<u8>, ExportError> {
     if items.is_empty() {
         return Err(ExportError::Empty);
     }
@@ -191,13 +215,7 @@ pub fn render(items: &[Item], meta: &serde_json::Value, style: &Style, format: F
 
 /// Writes to `path`, replacing it if it exists (the caller decides whether it may): the
 /// bytes go to a temporary file beside it first, so a failure leaves no half-written file.
-pub fn write(
-    items: &[Item],
-    meta: &serde_json::Value,
-    style: &Style,
-    format: Format,
-    path: &Path,
-) -> Result<(), ExportError> {
+pub fn write(items: &[Item], meta: &Meta, style: &Style, format: Format, path: &Path) -> Result<(), ExportError> {
     let bytes = render(items, meta, style, format)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
@@ -209,7 +227,7 @@ pub fn write(
 /// a file, even one that appears meanwhile. Returns the path written.
 pub fn write_new(
     items: &[Item],
-    meta: &serde_json::Value,
+    meta: &Meta,
     style: &Style,
     format: Format,
     dir: &Path,
@@ -322,26 +340,8 @@ fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     crate::fsutil::write_atomic(path, bytes).map_err(|e| ExportError::io(path, e))
 }
 
-/// Positions of `wanted` among `texts`, compared case-insensitively with runs of whitespace
-/// collapsed; the first match of each. `Err` lists the sentences not found.
-pub fn find_sentences<'w, S: AsRef<str>>(texts: &[S], wanted: &[&'w str]) -> Result<Vec<usize>, Vec<&'w str>> {
-    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    let texts: Vec<String> = texts.iter().map(|t| norm(t.as_ref())).collect();
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for &w in wanted {
-        let key = norm(w);
-        match texts.iter().position(|t| *t == key) {
-            Some(i) => found.push(i),
-            None => missing.push(w),
-        }
-    }
-    if missing.is_empty() {
-        Ok(found)
-    } else {
-        Err(missing)
-    }
-}
+#[cfg(test)]
+mod format_tests;
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -364,6 +364,24 @@ pub(crate) mod tests {
             audio_attention: m(&|i, j| ((i + j) % 3) as f32),
             fusion_scores: m(&|i, j| i as f32 - j as f32),
             multimodal_attention: m(&|i, j| if i == j { 0.6 } else { 0.1 }),
+        }
+    }
+
+    /// What `export --index 3` on a CM-BERT checkpoint says.
+    pub(crate) fn meta() -> Meta {
+        Meta {
+            split: Split::Test,
+            checkpoint: Some("runs/a/best".into()),
+            wav: None,
+            source: Source::Command(CommandMeta {
+                model: crate::model::ModelKind::CmBert,
+                cls_audio: Some(crate::model::ClsAudio::Zero),
+                data: Some("data/mosi".into()),
+                audio: None,
+                audio_source: "zero-audio".into(),
+                words: None,
+                eval_batch_size: 24,
+            }),
         }
     }
 
@@ -448,7 +466,7 @@ pub(crate) mod tests {
             split: Split::Test,
             recording: None,
         }];
-        let meta = serde_json::json!({"model": "cmbert"});
+        let meta = meta();
         let style = Style::default();
         let a = write_new(&items, &meta, &style, Format::Json, &out, "x").unwrap();
         let before = fs::read(&a).unwrap();
@@ -473,22 +491,5 @@ pub(crate) mod tests {
             write(&[], &meta, &style, Format::Png, &target),
             Err(ExportError::Empty)
         ));
-    }
-
-    #[test]
-    fn finds_sentences_by_text() {
-        let texts = [
-            "hello there",
-            "  I thought it   WAS fun ",
-            "there are some funny moments",
-        ];
-        assert_eq!(
-            find_sentences(&texts, &["I THOUGHT IT WAS FUN", "THERE ARE SOME FUNNY MOMENTS"]),
-            Ok(vec![1, 2])
-        );
-        assert_eq!(
-            find_sentences(&texts, &FIGURE4),
-            Err(vec!["I JUST WANNA SAY THAT I LOVE YOU"])
-        );
     }
 }

@@ -2,12 +2,16 @@
 //! drawn views in long form, for pandas/R/spreadsheets).
 
 use std::io::Write;
+use std::path::Path;
 
 use serde::Serialize;
 
-use super::{level_name, scale, ExportError, Item, Style};
-use crate::attention::View;
+use super::{level_name, scale, ExportError, Item, Meta, Style};
+use crate::attention::{Level, Matrix, View};
+use crate::data::Split;
+use crate::train::AttentionSnapshot;
 
+/// The CSV's column names, in order.
 pub const CSV_HEADER: [&str; 9] = [
     "utterance_index",
     "text",
@@ -20,52 +24,127 @@ pub const CSV_HEADER: [&str; 9] = [
     "value",
 ];
 
-/// A view with the scale its colours were computed on.
+// The JSON document's schema, written here rather than borrowed from the types it is read
+// from, so that the file does not change when they do. Fields are in name order (the order
+// the files have had since the first export). Serialised directly, never through
+// `serde_json::Value`, which would widen every f32 to the f64 nearest it (0.6 written as
+// 0.6000000238418579).
+
+/// `{"meta", "style", "utterances"}`.
 #[derive(Serialize)]
-struct Drawn<'a> {
-    #[serde(flatten)]
-    view: &'a View,
-    /// `[lo, hi]`: the ends of the colour bar.
-    scale: [f32; 2],
+struct Document<'a> {
+    meta: &'a Meta,
+    style: StyleDoc,
+    utterances: Vec<UtteranceDoc<'a>>,
 }
 
-/// `{"meta", "style", "utterances": [{"text", "split", "index", "recording", "snapshot", "views"}]}`
+#[derive(Serialize)]
+struct StyleDoc {
+    left: Matrix,
+    level: Level,
+    right: Matrix,
+    show_special: bool,
+}
+
+#[derive(Serialize)]
+struct UtteranceDoc<'a> {
+    index: usize,
+    /// The WAV file of a `--wav` recording, else null.
+    recording: Option<&'a Path>,
+    snapshot: SnapshotDoc<'a>,
+    split: Split,
+    text: &'a str,
+    views: Vec<ViewDoc<'a>>,
+}
+
+/// An [`AttentionSnapshot`], whole.
+#[derive(Serialize)]
+struct SnapshotDoc<'a> {
+    audio_attention: &'a [Vec<f32>],
+    batching: &'a str,
+    fusion_scores: &'a [Vec<f32>],
+    index: usize,
+    label: f32,
+    multimodal_attention: &'a [Vec<f32>],
+    prediction: f32,
+    prediction_without_audio: f32,
+    text_attention: &'a [Vec<f32>],
+    token_words: &'a [Option<usize>],
+    tokens: &'a [String],
+    words: &'a [String],
+}
+
+impl<'a> From<&'a AttentionSnapshot> for SnapshotDoc<'a> {
+    fn from(s: &'a AttentionSnapshot) -> Self {
+        Self {
+            audio_attention: &s.audio_attention,
+            batching: &s.batching,
+            fusion_scores: &s.fusion_scores,
+            index: s.index,
+            label: s.label,
+            multimodal_attention: &s.multimodal_attention,
+            prediction: s.prediction,
+            prediction_without_audio: s.prediction_without_audio,
+            text_attention: &s.text_attention,
+            token_words: &s.token_words,
+            tokens: &s.tokens,
+            words: &s.words,
+        }
+    }
+}
+
+/// A [`View`] as drawn, with the scale its colours were computed on.
+#[derive(Serialize)]
+struct ViewDoc<'a> {
+    cls_row: Option<usize>,
+    labels: &'a [String],
+    level: Level,
+    matrix: Matrix,
+    /// `[lo, hi]`: the ends of the colour bar.
+    scale: [f32; 2],
+    values: &'a [Vec<f32>],
+}
+
+impl<'a> From<&'a View> for ViewDoc<'a> {
+    fn from(view: &'a View) -> Self {
+        let s = scale(view);
+        Self {
+            cls_row: view.cls_row,
+            labels: &view.labels,
+            level: view.level,
+            matrix: view.matrix,
+            scale: [s.lo, s.hi],
+            values: &view.values,
+        }
+    }
+}
+
+/// `{"meta", "style", "utterances": [{"index", "recording", "snapshot", "split", "text", "views"}]}`
 /// (`recording`: the WAV file of a `--wav` recording, else null).
-pub fn json(items: &[Item], meta: &serde_json::Value, style: &Style) -> Result<Vec<u8>, ExportError> {
+pub fn json(items: &[Item], meta: &Meta, style: &Style) -> Result<Vec<u8>, ExportError> {
+    let views: Vec<[View; 2]> = items.iter().map(|item| style.views(item.snapshot)).collect();
     let utterances = items
         .iter()
-        .map(|item| {
-            let views = style.views(item.snapshot);
-            let drawn: Vec<Drawn> = views
-                .iter()
-                .map(|view| {
-                    let s = scale(view);
-                    Drawn {
-                        view,
-                        scale: [s.lo, s.hi],
-                    }
-                })
-                .collect();
-            Ok(serde_json::json!({
-                "text": item.text,
-                "split": item.split,
-                "index": item.snapshot.index,
-                "recording": item.recording,
-                "snapshot": item.snapshot,
-                "views": serde_json::to_value(drawn)?,
-            }))
+        .zip(&views)
+        .map(|(item, views)| UtteranceDoc {
+            index: item.snapshot.index,
+            recording: item.recording,
+            snapshot: item.snapshot.into(),
+            split: item.split,
+            text: item.text,
+            views: views.iter().map(ViewDoc::from).collect(),
         })
-        .collect::<Result<Vec<_>, serde_json::Error>>()?;
-    let doc = serde_json::json!({
-        "meta": meta,
-        "style": {
-            "left": style.left,
-            "right": style.right,
-            "level": style.level,
-            "show_special": style.show_special,
+        .collect();
+    let doc = Document {
+        meta,
+        style: StyleDoc {
+            left: style.left,
+            level: style.level,
+            right: style.right,
+            show_special: style.show_special,
         },
-        "utterances": utterances,
-    });
+        utterances,
+    };
     let mut out = serde_json::to_vec_pretty(&doc)?;
     out.push(b'\n');
     Ok(out)
@@ -73,7 +152,7 @@ pub fn json(items: &[Item], meta: &serde_json::Value, style: &Style) -> Result<V
 
 /// Long form, one line per cell of each chosen view, after `# key: value` comment lines
 /// (read back with a CSV reader whose comment character is `#`).
-pub fn csv(items: &[Item], meta: &serde_json::Value, style: &Style) -> Result<Vec<u8>, ExportError> {
+pub fn csv(items: &[Item], meta: &Meta, style: &Style) -> Result<Vec<u8>, ExportError> {
     let mut head = Vec::new();
     for (key, value) in comment_lines(meta, style) {
         // Writing to a Vec cannot fail.
@@ -111,29 +190,16 @@ pub fn csv(items: &[Item], meta: &serde_json::Value, style: &Style) -> Result<Ve
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()).into())
 }
 
-/// The metadata's entries (strings bare, anything else as JSON) and the style, one line each.
-fn comment_lines(meta: &serde_json::Value, style: &Style) -> Vec<(String, String)> {
-    let mut lines: Vec<(String, String)> = match meta {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), one_line(v)))
-            .collect(),
-        serde_json::Value::Null => Vec::new(),
-        other => vec![("meta".into(), one_line(other))],
-    };
-    lines.push(("level".into(), level_name(style.level).into()));
-    lines.push(("special_tokens".into(), style.show_special.to_string()));
+/// The metadata's entries that have a value, then the style, one line each.
+fn comment_lines(meta: &Meta, style: &Style) -> Vec<(&'static str, String)> {
+    let mut lines: Vec<(&'static str, String)> = meta
+        .entries()
+        .into_iter()
+        .filter_map(|(name, value)| value.one_line().map(|v| (name, v)))
+        .collect();
+    lines.push(("level", level_name(style.level).into()));
+    lines.push(("special_tokens", style.show_special.to_string()));
     lines
-}
-
-/// A line break would end the comment and start a bogus record.
-fn one_line(v: &serde_json::Value) -> String {
-    let s = match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    s.replace(['\r', '\n'], " ")
 }
 
 #[cfg(test)]
@@ -141,7 +207,7 @@ mod tests {
     use super::*;
     use crate::attention::{Level, Matrix};
     use crate::data::Split;
-    use crate::export::tests::snapshot;
+    use crate::export::tests::{meta, snapshot};
 
     #[test]
     fn csv_parses_back_to_the_views() {
@@ -152,7 +218,10 @@ mod tests {
             split: Split::Test,
             recording: None,
         }];
-        let meta = serde_json::json!({"model": "cmbert", "checkpoint": "a\nb", "audio": null, "batch": 24});
+        let meta = Meta {
+            checkpoint: Some("a\nb".into()),
+            ..meta()
+        };
         let style = Style {
             right: Matrix::Shift,
             ..Style::default()
@@ -160,10 +229,16 @@ mod tests {
         let bytes = csv(&items, &meta, &style).unwrap();
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(
-            text.starts_with("# batch: 24\n# checkpoint: a b\n# model: cmbert\n# level: word\n"),
+            text.starts_with(
+                "# audio_source: zero-audio\n# checkpoint: a b\n# cls_audio: zero\n# data: data/mosi\n\
+# eval_batch_size: 24\n# model: cm-bert\n# split: test\n# level: word\n# special_tokens: true\n"
+            ),
             "{text}"
         );
-        assert!(!text.contains("audio"), "null entries are left out");
+        assert!(
+            !text.contains("# audio:") && !text.contains("# wav"),
+            "entries without a value are left out"
+        );
         let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).from_reader(&bytes[..]);
         assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), CSV_HEADER);
         let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -195,9 +270,21 @@ mod tests {
             show_special: false,
             ..Style::default()
         };
-        let doc: serde_json::Value =
-            serde_json::from_slice(&json(&items, &serde_json::json!({"model": "cmbert"}), &style).unwrap()).unwrap();
-        assert_eq!(doc["meta"]["model"], "cmbert");
+        let bytes = json(&items, &meta(), &style).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        // f32 values are written as the shortest text that reads back to them, not widened.
+        assert!(
+            text.contains("\"label\": 1.2,") && text.contains("\"prediction\": 0.85,"),
+            "{text}"
+        );
+        assert!(!text.contains("0000000"), "{text}");
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(doc["meta"]["model"], "cm-bert");
+        assert_eq!(
+            doc["meta"]["wav"],
+            serde_json::Value::Null,
+            "null in JSON, whose keys are all there"
+        );
         assert_eq!(doc["style"]["right"], "w-m");
         let u = &doc["utterances"][0];
         assert_eq!(

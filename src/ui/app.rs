@@ -1,25 +1,19 @@
-//! The application: state, key handling as state transitions, and the layout of both
-//! screens. Rendering only reads the state; the model lives on the worker thread.
+//! The application's state and its key handling, as state transitions: input and the
+//! worker's events change the state and yield commands for the worker. Drawing is elsewhere
+//! (`layout`, `training_screen`, `attention_screen`, `help`) and only reads the state; the
+//! model lives on the worker thread.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
-use ratatui::Frame;
 
-use super::browser::{Browser, BrowserPanel};
-use super::explorer::{Bars, Explorer};
-use super::heatmap::{ClsPanel, HeatmapPanel};
-use super::metrics::TABLE_WIDTH;
-use super::state::Scroll;
-use super::text::plural;
+use super::browser::{Browser, Cycle};
+use super::explorer::{Bars, Explorer, Side};
+use super::state::{Scroll, Smoothing};
 use super::theme::Theme;
-use super::{LossChart, MetricsTable, RunState, RunStatus, StatusPanel};
+use super::{RunState, RunStatus};
 use crate::data::Split;
 use crate::train::{CheckpointKind, Command, Event, Weights};
 
-/// Every key, two columns of 12 so that it fits at 80x24.
+/// Every key, in two columns of 13 rows so that the overlay fits at 80x24.
 pub const HELP: &[(&str, &str)] = &[
     ("1 2", "training / attention screen"),
     ("tab", "focus: list / heatmaps"),
@@ -44,30 +38,51 @@ pub const HELP: &[(&str, &str)] = &[
     ("space", "pause / resume training"),
     ("s", "save a checkpoint (last/)"),
     ("c", "switch best / last weights"),
-    ("? esc", "show / hide this help"),
-    ("q", "quit (asks while training)"),
+    ("?", "show / hide this help"),
+    ("esc", "close help, search, heatmap"),
+    ("q ctrl-c", "quit (asks while training)"),
 ];
 
 const SAVING: &str = "saving last/…";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The two screens (`1`, `2`).
 pub enum Screen {
+    /// Status, metrics and the loss chart.
     Training,
+    /// The utterance list and its heatmaps.
     Attention,
 }
 
+/// What the app is attached to: a model being trained (pause, save and stop apply), or a
+/// finished one only inspected (`open`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// A model is being trained.
+    Training,
+    /// A finished model is opened (`open`).
+    Inspecting,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which part of the attention screen the arrow keys move (`tab`).
 pub enum Focus {
+    /// The utterance list.
     List,
+    /// The heatmaps' cell cursor.
     Heatmap,
 }
 
 /// Terminal input, reduced to what the app reacts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
+    /// A key press.
     Key(KeyEvent),
+    /// The mouse wheel, up.
     ScrollUp,
+    /// The mouse wheel, down.
     ScrollDown,
+    /// The terminal changed size (a redraw follows).
     Resize,
     /// End now, whatever the state (no question asked): a signal (SIGINT, SIGTERM, SIGHUP),
     /// or a terminal that no longer answers.
@@ -77,24 +92,36 @@ pub enum Input {
 /// A request the app cannot answer by itself (it needs the file system).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
+    /// Write the view on screen as a PNG and JSON (`e`).
     Export,
 }
 
 #[derive(Debug)]
+/// The whole app: what is shown, and what input does to it.
 pub struct App {
+    /// The run's progress and metrics.
     pub state: RunState,
+    /// The utterance list.
     pub browser: Browser,
+    /// The heatmaps.
     pub explorer: Explorer,
+    /// The colours.
     pub theme: Theme,
+    /// The screen shown.
     pub screen: Screen,
+    /// What the arrow keys move on the attention screen.
     pub focus: Focus,
-    /// A model is being trained (pause, save and stop apply), not only inspected.
-    pub training: bool,
+    /// Training or inspecting.
+    pub activity: Activity,
+    /// The help overlay is open.
     pub show_help: bool,
     /// `q` was pressed while training: the next `q` or `y` stops the run.
     pub confirm_quit: bool,
+    /// The app ends after this input.
     pub quit: bool,
+    /// A one-off line for the footer, cleared by the next key.
     pub message: Option<String>,
+    /// What the caller must do for the app (take them out after each input).
     pub requests: Vec<Request>,
     /// The weights a finished run answers with (`Event::Serving`); `c` switches them.
     pub serving: Option<Weights>,
@@ -102,15 +129,19 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(state: RunState, browser: Browser, theme: Theme, training: bool) -> Self {
+    /// The app on the training screen when training, else on the attention screen.
+    pub fn new(state: RunState, browser: Browser, theme: Theme, activity: Activity) -> Self {
         Self {
             state,
             browser,
             explorer: Explorer::default(),
             theme,
-            screen: if training { Screen::Training } else { Screen::Attention },
+            screen: match activity {
+                Activity::Training => Screen::Training,
+                Activity::Inspecting => Screen::Attention,
+            },
             focus: Focus::List,
-            training,
+            activity,
             show_help: false,
             confirm_quit: false,
             quit: false,
@@ -135,8 +166,12 @@ impl App {
         self.sync()
     }
 
+    fn training(&self) -> bool {
+        self.activity == Activity::Training
+    }
+
     fn in_progress(&self) -> bool {
-        self.training
+        self.training()
             && matches!(
                 self.state.status,
                 RunStatus::Starting | RunStatus::Running | RunStatus::Paused
@@ -145,7 +180,7 @@ impl App {
 
     /// The model can answer at once (inspection, or a finished run serving its best weights).
     fn model_idle(&self) -> bool {
-        !self.training || self.state.status == RunStatus::Done
+        !self.training() || self.state.status == RunStatus::Done
     }
 
     /// Watch the selected utterance when it changed; ask for predictions when the shown
@@ -212,7 +247,7 @@ impl App {
             Some(Weights::Best { .. }) => (CheckpointKind::Last, "last"),
             Some(_) => (CheckpointKind::Best, "best"),
             None => {
-                self.message = Some(if self.training {
+                self.message = Some(if self.training() {
                     "c switches between the best and the last weights once the run has finished".into()
                 } else {
                     "this checkpoint is one set of weights: open the run's best/ or last/ for the other".into()
@@ -297,7 +332,7 @@ impl App {
                     Focus::Heatmap => Focus::List,
                 };
             }
-            KeyCode::Char(' ') if self.training => {
+            KeyCode::Char(' ') if self.training() => {
                 return match self.state.status {
                     RunStatus::Running => vec![Command::Pause],
                     RunStatus::Paused => vec![Command::Resume],
@@ -309,7 +344,7 @@ impl App {
                     self.message = Some(SAVING.into());
                     return vec![Command::Save];
                 }
-                self.message = Some(if self.training {
+                self.message = Some(if self.training() {
                     "the run is over: best/ and last/ are saved".into()
                 } else {
                     "nothing to save: this checkpoint is opened read-only".into()
@@ -324,8 +359,8 @@ impl App {
             KeyCode::Char('l') if !(self.screen == Screen::Attention && self.focus == Focus::Heatmap) => {
                 self.state.log_scale = !self.state.log_scale
             }
-            KeyCode::Char('+') | KeyCode::Char('=') => self.state.adjust_smoothing(true),
-            KeyCode::Char('-') => self.state.adjust_smoothing(false),
+            KeyCode::Char('+') | KeyCode::Char('=') => self.state.adjust_smoothing(Smoothing::More),
+            KeyCode::Char('-') => self.state.adjust_smoothing(Smoothing::Less),
             KeyCode::Char('f') => return self.next_figure4(),
             KeyCode::Char('e') => {
                 if self.explorer.inspection.is_some() {
@@ -334,8 +369,8 @@ impl App {
                     self.message = Some("nothing to export yet: the attention has not arrived".into());
                 }
             }
-            KeyCode::Char('m') => self.explorer.cycle_matrix(true),
-            KeyCode::Char('n') => self.explorer.cycle_matrix(false),
+            KeyCode::Char('m') => self.explorer.cycle_matrix(Side::Right),
+            KeyCode::Char('n') => self.explorer.cycle_matrix(Side::Left),
             KeyCode::Char('w') => self.explorer.toggle_level(),
             KeyCode::Char('x') => self.explorer.toggle_special(),
             KeyCode::Char('b') => {
@@ -363,11 +398,11 @@ impl App {
                 self.message = Some("one recording: there are no splits to switch to".into());
             }
             KeyCode::Char('[') => {
-                self.browser.next_split(false);
+                self.browser.cycle_split(Cycle::Previous);
                 return self.sync();
             }
             KeyCode::Char(']') => {
-                self.browser.next_split(true);
+                self.browser.cycle_split(Cycle::Next);
                 return self.sync();
             }
             _ if self.screen == Screen::Attention => return self.on_navigation(code),
@@ -470,219 +505,8 @@ impl App {
         ));
         self.sync()
     }
-
-    pub fn draw(&self, frame: &mut Frame) {
-        let area = frame.area();
-        if let Some(bg) = self.theme.background {
-            frame.render_widget(Block::default().style(Style::default().bg(bg)), area);
-        }
-        let [body, footer] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-        match self.screen {
-            Screen::Training => self.draw_training(frame, body),
-            Screen::Attention => self.draw_attention(frame, body),
-        }
-        let hint = if self.confirm_quit {
-            "stop the run? q/y: yes, any other key: no".to_string()
-        } else if let Some(m) = &self.message {
-            m.clone()
-        } else if let RunStatus::Failed(e) = &self.state.status {
-            // In full here: the status panel's line is cut at its width.
-            format!("failed: {e}  (q quits)")
-        } else {
-            let screen = match self.screen {
-                Screen::Training => "[1 training] 2 attention",
-                Screen::Attention => "1 training [2 attention]",
-            };
-            format!("{screen}  f figure 4  e export  space pause  ? help  q quit")
-        };
-        frame.render_widget(Paragraph::new(hint).style(Style::default().fg(self.theme.dim)), footer);
-        if self.show_help {
-            let rows = HELP.len().div_ceil(2);
-            let area = centered(area, 78, rows as u16 + 2);
-            let entry = |i: usize| {
-                HELP.get(i)
-                    .map_or(String::new(), |(k, what)| format!("{k:<9} {what:<28}"))
-            };
-            let lines: Vec<Line> = (0..rows)
-                .map(|r| Line::from(format!("{}{}", entry(r), entry(r + rows))))
-                .collect();
-            frame.render_widget(Clear, area);
-            frame.render_widget(
-                Paragraph::new(lines)
-                    .style(
-                        Style::default()
-                            .fg(self.theme.text)
-                            .bg(self.theme.background.unwrap_or_default()),
-                    )
-                    .block(Block::default().borders(Borders::ALL).title(" keys (? closes) ")),
-                area,
-            );
-        }
-    }
-
-    /// The status and metrics panels get the rows they need (every epoch when there is
-    /// room) and at least the rows that keep the run's outcome in view; the loss chart keeps
-    /// `CHART` rows where the screen has them and takes the rest.
-    fn draw_training(&self, frame: &mut Frame, area: Rect) {
-        const CHART: u16 = 8;
-        let (s, theme) = (&self.state, &self.theme);
-        let (status, table) = (StatusPanel(s, theme), MetricsTable(s, theme));
-        let spare = area.height.saturating_sub(CHART);
-        if area.width >= 110 {
-            // Side by side: the table as wide as its columns, the status the rest.
-            let table_w = (TABLE_WIDTH + 2).min(area.width / 2);
-            let status_w = area.width - table_w;
-            let least = table.min_height().max(status.min_height(status_w)).min(area.height);
-            let top_h = status.height(status_w).max(table.height()).min(spare).max(least);
-            let [top, chart] = Layout::vertical([Constraint::Length(top_h), Constraint::Min(0)]).areas(area);
-            let [left, right] =
-                Layout::horizontal([Constraint::Length(status_w), Constraint::Length(table_w)]).areas(top);
-            frame.render_widget(status, left);
-            frame.render_widget(table, right);
-            frame.render_widget(LossChart(s, theme), chart);
-        } else {
-            // Stacked: each panel its least first, then the status, then the table, up to
-            // what they need.
-            let table_h = table.min_height().min(spare);
-            let mut status_h = status.min_height(area.width).min(spare - table_h);
-            let extra = spare - table_h - status_h;
-            let more = status.height(area.width).saturating_sub(status_h).min(extra);
-            status_h += more;
-            let table_h = table_h + table.height().saturating_sub(table_h).min(extra - more);
-            let [top, chart, bottom] = Layout::vertical([
-                Constraint::Length(status_h),
-                Constraint::Min(0),
-                Constraint::Length(table_h),
-            ])
-            .areas(area);
-            frame.render_widget(status, top);
-            frame.render_widget(LossChart(s, theme), chart);
-            frame.render_widget(table, bottom);
-        }
-    }
-
-    fn draw_attention(&self, frame: &mut Frame, area: Rect) {
-        let theme = &self.theme;
-        // Ten rows of list at 120x40 leave the heatmaps an 18-word utterance's rows.
-        let list_h = if area.height >= 36 { 10 } else { 8 };
-        let [bar, list, maps] =
-            Layout::vertical([Constraint::Length(1), Constraint::Length(list_h), Constraint::Min(6)]).areas(area);
-        frame.render_widget(
-            Paragraph::new(self.status_line()).style(Style::default().fg(theme.text)),
-            bar,
-        );
-        frame.render_widget(
-            BrowserPanel {
-                browser: &self.browser,
-                theme,
-                focused: self.focus == Focus::List,
-            },
-            list,
-        );
-        let Some(inspection) = &self.explorer.inspection else {
-            let waiting = if self.state.info.model.starts_with("t-bert") {
-                "T-BERT has no fusion attention to show"
-            } else {
-                "waiting for the model to compute this utterance's attention…"
-            };
-            frame.render_widget(
-                Paragraph::new(waiting)
-                    .style(Style::default().fg(theme.dim))
-                    .block(Block::default().borders(Borders::ALL)),
-                maps,
-            );
-            return;
-        };
-        let Some((left, right)) = self.explorer.views() else {
-            return;
-        };
-        let note = match (self.explorer.current(), inspection.weights) {
-            (false, _) => "(updating…) ".to_string(),
-            (true, live @ Weights::Live { .. }) => format!("· {live} ({}) ", plural(self.explorer.updates, "update")),
-            (true, weights) => format!("· {weights} "),
-        };
-        let title = format!(
-            " {}: {} ",
-            self.browser.name(inspection.split, inspection.snapshot.index),
-            self.browser.splits[inspection.split.index()]
-                .rows
-                .get(inspection.snapshot.index)
-                .map_or("", |u| u.text.trim())
-                .to_lowercase()
-        );
-        let outer = Block::default()
-            .borders(Borders::TOP)
-            .border_style(Style::default().fg(theme.border))
-            .title(title);
-        let inner = outer.inner(maps);
-        frame.render_widget(outer, maps);
-        let cursor = Some(self.explorer.cursor);
-        let focused = self.focus == Focus::Heatmap;
-        let weights = self.explorer.cls_bars();
-        let bars = ClsPanel {
-            snapshot: &inspection.snapshot,
-            weights: &weights,
-            theme,
-            cursor: Some(self.explorer.cursor.1),
-        };
-        let heatmap = |view| HeatmapPanel {
-            view,
-            theme,
-            cursor,
-            focused,
-            note: &note,
-        };
-        // The bars are drawn in one place only (`b` moves them). Below, they get what the
-        // matrices leave once every row and whole labels are shown, and only if all fit.
-        let mats_h = HeatmapPanel::wanted_height(&left, inner.width / 2);
-        let below = self.explorer.bars == Bars::Below && inner.height >= mats_h + bars.wanted_height(inner.width);
-        let mats_h = if below { mats_h } else { inner.height };
-        let [mats, strip] = Layout::vertical([Constraint::Length(mats_h), Constraint::Min(0)]).areas(inner);
-        let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mats);
-        frame.render_widget(heatmap(&right), r);
-        match self.explorer.bars {
-            Bars::Left => frame.render_widget(bars, l),
-            Bars::Below => {
-                frame.render_widget(heatmap(&left), l);
-                if below {
-                    frame.render_widget(bars, strip);
-                }
-            }
-        }
-    }
-
-    /// One line with the run's progress and the audio readout, for the attention screen.
-    fn status_line(&self) -> String {
-        let s = &self.state;
-        let progress = if s.total_steps > 0 {
-            format!(
-                "{} · epoch {}/{} step {}/{} · loss {}",
-                s.status_label(),
-                (s.epoch + 1).min(s.epochs.max(1)),
-                s.epochs,
-                s.step,
-                s.total_steps,
-                s.ema.map_or("-".into(), |e| format!("{e:.3}"))
-            )
-        } else {
-            s.info.checkpoint.clone().unwrap_or_default()
-        };
-        let audio = self.explorer.inspection.as_ref().map_or(String::new(), |i| {
-            let snap = &i.snapshot;
-            format!(
-                " · {}: pred {:+.2} (no audio {:+.2}) label {}",
-                i.weights,
-                snap.prediction,
-                snap.prediction_without_audio,
-                crate::data::label_text(snap.label, 1)
-            )
-        });
-        format!("{progress}{audio}")
-    }
 }
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let w = width.min(area.width);
-    let h = height.min(area.height);
-    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
-}
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;

@@ -14,22 +14,21 @@ use super::theme::Theme;
 use crate::data::{Dataset, Split};
 use crate::train::Weights;
 
-/// The three sentences of the paper's Figure 4, all in CMU-MOSI's test split.
-pub const FIGURE4: [&str; 3] = [
-    "THERE ARE SOME FUNNY MOMENTS",
-    "I JUST WANNA SAY THAT I LOVE YOU",
-    "I THOUGHT IT WAS FUN",
-];
-
 #[derive(Debug, Clone, PartialEq)]
+/// One row of the list.
 pub struct Utterance {
+    /// The transcript.
     pub text: String,
+    /// The sentiment label (NaN for a recording, which has none).
     pub label: f32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+/// One split's rows and the model's latest predictions for them.
 pub struct SplitRows {
+    /// In file order.
     pub rows: Vec<Utterance>,
+    /// One per row, once the model has made them.
     pub predictions: Option<Vec<f32>>,
     /// The weights that made the predictions.
     pub weights: Option<Weights>,
@@ -38,18 +37,35 @@ pub struct SplitRows {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The order of the list (`o`).
 pub enum SortBy {
+    /// As in the file.
     File,
     /// Largest absolute error first; utterances without a prediction last.
     Error,
 }
 
+/// Which way `[` and `]` go through the splits (train, dev, test, and round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cycle {
+    /// train, dev, test, train, ...
+    Next,
+    /// The other way round.
+    Previous,
+}
+
 #[derive(Debug, Clone)]
+/// The utterance list: every split, the one shown, its search, order and cursor.
 pub struct Browser {
+    /// Train, dev and test, by `Split::index`.
     pub splits: [SplitRows; 3],
+    /// The split shown.
     pub split: Split,
+    /// The search (case-insensitive substring); empty shows every row.
     pub query: String,
+    /// Keys type into the search (`/` until enter or esc).
     pub searching: bool,
+    /// The order of the rows.
     pub sort: SortBy,
     /// Utterance indices shown, in display order.
     pub order: Vec<usize>,
@@ -60,11 +76,8 @@ pub struct Browser {
     pub recording: Option<PathBuf>,
 }
 
-pub fn normalise(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase()
-}
-
 impl Browser {
+    /// A list of these rows showing `split`, in file order, the cursor on the first row.
     pub fn new(splits: [Vec<Utterance>; 3], split: Split) -> Self {
         let mut b = Self {
             splits: splits.map(|rows| SplitRows {
@@ -120,6 +133,7 @@ impl Browser {
             .unwrap_or_else(|| format!("{} #{index}", split.name()))
     }
 
+    /// The rows of the split shown.
     pub fn current(&self) -> &SplitRows {
         &self.splits[self.split.index()]
     }
@@ -156,19 +170,23 @@ impl Browser {
             .min(self.order.len().saturating_sub(1));
     }
 
+    /// Moves the cursor `delta` rows, stopping at either end.
     pub fn move_by(&mut self, delta: isize) {
         let last = self.order.len().saturating_sub(1) as isize;
         self.cursor = (self.cursor as isize + delta).clamp(0, last.max(0)) as usize;
     }
 
+    /// The cursor to the first row.
     pub fn home(&mut self) {
         self.cursor = 0;
     }
 
+    /// The cursor to the last row.
     pub fn end(&mut self) {
         self.cursor = self.order.len().saturating_sub(1);
     }
 
+    /// Shows `split`.
     pub fn set_split(&mut self, split: Split) {
         if split != self.split {
             self.split = split;
@@ -176,11 +194,17 @@ impl Browser {
         }
     }
 
-    pub fn next_split(&mut self, forward: bool) {
-        let i = self.split.index() + if forward { 1 } else { 2 };
+    /// Shows the next or previous split (`]`, `[`).
+    pub fn cycle_split(&mut self, way: Cycle) {
+        let i = self.split.index()
+            + match way {
+                Cycle::Next => 1,
+                Cycle::Previous => 2,
+            };
         self.set_split(Split::ALL[i % 3]);
     }
 
+    /// File order or largest error first (`o`).
     pub fn toggle_sort(&mut self) {
         self.sort = match self.sort {
             SortBy::File => SortBy::Error,
@@ -190,12 +214,14 @@ impl Browser {
         self.refilter(None);
     }
 
+    /// Filters the rows by `query`, keeping the selected row where it is still shown.
     pub fn set_query(&mut self, query: String) {
         self.query = query;
         let keep = self.selected().map(|s| s.1);
         self.refilter(keep);
     }
 
+    /// The model's predictions for `split` (ignored unless one per row).
     pub fn set_predictions(&mut self, split: Split, values: Vec<f32>, weights: Weights) {
         let rows = &mut self.splits[split.index()];
         if values.len() != rows.rows.len() {
@@ -240,17 +266,22 @@ impl Browser {
 
     /// Indices in the test split of the Figure-4 sentences that the data holds.
     pub fn figure4(&self) -> Vec<usize> {
-        let test = &self.splits[Split::Test.index()].rows;
-        FIGURE4
+        let test: Vec<&str> = self.splits[Split::Test.index()]
+            .rows
             .iter()
-            .filter_map(|sentence| test.iter().position(|u| normalise(&u.text) == *sentence))
-            .collect()
+            .map(|u| u.text.as_str())
+            .collect();
+        crate::figure4::locate(&test).into_iter().flatten().collect()
     }
 }
 
+/// The list as a widget: the split tabs, the search, and the rows with their errors.
 pub struct BrowserPanel<'a> {
+    /// What to draw.
     pub browser: &'a Browser,
+    /// Its colours.
     pub theme: &'a Theme,
+    /// The arrow keys move the list (the border says so).
     pub focused: bool,
 }
 
@@ -408,9 +439,9 @@ mod tests {
         assert_eq!(b.cursor, 0);
         b.end();
         assert_eq!(b.cursor, 3);
-        b.next_split(true);
+        b.cycle_split(Cycle::Next);
         assert_eq!(b.selected(), Some((Split::Train, 0)));
-        b.next_split(false);
+        b.cycle_split(Cycle::Previous);
         assert_eq!(b.split, Split::Test);
     }
 
@@ -445,7 +476,7 @@ mod tests {
     /// The app on one recording, its attention arrived: what `open --wav takes/utt11.wav` shows.
     fn recording_app() -> crate::ui::App {
         use crate::train::{Event, Inspection};
-        use crate::ui::{App, RunInfo, RunState, Theme};
+        use crate::ui::{Activity, App, RunInfo, RunState, Theme};
         let utterance = Utterance {
             text: "funny ok".into(),
             label: f32::NAN,
@@ -457,7 +488,12 @@ mod tests {
             checkpoint: Some("run/best".into()),
             ..RunInfo::default()
         };
-        let mut app = App::new(RunState::with_info(info), browser, Theme::built_in(0), false);
+        let mut app = App::new(
+            RunState::with_info(info),
+            browser,
+            Theme::built_in(0),
+            Activity::Inspecting,
+        );
         let mut snapshot = crate::export::tests::snapshot(0);
         snapshot.label = f32::NAN;
         app.apply(&Event::Attention(Box::new(Inspection {

@@ -15,17 +15,33 @@ pub enum Bars {
     Left,
 }
 
+/// One of the two heatmap panels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The left panel (`n` cycles it).
+    Left,
+    /// The right panel (`m` cycles it).
+    Right,
+}
+
 #[derive(Debug, Clone)]
+/// The heatmaps' state: what is shown of the watched utterance, and how.
 pub struct Explorer {
+    /// The latest matrices the model sent for the watched utterance.
     pub inspection: Option<Inspection>,
     /// The utterance asked for; differs from `inspection` until the model answers.
     pub watching: Option<(Split, usize)>,
+    /// The left heatmap.
     pub left: Matrix,
+    /// The right heatmap.
     pub right: Matrix,
+    /// Word pieces or whole words (`w`).
     pub level: Level,
+    /// Whether `[CLS]` and `[SEP]` are shown (`x`).
     pub show_special: bool,
     /// Row and column of the cell cursor, in the views' coordinates.
     pub cursor: (usize, usize),
+    /// Where the `[CLS]` bars go (`b`).
     pub bars: Bars,
     /// How many inspections of the current utterance have arrived (shows that it is live).
     pub updates: usize,
@@ -48,6 +64,7 @@ impl Default for Explorer {
 }
 
 impl Explorer {
+    /// The left and right views of the latest inspection, if one arrived.
     pub fn views(&self) -> Option<(View, View)> {
         let s = &self.inspection.as_ref()?.snapshot;
         Some((
@@ -64,6 +81,7 @@ impl Explorer {
             .map_or_else(Vec::new, |i| cls_weights(&i.snapshot, self.level, self.show_special))
     }
 
+    /// Moves the `[CLS]` bars (`b`).
     pub fn toggle_bars(&mut self) {
         self.bars = match self.bars {
             Bars::Below => Bars::Left,
@@ -79,6 +97,8 @@ impl Explorer {
         }
     }
 
+    /// Takes a new inspection: another utterance's puts the cursor on the `[CLS]` row, the same
+    /// utterance's keeps it where it is.
     pub fn receive(&mut self, inspection: Inspection) {
         let same = self
             .inspection
@@ -105,6 +125,7 @@ impl Explorer {
         );
     }
 
+    /// Moves the cell cursor, stopping at the edges.
     pub fn move_cursor(&mut self, rows: isize, cols: isize) {
         let last = self.size().saturating_sub(1) as isize;
         let step = |v: usize, d: isize| (v as isize + d).clamp(0, last.max(0)) as usize;
@@ -113,11 +134,10 @@ impl Explorer {
 
     /// The next matrix on one side, skipping the one the other side shows: two panels
     /// never draw the same matrix.
-    pub fn cycle_matrix(&mut self, right: bool) {
-        let (side, other) = if right {
-            (&mut self.right, self.left)
-        } else {
-            (&mut self.left, self.right)
+    pub fn cycle_matrix(&mut self, side: Side) {
+        let (side, other) = match side {
+            Side::Right => (&mut self.right, self.left),
+            Side::Left => (&mut self.left, self.right),
         };
         *side = side.next();
         if *side == other {
@@ -125,6 +145,7 @@ impl Explorer {
         }
     }
 
+    /// Word pieces or whole words (`w`).
     pub fn toggle_level(&mut self) {
         self.level = match self.level {
             Level::Word => Level::Piece,
@@ -133,6 +154,7 @@ impl Explorer {
         self.clamp_cursor();
     }
 
+    /// Shows or hides `[CLS]` and `[SEP]` (`x`).
     pub fn toggle_special(&mut self) {
         self.show_special = !self.show_special;
         self.clamp_cursor();
@@ -187,17 +209,17 @@ mod tests {
     #[test]
     fn matrices_cycle_on_the_focused_side() {
         let mut e = Explorer::default();
-        e.cycle_matrix(true);
+        e.cycle_matrix(Side::Right);
         assert_eq!((e.left, e.right), (Matrix::AlphaT, Matrix::Shift));
-        e.cycle_matrix(false);
+        e.cycle_matrix(Side::Left);
         assert_eq!(e.left, Matrix::BetaA);
-        e.cycle_matrix(false);
-        e.cycle_matrix(false);
+        e.cycle_matrix(Side::Left);
+        e.cycle_matrix(Side::Left);
         assert_eq!(e.left, Matrix::WM, "W_f, then W_m: the right side shows Shift");
-        e.cycle_matrix(false);
+        e.cycle_matrix(Side::Left);
         assert_eq!(e.left, Matrix::AlphaT, "Shift is skipped");
         for _ in 0..20 {
-            e.cycle_matrix(true);
+            e.cycle_matrix(Side::Right);
             assert_ne!(e.left, e.right);
         }
         e.watching = Some((Split::Test, 1));

@@ -29,10 +29,15 @@ const MIN_ROW_LABEL: usize = 6;
 /// Most lines the column labels take (staggered: label `i` on line `i % lines`).
 const MAX_HEADER: usize = 6;
 
+/// One matrix as a heatmap, with labels, a colour scale and the cell cursor.
 pub struct HeatmapPanel<'a> {
+    /// The matrix and its labels.
     pub view: &'a View,
+    /// Its colours.
     pub theme: &'a Theme,
+    /// The highlighted cell (row, column), if any.
     pub cursor: Option<(usize, usize)>,
+    /// The arrow keys move the cursor (the border says so).
     pub focused: bool,
     /// Extra words for the title (step, "updating…").
     pub note: &'a str,
@@ -321,9 +326,11 @@ impl Widget for HeatmapPanel<'_> {
 
 /// The `[CLS]` row of W_m as bars, and what the audio did to the prediction.
 pub struct ClsPanel<'a> {
+    /// The utterance (its predictions with and without audio).
     pub snapshot: &'a AttentionSnapshot,
     /// One bar per word, in the heatmaps' column order.
     pub weights: &'a [(String, f32)],
+    /// Its colours.
     pub theme: &'a Theme,
     /// The heatmap cursor's column: its bar is highlighted and kept in view.
     pub cursor: Option<usize>,
@@ -338,6 +345,7 @@ const VALUE_W: usize = 6;
 /// Spaces between two columns of bars.
 const BAR_GAP: usize = 3;
 
+/// One line on what the audio did to the prediction (nothing, for the paper's model).
 pub fn audio_verdict(s: &AttentionSnapshot) -> String {
     let delta = s.prediction - s.prediction_without_audio;
     if delta.abs() < NO_CHANGE {

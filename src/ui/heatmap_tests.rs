@@ -11,7 +11,7 @@ use crate::train::{Event, Inspection};
 use crate::ui::browser::Utterance;
 use crate::ui::explorer::Bars;
 use crate::ui::tests::{screen, widget};
-use crate::ui::{App, Browser, RunState};
+use crate::ui::{Activity, App, Browser, RunState};
 
 const WORDS: [&str; 18] = [
     "honestly",
@@ -97,7 +97,7 @@ fn long_app() -> App {
     let browser = Browser::new([Vec::new(), vec![row], Vec::new()], Split::Dev);
     let mut state = RunState::new("open");
     state.info.checkpoint = Some("runs/demo/best".into());
-    let mut app = App::new(state, browser, crate::ui::Theme::built_in(0), false);
+    let mut app = App::new(state, browser, crate::ui::Theme::built_in(0), Activity::Inspecting);
     app.apply(&Event::Attention(Box::new(Inspection {
         split: Split::Dev,
         weights: crate::train::Weights::Checkpoint,
@@ -251,7 +251,7 @@ fn columns_and_bars_scroll_at_80x24() {
 #[test]
 fn b_moves_the_bars_and_never_duplicates() {
     for (w, h) in [(80, 24), (120, 40)] {
-        for app in [crate::ui::tests::app(false), long_app()] {
+        for app in [crate::ui::tests::app(Activity::Inspecting), long_app()] {
             let mut a = app;
             assert_eq!(a.explorer.bars, Bars::Below);
             for mode in [Bars::Left, Bars::Below, Bars::Left] {
@@ -271,7 +271,7 @@ fn b_moves_the_bars_and_never_duplicates() {
         }
     }
     // The short utterance leaves room below at 120x40: the bars are there, then only left.
-    let mut a = crate::ui::tests::app(false);
+    let mut a = crate::ui::tests::app(Activity::Inspecting);
     let below = screen(120, 40, &a);
     assert_eq!(count(&below, "the voice"), 1, "{below}");
     press(&mut a, "b");

@@ -10,7 +10,14 @@ use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Widget};
 use super::state::RunState;
 use super::theme::Theme;
 
-pub struct LossChart<'a>(pub &'a RunState, pub &'a Theme);
+/// The training loss per step, raw and smoothed, and the dev loss per epoch; linear or log
+/// scale (`l`).
+pub struct LossChart<'a>(
+    /// The run.
+    pub &'a RunState,
+    /// Its colours.
+    pub &'a Theme,
+);
 
 impl Widget for LossChart<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {

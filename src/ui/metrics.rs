@@ -20,7 +20,13 @@ use super::text::{cols, plural};
 use super::theme::Theme;
 use crate::train::Metrics;
 
-pub struct MetricsTable<'a>(pub &'a RunState, pub &'a Theme);
+/// The dev metrics per epoch, the best epoch marked, and the test row at the end.
+pub struct MetricsTable<'a>(
+    /// The run.
+    pub &'a RunState,
+    /// Its colours.
+    pub &'a Theme,
+);
 
 /// One line of the table's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,9 +35,12 @@ pub enum Shown {
     Epoch(usize),
     /// Epochs `first..=last` left out.
     Hidden {
+        /// The first epoch left out.
         first: usize,
+        /// The last epoch left out.
         last: usize,
     },
+    /// The test metrics, once the run has them.
     Test,
 }
 
@@ -44,11 +53,21 @@ pub const TABLE_WIDTH: u16 = 52 + BEST.len() as u16;
 /// Lines for the best, the two newest and the test row with the hidden runs around them.
 const PINNED: usize = 6;
 
+/// Whether the table ends with the test row: once the run has been tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestRow {
+    /// The run has been tested.
+    Shown,
+    /// Not yet.
+    Absent,
+}
+
 /// The body lines for `epochs` epochs in `capacity` lines, the newest shown epoch `scroll`
 /// back from the last: the best epoch and the test row always, then as many epochs up to
 /// the newest shown as fit, the others summarised in one line per run. A run of one hidden
 /// epoch is shown instead (it takes the same line).
-pub fn shown_rows(epochs: usize, best: Option<usize>, test: bool, capacity: usize, scroll: usize) -> Vec<Shown> {
+pub fn shown_rows(epochs: usize, best: Option<usize>, test: TestRow, capacity: usize, scroll: usize) -> Vec<Shown> {
+    let test = test == TestRow::Shown;
     let tail = test.then_some(Shown::Test);
     if epochs + usize::from(test) <= capacity {
         return (0..epochs).map(Shown::Epoch).chain(tail).collect();
@@ -141,7 +160,17 @@ impl MetricsTable<'_> {
     fn lines(&self, width: u16, capacity: usize) -> (Vec<Line<'static>>, bool) {
         let (s, theme) = (self.0, self.1);
         let best = s.best_epoch();
-        let shown = shown_rows(s.epoch_rows.len(), best, s.test.is_some(), capacity, s.metrics_scroll);
+        let shown = shown_rows(
+            s.epoch_rows.len(),
+            best,
+            if s.test.is_some() {
+                TestRow::Shown
+            } else {
+                TestRow::Absent
+            },
+            capacity,
+            s.metrics_scroll,
+        );
         let dim = Style::default().fg(theme.dim);
         let mut lines = vec![Line::styled(
             row(HEADER.map(String::from)),
@@ -216,10 +245,13 @@ mod tests {
 
     #[test]
     fn all_rows_when_they_fit() {
-        assert_eq!(shown_rows(3, Some(1), true, 4, 0), [Epoch(0), Epoch(1), Epoch(2), Test]);
-        assert_eq!(shown_rows(0, None, false, 4, 0), []);
         assert_eq!(
-            shown_rows(2, None, false, 4, 7),
+            shown_rows(3, Some(1), TestRow::Shown, 4, 0),
+            [Epoch(0), Epoch(1), Epoch(2), Test]
+        );
+        assert_eq!(shown_rows(0, None, TestRow::Absent, 4, 0), []);
+        assert_eq!(
+            shown_rows(2, None, TestRow::Absent, 4, 7),
             [Epoch(0), Epoch(1)],
             "nothing to scroll"
         );
@@ -229,7 +261,7 @@ mod tests {
     fn the_best_the_newest_and_the_test_row_stay() {
         // The default run: 12 epochs, the best (index 5) in the middle.
         assert_eq!(
-            shown_rows(12, Some(5), true, 5, 0),
+            shown_rows(12, Some(5), TestRow::Shown, 5, 0),
             [
                 Hidden { first: 0, last: 4 },
                 Epoch(5),
@@ -239,7 +271,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            shown_rows(12, Some(5), true, 8, 0),
+            shown_rows(12, Some(5), TestRow::Shown, 8, 0),
             [
                 Hidden { first: 0, last: 4 },
                 Epoch(5),
@@ -253,7 +285,7 @@ mod tests {
         );
         // A run of one hidden epoch is shown: it costs the same line.
         assert_eq!(
-            shown_rows(12, Some(5), true, 12, 0),
+            shown_rows(12, Some(5), TestRow::Shown, 12, 0),
             (0..12)
                 .filter(|&i| i != 1)
                 .map(|i| if i == 0 { Hidden { first: 0, last: 1 } } else { Epoch(i) })
@@ -262,7 +294,7 @@ mod tests {
         );
         // The best is the newest: one summary line.
         assert_eq!(
-            shown_rows(12, Some(11), false, 3, 0),
+            shown_rows(12, Some(11), TestRow::Absent, 3, 0),
             [Hidden { first: 0, last: 9 }, Epoch(10), Epoch(11)]
         );
     }
@@ -270,7 +302,7 @@ mod tests {
     #[test]
     fn scrolling_moves_the_window_and_keeps_the_best() {
         assert_eq!(
-            shown_rows(12, Some(5), true, 5, 11),
+            shown_rows(12, Some(5), TestRow::Shown, 5, 11),
             [
                 Epoch(0),
                 Hidden { first: 1, last: 4 },
@@ -281,7 +313,7 @@ mod tests {
             "the first epoch in view, the best still there"
         );
         assert_eq!(
-            shown_rows(12, Some(5), true, 7, 3),
+            shown_rows(12, Some(5), TestRow::Shown, 7, 3),
             [
                 Hidden { first: 0, last: 4 },
                 Epoch(5),
@@ -297,9 +329,12 @@ mod tests {
 
     #[test]
     fn tiny_panels_keep_what_fits() {
-        assert_eq!(shown_rows(12, Some(5), true, 1, 0), [Test]);
-        assert_eq!(shown_rows(12, Some(5), true, 2, 0), [Epoch(5), Test]);
-        assert_eq!(shown_rows(12, Some(5), true, 3, 0), [Epoch(5), Epoch(11), Test]);
-        assert_eq!(shown_rows(12, Some(5), true, 0, 0), []);
+        assert_eq!(shown_rows(12, Some(5), TestRow::Shown, 1, 0), [Test]);
+        assert_eq!(shown_rows(12, Some(5), TestRow::Shown, 2, 0), [Epoch(5), Test]);
+        assert_eq!(
+            shown_rows(12, Some(5), TestRow::Shown, 3, 0),
+            [Epoch(5), Epoch(11), Test]
+        );
+        assert_eq!(shown_rows(12, Some(5), TestRow::Shown, 0, 0), []);
     }
 }

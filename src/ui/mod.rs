@@ -3,9 +3,12 @@
 //! maps input to state changes and worker commands; `terminal` runs the loop.
 
 pub mod app;
+mod attention_screen;
 pub mod browser;
 pub mod explorer;
 pub mod heatmap;
+mod help;
+mod layout;
 pub mod loss;
 pub mod metrics;
 pub mod session;
@@ -14,12 +17,13 @@ pub mod status;
 pub mod terminal;
 pub mod text;
 pub mod theme;
+mod training_screen;
 
-pub use app::{App, Input, Request, Screen};
+pub use app::{Activity, App, Input, Request, Screen};
 pub use browser::Browser;
 pub use loss::LossChart;
 pub use metrics::MetricsTable;
-pub use state::{LossHistory, RunInfo, RunState, RunStatus, SavedCheckpoint, Scroll};
+pub use state::{LossHistory, ModelInfo, RunInfo, RunState, RunStatus, SavedCheckpoint, Scroll};
 pub use status::StatusPanel;
 pub use theme::Theme;
 

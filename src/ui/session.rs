@@ -76,6 +76,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The real terminal in the app's modes, taken back on drop.
 pub struct Session {
+    /// Where the app draws.
     pub terminal: Terminal<CrosstermBackend<Stdout>>,
 }
 

@@ -1,17 +1,17 @@
 //! What the dashboard shows, updated from the training engine's events. Rendering only
 //! reads this; nothing here touches tensors.
 
-use std::collections::VecDeque;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::train::{CheckpointKind, Event, Metrics};
+use crate::model::{ClsAudio, ModelKind};
+use crate::train::{CheckpointKind, Event, Metrics, Preset};
 
-/// Training loss per step, bounded: the recent steps raw, the whole run downsampled.
+/// Training loss per step, bounded: the whole run downsampled to at most `cap` points (the
+/// loss chart draws the whole run; nothing draws single recent steps).
 #[derive(Debug, Clone)]
 pub struct LossHistory {
-    recent: VecDeque<(f64, f64)>,
-    recent_cap: usize,
     /// Means of `bucket` consecutive steps; buckets double when there are too many.
     coarse: Vec<(f64, f64)>,
     coarse_cap: usize,
@@ -20,22 +20,18 @@ pub struct LossHistory {
 }
 
 impl LossHistory {
-    pub fn new(recent_cap: usize, coarse_cap: usize) -> Self {
+    /// An empty history that keeps at most `cap` points (at least 2).
+    pub fn new(cap: usize) -> Self {
         Self {
-            recent: VecDeque::new(),
-            recent_cap,
             coarse: Vec::new(),
-            coarse_cap: coarse_cap.max(2),
+            coarse_cap: cap.max(2),
             bucket: 1,
             pending: (0.0, 0.0, 0),
         }
     }
 
+    /// Adds one step's loss.
     pub fn push(&mut self, step: f64, loss: f64) {
-        if self.recent.len() == self.recent_cap {
-            self.recent.pop_front();
-        }
-        self.recent.push_back((step, loss));
         self.pending = (self.pending.0 + step, self.pending.1 + loss, self.pending.2 + 1);
         if self.pending.2 == self.bucket {
             let n = self.bucket as f64;
@@ -57,31 +53,31 @@ impl LossHistory {
         }
     }
 
-    pub fn recent(&self) -> impl Iterator<Item = &(f64, f64)> {
-        self.recent.iter()
-    }
-
     /// The whole run at reduced resolution.
     pub fn full(&self) -> &[(f64, f64)] {
         &self.coarse
     }
-
-    pub fn len_bounds(&self) -> (usize, usize) {
-        (self.recent.len(), self.coarse.len())
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// Where the run is.
 pub enum RunStatus {
+    /// Before the first event.
     Starting,
+    /// Training.
     Running,
+    /// Paused (`space`).
     Paused,
+    /// Finished and tested.
     Done,
+    /// Stopped before the end (`q`, a signal).
     Stopped,
+    /// Ended by an error, with its message.
     Failed(String),
 }
 
 impl RunStatus {
+    /// As the status panel shows it.
     pub fn label(&self) -> String {
         match self {
             Self::Starting => "starting".into(),
@@ -95,11 +91,17 @@ impl RunStatus {
 }
 
 #[derive(Debug, Clone)]
+/// One epoch's line of the metrics table.
 pub struct EpochRow {
+    /// 0-based.
     pub epoch: usize,
+    /// Mean training loss over the epoch.
     pub train_loss: f64,
+    /// Loss on the dev split after the epoch.
     pub dev_loss: f64,
+    /// Metrics on the dev split after the epoch.
     pub dev: Metrics,
+    /// The lowest dev loss so far (saved as `best/`).
     pub best: bool,
 }
 
@@ -107,58 +109,125 @@ pub struct EpochRow {
 /// it: the events carry only the path, and arrive after the step and epoch they follow).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedCheckpoint {
+    /// The checkpoint directory.
     pub path: PathBuf,
+    /// The step its weights are from.
     pub step: usize,
+}
+
+/// Which way `+` and `-` move the loss curve's smoothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Smoothing {
+    /// A smoother curve (`+`).
+    More,
+    /// A rawer curve (`-`).
+    Less,
 }
 
 /// A move of the metrics table's rows; `Older` shows earlier epochs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scroll {
+    /// This many epochs further back.
     Older(usize),
+    /// This many epochs forward.
     Newer(usize),
+    /// The first epoch.
     Oldest,
+    /// Follow the run again.
     Newest,
 }
 
+/// The model a run trains or a checkpoint holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelInfo {
+    /// CM-BERT or the text-only T-BERT.
+    pub kind: ModelKind,
+    /// What the `[CLS]` audio slot holds; `None` where it does not apply (an opened T-BERT).
+    pub cls_audio: Option<ClsAudio>,
+    /// The training recipe; `None` for an opened checkpoint.
+    pub preset: Option<Preset>,
+}
+
+/// As the status panel shows it: `cm-bert (cls-audio zero, preset scratch)`.
+impl fmt::Display for ModelInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        let details: Vec<String> = [
+            self.cls_audio.map(|c| format!("cls-audio {c}")),
+            self.preset.map(|p| format!("preset {p}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !details.is_empty() {
+            write!(f, " ({})", details.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 /// What is being trained or inspected, for the status panel and export metadata.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct RunInfo {
+    /// The run's name (`cm-bert seed 1`, `open runs/a/best`).
     pub run_name: String,
-    pub model: String,
+    /// `None` where nothing describes it (tests, benchmarks): the status panel leaves it out.
+    pub model: Option<ModelInfo>,
+    /// The encoder (`from scratch (2 layers, hidden 64)`).
     pub bert: String,
+    /// The data and audio (`corpus (100/20/30), audio: recorded`).
     pub data: String,
     /// Checkpoint directory (`open`) or output directory (`train`).
     pub checkpoint: Option<String>,
 }
 
 #[derive(Debug, Clone)]
+/// Everything the screens show about the run, updated from its events.
 pub struct RunState {
+    /// What is trained or inspected.
     pub info: RunInfo,
+    /// Optimiser steps per epoch (0 until the run starts).
     pub steps_per_epoch: usize,
     /// Display options of the loss chart.
     pub log_scale: bool,
+    /// Where the run is.
     pub status: RunStatus,
+    /// The epoch in progress (0-based).
     pub epoch: usize,
+    /// Epochs in the run.
     pub epochs: usize,
+    /// Steps done.
     pub step: usize,
+    /// Steps in the run.
     pub total_steps: usize,
+    /// The step this process started at (a resumed run starts past 0).
     pub first_step: usize,
+    /// The learning rate of the last step.
     pub lr: f64,
+    /// Training time so far.
     pub elapsed: Duration,
+    /// The training loss per step, downsampled.
     pub loss: LossHistory,
-    /// Exponential moving average of the training loss, and its smoothing factor.
+    /// Exponential moving average of the training loss.
     pub ema: Option<f64>,
+    /// The average's smoothing factor (`+`, `-`), in [0, 0.99].
     pub ema_alpha: f64,
+    /// One per finished epoch.
     pub epoch_rows: Vec<EpochRow>,
+    /// Test metrics of the best weights, once tested.
     pub test: Option<Metrics>,
+    /// Test loss of the best weights, once tested.
     pub test_loss: Option<f64>,
+    /// The last `best/` written.
     pub best_saved: Option<SavedCheckpoint>,
+    /// The last `last/` written.
     pub last_saved: Option<SavedCheckpoint>,
     /// How many epochs back from the newest the metrics table shows (0 follows the run).
     pub metrics_scroll: usize,
 }
 
 impl RunState {
+    /// A run about to start, described only by its name.
     pub fn new(run_name: impl Into<String>) -> Self {
         let run_name = run_name.into();
         Self::with_info(RunInfo {
@@ -167,6 +236,7 @@ impl RunState {
         })
     }
 
+    /// A run about to start.
     pub fn with_info(info: RunInfo) -> Self {
         Self {
             info,
@@ -180,7 +250,7 @@ impl RunState {
             first_step: 0,
             lr: 0.0,
             elapsed: Duration::ZERO,
-            loss: LossHistory::new(512, 1024),
+            loss: LossHistory::new(1024),
             ema: None,
             ema_alpha: 0.9,
             epoch_rows: Vec::new(),
@@ -192,10 +262,12 @@ impl RunState {
         }
     }
 
+    /// Steps per second of this process.
     pub fn steps_per_sec(&self) -> f64 {
         (self.step - self.first_step) as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// Time left at the current rate; `None` before a step was timed.
     pub fn eta(&self) -> Option<Duration> {
         let rate = self.steps_per_sec();
         (rate > 0.0 && self.total_steps >= self.step)
@@ -219,8 +291,12 @@ impl RunState {
     }
 
     /// Smoothing of the loss curve: the EMA factor, changed in steps of 0.05 within [0, 0.99].
-    pub fn adjust_smoothing(&mut self, up: bool) {
-        let a = self.ema_alpha + if up { 0.05 } else { -0.05 };
+    pub fn adjust_smoothing(&mut self, way: Smoothing) {
+        let a = self.ema_alpha
+            + match way {
+                Smoothing::More => 0.05,
+                Smoothing::Less => -0.05,
+            };
         self.ema_alpha = (a * 100.0).round().clamp(0.0, 99.0) / 100.0;
     }
 
@@ -255,10 +331,12 @@ impl RunState {
         (self.steps_per_epoch > 0).then(|| (step / self.steps_per_epoch, step % self.steps_per_epoch != 0))
     }
 
+    /// The epoch with the lowest dev loss so far.
     pub fn best_epoch(&self) -> Option<usize> {
         self.epoch_rows.iter().filter(|r| r.best).map(|r| r.epoch).next_back()
     }
 
+    /// Updates the state from one of the engine's events.
     pub fn apply(&mut self, event: &Event) {
         match event {
             Event::Started {
@@ -340,17 +418,48 @@ impl RunState {
 mod tests {
     use super::*;
 
+    /// The lines `train` and `open` wrote by hand before the model was typed.
+    #[test]
+    fn model_lines_say_what_applies() {
+        let info = |kind, cls_audio, preset| {
+            ModelInfo {
+                kind,
+                cls_audio,
+                preset,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            info(ModelKind::CmBert, Some(ClsAudio::Zero), Some(Preset::Scratch)),
+            "cm-bert (cls-audio zero, preset scratch)"
+        );
+        assert_eq!(
+            info(ModelKind::TBert, Some(ClsAudio::Mean), Some(Preset::Paper)),
+            "t-bert (cls-audio mean, preset paper)"
+        );
+        assert_eq!(
+            info(ModelKind::CmBert, Some(ClsAudio::Learned), None),
+            "cm-bert (cls-audio learned)"
+        );
+        assert_eq!(info(ModelKind::TBert, None, None), "t-bert");
+        assert_eq!(
+            info(ModelKind::TBert, None, Some(Preset::Paper)),
+            "t-bert (preset paper)"
+        );
+    }
+
     #[test]
     fn history_stays_bounded_and_keeps_the_mean() {
-        let mut h = LossHistory::new(10, 8);
+        let mut h = LossHistory::new(8);
         for step in 0..1000 {
             h.push(step as f64, 2.0);
         }
-        let (recent, coarse) = h.len_bounds();
-        assert_eq!(recent, 10);
-        assert!(coarse <= 9, "{coarse}");
+        let coarse = h.full().len();
+        assert!((4..=8).contains(&coarse), "{coarse}");
         assert!(h.full().iter().all(|p| (p.1 - 2.0).abs() < 1e-12));
-        assert_eq!(h.recent().last().unwrap().0, 999.0);
+        // The points span the run, not only its start.
+        let (first, last) = (h.full()[0].0, h.full()[coarse - 1].0);
+        assert!(first < 100.0 && last > 500.0, "{first} {last}");
     }
 
     #[test]

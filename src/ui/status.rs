@@ -21,7 +21,13 @@ use super::theme::Theme;
 /// Width of the field names ("epoch  ").
 const NAME: usize = 7;
 
-pub struct StatusPanel<'a>(pub &'a RunState, pub &'a Theme);
+/// The run's name, state, progress, model, data and saved checkpoints.
+pub struct StatusPanel<'a>(
+    /// The run.
+    pub &'a RunState,
+    /// Its colours.
+    pub &'a Theme,
+);
 
 /// Which lines a short panel leaves out first: the highest `Drop`. The state, progress and
 /// checkpoints (the run's outcome) are never left out.
@@ -87,8 +93,9 @@ impl StatusPanel<'_> {
             }
             fields.push(field("epoch", progress, ALWAYS));
         }
+        let model = s.info.model.map_or(String::new(), |m| m.to_string());
         for (name, value, drop) in [
-            ("model", &s.info.model, 2),
+            ("model", &model, 2),
             ("bert", &s.info.bert, 3),
             ("data", &s.info.data, 1),
         ] {

@@ -121,9 +121,13 @@ impl Drop for Ending<'_> {
 
 /// The terminal side of a session: where it draws, how it is given back, how input is read.
 pub struct Io<'a, B: Backend> {
+    /// Where the app draws.
     pub terminal: &'a mut Terminal<B>,
+    /// Gives the terminal back at once (a signal, or the end).
     pub release: &'a mut dyn FnMut(),
+    /// The channel the input reader sends on.
     pub inputs: (Sender<Input>, Receiver<Input>),
+    /// Reads input into the channel until the flag is set (a thread of its own).
     pub read_inputs: fn(Sender<Input>, &AtomicBool),
 }
 
@@ -249,11 +253,11 @@ mod tests {
 
     use super::*;
     use crate::data::Split;
-    use crate::ui::{Browser, RunState, RunStatus, Theme};
+    use crate::ui::{Activity, Browser, RunState, RunStatus, Theme};
 
     fn training_app() -> App {
         let browser = Browser::new([Vec::new(), Vec::new(), Vec::new()], Split::Dev);
-        App::new(RunState::new("run"), browser, Theme::default(), true)
+        App::new(RunState::new("run"), browser, Theme::default(), Activity::Training)
     }
 
     /// Reads nothing: the tests send their input through the channel.

@@ -47,7 +47,11 @@ pub(super) fn screen(width: u16, height: u16, app: &App) -> String {
 fn training_state() -> RunState {
     let mut s = RunState::with_info(RunInfo {
         run_name: "cm-bert seed 1".into(),
-        model: "cm-bert (cls-audio zero, preset Paper)".into(),
+        model: Some(ModelInfo {
+            kind: crate::model::ModelKind::CmBert,
+            cls_audio: Some(crate::model::ClsAudio::Zero),
+            preset: Some(crate::train::Preset::Paper),
+        }),
         bert: "all-MiniLM-L6-v2 (6 layers, hidden 384)".into(),
         data: "mosi-text (1284/229/686)".into(),
         checkpoint: Some("checkpoints/run".into()),
@@ -129,13 +133,12 @@ fn browser() -> Browser {
     b
 }
 
-pub(super) fn app(training: bool) -> App {
-    let state = if training {
-        training_state()
-    } else {
-        RunState::new("open")
+pub(super) fn app(activity: Activity) -> App {
+    let state = match activity {
+        Activity::Training => training_state(),
+        Activity::Inspecting => RunState::new("open"),
     };
-    let mut app = App::new(state, browser(), Theme::built_in(0), training);
+    let mut app = App::new(state, browser(), Theme::built_in(0), activity);
     app.apply(&Event::Attention(Box::new(Inspection {
         split: Split::Dev,
         weights: Weights::Live { step: 20 },
@@ -206,7 +209,7 @@ fn panels() {
 #[test]
 fn whole_app_at_both_sizes() {
     for (w, h) in [(80, 24), (120, 40)] {
-        let mut a = app(true);
+        let mut a = app(Activity::Training);
         insta::assert_snapshot!(format!("app_training_{w}x{h}"), screen(w, h, &a));
         a.on_key(KeyCode::Char('2'));
         insta::assert_snapshot!(format!("app_attention_{w}x{h}"), screen(w, h, &a));
@@ -219,7 +222,7 @@ fn whole_app_at_both_sizes() {
             );
         }
     }
-    let mut done = app(true);
+    let mut done = app(Activity::Training);
     done.apply(&Event::Finished(RunSummary {
         seed: 1,
         best_epoch: 0,
@@ -270,7 +273,7 @@ fn heatmap_cells_use_the_theme_colour_map() {
 
 #[test]
 fn keys_change_state_as_documented() {
-    let mut a = app(true);
+    let mut a = app(Activity::Training);
     assert_eq!(a.screen, Screen::Training);
     assert_eq!(a.on_key(KeyCode::Char(' ')), [Command::Pause]);
     a.apply(&Event::Paused);
@@ -411,7 +414,7 @@ fn keys_change_state_as_documented() {
 fn inspection_asks_for_predictions_and_quits_at_once() {
     let mut b = browser();
     b.set_split(Split::Test);
-    let mut a = App::new(RunState::new("open"), b, Theme::default(), false);
+    let mut a = App::new(RunState::new("open"), b, Theme::default(), Activity::Inspecting);
     assert_eq!(a.screen, Screen::Attention);
     assert_eq!(
         a.start(),
@@ -444,7 +447,7 @@ fn inspection_asks_for_predictions_and_quits_at_once() {
 #[test]
 fn a_failed_run_shows_its_message_and_q_quits_at_once() {
     let message = "model computation failed: the training loss is NaN at step 21";
-    let mut a = app(true);
+    let mut a = app(Activity::Training);
     a.apply(&Event::Failed(message.into()));
     assert_eq!(a.state.status, RunStatus::Failed(message.into()));
     let shown = screen(120, 40, &a);
@@ -455,7 +458,7 @@ fn a_failed_run_shows_its_message_and_q_quits_at_once() {
     assert!(a.quit && !a.confirm_quit);
 
     // The failure arrives while "stop the run?" is asked: the question is dropped.
-    let mut a = app(true);
+    let mut a = app(Activity::Training);
     a.on_key(KeyCode::Char('q'));
     assert!(a.confirm_quit);
     a.apply(&Event::Failed(message.into()));
@@ -470,13 +473,13 @@ fn a_failed_run_shows_its_message_and_q_quits_at_once() {
     assert!(a.quit);
 
     // A worker that vanished mid-run without a word has failed as well.
-    let mut a = app(true);
+    let mut a = app(Activity::Training);
     a.worker_ended();
     assert!(matches!(a.state.status, RunStatus::Failed(_)), "{:?}", a.state.status);
     a.on_key(KeyCode::Char('q'));
     assert!(a.quit);
     // After a finished run, the worker ending is not a failure.
-    let mut a = App::new(RunState::new("open"), browser(), Theme::default(), false);
+    let mut a = App::new(RunState::new("open"), browser(), Theme::default(), Activity::Inspecting);
     a.worker_ended();
     assert_eq!(a.state.status, RunStatus::Starting);
 }
@@ -485,13 +488,13 @@ fn a_failed_run_shows_its_message_and_q_quits_at_once() {
 /// asks while training, and tells the worker to stop.
 #[test]
 fn terminate_quits_from_any_state() {
-    let mut running = app(true);
-    let mut asking = app(true);
+    let mut running = app(Activity::Training);
+    let mut asking = app(Activity::Training);
     asking.on_key(KeyCode::Char('q'));
-    let mut searching = app(true);
+    let mut searching = app(Activity::Training);
     searching.on_key(KeyCode::Char('/'));
     assert!(searching.browser.searching);
-    let mut inspecting = App::new(RunState::new("open"), browser(), Theme::default(), false);
+    let mut inspecting = App::new(RunState::new("open"), browser(), Theme::default(), Activity::Inspecting);
     for (name, a) in [
         ("running", &mut running),
         ("asking", &mut asking),
@@ -571,7 +574,7 @@ fn event_loop_with_a_fake_trainer() {
     let (events_tx, events_rx) = unbounded();
     let (commands_tx, commands_rx) = unbounded();
     let (inputs_tx, inputs_rx) = unbounded();
-    let mut a = App::new(RunState::new("fake"), browser(), Theme::default(), true);
+    let mut a = App::new(RunState::new("fake"), browser(), Theme::default(), Activity::Training);
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let mut exports = 0;
     let seen = std::thread::scope(|scope| {
@@ -630,7 +633,7 @@ fn event_loop_with_a_fake_trainer() {
 fn tiny_and_odd_terminal_sizes_do_not_panic() {
     for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 10), (60, 15), (79, 23), (200, 60)] {
         for screen_key in ['1', '2'] {
-            let mut a = app(true);
+            let mut a = app(Activity::Training);
             a.on_key(KeyCode::Char(screen_key));
             screen(w, h, &a);
             a.on_key(KeyCode::Char('?'));
@@ -679,7 +682,7 @@ fn an_unlabelled_recording_shows_no_label_and_no_error() {
 /// the run view).
 #[test]
 fn esc_backs_out_and_never_quits() {
-    let mut a = app(true);
+    let mut a = app(Activity::Training);
     a.on_key(KeyCode::Char('?'));
     assert!(a.show_help);
     assert_eq!(a.on_key(KeyCode::Esc), []);

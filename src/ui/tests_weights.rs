@@ -85,7 +85,12 @@ fn finished_run() -> (App, Vec<Command>) {
         ],
         Split::Dev,
     );
-    let mut app = App::new(RunState::new("cm-bert seed 1"), browser, Theme::built_in(0), true);
+    let mut app = App::new(
+        RunState::new("cm-bert seed 1"),
+        browser,
+        Theme::built_in(0),
+        Activity::Training,
+    );
     app.on_key(KeyCode::Char('2'));
     app.on_key(KeyCode::Char('j'));
     let mut commands = Vec::new();
@@ -206,7 +211,7 @@ fn c_does_nothing_but_explain_before_the_end_or_on_a_checkpoint() {
         RunState::new("run"),
         Browser::new([Vec::new(), Vec::new(), Vec::new()], Split::Dev),
         Theme::built_in(0),
-        true,
+        Activity::Training,
     );
     assert_eq!(training.on_key(KeyCode::Char('c')), []);
     assert!(training.message.as_ref().unwrap().contains("once the run has finished"));
@@ -214,7 +219,7 @@ fn c_does_nothing_but_explain_before_the_end_or_on_a_checkpoint() {
         RunState::new("open"),
         Browser::new([Vec::new(), Vec::new(), Vec::new()], Split::Test),
         Theme::built_in(0),
-        false,
+        Activity::Inspecting,
     );
     assert_eq!(opened.on_key(KeyCode::Char('c')), []);
     assert!(opened.message.as_ref().unwrap().contains("best/ or last/"));

@@ -20,33 +20,55 @@ pub const BUILT_IN: &[(&str, &str)] = &[
 pub const MAX_THEME_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
+/// Why `--theme` could not be used.
 pub enum ThemeError {
     #[error("{0}: cannot read the theme: {1}")]
+    /// The file cannot be read.
     Read(PathBuf, std::io::Error),
+    /// The file is not a valid theme.
     #[error("theme {origin}: {message}")]
-    Invalid { origin: String, message: String },
+    Invalid {
+        /// The file, or the built-in theme's name.
+        origin: String,
+        /// What is wrong, naming the key.
+        message: String,
+    },
     #[error("no theme {0:?}: use one of {names} or the path of a .toml file", names = names().join(", "))]
+    /// Neither a built-in theme nor a file.
     Unknown(String),
 }
 
+/// The built-in themes' names, in `t` order.
 pub fn names() -> Vec<&'static str> {
     BUILT_IN.iter().map(|(n, _)| *n).collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// The colours of the interface and of the heatmaps.
 pub struct Theme {
+    /// Shown when `t` switches to it.
     pub name: String,
     /// `None` keeps the terminal's own background.
     pub background: Option<Color>,
+    /// Ordinary text.
     pub text: Color,
+    /// Secondary text: hints, units, the footer.
     pub dim: Color,
+    /// Titles and what is focused.
     pub accent: Color,
+    /// Panel borders.
     pub border: Color,
+    /// The selected row and cell.
     pub selection: Color,
+    /// Good outcomes (the best epoch, a small error).
     pub good: Color,
+    /// Bad outcomes and failures.
     pub bad: Color,
+    /// States that need attention.
     pub warning: Color,
+    /// For non-negative matrices.
     pub sequential: Colormap,
+    /// For signed matrices, centred on zero.
     pub diverging: Colormap,
 }
 
@@ -126,6 +148,7 @@ impl Theme {
         Err(ThemeError::Unknown(name_or_path.into()))
     }
 
+    /// The built-in theme at `index` (wrapping round: `t` cycles).
     pub fn built_in(index: usize) -> Self {
         let (name, text) = BUILT_IN[index % BUILT_IN.len()];
         Self::parse(text, name).expect("built-in themes are valid (tested)")
@@ -190,6 +213,7 @@ impl Theme {
     }
 }
 
+/// A colour map's colour as a terminal colour.
 pub fn color(rgb: Rgb) -> Color {
     Color::Rgb(rgb.0, rgb.1, rgb.2)
 }

@@ -29,12 +29,16 @@ fn saved(kind: CheckpointKind) -> Event {
 fn run(epochs: usize) -> App {
     let state = RunState::with_info(RunInfo {
         run_name: "cm-bert seed 1".into(),
-        model: "cm-bert (cls-audio zero, preset scratch)".into(),
+        model: Some(ModelInfo {
+            kind: crate::model::ModelKind::CmBert,
+            cls_audio: Some(crate::model::ClsAudio::Zero),
+            preset: Some(crate::train::Preset::Scratch),
+        }),
         bert: "from scratch (2 layers, hidden 64)".into(),
         data: DATA.into(),
         checkpoint: Some(OUT.into()),
     });
-    let mut a = App::new(state, browser(), Theme::built_in(0), true);
+    let mut a = App::new(state, browser(), Theme::built_in(0), Activity::Training);
     let spe = 54;
     a.apply(&Event::Started {
         seed: 1,
@@ -208,7 +212,7 @@ fn the_last_checkpoint_line_appears_once_saved() {
         );
     }
     // A run with no output directory saves nothing and shows no checkpoint line.
-    let bare = screen(120, 40, &app(true));
+    let bare = screen(120, 40, &app(Activity::Training));
     assert!(
         field(&bare, "last").is_none() && field(&bare, "best").is_none(),
         "{bare}"
