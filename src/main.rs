@@ -1,3 +1,6 @@
+//! The `cmbert-tui` binary: parses the command line, runs the subcommand (`cmbert::commands`),
+//! prints an error as one line and exits 2.
+
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -57,12 +57,19 @@ use std::path::{Path, PathBuf};
 #[global_allocator]
 static ALLOCATOR: alloc::Counting = alloc::Counting;
 
+/// One fuzz run's settings, from the `CMBERT_FUZZ_*` variables (module comment above).
 pub struct Settings {
+    /// The generator's seed (`CMBERT_FUZZ_SEED`).
     pub seed: u64,
+    /// Inputs per format (`CMBERT_FUZZ_ITERS`).
     pub iters: u64,
+    /// The first iteration to run (`CMBERT_FUZZ_FROM`), to replay one failure.
     pub from: u64,
+    /// Time budget per format, in seconds (`CMBERT_FUZZ_SECONDS`).
     pub seconds: f64,
+    /// The formats to fuzz (`CMBERT_FUZZ_FORMATS`), all by default.
     pub formats: Vec<String>,
+    /// Formats fuzzed at a time (`CMBERT_FUZZ_JOBS`).
     pub jobs: usize,
 }
 

@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 /// modules can import each other. Every module of src/lib.rs is in exactly one layer.
 const LAYERS: &[(&str, &[&str])] = &[
     // Files, colours, devices, the hub cache: no knowledge of the model or the data.
-    ("foundation", &["fsutil", "colormap", "device", "hub", "worker", "figure4"]),
+    (
+        "foundation",
+        &["fsutil", "colormap", "device", "hub", "worker", "figure4"],
+    ),
     // Acoustic features from recordings; the model's tensors and kernels.
     ("signal and model", &["acoustic", "model"]),
     // Text splits, audio feature files, tokenisation, batches.
