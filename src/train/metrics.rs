@@ -1,22 +1,31 @@
 //! Test-set metrics exactly as spec section 5 (and as the reference and MMSA compute them).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Paper's Acc2: (p > 0) vs (y > 0) over all utterances.
+    #[serde(deserialize_with = "nan_if_null")]
     pub acc2: f64,
     /// MMSA's Non0_acc_2: same, utterances with y == 0 removed.
+    #[serde(deserialize_with = "nan_if_null")]
     pub acc2_nonzero: f64,
     /// MMSA's Has0_acc_2: (p >= 0) vs (y >= 0) over all.
+    #[serde(deserialize_with = "nan_if_null")]
     pub acc2_has0: f64,
     /// Weighted F1 of the Acc2 classes with y as the truth.
+    #[serde(deserialize_with = "nan_if_null")]
     pub f1: f64,
     /// The reference's F1, arguments swapped (predictions as the truth).
+    #[serde(deserialize_with = "nan_if_null")]
     pub f1_ref: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub acc5: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub acc7: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub mae: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub corr: f64,
     pub n: usize,
 }
@@ -64,6 +73,12 @@ impl Metrics {
             n,
         }
     }
+}
+
+/// JSON has no NaN: serde_json writes an undefined figure (Corr of constant predictions)
+/// as `null`, read back as NaN.
+fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 fn ratio(hits: usize, total: usize) -> f64 {

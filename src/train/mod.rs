@@ -6,6 +6,7 @@ pub mod engine;
 pub mod eval;
 pub mod events;
 pub mod groups;
+pub mod history;
 pub mod inspect;
 pub mod metrics;
 pub mod optim;
