@@ -121,6 +121,9 @@ pub enum Entry {
         metrics: Metrics,
         /// Whether this dev epoch is the best so far.
         best: bool,
+        /// Dev: the mean training loss over the epoch's batches (absent for the test).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        train_loss: Option<f64>,
     },
     /// A checkpoint was written.
     Saved {
@@ -294,6 +297,12 @@ impl HistoryWriter {
     /// The file written to.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// From now on writes go to `file` (a test's `/dev/full`: a disk that fills mid-run).
+    #[cfg(test)]
+    pub(crate) fn redirect(&mut self, file: File) {
+        self.file = file;
     }
 }
 

@@ -46,6 +46,7 @@ fn round_trip_keeps_every_line() {
         loss: 0.75,
         metrics: metrics(0.25),
         best: true,
+        train_loss: Some(0.5),
     });
     entries.push(Entry::Saved {
         checkpoint: CheckpointKind::Best,
@@ -82,6 +83,7 @@ fn a_nan_figure_is_written_as_null_and_read_back_as_nan() {
             loss: f64::NAN,
             metrics: m,
             best: false,
+            train_loss: None,
         }],
     );
     let text = std::fs::read_to_string(dir.path().join(HISTORY_FILE)).unwrap();
@@ -171,4 +173,23 @@ fn lines_before_any_header_and_overlong_lines_are_refused() {
 fn no_history_is_none_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(History::read_run(dir.path()).unwrap(), None);
+}
+
+#[test]
+fn an_eval_line_without_a_train_loss_reads_as_none_and_the_test_writes_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = Entry::Eval {
+        split: Split::Test,
+        epoch: None,
+        step: 9,
+        loss: 0.5,
+        metrics: metrics(0.25),
+        best: false,
+        train_loss: None,
+    };
+    write(dir.path(), 0, std::slice::from_ref(&test));
+    let text = std::fs::read_to_string(dir.path().join(HISTORY_FILE)).unwrap();
+    assert!(!text.contains("train_loss"), "{text}");
+    let h = History::read_run(dir.path()).unwrap().unwrap();
+    assert_eq!(h.sessions[0].entries, [test]);
 }
