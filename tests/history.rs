@@ -368,3 +368,33 @@ fn a_resume_into_a_new_out_continues_a_copy_of_the_history() {
         2 * STEPS_PER_EPOCH
     );
 }
+
+/// A run that fails after it started ends its history with the error as printed; one refused
+/// before its first step writes none.
+#[test]
+fn a_failed_run_ends_its_history_with_the_error_and_a_refused_one_writes_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_tiny_corpus(&data, SIZES);
+    let run = tmp.path().join("run");
+    // An absurd learning rate: the loss is NaN a few steps in (tests/config_validation.rs).
+    let (code, _, stderr) = run_cli(&train(&data, &run, &["--lr", "1e30", "--head-lr", "1e30"]));
+    assert_eq!(code, 2, "{stderr}");
+    let history = History::read_run(&run).unwrap().expect("a history");
+    let entries = &history.sessions[0].entries;
+    let Some(Entry::Failed { message }) = entries.last() else {
+        panic!("ends failed: {:?}", entries.last())
+    };
+    assert!(message.starts_with("training diverged at step "), "{message}");
+    assert!(stderr.contains(&format!("error: {message}")), "{stderr}");
+    let failed_at = steps(entries).len() + 1;
+    assert!(message.contains(&format!("at step {failed_at} ")), "{message}");
+
+    // An empty training split is refused before the loop starts.
+    let empty = tmp.path().join("empty");
+    write_tiny_corpus(&empty, [0, 12, 14]);
+    let other = tmp.path().join("other");
+    let (code, _, stderr) = run_cli(&train(&empty, &other, &[]));
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(History::read_run(&other).unwrap(), None, "{stderr}");
+}

@@ -32,8 +32,11 @@ pub enum Begun {
 pub(super) struct Plan {
     /// The run directory (`spec.out`).
     pub run: PathBuf,
+    /// The run's settings as this session runs them (amended by `--resume`).
     pub spec: RunSpec,
+    /// Where the model runs (`device_name`).
     pub device: String,
+    /// A new run or a resumed one.
     pub begun: Begun,
 }
 
