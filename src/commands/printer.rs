@@ -141,6 +141,7 @@ impl Printer {
                 );
             }
             Event::Failed(message) => self.line(format!("[{}] failed: {message}", self.label)),
+            Event::Warning(text) => self.line(format!("[{}] warning: {text}", self.label)),
             // Nothing a progress line needs: `last/` saves, pauses, and the viewer's answers.
             Event::CheckpointSaved { .. }
             | Event::Paused

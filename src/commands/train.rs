@@ -20,6 +20,7 @@ use crate::data::{Dataset, Scaling, Split, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
 use crate::train::engine::run_dir_of;
+use crate::train::history::HISTORY_FILE;
 use crate::train::{AfterRun, Command, Preset, RunSpec, RunSummary, Trainer};
 use crate::ui::session;
 
@@ -240,8 +241,9 @@ fn seed_dir(out: &Path, seed: u64, n: usize) -> PathBuf {
     }
 }
 
-/// What a run writes into its directory: its checkpoints and, once finished, its results.
-const RUN_OUTPUTS: [&str; 3] = ["best", "last", super::runs::RESULTS_FILE];
+/// What a run writes into its directory: its checkpoints, its history and, once finished,
+/// its results.
+const RUN_OUTPUTS: [&str; 4] = ["best", "last", HISTORY_FILE, super::runs::RESULTS_FILE];
 
 /// The `best/` and `last/` already in the run directories: a run that this one did not
 /// make, so refused unless `overwrite`; with it, what [`remove_previous`] removes once the
@@ -260,7 +262,7 @@ fn previous_runs(runs: &[PathBuf], overwrite: bool) -> Result<Vec<PathBuf>> {
                 run.display(),
                 existing
                     .iter()
-                    .map(|p| format!("{}/", p.display()))
+                    .map(|p| format!("{}{}", p.display(), if p.is_dir() { "/" } else { "" }))
                     .collect::<Vec<_>>()
                     .join(", "),
                 run.join("last").display()
@@ -285,7 +287,8 @@ fn remove_previous(paths: &[PathBuf]) -> Result<()> {
 
 /// Where a resumed run writes: beside the checkpoint, or into `--out`. A different `--out`
 /// gets the run's `best/` copied first (the resumed run keeps comparing against it and
-/// evaluates it at the end), after the same refusal as a new run.
+/// evaluates it at the end) and its `history.jsonl` (the resumed session is appended to the
+/// copy), after the same refusal as a new run.
 fn resume_out(checkpoint: &Path, out: Option<&Path>, overwrite: bool) -> Result<PathBuf> {
     let beside = run_dir_of(checkpoint);
     let Some(out) = out else {
@@ -300,6 +303,13 @@ fn resume_out(checkpoint: &Path, out: Option<&Path>, overwrite: bool) -> Result<
     if best.is_dir() {
         crate::checkpoint::copy(&best, &out.join("best"))
             .with_context(|| format!("cannot copy {} into --out", best.display()))?;
+    }
+    // The curve continues in the new directory: the resumed session is appended to a copy.
+    let history = beside.join(HISTORY_FILE);
+    if history.is_file() {
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        std::fs::copy(&history, out.join(HISTORY_FILE))
+            .with_context(|| format!("cannot copy {} into --out", history.display()))?;
     }
     Ok(out.to_path_buf())
 }

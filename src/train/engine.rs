@@ -17,7 +17,7 @@ use rand::SeedableRng;
 use super::config::{derive_seed, RunSpec};
 use super::error::TrainError;
 use super::eval::{check_token_ids, evaluate};
-use super::events::{CheckpointKind, Command, Event, RunSummary, Weights};
+use super::events::{CheckpointKind, Command, Event, EventSink, RunSummary, Weights};
 use super::groups::group_for;
 use super::inspect::{Inspector, KeptWeights, Watch};
 use super::optim::{BertAdam, WarmupLinear};
@@ -30,7 +30,10 @@ use crate::model::{loss, BertAttentions, BertConfig, CmBert, DropoutRng, HeadCon
 use crate::worker;
 
 mod checkpoint_io;
+mod recorder;
 mod resume;
+
+use recorder::{Begun, Recorder};
 
 const STREAM_SHUFFLE: u64 = 1;
 const STREAM_DROPOUT: u64 = 2;
@@ -79,6 +82,8 @@ pub struct Trainer {
     frozen_params: usize,
     watch: Watch,
     audio_features: Option<AudioFeatures>,
+    /// Whether this session continues a saved run (its history says so).
+    begun: Begun,
 }
 
 impl Trainer {
@@ -165,6 +170,7 @@ impl Trainer {
             frozen_params,
             watch: Watch::default(),
             audio_features: None,
+            begun: Begun::New,
         })
     }
 
@@ -229,9 +235,10 @@ impl Trainer {
         commands: &Receiver<Command>,
         after: AfterRun,
     ) -> Result<Option<RunSummary>, TrainError> {
-        let mut result = self.run(data, events, commands);
+        let recorder = self.recorder(events);
+        let mut result = self.run_recorded(data, &recorder, commands);
         if after == AfterRun::Serve && matches!(result, Ok(Some(_))) {
-            if let Err(e) = self.serve(data, events, commands) {
+            if let Err(e) = self.serve(data, &recorder, commands) {
                 result = Err(e);
             }
         }
@@ -241,11 +248,47 @@ impl Trainer {
         result
     }
 
-    /// Runs to the end (returns the summary) or until told to stop (returns `None`).
+    /// Runs to the end (returns the summary) or until told to stop (returns `None`). With an
+    /// output directory, the run's history is written on the way (`RUN/history.jsonl`,
+    /// `engine/recorder.rs`), its failure included.
     pub fn run(
         &mut self,
         data: &Dataset,
         events: &Sender<Event>,
+        commands: &Receiver<Command>,
+    ) -> Result<Option<RunSummary>, TrainError> {
+        let recorder = self.recorder(events);
+        self.run_recorded(data, &recorder, commands)
+    }
+
+    /// The recorder of this session: its history goes into the run directory, if any.
+    fn recorder<'e>(&self, events: &'e Sender<Event>) -> Recorder<'e> {
+        let plan = self.spec.out.as_ref().map(|run| recorder::Plan {
+            run: run.clone(),
+            spec: self.spec.clone(),
+            device: recorder::device_name(&self.device),
+            begun: self.begun,
+        });
+        Recorder::new(events, plan)
+    }
+
+    fn run_recorded(
+        &mut self,
+        data: &Dataset,
+        recorder: &Recorder<'_>,
+        commands: &Receiver<Command>,
+    ) -> Result<Option<RunSummary>, TrainError> {
+        let result = self.train(data, recorder, commands);
+        if let Err(e) = &result {
+            recorder.record(&Event::Failed(e.to_string()));
+        }
+        result
+    }
+
+    fn train(
+        &mut self,
+        data: &Dataset,
+        events: &dyn EventSink,
         commands: &Receiver<Command>,
     ) -> Result<Option<RunSummary>, TrainError> {
         let started = Instant::now();
@@ -267,7 +310,7 @@ impl Trainer {
         });
         let steps_per_epoch = self.spec.steps_per_epoch(train.len());
         let trainable: usize = self.optimizer.param_count();
-        let _ = events.send(Event::Started {
+        events.emit(Event::Started {
             seed: self.spec.seed,
             epochs: self.spec.epochs,
             steps_per_epoch,
@@ -287,7 +330,7 @@ impl Trainer {
                 };
                 if Protocol::new(commands, events).between_steps(&mut answering)? == Flow::Stop {
                     self.save_checkpoint(CheckpointKind::Last, events)?;
-                    let _ = events.send(Event::Stopped {
+                    events.emit(Event::Stopped {
                         step: self.progress.global_step,
                     });
                     return Ok(None);
@@ -320,7 +363,7 @@ impl Trainer {
                 self.progress.global_step += 1;
                 self.progress.epoch_loss_sum += loss_value as f64;
                 self.progress.epoch_loss_count += 1;
-                let _ = events.send(Event::Step {
+                events.emit(Event::Step {
                     epoch: self.progress.epoch,
                     step: self.progress.global_step,
                     loss: loss_value,
@@ -341,7 +384,7 @@ impl Trainer {
             self.end_epoch(data, events)?;
         }
         let summary = self.finish(data, started)?;
-        let _ = events.send(Event::Predictions {
+        events.emit(Event::Predictions {
             split: Split::Test,
             weights: self.weights(),
             values: summary.test_predictions.clone(),
@@ -349,7 +392,7 @@ impl Trainer {
         if self.watch.target.is_some() {
             self.refresh_watch(data, events)?;
         }
-        let _ = events.send(Event::Finished(summary.clone()));
+        events.emit(Event::Finished(summary.clone()));
         Ok(Some(summary))
     }
 
@@ -382,7 +425,7 @@ impl Trainer {
         }
     }
 
-    fn refresh_watch(&mut self, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {
+    fn refresh_watch(&mut self, data: &Dataset, events: &dyn EventSink) -> Result<(), TrainError> {
         let mut watch = std::mem::take(&mut self.watch);
         let result = self.inspector(data).refresh(&mut watch, events);
         self.watch = watch;
@@ -394,7 +437,7 @@ impl Trainer {
     fn serve(
         &mut self,
         data: &Dataset,
-        events: &Sender<Event>,
+        events: &dyn EventSink,
         commands: &Receiver<Command>,
     ) -> Result<(), TrainError> {
         // The run is over: best/ and last/ are on disk already, so Save has nothing to do.
@@ -402,7 +445,7 @@ impl Trainer {
         Ok(inspector.serve(commands, events, self.kept.as_ref())?)
     }
 
-    fn end_epoch(&mut self, data: &Dataset, events: &Sender<Event>) -> Result<(), TrainError> {
+    fn end_epoch(&mut self, data: &Dataset, events: &dyn EventSink) -> Result<(), TrainError> {
         let dev = evaluate(
             &self.model,
             data.split(Split::Dev),
@@ -434,14 +477,14 @@ impl Trainer {
         self.progress.batch_in_epoch = 0;
         self.progress.epoch_loss_sum = 0.0;
         self.progress.epoch_loss_count = 0;
-        let _ = events.send(Event::EpochEnd {
+        events.emit(Event::EpochEnd {
             epoch,
             train_loss,
             dev_loss: dev.loss,
             dev: dev.metrics,
             best,
         });
-        let _ = events.send(Event::Predictions {
+        events.emit(Event::Predictions {
             split: Split::Dev,
             weights: self.weights(),
             values: dev.predictions,
@@ -502,7 +545,7 @@ impl Trainer {
 struct Answering<'t> {
     trainer: &'t mut Trainer,
     data: &'t Dataset,
-    events: &'t Sender<Event>,
+    events: &'t dyn EventSink,
 }
 
 impl Worker for Answering<'_> {

@@ -5,7 +5,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use crossbeam_channel::Sender;
+use serde::{Deserialize, Serialize};
 
 use super::eval::AttentionSnapshot;
 use super::metrics::Metrics;
@@ -78,6 +79,9 @@ pub enum Event {
     },
     /// The run failed (or its thread panicked): the error's message.
     Failed(String),
+    /// Something went wrong that does not stop the run (its history could not be written):
+    /// one line for the reader, sent once.
+    Warning(String),
     /// The watched utterance's attention, recomputed.
     Attention(Box<Inspection>),
     /// A split's predictions in file order (dev after each epoch, test at the end, any
@@ -94,6 +98,21 @@ pub enum Event {
     /// (its best weights) and after each `Command::Switch`. Whatever other weights computed
     /// is out of date for the views.
     Serving(Weights),
+}
+
+/// Where the engine's events go: the channel to the consumers, or the engine's recorder
+/// that also writes them into the run's history (`engine/recorder.rs`) before passing them
+/// on.
+pub trait EventSink {
+    /// Sends one event. A consumer that is gone is not an error: the run goes on (and
+    /// stops at its next step when the command channel closed too, `protocol`).
+    fn emit(&self, event: Event);
+}
+
+impl EventSink for Sender<Event> {
+    fn emit(&self, event: Event) {
+        let _ = self.send(event);
+    }
 }
 
 /// Which weights computed a prediction or an attention map. Every view labels what it
@@ -164,7 +183,7 @@ pub struct Inspection {
 }
 
 /// Which of a run's two checkpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckpointKind {
     /// Lowest dev loss so far.

@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::eval::{attention_snapshot, evaluate};
-use super::events::{CheckpointKind, Command, Event, Inspection, Weights};
+use super::events::{CheckpointKind, Command, Event, EventSink, Inspection, Weights};
 use super::protocol::{Idle, Protocol, Request, Worker};
 use crate::data::{Dataset, Split};
 use crate::model::{CmBert, ModelKind};
 use candle_core::{Device, Result, Tensor, Var};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 
 /// A finished run's best and last weights, copies kept in memory so that the viewer
 /// switches between them without reading a checkpoint: the model's variables take either.
@@ -107,7 +107,7 @@ pub struct Inspector<'a> {
 
 impl Inspector<'_> {
     /// Sends the watched utterance's attention (T-BERT has none: nothing is sent).
-    pub fn refresh(&self, watch: &mut Watch, events: &Sender<Event>) -> Result<()> {
+    pub fn refresh(&self, watch: &mut Watch, events: &dyn EventSink) -> Result<()> {
         let Some((split, index)) = watch.target else {
             return Ok(());
         };
@@ -124,7 +124,7 @@ impl Inspector<'_> {
             self.audio_dim,
             self.device,
         )?;
-        let _ = events.send(Event::Attention(Box::new(Inspection {
+        events.emit(Event::Attention(Box::new(Inspection {
             split,
             weights: self.weights,
             snapshot,
@@ -140,11 +140,11 @@ impl Inspector<'_> {
     pub fn serve(
         &mut self,
         commands: &Receiver<Command>,
-        events: &Sender<Event>,
+        events: &dyn EventSink,
         kept: Option<&KeptWeights>,
     ) -> Result<()> {
         if kept.is_some() {
-            let _ = events.send(Event::Serving(self.weights));
+            events.emit(Event::Serving(self.weights));
         }
         let mut serving = Serving {
             inspector: self,
@@ -158,7 +158,7 @@ impl Inspector<'_> {
     }
 
     /// Sends the predictions of `split` (one evaluation pass).
-    pub fn predict(&self, split: Split, events: &Sender<Event>) -> Result<()> {
+    pub fn predict(&self, split: Split, events: &dyn EventSink) -> Result<()> {
         let eval = evaluate(
             self.model,
             self.data.split(split),
@@ -166,7 +166,7 @@ impl Inspector<'_> {
             self.audio_dim,
             self.device,
         )?;
-        let _ = events.send(Event::Predictions {
+        events.emit(Event::Predictions {
             split,
             weights: self.weights,
             values: eval.predictions,
@@ -180,7 +180,7 @@ impl Inspector<'_> {
 /// of after a whole split.
 struct Serving<'s, 'a> {
     inspector: &'s mut Inspector<'a>,
-    events: &'s Sender<Event>,
+    events: &'s dyn EventSink,
     kept: Option<&'s KeptWeights>,
     watch: Watch,
     watch_pending: bool,
@@ -208,7 +208,7 @@ impl Worker for Serving<'_, '_> {
                     // Half a split from one model and half from the other is neither: the
                     // viewer asks again for what it shows (`Event::Serving`).
                     self.jobs.clear();
-                    let _ = self.events.send(Event::Serving(self.inspector.weights));
+                    self.events.emit(Event::Serving(self.inspector.weights));
                 }
             }
             // The run is over: best/ and last/ are on disk already.
@@ -238,7 +238,7 @@ impl Worker for Serving<'_, '_> {
             );
             if values.len() == examples.len() {
                 let (split, values) = self.jobs.remove(0);
-                let _ = self.events.send(Event::Predictions {
+                self.events.emit(Event::Predictions {
                     split,
                     weights: self.inspector.weights,
                     values,

@@ -16,9 +16,9 @@
 //!   `Resume`; `Event::Paused` is sent just before the first wait, so a `Resume` already
 //!   queued behind the `Pause` cancels it unannounced. Serving ignores `Pause` and `Resume`.
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, TryRecvError};
 
-use super::events::{CheckpointKind, Command, Event};
+use super::events::{CheckpointKind, Command, Event, EventSink};
 use crate::data::Split;
 
 /// A command that asks something of the worker without changing the course of its run.
@@ -104,12 +104,12 @@ enum Phase {
 /// (`Paused`, `Resumed`) go to.
 pub struct Protocol<'a> {
     commands: &'a Receiver<Command>,
-    events: &'a Sender<Event>,
+    events: &'a dyn EventSink,
 }
 
 impl<'a> Protocol<'a> {
     /// The protocol over these channels.
-    pub fn new(commands: &'a Receiver<Command>, events: &'a Sender<Event>) -> Self {
+    pub fn new(commands: &'a Receiver<Command>, events: &'a dyn EventSink) -> Self {
         Self { commands, events }
     }
 
@@ -151,7 +151,7 @@ impl<'a> Protocol<'a> {
                 }
                 None => {
                     if phase == Phase::Paused && !announced {
-                        let _ = self.events.send(Event::Paused);
+                        self.events.emit(Event::Paused);
                         announced = true;
                     }
                     self.block()
@@ -161,7 +161,7 @@ impl<'a> Protocol<'a> {
                 Received::Stop => return Ok(Flow::Stop),
                 Received::Resume if phase == Phase::Paused => {
                     if announced {
-                        let _ = self.events.send(Event::Resumed);
+                        self.events.emit(Event::Resumed);
                     }
                     return Ok(Flow::Continue);
                 }

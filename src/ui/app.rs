@@ -210,6 +210,7 @@ impl App {
                 self.browser.set_predictions(*split, values.clone(), *weights)
             }
             Event::Serving(weights) => return self.serve(*weights),
+            Event::Warning(text) => self.message = Some(format!("warning: {text}")),
             Event::Finished(_) | Event::Stopped { .. } | Event::Failed(_) => {
                 // "stop the run?" has no object any more: the next `q` quits.
                 self.confirm_quit = false;

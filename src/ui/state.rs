@@ -409,7 +409,8 @@ impl RunState {
                     CheckpointKind::Last => self.last_saved = saved,
                 }
             }
-            Event::Attention(_) | Event::Predictions { .. } | Event::Serving(_) => {}
+            // A warning is the app's message line (`App::apply`).
+            Event::Attention(_) | Event::Predictions { .. } | Event::Serving(_) | Event::Warning(_) => {}
         }
     }
 }

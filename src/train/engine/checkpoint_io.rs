@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use crossbeam_channel::Sender;
 
 use super::Trainer;
 use crate::checkpoint::{self, CheckpointMeta, FORMAT};
 use crate::train::error::TrainError;
-use crate::train::events::{CheckpointKind, Event};
+use crate::train::events::{CheckpointKind, Event, EventSink};
 use crate::train::record::{Saved, TrainingRecord};
 
 /// The optimiser's moments in `last/`: `m.NAME` and `v.NAME` for each parameter.
@@ -23,7 +22,7 @@ pub(super) type Moments = HashMap<String, (Vec<f32>, Vec<f32>, usize)>;
 impl Trainer {
     /// Saves the run's `which` checkpoint into its output directory (nothing without one),
     /// and tells the consumers.
-    pub(super) fn save_checkpoint(&self, which: CheckpointKind, events: &Sender<Event>) -> Result<(), TrainError> {
+    pub(super) fn save_checkpoint(&self, which: CheckpointKind, events: &dyn EventSink) -> Result<(), TrainError> {
         let Some(out) = self.spec.out.as_ref() else {
             return Ok(());
         };
@@ -32,7 +31,7 @@ impl Trainer {
             CheckpointKind::Last => (out.join("last"), Saved::Last),
         };
         self.save(&dir, saved)?;
-        let _ = events.send(Event::CheckpointSaved { path: dir, kind: which });
+        events.emit(Event::CheckpointSaved { path: dir, kind: which });
         Ok(())
     }
 

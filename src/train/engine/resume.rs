@@ -5,7 +5,7 @@ use std::path::Path;
 
 use candle_core::Device;
 
-use super::{checkpoint_io, run_dir_of, Trainer};
+use super::{checkpoint_io, run_dir_of, Begun, Trainer};
 use crate::checkpoint::Checkpoint;
 use crate::model::config::InvalidField;
 use crate::train::config::Amend;
@@ -62,6 +62,7 @@ impl Trainer {
             .map_err(|e| resume_err(e.to_string()))?;
         trainer.audio_features = meta.audio_features.clone();
         trainer.epochs_changes = epochs_changes;
+        trainer.begun = Begun::Resumed;
         if trainer.progress.best_epoch.is_some() {
             let best = Checkpoint::load(&out.join("best"), device)?;
             trainer.best = Some(
