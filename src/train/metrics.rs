@@ -1,27 +1,36 @@
 //! Test-set metrics exactly as docs/MODEL.md §5 (and as the reference and MMSA compute them).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The test metrics of a set of predictions (docs/MODEL.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Paper's Acc2: (p > 0) vs (y > 0) over all utterances.
+    #[serde(deserialize_with = "nan_if_null")]
     pub acc2: f64,
     /// MMSA's Non0_acc_2: same, utterances with y == 0 removed.
+    #[serde(deserialize_with = "nan_if_null")]
     pub acc2_nonzero: f64,
     /// MMSA's Has0_acc_2: (p >= 0) vs (y >= 0) over all.
+    #[serde(deserialize_with = "nan_if_null")]
     pub acc2_has0: f64,
     /// Weighted F1 of the Acc2 classes with y as the truth.
+    #[serde(deserialize_with = "nan_if_null")]
     pub f1: f64,
     /// The reference's F1, arguments swapped (predictions as the truth).
+    #[serde(deserialize_with = "nan_if_null")]
     pub f1_ref: f64,
     /// Five-class accuracy: predictions and labels clamped to [-2, 2], rounded half to even.
+    #[serde(deserialize_with = "nan_if_null")]
     pub acc5: f64,
     /// Seven-class accuracy: clamped to [-3, 3], rounded half to even.
+    #[serde(deserialize_with = "nan_if_null")]
     pub acc7: f64,
     /// Mean absolute error.
+    #[serde(deserialize_with = "nan_if_null")]
     pub mae: f64,
     /// Pearson correlation of predictions and labels.
+    #[serde(deserialize_with = "nan_if_null")]
     pub corr: f64,
     /// Number of utterances.
     pub n: usize,
@@ -71,6 +80,12 @@ impl Metrics {
             n,
         }
     }
+}
+
+/// JSON has no NaN: serde_json writes an undefined figure (Corr of constant predictions)
+/// as `null`, read back as NaN.
+fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 fn ratio(hits: usize, total: usize) -> f64 {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod eval;
 pub mod events;
 pub mod groups;
+pub mod history;
 pub mod inspect;
 pub mod metrics;
 pub mod optim;
