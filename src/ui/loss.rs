@@ -72,14 +72,16 @@ impl Widget for LossChart<'_> {
             }
         };
         let x_max = (s.total_steps.max(1)) as f64;
-        // A dotted vertical line at each resume, 24 dots high.
-        let resumes: Vec<(f64, f64)> = match &s.record {
-            Record::History(r) => r
-                .resumes()
-                .flat_map(|step| (0..=24).map(move |i| (step as f64, y_min + (y_max - y_min) * i as f64 / 24.0)))
-                .collect(),
+        // A dotted vertical line at each resume, 24 dots high, said in the title: a seventh
+        // legend row would hide the legend on all but tall screens.
+        let resumed_at: Vec<usize> = match &s.record {
+            Record::History(r) => r.resumes().collect(),
             _ => Vec::new(),
         };
+        let resumes: Vec<(f64, f64)> = resumed_at
+            .iter()
+            .flat_map(|&step| (0..=24).map(move |i| (step as f64, y_min + (y_max - y_min) * i as f64 / 24.0)))
+            .collect();
         let mut datasets = vec![
             Dataset::default()
                 .name("train")
@@ -110,14 +112,25 @@ impl Widget for LossChart<'_> {
             datasets.insert(
                 0,
                 Dataset::default()
-                    .name("resumed")
                     .marker(Marker::Dot)
                     .graph_type(GraphType::Scatter)
                     .style(Style::default().fg(theme.text))
                     .data(&resumes),
             );
         }
-        let title = if s.log_scale { " loss (log scale) " } else { " loss " };
+        let mut notes = Vec::new();
+        if s.log_scale {
+            notes.push("log scale".to_string());
+        }
+        if !resumed_at.is_empty() {
+            let steps: Vec<String> = resumed_at.iter().map(usize::to_string).collect();
+            notes.push(format!("dotted line: resumed at step {}", steps.join(", ")));
+        }
+        let title = if notes.is_empty() {
+            " loss ".to_string()
+        } else {
+            format!(" loss ({}) ", notes.join("; "))
+        };
         Chart::new(datasets)
             // The legend (6 rows) stays while it takes up to a third of the chart's height
             // (ratatui's default of a quarter hid it at 120x40 once the tables took their

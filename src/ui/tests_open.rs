@@ -101,7 +101,8 @@ fn a_run_resumed_after_a_kill_and_killed_again_shows_both() {
     for shown in [
         "history ends at step 22 without an end line",
         "resumed at step 10 2026-12-01 16:10",
-        "resumed",
+        "loss (dotted line: resumed at step 10)",
+        "EMA 0.90",
     ] {
         assert!(wide.contains(shown), "{shown:?} in\n{wide}");
     }
