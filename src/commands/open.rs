@@ -29,6 +29,17 @@ pub fn run(args: OpenArgs) -> Result<()> {
         bail!("`open` needs a terminal; for scripts use `cmbert-tui eval` or `cmbert-tui export`");
     }
     let theme = Theme::load(&args.look.theme)?;
+    if history_only(&args.checkpoint) {
+        let info = RunInfo {
+            run_name: format!("open {}", args.checkpoint.display()),
+            checkpoint: Some(args.checkpoint.display().to_string()),
+            ..RunInfo::default()
+        };
+        let mut app = review_app(run_state(&args.checkpoint, info), theme);
+        let look = args.look.clone();
+        crate::ui::terminal::review(&mut app, &mut |app, request| on_request(app, request, &look))?;
+        return Ok(());
+    }
     let device = args.device.open()?;
     let trained = Trained::open(&args.checkpoint, &device)?;
     let (data, audio) = match (&args.recording.wav, &args.recording.words) {
@@ -82,6 +93,25 @@ fn explorer(state: RunState, data: &Dataset, split: Split, theme: Theme) -> App 
         Record::NoCurves(why) => app.message = Some(why),
         Record::Live => {}
     }
+    app
+}
+
+/// A run directory with a history and no checkpoint yet: killed (or still in its first
+/// epoch) before its first save. Its training screen is all there is to show.
+fn history_only(path: &Path) -> bool {
+    use super::runs::is_checkpoint;
+    path.join(HISTORY_FILE).is_file()
+        && !is_checkpoint(path)
+        && !is_checkpoint(&path.join("best"))
+        && !is_checkpoint(&path.join("last"))
+}
+
+/// The app on a run's training screen alone (`history_only`): no model, no utterances.
+fn review_app(state: RunState, theme: Theme) -> App {
+    let no_data = Browser::new([Vec::new(), Vec::new(), Vec::new()], Split::Test);
+    let mut app = App::new(state, no_data, theme, Activity::Inspecting);
+    app.screen = Screen::Training;
+    app.message = Some("no checkpoint in this run yet (best/ or last/): the attention screen needs one".into());
     app
 }
 
@@ -331,6 +361,43 @@ mod tests {
             assert_eq!(app.message, None);
             assert!(matches!(&app.state.record, Record::History(r) if r.path == run.join(HISTORY_FILE)));
         }
+    }
+
+    /// Before, a run killed before its first save could not be opened at all ("neither a
+    /// checkpoint nor a run directory"), though its history holds its curve.
+    #[test]
+    fn a_run_with_a_history_and_no_checkpoint_opens_its_training_screen() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path();
+        assert!(!history_only(run), "no history");
+        let header = crate::train::history::Header {
+            version: crate::train::history::HISTORY_VERSION,
+            spec: crate::train::RunSpec::paper("d".into(), "b".into(), crate::model::ModelKind::CmBert),
+            machine: crate::train::history::Machine::this("cpu"),
+            started: "2026-12-01T16:00:00+00:00".into(),
+            first_step: 0,
+            resumed: false,
+        };
+        let mut w = crate::train::history::HistoryWriter::start(run, header).unwrap();
+        w.write(&crate::train::history::Entry::Step {
+            step: 1,
+            epoch: 1,
+            loss: 0.5,
+            lr: 1e-4,
+            seconds: 0.1,
+        })
+        .unwrap();
+        assert!(history_only(run));
+        let app = review_app(run_state(run, RunInfo::default()), Theme::built_in(0));
+        assert_eq!(app.screen, Screen::Training);
+        assert_eq!(
+            app.state.status_label(),
+            "history ends at step 1 without an end line (killed?)"
+        );
+        assert!(app.message.as_deref().unwrap().contains("no checkpoint"));
+        std::fs::create_dir(run.join("last")).unwrap();
+        std::fs::write(run.join("last/config.json"), "{}").unwrap();
+        assert!(!history_only(run), "a checkpoint to open");
     }
 
     #[test]
