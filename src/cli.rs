@@ -180,7 +180,8 @@ pub enum Command {
     /// List the runs under a directory (default checkpoints/): model, data, best epoch, dev loss,
     /// test metrics, whether they can be resumed.
     Runs(RunsArgs),
-    /// Open a trained checkpoint (ours or the reference's) in the attention explorer, without training.
+    /// Open a finished run or a trained checkpoint (ours or the reference's), without training:
+    /// the training screen as the run ended (from RUN/history.jsonl) and the attention explorer.
     Open(OpenArgs),
     /// Word-level acoustic features from WAV recordings and word timings (TextGrid, CSV, JSON),
     /// written as the word-level file `train --audio` reads.
@@ -229,8 +230,10 @@ pub struct FeaturesArgs {
 /// `cmbert-tui open`: a trained checkpoint in the attention explorer.
 #[derive(Debug, Args)]
 pub struct OpenArgs {
-    /// Our checkpoint directory (a run directory stands for its best/) or a reference-layout
-    /// directory (bert_config.json + pytorch_model.bin).
+    /// A run directory (its best/ is opened) or a checkpoint: ours (best/ or last/ of a run)
+    /// or a reference-layout directory (bert_config.json + pytorch_model.bin). The run's
+    /// history.jsonl, where there is one, gives the training screen its curves and metrics.
+    #[arg(value_name = "RUN|CHECKPOINT")]
     pub checkpoint: PathBuf,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv. [default: the data the checkpoint
     /// was trained on]

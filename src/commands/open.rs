@@ -1,5 +1,12 @@
-//! `cmbert-tui open`: the attention explorer on a finished checkpoint, and what the terminal
+//! `cmbert-tui open`: a finished run (or any checkpoint) in the terminal app, and what the
 //! app needs from the outside world (exports), shared with `train`.
+//!
+//! A run with a history (`RUN/history.jsonl`, `train::history`) opens on the training
+//! screen as the run ended (`RunState::from_history`); the attention explorer on screen 2
+//! runs its checkpoint as before. Without a history (a run from before histories, the
+//! reference implementation's output) or with one that cannot be read (a newer format, a
+//! corrupt line), the checkpoint still opens on the attention screen, and one line says why
+//! there are no curves: the model is worth inspecting whatever happened to its log.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -11,8 +18,10 @@ use super::Trained;
 use crate::cli::{LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
 use crate::export::{self, AppMeta, Format, Item, Meta, Source, Style};
+use crate::train::history::{History, HISTORY_FILE};
 use crate::train::{Inspector, TrainingRecord, Weights};
-use crate::ui::{Activity, App, Browser, ModelInfo, Request, RunInfo, RunState, Theme};
+use crate::ui::state::Record;
+use crate::ui::{Activity, App, Browser, ModelInfo, Request, RunInfo, RunState, Screen, Theme};
 
 /// Runs `cmbert-tui open`: the app on a finished model, on a split or on one recording.
 pub fn run(args: OpenArgs) -> Result<()> {
@@ -20,6 +29,17 @@ pub fn run(args: OpenArgs) -> Result<()> {
         bail!("`open` needs a terminal; for scripts use `cmbert-tui eval` or `cmbert-tui export`");
     }
     let theme = Theme::load(&args.look.theme)?;
+    if history_only(&args.checkpoint) {
+        let info = RunInfo {
+            run_name: format!("open {}", args.checkpoint.display()),
+            checkpoint: Some(args.checkpoint.display().to_string()),
+            ..RunInfo::default()
+        };
+        let mut app = review_app(run_state(&args.checkpoint, info), theme);
+        let look = args.look.clone();
+        crate::ui::terminal::review(&mut app, &mut |app, request| on_request(app, request, &look))?;
+        return Ok(());
+    }
     let device = args.device.open()?;
     let trained = Trained::open(&args.checkpoint, &device)?;
     let (data, audio) = match (&args.recording.wav, &args.recording.words) {
@@ -46,7 +66,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
         data: data_line(&data, &audio),
         checkpoint: Some(args.checkpoint.display().to_string()),
     };
-    let mut app = explorer(info, &data, args.split, theme);
+    let mut app = explorer(run_state(&args.checkpoint, info), &data, args.split, theme);
     let record = (trained.checkpoint.meta.as_ref()).and_then(|m| TrainingRecord::from_meta(m).ok().flatten());
     let inspector = Inspector {
         model: &trained.model,
@@ -63,13 +83,60 @@ pub fn run(args: OpenArgs) -> Result<()> {
 }
 
 /// The app on a finished model: `data` on `split` (`--split`; a recording is its own view).
-fn explorer(info: RunInfo, data: &Dataset, split: Split, theme: Theme) -> App {
-    App::new(
-        RunState::with_info(info),
-        Browser::from_dataset(data, split),
-        theme,
-        Activity::Inspecting,
-    )
+/// A run with a history starts on the training screen; otherwise on the attention screen,
+/// saying why there are no curves.
+fn explorer(state: RunState, data: &Dataset, split: Split, theme: Theme) -> App {
+    let record = state.record.clone();
+    let mut app = App::new(state, Browser::from_dataset(data, split), theme, Activity::Inspecting);
+    match record {
+        Record::History(_) => app.screen = Screen::Training,
+        Record::NoCurves(why) => app.message = Some(why),
+        Record::Live => {}
+    }
+    app
+}
+
+/// A run directory with a history and no checkpoint yet: killed (or still in its first
+/// epoch) before its first save. Its training screen is all there is to show.
+fn history_only(path: &Path) -> bool {
+    use super::runs::is_checkpoint;
+    path.join(HISTORY_FILE).is_file()
+        && !is_checkpoint(path)
+        && !is_checkpoint(&path.join("best"))
+        && !is_checkpoint(&path.join("last"))
+}
+
+/// The app on a run's training screen alone (`history_only`): no model, no utterances.
+fn review_app(state: RunState, theme: Theme) -> App {
+    let no_data = Browser::new([Vec::new(), Vec::new(), Vec::new()], Split::Test);
+    let mut app = App::new(state, no_data, theme, Activity::Inspecting);
+    app.screen = Screen::Training;
+    app.message = Some("no checkpoint in this run yet (best/ or last/): the attention screen needs one".into());
+    app
+}
+
+/// The run `path` names: the directory around a checkpoint, or `path` itself.
+fn run_dir(path: &Path) -> &Path {
+    if super::runs::is_checkpoint(path) {
+        crate::fsutil::parent_of(path)
+    } else {
+        path
+    }
+}
+
+/// The training screen of the run `path` names (a run directory, or a checkpoint in one):
+/// its history replayed, or why there are no curves (no history; one that cannot be read,
+/// named with its file and line).
+pub fn run_state(path: &Path, info: RunInfo) -> RunState {
+    let run = run_dir(path);
+    let why = match History::read_run(run) {
+        Ok(Some(history)) => return RunState::from_history(info, &history, &run.join(HISTORY_FILE)),
+        Ok(None) => format!("no training history in {}: curves not available", run.display()),
+        Err(e) => format!("{e}; curves not available"),
+    };
+    let mut state = RunState::with_info(info);
+    state.record = Record::NoCurves(why);
+    state
 }
 
 /// The app's data line: the directory, the split sizes, and the audio the model runs on
@@ -198,7 +265,12 @@ mod tests {
         let dir = tmp.path().to_str().unwrap();
 
         let args = open_args(&["--data", dir, "--split", "dev"]);
-        let mut app = explorer(RunInfo::default(), &data, args.split, Theme::built_in(0));
+        let mut app = explorer(
+            RunState::with_info(RunInfo::default()),
+            &data,
+            args.split,
+            Theme::built_in(0),
+        );
         assert_eq!(
             app.start(),
             [
@@ -229,7 +301,12 @@ mod tests {
 
         // Without --split: the test split, its cursor on the Figure-4 sentence.
         let args = open_args(&["--data", dir]);
-        let mut app = explorer(RunInfo::default(), &data, args.split, Theme::built_in(0));
+        let mut app = explorer(
+            RunState::with_info(RunInfo::default()),
+            &data,
+            args.split,
+            Theme::built_in(0),
+        );
         assert_eq!(
             app.start(),
             [
@@ -240,6 +317,87 @@ mod tests {
                 Command::Predict(Split::Test)
             ]
         );
+    }
+
+    /// Before, `open` always started on the attention screen and its training screen said
+    /// "starting" with no curves and no reason.
+    #[test]
+    fn a_run_with_a_history_opens_on_the_training_screen_one_without_says_why() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = figure4_data(tmp.path());
+        let run = tmp.path().join("run");
+        std::fs::create_dir_all(run.join("best")).unwrap();
+        std::fs::write(run.join("best/config.json"), "{}").unwrap();
+
+        let app = explorer(
+            run_state(&run.join("best"), RunInfo::default()),
+            &data,
+            Split::Test,
+            Theme::built_in(0),
+        );
+        let why = format!("no training history in {}: curves not available", run.display());
+        assert_eq!(app.screen, Screen::Attention);
+        assert_eq!(app.message.as_deref(), Some(why.as_str()));
+        assert_eq!(app.state.status_label(), why, "the training screen says it too");
+
+        let spec = crate::train::RunSpec::paper("d".into(), "b".into(), crate::model::ModelKind::CmBert);
+        let header = crate::train::history::Header {
+            version: crate::train::history::HISTORY_VERSION,
+            spec,
+            machine: crate::train::history::Machine::this("cpu"),
+            started: "2026-12-01T16:00:00+00:00".into(),
+            first_step: 0,
+            resumed: false,
+        };
+        crate::train::history::HistoryWriter::start(&run, header).unwrap();
+        for path in [run.clone(), run.join("best")] {
+            let app = explorer(
+                run_state(&path, RunInfo::default()),
+                &data,
+                Split::Test,
+                Theme::built_in(0),
+            );
+            assert_eq!(app.screen, Screen::Training, "{}", path.display());
+            assert_eq!(app.message, None);
+            assert!(matches!(&app.state.record, Record::History(r) if r.path == run.join(HISTORY_FILE)));
+        }
+    }
+
+    /// Before, a run killed before its first save could not be opened at all ("neither a
+    /// checkpoint nor a run directory"), though its history holds its curve.
+    #[test]
+    fn a_run_with_a_history_and_no_checkpoint_opens_its_training_screen() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path();
+        assert!(!history_only(run), "no history");
+        let header = crate::train::history::Header {
+            version: crate::train::history::HISTORY_VERSION,
+            spec: crate::train::RunSpec::paper("d".into(), "b".into(), crate::model::ModelKind::CmBert),
+            machine: crate::train::history::Machine::this("cpu"),
+            started: "2026-12-01T16:00:00+00:00".into(),
+            first_step: 0,
+            resumed: false,
+        };
+        let mut w = crate::train::history::HistoryWriter::start(run, header).unwrap();
+        w.write(&crate::train::history::Entry::Step {
+            step: 1,
+            epoch: 1,
+            loss: 0.5,
+            lr: 1e-4,
+            seconds: 0.1,
+        })
+        .unwrap();
+        assert!(history_only(run));
+        let app = review_app(run_state(run, RunInfo::default()), Theme::built_in(0));
+        assert_eq!(app.screen, Screen::Training);
+        assert_eq!(
+            app.state.status_label(),
+            "history ends at step 1 without an end line (killed?)"
+        );
+        assert!(app.message.as_deref().unwrap().contains("no checkpoint"));
+        std::fs::create_dir(run.join("last")).unwrap();
+        std::fs::write(run.join("last/config.json"), "{}").unwrap();
+        assert!(!history_only(run), "a checkpoint to open");
     }
 
     #[test]

@@ -263,7 +263,7 @@ pub fn checkpoint_in(path: &Path, pick: Pick) -> Result<PathBuf> {
 }
 
 /// A directory a checkpoint loader reads (ours, Hugging Face's or the reference's).
-fn is_checkpoint(dir: &Path) -> bool {
+pub(crate) fn is_checkpoint(dir: &Path) -> bool {
     dir.join("config.json").is_file() || dir.join("bert_config.json").is_file()
 }
 

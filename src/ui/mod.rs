@@ -23,11 +23,13 @@ pub use app::{Activity, App, Input, Request, Screen};
 pub use browser::Browser;
 pub use loss::LossChart;
 pub use metrics::MetricsTable;
-pub use state::{LossHistory, ModelInfo, RunInfo, RunState, RunStatus, SavedCheckpoint, Scroll};
+pub use state::{LossHistory, ModelInfo, Record, RunInfo, RunState, RunStatus, SavedCheckpoint, Scroll};
 pub use status::StatusPanel;
 pub use theme::Theme;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_open;
 #[cfg(test)]
 mod tests_weights;

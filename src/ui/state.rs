@@ -5,6 +5,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use replay::{Replayed, SessionStart};
+
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::{CheckpointKind, Event, Metrics, Preset};
 
@@ -74,6 +76,12 @@ pub enum RunStatus {
     Stopped,
     /// Ended by an error, with its message.
     Failed(String),
+    /// An opened history that ends after `step` steps without saying how the run ended:
+    /// the process was killed (or the machine went down) while it trained.
+    Unended {
+        /// The last step the history holds.
+        step: usize,
+    },
 }
 
 impl RunStatus {
@@ -86,6 +94,7 @@ impl RunStatus {
             Self::Done => "done".into(),
             Self::Stopped => "stopped".into(),
             Self::Failed(e) => format!("failed: {e}"),
+            Self::Unended { step } => format!("history ends at step {step} without an end line (killed?)"),
         }
     }
 }
@@ -166,6 +175,19 @@ impl fmt::Display for ModelInfo {
     }
 }
 
+/// Where the training screen's figures come from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Record {
+    /// This process's training events (`train`).
+    #[default]
+    Live,
+    /// An opened run's history (`open RUN`, `RUN/history.jsonl`).
+    History(Replayed),
+    /// An opened checkpoint whose curves cannot be shown, and why, in one line (it has no
+    /// history, or one that cannot be read).
+    NoCurves(String),
+}
+
 /// What is being trained or inspected, for the status panel and export metadata.
 #[derive(Debug, Clone, Default)]
 pub struct RunInfo {
@@ -224,6 +246,8 @@ pub struct RunState {
     pub last_saved: Option<SavedCheckpoint>,
     /// How many epochs back from the newest the metrics table shows (0 follows the run).
     pub metrics_scroll: usize,
+    /// Live events, or an opened run's history.
+    pub record: Record,
 }
 
 impl RunState {
@@ -259,6 +283,7 @@ impl RunState {
             best_saved: None,
             last_saved: None,
             metrics_scroll: 0,
+            record: Record::Live,
         }
     }
 
@@ -287,7 +312,13 @@ impl RunState {
                 return "evaluating test".into();
             }
         }
-        self.status.label()
+        match (&self.status, &self.record) {
+            // An opened run says how it ended, in the past tense.
+            (RunStatus::Done, Record::History(_)) => "finished".into(),
+            (RunStatus::Stopped, Record::History(_)) => format!("stopped at step {}", self.step),
+            (RunStatus::Starting, Record::NoCurves(why)) => why.clone(),
+            _ => self.status.label(),
+        }
     }
 
     /// Smoothing of the loss curve: the EMA factor, changed in steps of 0.05 within [0, 0.99].
@@ -414,6 +445,8 @@ impl RunState {
         }
     }
 }
+
+pub(super) mod replay;
 
 #[cfg(test)]
 mod tests {

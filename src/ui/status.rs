@@ -1,6 +1,7 @@
 //! Status panel: run, state, progress (epoch, step, learning rate, speed, ETA), model, BERT
-//! source, data,
-//! and the checkpoints saved (best/ and last/, with the epoch and step each holds).
+//! source, data, for an opened run the history it is drawn from (`source`: the file, when
+//! it started and each `--resume`), and the checkpoints saved (best/ and last/, with the
+//! epoch and step each holds).
 //!
 //! Values wrap at spaces instead of being cut at the border; when the panel is short, paths
 //! are shortened from the left to keep each value on one line, and when it is shorter still
@@ -14,7 +15,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use super::state::{RunState, RunStatus, SavedCheckpoint};
+use super::state::{Record, Replayed, RunState, RunStatus, SavedCheckpoint};
 use super::text::{format_duration, format_lr, format_rate, wrap, Paths};
 use super::theme::Theme;
 
@@ -63,6 +64,24 @@ fn checkpoint(s: &RunState, saved: &SavedCheckpoint) -> Vec<String> {
     vec![saved.path.display().to_string(), held]
 }
 
+/// "…/run1/history.jsonl", when the run started and where each `--resume` took it up.
+fn history(r: &Replayed) -> Vec<String> {
+    // "2026-12-01T16:05:00+00:00" as "2026-12-01 16:05".
+    let when = |s: &str| s.get(..16).unwrap_or(s).replacen('T', " ", 1);
+    let mut groups = vec![r.path.display().to_string()];
+    for s in &r.sessions {
+        groups.push(if s.resumed {
+            format!("resumed at step {} {}", s.first_step, when(&s.started))
+        } else {
+            format!("started {}", when(&s.started))
+        });
+    }
+    if r.truncated {
+        groups.push("its cut last line left out".into());
+    }
+    groups
+}
+
 impl StatusPanel<'_> {
     fn fields(&self) -> Vec<Field> {
         let (s, theme) = (self.0, self.1);
@@ -73,7 +92,8 @@ impl StatusPanel<'_> {
                 style: Some(Style::default().fg(match s.status {
                     RunStatus::Failed(_) => theme.bad,
                     RunStatus::Done => theme.good,
-                    RunStatus::Paused | RunStatus::Stopped => theme.warning,
+                    RunStatus::Paused | RunStatus::Stopped | RunStatus::Unended { .. } => theme.warning,
+                    RunStatus::Starting if matches!(s.record, Record::NoCurves(_)) => theme.warning,
                     _ => theme.text,
                 })),
                 ..field("state", vec![s.status_label()], ALWAYS)
@@ -81,9 +101,15 @@ impl StatusPanel<'_> {
         ];
         if s.total_steps > 0 {
             // One field, so that the ETA stays with the progress on a short panel.
+            // An opened run killed in its first epoch: how long an epoch is was never said.
+            let steps = if s.steps_per_epoch == 0 {
+                format!("step {}", s.step)
+            } else {
+                format!("step {}/{}", s.step, s.total_steps)
+            };
             let mut progress = vec![
                 format!("{}/{}", (s.epoch + 1).min(s.epochs.max(1)), s.epochs),
-                format!("step {}/{}", s.step, s.total_steps),
+                steps,
                 format!("lr {}", format_lr(s.lr)),
                 format!("{} steps/s", format_rate(s.steps_per_sec())),
             ];
@@ -102,6 +128,9 @@ impl StatusPanel<'_> {
             if !value.is_empty() {
                 fields.push(field(name, vec![value.clone()], drop));
             }
+        }
+        if let Record::History(replayed) = &s.record {
+            fields.push(field("source", history(replayed), 1));
         }
         for (name, saved) in [("best", &s.best_saved), ("last", &s.last_saved)] {
             if let Some(saved) = saved {

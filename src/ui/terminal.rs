@@ -245,6 +245,14 @@ pub fn inspect(mut inspector: Inspector<'_>, app: &mut App, on_request: &mut OnR
     Ok(outcome?)
 }
 
+/// Shows an opened run that has no model to run (a history without a checkpoint): nothing
+/// answers the app's commands; the view stays until `q`.
+pub fn review(app: &mut App, on_request: &mut OnRequest<'_>) -> Result<(), Panicked> {
+    with_worker("viewer", app, on_request, |_events, commands| {
+        while commands.recv().is_ok_and(|c| c != Command::Stop) {}
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
