@@ -313,12 +313,12 @@ fn a_history_that_cannot_be_written_is_a_warning_once_and_the_run_finishes() {
 
 #[test]
 fn the_app_shows_a_warning_in_its_message_line() {
-    use cmbert::ui::{App, Browser, RunState, Theme};
+    use cmbert::ui::{Activity, App, Browser, RunState, Theme};
     let mut app = App::new(
         RunState::new("run"),
         Browser::new(Default::default(), Split::Dev),
         Theme::default(),
-        true,
+        Activity::Training,
     );
     app.apply(&Event::Warning("run/history.jsonl: disk full; the run goes on".into()));
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
