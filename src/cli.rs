@@ -182,6 +182,10 @@ pub enum Command {
     Runs(RunsArgs),
     /// Open a trained checkpoint (ours or the reference's) in the attention explorer, without training.
     Open(OpenArgs),
+    /// Compare runs: their loss curves overlaid and their metrics side by side (seeds of a
+    /// `--seeds` run as one row, mean ± std); `--out` writes the curves (PNG, SVG) or the table
+    /// (CSV, Markdown).
+    Compare(CompareArgs),
     /// Word-level acoustic features from WAV recordings and word timings (TextGrid, CSV, JSON),
     /// written as the word-level file `train --audio` reads.
     Features(FeaturesArgs),
@@ -553,6 +557,32 @@ pub struct ExportArgs {
     pub out: Option<PathBuf>,
     /// Colour maps of the figure: a theme name (dark, paper, colorblind) or a .toml file.
     #[arg(long, value_name = "NAME|FILE", default_value = "paper")]
+    pub theme: String,
+}
+
+/// `cmbert-tui compare`: runs side by side.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cmbert-tui compare runs/zero runs/learned
+  cmbert-tui compare runs/zero runs/seeds --out cmp.png --out cmp.md
+  cmbert-tui compare runs/zero runs/learned --headless     (the table, as when not on a terminal)")]
+pub struct CompareArgs {
+    /// Run directories (train's --out; a checkpoint stands for its run). The directory of a
+    /// `--seeds` run is one row: its seeds' mean, lowest and highest curves, mean ± std figures.
+    #[arg(required = true, value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
+    /// Write the comparison instead of showing it: FILE.png or FILE.svg (the curves), FILE.csv
+    /// or FILE.md (the metrics table). Repeat for several files.
+    #[arg(long, value_name = "FILE")]
+    pub out: Vec<PathBuf>,
+    /// Replace existing --out files.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the metrics table instead of opening the screen (as when stdout is not a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// Colour theme: dark, paper, colorblind, or a .toml file. `t` cycles in the app.
+    #[arg(long, value_name = "NAME|FILE", default_value = "dark")]
     pub theme: String,
 }
 
