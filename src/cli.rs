@@ -520,7 +520,10 @@ pub struct EvalArgs {
 
 /// `cmbert-tui export`: attention figures and tables.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("utterances").required(true).args(["index", "figure4", "wav"])))]
+#[command(group(clap::ArgGroup::new("utterances").required(true).args(["index", "figure4", "wav", "curves"])))]
+// `--curves` draws runs' histories, not a checkpoint's attention: no --checkpoint then (the
+// default "." is never read; clap still asks for --checkpoint without --curves).
+#[command(mut_arg("checkpoint", |a| a.required(false).required_unless_present("curves").default_value(".").hide_default_value(true)))]
 pub struct ExportArgs {
     /// The checkpoint and the data.
     #[command(flatten)]
@@ -558,6 +561,11 @@ pub struct ExportArgs {
     /// Colour maps of the figure: a theme name (dark, paper, colorblind) or a .toml file.
     #[arg(long, value_name = "NAME|FILE", default_value = "paper")]
     pub theme: String,
+    /// Instead of attention: the loss and dev-metric curves of these runs (run directories; a
+    /// `--seeds` run's directory is one band), as a figure (--out FILE.png or FILE.svg) or every
+    /// point as CSV (--out FILE.csv). [default: a new curves.png and curves.csv in exports/]
+    #[arg(long, value_name = "RUN", num_args = 1.., conflicts_with_all = ["index", "figure4", "wav", "format"])]
+    pub curves: Vec<PathBuf>,
 }
 
 /// `cmbert-tui compare`: runs side by side.

@@ -266,8 +266,8 @@ impl Setting {
         match (self, group) {
             (Self::Model, _) => value.to_string(),
             (Self::Seed, Grouping::Seeds) => format!("seeds {value}"),
-            (Self::Data | Self::Audio, _) => format!("{} {value}", self.name()),
-            _ => format!("{} {value}", self.name().replace('-', " ")),
+            // As the command line spells it: `cls-audio learned`, `lr 1e-3`.
+            _ => format!("{} {value}", self.name()),
         }
     }
 }

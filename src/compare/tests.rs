@@ -161,8 +161,8 @@ fn labels_name_what_differs_and_the_table_marks_the_best() {
     assert_eq!(
         labels,
         [
-            "cm-bert, cls audio zero, lr 1e-3",
-            "cm-bert, cls audio learned, lr 3e-3",
+            "cm-bert, cls-audio zero, lr 1e-3",
+            "cm-bert, cls-audio learned, lr 3e-3",
             "t-bert, lr 1e-3"
         ]
     );

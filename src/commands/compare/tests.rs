@@ -35,8 +35,8 @@ fn runs_seed_groups_and_checkpoints_are_found() {
         lines[0].starts_with("RUN") && lines[0].contains("dev loss") && lines[0].ends_with("Corr"),
         "{table}"
     );
-    assert!(lines[1].starts_with("cls audio zero, seed 1 "), "{table}");
-    assert!(lines[2].starts_with("cls audio learned, seeds 1,2,10 "), "{table}");
+    assert!(lines[1].starts_with("cls-audio zero, seed 1 "), "{table}");
+    assert!(lines[2].starts_with("cls-audio learned, seeds 1,2,10 "), "{table}");
     assert!(lines[2].contains("±") && lines[2].contains('*'), "{table}");
     assert!(table.contains("differ in: cls-audio, seed\n"), "{table}");
     assert!(!table.contains("note:"), "{table}");

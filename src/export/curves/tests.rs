@@ -55,7 +55,7 @@ fn the_png_decodes_at_its_size_with_each_rows_colour() {
         "{}",
         &svg[..400]
     );
-    assert!(svg.contains("cls audio learned, seeds 1,2"));
+    assert!(svg.contains("cls-audio learned, seeds 1,2"));
 }
 
 #[test]
@@ -76,7 +76,7 @@ acc2,acc2_std,acc2_nonzero,acc2_nonzero_std,f1,f1_std,acc7,acc7_std,mae,mae_std,
     let zero: Vec<&str> = records[0].iter().collect();
     assert_eq!(
         &zero[..5],
-        ["cls audio zero, seed 1", "runs/zero", "1", "zero", "1"].as_slice()
+        ["cls-audio zero, seed 1", "runs/zero", "1", "zero", "1"].as_slice()
     );
     // level 1.2, seed 1: test loss 1.2 * 1.3 + 0.01.
     assert!((zero[9].parse::<f64>().unwrap() - 1.57).abs() < 1e-9, "{zero:?}");
@@ -84,7 +84,7 @@ acc2,acc2_std,acc2_nonzero,acc2_nonzero_std,f1,f1_std,acc7,acc7_std,mae,mae_std,
     lines.next();
     let seeds = lines.next().unwrap();
     assert!(
-        seeds.starts_with("\"cls audio learned, seeds 1,2\",runs/learned,2,learned,\"1,2\","),
+        seeds.starts_with("\"cls-audio learned, seeds 1,2\",runs/learned,2,learned,\"1,2\","),
         "{seeds}"
     );
     assert!(
@@ -97,7 +97,7 @@ acc2,acc2_std,acc2_nonzero,acc2_nonzero_std,f1,f1_std,acc7,acc7_std,mae,mae_std,
     );
     let md = String::from_utf8(render(&cmp, CurvesFormat::Markdown, Contents::Comparison).unwrap()).unwrap();
     assert!(md.starts_with("| run | best | dev loss | test loss | Acc2 |"), "{md}");
-    assert!(md.contains("| cls audio learned, seeds 1,2 | 3.0 ± 0.0 |"), "{md}");
+    assert!(md.contains("| cls-audio learned, seeds 1,2 | 3.0 ± 0.0 |"), "{md}");
     assert!(md.contains("**1.315 ± 0.007**"), "{md}");
     assert!(md.contains("Differ in: cls-audio, seed."), "{md}");
     let points = String::from_utf8(render(&cmp, CurvesFormat::Csv, Contents::Curves).unwrap()).unwrap();
@@ -107,7 +107,7 @@ acc2,acc2_std,acc2_nonzero,acc2_nonzero_std,f1,f1_std,acc7,acc7_std,mae,mae_std,
     // 3 runs: 12 steps, 3 epochs x 7 dev series, 7 test figures each.
     assert_eq!(rows.len(), 3 * (12 + 3 * 7 + 7));
     assert!(rows[0].starts_with(&format!(
-        "\"cls audio zero, seed 1\",{},train_loss,1,,",
+        "\"cls-audio zero, seed 1\",{},train_loss,1,,",
         tmp.path().join("zero").display()
     )));
     assert!(rows.iter().any(|r| r.contains(",dev_acc2,8,2,")), "{rows:?}");

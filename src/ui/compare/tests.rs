@@ -57,8 +57,8 @@ fn the_screen_overlays_the_runs_and_tabulates_them() {
     let view = CompareView::new(comparison(tmp.path()), Theme::default());
     for (w, h) in [(120, 40), (80, 24)] {
         let (shown, _) = screen(&view, w, h);
-        assert!(shown.contains("cls audio zero, seed 1"), "{shown}");
-        assert!(shown.contains("cls audio learned, seeds 1,2,3"), "{shown}");
+        assert!(shown.contains("cls-audio zero, seed 1"), "{shown}");
+        assert!(shown.contains("cls-audio learned, seeds 1,2,3"), "{shown}");
         assert!(shown.contains("Acc2"), "{shown}");
         insta::assert_snapshot!(format!("compare_{w}x{h}"), shown);
     }
