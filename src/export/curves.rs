@@ -346,7 +346,8 @@ fn panel<DB: DrawingBackend>(pen: &Pen<DB>, s: &Series, f: &Frame) -> Result<(),
 
 /// Round values (1, 2 or 5 times a power of ten) inside [lo, hi], about five.
 pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    if !(hi > lo) {
+    // NaN bounds compare false too.
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return vec![lo];
     }
     let raw = (hi - lo) / 5.0;

@@ -118,7 +118,9 @@ acc2,acc2_std,acc2_nonzero,acc2_nonzero_std,f1,f1_std,acc7,acc7_std,mae,mae_std,
 fn ticks_are_round() {
     assert_eq!(nice_ticks(0.0, 12.0), [0.0, 5.0, 10.0]);
     assert_eq!(nice_ticks(0.0, 9.0), [0.0, 2.0, 4.0, 6.0, 8.0]);
-    assert_eq!(nice_ticks(0.13, 0.92), [0.2, 0.4, 0.6000000000000001, 0.8]);
+    let shown: Vec<String> = nice_ticks(0.13, 0.92).iter().map(|t| format!("{t:.3}")).collect();
+    assert_eq!(shown, ["0.200", "0.400", "0.600", "0.800"]);
+    assert_eq!(nice_ticks(1.0, f64::NAN), [1.0]);
     assert_eq!(
         CurvesFormat::from_path(Path::new("a/b.MD")),
         Some(CurvesFormat::Markdown)
