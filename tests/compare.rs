@@ -158,10 +158,9 @@ fn export_curves_writes_the_figure_and_every_point() {
     assert_eq!(lines[0], "label,run,series,step,epoch,value");
     // 3 runs: 6 steps, 2 epochs x 7 dev series, 7 test figures.
     assert_eq!(lines.len(), 1 + 3 * (6 + 2 * 7 + 7));
-    assert!(
-        lines[1].starts_with("\"cls-audio zero, seed 1\",zero,train_loss,1,,2.4"),
-        "{}",
-        lines[1]
+    assert_eq!(
+        lines[1], "\"cls-audio zero, seed 1\",zero,train_loss,1,,2.4",
+        "f32 losses as written"
     );
     // Without --out: a new figure and CSV in exports/.
     let (code, out, err) = cli_in(tmp.path(), &["export", "--curves", "learned"]);

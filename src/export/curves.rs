@@ -425,10 +425,12 @@ pub fn points_csv(cmp: &Comparison) -> Result<String, ExportError> {
         for run in &row.runs {
             let dir = run.dir.display().to_string();
             let mut put = |series: &str, step: String, epoch: String, value: f64| {
-                let value = if value.is_finite() {
-                    value.to_string()
-                } else {
-                    String::new()
+                let value = match value {
+                    v if !v.is_finite() => String::new(),
+                    // Training losses are f32 in the history: written as read, not widened
+                    // (3.16, not 3.1600000858306885).
+                    v if series == "train_loss" => (v as f32).to_string(),
+                    v => v.to_string(),
                 };
                 w.write_record([row.label.as_str(), &dir, series, &step, &epoch, &value])
             };
