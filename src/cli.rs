@@ -183,6 +183,10 @@ pub enum Command {
     /// Open a finished run or a trained checkpoint (ours or the reference's), without training:
     /// the training screen as the run ended (from RUN/history.jsonl) and the attention explorer.
     Open(OpenArgs),
+    /// Compare runs: their loss curves overlaid and their metrics side by side (seeds of a
+    /// `--seeds` run as one row, mean ± std); `--out` writes the curves (PNG, SVG) or the table
+    /// (CSV, Markdown).
+    Compare(CompareArgs),
     /// Word-level acoustic features from WAV recordings and word timings (TextGrid, CSV, JSON),
     /// written as the word-level file `train --audio` reads.
     Features(FeaturesArgs),
@@ -519,7 +523,10 @@ pub struct EvalArgs {
 
 /// `cmbert-tui export`: attention figures and tables.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("utterances").required(true).args(["index", "figure4", "wav"])))]
+#[command(group(clap::ArgGroup::new("utterances").required(true).args(["index", "figure4", "wav", "curves"])))]
+// `--curves` draws runs' histories, not a checkpoint's attention: no --checkpoint then (the
+// default "." is never read; clap still asks for --checkpoint without --curves).
+#[command(mut_arg("checkpoint", |a| a.required(false).required_unless_present("curves").default_value(".").hide_default_value(true)))]
 pub struct ExportArgs {
     /// The checkpoint and the data.
     #[command(flatten)]
@@ -556,6 +563,37 @@ pub struct ExportArgs {
     pub out: Option<PathBuf>,
     /// Colour maps of the figure: a theme name (dark, paper, colorblind) or a .toml file.
     #[arg(long, value_name = "NAME|FILE", default_value = "paper")]
+    pub theme: String,
+    /// Instead of attention: the loss and dev-metric curves of these runs (run directories; a
+    /// `--seeds` run's directory is one band), as a figure (--out FILE.png or FILE.svg) or every
+    /// point as CSV (--out FILE.csv). [default: a new curves.png and curves.csv in exports/]
+    #[arg(long, value_name = "RUN", num_args = 1.., conflicts_with_all = ["index", "figure4", "wav", "format"])]
+    pub curves: Vec<PathBuf>,
+}
+
+/// `cmbert-tui compare`: runs side by side.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cmbert-tui compare runs/zero runs/learned
+  cmbert-tui compare runs/zero runs/seeds --out cmp.png --out cmp.md
+  cmbert-tui compare runs/zero runs/learned --headless     (the table, as when not on a terminal)")]
+pub struct CompareArgs {
+    /// Run directories (train's --out; a checkpoint stands for its run). The directory of a
+    /// `--seeds` run is one row: its seeds' mean, lowest and highest curves, mean ± std figures.
+    #[arg(required = true, value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
+    /// Write the comparison instead of showing it: FILE.png or FILE.svg (the curves), FILE.csv
+    /// or FILE.md (the metrics table). Repeat for several files.
+    #[arg(long, value_name = "FILE")]
+    pub out: Vec<PathBuf>,
+    /// Replace existing --out files.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the metrics table instead of opening the screen (as when stdout is not a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// Colour theme: dark, paper, colorblind, or a .toml file. `t` cycles in the app.
+    #[arg(long, value_name = "NAME|FILE", default_value = "dark")]
     pub theme: String,
 }
 

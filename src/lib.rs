@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod colormap;
 pub mod commands;
+pub mod compare;
 pub mod corpus;
 pub mod data;
 pub mod device;

@@ -57,6 +57,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Inspect(args)) => cmbert::commands::inspect::run(args),
         Some(Command::Runs(args)) => cmbert::commands::runs::run(args),
         Some(Command::Open(args)) => cmbert::commands::open::run(args),
+        Some(Command::Compare(args)) => cmbert::commands::compare::run(args),
         Some(Command::Features(args)) => cmbert::commands::features::run(args),
         None => cmbert::commands::default_run(),
     }

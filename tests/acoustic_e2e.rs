@@ -160,6 +160,7 @@ fn export_args(best: &Path, wav: &Path, words: &Path, out: &Path) -> ExportArgs 
         hide_special: false,
         out: Some(out.to_path_buf()),
         theme: "paper".into(),
+        curves: Vec::new(),
     }
 }
 

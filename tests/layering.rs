@@ -31,7 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The training engine, its events and the worker protocol.
     ("train", &["train"]),
     // What is built on a trainer: attention views, the benchmark, the built-in corpus.
-    ("uses of training", &["attention", "bench", "corpus"]),
+    ("uses of training", &["attention", "bench", "compare", "corpus"]),
     ("export", &["export"]),
     // The terminal app and the command line: neither knows the other.
     ("front ends", &["ui", "cli"]),

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use super::eval::refuse_overwrite;
 use super::inputs::{AudioRequest, AudioUsed};
@@ -19,6 +19,9 @@ pub const EXPORT_DIR: &str = "exports";
 
 /// Runs `cmbert-tui export`: draws or tabulates the chosen utterances' attention.
 pub fn run(args: ExportArgs) -> Result<()> {
+    if !args.curves.is_empty() {
+        return curves(&args);
+    }
     let input = &args.input;
     let device = input.device.open()?;
     let format = args
@@ -151,6 +154,37 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
             s.prediction,
             s.prediction_without_audio
         );
+    }
+    Ok(())
+}
+
+/// `export --curves RUN...`: the runs' loss and dev-metric curves as a figure or a CSV of
+/// every point (the comparison's figure: `compare --out` writes the same one).
+fn curves(args: &ExportArgs) -> Result<()> {
+    use crate::export::curves::{Contents, CurvesFormat};
+    let comparison = super::compare::load(&args.curves)?;
+    let outs: Vec<(std::path::PathBuf, CurvesFormat)> = match &args.out {
+        Some(out) => {
+            let format = CurvesFormat::from_path(out).with_context(|| {
+                format!(
+                    "{}: --curves writes a .png or .svg file (the figure), or a .csv file (every point)",
+                    out.display()
+                )
+            })?;
+            refuse_overwrite(out, args.input.force)?;
+            vec![(out.clone(), format)]
+        }
+        None => {
+            std::fs::create_dir_all(EXPORT_DIR).with_context(|| format!("cannot create {EXPORT_DIR}/"))?;
+            [("png", CurvesFormat::Png), ("csv", CurvesFormat::Csv)]
+                .into_iter()
+                .map(|(ext, format)| (export::unique_path(Path::new(EXPORT_DIR), "curves", ext), format))
+                .collect()
+        }
+    };
+    for (out, format) in outs {
+        let what = super::compare::write(&comparison, format, &out, Contents::Curves)?;
+        println!("wrote {} ({what})", out.display());
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! carry user-facing context (anyhow); the modules below them return typed errors.
 
 pub mod bench;
+pub mod compare;
 pub mod corpus;
 pub mod eval;
 pub mod export;

@@ -268,7 +268,7 @@ pub(crate) fn is_checkpoint(dir: &Path) -> bool {
 }
 
 /// The `seed-S` run directories of a multi-seed run, in seed order.
-fn seed_runs(dir: &Path) -> Vec<String> {
+pub(crate) fn seed_runs(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -285,7 +285,7 @@ fn seed_runs(dir: &Path) -> Vec<String> {
 }
 
 /// Holds `best` or `last` (of any kind: a link there is reported, not followed).
-fn is_run_dir(dir: &Path) -> bool {
+pub(crate) fn is_run_dir(dir: &Path) -> bool {
     ["best", "last"]
         .iter()
         .any(|name| std::fs::symlink_metadata(dir.join(name)).is_ok())
@@ -317,7 +317,7 @@ fn read_small(path: &Path) -> Result<Option<String>, String> {
 
 /// The run record of a checkpoint directory from its `config.json` alone (no weights);
 /// `Ok(None)` for a checkpoint that is not ours or has no record.
-fn read_record(dir: &Path) -> Result<Option<TrainingRecord>, String> {
+pub(crate) fn read_record(dir: &Path) -> Result<Option<TrainingRecord>, String> {
     #[derive(Deserialize)]
     struct Ours {
         cmbert: Option<CheckpointMeta>,

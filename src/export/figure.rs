@@ -16,16 +16,16 @@ use crate::attention::View;
 use crate::colormap::{Colormap, Rgb, Scale};
 
 // Pixels per em. Labels at 20 px stay readable when the figure is shown 1600 px wide.
-const HEADER: Font = Font::regular(16.0);
+pub(super) const HEADER: Font = Font::regular(16.0);
 const TITLE: Font = Font::bold(23.0);
-const SUBTITLE: Font = Font::regular(20.0);
-const LABEL: Font = Font::regular(20.0);
+pub(super) const SUBTITLE: Font = Font::regular(20.0);
+pub(super) const LABEL: Font = Font::regular(20.0);
 const CLS_LABEL: Font = Font::bold(20.0);
-const TICK: Font = Font::regular(17.0);
+pub(super) const TICK: Font = Font::regular(17.0);
 
 /// One row fills this width; longer utterances make the figure wider.
 const MIN_WIDTH: i32 = 1600;
-const MARGIN: i32 = 36;
+pub(super) const MARGIN: i32 = 36;
 const PANEL_GAP: i32 = 80;
 /// A row label must fit in a cell's height.
 const MIN_CELL: i32 = 30;
@@ -37,12 +37,12 @@ const TICK_LEN: i32 = 6;
 const MIN_BAR_H: i32 = 180;
 const ROW_GAP: i32 = 40;
 /// A PNG above this many pixels (~180 MB of RGB) is refused rather than allocated.
-const MAX_PIXELS: u64 = 60_000_000;
+pub(super) const MAX_PIXELS: u64 = 60_000_000;
 
-const INK: RGBColor = RGBColor(34, 34, 34);
-const MUTED: RGBColor = RGBColor(100, 100, 100);
-const FRAME: RGBColor = RGBColor(150, 150, 150);
-const WHITE: RGBColor = RGBColor(255, 255, 255);
+pub(super) const INK: RGBColor = RGBColor(34, 34, 34);
+pub(super) const MUTED: RGBColor = RGBColor(100, 100, 100);
+pub(super) const FRAME: RGBColor = RGBColor(150, 150, 150);
+pub(super) const WHITE: RGBColor = RGBColor(255, 255, 255);
 
 fn rgb(c: Rgb) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
@@ -409,23 +409,23 @@ fn colour_bar<DB: DrawingBackend>(pen: &Pen<DB>, panel: &Panel, map: &HeatmapLay
 
 /// How text reaches the backend.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Lettering {
+pub(super) enum Lettering {
     /// As `<text>` elements, drawn by the viewer.
     Svg,
     /// As pixels from the embedded font.
     Raster,
 }
 
-struct Pen<'a, DB: DrawingBackend> {
-    area: &'a DrawingArea<DB, Shift>,
-    faces: &'static Faces,
-    lettering: Lettering,
+pub(super) struct Pen<'a, DB: DrawingBackend> {
+    pub(super) area: &'a DrawingArea<DB, Shift>,
+    pub(super) faces: &'static Faces,
+    pub(super) lettering: Lettering,
 }
 
 impl<DB: DrawingBackend> Pen<'_, DB> {
     /// Text whose capitals are centred vertically on `at` (horizontally as `h` says);
     /// `Direction::Up` turns it a quarter counter-clockwise about `at`.
-    fn text(
+    pub(super) fn text(
         &self,
         text: &str,
         (x, y): (i32, i32),
@@ -475,7 +475,7 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
         }
     }
 
-    fn rect(&self, a: (i32, i32), b: (i32, i32), color: RGBColor, paint: Paint) -> Result<(), ExportError> {
+    pub(super) fn rect(&self, a: (i32, i32), b: (i32, i32), color: RGBColor, paint: Paint) -> Result<(), ExportError> {
         let style = match paint {
             Paint::Fill => color.filled(),
             Paint::Outline => color.stroke_width(1),
@@ -483,7 +483,7 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
         self.area.draw(&Rectangle::new([a, b], style)).map_err(draw_error)
     }
 
-    fn line(&self, a: (i32, i32), b: (i32, i32), color: RGBColor) -> Result<(), ExportError> {
+    pub(super) fn line(&self, a: (i32, i32), b: (i32, i32), color: RGBColor) -> Result<(), ExportError> {
         self.area
             .draw(&PathElement::new(vec![a, b], color.stroke_width(1)))
             .map_err(draw_error)
@@ -493,19 +493,19 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
 /// Which way a line of text runs: left to right, or bottom to top (column labels too wide for
 /// their cells).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
+pub(super) enum Direction {
     Across,
     Up,
 }
 
 /// How a rectangle is drawn: a cell or a colour bar's strip, or a frame around one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Paint {
+pub(super) enum Paint {
     Fill,
     Outline,
 }
 
-fn draw_error(e: impl std::fmt::Display) -> ExportError {
+pub(super) fn draw_error(e: impl std::fmt::Display) -> ExportError {
     ExportError::Draw(e.to_string())
 }
 

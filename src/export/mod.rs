@@ -2,6 +2,7 @@
 //! alpha_t beside W_m) and tables (JSON, CSV). One entry point for the CLI and the dashboard:
 //! [`write`] to a chosen path, [`write_new`] to a fresh name in a directory.
 
+pub mod curves;
 pub mod figure;
 mod meta;
 pub mod table;

@@ -5,6 +5,7 @@
 pub mod app;
 mod attention_screen;
 pub mod browser;
+pub mod compare;
 pub mod explorer;
 pub mod heatmap;
 mod help;
