@@ -54,6 +54,7 @@ fn write_run(dir: &Path, cls_audio: ClsAudio, seed: u64, level: f64) {
                 loss: level * (1.0 + 1.0 / step as f64),
                 metrics: metrics(step as f32 / 6.0),
                 best: true,
+                train_loss: None,
             })
             .unwrap();
             w.write(&Entry::Saved {
@@ -70,6 +71,7 @@ fn write_run(dir: &Path, cls_audio: ClsAudio, seed: u64, level: f64) {
         loss: level + seed as f64 * 0.01,
         metrics: metrics(1.0 / level as f32),
         best: false,
+        train_loss: None,
     })
     .unwrap();
     w.write(&Entry::Finished {
@@ -183,4 +185,69 @@ fn export_curves_writes_the_figure_and_every_point() {
     let (code, _, err) = cli(&["export", "--curves", "zero", "--index", "1"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// The end-to-end case: two real tiny runs on one corpus, the paper's `zero` and the
+/// `learned` variant, trained through the binary (so the engine writes their histories),
+/// then compared: the table, the figure and the CSV of every point come from those
+/// histories.
+#[test]
+fn two_real_runs_zero_and_learned_compare_from_their_histories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_tiny_corpus(&data, [24, 8, 8]);
+    let audio = tmp.path().join("audio.safetensors");
+    write_tiny_audio(&audio, [24, 8, 8], 0.5);
+    for variant in ["zero", "learned"] {
+        let mut args = train_args(&data, &tiny_bert(), &tmp.path().join(variant));
+        args.extend(
+            [
+                "--audio",
+                &s(&audio),
+                "--cls-audio",
+                variant,
+                "--epochs",
+                "2",
+                "--batch-size",
+                "8",
+            ]
+            .map(String::from),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, err) = cli(&args);
+        assert_eq!(code, 0, "{variant}: {err}");
+        assert!(tmp.path().join(variant).join("history.jsonl").is_file(), "{variant}");
+    }
+    let (code, out, err) = cli_in(
+        tmp.path(),
+        &["compare", "zero", "learned", "--out", "c.png", "--out", "c.csv"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("wrote c.csv (the metrics table, 2 rows)"), "{out}");
+    let (code, table, err) = cli_in(tmp.path(), &["compare", "zero", "learned"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!table.contains("no history.jsonl"), "both runs have histories: {table}");
+    let png = std::fs::read(tmp.path().join("c.png")).unwrap();
+    let info = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .unwrap()
+        .info()
+        .clone();
+    assert_eq!((info.width, info.height), cmbert::export::curves::size(2));
+    let csv = std::fs::read_to_string(tmp.path().join("c.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "a header and one row per run: {csv}");
+    assert!(rows[1].starts_with("cls-audio zero,zero,1,zero,"), "{csv}");
+    assert!(rows[2].starts_with("cls-audio learned,learned,1,learned,"), "{csv}");
+    // Every step of both runs is a point of the curves export: 2 epochs of 3 steps each.
+    let (code, _, err) = cli_in(tmp.path(), &["export", "--curves", "zero", "learned", "--out", "p.csv"]);
+    assert_eq!(code, 0, "{err}");
+    let points = std::fs::read_to_string(tmp.path().join("p.csv")).unwrap();
+    for variant in ["zero", "learned"] {
+        let steps = points
+            .lines()
+            .filter(|l| l.contains(&format!(",{variant},train_loss,")))
+            .count();
+        assert_eq!(steps, 6, "{variant}: {points}");
+    }
 }

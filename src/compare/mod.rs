@@ -86,6 +86,7 @@ impl Curves {
                         loss,
                         metrics,
                         best,
+                        ..
                     } => c.dev.push(DevPoint {
                         epoch: *epoch,
                         step: *step,

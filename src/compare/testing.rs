@@ -72,6 +72,7 @@ pub fn write_run(dir: &Path, spec: &RunSpec, level: f64, epochs_done: usize) {
             loss,
             metrics: metrics((epoch as f32 * 0.3 / level as f32).min(1.0)),
             best: is_best,
+            train_loss: None,
         })
         .unwrap();
         if is_best {
@@ -101,6 +102,7 @@ pub fn write_run(dir: &Path, spec: &RunSpec, level: f64, epochs_done: usize) {
         loss: level * 1.3 + wiggle,
         metrics: metrics((0.9 / level as f32).min(1.0) - wiggle as f32),
         best: false,
+        train_loss: None,
     })
     .unwrap();
     w.write(&Entry::Finished {

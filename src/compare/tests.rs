@@ -70,6 +70,7 @@ fn a_resumed_session_replaces_what_was_trained_again() {
                 loss: 2.0,
                 metrics: super::testing::metrics(0.5),
                 best: true,
+                train_loss: None,
             })
             .unwrap();
         }
