@@ -4,6 +4,7 @@ pub mod audio;
 pub mod batch;
 pub mod dataset;
 pub mod error;
+pub mod figure4;
 pub mod pickle;
 pub mod tokenize;
 pub mod tsv;

@@ -14,12 +14,7 @@ use super::theme::Theme;
 use crate::data::{Dataset, Split};
 use crate::train::Weights;
 
-/// The three sentences of the paper's Figure 4, all in CMU-MOSI's test split.
-pub const FIGURE4: [&str; 3] = [
-    "THERE ARE SOME FUNNY MOMENTS",
-    "I JUST WANNA SAY THAT I LOVE YOU",
-    "I THOUGHT IT WAS FUN",
-];
+pub use crate::data::figure4::{normalise, FIGURE4};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Utterance {
@@ -58,10 +53,6 @@ pub struct Browser {
     /// `Some(wav)`: the rows are one recording (kept in the test split), not a dataset's
     /// splits; it is named by its file and has no splits to switch between.
     pub recording: Option<PathBuf>,
-}
-
-pub fn normalise(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase()
 }
 
 impl Browser {
@@ -241,10 +232,7 @@ impl Browser {
     /// Indices in the test split of the Figure-4 sentences that the data holds.
     pub fn figure4(&self) -> Vec<usize> {
         let test = &self.splits[Split::Test.index()].rows;
-        FIGURE4
-            .iter()
-            .filter_map(|sentence| test.iter().position(|u| normalise(&u.text) == *sentence))
-            .collect()
+        crate::data::figure4::find(test.iter().map(|u| u.text.as_str()))
     }
 }
 
