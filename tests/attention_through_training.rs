@@ -1,7 +1,7 @@
 //! Attention through training (issue 16, item 2), end to end through the binary: a headless
 //! run records the attention of the paper's Figure-4 sentences the data holds and of every
 //! `--watch SPLIT:INDEX` into `RUN/attention.safetensors`, with the step and loss of each
-//! snapshot; a `--watch` past its split is a one-line error; a run watching nothing writes
+//! snapshot, and `--resume` goes on recording them; a `--watch` past its split is a one-line error; a run watching nothing writes
 //! no file. Before, no attention was kept anywhere.
 
 mod common;
@@ -79,6 +79,22 @@ fn a_headless_run_records_figure4_and_watched_utterances_with_step_and_loss() {
             assert_eq!(r.snapshot.multimodal_attention.len(), n);
             assert!(r.snapshot.multimodal_attention.iter().all(|row| row.len() == n));
         }
+    }
+    // --resume goes on recording the same utterances without being told again.
+    let (code, _, stderr) = run_cli(&[
+        "train".into(),
+        "--headless".into(),
+        "--epochs".into(),
+        "4".into(),
+        "--resume".into(),
+        s(&run.join("last")),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let resumed = AttentionLog::read(&run.join(ATTENTION_FILE)).unwrap();
+    assert_eq!(resumed.tracks.len(), 2);
+    for (before, after) in log.tracks.iter().zip(&resumed.tracks) {
+        assert_eq!(after.snapshots[..before.snapshots.len()], before.snapshots[..]);
+        assert_eq!(after.snapshots.last().map(|r| r.step), Some(total / 3 * 4));
     }
     let sentence = &log.tracks[0].snapshots[0].snapshot.words;
     assert_eq!(sentence.join(" ").to_uppercase(), "THERE ARE SOME FUNNY MOMENTS");

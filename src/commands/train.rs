@@ -19,6 +19,7 @@ use crate::corpus;
 use crate::data::{Dataset, Scaling, Split, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
+use crate::train::attention_log::AttentionLog;
 use crate::train::engine::run_dir_of;
 use crate::train::history::HISTORY_FILE;
 use crate::train::{AfterRun, Command, Preset, RunSpec, RunSummary, Trainer};
@@ -54,8 +55,18 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             trainer.model().bert.config.vocab_size,
         )?;
         applied.print(&spec, data.split(Split::Train).len());
-        check_watched(&args.watch, &data)?;
-        let trainer = trainer.with_watched(args.watch.clone());
+        // The utterances the run recorded so far go on being recorded (`--watch` adds).
+        let mut watched = args.watch.clone();
+        if let Some(out) = &spec.out {
+            let recorded = AttentionLog::read(&AttentionLog::path_in(out)).map(|log| log.tracks);
+            for t in recorded.unwrap_or_default() {
+                if !watched.contains(&(t.split, t.index)) && t.index < data.split(t.split).len() {
+                    watched.push((t.split, t.index));
+                }
+            }
+        }
+        check_watched(&watched, &data)?;
+        let trainer = trainer.with_watched(watched);
         let label = format!("{} seed {}", spec.model, spec.seed);
         let summary = if dashboard(&args, 1) {
             let bert = format!("{} (resumed)", spec.bert.display());
