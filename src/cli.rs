@@ -435,6 +435,11 @@ pub struct TrainArgs {
     /// the model, the data or the optimiser are refused.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "bert", "seeds"])]
     pub resume: Option<PathBuf>,
+    /// Also record this utterance's attention through training (RUN/attention.safetensors),
+    /// e.g. `test:12`; repeatable. The one in view and the paper's Figure-4 sentences (when
+    /// the data holds them) are recorded anyway.
+    #[arg(long, value_name = "SPLIT:INDEX", value_parser = parse_watch)]
+    pub watch: Vec<(Split, usize)>,
     /// Audio width when no --audio is given (zero audio). [default: 5]
     #[arg(long, value_name = "N")]
     pub audio_dim: Option<usize>,
@@ -609,6 +614,19 @@ pub struct CorpusArgs {
     /// Utterances in train, dev, test (CMU-MOSI's by default).
     #[arg(long, value_delimiter = ',', default_values_t = [1284, 229, 686])]
     pub sizes: Vec<usize>,
+}
+
+/// `test:12` for `train --watch`.
+fn parse_watch(s: &str) -> Result<(Split, usize), String> {
+    let (split, index) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}` is not SPLIT:INDEX (e.g. test:12)"))?;
+    let split = <Split as clap::ValueEnum>::from_str(split, true)
+        .map_err(|_| format!("`{split}` is not a split (train, dev or test)"))?;
+    let index = index
+        .parse()
+        .map_err(|_| format!("`{index}` is not an utterance index (0, 1, ...)"))?;
+    Ok((split, index))
 }
 
 #[cfg(test)]

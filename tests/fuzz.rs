@@ -21,7 +21,7 @@
 //! own tests; here it is a survey. Workers run with backtraces off, as users do (see
 //! supervisor::spawn for why that matters).
 //!
-//! The 19 formats' 190,000 inputs take about 50 s on two cores (the summary's `run s`
+//! The 20 formats' 190,000 inputs take about 50 s on two cores (the summary's `run s`
 //! column per format; the slowest, npz, about 17 s). The budget is a ceiling against a
 //! machine or a reader gone slow, not the expected time.
 //!

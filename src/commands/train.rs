@@ -19,6 +19,7 @@ use crate::corpus;
 use crate::data::{Dataset, Scaling, Split, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
+use crate::train::attention_log::AttentionLog;
 use crate::train::engine::run_dir_of;
 use crate::train::history::HISTORY_FILE;
 use crate::train::{AfterRun, Command, Preset, RunSpec, RunSummary, Trainer};
@@ -54,6 +55,18 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             trainer.model().bert.config.vocab_size,
         )?;
         applied.print(&spec, data.split(Split::Train).len());
+        // The utterances the run recorded so far go on being recorded (`--watch` adds).
+        let mut watched = args.watch.clone();
+        if let Some(out) = &spec.out {
+            let recorded = AttentionLog::read(&AttentionLog::path_in(out)).map(|log| log.tracks);
+            for t in recorded.unwrap_or_default() {
+                if !watched.contains(&(t.split, t.index)) && t.index < data.split(t.split).len() {
+                    watched.push((t.split, t.index));
+                }
+            }
+        }
+        check_watched(&watched, &data)?;
+        let trainer = trainer.with_watched(watched);
         let label = format!("{} seed {}", spec.model, spec.seed);
         let summary = if dashboard(&args, 1) {
             let bert = format!("{} (resumed)", spec.bert.display());
@@ -108,6 +121,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     if base.model == ModelKind::CmBert && base.audio.is_none() {
         say!("note: no --audio given: CM-BERT runs on zero audio");
     }
+    check_watched(&args.watch, &data)?;
     // Only now that the new run is ready to start does --overwrite remove the previous one.
     remove_previous(&replaced)?;
     super::runs::announce(base.out.as_deref(), seeds.len());
@@ -128,8 +142,9 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         spec.seed = seed;
         spec.out = spec.out.map(|o| seed_dir(&o, seed, seeds.len()));
         let spec_out = spec.out.clone();
-        let trainer =
-            Trainer::new(spec, &encoder, data.audio.dim, &device)?.with_audio_features(data.audio.features.clone());
+        let trainer = Trainer::new(spec, &encoder, data.audio.dim, &device)?
+            .with_audio_features(data.audio.features.clone())
+            .with_watched(args.watch.clone());
         let label = format!("{} seed {seed}", base.model);
         let outcome = if dashboard(&args, seeds.len()) {
             run_dashboard(trainer, &data, label, &args.look, bert_line(&args, &encoder))?
@@ -335,6 +350,21 @@ fn default_out(model: ModelKind) -> Result<PathBuf> {
 }
 
 /// `vocab_size`: the model's word embeddings, which every token id must be below.
+/// Every `--watch` names an utterance the data holds.
+fn check_watched(watched: &[(Split, usize)], data: &Dataset) -> Result<()> {
+    for &(split, index) in watched {
+        let n = data.split(split).len();
+        if index >= n {
+            bail!(
+                "--watch {split}:{index}: the {split} split of {} has {n} utterances (0 to {})",
+                data.dir.display(),
+                n.saturating_sub(1)
+            );
+        }
+    }
+    Ok(())
+}
+
 fn load_data(spec: &RunSpec, audio_dim: usize, scaling: Scaling<'_>, vocab_size: usize) -> Result<Dataset> {
     let encoder = TextEncoder::from_file(&vocab_of(&spec.bert)?, spec.max_len)?.with_vocab_limit(vocab_size);
     Ok(Dataset::load_scaled(

@@ -29,10 +29,13 @@ use crate::data::{Batch, Dataset, Example, Split};
 use crate::model::{loss, BertAttentions, BertConfig, CmBert, DropoutRng, HeadConfig, Mode, ParamStore};
 use crate::worker;
 
+mod attention_rec;
 mod checkpoint_io;
+mod kept;
 mod recorder;
 mod resume;
 
+use kept::When;
 use recorder::{Begun, Recorder};
 
 const STREAM_SHUFFLE: u64 = 1;
@@ -81,6 +84,9 @@ pub struct Trainer {
     epochs_changes: Vec<EpochsChange>,
     frozen_params: usize,
     watch: Watch,
+    /// `--watch`: utterances whose attention is recorded (`engine/kept.rs`).
+    watched: Vec<(Split, usize)>,
+    kept_watches: Vec<Watch>,
     audio_features: Option<AudioFeatures>,
     /// Whether this session continues a saved run (its history says so).
     begun: Begun,
@@ -169,6 +175,8 @@ impl Trainer {
             epochs_changes: Vec::new(),
             frozen_params,
             watch: Watch::default(),
+            watched: Vec::new(),
+            kept_watches: Vec::new(),
             audio_features: None,
             begun: Begun::New,
         })
@@ -320,6 +328,7 @@ impl Trainer {
             frozen_params: self.frozen_params,
         });
         let audio_dim = self.head.audio_dim;
+        self.plan_kept(data);
         while self.progress.epoch < self.spec.epochs {
             let order = self.epoch_order(train.len());
             while self.progress.batch_in_epoch < steps_per_epoch {
@@ -380,6 +389,7 @@ impl Trainer {
                 if self.watch.due(Instant::now()) {
                     self.refresh_watch(data, events)?;
                 }
+                self.refresh_kept(data, events, When::Due)?;
             }
             self.end_epoch(data, events)?;
         }
@@ -492,6 +502,7 @@ impl Trainer {
         if self.watch.target.is_some() {
             self.refresh_watch(data, events)?;
         }
+        self.refresh_kept(data, events, When::Now)?;
         if best {
             self.save_checkpoint(CheckpointKind::Best, events)?;
         }

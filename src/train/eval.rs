@@ -122,7 +122,7 @@ pub fn check_token_ids(examples: &[Example], vocab_size: usize) -> std::result::
 }
 
 /// The matrices of one utterance, cropped to its real tokens.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AttentionSnapshot {
     /// The utterance's index in its split.
     pub index: usize,

@@ -107,6 +107,11 @@ pub trait EventSink {
     /// Sends one event. A consumer that is gone is not an error: the run goes on (and
     /// stops at its next step when the command channel closed too, `protocol`).
     fn emit(&self, event: Event);
+
+    /// Keeps an attention snapshot for the run's record without showing it: an utterance
+    /// watched for `attention_log` that is not in view. Only the engine's recorder keeps
+    /// it; other sinks drop it.
+    fn keep(&self, _inspection: Inspection) {}
 }
 
 impl EventSink for Sender<Event> {
@@ -117,7 +122,7 @@ impl EventSink for Sender<Event> {
 
 /// Which weights computed a prediction or an attention map. Every view labels what it
 /// shows with it, so that two views never show two models without saying so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Weights {
     /// The weights being trained, after this many optimiser steps.

@@ -108,12 +108,21 @@ pub struct Inspector<'a> {
 impl Inspector<'_> {
     /// Sends the watched utterance's attention (T-BERT has none: nothing is sent).
     pub fn refresh(&self, watch: &mut Watch, events: &dyn EventSink) -> Result<()> {
+        if let Some(inspection) = self.inspect(watch)? {
+            events.emit(Event::Attention(Box::new(inspection)));
+        }
+        Ok(())
+    }
+
+    /// The watched utterance's attention, and the watch told when it was computed (`None`:
+    /// nothing watched, T-BERT, or an index past the split, which ends the watch).
+    pub fn inspect(&self, watch: &mut Watch) -> Result<Option<Inspection>> {
         let Some((split, index)) = watch.target else {
-            return Ok(());
+            return Ok(None);
         };
         if self.kind == ModelKind::TBert || index >= self.data.split(split).len() {
             watch.target = None;
-            return Ok(());
+            return Ok(None);
         }
         let started = Instant::now();
         let snapshot = attention_snapshot(
@@ -124,14 +133,13 @@ impl Inspector<'_> {
             self.audio_dim,
             self.device,
         )?;
-        events.emit(Event::Attention(Box::new(Inspection {
+        let now = Instant::now();
+        watch.done(now, now - started);
+        Ok(Some(Inspection {
             split,
             weights: self.weights,
             snapshot,
-        })));
-        let now = Instant::now();
-        watch.done(now, now - started);
-        Ok(())
+        }))
     }
 
     /// Answers `Watch` and `Predict` until `Stop` or the command channel closes

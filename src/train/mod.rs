@@ -1,6 +1,7 @@
 //! Training: the engine (loop, events, checkpoints), optimiser, schedule, parameter groups,
 //! evaluation and metrics.
 
+pub mod attention_log;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -23,9 +23,10 @@ use candle_core::Device;
 use cmbert::acoustic::{align, wav};
 use cmbert::checkpoint::Checkpoint;
 use cmbert::commands::Trained;
-use cmbert::data::{pickle, tsv, Dataset, TextEncoder};
+use cmbert::data::{pickle, tsv, Dataset, Split, TextEncoder};
 use cmbert::model::ModelKind;
-use cmbert::train::{RunSpec, Trainer};
+use cmbert::train::attention_log::AttentionLog;
+use cmbert::train::{AttentionSnapshot, Inspection, RunSpec, Trainer, Weights};
 use cmbert::ui::theme::Theme;
 
 use crate::common::fixtures;
@@ -60,7 +61,7 @@ pub struct Format {
     pub targets: Vec<Target>,
 }
 
-pub const NAMES: [&str; 19] = [
+pub const NAMES: [&str; 20] = [
     "pickle",
     "audio-pickle",
     "audio-npz",
@@ -80,6 +81,7 @@ pub const NAMES: [&str; 19] = [
     "tsv",
     "vocab",
     "tokenizer-json",
+    "attention-safetensors",
 ];
 
 impl Format {
@@ -313,6 +315,14 @@ pub fn build(name: &str, scratch: &Path) -> Format {
         ),
         "tokenizer-json" => Format::new("tokenizer-json", true, "json")
             .with(encoder(dir("tok").join("tokenizer.json")), seeds::tokenizer_json()),
+        "attention-safetensors" => {
+            let file = dir("attention").join("attention.safetensors");
+            let seed = attention_seed(&file);
+            let target = in_file(file, |p| AttentionLog::read(p).map(drop).map_err(|e| e.to_string()));
+            Format::new("attention-safetensors", false, "safetensors")
+                .tokens(mutate::SAFETENSORS)
+                .with(target, [("attention.safetensors".to_string(), seed)])
+        }
         other => panic!("unknown fuzz format {other:?} (known: {})", NAMES.join(", ")),
     }
 }
@@ -425,4 +435,41 @@ fn encoder(file: PathBuf) -> Target {
             .map(drop)
             .map_err(|e| e.to_string())
     })
+}
+
+/// A recorded attention file (`train::attention_log`): two utterances, three snapshots each.
+fn attention_seed(file: &Path) -> Vec<u8> {
+    let mut log = AttentionLog::default();
+    for step in [1, 4, 9] {
+        for (split, index, n) in [(Split::Test, 2, 4), (Split::Dev, 0, 3)] {
+            let m: Vec<Vec<f32>> = (0..n)
+                .map(|i| (0..n).map(|j| (i * n + j + step) as f32).collect())
+                .collect();
+            let snapshot = AttentionSnapshot {
+                index,
+                tokens: (0..n).map(|i| format!("t{i}")).collect(),
+                words: vec!["w".into()],
+                token_words: (0..n).map(|i| (i > 0 && i + 1 < n).then_some(0)).collect(),
+                label: 1.0,
+                prediction: 0.5,
+                prediction_without_audio: 0.25,
+                batching: "evaluation batch 0".into(),
+                text_attention: m.clone(),
+                audio_attention: m.clone(),
+                fusion_scores: m.clone(),
+                multimodal_attention: m,
+            };
+            let weights = Weights::Live { step };
+            log.push(
+                &Inspection {
+                    split,
+                    weights,
+                    snapshot,
+                },
+                Some(1.0 / step as f32),
+            );
+        }
+    }
+    log.write(file).expect("write the attention seed");
+    read(file)
 }

@@ -14,9 +14,10 @@ use std::path::PathBuf;
 use candle_core::{Device, DeviceLocation};
 use crossbeam_channel::Sender;
 
+use super::attention_rec::AttentionRec;
 use crate::data::Split;
 use crate::train::config::RunSpec;
-use crate::train::events::{Event, EventSink};
+use crate::train::events::{Event, EventSink, Inspection};
 use crate::train::history::{Entry, Header, HistoryError, HistoryWriter, Machine, HISTORY_VERSION};
 
 /// How a session of the run began.
@@ -57,17 +58,27 @@ struct State {
     step: usize,
 }
 
-/// Forwards the engine's events to its consumers, writing the run's history on the way.
+/// Forwards the engine's events to its consumers, writing the run's history and its
+/// attention log (`engine/attention_rec.rs`) on the way.
 pub struct Recorder<'a> {
     events: &'a Sender<Event>,
     state: RefCell<State>,
+    attention: RefCell<AttentionRec>,
 }
 
 impl<'a> Recorder<'a> {
     /// A recorder for a session planned as `plan` (`None`: the run has no directory).
     pub(super) fn new(events: &'a Sender<Event>, plan: Option<Plan>) -> Self {
+        let (attention, warning) = AttentionRec::start(
+            plan.as_ref().map(|p| &p.run),
+            plan.as_ref().map_or(Begun::New, |p| p.begun),
+        );
+        if let Some(warning) = warning {
+            let _ = events.send(Event::Warning(warning));
+        }
         Self {
             events,
+            attention: RefCell::new(attention),
             state: RefCell::new(State {
                 writing: plan.map_or(Writing::Off, |p| Writing::Before(Box::new(p))),
                 step: 0,
@@ -82,6 +93,10 @@ impl<'a> Recorder<'a> {
             drop(state);
             let _ = self.events.send(Event::Warning(warning));
         }
+        let warning = self.attention.borrow_mut().record(event);
+        if let Some(warning) = warning {
+            let _ = self.events.send(Event::Warning(warning));
+        }
     }
 }
 
@@ -89,6 +104,10 @@ impl EventSink for Recorder<'_> {
     fn emit(&self, event: Event) {
         self.record(&event);
         let _ = self.events.send(event);
+    }
+
+    fn keep(&self, inspection: Inspection) {
+        self.attention.borrow_mut().keep(&inspection);
     }
 }
 
