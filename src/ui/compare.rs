@@ -6,11 +6,6 @@
 //!
 //! Keys as on the training screen: `l` log scale, `+` `-` smoothing, `t` theme, `q` quits.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
-
 use crossbeam_channel::unbounded;
 use crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::buffer::Buffer;
@@ -22,7 +17,7 @@ use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragrap
 use ratatui::Frame;
 
 use super::app::Input;
-use super::session::{self, Session};
+use super::session::{self, InputReader, Session};
 use super::text::cols;
 use super::theme::Theme;
 use crate::compare::{BandPoint, Column, Comparison, Grouping};
@@ -382,14 +377,7 @@ impl Widget for CompareTable<'_> {
 pub fn show(mut view: CompareView) -> std::io::Result<()> {
     let (inputs_tx, inputs) = unbounded();
     let mut session = Session::enter(inputs_tx.clone())?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let reader_stop = stop.clone();
-    // Not waited for without a bound (see `terminal::run_with_worker`).
-    let reader = thread::Builder::new().name("input".into()).spawn(move || {
-        let terminate = inputs_tx.clone();
-        session::read_inputs(inputs_tx, &reader_stop);
-        let _ = terminate.send(Input::Terminate);
-    })?;
+    let reader = InputReader::start(session::read_inputs, inputs_tx)?;
     let mut outcome = Ok(());
     while !view.quit {
         if let Err(e) = session.terminal.draw(|f| view.draw(f)) {
@@ -401,15 +389,9 @@ pub fn show(mut view: CompareView) -> std::io::Result<()> {
             Err(_) => break,
         }
     }
-    stop.store(true, Ordering::Relaxed);
+    reader.stop();
     drop(session);
-    let waited = Instant::now();
-    while !reader.is_finished() && waited.elapsed() < Duration::from_millis(300) {
-        thread::sleep(Duration::from_millis(10));
-    }
-    if reader.is_finished() {
-        let _ = reader.join();
-    }
+    reader.finish();
     outcome
 }
 

@@ -36,9 +36,9 @@ use std::io::{self, stderr, stdout, IsTerminal, Stdout, Write};
 use std::os::fd::AsFd;
 use std::panic::PanicHookInfo;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, ThreadId};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use crossterm::cursor::Show;
@@ -181,6 +181,48 @@ fn silence_stdio() {
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
         let _ = rustix::stdio::dup2_stdout(&null);
         let _ = rustix::stdio::dup2_stderr(&null);
+    }
+}
+
+/// The thread that reads the terminal into the app's input channel, for every screen that
+/// takes keys (the app, `compare`). Not scoped, so never waited for without a bound:
+/// crossterm's reader can spin forever on a terminal that hung up (its read loop retries on
+/// EOF and EIO). A reader that panics or ends sends `Input::Terminate`, so the app is never
+/// left without input.
+pub struct InputReader {
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl InputReader {
+    /// Starts `read` on a thread of its own, sending on `inputs` until told to stop.
+    pub fn start(read: fn(Sender<Input>, &AtomicBool), inputs: Sender<Input>) -> io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = thread::Builder::new().name("input".into()).spawn(move || {
+            let terminate = inputs.clone();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(inputs, &flag)));
+            let _ = terminate.send(Input::Terminate);
+        })?;
+        Ok(Self { stop, thread })
+    }
+
+    /// Tells the reader to end (it sees the flag within one poll).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Tells the reader to end and waits for it a bounded time; one stuck in crossterm is
+    /// left behind.
+    pub fn finish(self) {
+        self.stop();
+        let waited = Instant::now();
+        while !self.thread.is_finished() && waited.elapsed() < Duration::from_millis(300) {
+            thread::sleep(Duration::from_millis(10));
+        }
+        if self.thread.is_finished() {
+            let _ = self.thread.join();
+        }
     }
 }
 

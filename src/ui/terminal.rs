@@ -5,9 +5,7 @@
 //! tests drive the same code on a `TestBackend`.
 
 use std::io::Write;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,7 +14,7 @@ use ratatui::backend::Backend;
 use ratatui::Terminal;
 
 use super::app::{App, Input, Request};
-use super::session::{self, Session};
+use super::session::{self, InputReader, Session};
 use crate::data::Dataset;
 use crate::train::{AfterRun, Command, Event, Inspector, RunSummary, TrainError, Trainer};
 use crate::worker::{self, Panicked};
@@ -108,14 +106,14 @@ pub fn yield_cpu_to_training() {
 struct Ending<'a> {
     release: &'a mut dyn FnMut(),
     commands: Sender<Command>,
-    stop_inputs: &'a AtomicBool,
+    reader: &'a InputReader,
 }
 
 impl Drop for Ending<'_> {
     fn drop(&mut self) {
         (self.release)();
         let _ = self.commands.send(Command::Stop);
-        self.stop_inputs.store(true, Ordering::Relaxed);
+        self.reader.stop();
     }
 }
 
@@ -145,20 +143,7 @@ pub fn run_with_worker<B: Backend, R: Send>(
     let (events_tx, events_rx) = unbounded();
     let (commands_tx, commands_rx) = unbounded();
     let (inputs_tx, inputs_rx) = io.inputs;
-    let read = io.read_inputs;
-    let stop_inputs = Arc::new(AtomicBool::new(false));
-    // Not scoped, so never waited for without a bound: crossterm's reader can spin forever
-    // on a terminal that hung up (its read loop retries on EOF and EIO).
-    let reader_stop = stop_inputs.clone();
-    let reader = thread::Builder::new()
-        .name("input".into())
-        .spawn(move || {
-            let terminate = inputs_tx.clone();
-            // A reader that panics must not leave the app without input.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| read(inputs_tx, &reader_stop)));
-            let _ = terminate.send(Input::Terminate);
-        })
-        .expect("spawn the input reader");
+    let reader = InputReader::start(io.read_inputs, inputs_tx).expect("spawn the input reader");
     let outcome = thread::scope(|scope| {
         let failed = events_tx.clone();
         let worker = worker::spawn_scoped(
@@ -174,7 +159,7 @@ pub fn run_with_worker<B: Backend, R: Send>(
         let ending = Ending {
             release: io.release,
             commands: commands_tx,
-            stop_inputs: &stop_inputs,
+            reader: &reader,
         };
         event_loop(io.terminal, app, events_rx, inputs_rx, &ending.commands, on_request);
         drop(ending);
@@ -191,14 +176,7 @@ pub fn run_with_worker<B: Backend, R: Send>(
         }
         worker.join()
     });
-    // The reader sees its flag within one poll; one stuck in crossterm is left behind.
-    let waited = Instant::now();
-    while !reader.is_finished() && waited.elapsed() < Duration::from_millis(300) {
-        thread::sleep(Duration::from_millis(10));
-    }
-    if reader.is_finished() {
-        let _ = reader.join();
-    }
+    reader.finish();
     outcome
 }
 
@@ -255,6 +233,7 @@ pub fn review(app: &mut App, on_request: &mut OnRequest<'_>) -> Result<(), Panic
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
     use std::sync::Mutex;
 
     use ratatui::backend::TestBackend;
