@@ -21,6 +21,7 @@ use crate::export::{self, AppMeta, Format, Item, Meta, Source, Style};
 use crate::train::history::{History, HISTORY_FILE};
 use crate::train::{Inspector, TrainingRecord, Weights};
 use crate::ui::state::Record;
+use crate::ui::timeline::Timeline;
 use crate::ui::{Activity, App, Browser, ModelInfo, Request, RunInfo, RunState, Screen, Theme};
 
 /// Runs `cmbert-tui open`: the app on a finished model, on a split or on one recording.
@@ -66,7 +67,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
         data: data_line(&data, &audio),
         checkpoint: Some(args.checkpoint.display().to_string()),
     };
-    let mut app = explorer(run_state(&args.checkpoint, info), &data, args.split, theme);
+    let mut app = opened_app(&args.checkpoint, info, &data, args.split, theme);
     let record = (trained.checkpoint.meta.as_ref()).and_then(|m| TrainingRecord::from_meta(m).ok().flatten());
     let inspector = Inspector {
         model: &trained.model,
@@ -80,6 +81,25 @@ pub fn run(args: OpenArgs) -> Result<()> {
     let look = args.look.clone();
     crate::ui::terminal::inspect(inspector, &mut app, &mut |app, request| on_request(app, request, &look))?;
     Ok(())
+}
+
+/// The app `open PATH` shows on `data` (`--split`): the training screen from the run's
+/// history (`run_state`), and the attention screen with the run's recorded steps
+/// (`RUN/attention.safetensors`, `ui::timeline`; a recording has none). A file that does not
+/// read is one warning line; the app opens all the same.
+pub fn opened_app(path: &Path, info: RunInfo, data: &Dataset, split: Split, theme: Theme) -> App {
+    let mut app = explorer(run_state(path, info), data, split, theme);
+    if data.recording.is_none() {
+        let (timeline, warning) = Timeline::of_run(run_dir(path));
+        app.explorer.timeline = timeline;
+        if let Some(warning) = warning {
+            app.message = Some(match app.message.take() {
+                Some(why) => format!("{why}; {warning}"),
+                None => warning,
+            });
+        }
+    }
+    app
 }
 
 /// The app on a finished model: `data` on `split` (`--split`; a recording is its own view).
@@ -181,7 +201,8 @@ pub fn on_request(app: &mut App, request: Request, look: &LookArgs) {
 /// The shown utterance as the app draws it (matrices, level, special tokens, the theme's
 /// colour maps): a PNG figure and the JSON numbers, under new names in `dir`.
 fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
-    let Some(inspection) = &app.explorer.inspection else {
+    // What is on screen: the current weights' attention or a recorded step's (`<` `>`).
+    let Some(inspection) = app.explorer.shown() else {
         bail!("no attention to export yet");
     };
     let split = inspection.split;
@@ -190,7 +211,7 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
         .get(inspection.snapshot.index)
         .map_or("", |u| u.text.as_str());
     let items = [Item {
-        snapshot: &inspection.snapshot,
+        snapshot: inspection.snapshot,
         text,
         split,
         recording: app.browser.recording.as_deref(),

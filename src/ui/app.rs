@@ -9,11 +9,12 @@ use super::browser::{Browser, Cycle};
 use super::explorer::{Bars, Explorer, Side};
 use super::state::{Scroll, Smoothing};
 use super::theme::Theme;
+use super::timeline::{Stepped, Timeline, Way};
 use super::{RunState, RunStatus};
 use crate::data::Split;
 use crate::train::{CheckpointKind, Command, Event, Weights};
 
-/// Every key, in two columns of 13 rows so that the overlay fits at 80x24.
+/// Every key, in two columns of 14 rows so that the overlay fits at 80x24.
 pub const HELP: &[(&str, &str)] = &[
     ("1 2", "training / attention screen"),
     ("tab", "focus: list / heatmaps"),
@@ -31,6 +32,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("w", "word level / word pieces"),
     ("x", "show/hide [CLS] and [SEP]"),
     ("b", "[CLS] bars in the left panel"),
+    ("< >", "older / newer recorded step"),
     ("e", "export PNG+JSON to exports/"),
     ("t", "next theme"),
     ("l + -", "loss: log scale, smoothing"),
@@ -39,7 +41,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("s", "save a checkpoint (last/)"),
     ("c", "switch best / last weights"),
     ("?", "show / hide this help"),
-    ("esc", "close help, search, heatmap"),
+    ("esc", "close help/step/search/focus"),
     ("q ctrl-c", "quit (asks while training)"),
 ];
 
@@ -134,7 +136,12 @@ impl App {
         Self {
             state,
             browser,
-            explorer: Explorer::default(),
+            // The live app records what it shows; an opened run's file is attached by
+            // `open` (`Timeline::of_run`).
+            explorer: Explorer::with_timeline(match activity {
+                Activity::Training => Timeline::live(),
+                Activity::Inspecting => Timeline::off(),
+            }),
             theme,
             screen: match activity {
                 Activity::Training => Screen::Training,
@@ -189,7 +196,7 @@ impl App {
         let mut commands = Vec::new();
         if let Some((split, index)) = self.browser.selected() {
             if self.explorer.watching != Some((split, index)) {
-                self.explorer.watching = Some((split, index));
+                self.explorer.watch(split, index);
                 commands.push(Command::Watch { split, index });
             }
         }
@@ -211,6 +218,10 @@ impl App {
             }
             Event::Serving(weights) => return self.serve(*weights),
             Event::Warning(text) => self.message = Some(format!("warning: {text}")),
+            Event::Step { loss, .. } => {
+                self.explorer.timeline.note_loss(*loss);
+                self.state.apply(event);
+            }
             Event::Finished(_) | Event::Stopped { .. } | Event::Failed(_) => {
                 // "stop the run?" has no object any more: the next `q` quits.
                 self.confirm_quit = false;
@@ -320,6 +331,10 @@ impl App {
             // Esc backs out of the innermost thing open, and never quits: a user closing the
             // help must not lose the run view. Only `q` and Ctrl-C quit.
             KeyCode::Esc if self.show_help => self.show_help = false,
+            KeyCode::Esc if self.screen == Screen::Attention && self.explorer.stepping() => {
+                self.explorer.back_to_current();
+                self.message = Some("back to the current weights".into());
+            }
             KeyCode::Esc if self.focus == Focus::Heatmap => self.focus = Focus::List,
             KeyCode::Esc if !self.browser.query.is_empty() => self.browser.set_query(String::new()),
             KeyCode::Esc => {}
@@ -364,7 +379,7 @@ impl App {
             KeyCode::Char('-') => self.state.adjust_smoothing(Smoothing::Less),
             KeyCode::Char('f') => return self.next_figure4(),
             KeyCode::Char('e') => {
-                if self.explorer.inspection.is_some() {
+                if self.explorer.shown().is_some() {
                     self.requests.push(Request::Export);
                 } else {
                     self.message = Some("nothing to export yet: the attention has not arrived".into());
@@ -381,6 +396,8 @@ impl App {
                     Bars::Below => "[CLS] bars below the matrices, when the screen has room".into(),
                 });
             }
+            KeyCode::Char('<') => self.step(Way::Older),
+            KeyCode::Char('>') => self.step(Way::Newer),
             KeyCode::Char('/') => {
                 self.screen = Screen::Attention;
                 self.focus = Focus::List;
@@ -485,6 +502,41 @@ impl App {
             _ => return Vec::new(),
         }
         self.sync()
+    }
+
+    /// `<` `>`: the utterance in view through its recorded snapshots (`Explorer::step`); the
+    /// title says where, and this line what is not plain from it.
+    fn step(&mut self, way: Way) {
+        self.screen = Screen::Attention;
+        if let Some(wav) = &self.browser.recording {
+            self.message = Some(format!(
+                "{} has no recorded steps: they are kept for a run's watched utterances",
+                wav.display()
+            ));
+            return;
+        }
+        self.message = match self.explorer.step(way) {
+            Stepped::To(_) => None,
+            Stepped::Oldest(place) => Some(format!("the oldest recorded snapshot (step {}); > goes on", place.step)),
+            Stepped::BackToCurrent => Some("back to the current weights (< steps back again)".into()),
+            Stepped::AtCurrent { recorded } => Some(format!(
+                "the current weights: nothing later (< steps back through {})",
+                super::text::plural(recorded, "recorded snapshot")
+            )),
+            Stepped::NoneRecorded => {
+                let utterance = self
+                    .explorer
+                    .watching
+                    .map_or("this view".to_string(), |(split, index)| {
+                        self.browser.name(split, index)
+                    });
+                Some(
+                    self.explorer
+                        .timeline
+                        .why_none(&utterance, |split, index| self.browser.name(split, index)),
+                )
+            }
+        };
     }
 
     fn next_figure4(&mut self) -> Vec<Command> {

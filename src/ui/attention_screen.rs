@@ -1,5 +1,6 @@
 //! The attention screen: a status line, the utterance list and the two heatmaps of the
-//! watched utterance (with the `[CLS]` bars where `b` puts them).
+//! watched utterance (with the `[CLS]` bars where `b` puts them), from its current weights
+//! or from one of its recorded steps (`<` `>`: the status line and the title say which).
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -33,7 +34,7 @@ impl App {
             },
             list,
         );
-        let Some(inspection) = &self.explorer.inspection else {
+        let Some(shown) = self.explorer.shown() else {
             let waiting = if self.state.info.model.is_some_and(|m| m.kind == ModelKind::TBert) {
                 "T-BERT has no fusion attention to show"
             } else {
@@ -50,17 +51,24 @@ impl App {
         let Some((left, right)) = self.explorer.views() else {
             return;
         };
-        let note = match (self.explorer.current(), inspection.weights) {
-            (false, _) => "(updating…) ".to_string(),
-            (true, live @ Weights::Live { .. }) => format!("· {live} ({}) ", plural(self.explorer.updates, "update")),
-            (true, weights) => format!("· {weights} "),
+        let note = match (shown.recorded, self.explorer.current(), shown.weights) {
+            (Some(place), _, _) => format!("· step {}, recorded ", place.step),
+            (None, false, _) => "(updating…) ".to_string(),
+            (None, true, live @ Weights::Live { .. }) => {
+                format!("· {live} ({}) ", plural(self.explorer.updates, "update"))
+            }
+            (None, true, weights) => format!("· {weights} "),
         };
+        // A recorded step says so before the text, which a narrow screen cuts.
+        let at = shown.recorded.map_or(String::new(), |p| {
+            format!(" at step {} ({} of {})", p.step, p.position, p.of)
+        });
         let title = format!(
-            " {}: {} ",
-            self.browser.name(inspection.split, inspection.snapshot.index),
-            self.browser.splits[inspection.split.index()]
+            " {}{at}: {} ",
+            self.browser.name(shown.split, shown.snapshot.index),
+            self.browser.splits[shown.split.index()]
                 .rows
-                .get(inspection.snapshot.index)
+                .get(shown.snapshot.index)
                 .map_or("", |u| u.text.trim())
                 .to_lowercase()
         );
@@ -74,7 +82,7 @@ impl App {
         let focused = self.focus == Focus::Heatmap;
         let weights = self.explorer.cls_bars();
         let bars = ClsPanel {
-            snapshot: &inspection.snapshot,
+            snapshot: shown.snapshot,
             weights: &weights,
             theme,
             cursor: Some(self.explorer.cursor.1),
@@ -105,10 +113,14 @@ impl App {
         }
     }
 
-    /// One line with the run's progress and the audio readout, for the attention screen.
+    /// One line with the run's progress and the audio readout, for the attention screen;
+    /// on a recorded step, that step and its loss in place of the progress (screen 1 has it).
     fn status_line(&self) -> String {
         let s = &self.state;
-        let progress = if s.total_steps > 0 {
+        let shown = self.explorer.shown();
+        let progress = if let Some(place) = shown.and_then(|s| s.recorded) {
+            place.to_string()
+        } else if s.total_steps > 0 {
             format!(
                 "{} · epoch {}/{} step {}/{} · loss {}",
                 s.status_label(),
@@ -121,11 +133,16 @@ impl App {
         } else {
             s.info.checkpoint.clone().unwrap_or_default()
         };
-        let audio = self.explorer.inspection.as_ref().map_or(String::new(), |i| {
-            let snap = &i.snapshot;
+        let audio = shown.map_or(String::new(), |i| {
+            let snap = i.snapshot;
+            // A recorded step's weights are its step, said already.
+            let weights = if i.recorded.is_some() {
+                String::new()
+            } else {
+                format!("{}: ", i.weights)
+            };
             format!(
-                " · {}: pred {:+.2} (no audio {:+.2}) label {}",
-                i.weights,
+                " · {weights}pred {:+.2} (no audio {:+.2}) label {}",
                 snap.prediction,
                 snap.prediction_without_audio,
                 crate::data::label_text(snap.label, 1)

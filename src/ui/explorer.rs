@@ -1,9 +1,11 @@
-//! What the attention panels show: the latest inspection of the watched utterance, the two
-//! matrices chosen, the level, where the `[CLS]` bars go, and the cell cursor.
+//! What the attention panels show: the latest inspection of the watched utterance, or one
+//! of its recorded snapshots (`<` `>`, `timeline`), the two matrices chosen, the level,
+//! where the `[CLS]` bars go, and the cell cursor.
 
+use super::timeline::{Place, Stepped, Timeline, Way};
 use crate::attention::{cls_weights, view, Level, Matrix, View};
 use crate::data::Split;
-use crate::train::Inspection;
+use crate::train::{AttentionSnapshot, Inspection, Weights};
 
 /// Where the `[CLS]` row of W_m is drawn as per-word bars (`b` toggles). Each place shows
 /// the bars once: moving them beside the right matrix removes them from below.
@@ -45,6 +47,26 @@ pub struct Explorer {
     pub bars: Bars,
     /// How many inspections of the current utterance have arrived (shows that it is live).
     pub updates: usize,
+    /// The recorded snapshots `<` and `>` step through.
+    pub timeline: Timeline,
+    /// The recorded snapshot shown instead of the latest inspection (`None`: the current
+    /// weights'), named by its utterance and step: the live log may drop snapshots as it
+    /// downsamples, so a place in the list would move under the reader.
+    stepped: Option<(Split, usize, usize)>,
+}
+
+/// What the panels draw: the latest inspection or a recorded snapshot of the watched
+/// utterance.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a> {
+    /// The utterance's split.
+    pub split: Split,
+    /// The weights that computed it.
+    pub weights: Weights,
+    /// Its matrices and predictions.
+    pub snapshot: &'a AttentionSnapshot,
+    /// Where it stands among the recorded snapshots, when it is one (`<` `>`).
+    pub recorded: Option<Place>,
 }
 
 impl Default for Explorer {
@@ -59,14 +81,94 @@ impl Default for Explorer {
             cursor: (0, 0),
             bars: Bars::Below,
             updates: 0,
+            timeline: Timeline::live(),
+            stepped: None,
         }
     }
 }
 
 impl Explorer {
-    /// The left and right views of the latest inspection, if one arrived.
+    /// An explorer stepping through `timeline`.
+    pub fn with_timeline(timeline: Timeline) -> Self {
+        Self {
+            timeline,
+            ..Self::default()
+        }
+    }
+
+    /// What the panels draw: the recorded snapshot stepped to, else the latest inspection.
+    pub fn shown(&self) -> Option<Shown<'_>> {
+        if let Some((split, index, step)) = self.stepped.filter(|s| Some((s.0, s.1)) == self.watching) {
+            let track = self.timeline.track(split, index);
+            if let Some(at) = position(track, step) {
+                let r = &track[at];
+                return Some(Shown {
+                    split,
+                    weights: r.weights,
+                    snapshot: &r.snapshot,
+                    recorded: Some(Place::of(track, at)),
+                });
+            }
+        }
+        self.inspection.as_ref().map(|i| Shown {
+            split: i.split,
+            weights: i.weights,
+            snapshot: &i.snapshot,
+            recorded: None,
+        })
+    }
+
+    /// Watches an utterance: another one than the one stepped through shows its current
+    /// weights' attention again.
+    pub fn watch(&mut self, split: Split, index: usize) {
+        self.watching = Some((split, index));
+        if self.stepped.is_some_and(|(s, i, _)| (s, i) != (split, index)) {
+            self.stepped = None;
+        }
+    }
+
+    /// `<` and `>`: the watched utterance's recorded snapshots, oldest to latest, then its
+    /// current weights again.
+    pub fn step(&mut self, way: Way) -> Stepped {
+        let Some((split, index)) = self.watching else {
+            return Stepped::NoneRecorded;
+        };
+        let track = self.timeline.track(split, index);
+        let Some(last) = track.len().checked_sub(1) else {
+            self.stepped = None;
+            return Stepped::NoneRecorded;
+        };
+        let at = self
+            .stepped
+            .filter(|s| (s.0, s.1) == (split, index))
+            .and_then(|s| position(track, s.2));
+        let (to, stepped) = match (way, at) {
+            (Way::Older, None) => (Some(last), Stepped::To(Place::of(track, last))),
+            (Way::Older, Some(0)) => (Some(0), Stepped::Oldest(Place::of(track, 0))),
+            (Way::Older, Some(i)) => (Some(i - 1), Stepped::To(Place::of(track, i - 1))),
+            (Way::Newer, None) => (None, Stepped::AtCurrent { recorded: track.len() }),
+            (Way::Newer, Some(i)) if i == last => (None, Stepped::BackToCurrent),
+            (Way::Newer, Some(i)) => (Some(i + 1), Stepped::To(Place::of(track, i + 1))),
+        };
+        self.stepped = to.map(|i| (split, index, track[i].step));
+        self.clamp_cursor();
+        stepped
+    }
+
+    /// Whether a recorded snapshot is shown (`esc` goes back to the current weights).
+    pub fn stepping(&self) -> bool {
+        self.shown().is_some_and(|s| s.recorded.is_some())
+    }
+
+    /// Shows the current weights' attention again.
+    pub fn back_to_current(&mut self) {
+        self.stepped = None;
+        self.clamp_cursor();
+    }
+
+    /// The left and right views of what is shown, if anything is.
     pub fn views(&self) -> Option<(View, View)> {
-        let s = &self.inspection.as_ref()?.snapshot;
+        let s = self.shown()?.snapshot;
         Some((
             view(s, self.left, self.level, self.show_special),
             view(s, self.right, self.level, self.show_special),
@@ -76,9 +178,8 @@ impl Explorer {
     /// The bars of the `[CLS]` row, one per column of the views (the cursor's column names
     /// its bar).
     pub fn cls_bars(&self) -> Vec<(String, f32)> {
-        self.inspection
-            .as_ref()
-            .map_or_else(Vec::new, |i| cls_weights(&i.snapshot, self.level, self.show_special))
+        self.shown()
+            .map_or_else(Vec::new, |s| cls_weights(s.snapshot, self.level, self.show_special))
     }
 
     /// Moves the `[CLS]` bars (`b`).
@@ -97,9 +198,10 @@ impl Explorer {
         }
     }
 
-    /// Takes a new inspection: another utterance's puts the cursor on the `[CLS]` row, the same
-    /// utterance's keeps it where it is.
+    /// Takes a new inspection (recorded, in the live app): another utterance's puts the
+    /// cursor on the `[CLS]` row, the same utterance's keeps it where it is.
     pub fn receive(&mut self, inspection: Inspection) {
+        self.timeline.receive(&inspection);
         let same = self
             .inspection
             .as_ref()
@@ -159,6 +261,15 @@ impl Explorer {
         self.show_special = !self.show_special;
         self.clamp_cursor();
     }
+}
+
+/// The place of the snapshot at `step` in `track`, or of the latest before it (the live log
+/// dropped it as it downsampled).
+fn position(track: &[crate::train::attention_log::Recorded], step: usize) -> Option<usize> {
+    track
+        .iter()
+        .rposition(|r| r.step <= step)
+        .or((!track.is_empty()).then_some(0))
 }
 
 #[cfg(test)]

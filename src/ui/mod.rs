@@ -18,6 +18,7 @@ pub mod status;
 pub mod terminal;
 pub mod text;
 pub mod theme;
+pub mod timeline;
 mod training_screen;
 
 pub use app::{Activity, App, Input, Request, Screen};
