@@ -116,6 +116,7 @@ impl Timeline {
             Source::Live => format!(
                 "no recorded steps of {utterance} yet: each recomputation of its attention is recorded as training goes"
             ),
+            // The recorded ones first: a long path would push them off a narrow line.
             Source::Run(path) => {
                 let held: Vec<String> = self.log.tracks.iter().map(|t| name(t.split, t.index)).collect();
                 let held = match held.len() {
@@ -124,7 +125,7 @@ impl Timeline {
                     n => format!("{} and {} more", held[..3].join(", "), n - 3),
                 };
                 format!(
-                    "no recorded steps of {utterance}: {} holds {held} (train --watch SPLIT:INDEX records others)",
+                    "no recorded steps of {utterance}; recorded: {held} ({}; train --watch SPLIT:INDEX adds others)",
                     path.display()
                 )
             }

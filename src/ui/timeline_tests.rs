@@ -134,7 +134,9 @@ fn less_than_without_a_record_says_why_in_one_line() {
     app.on_key(KeyCode::Char('<'));
     assert_eq!(
         app.message.as_deref(),
-        Some("no recorded steps of dev #1: /tmp/runs/a/attention.safetensors holds dev #0, test #0 (train --watch SPLIT:INDEX records others)")
+        Some(
+            "no recorded steps of dev #1; recorded: dev #0, test #0 (/tmp/runs/a/attention.safetensors; train --watch SPLIT:INDEX adds others)"
+        )
     );
 }
 
@@ -331,7 +333,7 @@ fn a_recorded_step_on_the_attention_screen() {
         }
         insta::assert_snapshot!(format!("recorded_step_{w}x{h}"), shown);
     }
-    // The current weights' screen differs in its heatmaps, not only in its labels.
+    // Esc: the current weights' predictions again.
     app.on_key(KeyCode::Esc);
     let now = screen(120, 40, &app);
     assert!(now.contains("best, epoch 3: pred +1.00"), "{now}");
