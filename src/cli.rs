@@ -9,6 +9,7 @@ use crate::attention::{Level, Matrix};
 use crate::bench::ModelSize;
 use crate::data::Split;
 use crate::device::DeviceSpec;
+use crate::export::through_training::StepPick;
 use crate::export::Format;
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::Preset;
@@ -528,10 +529,13 @@ pub struct EvalArgs {
 
 /// `cmbert-tui export`: attention figures and tables.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("utterances").required(true).args(["index", "figure4", "wav", "curves"])))]
-// `--curves` draws runs' histories, not a checkpoint's attention: no --checkpoint then (the
-// default "." is never read; clap still asks for --checkpoint without --curves).
-#[command(mut_arg("checkpoint", |a| a.required(false).required_unless_present("curves").default_value(".").hide_default_value(true)))]
+#[command(group(clap::ArgGroup::new("utterances").args(["index", "figure4", "wav", "curves"])))]
+// One of them is needed; --index may also pick --through-training's utterance.
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["index", "figure4", "wav", "curves", "through_training"])))]
+// `--curves` draws runs' histories and `--through-training` a run's recorded attention, not a
+// checkpoint's attention: no --checkpoint then (the default "." is never read; clap still
+// asks for --checkpoint without them).
+#[command(mut_arg("checkpoint", |a| a.required(false).required_unless_present_any(["curves", "through_training"]).default_value(".").hide_default_value(true)))]
 pub struct ExportArgs {
     /// The checkpoint and the data.
     #[command(flatten)]
@@ -574,6 +578,25 @@ pub struct ExportArgs {
     /// point as CSV (--out FILE.csv). [default: a new curves.png and curves.csv in exports/]
     #[arg(long, value_name = "RUN", num_args = 1.., conflicts_with_all = ["index", "figure4", "wav", "format"])]
     pub curves: Vec<PathBuf>,
+    /// Instead of a checkpoint's attention: one utterance's attention as run RUN recorded it
+    /// (RUN/attention.safetensors), as an animated PNG (a frame per recorded step, titled with
+    /// the step and its loss) and a PNG strip of --steps side by side. The utterance: --index
+    /// (of --split) [default: the first the run recorded]. Files: --out FILE.png is the
+    /// animation and a new FILE-steps.png beside it the strip. [default: new
+    /// ...-through-training.png and ...-steps.png in exports/]
+    #[arg(long, value_name = "RUN", conflicts_with_all = [
+        "figure4", "wav", "format", "curves", "checkpoint", "data", "audio", "zero_audio", "eval_batch_size", "device",
+    ])]
+    pub through_training: Option<PathBuf>,
+    /// With --through-training: the strip's steps, each the nearest recorded one (a step
+    /// number or `last`), e.g. 0,200,last. [default: 5 recorded steps spread evenly, the first
+    /// and the last among them]
+    #[arg(long, value_name = "STEP,...", value_delimiter = ',', num_args = 1.., requires = "through_training")]
+    pub steps: Vec<StepPick>,
+    /// With --through-training: how long each frame of the animation shows, in milliseconds
+    /// (the last one 3 times as long before it loops). [default: 400]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u16).range(20..=20000), requires = "through_training")]
+    pub frame_ms: Option<u16>,
 }
 
 /// `cmbert-tui compare`: runs side by side.

@@ -161,6 +161,9 @@ fn export_args(best: &Path, wav: &Path, words: &Path, out: &Path) -> ExportArgs 
         out: Some(out.to_path_buf()),
         theme: "paper".into(),
         curves: Vec::new(),
+        through_training: None,
+        steps: Vec::new(),
+        frame_ms: None,
     }
 }
 

@@ -14,6 +14,8 @@ use crate::export::{self, CommandMeta, Format, Item, Meta, Source, Style};
 use crate::figure4;
 use crate::train::attention_snapshot;
 
+mod through_training;
+
 /// Where exports go without `--out`, relative to the working directory.
 pub const EXPORT_DIR: &str = "exports";
 
@@ -21,6 +23,14 @@ pub const EXPORT_DIR: &str = "exports";
 pub fn run(args: ExportArgs) -> Result<()> {
     if !args.curves.is_empty() {
         return curves(&args);
+    }
+    if let Some(run) = &args.through_training {
+        return through_training::run(run, &args);
+    }
+    // clap's `requires` lets them through when --checkpoint (which --through-training
+    // conflicts with) is given.
+    if !args.steps.is_empty() || args.frame_ms.is_some() {
+        bail!("--steps and --frame-ms go with --through-training RUN (the attention a run recorded)");
     }
     let input = &args.input;
     let device = input.device.open()?;

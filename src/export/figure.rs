@@ -145,6 +145,18 @@ pub struct Figure {
 impl Figure {
     /// Lays out one row per item under the metadata line; `Empty` without items.
     pub fn new(items: &[Item], meta: &Meta, style: &Style) -> Result<Self, ExportError> {
+        Self::captioned(items, meta, style, &[])
+    }
+
+    /// As [`Figure::new`], row `i`'s title led by `captions[i]` where there is one (the step
+    /// and loss of a frame of `export --through-training`); the transcript, not the caption,
+    /// is shortened when the title does not fit.
+    pub(crate) fn captioned(
+        items: &[Item],
+        meta: &Meta,
+        style: &Style,
+        captions: &[String],
+    ) -> Result<Self, ExportError> {
         if items.is_empty() {
             return Err(ExportError::Empty);
         }
@@ -188,10 +200,13 @@ impl Figure {
         let header_y = y + line(HEADER, 0.5);
         y += line(HEADER, 2.0);
         let mut layouts = Vec::new();
-        for (r, item) in rows.iter_mut().zip(items) {
+        for (i, (r, item)) in rows.iter_mut().zip(items).enumerate() {
             // Transcripts may carry stray spaces; a title shows the words.
             let text = item.text.split_whitespace().collect::<Vec<_>>().join(" ");
-            r.title = fit(faces, TITLE, width - 2 * MARGIN, &text, |t| title(item, t));
+            r.title = fit(faces, TITLE, width - 2 * MARGIN, &text, |t| match captions.get(i) {
+                Some(caption) => format!("{caption} — {}", title(item, t)),
+                None => title(item, t),
+            });
             let title_y = y + line(TITLE, 0.5);
             y += line(TITLE, 1.7);
             let subtitle_y = y + line(SUBTITLE, 0.5);
@@ -256,6 +271,21 @@ impl Figure {
     /// An 8-bit RGB PNG.
     pub fn png(&self) -> Result<Vec<u8>, ExportError> {
         let (w, h) = (self.layout.width, self.layout.height);
+        let pixels = self.pixels()?;
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&pixels)?;
+        writer.finish()?;
+        Ok(out)
+    }
+
+    /// The figure drawn: `width * height` RGB pixels, row by row (the frames of an animation
+    /// are laid on a canvas of their own).
+    pub(crate) fn pixels(&self) -> Result<Vec<u8>, ExportError> {
+        let (w, h) = (self.layout.width, self.layout.height);
         if w as u64 * h as u64 > MAX_PIXELS {
             let tokens = self
                 .layout
@@ -276,14 +306,7 @@ impl Figure {
             self.draw(&root, Lettering::Raster)?;
             root.present().map_err(draw_error)?;
         }
-        let mut out = Vec::new();
-        let mut encoder = png::Encoder::new(&mut out, w, h);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(&pixels)?;
-        writer.finish()?;
-        Ok(out)
+        Ok(pixels)
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, lettering: Lettering) -> Result<(), ExportError> {

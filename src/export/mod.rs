@@ -7,6 +7,7 @@ pub mod figure;
 mod meta;
 pub mod table;
 mod text;
+pub mod through_training;
 
 pub use meta::{AppMeta, CommandMeta, Meta, Source};
 
@@ -236,18 +237,23 @@ pub fn write_new(
 ) -> Result<PathBuf, ExportError> {
     // Rendered first, so that a failure leaves no empty file behind.
     let bytes = render(items, meta, style, format)?;
+    write_new_bytes(&bytes, dir, stem, format.extension())
+}
+
+/// [`write_new`] of bytes already rendered: a new file `dir/stem.ext` (or `stem-2.ext`, ...).
+pub(crate) fn write_new_bytes(bytes: &[u8], dir: &Path, stem: &str, ext: &str) -> Result<PathBuf, ExportError> {
     fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
     // The name is claimed with create_new, which fails if another writer took it between
     // `unique_path` and now; the content then replaces our own empty claim.
     let path = loop {
-        let path = unique_path(dir, stem, format.extension());
+        let path = unique_path(dir, stem, ext);
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(_) => break path,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(ExportError::io(&path, e)),
         }
     };
-    if let Err(e) = atomic_write(&path, &bytes) {
+    if let Err(e) = atomic_write(&path, bytes) {
         let _ = fs::remove_file(&path);
         return Err(e);
     }

@@ -1,0 +1,260 @@
+use super::*;
+use crate::colormap::Rgb;
+use crate::export::scale;
+use crate::export::tests::snapshot;
+use crate::train::{Inspection, Weights};
+
+/// Test #6 recorded at `steps` (loss: step / 1000, none at step 0), its W_m drifting from
+/// the diagonal to the first column as the steps go; dev #3 recorded once.
+fn log(steps: &[usize]) -> AttentionLog {
+    let mut log = AttentionLog::default();
+    let last = *steps.last().unwrap_or(&1) as f32;
+    for &step in steps {
+        let mut s = snapshot(6);
+        let t = step as f32 / last.max(1.0);
+        s.multimodal_attention = (0..5)
+            .map(|i| {
+                (0..5)
+                    .map(|j| 0.1 + (i == j) as u8 as f32 * (1.0 - t) + (j == 0) as u8 as f32 * t)
+                    .collect()
+            })
+            .collect();
+        let inspection = Inspection {
+            split: Split::Test,
+            weights: Weights::Live { step },
+            snapshot: s,
+        };
+        log.push(&inspection, (step > 0).then_some(step as f32 / 1000.0));
+    }
+    let dev = Inspection {
+        split: Split::Dev,
+        weights: Weights::Live { step: 7 },
+        snapshot: snapshot(3),
+    };
+    log.push(&dev, Some(0.5));
+    log
+}
+
+fn run_meta() -> RunMeta {
+    RunMeta {
+        run: "runs/a".into(),
+        model: "cm-bert (cls-audio zero, preset scratch)".into(),
+        bert: "from scratch".into(),
+        data: "corpus".into(),
+        theme: "paper".into(),
+    }
+}
+
+fn track(log: &AttentionLog) -> &Track {
+    choose(log, Path::new("runs/a/attention.safetensors"), Pick::First).unwrap()
+}
+
+/// The decoded frames of an APNG: (delay numerator, denominator, width, height, RGB pixels).
+fn frames(apng: &[u8]) -> (u32, Vec<(u16, u16, u32, u32, Vec<u8>)>) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(apng)).read_info().unwrap();
+    let control = *reader.info().animation_control().expect("an acTL chunk");
+    assert_eq!(control.num_plays, 0, "loops for ever");
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let mut out = Vec::new();
+    for _ in 0..control.num_frames {
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Rgb);
+        let fctl = *reader.info().frame_control().expect("an fcTL chunk per frame");
+        let pixels = buf[..info.buffer_size()].to_vec();
+        out.push((fctl.delay_num, fctl.delay_den, info.width, info.height, pixels));
+    }
+    assert!(reader.next_frame(&mut buf).is_err(), "no frame past num_frames");
+    (control.num_frames, out)
+}
+
+fn size(png_bytes: &[u8]) -> (u32, u32) {
+    let reader = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
+    let info = reader.info();
+    assert!(info.animation_control().is_none(), "the strip is a still image");
+    (info.width, info.height)
+}
+
+#[test]
+fn steps_parse_as_numbers_or_last() {
+    assert_eq!("last".parse::<StepPick>(), Ok(StepPick::Last));
+    assert_eq!(" 200".parse::<StepPick>(), Ok(StepPick::Near(200)));
+    assert_eq!(
+        "-1".parse::<StepPick>(),
+        Err("`-1` is not a step (a step number, or `last`)".into())
+    );
+    assert_eq!(StepPick::Near(3).to_string(), "3");
+    assert_eq!(StepPick::Last.to_string(), "last");
+}
+
+#[test]
+fn steps_pick_the_nearest_recorded_snapshot_in_step_order_once() {
+    let log = log(&[0, 10, 25, 40, 80]);
+    let s = &track(&log).snapshots;
+    let at = |picks: &[StepPick]| nearest(s, picks);
+    assert_eq!(at(&[StepPick::Near(0)]), [0]);
+    assert_eq!(at(&[StepPick::Near(17)]), [1], "10 is nearer than 25");
+    assert_eq!(at(&[StepPick::Near(18)]), [2], "25 is nearer than 10");
+    assert_eq!(at(&[StepPick::Near(60)]), [3], "40 and 80 as near: the earlier");
+    assert_eq!(at(&[StepPick::Near(5000)]), [4]);
+    assert_eq!(at(&[StepPick::Last]), [4]);
+    assert_eq!(
+        at(&[
+            StepPick::Last,
+            StepPick::Near(1),
+            StepPick::Near(79),
+            StepPick::Near(24)
+        ]),
+        [0, 2, 4],
+        "sorted by step, each once"
+    );
+    assert_eq!(nearest(&[], &[StepPick::Last]), Vec::<usize>::new());
+}
+
+#[test]
+fn the_default_strip_spreads_five_panels_from_first_to_last() {
+    assert_eq!(spread(10, DEFAULT_PANELS), [0, 2, 5, 7, 9]);
+    assert_eq!(spread(64, DEFAULT_PANELS), [0, 16, 32, 47, 63]);
+    assert_eq!(spread(3, DEFAULT_PANELS), [0, 1, 2], "all of fewer");
+    assert_eq!(spread(2, 1), [1]);
+}
+
+#[test]
+fn utterances_are_chosen_and_errors_are_one_line_naming_the_file() {
+    let log = log(&[0, 10]);
+    let file = Path::new("runs/a/attention.safetensors");
+    assert_eq!(recorded(&log), "test #6, dev #3");
+    assert_eq!(recorded(&AttentionLog::default()), "nothing");
+    let first = choose(&log, file, Pick::First).unwrap();
+    assert_eq!((first.split, first.index), (Split::Test, 6));
+    let asked = choose(&log, file, Pick::Utterance(Split::Test, 6)).unwrap();
+    assert_eq!(asked.snapshots.len(), 2);
+
+    let err = choose(&log, file, Pick::Utterance(Split::Dev, 9)).unwrap_err();
+    assert!(matches!(err, ThroughTrainingError::NotRecorded { .. }));
+    assert_eq!(
+        err.to_string(),
+        "runs/a/attention.safetensors: dev #9 was not recorded; recorded: test #6, dev #3 (choose one with \
+--split and --index)"
+    );
+    let err = choose(&log, file, Pick::Utterance(Split::Dev, 3)).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ThroughTrainingError::TooFew { count: 1, .. }), "{text}");
+    assert!(
+        text.starts_with(
+            "runs/a/attention.safetensors: dev #3 has 1 recorded snapshot(s); an animation needs 2 or more"
+        ),
+        "{text}"
+    );
+    let err = choose(&AttentionLog::default(), file, Pick::First).unwrap_err();
+    assert!(matches!(err, ThroughTrainingError::Nothing { .. }));
+    assert!(err
+        .to_string()
+        .starts_with("runs/a/attention.safetensors: no utterance recorded"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let err = read(dir.path()).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ThroughTrainingError::Missing { .. }), "{text}");
+    assert!(
+        text.starts_with(&format!("{}: no such file", dir.path().join(ATTENTION).display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("train --watch SPLIT:INDEX") && !text.contains('\n'),
+        "{text}"
+    );
+    std::fs::write(dir.path().join(ATTENTION), "not safetensors").unwrap();
+    let err = read(dir.path()).unwrap_err();
+    assert!(matches!(err, ThroughTrainingError::Log(_)), "{err}");
+    assert!(err.to_string().contains("not a recorded attention file"), "{err}");
+}
+
+const ATTENTION: &str = crate::train::attention_log::ATTENTION_FILE;
+
+#[test]
+fn the_animation_has_a_frame_per_snapshot_all_one_size_each_showing_its_step() {
+    let steps = [0, 10, 25, 40, 80];
+    let log = log(&steps);
+    let track = track(&log);
+    let style = Style::default();
+    let apng = animation(track, &run_meta(), &style, 250).unwrap();
+    let (count, frames) = frames(&apng);
+    assert_eq!(count as usize, steps.len());
+    let figures = figures(track, &[0, 1, 2, 3, 4], &run_meta(), &style).unwrap();
+    let (w, h) = canvas(&figures);
+    for (i, (num, den, fw, fh, pixels)) in frames.iter().enumerate() {
+        assert_eq!((*fw, *fh), (w, h), "frame {i} has the canvas's size");
+        let hold = if i == steps.len() - 1 { 3 } else { 1 };
+        assert_eq!((*num, *den), (250 * hold, 1000), "frame {i}'s delay");
+        // Each frame is its snapshot's figure: W_m's cells have that snapshot's colours.
+        let layout = figures[i].layout();
+        let dx = (w - layout.width) as i32 / 2;
+        let view = &style.views(&track.snapshots[i].snapshot)[1];
+        let map = layout.rows[0].heatmaps[1];
+        for (r, c) in [(0, 0), (1, 1), (1, 0), (2, 3)] {
+            let (x, y) = map.cell_center(r, c);
+            let k = (y as usize * w as usize + (x + dx) as usize) * 3;
+            let expected = style.colormap(view.matrix).at(scale(view).unit(view.values[r][c]));
+            assert_eq!(
+                Rgb(pixels[k], pixels[k + 1], pixels[k + 2]),
+                expected,
+                "frame {i}, W_m ({r}, {c})"
+            );
+        }
+    }
+    assert_ne!(frames[0].4, frames[4].4, "the attention moves");
+}
+
+#[test]
+fn titles_lead_with_the_step_and_the_loss() {
+    let log = log(&[0, 120]);
+    let track = track(&log);
+    assert_eq!(caption(&track.snapshots[0]), "step 0 · no loss yet");
+    assert_eq!(caption(&track.snapshots[1]), "step 120 · loss 0.1200");
+    let figures = figures(track, &[1], &run_meta(), &Style::default()).unwrap();
+    let svg = figures[0].svg().unwrap();
+    assert!(
+        svg.contains("step 120 · loss 0.1200 — test #6: &quot;funny ok&quot; — label +1.20, prediction +0.85"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("model: cm-bert (cls-audio zero, preset scratch)   ·   split: test")
+            && svg.contains("run: runs/a   ·   step: 120"),
+        "the header names the run and the step: {svg}"
+    );
+}
+
+#[test]
+fn the_strip_grows_a_panel_wide_per_step() {
+    let log = log(&[0, 10, 25, 40, 80]);
+    let track = track(&log);
+    let style = Style::default();
+    let widths: Vec<u32> = (1..=3)
+        .map(|n| {
+            let which: Vec<usize> = (0..n).collect();
+            let (w, h) = size(&strip(track, &which, &run_meta(), &style).unwrap());
+            let figures = figures(track, &which, &run_meta(), &style).unwrap();
+            assert_eq!(h, figures.iter().map(|f| f.layout().height).max().unwrap());
+            w
+        })
+        .collect();
+    let panel = figures(track, &[1], &run_meta(), &style).unwrap()[0].layout().width;
+    assert_eq!(widths[1] - widths[0], panel + PANEL_GAP);
+    // The rule between two panels runs from top to bottom in the gap's middle.
+    let two = strip(track, &[0, 1], &run_meta(), &style).unwrap();
+    let mut reader = png::Decoder::new(std::io::Cursor::new(two)).read_info().unwrap();
+    let mut px = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut px).unwrap();
+    let first = figures(track, &[0], &run_meta(), &style).unwrap()[0].layout().width;
+    let rule = (first + PANEL_GAP / 2) as usize;
+    for y in [0, info.height as usize / 2, info.height as usize - 1] {
+        let i = (y * info.width as usize + rule) * 3;
+        assert_eq!(px[i..i + 3], RULE, "row {y}");
+        assert_eq!(px[i - 3..i], [WHITE; 3], "the gap is white beside the rule");
+    }
+    assert!(widths[2] > widths[1] && widths[1] > widths[0], "{widths:?}");
+    assert!(matches!(
+        strip(track, &[], &run_meta(), &style),
+        Err(ThroughTrainingError::Export(ExportError::Empty))
+    ));
+}
