@@ -614,7 +614,14 @@ pub struct CompareArgs {
     /// or FILE.md (the metrics table). Repeat for several files.
     #[arg(long, value_name = "FILE")]
     pub out: Vec<PathBuf>,
-    /// Replace existing --out files.
+    /// Write the attention figure of the first two runs instead of showing it: FILE.png or
+    /// FILE.svg (both runs' W_m on an utterance both recorded, and B minus A). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub attention_out: Vec<PathBuf>,
+    /// The utterance of --attention-out (one both runs recorded); the first they share by default.
+    #[arg(long, value_name = "SPLIT:INDEX", value_parser = parse_watch, requires = "attention_out")]
+    pub utterance: Option<(Split, usize)>,
+    /// Replace existing --out and --attention-out files.
     #[arg(long)]
     pub force: bool,
     /// Print the metrics table instead of opening the screen (as when stdout is not a terminal).
@@ -639,7 +646,7 @@ pub struct CorpusArgs {
     pub sizes: Vec<usize>,
 }
 
-/// `test:12` for `train --watch`.
+/// `test:12` for `train --watch` and `compare --utterance`.
 fn parse_watch(s: &str) -> Result<(Split, usize), String> {
     let (split, index) = s
         .split_once(':')

@@ -2,7 +2,8 @@
 //! `--seeds` run's directory is one row of its `seed-N/` runs), reads what it says (its
 //! history, its checkpoints' record, `results.json`) into a `compare::Comparison`, then
 //! shows it (`ui::compare`), prints its table (no terminal, `--headless`) or writes it
-//! (`--out FILE`: the curves as PNG/SVG, the table as CSV/Markdown).
+//! (`--out FILE`: the curves as PNG/SVG, the table as CSV/Markdown; `--attention-out FILE`:
+//! the first two runs' attention on an utterance both recorded, `export::pair`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -12,8 +13,13 @@ use anyhow::{bail, Context, Result};
 use super::eval::refuse_overwrite;
 use super::runs::{is_checkpoint, is_run_dir, read_record, seed_runs, RunResults, TestFigures};
 use crate::cli::CompareArgs;
+use crate::compare::attention::{pair, Recording, Side};
 use crate::compare::{Comparison, Grouping, Run, RunInput, Scores, COLUMNS};
+use crate::data::Split;
 use crate::export::curves::{self, CurvesFormat};
+use crate::export::Format;
+use crate::model::ModelKind;
+use crate::train::attention_log::{AttentionLog, AttentionLogError};
 use crate::train::engine::run_dir_of;
 use crate::train::history::{History, HISTORY_FILE};
 
@@ -33,11 +39,34 @@ pub fn run(args: CompareArgs) -> Result<()> {
             Ok((out, format))
         })
         .collect::<Result<Vec<_>>>()?;
+    let attention_outs = args
+        .attention_out
+        .iter()
+        .map(|out| {
+            let format = Format::from_path(out)
+                .filter(|f| matches!(f, Format::Png | Format::Svg))
+                .with_context(|| {
+                    format!(
+                        "{}: --attention-out takes a .png or .svg file (the two runs' attention figure)",
+                        out.display()
+                    )
+                })?;
+            refuse_overwrite(out, args.force)?;
+            Ok((out, format))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let comparison = load(&args.runs)?;
-    if !outs.is_empty() {
+    if !outs.is_empty() || !attention_outs.is_empty() {
         for (out, format) in outs {
             let what = write(&comparison, format, out, curves::Contents::Comparison)?;
             println!("wrote {} ({what})", out.display());
+        }
+        if !attention_outs.is_empty() {
+            let recordings = recordings(&comparison);
+            for (out, format) in attention_outs {
+                let what = write_attention(&comparison, &recordings, args.utterance, format, out)?;
+                println!("wrote {} ({what})", out.display());
+            }
         }
         return Ok(());
     }
@@ -46,8 +75,82 @@ pub fn run(args: CompareArgs) -> Result<()> {
         return Ok(());
     }
     let theme = crate::ui::Theme::load(&args.theme)?;
-    crate::ui::compare::show(crate::ui::compare::CompareView::new(comparison, theme))?;
+    let recordings = recordings(&comparison);
+    crate::ui::compare::show(crate::ui::compare::CompareView::new(comparison, recordings, theme))?;
     Ok(())
+}
+
+/// What each row's run recorded of its attention (`RUN/attention.safetensors`), in row
+/// order: a seed group's first seed stands for it.
+pub fn recordings(cmp: &Comparison) -> Vec<Recording> {
+    cmp.rows
+        .iter()
+        .map(|row| {
+            let Some(run) = row.runs.first() else {
+                return Recording::Missing;
+            };
+            if run.spec.as_ref().is_some_and(|s| s.model == ModelKind::TBert) {
+                return Recording::TextOnly;
+            }
+            match AttentionLog::read(&AttentionLog::path_in(&run.dir)) {
+                Ok(log) => Recording::from_log(&log),
+                Err(AttentionLogError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    Recording::Missing
+                }
+                Err(e) => Recording::Unreadable(e.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// Writes the attention figure of the first two rows on `utterance` (else the first one
+/// both recorded) to `out`; says what the file holds.
+fn write_attention(
+    cmp: &Comparison,
+    recordings: &[Recording],
+    utterance: Option<(Split, usize)>,
+    format: Format,
+    out: &Path,
+) -> Result<String> {
+    let side = |i: usize| {
+        let row = cmp.rows.get(i)?;
+        Some(Side {
+            label: &row.label,
+            dir: row.runs.first().map_or(&row.dir, |r| &r.dir),
+            recording: recordings.get(i)?,
+        })
+    };
+    let (Some(a), Some(b)) = (side(0), side(1)) else {
+        bail!("--attention-out compares the attention of two runs: give compare two runs or more");
+    };
+    let pairs = pair(a, b).map_err(|e| anyhow::anyhow!("--attention-out: {e}"))?;
+    let chosen = match utterance {
+        Some((split, index)) => pairs
+            .iter()
+            .find(|p| p.a.split == split && p.a.index == index)
+            .with_context(|| {
+                let shared: Vec<String> = pairs.iter().map(|p| p.name()).collect();
+                format!(
+                    "--utterance {split}:{index}: not recorded by both runs; they share {}",
+                    shared.join(", ")
+                )
+            })?,
+        None => pairs.iter().find(|p| p.same_tokens()).unwrap_or(&pairs[0]),
+    };
+    let mut header = format!("W_m of two runs: A {}, B {}", a.label, b.label);
+    let common = cmp.common();
+    if !common.is_empty() {
+        header += &format!("   ·   all: {}", common.join(", "));
+    }
+    let bytes = crate::export::pair::render(chosen, [a.label, b.label], &header, format)
+        .map_err(|e| anyhow::anyhow!("--attention-out {}: {e}", out.display()))?;
+    crate::fsutil::write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(format!(
+        "the attention of {} in {} and {}, and their difference",
+        chosen.name(),
+        a.label,
+        b.label
+    ))
 }
 
 /// Writes `format` of the comparison to `out`; says what the file holds.

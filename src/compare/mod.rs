@@ -16,6 +16,7 @@ use crate::model::ModelKind;
 use crate::train::history::{Entry, History};
 use crate::train::{Metrics, RunSpec};
 
+pub mod attention;
 mod table;
 pub use table::{Better, Column, COLUMNS};
 

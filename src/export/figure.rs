@@ -1,7 +1,9 @@
 //! Paper-style attention figures, as in CM-BERT's Figure 4: one row per utterance, titled with
 //! its text, label and prediction; two heatmaps side by side with the words on both axes, the
 //! `[CLS]` row (the one that is scored) marked, and a colour bar each. One drawing routine
-//! serves both plotters backends, so the SVG and the PNG are the same figure.
+//! serves both plotters backends, so the SVG and the PNG are the same figure. Other figures
+//! of heatmaps (`export::pair`: two runs and their difference) lay out their own panels
+//! through [`Figure::from_rows`].
 
 use plotters::backend::{BitMapBackend, DrawingBackend, SVGBackend};
 use plotters::coord::Shift;
@@ -36,6 +38,8 @@ const BAR_W: i32 = 24;
 const TICK_LEN: i32 = 6;
 const MIN_BAR_H: i32 = 180;
 const ROW_GAP: i32 = 40;
+/// Line spacing of a subtitle's lines, in ems.
+const SUBTITLE_LINE: f32 = 1.25;
 /// A PNG above this many pixels (~180 MB of RGB) is refused rather than allocated.
 pub(super) const MAX_PIXELS: u64 = 60_000_000;
 
@@ -49,15 +53,27 @@ fn rgb(c: Rgb) -> RGBColor {
 }
 
 /// One heatmap's content.
-struct Panel {
+pub(crate) struct Panel {
     view: View,
     scale: Scale,
     colormap: Colormap,
-    subtitle: String,
+    /// Lines above the heatmap.
+    subtitle: Vec<String>,
     ticks: Vec<(f32, String)>,
 }
 
 impl Panel {
+    /// `view` drawn on `colormap` with `scale`, under the `subtitle` lines.
+    pub(crate) fn new(view: View, scale: Scale, colormap: Colormap, subtitle: Vec<String>) -> Self {
+        Self {
+            ticks: ticks(scale),
+            view,
+            scale,
+            colormap,
+            subtitle,
+        }
+    }
+
     fn color(&self, v: f32) -> RGBColor {
         rgb(self.colormap.at(self.scale.unit(v)))
     }
@@ -75,7 +91,18 @@ impl Panel {
 
 struct Row {
     title: String,
-    panels: [Panel; 2],
+    panels: Vec<Panel>,
+}
+
+/// One row of a figure: the title made from the utterance's text (cut short with an
+/// ellipsis until it fits), and the heatmaps left to right.
+pub(crate) struct FigureRow<'a> {
+    /// The utterance's text.
+    pub text: String,
+    /// The title with `text` (or its shortened form) in it.
+    pub title: Box<dyn Fn(&str) -> String + 'a>,
+    /// The heatmaps.
+    pub panels: Vec<Panel>,
 }
 
 /// Where things are, in pixels; public so that tests can find a cell.
@@ -93,15 +120,15 @@ pub struct Layout {
     pub rotated_columns: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 /// Where one utterance's row is.
 pub struct RowLayout {
     /// Vertical centre of the title.
     pub title_y: i32,
-    /// Vertical centre of the heatmaps' subtitles.
+    /// Vertical centre of the heatmaps' subtitles (their first lines).
     pub subtitle_y: i32,
-    /// The left and right heatmaps.
-    pub heatmaps: [HeatmapLayout; 2],
+    /// The heatmaps, left to right (two in `export`'s figures).
+    pub heatmaps: Vec<HeatmapLayout>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -140,6 +167,9 @@ pub struct Figure {
     header: String,
     rows: Vec<Row>,
     layout: Layout,
+    /// Where each panel's subtitle is centred: over its heatmap, moved inwards where it
+    /// would reach past the panel's room.
+    subtitle_x: Vec<Vec<i32>>,
 }
 
 impl Figure {
@@ -157,12 +187,43 @@ impl Figure {
         style: &Style,
         captions: &[String],
     ) -> Result<Self, ExportError> {
-        if items.is_empty() {
+        let rows = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let caption = captions.get(i);
+                FigureRow {
+                    // Transcripts may carry stray spaces; a title shows the words.
+                    text: item.text.split_whitespace().collect::<Vec<_>>().join(" "),
+                    title: Box::new(move |t: &str| match caption {
+                        Some(caption) => format!("{caption} — {}", title(item, t)),
+                        None => title(item, t),
+                    }),
+                    panels: panels(item, style),
+                }
+            })
+            .collect();
+        Self::from_rows(&header(meta), rows)
+    }
+
+    /// Lays out `rows` under the `header` line, each row's panels side by side; `Empty`
+    /// without rows.
+    pub(crate) fn from_rows(header: &str, rows: Vec<FigureRow>) -> Result<Self, ExportError> {
+        if rows.is_empty() {
             return Err(ExportError::Empty);
         }
         let faces = Faces::get()?;
         let width_of = |font: Font, text: &str| faces.width(font, text).ceil() as i32;
-        let mut rows: Vec<Row> = items.iter().map(|item| row(item, style)).collect();
+        let (specs, mut rows): (Vec<_>, Vec<Row>) = rows
+            .into_iter()
+            .map(|r| {
+                let row = Row {
+                    title: String::new(),
+                    panels: r.panels,
+                };
+                ((r.text, r.title), row)
+            })
+            .unzip();
 
         let panels = || rows.iter().flat_map(|r| r.panels.iter());
         let label_w = panels()
@@ -183,52 +244,68 @@ impl Figure {
             .flat_map(|p| p.ticks.iter().map(|(_, t)| width_of(TICK, t)))
             .max()
             .unwrap_or(0);
+        let subtitle_w = panels()
+            .flat_map(|p| p.subtitle.iter().map(|l| width_of(SUBTITLE, l)))
+            .max()
+            .unwrap_or(0);
+        let k = rows.iter().map(|r| r.panels.len()).max().unwrap_or(0).max(1) as i32;
         let bar_total = BAR_GAP + BAR_W + TICK_LEN + 6 + tick_w;
         let n_max = panels().map(|p| p.view.labels.len()).max().unwrap_or(0).max(1) as i32;
-        let fixed = 2 * MARGIN + PANEL_GAP + 2 * (label_w + bar_total);
-        let cell = ((MIN_WIDTH - fixed) / (2 * n_max)).clamp(MIN_CELL, MAX_CELL);
+        let fixed = 2 * MARGIN + (k - 1) * PANEL_GAP + k * (label_w + bar_total);
+        let cell = ((MIN_WIDTH - fixed) / (k * n_max)).clamp(MIN_CELL, MAX_CELL);
         let rotated = col_w > cell - 6;
         let col_label_h = if rotated { col_w } else { LABEL.size as i32 } + 2 * LABEL_PAD;
-        let slot = label_w + n_max * cell + bar_total;
-        let content_w = 2 * slot + PANEL_GAP;
+        // A panel has room for its longest subtitle line.
+        let slot = (label_w + n_max * cell + bar_total).max(subtitle_w);
+        let content_w = k * slot + (k - 1) * PANEL_GAP;
         let width = (content_w + 2 * MARGIN).max(MIN_WIDTH);
         let left = (width - content_w) / 2;
 
         let line = |font: Font, spacing: f32| (font.size * spacing).round() as i32;
         let mut y = MARGIN;
-        let header = fit(faces, HEADER, width - 2 * MARGIN, &header(meta), |t| t.to_string());
+        let header = fit(faces, HEADER, width - 2 * MARGIN, header, |t| t.to_string());
         let header_y = y + line(HEADER, 0.5);
         y += line(HEADER, 2.0);
         let mut layouts = Vec::new();
-        for (i, (r, item)) in rows.iter_mut().zip(items).enumerate() {
-            // Transcripts may carry stray spaces; a title shows the words.
-            let text = item.text.split_whitespace().collect::<Vec<_>>().join(" ");
-            r.title = fit(faces, TITLE, width - 2 * MARGIN, &text, |t| match captions.get(i) {
-                Some(caption) => format!("{caption} — {}", title(item, t)),
-                None => title(item, t),
-            });
+        let mut subtitle_x = Vec::new();
+        for (r, (text, make)) in rows.iter_mut().zip(&specs) {
+            r.title = fit(faces, TITLE, width - 2 * MARGIN, text, make);
             let title_y = y + line(TITLE, 0.5);
             y += line(TITLE, 1.7);
             let subtitle_y = y + line(SUBTITLE, 0.5);
-            y += line(SUBTITLE, 1.6);
-            let heatmaps = [0, 1].map(|k| {
-                let n = r.panels[k].view.labels.len();
-                let x = left + k as i32 * (slot + PANEL_GAP) + label_w;
-                HeatmapLayout {
-                    x,
-                    y,
-                    cell,
-                    n,
-                    bar: (
-                        x + n as i32 * cell + BAR_GAP,
+            let lines = r.panels.iter().map(|p| p.subtitle.len()).max().unwrap_or(1).max(1) as i32;
+            y += line(SUBTITLE, 1.6) + (lines - 1) * line(SUBTITLE, SUBTITLE_LINE);
+            let heatmaps: Vec<HeatmapLayout> = (0..r.panels.len())
+                .map(|k| {
+                    let n = r.panels[k].view.labels.len();
+                    let x = left + k as i32 * (slot + PANEL_GAP) + label_w;
+                    HeatmapLayout {
+                        x,
                         y,
-                        BAR_W,
-                        (n as i32 * cell).max(MIN_BAR_H),
-                    ),
-                }
-            });
-            let side = heatmaps[0].side().max(heatmaps[1].side());
-            let bar = heatmaps[0].bar.3.max(heatmaps[1].bar.3);
+                        cell,
+                        n,
+                        bar: (
+                            x + n as i32 * cell + BAR_GAP,
+                            y,
+                            BAR_W,
+                            (n as i32 * cell).max(MIN_BAR_H),
+                        ),
+                    }
+                })
+                .collect();
+            subtitle_x.push(
+                heatmaps
+                    .iter()
+                    .zip(&r.panels)
+                    .map(|(map, p)| {
+                        let half = p.subtitle.iter().map(|l| width_of(SUBTITLE, l)).max().unwrap_or(0) / 2;
+                        let (room_l, room_r) = (map.x - label_w, map.x - label_w + slot);
+                        (map.x + map.side() / 2).min(room_r - half).max(room_l + half)
+                    })
+                    .collect(),
+            );
+            let side = heatmaps.iter().map(HeatmapLayout::side).max().unwrap_or(0);
+            let bar = heatmaps.iter().map(|m| m.bar.3).max().unwrap_or(0);
             // The lowest tick label reaches half a line below the bar.
             y += (side + col_label_h).max(bar + line(TICK, 0.6)) + ROW_GAP;
             layouts.push(RowLayout {
@@ -249,6 +326,7 @@ impl Figure {
                 rows: layouts,
                 rotated_columns: rotated,
             },
+            subtitle_x,
         })
     }
 
@@ -325,7 +403,7 @@ impl Figure {
             Direction::Across,
         )?;
         let center = self.layout.width as i32 / 2;
-        for (row, at) in self.rows.iter().zip(&self.layout.rows) {
+        for ((row, at), xs) in self.rows.iter().zip(&self.layout.rows).zip(&self.subtitle_x) {
             pen.text(
                 &row.title,
                 (center, at.title_y),
@@ -334,16 +412,11 @@ impl Figure {
                 HPos::Center,
                 Direction::Across,
             )?;
-            for (panel, map) in row.panels.iter().zip(&at.heatmaps) {
-                let mid = map.x + map.side() / 2;
-                pen.text(
-                    &panel.subtitle,
-                    (mid, at.subtitle_y),
-                    SUBTITLE,
-                    INK,
-                    HPos::Center,
-                    Direction::Across,
-                )?;
+            for ((panel, map), &mid) in row.panels.iter().zip(&at.heatmaps).zip(xs) {
+                for (i, text) in panel.subtitle.iter().enumerate() {
+                    let y = at.subtitle_y + i as i32 * (SUBTITLE.size * SUBTITLE_LINE).round() as i32;
+                    pen.text(text, (mid, y), SUBTITLE, INK, HPos::Center, Direction::Across)?;
+                }
                 self.heatmap(&pen, panel, map)?;
                 colour_bar(&pen, panel, map)?;
             }
@@ -532,21 +605,20 @@ pub(super) fn draw_error(e: impl std::fmt::Display) -> ExportError {
     ExportError::Draw(e.to_string())
 }
 
-fn row(item: &Item, style: &Style) -> Row {
-    let panels = style.views(item.snapshot).map(|view| {
-        let scale = scale(&view);
-        Panel {
-            subtitle: format!("{} — {}", view.matrix.name(), view.matrix.caption()),
-            ticks: ticks(scale),
-            colormap: style.colormap(view.matrix).clone(),
-            scale,
-            view,
-        }
-    });
-    Row {
-        title: String::new(),
-        panels,
-    }
+fn panels(item: &Item, style: &Style) -> Vec<Panel> {
+    style
+        .views(item.snapshot)
+        .into_iter()
+        .map(|view| {
+            let subtitle = vec![format!("{} — {}", view.matrix.name(), view.matrix.caption())];
+            Panel::new(
+                view.clone(),
+                scale(&view),
+                style.colormap(view.matrix).clone(),
+                subtitle,
+            )
+        })
+        .collect()
 }
 
 /// `test #572: "I THOUGHT IT WAS FUN" — label +1.20, prediction +0.85 (audio removed: +0.85)`
@@ -564,7 +636,7 @@ fn title(item: &Item, text: &str) -> String {
 
 /// The metadata's entries that have a value, the usual ones first:
 /// `model: cm-bert · cls_audio: zero · checkpoint: ... · split: test · ...`.
-pub(super) fn header(meta: &Meta) -> String {
+pub(crate) fn header(meta: &Meta) -> String {
     const FIRST: [&str; 4] = ["model", "cls_audio", "checkpoint", "split"];
     let mut entries = meta.entries();
     // Stable: the others keep their name order.

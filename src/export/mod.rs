@@ -5,6 +5,7 @@
 pub mod curves;
 pub mod figure;
 mod meta;
+pub mod pair;
 pub mod table;
 mod text;
 pub mod through_training;

@@ -4,7 +4,9 @@
 //! dotted around it; below, the metrics table, one row per run or seed group (mean ± std),
 //! whose coloured labels are the chart's legend and whose best values are marked.
 //!
-//! Keys as on the training screen: `l` log scale, `+` `-` smoothing, `t` theme, `q` quits.
+//! Keys as on the training screen: `l` log scale, `+` `-` smoothing, `t` theme, `q` quits;
+//! `a` (or Tab) switches to the attention view (`ui::compare_attention`: the same utterance
+//! in two runs and their difference) and back.
 
 use crossbeam_channel::unbounded;
 use crossterm::event::{KeyCode, KeyModifiers};
@@ -17,19 +19,34 @@ use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragrap
 use ratatui::Frame;
 
 use super::app::Input;
+use super::compare_attention::{AttentionCompare, AttentionPanels};
 use super::session::{self, InputReader, Session};
 use super::text::cols;
 use super::theme::Theme;
+use crate::compare::attention::Recording;
 use crate::compare::{BandPoint, Column, Comparison, Grouping};
 
 /// Points per curve on screen: more than a wide terminal's braille columns.
 const CURVE_POINTS: usize = 600;
+
+/// What the screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareMode {
+    /// The overlaid curves and the metrics table.
+    Curves,
+    /// Two runs' attention on one utterance, and their difference.
+    Attention,
+}
 
 /// The screen's state: the comparison and how it is drawn.
 #[derive(Debug, Clone)]
 pub struct CompareView {
     /// What is compared.
     pub comparison: Comparison,
+    /// The curves or the attention view (`a`, Tab).
+    pub mode: CompareMode,
+    /// Which two runs' attention, on which utterance.
+    pub attention: AttentionCompare,
     /// The colours.
     pub theme: Theme,
     /// The loss axis is logarithmic (`l`).
@@ -43,9 +60,13 @@ pub struct CompareView {
 }
 
 impl CompareView {
-    /// The screen at the training screen's defaults (linear scale, smoothing 0.9).
-    pub fn new(comparison: Comparison, theme: Theme) -> Self {
+    /// The screen at the training screen's defaults (linear scale, smoothing 0.9), on the
+    /// curves; `recordings` is what each row's run recorded of its attention, in row order
+    /// (`commands::compare::recordings`).
+    pub fn new(comparison: Comparison, recordings: Vec<Recording>, theme: Theme) -> Self {
         Self {
+            attention: AttentionCompare::new(&comparison, recordings),
+            mode: CompareMode::Curves,
             comparison,
             theme,
             log_scale: false,
@@ -66,7 +87,16 @@ impl CompareView {
             _ => return,
         };
         self.message = None;
+        if self.mode == CompareMode::Attention && self.attention.on_key(key.code) {
+            return;
+        }
         match key.code {
+            KeyCode::Char('a') | KeyCode::Tab => {
+                self.mode = match self.mode {
+                    CompareMode::Curves => CompareMode::Attention,
+                    CompareMode::Attention => CompareMode::Curves,
+                }
+            }
             KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
             KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => self.quit = true,
             KeyCode::Char('l') => self.log_scale = !self.log_scale,
@@ -92,8 +122,18 @@ impl CompareView {
         if let Some(bg) = self.theme.background {
             frame.render_widget(Block::default().style(Style::default().bg(bg)), area);
         }
-        let table = CompareTable(self);
         let [body, footer] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        if self.mode == CompareMode::Attention {
+            let panels = AttentionPanels {
+                state: &self.attention,
+                theme: &self.theme,
+            };
+            frame.render_widget(panels, body);
+            let hint = self.message.clone().unwrap_or_else(|| self.attention.hint());
+            frame.render_widget(Paragraph::new(hint).style(Style::default().fg(self.theme.dim)), footer);
+            return;
+        }
+        let table = CompareTable(self);
         let table_h = table
             .height()
             .min(body.height.saturating_sub(8))
@@ -103,7 +143,7 @@ impl CompareView {
         frame.render_widget(table, bottom);
         let hint = self.message.clone().unwrap_or_else(|| {
             format!(
-                "l log scale  + - smoothing ({:.2})  t theme  q quit   `compare --out FILE` writes it",
+                "l log scale  + - smoothing ({:.2})  a attention  t theme  q quit   `compare --out FILE` writes it",
                 self.ema_alpha
             )
         });

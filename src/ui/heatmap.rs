@@ -188,11 +188,10 @@ impl Grid {
 }
 
 impl HeatmapPanel<'_> {
-    fn colormap(&self) -> &Colormap {
-        if self.view.matrix.signed() {
-            &self.theme.diverging
-        } else {
-            &self.theme.sequential
+    fn colormap(&self, values: Values) -> &Colormap {
+        match values {
+            Values::Plain => &self.theme.sequential,
+            Values::Signed => &self.theme.diverging,
         }
     }
 
@@ -205,12 +204,12 @@ impl HeatmapPanel<'_> {
         (header + n + 1 + 2).min(u16::MAX as usize) as u16
     }
 
-    fn legend(&self, scale: &Scale, width: usize) -> Line<'static> {
+    fn legend(&self, scale: &Scale, map: &Colormap, width: usize) -> Line<'static> {
         let dim = Style::default().fg(self.theme.dim);
         let legend_w = width.saturating_sub(18).clamp(4, 24);
         let mut legend = vec![Span::styled(format!(" {:.3} ", scale.lo), dim)];
         for k in 0..legend_w {
-            let rgb = self.colormap().at(k as f32 / (legend_w - 1) as f32);
+            let rgb = map.at(k as f32 / (legend_w - 1) as f32);
             legend.push(Span::styled("█", Style::default().fg(color(rgb))));
         }
         legend.push(Span::styled(format!(" {:.3} ", scale.hi), dim));
@@ -218,17 +217,57 @@ impl HeatmapPanel<'_> {
     }
 }
 
+/// How a heatmap's values map to colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Values {
+    /// From the lowest value up, on the theme's sequential map.
+    Plain,
+    /// Centred on zero, on the theme's diverging map.
+    Signed,
+}
+
 impl Widget for HeatmapPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        let v = self.view;
+        let values = if v.matrix.signed() {
+            Values::Signed
+        } else {
+            Values::Plain
+        };
+        let title = format!(" {} · {} {}", v.matrix.name(), v.matrix.caption(), self.note);
+        self.draw(title, values, area, buf);
+    }
+}
+
+/// A heatmap under its own title rather than its matrix's (the compare screen names the
+/// run; the difference of two runs' W_m is no one snapshot's matrix and is `Signed`).
+pub struct TitledPanel<'a> {
+    /// The view and its colours.
+    pub panel: HeatmapPanel<'a>,
+    /// The title.
+    pub title: &'a str,
+    /// Its colour scale.
+    pub values: Values,
+}
+
+impl Widget for TitledPanel<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        self.panel.draw(format!(" {} ", self.title), self.values, area, buf);
+    }
+}
+
+impl HeatmapPanel<'_> {
+    fn draw(self, title: String, values: Values, area: Rect, buf: &mut Buffer) {
         let (v, theme) = (self.view, self.theme);
-        let scale = Scale::for_range(v.range(), v.matrix.signed());
+        let scale = Scale::for_range(v.range(), values == Values::Signed);
+        let map = self.colormap(values);
         let border = if self.focused { theme.accent } else { theme.border };
         // The legend sits in the bottom border: one more line for the rows.
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(Style::default().fg(border))
-            .title(format!(" {} · {} {}", v.matrix.name(), v.matrix.caption(), self.note))
-            .title_bottom(self.legend(&scale, area.width.saturating_sub(2) as usize));
+            .title(title)
+            .title_bottom(self.legend(&scale, map, area.width.saturating_sub(2) as usize));
         let inner = block.inner(area);
         block.render(area, buf);
         let n = v.labels.len();
@@ -237,7 +276,6 @@ impl Widget for HeatmapPanel<'_> {
         let Some(g) = Grid::new(v, cursor.unwrap_or((0, 0)), width, inner.height as usize) else {
             return;
         };
-        let map = self.colormap();
         let dim = Style::default().fg(theme.dim);
         let strong = Style::default().fg(theme.accent).add_modifier(Modifier::BOLD);
         let at = |x: usize, y: usize| (inner.x + x as u16, inner.y + y as u16);
@@ -303,7 +341,10 @@ impl Widget for HeatmapPanel<'_> {
                     buf.set_string(x, y, format!("{:^w$}", "◆"), style);
                 } else {
                     // Signed values: the glyph grows with the distance from zero.
-                    let strength = if v.matrix.signed() { (2.0 * t - 1.0).abs() } else { t };
+                    let strength = match values {
+                        Values::Signed => (2.0 * t - 1.0).abs(),
+                        Values::Plain => t,
+                    };
                     let shade = SHADES[((strength * 4.0) as usize).min(3)];
                     buf.set_string(x, y, shade.repeat(w), Style::default().fg(color(rgb)));
                 }

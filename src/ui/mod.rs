@@ -6,6 +6,7 @@ pub mod app;
 mod attention_screen;
 pub mod browser;
 pub mod compare;
+pub mod compare_attention;
 pub mod explorer;
 pub mod heatmap;
 mod help;

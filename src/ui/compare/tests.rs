@@ -54,7 +54,7 @@ fn key(code: KeyCode) -> Input {
 #[test]
 fn the_screen_overlays_the_runs_and_tabulates_them() {
     let tmp = tempfile::tempdir().unwrap();
-    let view = CompareView::new(comparison(tmp.path()), Theme::default());
+    let view = CompareView::new(comparison(tmp.path()), Vec::new(), Theme::default());
     for (w, h) in [(120, 40), (80, 24)] {
         let (shown, _) = screen(&view, w, h);
         assert!(shown.contains("cls-audio zero, seed 1"), "{shown}");
@@ -67,7 +67,7 @@ fn the_screen_overlays_the_runs_and_tabulates_them() {
 #[test]
 fn the_best_values_are_marked_and_each_row_has_its_colour() {
     let tmp = tempfile::tempdir().unwrap();
-    let view = CompareView::new(comparison(tmp.path()), Theme::default());
+    let view = CompareView::new(comparison(tmp.path()), Vec::new(), Theme::default());
     let (shown, buffer) = screen(&view, 120, 40);
     // The seeds have the lower loss: their dev loss is the best, starred and in `good`.
     let (y, line) = shown
@@ -105,7 +105,7 @@ fn the_best_values_are_marked_and_each_row_has_its_colour() {
 #[test]
 fn keys_change_the_scale_the_smoothing_and_the_theme() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut view = CompareView::new(comparison(tmp.path()), Theme::default());
+    let mut view = CompareView::new(comparison(tmp.path()), Vec::new(), Theme::default());
     let (linear, _) = screen(&view, 120, 40);
     view.on_input(key(KeyCode::Char('l')));
     assert!(view.log_scale);
@@ -128,10 +128,10 @@ fn keys_change_the_scale_the_smoothing_and_the_theme() {
     assert!(!view.quit);
     view.on_input(key(KeyCode::Char('q')));
     assert!(view.quit);
-    let mut view = CompareView::new(comparison(tmp.path()), Theme::default());
+    let mut view = CompareView::new(comparison(tmp.path()), Vec::new(), Theme::default());
     view.on_input(Input::Terminate);
     assert!(view.quit, "a signal ends the screen");
-    let mut view = CompareView::new(comparison(tmp.path()), Theme::default());
+    let mut view = CompareView::new(comparison(tmp.path()), Vec::new(), Theme::default());
     view.on_input(Input::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
     assert!(view.quit);
 }
