@@ -49,8 +49,15 @@ fn track(log: &AttentionLog) -> &Track {
     choose(log, Path::new("runs/a/attention.safetensors"), Pick::First).unwrap()
 }
 
-/// The decoded frames of an APNG: (delay numerator, denominator, width, height, RGB pixels).
-fn frames(apng: &[u8]) -> (u32, Vec<(u16, u16, u32, u32, Vec<u8>)>) {
+/// One decoded frame of an APNG.
+struct Frame {
+    delay: (u16, u16),
+    size: (u32, u32),
+    pixels: Vec<u8>,
+}
+
+/// The frames the `acTL` chunk announces, and each decoded frame.
+fn frames(apng: &[u8]) -> (u32, Vec<Frame>) {
     let mut reader = png::Decoder::new(std::io::Cursor::new(apng)).read_info().unwrap();
     let control = *reader.info().animation_control().expect("an acTL chunk");
     assert_eq!(control.num_plays, 0, "loops for ever");
@@ -61,7 +68,11 @@ fn frames(apng: &[u8]) -> (u32, Vec<(u16, u16, u32, u32, Vec<u8>)>) {
         assert_eq!(info.color_type, png::ColorType::Rgb);
         let fctl = *reader.info().frame_control().expect("an fcTL chunk per frame");
         let pixels = buf[..info.buffer_size()].to_vec();
-        out.push((fctl.delay_num, fctl.delay_den, info.width, info.height, pixels));
+        out.push(Frame {
+            delay: (fctl.delay_num, fctl.delay_den),
+            size: (info.width, info.height),
+            pixels,
+        });
     }
     assert!(reader.next_frame(&mut buf).is_err(), "no frame past num_frames");
     (control.num_frames, out)
@@ -182,10 +193,10 @@ fn the_animation_has_a_frame_per_snapshot_all_one_size_each_showing_its_step() {
     assert_eq!(count as usize, steps.len());
     let figures = figures(track, &[0, 1, 2, 3, 4], &run_meta(), &style).unwrap();
     let (w, h) = canvas(&figures);
-    for (i, (num, den, fw, fh, pixels)) in frames.iter().enumerate() {
-        assert_eq!((*fw, *fh), (w, h), "frame {i} has the canvas's size");
+    for (i, Frame { delay, size, pixels }) in frames.iter().enumerate() {
+        assert_eq!(*size, (w, h), "frame {i} has the canvas's size");
         let hold = if i == steps.len() - 1 { 3 } else { 1 };
-        assert_eq!((*num, *den), (250 * hold, 1000), "frame {i}'s delay");
+        assert_eq!(*delay, (250 * hold, 1000), "frame {i}'s delay");
         // Each frame is its snapshot's figure: W_m's cells have that snapshot's colours.
         let layout = figures[i].layout();
         let dx = (w - layout.width) as i32 / 2;
@@ -202,7 +213,7 @@ fn the_animation_has_a_frame_per_snapshot_all_one_size_each_showing_its_step() {
             );
         }
     }
-    assert_ne!(frames[0].4, frames[4].4, "the attention moves");
+    assert_ne!(frames[0].pixels, frames[4].pixels, "the attention moves");
 }
 
 #[test]
