@@ -79,3 +79,37 @@ fn an_unfinished_run_is_noted() {
     let t_bert = table.lines().find(|l| l.starts_with("t-bert")).unwrap();
     assert!(t_bert.contains(" - "), "no test figures: {t_bert}");
 }
+
+#[test]
+fn each_row_says_what_it_recorded_of_its_attention() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = ["watched", "none", "broken", "text"].map(|n| tmp.path().join(n));
+    let models = [
+        ModelKind::CmBert,
+        ModelKind::CmBert,
+        ModelKind::CmBert,
+        ModelKind::TBert,
+    ];
+    for (i, (dir, model)) in dirs.iter().zip(models).enumerate() {
+        write_run(dir, &spec(model, ClsAudio::Zero, i as u64 + 1, 2), 1.0, 2);
+    }
+    let log = crate::compare::attention::tests::log(&[(Split::Test, 6, 1)]);
+    log.write(&AttentionLog::path_in(&dirs[0])).unwrap();
+    std::fs::write(AttentionLog::path_in(&dirs[2]), b"not safetensors").unwrap();
+    // A T-BERT run is said to be one whatever lies in its directory.
+    log.write(&AttentionLog::path_in(&dirs[3])).unwrap();
+    let got = recordings(&load(&dirs).unwrap());
+    assert_eq!(got[0], Recording::from_log(&log));
+    assert_eq!(got[1], Recording::Missing);
+    let Recording::Unreadable(problem) = &got[2] else {
+        panic!("{:?}", got[2]);
+    };
+    assert!(
+        problem.starts_with(&format!(
+            "{}: not a recorded attention file",
+            AttentionLog::path_in(&dirs[2]).display()
+        )),
+        "{problem}"
+    );
+    assert_eq!(got[3], Recording::TextOnly);
+}
