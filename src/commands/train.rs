@@ -426,6 +426,10 @@ fn run_dashboard(
         theme,
         crate::ui::Activity::Training,
     );
+    // A resumed run's engine continues its attention file: `<` reaches back before the resume.
+    if let (Some(out), true) = (&spec.out, trainer.progress().global_step > 0) {
+        app.explorer.timeline = crate::ui::timeline::Timeline::live_continuing(out);
+    }
     let look = look.clone();
     let outcome = crate::ui::terminal::train(trainer, data, &mut app, &mut |app, request| {
         super::open::on_request(app, request, &look)

@@ -58,6 +58,15 @@ impl Timeline {
         Self::with(AttentionLog::default(), Source::Live)
     }
 
+    /// Recording as [`Timeline::live`], after what run directory `run` recorded before: a
+    /// resumed run's app, whose engine continues the same file
+    /// (`train/engine/attention_rec.rs`). A file the engine cannot read it says it cannot
+    /// (`Event::Warning`); the app then records from now on.
+    pub fn live_continuing(run: &Path) -> Self {
+        let log = AttentionLog::read(&AttentionLog::path_in(run)).unwrap_or_default();
+        Self::with(log, Source::Live)
+    }
+
     /// Nothing recorded, nothing to record.
     pub fn off() -> Self {
         Self::with(AttentionLog::default(), Source::Off)

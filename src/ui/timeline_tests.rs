@@ -338,3 +338,35 @@ fn a_recorded_step_on_the_attention_screen() {
     let now = screen(120, 40, &app);
     assert!(now.contains("best, epoch 3: pred +1.00"), "{now}");
 }
+
+#[test]
+fn a_resumed_runs_app_steps_back_before_the_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    log().write(&AttentionLog::path_in(tmp.path())).unwrap();
+    let mut app = crate::ui::tests::app(Activity::Training);
+    app.explorer.timeline = Timeline::live_continuing(tmp.path());
+    app.apply(&Event::Step {
+        epoch: 3,
+        step: 40,
+        loss: 0.4,
+        lr: 1e-4,
+        elapsed: std::time::Duration::from_secs(1),
+    });
+    app.apply(&Event::Attention(Box::new(inspection(
+        Split::Dev,
+        0,
+        Weights::Live { step: 40 },
+    ))));
+    app.on_key(KeyCode::Char('<'));
+    assert_eq!(recorded(&app), Some((40, Some(0.4), 4, 4)));
+    for _ in 0..3 {
+        app.on_key(KeyCode::Char('<'));
+    }
+    assert_eq!(
+        recorded(&app),
+        Some((10, Some(0.9), 1, 4)),
+        "recorded before the resume"
+    );
+    let fresh = Timeline::live_continuing(&tmp.path().join("new"));
+    assert_eq!((fresh.source, fresh.log), (Source::Live, AttentionLog::default()));
+}
