@@ -322,9 +322,12 @@ mod tests {
         let (panicking_tx, panicking) = unbounded();
         let typist = thread::spawn(move || {
             panicking.recv().unwrap();
-            // Twice: a `q` that arrives before the failure asks, the second one answers.
-            for _ in 0..2 {
-                thread::sleep(Duration::from_millis(200));
+            // Twice: a `q` that arrives before the failure asks, the second one answers. The
+            // first waits a second: on a loaded 2-core machine the unwinding and the
+            // `Failed` event took longer than the 200 ms once allowed, and two `q`s before
+            // the failure stop the run instead of showing it.
+            for wait in [1000, 200] {
+                thread::sleep(Duration::from_millis(wait));
                 let _ = keys.send(Input::Key(crossterm::event::KeyCode::Char('q').into()));
             }
         });
