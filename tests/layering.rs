@@ -31,7 +31,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The training engine, its events and the worker protocol.
     ("train", &["train"]),
     // What is built on a trainer: attention views, the benchmark, the built-in corpus.
-    ("uses of training", &["attention", "bench", "compare", "corpus"]),
+    ("uses of training", &["attention", "bench", "corpus"]),
+    // Runs side by side: their histories, and their recorded attention through `attention`.
+    ("comparison", &["compare"]),
     ("export", &["export"]),
     // The terminal app and the command line: neither knows the other.
     ("front ends", &["ui", "cli"]),
