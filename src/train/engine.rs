@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use super::config::{derive_seed, RunSpec};
+use super::config::{derive_seed, Recording, RunSpec};
 use super::error::TrainError;
 use super::eval::{check_token_ids, evaluate};
 use super::events::{CheckpointKind, Command, Event, EventSink, RunSummary, Weights};
@@ -90,6 +90,8 @@ pub struct Trainer {
     audio_features: Option<AudioFeatures>,
     /// Whether this session continues a saved run (its history says so).
     begun: Begun,
+    /// What the session writes beside its checkpoints (`with_recording`).
+    recording: Recording,
 }
 
 impl Trainer {
@@ -179,6 +181,7 @@ impl Trainer {
             kept_watches: Vec::new(),
             audio_features: None,
             begun: Begun::New,
+            recording: Recording::default(),
         })
     }
 
@@ -196,6 +199,13 @@ impl Trainer {
     /// `cmbert-tui features`), saved with every checkpoint.
     pub fn with_audio_features(mut self, features: Option<AudioFeatures>) -> Self {
         self.audio_features = features;
+        self
+    }
+
+    /// Writes the run's history and attention log, or skips them (`Recording`; both are
+    /// kept by default).
+    pub fn with_recording(mut self, recording: Recording) -> Self {
+        self.recording = recording;
         self
     }
 
@@ -276,6 +286,7 @@ impl Trainer {
             spec: self.spec.clone(),
             device: recorder::device_name(&self.device),
             begun: self.begun,
+            recording: self.recording,
         });
         Recorder::new(events, plan)
     }
