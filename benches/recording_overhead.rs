@@ -3,8 +3,12 @@
 //! off (`cmbert::train::Recording`).
 //!
 //!     cargo bench --bench recording_overhead -- --pairs 7 [--epochs 1] [--watch 3] [--off both|history|attention]
+//!     RAYON_NUM_THREADS=1 cargo bench --bench recording_overhead -- --pairs 15
 //!
-//! Trains the paper's CM-BERT from scratch on the built-in corpus (seed 1; EPOCHS, default 1:
+//! The second on a machine shared with other work: one thread, so that the run's CPU time is
+//! its work whoever else holds the cores (docs/BENCHMARKS.md).
+//!
+//! Trains the paper's CM-BERT from scratch on the built-in corpus (corpus seed 1, the scratch preset's run seed 42; EPOCHS, default 1:
 //! 54 steps, a dev and a test evaluation, best/ and last/ saved) into a run directory,
 //! watching WATCH test utterances (default 3, as many as the paper's Figure-4 sentences a
 //! MOSI run watches; the built-in corpus holds none of them, so they are given as
@@ -12,9 +16,11 @@
 //! `--off` names skipped ("off"), alternating which goes first, after one untimed run. Each
 //! run gives its median step time (differences of the steps' `Event::Step` times: a step and
 //! whatever runs before the next one, its history line and any attention recomputation
-//! included) and its wall time (`Trainer::new` to the end of `run`: evaluations, saves and
-//! the attention file included). Prints the CPU model, the medians on and off, and the
-//! median of the paired on/off ratios. Results: docs/BENCHMARKS.md.
+//! included), its wall time (`Trainer::new` to the end of `run`: evaluations, saves and the
+//! attention file included) and the CPU time the process used meanwhile (all threads).
+//! Prints the CPU model, the medians on and off, the median of the paired on/off ratios,
+//! and each arm's fastest run (the least disturbed on a shared machine). Results:
+//! docs/BENCHMARKS.md.
 
 mod common;
 
@@ -69,10 +75,22 @@ fn options() -> Options {
     }
 }
 
-/// One run's times: median step and wall, in seconds.
+/// One run's times, in seconds: its median step, wall time and CPU time (all threads).
 struct Times {
     step: f64,
     wall: f64,
+    cpu: f64,
+}
+
+/// The CPU time this process has used (all threads, user and system): /proc/self/stat's
+/// utime and stime in ticks of 10 ms (Linux's USER_HZ).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("Linux's /proc/self/stat");
+    // Fields after the command name (in parentheses, which may hold spaces): the state is
+    // field 3, utime and stime fields 14 and 15.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().collect();
+    let ticks = |i: usize| fields[i].parse::<f64>().unwrap();
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Trains the run into a new directory `run` with `recording`; checks what it wrote.
@@ -81,7 +99,7 @@ fn train(s: &Setup, watched: &[(Split, usize)], run: &Path, recording: Recording
     spec.out = Some(run.to_path_buf());
     let (events, received) = unbounded();
     let (_commands, commands_rx) = unbounded();
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_seconds());
     Trainer::new(spec, &s.bert, 5, &Device::Cpu)
         .unwrap()
         .with_watched(watched.to_vec())
@@ -90,6 +108,7 @@ fn train(s: &Setup, watched: &[(Split, usize)], run: &Path, recording: Recording
         .unwrap()
         .expect("the run finishes");
     let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu;
     let written = |file: &str| {
         if run.join(file).is_file() {
             OnDisk::Keep
@@ -113,6 +132,7 @@ fn train(s: &Setup, watched: &[(Split, usize)], run: &Path, recording: Recording
     Times {
         step: median(&mut steps),
         wall,
+        cpu,
     }
 }
 
@@ -122,7 +142,13 @@ fn main() {
     let s = setup(tmp.path(), o.epochs);
     let watched: Vec<(Split, usize)> = (0..o.watch).map(|i| (Split::Test, i)).collect();
     let machine = Machine::this("cpu");
-    println!("CPU: {} ({} threads, {})", machine.cpu, machine.threads, machine.os);
+    println!(
+        "CPU: {} ({} threads, {}); the model runs on {} (RAYON_NUM_THREADS)",
+        machine.cpu,
+        machine.threads,
+        machine.os,
+        candle_core::utils::get_num_threads()
+    );
     let steps = o.epochs * s.spec.steps_per_epoch(s.data.split(Split::Train).len());
     let off = match (o.off.history, o.off.attention) {
         (OnDisk::Skip, OnDisk::Skip) => "history and attention skipped",
@@ -130,14 +156,14 @@ fn main() {
         _ => "attention skipped",
     };
     println!(
-        "run: CM-BERT from scratch on the built-in corpus, seed {}, {} epoch(s) ({steps} steps), {} watched test utterance(s); \
+        "run: CM-BERT from scratch on the built-in corpus (seed 1), run seed {}, {} epoch(s) ({steps} steps), {} watched test utterance(s); \
          on: everything recorded, off: {off}; {} pairs, alternating, after one untimed run",
         s.spec.seed, o.epochs, o.watch, o.pairs
     );
     let on = Recording::default();
     train(&s, &watched, &tmp.path().join("warm-up"), on);
     let (mut on_times, mut off_times) = (Vec::new(), Vec::new());
-    let (mut step_ratios, mut wall_ratios) = (Vec::new(), Vec::new());
+    let (mut step_ratios, mut wall_ratios, mut cpu_ratios) = (Vec::new(), Vec::new(), Vec::new());
     for pair in 0..o.pairs {
         let run = |recording| train(&s, &watched, &tmp.path().join(format!("run-{pair}")), recording);
         // Alternate which goes first, so that a drift of the machine hits both alike.
@@ -149,24 +175,34 @@ fn main() {
             (run(on), b)
         };
         println!(
-            "pair {}: step on {:.1} ms, off {:.1} ms ({:+.1} %); wall on {:.2} s, off {:.2} s ({:+.1} %)",
+            "pair {}: step on {:.1} ms, off {:.1} ms ({:+.1} %); wall on {:.2} s, off {:.2} s ({:+.1} %); \
+             CPU on {:.2} s, off {:.2} s ({:+.1} %)",
             pair + 1,
             a.step * 1e3,
             b.step * 1e3,
             100.0 * (a.step / b.step - 1.0),
             a.wall,
             b.wall,
-            100.0 * (a.wall / b.wall - 1.0)
+            100.0 * (a.wall / b.wall - 1.0),
+            a.cpu,
+            b.cpu,
+            100.0 * (a.cpu / b.cpu - 1.0)
         );
         step_ratios.push(a.step / b.step);
         wall_ratios.push(a.wall / b.wall);
+        cpu_ratios.push(a.cpu / b.cpu);
         on_times.push(a);
         off_times.push(b);
     }
     let med = |t: &[Times], f: fn(&Times) -> f64| median(&mut t.iter().map(f).collect::<Vec<_>>());
     let (step_on, step_off) = (med(&on_times, |t| t.step), med(&off_times, |t| t.step));
     let (wall_on, wall_off) = (med(&on_times, |t| t.wall), med(&off_times, |t| t.wall));
-    let (step_r, wall_r) = (median(&mut step_ratios), median(&mut wall_ratios));
+    let (cpu_on, cpu_off) = (med(&on_times, |t| t.cpu), med(&off_times, |t| t.cpu));
+    let (step_r, wall_r, cpu_r) = (
+        median(&mut step_ratios),
+        median(&mut wall_ratios),
+        median(&mut cpu_ratios),
+    );
     println!(
         "median step: on {:.2} ms, off {:.2} ms; median of the paired on/off ratios {step_r:.4} ({:+.2} %)",
         step_on * 1e3,
@@ -176,5 +212,21 @@ fn main() {
     println!(
         "median wall: on {wall_on:.3} s, off {wall_off:.3} s; median of the paired on/off ratios {wall_r:.4} ({:+.2} %)",
         100.0 * (wall_r - 1.0)
+    );
+    println!(
+        "median CPU:  on {cpu_on:.3} s, off {cpu_off:.3} s; median of the paired on/off ratios {cpu_r:.4} ({:+.2} %)",
+        100.0 * (cpu_r - 1.0)
+    );
+    // Other work on the machine only ever adds time: each arm's fastest run is its least
+    // disturbed one.
+    let least = |t: &[Times], f: fn(&Times) -> f64| t.iter().map(f).fold(f64::INFINITY, f64::min);
+    let (step_on, step_off) = (least(&on_times, |t| t.step), least(&off_times, |t| t.step));
+    let (wall_on, wall_off) = (least(&on_times, |t| t.wall), least(&off_times, |t| t.wall));
+    println!(
+        "fastest run: step on {:.2} ms, off {:.2} ms ({:+.2} %); wall on {wall_on:.3} s, off {wall_off:.3} s ({:+.2} %)",
+        step_on * 1e3,
+        step_off * 1e3,
+        100.0 * (step_on / step_off - 1.0),
+        100.0 * (wall_on / wall_off - 1.0)
     );
 }
