@@ -239,11 +239,13 @@ pub enum OnDisk {
 /// What a run with an output directory records beside its checkpoints: its history
 /// (`RUN/history.jsonl`, `train::history`) and the attention of its watched utterances
 /// (`RUN/attention.safetensors`, `train::attention_log`). Both by default; skipping them is
-/// for measuring what they cost (`benches/recording_overhead.rs`), not a command-line
-/// option: a history costs about a hundred bytes a step and the attention log is bounded
-/// (README, "Attention through training"), and a run without them opens with no curves.
-/// A session's setting, not the run's: not recorded in checkpoints, and `--resume`
-/// records both again.
+/// for measuring what they cost (`benches/recording_overhead.rs`, docs/BENCHMARKS.md), not a
+/// command-line option: on disk a history is about a hundred bytes a step and the attention
+/// log is bounded (README, "Attention through training"); in time the history costs too
+/// little to measure, and the attention log's share is set by its schedule
+/// (`train::inspect::Watch`), the place to lower it. A run without its history would open
+/// with no curves. A session's setting, not the run's: not recorded in checkpoints, and
+/// `--resume` records both again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Recording {
     /// `RUN/history.jsonl`.
