@@ -242,8 +242,8 @@ pub enum OnDisk {
 /// for measuring what they cost (`benches/recording_overhead.rs`, docs/BENCHMARKS.md), not a
 /// command-line option: on disk a history is about a hundred bytes a step and the attention
 /// log is bounded (README, "Attention through training"); in time the history costs too
-/// little to measure, and the attention log's share is set by its schedule
-/// (`train::inspect::Watch`), the place to lower it. A run without its history would open
+/// little to measure, and the attention log's share is set by its schedule (one budget
+/// shared by the watched utterances, `train/engine/rota.rs`), the place to lower it. A run without its history would open
 /// with no curves. A session's setting, not the run's: not recorded in checkpoints, and
 /// `--resume` records both again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -34,9 +34,11 @@ mod checkpoint_io;
 mod kept;
 mod recorder;
 mod resume;
+mod rota;
 
 use kept::When;
 use recorder::{Begun, Recorder};
+use rota::Rota;
 
 const STREAM_SHUFFLE: u64 = 1;
 const STREAM_DROPOUT: u64 = 2;
@@ -86,7 +88,8 @@ pub struct Trainer {
     watch: Watch,
     /// `--watch`: utterances whose attention is recorded (`engine/kept.rs`).
     watched: Vec<(Split, usize)>,
-    kept_watches: Vec<Watch>,
+    /// Those and the Figure-4 sentences, recomputed in turn for the log (`engine/rota.rs`).
+    kept_rota: Rota,
     audio_features: Option<AudioFeatures>,
     /// Whether this session continues a saved run (its history says so).
     begun: Begun,
@@ -178,7 +181,7 @@ impl Trainer {
             frozen_params,
             watch: Watch::default(),
             watched: Vec::new(),
-            kept_watches: Vec::new(),
+            kept_rota: Rota::new(Vec::new(), Instant::now()),
             audio_features: None,
             begun: Begun::New,
             recording: Recording::default(),
