@@ -15,24 +15,18 @@
 //! scratch model (tens of milliseconds a step) is the worst case: a real encoder's steps
 //! take longer and a line costs the same. Results: docs/BENCHMARKS.md.
 
+mod common;
+
 use std::time::Instant;
 
 use candle_core::Device;
-use cmbert::checkpoint::Checkpoint;
-use cmbert::corpus::{self, Corpus, CorpusConfig};
-use cmbert::data::{Dataset, TextEncoder};
-use cmbert::model::{BertConfig, ModelKind};
 use cmbert::train::history::{Entry, Header, History, HistoryWriter, Machine, HISTORY_VERSION};
 use cmbert::train::{RunSpec, Trainer};
+use common::{median, setup};
 use crossbeam_channel::unbounded;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -40,21 +34,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Trains with a run directory; returns the run's spec and its history.
 fn train(dir: &std::path::Path, epochs: usize) -> (RunSpec, History) {
-    let corpus_dir = dir.join("corpus");
-    Corpus::generate(&CorpusConfig::new(1)).write(&corpus_dir).unwrap();
-    let bert_dir = dir.join("bert");
-    let bert = Checkpoint::scratch(
-        &bert_dir,
-        BertConfig::scratch(corpus::scratch_vocab().len()),
-        &corpus::scratch_vocab(),
-    )
-    .unwrap();
-    let mut spec = RunSpec::scratch(corpus_dir.clone(), bert_dir, ModelKind::CmBert);
-    spec.audio = Some(corpus_dir.join(corpus::AUDIO_FILE));
-    spec.epochs = epochs;
+    let common::Setup { bert, data, mut spec } = setup(dir, epochs);
     spec.out = Some(dir.join("run"));
-    let encoder = TextEncoder::from_file(&bert.vocab, spec.max_len).unwrap();
-    let data = Dataset::load(&corpus_dir, spec.audio.as_deref(), &encoder, 5).unwrap();
     let (events, _kept) = unbounded();
     let (_commands, commands_rx) = unbounded();
     Trainer::new(spec.clone(), &bert, 5, &Device::Cpu)

@@ -9,18 +9,18 @@
 //! backend into a sink, so escape-sequence generation is paid as on a real terminal.
 //! Reports median steps per second each way and their ratio.
 
+mod common;
+
 use std::io::Sink;
 use std::thread;
 use std::time::Duration;
 
 use candle_core::Device;
-use cmbert::checkpoint::Checkpoint;
-use cmbert::corpus::{self, Corpus, CorpusConfig};
-use cmbert::data::{Dataset, Split, TextEncoder};
-use cmbert::model::{BertConfig, ModelKind};
-use cmbert::train::{Event, RunSpec, Trainer};
+use cmbert::data::Split;
+use cmbert::train::{Event, Trainer};
 use cmbert::ui::terminal::{event_loop, yield_cpu_to_training};
 use cmbert::ui::{Activity, App, Browser, RunState, Screen, Theme};
+use common::{median, setup, Setup};
 use crossbeam_channel::unbounded;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
@@ -28,30 +28,6 @@ use ratatui::{Terminal, TerminalOptions, Viewport};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-struct Setup {
-    bert: Checkpoint,
-    data: Dataset,
-    spec: RunSpec,
-}
-
-fn setup(dir: &std::path::Path, epochs: usize) -> Setup {
-    let corpus_dir = dir.join("corpus");
-    Corpus::generate(&CorpusConfig::new(1)).write(&corpus_dir).unwrap();
-    let bert_dir = dir.join("bert");
-    let bert = Checkpoint::scratch(
-        &bert_dir,
-        BertConfig::scratch(corpus::scratch_vocab().len()),
-        &corpus::scratch_vocab(),
-    )
-    .unwrap();
-    let mut spec = RunSpec::scratch(corpus_dir.clone(), bert_dir, ModelKind::CmBert);
-    spec.audio = Some(corpus_dir.join(corpus::AUDIO_FILE));
-    spec.epochs = epochs;
-    let encoder = TextEncoder::from_file(&bert.vocab, spec.max_len).unwrap();
-    let data = Dataset::load(&corpus_dir, spec.audio.as_deref(), &encoder, 5).unwrap();
-    Setup { bert, data, spec }
-}
 
 /// Steps per second from the start of the run to its last step (dev evaluations included),
 /// as the app's status panel computes it.
@@ -127,11 +103,6 @@ fn with_app(s: &Setup) -> (f64, usize) {
         worker.join().unwrap().unwrap();
         ui.join().unwrap()
     })
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -110,8 +110,37 @@ impl Cli {
     /// (`cmbert-tui --theme paper`), where clap alone only calls it unexpected.
     pub fn parse_with_hints() -> Self {
         let args: Vec<OsString> = std::env::args_os().collect();
-        Self::try_parse_from(&args).unwrap_or_else(|err| hint_subcommand(err, &args).exit())
+        Self::try_parse_from(&args).unwrap_or_else(|err| one_run_only(hint_subcommand(err, &args)).exit())
     }
+}
+
+/// `open RUN RUN --wav FILE`: clap's conflict (with its usage) as one line naming the option
+/// and what to do instead.
+pub fn one_run_only(err: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::ArgumentConflict {
+        return err;
+    }
+    let arg = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        Some(ContextValue::Strings(v)) => v.clone(),
+        _ => Vec::new(),
+    };
+    let args = [arg(ContextKind::InvalidArg), arg(ContextKind::PriorArg)].concat();
+    if !args.iter().any(|a| a.starts_with("[RUN]")) {
+        return err;
+    }
+    let Some(option) = args.iter().find(|a| a.starts_with('-')) else {
+        return err;
+    };
+    let option = option.split([' ', '=']).next().unwrap_or(option);
+    clap::Error::raw(
+        ErrorKind::ArgumentConflict,
+        format!(
+            "{option} is an option of one run: `open RUN RUN...` opens the runs' comparison \
+             (as `compare` does), which takes only --theme; open one run for {option}\n"
+        ),
+    )
 }
 
 /// Adds to clap's "unexpected argument" error, when no subcommand was named, the command
@@ -183,6 +212,7 @@ pub enum Command {
     Runs(RunsArgs),
     /// Open a finished run or a trained checkpoint (ours or the reference's), without training:
     /// the training screen as the run ended (from RUN/history.jsonl) and the attention explorer.
+    /// Several runs open their comparison, as `compare` does.
     Open(OpenArgs),
     /// Compare runs: their loss curves overlaid and their metrics side by side (seeds of a
     /// `--seeds` run as one row, mean ± std); `--out` writes the curves (PNG, SVG) or the table
@@ -232,14 +262,42 @@ pub struct FeaturesArgs {
     pub force: bool,
 }
 
-/// `cmbert-tui open`: a trained checkpoint in the attention explorer.
+/// The options of `open` that belong to one run's model and data: refused with several runs
+/// (their comparison runs no model), one line each (`one_run_only`).
+const OPEN_ONE_RUN_ONLY: [&str; 9] = [
+    "data",
+    "audio",
+    "zero_audio",
+    "wav",
+    "words",
+    "device",
+    "split",
+    "eval_batch_size",
+    "exports",
+];
+
+/// `cmbert-tui open`: a trained checkpoint in the attention explorer, or several runs'
+/// comparison.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Several runs: `cmbert-tui open RUN RUN [RUN...]` opens their comparison, the same \
+screen as `cmbert-tui compare RUN RUN...` (without a terminal: its table). Of the options \
+above, only --theme applies to it.
+
+Examples:
+  cmbert-tui open runs/zero
+  cmbert-tui open runs/zero/last --split dev
+  cmbert-tui open runs/zero runs/learned     (as `cmbert-tui compare runs/zero runs/learned`)"
+)]
 pub struct OpenArgs {
     /// A run directory (its best/ is opened) or a checkpoint: ours (best/ or last/ of a run)
     /// or a reference-layout directory (bert_config.json + pytorch_model.bin). The run's
     /// history.jsonl, where there is one, gives the training screen its curves and metrics.
     #[arg(value_name = "RUN|CHECKPOINT")]
     pub checkpoint: PathBuf,
+    /// More runs: `open RUN RUN...` opens the comparison of all of them, as `compare` does.
+    #[arg(value_name = "RUN", conflicts_with_all = OPEN_ONE_RUN_ONLY)]
+    pub more: Vec<PathBuf>,
     /// MOSI-text directory: train.tsv, dev.tsv, test.tsv. [default: the data the checkpoint
     /// was trained on]
     #[arg(long, value_name = "DIR")]

@@ -7,6 +7,9 @@
 //! reference implementation's output) or with one that cannot be read (a newer format, a
 //! corrupt line), the checkpoint still opens on the attention screen, and one line says why
 //! there are no curves: the model is worth inspecting whatever happened to its log.
+//!
+//! Several runs (`open RUN RUN...`) are `compare RUN RUN...` (`commands::compare`): the
+//! command line refuses the options of one run with them (`cli::one_run_only`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -15,7 +18,7 @@ use anyhow::{bail, Result};
 
 use super::inputs::{AudioRequest, AudioUsed};
 use super::Trained;
-use crate::cli::{LookArgs, OpenArgs};
+use crate::cli::{CompareArgs, LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
 use crate::export::{self, AppMeta, Format, Item, Meta, Source, Style};
 use crate::train::history::{History, HISTORY_FILE};
@@ -26,6 +29,9 @@ use crate::ui::{Activity, App, Browser, ModelInfo, Request, RunInfo, RunState, S
 
 /// Runs `cmbert-tui open`: the app on a finished model, on a split or on one recording.
 pub fn run(args: OpenArgs) -> Result<()> {
+    if !args.more.is_empty() {
+        return super::compare::run(comparison(args));
+    }
     if !std::io::stdout().is_terminal() {
         bail!("`open` needs a terminal; for scripts use `cmbert-tui eval` or `cmbert-tui export`");
     }
@@ -100,6 +106,20 @@ pub fn opened_app(path: &Path, info: RunInfo, data: &Dataset, split: Split, them
         }
     }
     app
+}
+
+/// `open RUN RUN...` as `compare` takes it: the runs, shown (or their table printed without a
+/// terminal) in `open`'s theme.
+fn comparison(args: OpenArgs) -> CompareArgs {
+    CompareArgs {
+        runs: std::iter::once(args.checkpoint).chain(args.more).collect(),
+        out: Vec::new(),
+        attention_out: Vec::new(),
+        utterance: None,
+        force: false,
+        headless: false,
+        theme: args.look.theme,
+    }
 }
 
 /// The app on a finished model: `data` on `split` (`--split`; a recording is its own view).

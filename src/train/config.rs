@@ -225,6 +225,36 @@ pub fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Whether a run writes one of its records (`Recording`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnDisk {
+    /// Written as the run trains (the default).
+    #[default]
+    Keep,
+    /// Not written, and not computed where it exists only to be written (the watched
+    /// utterances' attention).
+    Skip,
+}
+
+/// What a run with an output directory records beside its checkpoints: its history
+/// (`RUN/history.jsonl`, `train::history`) and the attention of its watched utterances
+/// (`RUN/attention.safetensors`, `train::attention_log`). Both by default; skipping them is
+/// for measuring what they cost (`benches/recording_overhead.rs`, docs/BENCHMARKS.md), not a
+/// command-line option: on disk a history is about a hundred bytes a step and the attention
+/// log is bounded (README, "Attention through training"); in time the history costs too
+/// little to measure, and the attention log's share is set by its schedule (one budget
+/// shared by the watched utterances, `train/engine/rota.rs`), the place to lower it. A run without its history would open
+/// with no curves. A session's setting, not the run's: not recorded in checkpoints, and
+/// `--resume` records both again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recording {
+    /// `RUN/history.jsonl`.
+    pub history: OnDisk,
+    /// `RUN/attention.safetensors`, and the recomputation of the utterances watched only for
+    /// it (the Figure-4 sentences, `--watch`); the utterance in the app's view is still shown.
+    pub attention: OnDisk,
+}
+
 /// Settings a resumed run may change: none changes the model, the optimiser's state or
 /// the data (`commands::resume` refuses the flags that would).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use super::config::{derive_seed, RunSpec};
+use super::config::{derive_seed, Recording, RunSpec};
 use super::error::TrainError;
 use super::eval::{check_token_ids, evaluate};
 use super::events::{CheckpointKind, Command, Event, EventSink, RunSummary, Weights};
@@ -34,9 +34,11 @@ mod checkpoint_io;
 mod kept;
 mod recorder;
 mod resume;
+mod rota;
 
 use kept::When;
 use recorder::{Begun, Recorder};
+use rota::Rota;
 
 const STREAM_SHUFFLE: u64 = 1;
 const STREAM_DROPOUT: u64 = 2;
@@ -86,10 +88,13 @@ pub struct Trainer {
     watch: Watch,
     /// `--watch`: utterances whose attention is recorded (`engine/kept.rs`).
     watched: Vec<(Split, usize)>,
-    kept_watches: Vec<Watch>,
+    /// Those and the Figure-4 sentences, recomputed in turn for the log (`engine/rota.rs`).
+    kept_rota: Rota,
     audio_features: Option<AudioFeatures>,
     /// Whether this session continues a saved run (its history says so).
     begun: Begun,
+    /// What the session writes beside its checkpoints (`with_recording`).
+    recording: Recording,
 }
 
 impl Trainer {
@@ -176,9 +181,10 @@ impl Trainer {
             frozen_params,
             watch: Watch::default(),
             watched: Vec::new(),
-            kept_watches: Vec::new(),
+            kept_rota: Rota::new(Vec::new(), Instant::now()),
             audio_features: None,
             begun: Begun::New,
+            recording: Recording::default(),
         })
     }
 
@@ -196,6 +202,13 @@ impl Trainer {
     /// `cmbert-tui features`), saved with every checkpoint.
     pub fn with_audio_features(mut self, features: Option<AudioFeatures>) -> Self {
         self.audio_features = features;
+        self
+    }
+
+    /// Writes the run's history and attention log, or skips them (`Recording`; both are
+    /// kept by default).
+    pub fn with_recording(mut self, recording: Recording) -> Self {
+        self.recording = recording;
         self
     }
 
@@ -276,6 +289,7 @@ impl Trainer {
             spec: self.spec.clone(),
             device: recorder::device_name(&self.device),
             begun: self.begun,
+            recording: self.recording,
         });
         Recorder::new(events, plan)
     }

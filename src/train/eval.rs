@@ -161,40 +161,71 @@ pub fn attention_snapshot(
     audio_dim: usize,
     device: &Device,
 ) -> Result<AttentionSnapshot> {
+    attention_snapshots(model, examples, &[index], batch_size, audio_dim, device)?
+        .pop()
+        .ok_or_else(|| candle_core::Error::Msg(format!("no snapshot computed for utterance {index}")))
+}
+
+/// `attention_snapshot` of each of `indices` (in their order), with the two forward passes
+/// (with and without the audio) run once per evaluation batch holding any of them, not
+/// once per utterance: the Figure-4 sentences and `--watch` ones often share a batch.
+pub fn attention_snapshots(
+    model: &CmBert,
+    examples: &[Example],
+    indices: &[usize],
+    batch_size: usize,
+    audio_dim: usize,
+    device: &Device,
+) -> Result<Vec<AttentionSnapshot>> {
     let batch_size = batch_size.max(1);
-    let start = index / batch_size * batch_size;
-    let end = (start + batch_size).min(examples.len());
-    let refs: Vec<&Example> = examples[start..end].iter().collect();
-    let batch = Batch::new(&refs, audio_dim, device)?;
-    let out = model.forward(&batch.inputs, Mode::Eval, BertAttentions::Skip)?;
-    let silent = crate::model::Inputs {
-        audio: batch.inputs.audio.zeros_like()?,
-        ..batch.inputs.clone()
-    };
-    let without_audio = model.forward(&silent, Mode::Eval, BertAttentions::Skip)?;
-    let row = index - start;
-    let example = &examples[index];
-    let n = example.encoded.len();
-    let fusion = out
-        .fusion
-        .as_ref()
-        .ok_or_else(|| candle_core::Error::Msg("T-BERT has no fusion attention to show".into()))?;
-    let crop = |t: &Tensor| -> Result<Vec<Vec<f32>>> { t.get(row)?.narrow(0, 0, n)?.narrow(1, 0, n)?.to_vec2::<f32>() };
-    Ok(AttentionSnapshot {
-        index,
-        tokens: example.encoded.tokens.clone(),
-        words: example.encoded.words.clone(),
-        token_words: example.encoded.token_words.clone(),
-        label: example.label,
-        prediction: out.score.get(row)?.to_scalar::<f32>()?,
-        prediction_without_audio: without_audio.score.get(row)?.to_scalar::<f32>()?,
-        batching: format!(
-            "evaluation batch {} (utterances {start}..{end}, batch size {batch_size})",
-            start / batch_size
-        ),
-        text_attention: crop(&fusion.alpha_t)?,
-        audio_attention: crop(&fusion.beta_a)?,
-        fusion_scores: crop(&fusion.w_f)?,
-        multimodal_attention: crop(&fusion.w_m)?,
-    })
+    let mut starts: Vec<usize> = indices.iter().map(|i| i / batch_size * batch_size).collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let mut found: Vec<(usize, AttentionSnapshot)> = Vec::with_capacity(indices.len());
+    for start in starts {
+        let end = (start + batch_size).min(examples.len());
+        let refs: Vec<&Example> = examples[start..end].iter().collect();
+        let batch = Batch::new(&refs, audio_dim, device)?;
+        let out = model.forward(&batch.inputs, Mode::Eval, BertAttentions::Skip)?;
+        let silent = crate::model::Inputs {
+            audio: batch.inputs.audio.zeros_like()?,
+            ..batch.inputs.clone()
+        };
+        let without_audio = model.forward(&silent, Mode::Eval, BertAttentions::Skip)?;
+        let fusion = out
+            .fusion
+            .as_ref()
+            .ok_or_else(|| candle_core::Error::Msg("T-BERT has no fusion attention to show".into()))?;
+        for (position, &index) in indices.iter().enumerate() {
+            if index / batch_size * batch_size != start {
+                continue;
+            }
+            let row = index - start;
+            let example = &examples[index];
+            let n = example.encoded.len();
+            let crop = |t: &Tensor| -> Result<Vec<Vec<f32>>> {
+                t.get(row)?.narrow(0, 0, n)?.narrow(1, 0, n)?.to_vec2::<f32>()
+            };
+            let snapshot = AttentionSnapshot {
+                index,
+                tokens: example.encoded.tokens.clone(),
+                words: example.encoded.words.clone(),
+                token_words: example.encoded.token_words.clone(),
+                label: example.label,
+                prediction: out.score.get(row)?.to_scalar::<f32>()?,
+                prediction_without_audio: without_audio.score.get(row)?.to_scalar::<f32>()?,
+                batching: format!(
+                    "evaluation batch {} (utterances {start}..{end}, batch size {batch_size})",
+                    start / batch_size
+                ),
+                text_attention: crop(&fusion.alpha_t)?,
+                audio_attention: crop(&fusion.beta_a)?,
+                fusion_scores: crop(&fusion.w_f)?,
+                multimodal_attention: crop(&fusion.w_m)?,
+            };
+            found.push((position, snapshot));
+        }
+    }
+    found.sort_by_key(|(position, _)| *position);
+    Ok(found.into_iter().map(|(_, snapshot)| snapshot).collect())
 }

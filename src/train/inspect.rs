@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::eval::{attention_snapshot, evaluate};
+use super::eval::{attention_snapshot, attention_snapshots, evaluate};
 use super::events::{CheckpointKind, Command, Event, EventSink, Inspection, Weights};
 use super::protocol::{Idle, Protocol, Request, Worker};
 use crate::data::{Dataset, Split};
@@ -140,6 +140,41 @@ impl Inspector<'_> {
             weights: self.weights,
             snapshot,
         }))
+    }
+
+    /// The attention of each of `targets` that has one (T-BERT and indices past their split
+    /// have none), computed one evaluation batch at a time: utterances sharing a batch cost
+    /// one recomputation together (`eval::attention_snapshots`).
+    pub fn inspect_all(&self, targets: &[(Split, usize)]) -> Result<Vec<Inspection>> {
+        if self.kind == ModelKind::TBert {
+            return Ok(Vec::new());
+        }
+        let mut inspections = Vec::with_capacity(targets.len());
+        for split in Split::ALL {
+            let examples = self.data.split(split);
+            let indices: Vec<usize> = targets
+                .iter()
+                .filter(|&&(s, index)| s == split && index < examples.len())
+                .map(|&(_, index)| index)
+                .collect();
+            if indices.is_empty() {
+                continue;
+            }
+            let snapshots = attention_snapshots(
+                self.model,
+                examples,
+                &indices,
+                self.eval_batch_size,
+                self.audio_dim,
+                self.device,
+            )?;
+            inspections.extend(snapshots.into_iter().map(|snapshot| Inspection {
+                split,
+                weights: self.weights,
+                snapshot,
+            }));
+        }
+        Ok(inspections)
     }
 
     /// Answers `Watch` and `Predict` until `Stop` or the command channel closes

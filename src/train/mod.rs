@@ -15,7 +15,7 @@ pub mod optim;
 pub mod protocol;
 pub mod record;
 
-pub use config::{derive_seed, Amend, Preset, RunSpec};
+pub use config::{derive_seed, Amend, OnDisk, Preset, Recording, RunSpec};
 pub use engine::{AfterRun, Trainer};
 pub use error::TrainError;
 pub use eval::{attention_snapshot, evaluate, AttentionSnapshot, Evaluation};

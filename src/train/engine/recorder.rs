@@ -16,7 +16,7 @@ use crossbeam_channel::Sender;
 
 use super::attention_rec::AttentionRec;
 use crate::data::Split;
-use crate::train::config::RunSpec;
+use crate::train::config::{OnDisk, Recording, RunSpec};
 use crate::train::events::{Event, EventSink, Inspection};
 use crate::train::history::{Entry, Header, HistoryError, HistoryWriter, Machine, HISTORY_VERSION};
 
@@ -39,6 +39,8 @@ pub(super) struct Plan {
     pub device: String,
     /// A new run or a resumed one.
     pub begun: Begun,
+    /// Which of the history and the attention log are written.
+    pub recording: Recording,
 }
 
 /// Where the history stands.
@@ -48,7 +50,8 @@ enum Writing {
     /// Lines are written; `ended` once the session's last line (finished, stopped, failed)
     /// is.
     Open { writer: HistoryWriter, ended: bool },
-    /// No output directory, or the history could not be written (said once).
+    /// No output directory, skipped (`Recording`), or the history could not be written
+    /// (said once).
     Off,
 }
 
@@ -70,9 +73,12 @@ impl<'a> Recorder<'a> {
     /// A recorder for a session planned as `plan` (`None`: the run has no directory).
     pub(super) fn new(events: &'a Sender<Event>, plan: Option<Plan>) -> Self {
         let (attention, warning) = AttentionRec::start(
-            plan.as_ref().map(|p| &p.run),
+            plan.as_ref()
+                .filter(|p| p.recording.attention == OnDisk::Keep)
+                .map(|p| &p.run),
             plan.as_ref().map_or(Begun::New, |p| p.begun),
         );
+        let plan = plan.filter(|p| p.recording.history == OnDisk::Keep);
         if let Some(warning) = warning {
             let _ = events.send(Event::Warning(warning));
         }

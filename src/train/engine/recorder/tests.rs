@@ -14,6 +14,7 @@ fn plan(run: &std::path::Path, begun: Begun) -> Plan {
         spec: RunSpec::paper("data".into(), "bert".into(), ModelKind::CmBert),
         device: "cpu".into(),
         begun,
+        recording: Recording::default(),
     }
 }
 
