@@ -179,6 +179,7 @@ fn synthetic_examples(batch: usize, len: usize, vocab: usize) -> Vec<Example> {
                 encoded,
                 audio: audio.get(b).cloned().unwrap_or_else(|| vec![0.0; len * 5]),
                 label: 0.5,
+                id: None,
             }
         })
         .collect()

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::attention::{Level, Matrix};
 use crate::bench::ModelSize;
-use crate::data::Split;
+use crate::data::{MmsaLabel, Split};
 use crate::device::DeviceSpec;
 use crate::export::through_training::StepPick;
 use crate::export::Format;
@@ -55,6 +55,13 @@ cli_values!(Split {
     Train => "train";
     Dev => "dev";
     Test => "test";
+});
+
+cli_values!(MmsaLabel {
+    M => "M", "The multimodal label (regression_labels), which every MMSA file holds";
+    T => "T", "CH-SIMS: the text label (regression_labels_T)";
+    A => "A", "CH-SIMS: the audio label (regression_labels_A)";
+    V => "V", "CH-SIMS: the vision label (regression_labels_V)";
 });
 
 cli_values!(ModelSize {
@@ -207,6 +214,10 @@ pub enum Command {
     /// Show what a checkpoint holds and the run it comes from: which checkpoint (best/ or last/),
     /// epoch and step, dev loss, data, audio, model, whether it can be resumed.
     Inspect(InspectArgs),
+    /// Show what a data path holds and what training would use: splits, utterances, audio
+    /// dimensions, label range, the label used and the arrays skipped (MMSA pickles, TSV
+    /// directories).
+    InspectData(InspectDataArgs),
     /// List the runs under a directory (default checkpoints/): model, data, best epoch, dev loss,
     /// test metrics, whether they can be resumed.
     Runs(RunsArgs),
@@ -391,6 +402,20 @@ pub struct InspectArgs {
     pub checkpoint: PathBuf,
 }
 
+/// `cmbert-tui inspect-data`: what a data path holds.
+#[derive(Debug, Args)]
+pub struct InspectDataArgs {
+    /// An MMSA pickle (aligned_50.pkl) or a directory of train.tsv, dev.tsv, test.tsv.
+    #[arg(value_name = "DIR|FILE.pkl")]
+    pub data: PathBuf,
+    /// The label to report on (MMSA pickles): M, or (CH-SIMS) T, A or V.
+    #[arg(long, value_enum, default_value_t = MmsaLabel::M)]
+    pub label: MmsaLabel,
+    /// Token positions the audio must be aligned to. [default: 50]
+    #[arg(long)]
+    pub max_len: Option<usize>,
+}
+
 /// `cmbert-tui runs`: the runs under a directory.
 #[derive(Debug, Args)]
 pub struct RunsArgs {
@@ -416,10 +441,15 @@ pub struct TrainArgs {
     /// Theme and exports directory of the app.
     #[command(flatten)]
     pub look: LookArgs,
-    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (text<TAB>label).
+    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv (text<TAB>label), or an MMSA pickle
+    /// (aligned_50.pkl of MOSI, MOSEI or CH-SIMS) holding text, labels and audio.
     /// [default: the built-in prosody corpus, with its audio]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR|FILE.pkl")]
     pub data: Option<PathBuf>,
+    /// Which label of an MMSA pickle to train on: M, or (CH-SIMS) T, A or V; with --resume,
+    /// give the one the run was trained on. [default: M]
+    #[arg(long, value_enum)]
+    pub label: Option<MmsaLabel>,
     /// Audio features: reference .pkl, MMSA aligned_50.pkl, .npz, .safetensors or word-level .jsonl.
     /// Without it CM-BERT runs on zero audio.
     #[arg(long, value_name = "FILE")]
@@ -544,9 +574,9 @@ pub struct ModelOnData {
     /// directory (bert_config.json + pytorch_model.bin).
     #[arg(long, value_name = "PATH")]
     pub checkpoint: PathBuf,
-    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv. [default: the data the checkpoint
-    /// was trained on]
-    #[arg(long, value_name = "DIR")]
+    /// MOSI-text directory: train.tsv, dev.tsv, test.tsv, or an MMSA pickle. [default: the
+    /// data the checkpoint was trained on]
+    #[arg(long, value_name = "DIR|FILE.pkl")]
     pub data: Option<PathBuf>,
     /// Audio features (as for `train`). [default: the audio the checkpoint was trained on]
     #[arg(long, value_name = "FILE")]
@@ -554,6 +584,9 @@ pub struct ModelOnData {
     /// Run the model on zero audio (instead of its recorded audio).
     #[arg(long, conflicts_with = "audio")]
     pub zero_audio: bool,
+    /// Which label of an MMSA pickle to score against: M, or (CH-SIMS) T, A or V. [default: M]
+    #[arg(long, value_enum, default_value_t = MmsaLabel::M)]
+    pub label: MmsaLabel,
     /// The split to run on.
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,

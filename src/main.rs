@@ -55,6 +55,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Corpus(args)) => cmbert::commands::corpus::run(args),
         Some(Command::Bench(args)) => cmbert::commands::bench::run(args),
         Some(Command::Inspect(args)) => cmbert::commands::inspect::run(args),
+        Some(Command::InspectData(args)) => cmbert::commands::inspect_data::run(args),
         Some(Command::Runs(args)) => cmbert::commands::runs::run(args),
         Some(Command::Open(args)) => cmbert::commands::open::run(args),
         Some(Command::Compare(args)) => cmbert::commands::compare::run(args),

@@ -142,6 +142,7 @@ fn export_args(best: &Path, wav: &Path, words: &Path, out: &Path) -> ExportArgs 
             data: None,
             audio: None,
             zero_audio: false,
+            label: cmbert::data::MmsaLabel::M,
             split: Split::Test,
             eval_batch_size: 24,
             force: false,

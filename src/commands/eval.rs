@@ -92,9 +92,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(p) = &args.predictions {
         refuse_overwrite(p, input.force)?;
     }
-    let (data, audio) = trained.inputs(
+    let (data, audio) = trained.inputs_labelled(
         input.data.as_deref(),
         AudioRequest::from_flags(input.audio.as_deref(), input.zero_audio),
+        input.label,
     )?;
     // Without audio an ablation changes nothing, which would read as "the predictions do not
     // depend on the audio".
@@ -103,24 +104,30 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let data_dir = data.dir.as_path();
     let examples = data.split(input.split);
-    let eval = evaluate(
+    let mut eval = evaluate(
         &trained.model,
         examples,
         input.eval_batch_size,
         trained.head.audio_dim,
         &device,
     )?;
+    // An MMSA pickle's figures as MMSA counts them for its family (`Metrics::compute_for`).
+    let labels: Vec<f32> = examples.iter().map(|e| e.label).collect();
+    eval.metrics = Metrics::compute_for(data.mmsa, &eval.predictions, &labels);
     // A NaN would be written as `null` and counted as a wrong sign by the metrics.
     eval.check_finite(examples)
         .with_context(|| format!("{}: {} split", input.checkpoint.display(), input.split))?;
     let ablation = args
         .ablate_audio
         .map(|kind| ablate(&trained, examples, &eval, kind, input.eval_batch_size, &device))
-        .transpose()?;
+        .transpose()?
+        .map(|mut a| {
+            a.metrics = Metrics::compute_for(data.mmsa, &a.predictions, &labels);
+            a
+        });
     if let Some(path) = &args.predictions {
         write_predictions(path, examples, &eval.predictions)?;
     }
-    let labels: Vec<f32> = examples.iter().map(|e| e.label).collect();
     let kinds = groups(data_dir, input.split, examples.len())?;
     let by_group = kinds.as_ref().map(|k| metrics_by_group(k, &eval.predictions, &labels));
     let ablated_by_group = kinds
@@ -286,6 +293,9 @@ pub fn refuse_overwrite(path: &Path, force: bool) -> Result<()> {
 #[derive(serde::Serialize)]
 struct PredictionLine<'a> {
     index: usize,
+    /// The utterance's id in its file (an MMSA pickle's `id`, a TSV's `id` column), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
     text: &'a str,
     label: f32,
     prediction: f32,
@@ -298,6 +308,7 @@ fn write_predictions(path: &Path, examples: &[Example], predictions: &[f32]) -> 
         for (index, (e, &prediction)) in examples.iter().zip(predictions).enumerate() {
             let line = PredictionLine {
                 index,
+                id: e.id.as_deref(),
                 text: &e.text,
                 label: e.label,
                 prediction,

@@ -237,7 +237,8 @@ impl Inputs {
             (Some(dir), _) => DataUsed::Given(dir.to_path_buf()),
             (None, Some(spec)) => {
                 let dir = as_given(&spec.data);
-                if !dir.is_dir() {
+                // A directory of TSV splits, or an MMSA pickle (`data::mmsa`).
+                if !dir.exists() {
                     bail!(
                         "--data DIR is required: the data {} was trained on, {}, is not there any more",
                         checkpoint.display(),

@@ -9,6 +9,7 @@ pub mod export;
 pub mod features;
 pub mod inputs;
 pub mod inspect;
+pub mod inspect_data;
 pub mod open;
 pub mod printer;
 pub mod resume;
@@ -23,7 +24,7 @@ use candle_core::Device;
 
 use crate::acoustic::FeatureSet;
 use crate::checkpoint::Checkpoint;
-use crate::data::{Dataset, Scaling, TextEncoder, DEFAULT_MAX_LEN};
+use crate::data::{Dataset, MmsaLabel, Scaling, TextEncoder, DEFAULT_MAX_LEN};
 use crate::model::{ClsAudio, CmBert, HeadConfig, ModelKind, ParamStore};
 use crate::train::TrainingRecord;
 use inputs::{AudioRequest, AudioUsed, Inputs};
@@ -58,6 +59,7 @@ pub fn default_run() -> Result<()> {
             // the user never typed (`inputs`).
             audio: None,
             zero_audio: false,
+            label: crate::data::MmsaLabel::M,
             split: crate::data::Split::Test,
             eval_batch_size: spec.eval_batch_size,
             force: false,
@@ -164,6 +166,16 @@ impl Trained {
     /// The data and audio to run this model on: the ones named, else the ones its training
     /// recorded (`inputs`), said on stderr; then loaded as [`Trained::dataset`] does.
     pub fn inputs(&self, data: Option<&Path>, audio: AudioRequest) -> Result<(Dataset, AudioUsed)> {
+        self.inputs_labelled(data, audio, MmsaLabel::M)
+    }
+
+    /// As [`Trained::inputs`], scoring an MMSA pickle's `label` (`--label`).
+    pub fn inputs_labelled(
+        &self,
+        data: Option<&Path>,
+        audio: AudioRequest,
+        label: MmsaLabel,
+    ) -> Result<(Dataset, AudioUsed)> {
         let record = self
             .checkpoint
             .meta
@@ -175,7 +187,7 @@ impl Trained {
         for line in inputs.notices() {
             say!("{line}");
         }
-        let data = self.dataset(inputs.data.dir(), inputs.audio.path())?;
+        let data = self.dataset_labelled(inputs.data.dir(), inputs.audio.path(), label)?;
         Ok((data, inputs.audio))
     }
 
@@ -186,13 +198,19 @@ impl Trained {
 
     /// The data of `dir` (and optional audio) encoded for this model.
     pub fn dataset(&self, dir: &Path, audio: Option<&Path>) -> Result<Dataset> {
+        self.dataset_labelled(dir, audio, MmsaLabel::M)
+    }
+
+    /// As [`Trained::dataset`]; `dir` may be an MMSA pickle, scored on its `label`.
+    pub fn dataset_labelled(&self, dir: &Path, audio: Option<&Path>, label: MmsaLabel) -> Result<Dataset> {
         let trained = self.checkpoint.meta.as_ref().and_then(|m| m.audio_features.as_ref());
-        let data = Dataset::load_scaled(
+        let data = Dataset::load_labelled(
             dir,
             audio,
             &self.encoder,
             self.head.audio_dim,
             Scaling::Trained(trained),
+            label,
         )?;
         if data.audio.dim != self.head.audio_dim {
             bail!(

@@ -446,6 +446,7 @@ mod tests {
         let data = |file: Option<&str>| Dataset {
             dir: "corpus".into(),
             recording: None,
+            mmsa: None,
             splits: Default::default(),
             audio: crate::data::AudioSummary {
                 path: file.map(PathBuf::from),

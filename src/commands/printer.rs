@@ -153,8 +153,12 @@ impl Printer {
     }
 }
 
-/// The headline metrics on one line: Acc2 (and non-zero), F1, Acc7, MAE, Corr.
+/// The headline metrics on one line: Acc2 (and non-zero), F1, Acc7, MAE, Corr; for data
+/// from an MMSA pickle, MMSA's figures for its family instead.
 pub fn short_metrics(m: &Metrics) -> String {
+    if let Some(mmsa) = &m.mmsa {
+        return mmsa.line();
+    }
     let [acc2, acc2_nonzero, f1, acc7, mae, corr] = m.headline();
     format!("Acc2 {acc2:.1} (non-0 {acc2_nonzero:.1}) F1 {f1:.1} Acc7 {acc7:.1} MAE {mae:.3} Corr {corr:.3}")
 }

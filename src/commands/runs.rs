@@ -54,6 +54,9 @@ pub struct RunResults {
     pub step: Option<usize>,
     /// The best epoch's weights on the test split.
     pub test: TestFigures,
+    /// The same weights' test figures as MMSA reports them (runs on an MMSA pickle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mmsa: Option<crate::train::metrics::MmsaMetrics>,
     /// Wall time of the invocation that finished the run (a resumed run: since resuming).
     pub train_seconds: f64,
     /// RFC 3339, local time.
@@ -114,6 +117,7 @@ impl RunResults {
             best_dev_loss: finite(summary.best_dev_loss),
             step,
             test: TestFigures::new(&summary.test, summary.test_loss),
+            mmsa: summary.test.mmsa,
             train_seconds: summary.wall_time.as_secs_f64(),
             finished_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         }

@@ -16,13 +16,13 @@ use super::printer::{format_duration, say, Printer};
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
 use crate::corpus;
-use crate::data::{Dataset, Scaling, Split, TextEncoder};
+use crate::data::{Dataset, MmsaLabel, Scaling, Split, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
 use crate::train::attention_log::AttentionLog;
 use crate::train::engine::run_dir_of;
 use crate::train::history::HISTORY_FILE;
-use crate::train::{AfterRun, Command, Preset, RunSpec, RunSummary, Trainer};
+use crate::train::{AfterRun, Command, Metrics, Preset, RunSpec, RunSummary, Trainer};
 use crate::ui::session;
 
 /// How `train` ended: its settings (the last seed's output directory for multi-seed runs),
@@ -53,7 +53,12 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             trainer.head().audio_dim,
             Scaling::Trained(trainer.audio_features()),
             trainer.model().bert.config.vocab_size,
+            args.label.unwrap_or_default(),
         )?;
+        // The checkpoint does not record which label of a CH-SIMS file the run trained on.
+        if data.mmsa == Some(crate::data::MmsaKind::Sims) && args.label.is_none() {
+            say!("note: resuming on the label M of a CH-SIMS file; pass --label T, A or V if the run was trained on another");
+        }
         applied.print(&spec, data.split(Split::Train).len());
         // The utterances the run recorded so far go on being recorded (`--watch` adds).
         let mut watched = args.watch.clone();
@@ -74,6 +79,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         } else {
             run_one(trainer, &data, label)?
         };
+        let summary = summary.map(|s| rescore(s, &data));
         let finished = summary.is_some();
         match summary {
             Some(s) => {
@@ -109,7 +115,13 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         );
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
     };
-    let data = load_data(&base, args.audio_dim(), Scaling::Fit, encoder.bert.vocab_size)?;
+    let data = load_data(
+        &base,
+        args.audio_dim(),
+        Scaling::Fit,
+        encoder.bert.vocab_size,
+        args.label.unwrap_or_default(),
+    )?;
     say!(
         "data: {} ({} / {} / {} utterances); audio: {}",
         base.data.display(),
@@ -151,7 +163,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         } else {
             run_one(trainer, &data, label)?
         };
-        match outcome {
+        match outcome.map(|s| rescore(s, &data)) {
             Some(s) => {
                 super::runs::record_results(&s);
                 summaries.push(s)
@@ -192,6 +204,9 @@ fn print_stopped(out: Option<&Path>, not_started: &[u64]) {
 
 fn spec_from_args(args: &TrainArgs, out: PathBuf) -> Result<RunSpec> {
     let (data, audio) = match &args.data {
+        // An MMSA pickle carries its own audio: recorded as the run's audio file, so that
+        // `eval`, `export` and `open` find it as they find any other.
+        Some(file) if crate::data::mmsa::is_pickle(file) && args.audio.is_none() => (file.clone(), Some(file.clone())),
         Some(dir) => (dir.clone(), args.audio.clone()),
         None => {
             let dir = builtin_corpus(args.corpus_seed())?;
@@ -365,15 +380,34 @@ fn check_watched(watched: &[(Split, usize)], data: &Dataset) -> Result<()> {
     Ok(())
 }
 
-fn load_data(spec: &RunSpec, audio_dim: usize, scaling: Scaling<'_>, vocab_size: usize) -> Result<Dataset> {
+fn load_data(
+    spec: &RunSpec,
+    audio_dim: usize,
+    scaling: Scaling<'_>,
+    vocab_size: usize,
+    label: MmsaLabel,
+) -> Result<Dataset> {
     let encoder = TextEncoder::from_file(&vocab_of(&spec.bert)?, spec.max_len)?.with_vocab_limit(vocab_size);
-    Ok(Dataset::load_scaled(
+    Ok(Dataset::load_labelled(
         &spec.data,
         spec.audio.as_deref(),
         &encoder,
         audio_dim,
         scaling,
+        label,
     )?)
+}
+
+/// The test figures of a finished run counted as MMSA counts them for the data's family
+/// (an MMSA pickle; the engine's own are the paper's), from the run's test predictions.
+fn rescore(mut summary: RunSummary, data: &Dataset) -> RunSummary {
+    if data.mmsa.is_some() {
+        let labels: Vec<f32> = data.split(Split::Test).iter().map(|e| e.label).collect();
+        if labels.len() == summary.test_predictions.len() {
+            summary.test = Metrics::compute_for(data.mmsa, &summary.test_predictions, &labels);
+        }
+    }
+    summary
 }
 
 fn vocab_of(dir: &std::path::Path) -> Result<PathBuf> {
@@ -482,6 +516,9 @@ fn run_one(trainer: Trainer, data: &Dataset, label: String) -> Result<Option<Run
 }
 
 fn print_table(spec: &RunSpec, runs: &[RunSummary]) {
+    if runs.iter().all(|r| r.test.mmsa.is_some()) && !runs.is_empty() {
+        return print_mmsa_table(spec, runs);
+    }
     println!(
         "{} on {} (cls-audio {}, preset {}), test split:",
         spec.model,
@@ -510,6 +547,61 @@ fn print_table(spec: &RunSpec, runs: &[RunSummary]) {
             "Acc2* = Acc2 without zero labels (MMSA Non0_acc_2); std = sample standard deviation; total time {}",
             format_duration(total)
         );
+    }
+}
+
+/// The table of a run on an MMSA pickle: MMSA's figures for the data's family (accuracies
+/// and F1 in %), as `metricsTop.py` names them.
+fn print_mmsa_table(spec: &RunSpec, runs: &[RunSummary]) {
+    let figures: Vec<Vec<(&'static str, f64)>> = runs
+        .iter()
+        .map(|r| r.test.mmsa.map(|m| m.figures()).unwrap_or_default())
+        .collect();
+    let names: Vec<&str> = figures[0].iter().map(|f| f.0).collect();
+    println!(
+        "{} on {} (cls-audio {}, preset {}), test split, as MMSA reports it:",
+        spec.model,
+        spec.data.display(),
+        spec.cls_audio,
+        spec.preset
+    );
+    let mut header = format!("{:<8}", "seed");
+    for name in &names {
+        header += &format!(" {name:>13}");
+    }
+    println!("{header} {:>6} {:>10}", "epoch", "time");
+    let cell = |name: &str, v: f64| match name {
+        "MAE" | "Corr" => format!(" {v:>13.3}"),
+        _ => format!(" {:>13.1}", 100.0 * v),
+    };
+    let row = |label: &str, values: &[f64], extra: &str| {
+        let mut line = format!("{label:<8}");
+        for (name, &v) in names.iter().zip(values) {
+            line += &cell(name, v);
+        }
+        println!("{line} {extra}");
+    };
+    for (r, f) in runs.iter().zip(&figures) {
+        let values: Vec<f64> = f.iter().map(|x| x.1).collect();
+        row(
+            &r.seed.to_string(),
+            &values,
+            &format!("{:>6} {:>10}", r.best_epoch + 1, format_duration(r.wall_time)),
+        );
+    }
+    if runs.len() > 1 {
+        let stats: Vec<(f64, f64)> = (0..names.len())
+            .map(|i| {
+                mean_std(
+                    &figures
+                        .iter()
+                        .map(|f| f.get(i).map_or(f64::NAN, |x| x.1))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        row("mean", &stats.iter().map(|s| s.0).collect::<Vec<_>>(), "");
+        row("+- std", &stats.iter().map(|s| s.1).collect::<Vec<_>>(), "");
     }
 }
 

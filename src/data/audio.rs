@@ -413,7 +413,7 @@ fn assemble(
     })
 }
 
-const SPLIT_KEYS: [&[&str]; 3] = [&["train"], &["dev", "valid"], &["test"]];
+pub(super) const SPLIT_KEYS: [&[&str]; 3] = [&["train"], &["dev", "valid"], &["test"]];
 
 fn array<'a>(path: &Path, what: &str, v: Option<&'a PyValue>) -> Result<&'a NdArray, DataError> {
     match v {
@@ -467,30 +467,7 @@ pub fn parse_pickle_audio(bytes: &[u8], path: &Path, bounds: &AudioBounds) -> Re
                 .collect::<Result<Vec<_>, _>>()?;
             assemble(path, AudioFormat::ReferencePickle, parts, None)
         }
-        PyValue::Dict(_) if value.get("train").is_some() => {
-            let mut parts = Vec::new();
-            let mut texts: [Vec<String>; 3] = Default::default();
-            for (i, keys) in SPLIT_KEYS.iter().enumerate() {
-                let split = keys.iter().find_map(|k| value.get(k)).ok_or_else(|| {
-                    DataError::file(path, format!("MMSA pickle has no {:?} split", keys.join("\" or \"")))
-                })?;
-                let a = array(path, &format!("{}[\"audio\"]", keys[0]), split.get("audio"))?;
-                parts.push(pickled_array(path, keys[0], i, a, bounds, true)?);
-                if let Some(PyValue::List(raw)) = split.get("raw_text") {
-                    texts[i] = raw
-                        .iter()
-                        .map(|t| {
-                            if let PyValue::Str(s) = t {
-                                s.clone()
-                            } else {
-                                String::new()
-                            }
-                        })
-                        .collect();
-                }
-            }
-            assemble(path, AudioFormat::MmsaPickle, parts, Some(texts))
-        }
+        PyValue::Dict(_) if value.get("train").is_some() => mmsa_audio(&value, path, bounds),
         other => Err(DataError::file(
             path,
             format!(
@@ -502,7 +479,37 @@ pub fn parse_pickle_audio(bytes: &[u8], path: &Path, bounds: &AudioBounds) -> Re
     }
 }
 
-fn describe(v: &PyValue) -> String {
+/// The audio of an MMSA pickle (format (b)): each split's `audio` checked against `bounds`
+/// (-inf read as 0, as MMSA's `data_loader.py` does), with the split's `raw_text` kept to be
+/// checked against the text. `data::mmsa` reads the same files as a whole dataset through
+/// this function, its bounds taken from the file's own transcripts.
+pub(super) fn mmsa_audio(value: &PyValue, path: &Path, bounds: &AudioBounds) -> Result<AudioFile, DataError> {
+    let mut parts = Vec::new();
+    let mut texts: [Vec<String>; 3] = Default::default();
+    for (i, keys) in SPLIT_KEYS.iter().enumerate() {
+        let split = keys
+            .iter()
+            .find_map(|k| value.get(k))
+            .ok_or_else(|| DataError::file(path, format!("MMSA pickle has no \"{}\" split", keys.join("\" or \""))))?;
+        let a = array(path, &format!("{}[\"audio\"]", keys[0]), split.get("audio"))?;
+        parts.push(pickled_array(path, keys[0], i, a, bounds, true)?);
+        if let Some(PyValue::List(raw)) = split.get("raw_text") {
+            texts[i] = raw
+                .iter()
+                .map(|t| {
+                    if let PyValue::Str(s) = t {
+                        s.clone()
+                    } else {
+                        String::new()
+                    }
+                })
+                .collect();
+        }
+    }
+    assemble(path, AudioFormat::MmsaPickle, parts, Some(texts))
+}
+
+pub(super) fn describe(v: &PyValue) -> String {
     match v {
         PyValue::Dict(items) => {
             let keys: Vec<String> = items

@@ -16,6 +16,9 @@ pub struct Example {
     pub audio: Vec<f32>,
     /// Sentiment label in [-3, 3]; NaN for an unlabelled recording.
     pub label: f32,
+    /// The utterance's id in its file (an MMSA pickle's `id`, a TSV's `id` column), kept for
+    /// predictions.
+    pub id: Option<String>,
 }
 
 /// Examples stacked into the model's input tensors.

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::audio::{expand_words, load_audio, AudioBounds, AudioFile, AudioFormat};
 use super::batch::Example;
 use super::error::DataError;
+use super::mmsa::{is_pickle, load_mmsa, MmsaFile, MmsaKind, MmsaLabel};
 use super::tokenize::TextEncoder;
 use super::tsv::{read_split, Split, Utterance};
 use crate::acoustic::set::FeaturesFrom;
@@ -74,6 +75,9 @@ pub struct Dataset {
     /// `Some(wav)`: one recording (`--wav`), not a directory of splits; what names it on
     /// screen and in export file names.
     pub recording: Option<PathBuf>,
+    /// `Some` when the data is an MMSA pickle: which family, so that its metrics are the
+    /// ones MMSA reports for it (`train::Metrics::compute_for`).
+    pub mmsa: Option<MmsaKind>,
 }
 
 impl Dataset {
@@ -96,6 +100,29 @@ impl Dataset {
         audio_dim: usize,
         scaling: Scaling<'_>,
     ) -> Result<Self, DataError> {
+        Self::load_labelled(dir, audio, encoder, audio_dim, scaling, MmsaLabel::M)
+    }
+
+    /// As `load_scaled`; `dir` may also be an MMSA pickle (`data::mmsa`), whose `label` is
+    /// used. Its audio is its own: `audio` must then be the same file (or `None`: zero
+    /// audio, as `--zero-audio` asks).
+    pub fn load_labelled(
+        dir: &Path,
+        audio: Option<&Path>,
+        encoder: &TextEncoder,
+        audio_dim: usize,
+        scaling: Scaling<'_>,
+        label: MmsaLabel,
+    ) -> Result<Self, DataError> {
+        if is_pickle(dir) && dir.is_file() {
+            return Self::load_mmsa(dir, audio, encoder, audio_dim, scaling, label);
+        }
+        if label != MmsaLabel::M {
+            return Err(DataError::file(
+                dir,
+                format!("--label {label} applies to MMSA pickles (CH-SIMS), not to a directory of TSV splits"),
+            ));
+        }
         if !dir.is_dir() {
             return Err(DataError::file(
                 dir,
@@ -136,6 +163,7 @@ impl Dataset {
                     encoded,
                     audio,
                     label: row.label,
+                    id: row.id,
                 });
             }
             splits[split.index()] = examples;
@@ -153,7 +181,87 @@ impl Dataset {
             splits,
             audio,
             recording: None,
+            mmsa: None,
         })
+    }
+
+    fn load_mmsa(
+        path: &Path,
+        audio: Option<&Path>,
+        encoder: &TextEncoder,
+        audio_dim: usize,
+        scaling: Scaling<'_>,
+        label: MmsaLabel,
+    ) -> Result<Self, DataError> {
+        let own_audio = match audio {
+            None => false,
+            Some(a) if same_file(a, path) => true,
+            Some(a) => {
+                return Err(DataError::file(
+                    a,
+                    format!(
+                        "--data {} is an MMSA pickle with its own audio; leave out --audio to use it (eval, export and open \
+                         also take --zero-audio)",
+                        path.display()
+                    ),
+                ))
+            }
+        };
+        let MmsaFile {
+            kind,
+            splits: parts,
+            audio: mut file,
+            ..
+        } = load_mmsa(path, label, encoder.max_len())?;
+        let features = if own_audio { scale(&mut file, scaling)? } else { None };
+        let dim = if own_audio { file.dim } else { audio_dim };
+        let mut splits: [Vec<Example>; 3] = Default::default();
+        for (split, part) in Split::ALL.into_iter().zip(parts) {
+            let ids = part
+                .ids
+                .map_or_else(|| vec![None; part.texts.len()], |v| v.into_iter().map(Some).collect());
+            let mut examples = Vec::with_capacity(part.texts.len());
+            for (i, ((text, label), id)) in part.texts.into_iter().zip(part.labels).zip(ids).enumerate() {
+                let encoded = encoder
+                    .encode(&text)
+                    .map_err(|e| DataError::file(path, format!("{}[\"raw_text\"][{i}]: {e}", part.key)))?;
+                let audio = if own_audio {
+                    file.aligned(split, i, &encoded)?
+                } else {
+                    vec![0.0; encoded.input_ids.len() * dim]
+                };
+                examples.push(Example {
+                    text,
+                    encoded,
+                    audio,
+                    label,
+                    id,
+                });
+            }
+            splits[split.index()] = examples;
+        }
+        let audio = AudioSummary {
+            path: own_audio.then(|| path.to_path_buf()),
+            format: own_audio.then_some(file.format),
+            dim,
+            cls_slot_nonzero: if own_audio { file.cls_slot_nonzero } else { 0 },
+            neg_inf_zeroed: if own_audio { file.neg_inf_zeroed } else { 0 },
+            features,
+        };
+        Ok(Self {
+            dir: path.to_path_buf(),
+            splits,
+            audio,
+            recording: None,
+            mmsa: Some(kind),
+        })
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
@@ -189,6 +297,7 @@ impl Dataset {
             encoded,
             audio,
             label: f32::NAN,
+            id: None,
         };
         Ok(Self {
             dir: wav.to_path_buf(),
@@ -202,6 +311,7 @@ impl Dataset {
                 features: Some(trained),
             },
             recording: Some(wav.to_path_buf()),
+            mmsa: None,
         })
     }
 }

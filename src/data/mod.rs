@@ -4,6 +4,7 @@ pub mod audio;
 pub mod batch;
 pub mod dataset;
 pub mod error;
+pub mod mmsa;
 pub mod pickle;
 pub mod tokenize;
 pub mod tsv;
@@ -12,5 +13,6 @@ pub use audio::{load_audio, parse_audio, AudioBounds, AudioFile, AudioFormat, MA
 pub use batch::{Batch, Example};
 pub use dataset::{recording_label, AudioSummary, Dataset, Scaling};
 pub use error::DataError;
+pub use mmsa::{MmsaKind, MmsaLabel};
 pub use tokenize::{Encoded, TextEncoder, TokenizeError, DEFAULT_MAX_LEN};
 pub use tsv::{label_text, Split, Utterance};

@@ -1,6 +1,12 @@
 //! Test-set metrics exactly as docs/MODEL.md §5 (and as the reference and MMSA compute them).
+//!
+//! For data read from an MMSA pickle, [`MmsaMetrics`] adds the figures MMSA itself reports
+//! for that dataset family, as thuiar/MMSA `src/MMSA/utils/metricsTop.py` computes them
+//! (`__eval_mosei_regression`, which MOSI shares, and `__eval_sims_regression`).
 
 use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::data::MmsaKind;
 
 /// The test metrics of a set of predictions (docs/MODEL.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -34,6 +40,176 @@ pub struct Metrics {
     pub corr: f64,
     /// Number of utterances.
     pub n: usize,
+    /// MMSA's own figures, for data read from an MMSA pickle (absent otherwise, so the
+    /// paper's outputs keep their fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mmsa: Option<MmsaMetrics>,
+}
+
+/// The figures MMSA's `metricsTop.py` reports for a dataset family, as fractions (as MMSA
+/// prints them), under MMSA's own names.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dataset", rename_all = "kebab-case")]
+pub enum MmsaMetrics {
+    /// `__eval_mosei_regression` (MOSI and MOSEI).
+    MosiMosei {
+        /// `Has0_acc_2`: (p >= 0) vs (y >= 0) over all utterances.
+        #[serde(rename = "Has0_acc_2", deserialize_with = "nan_if_null")]
+        has0_acc2: f64,
+        /// `Has0_F1_score`: weighted F1 of those classes.
+        #[serde(rename = "Has0_F1_score", deserialize_with = "nan_if_null")]
+        has0_f1: f64,
+        /// `Non0_acc_2`: (p > 0) vs (y > 0), utterances with y == 0 removed.
+        #[serde(rename = "Non0_acc_2", deserialize_with = "nan_if_null")]
+        non0_acc2: f64,
+        /// `Non0_F1_score`: weighted F1 of those classes.
+        #[serde(rename = "Non0_F1_score", deserialize_with = "nan_if_null")]
+        non0_f1: f64,
+        /// `Mult_acc_5`: clipped to [-2, 2], rounded half to even.
+        #[serde(rename = "Mult_acc_5", deserialize_with = "nan_if_null")]
+        acc5: f64,
+        /// `Mult_acc_7`: clipped to [-3, 3], rounded half to even.
+        #[serde(rename = "Mult_acc_7", deserialize_with = "nan_if_null")]
+        acc7: f64,
+        /// `MAE`.
+        #[serde(rename = "MAE", deserialize_with = "nan_if_null")]
+        mae: f64,
+        /// `Corr`: Pearson.
+        #[serde(rename = "Corr", deserialize_with = "nan_if_null")]
+        corr: f64,
+    },
+    /// `__eval_sims_regression` (CH-SIMS): predictions and labels clipped to [-1, 1] first,
+    /// for every figure including MAE and Corr.
+    Sims {
+        /// `Mult_acc_2`: classes [-1, 0], (0, 1].
+        #[serde(rename = "Mult_acc_2", deserialize_with = "nan_if_null")]
+        acc2: f64,
+        /// `Mult_acc_3`: classes [-1, -0.1], (-0.1, 0.1], (0.1, 1].
+        #[serde(rename = "Mult_acc_3", deserialize_with = "nan_if_null")]
+        acc3: f64,
+        /// `Mult_acc_5`: classes [-1, -0.7], (-0.7, -0.1], (-0.1, 0.1], (0.1, 0.7], (0.7, 1].
+        #[serde(rename = "Mult_acc_5", deserialize_with = "nan_if_null")]
+        acc5: f64,
+        /// `F1_score`: weighted F1 of the two `Mult_acc_2` classes.
+        #[serde(rename = "F1_score", deserialize_with = "nan_if_null")]
+        f1: f64,
+        /// `MAE` of the clipped values.
+        #[serde(rename = "MAE", deserialize_with = "nan_if_null")]
+        mae: f64,
+        /// `Corr` of the clipped values.
+        #[serde(rename = "Corr", deserialize_with = "nan_if_null")]
+        corr: f64,
+    },
+}
+
+/// SIMS's class boundaries (`ms_2`, `ms_3`, `ms_5` in `metricsTop.py`): class i is
+/// (b[i], b[i+1]].
+const SIMS_2: [f64; 3] = [-1.01, 0.0, 1.01];
+const SIMS_3: [f64; 4] = [-1.01, -0.1, 0.1, 1.01];
+const SIMS_5: [f64; 6] = [-1.01, -0.7, -0.1, 0.1, 0.7, 1.01];
+
+impl MmsaMetrics {
+    /// MMSA's figures for `kind` of predictions `p` against labels `y`.
+    pub fn compute(kind: MmsaKind, p: &[f64], y: &[f64]) -> Self {
+        let n = y.len();
+        match kind {
+            MmsaKind::MosiMosei => {
+                let nonzero: Vec<usize> = (0..n).filter(|&i| y[i] != 0.0).collect();
+                let has0 = |v: &[f64]| v.iter().map(|&x| x >= 0.0).collect::<Vec<bool>>();
+                let (hp, hy) = (has0(p), has0(y));
+                let np: Vec<bool> = nonzero.iter().map(|&i| p[i] > 0.0).collect();
+                let ny: Vec<bool> = nonzero.iter().map(|&i| y[i] > 0.0).collect();
+                Self::MosiMosei {
+                    has0_acc2: accuracy(&hp, &hy),
+                    has0_f1: weighted_f1(&hy, &hp),
+                    non0_acc2: accuracy(&np, &ny),
+                    non0_f1: weighted_f1(&ny, &np),
+                    acc5: class_accuracy(p, y, 2.0),
+                    acc7: class_accuracy(p, y, 3.0),
+                    mae: mae(p, y),
+                    corr: pearson(p, y),
+                }
+            }
+            MmsaKind::Sims => {
+                let clip = |v: &[f64]| v.iter().map(|x| x.clamp(-1.0, 1.0)).collect::<Vec<f64>>();
+                let (p, y) = (clip(p), clip(y));
+                // NumPy compares a float32 array with a Python float in float32 (value-based
+                // casting before NumPy 2, NEP 50 since), so a label of 0.1 (float32) is in
+                // (-0.1, 0.1]: compared here in f32 as well.
+                let classes = |bounds: &[f64]| {
+                    let class = |v: f64| {
+                        let v = v as f32;
+                        bounds.windows(2).position(|b| v > b[0] as f32 && v <= b[1] as f32)
+                    };
+                    ratio((0..n).filter(|&i| class(p[i]) == class(y[i])).count(), n)
+                };
+                let (p2, y2): (Vec<bool>, Vec<bool>) = (
+                    p.iter().map(|&v| v > 0.0).collect(),
+                    y.iter().map(|&v| v > 0.0).collect(),
+                );
+                Self::Sims {
+                    acc2: classes(&SIMS_2),
+                    acc3: classes(&SIMS_3),
+                    acc5: classes(&SIMS_5),
+                    f1: weighted_f1(&y2, &p2),
+                    mae: mae(&p, &y),
+                    corr: pearson(&p, &y),
+                }
+            }
+        }
+    }
+
+    /// `(MMSA's name, value)` in the order MMSA reports them.
+    pub fn figures(&self) -> Vec<(&'static str, f64)> {
+        match *self {
+            Self::MosiMosei {
+                has0_acc2,
+                has0_f1,
+                non0_acc2,
+                non0_f1,
+                acc5,
+                acc7,
+                mae,
+                corr,
+            } => vec![
+                ("Has0_acc_2", has0_acc2),
+                ("Has0_F1_score", has0_f1),
+                ("Non0_acc_2", non0_acc2),
+                ("Non0_F1_score", non0_f1),
+                ("Mult_acc_5", acc5),
+                ("Mult_acc_7", acc7),
+                ("MAE", mae),
+                ("Corr", corr),
+            ],
+            Self::Sims {
+                acc2,
+                acc3,
+                acc5,
+                f1,
+                mae,
+                corr,
+            } => vec![
+                ("Mult_acc_2", acc2),
+                ("Mult_acc_3", acc3),
+                ("Mult_acc_5", acc5),
+                ("F1_score", f1),
+                ("MAE", mae),
+                ("Corr", corr),
+            ],
+        }
+    }
+
+    /// The figures on one line, accuracies and F1 in % as the paper's tables print them.
+    pub fn line(&self) -> String {
+        self.figures()
+            .iter()
+            .map(|&(name, v)| match name {
+                "MAE" | "Corr" => format!("{name} {v:.3}"),
+                _ => format!("{name} {:.1}", 100.0 * v),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 impl Metrics {
@@ -48,6 +224,16 @@ impl Metrics {
             self.mae,
             self.corr,
         ]
+    }
+
+    /// As [`Metrics::compute`], with MMSA's figures for data of `kind` (an MMSA pickle).
+    pub fn compute_for(kind: Option<MmsaKind>, predictions: &[f32], labels: &[f32]) -> Self {
+        let mut m = Self::compute(predictions, labels);
+        m.mmsa = kind.map(|kind| {
+            let widen = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+            MmsaMetrics::compute(kind, &widen(predictions), &widen(labels))
+        });
+        m
     }
 
     /// The metrics of `predictions` against `labels` (one per label).
@@ -71,13 +257,10 @@ impl Metrics {
             f1_ref: weighted_f1(&pb, &yb),
             acc5: class_accuracy(&p, &y, 2.0),
             acc7: class_accuracy(&p, &y, 3.0),
-            mae: if n == 0 {
-                f64::NAN
-            } else {
-                p.iter().zip(&y).map(|(a, b)| (a - b).abs()).sum::<f64>() / n as f64
-            },
+            mae: mae(&p, &y),
             corr: pearson(&p, &y),
             n,
+            mmsa: None,
         }
     }
 }
@@ -135,6 +318,14 @@ fn weighted_f1(truth: &[bool], pred: &[bool]) -> f64 {
             f1 * support / n as f64
         })
         .sum()
+}
+
+fn mae(p: &[f64], y: &[f64]) -> f64 {
+    if y.is_empty() {
+        f64::NAN
+    } else {
+        p.iter().zip(y).map(|(a, b)| (a - b).abs()).sum::<f64>() / y.len() as f64
+    }
 }
 
 fn pearson(a: &[f64], b: &[f64]) -> f64 {
@@ -196,6 +387,88 @@ mod tests {
         let m = Metrics::compute(&[1.0, 1.0, 1.0, 1.0], &[1.0, 1.0, -1.0, -1.0]);
         close(m.f1, (2.0 * 2.0 / 6.0) * 0.5);
         close(m.f1_ref, 2.0 * 2.0 / 6.0);
+    }
+
+    fn mmsa(kind: MmsaKind, p: &[f32], y: &[f32]) -> Vec<(&'static str, f64)> {
+        let m = Metrics::compute_for(Some(kind), p, y);
+        assert_eq!(
+            Metrics { mmsa: None, ..m },
+            Metrics::compute(p, y),
+            "the paper's figures stay"
+        );
+        m.mmsa.expect("MMSA figures").figures()
+    }
+
+    fn check(figures: &[(&str, f64)], want: &[(&str, f64)]) {
+        assert_eq!(figures.len(), want.len());
+        for ((name, v), (want_name, w)) in figures.iter().zip(want) {
+            assert_eq!(name, want_name);
+            assert!((v - w).abs() < 1e-6, "{name}: {v} vs {w}");
+        }
+    }
+
+    #[test]
+    fn mmsa_mosi_figures_by_hand() {
+        let y = [0.0f32, 1.2, -0.4, 2.6, -2.5, 0.5];
+        let p = [-0.3f32, 0.4, 0.2, 1.4, -0.2, -0.5];
+        let figures = mmsa(MmsaKind::MosiMosei, &p, &y);
+        let corr = pearson(&p.map(f64::from), &y.map(f64::from));
+        check(
+            &figures,
+            &[
+                // y >= 0: T T F T F T; p >= 0: F T T T F F -> 3 of 6.
+                ("Has0_acc_2", 0.5),
+                // T: support 4, predicted 3, tp 2 -> 4/7 x 4/6; F: support 2, predicted 3, tp 1 -> 2/5 x 2/6.
+                ("Has0_F1_score", 4.0 / 7.0 * 4.0 / 6.0 + 0.4 * 2.0 / 6.0),
+                // y != 0: y > 0 T F T F T; p > 0 T T T F F -> 3 of 5.
+                ("Non0_acc_2", 0.6),
+                // T: support 3, predicted 3, tp 2 -> 2/3 x 3/5; F: support 2, predicted 2, tp 1 -> 1/2 x 2/5.
+                ("Non0_F1_score", 0.6),
+                // clip 2, round half to even: y 0 1 -0 2 -2 0; p -0 0 0 1 -0 -0 -> 3 of 6.
+                ("Mult_acc_5", 0.5),
+                // clip 3: y 0 1 -0 3 -2 0 -> the same 3 of 6.
+                ("Mult_acc_7", 0.5),
+                ("MAE", (0.3 + 0.8 + 0.6 + 1.2 + 2.3 + 1.0) / 6.0),
+                ("Corr", corr),
+            ],
+        );
+    }
+
+    #[test]
+    fn mmsa_sims_figures_by_hand_at_the_class_boundaries() {
+        let y = [-1.0f32, -0.7, -0.1, 0.1, 0.7, 1.0, 0.0];
+        let p = [-1.5f32, -0.69, -0.11, 0.0, 0.71, 0.65, 0.11];
+        let figures = mmsa(MmsaKind::Sims, &p, &y);
+        // Clipped to [-1, 1] first: p[0] is -1.
+        let clipped = p.map(|v| f64::from(v.clamp(-1.0, 1.0)));
+        check(
+            &figures,
+            &[
+                // > 0: y F F F T T T F; p F F F F T T T -> 5 of 7.
+                ("Mult_acc_2", 5.0 / 7.0),
+                // [-1, -0.1], (-0.1, 0.1], (0.1, 1]: y 0 0 0 1 2 2 1; p 0 0 0 1 2 2 2 -> 6 of 7.
+                ("Mult_acc_3", 6.0 / 7.0),
+                // [-1, -0.7], (-0.7, -0.1], (-0.1, 0.1], (0.1, 0.7], (0.7, 1]:
+                // y 0 0 1 2 3 4 2; p 0 1 1 2 4 3 3 -> 3 of 7.
+                ("Mult_acc_5", 3.0 / 7.0),
+                // T: support 3, predicted 3, tp 2 -> 2/3 x 3/7; F: support 4, predicted 4, tp 3 -> 3/4 x 4/7.
+                ("F1_score", 5.0 / 7.0),
+                ("MAE", (0.0 + 0.01 + 0.01 + 0.1 + 0.01 + 0.35 + 0.11) / 7.0),
+                ("Corr", pearson(&clipped, &y.map(f64::from))),
+            ],
+        );
+        // Serialised under MMSA's names, and read back.
+        let m = Metrics::compute_for(Some(MmsaKind::Sims), &p, &y);
+        let json = serde_json::to_value(m).unwrap();
+        assert_eq!(json["mmsa"]["dataset"], "sims");
+        assert!((json["mmsa"]["Mult_acc_3"].as_f64().unwrap() - 6.0 / 7.0).abs() < 1e-12);
+        let back: Metrics = serde_json::from_value(json).unwrap();
+        assert_eq!(back, m);
+        // The paper's figures serialise as before: no "mmsa" key.
+        assert!(serde_json::to_value(Metrics::compute(&p, &y))
+            .unwrap()
+            .get("mmsa")
+            .is_none());
     }
 
     #[test]

@@ -22,6 +22,6 @@ pub use eval::{attention_snapshot, evaluate, AttentionSnapshot, Evaluation};
 pub use events::{CheckpointKind, Command, Event, EventSink, Inspection, RunSummary, Weights};
 pub use groups::{group_for, GroupSettings};
 pub use inspect::{Inspector, KeptWeights, Watch};
-pub use metrics::Metrics;
+pub use metrics::{Metrics, MmsaMetrics};
 pub use optim::{BertAdam, Group, WarmupLinear};
 pub use record::{EpochsChange, Progress, RecordError, Saved, TrainingRecord};

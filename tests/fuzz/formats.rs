@@ -23,7 +23,7 @@ use candle_core::Device;
 use cmbert::acoustic::{align, wav};
 use cmbert::checkpoint::Checkpoint;
 use cmbert::commands::Trained;
-use cmbert::data::{pickle, tsv, Dataset, Split, TextEncoder};
+use cmbert::data::{pickle, tsv, Dataset, MmsaLabel, Scaling, Split, TextEncoder};
 use cmbert::model::ModelKind;
 use cmbert::train::attention_log::AttentionLog;
 use cmbert::train::{AttentionSnapshot, Inspection, RunSpec, Trainer, Weights};
@@ -141,6 +141,10 @@ pub fn build(name: &str, scratch: &Path) -> Format {
                 )
                 .with(
                     dataset(mmsa.join("audio.pkl"), &mmsa),
+                    fixture_files("pickles", |n| n.starts_with("mmsa_")),
+                )
+                .with(
+                    mmsa_data(dir("mmsa-data").join("data.pkl")),
                     fixture_files("pickles", |n| n.starts_with("mmsa_")),
                 )
         }
@@ -384,6 +388,17 @@ fn dataset(file: PathBuf, split_dir: &Path) -> Target {
         .names
         .extend(["train.tsv", "dev.tsv", "test.tsv"].map(String::from));
     target
+}
+
+/// The input as an MMSA pickle given as `--data`: the whole dataset (transcripts, labels,
+/// ids and its own audio), as `train --data FILE.pkl` reads it.
+fn mmsa_data(file: PathBuf) -> Target {
+    let encoder = Rc::new(seeds::tiny_encoder());
+    in_file(file, move |p| {
+        Dataset::load_labelled(p, Some(p), &encoder, 5, Scaling::Fit, MmsaLabel::M)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// Loads the checkpoint in `dir` (with the input written to `file` in it) the way the

@@ -54,6 +54,7 @@ fn results(step: usize) -> RunResults {
             corr: None,
             loss: Some(2.0),
         },
+        mmsa: None,
         train_seconds: 47.3,
         finished_at: "2025-05-01T12:03:00+00:00".into(),
     }
