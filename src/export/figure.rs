@@ -623,7 +623,7 @@ fn panels(item: &Item, style: &Style) -> Vec<Panel> {
 
 /// `test #572: "I THOUGHT IT WAS FUN" — label +1.20, prediction +0.85 (audio removed: +0.85)`
 /// (a recording: `utt11.wav: ...`).
-fn title(item: &Item, text: &str) -> String {
+pub(crate) fn title(item: &Item, text: &str) -> String {
     let s = item.snapshot;
     format!(
         "{}: \"{text}\" — label {}, prediction {:+.2} (audio removed: {:+.2})",

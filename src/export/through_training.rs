@@ -1,24 +1,32 @@
 //! `export --through-training RUN` (issue 16, item 2): one utterance's attention as its run
 //! recorded it (`RUN/attention.safetensors`, `train::attention_log`), as an animated PNG with
-//! one frame per recorded snapshot, and as a PNG strip of chosen steps side by side.
+//! one frame per recorded snapshot, and as a PNG strip of chosen steps.
 //!
-//! Every frame and every panel is the paper-style figure `export --format png` draws
-//! (`figure::Figure`, the same drawing), its title led by the step and the training loss of
-//! that step. Each is drawn on its own colour scale, as the figure always is: the colour bar
-//! says what a colour means in that frame.
+//! Every frame is the paper-style figure `export --format png` draws (`figure::Figure`), its
+//! title led by the step and the training loss of that step. The strip is one figure of the
+//! same renderer: a row per matrix (`--left`, then `--right`), a panel per chosen step, each
+//! panel's subtitle giving its step and loss, one title and one header.
+//!
+//! One colour scale per matrix for the whole export ([`shared_scales`]): from 0 (the
+//! non-negative maps; a signed one is centred on zero) to the largest value of that matrix in
+//! any recorded snapshot of the utterance, the colour bar showing it. The point of the export
+//! is to show change, so a colour must be one weight in every frame and every panel (and in
+//! both files: the strip's scale is the animation's, over all snapshots). Shared through
+//! `figure::Panel`'s scale, as `export::pair` shares one between two runs.
 //!
 //! APNG (the PNG specification's `acTL`/`fcTL`/`fdAT` chunks, shown animated by current
 //! browsers and image viewers) rather than GIF: no 256-colour palette, so the colour maps
 //! stay exact; a viewer without APNG support shows the first frame. The frames are laid on
-//! one canvas (the largest frame's size; a frame's figure can be a few pixels narrower when
-//! its colour bar's tick labels are shorter), centred across and at the top.
+//! one canvas (the largest frame's size), centred across and at the top.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::figure::{Figure, MAX_PIXELS};
+use super::figure::{self, Figure, FigureRow, Panel};
 use super::{AppMeta, ExportError, Item, Meta, Source, Style};
+use crate::attention::{Matrix, View};
+use crate::colormap::Scale;
 use crate::data::Split;
 use crate::train::attention_log::{AttentionLog, AttentionLogError, Recorded, Track};
 
@@ -29,11 +37,7 @@ pub const DEFAULT_PANELS: usize = 5;
 pub const DEFAULT_FRAME_MS: u16 = 400;
 /// How many frame times the last frame shows, so that a looping animation's end is seen.
 pub const LAST_FRAME_HOLD: u16 = 3;
-/// White pixels between two panels of the strip.
-const PANEL_GAP: u32 = 24;
 const WHITE: u8 = 255;
-/// The rule between two panels: the figure's frame grey.
-const RULE: [u8; 3] = [150, 150, 150];
 
 /// Which recorded utterance to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,16 +125,6 @@ recorded at every epoch end: train it further with `cmbert-tui train --resume RU
         utterance: String,
         /// Its snapshots.
         count: usize,
-    },
-    /// The strip would be too large to allocate.
-    #[error("the strip of {panels} steps would be {width}x{height} pixels; choose fewer --steps")]
-    TooLarge {
-        /// Panels asked for.
-        panels: usize,
-        /// Pixels across.
-        width: u64,
-        /// Pixels down.
-        height: u64,
     },
     /// Drawing or encoding failed.
     #[error(transparent)]
@@ -271,10 +265,44 @@ pub fn caption(recorded: &Recorded) -> String {
     }
 }
 
-/// The figures of `track`'s snapshots `which`, each titled with its step and loss.
-fn figures(track: &Track, which: &[usize], run: &RunMeta, style: &Style) -> Result<Vec<Figure>, ExportError> {
-    // The file keeps the words, not the transcript's spelling of them.
-    let text = track.snapshots[0].snapshot.words.join(" ");
+/// One scale per matrix (`style.left`, `style.right`) for every frame and panel drawn of
+/// `track`: the range of that matrix over all its recorded snapshots (from 0 for the
+/// non-negative maps, centred on zero for the signed ones, as `export::scale` makes one).
+pub fn shared_scales(track: &Track, style: &Style) -> [Scale; 2] {
+    let views: Vec<[View; 2]> = track.snapshots.iter().map(|r| style.views(&r.snapshot)).collect();
+    let matrices = [style.left, style.right];
+    [0, 1].map(|k| {
+        let range = views
+            .iter()
+            .map(|v| v[k].range())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), r| {
+                (lo.min(r.0), hi.max(r.1))
+            });
+        Scale::for_range(range, matrices[k].signed())
+    })
+}
+
+/// `W_m — multimodal attention`: how a heatmap names its matrix.
+fn matrix_name(matrix: Matrix) -> String {
+    format!("{} — {}", matrix.name(), matrix.caption())
+}
+
+/// The snapshot's words, as titles show them (the file keeps the words, not the transcript's
+/// spelling of them).
+fn words(track: &Track) -> String {
+    track.snapshots[0].snapshot.words.join(" ")
+}
+
+/// The frames of `track`'s snapshots `which`, each titled with its step and loss, every one
+/// on `scales`.
+fn figures(
+    track: &Track,
+    which: &[usize],
+    run: &RunMeta,
+    style: &Style,
+    scales: [Scale; 2],
+) -> Result<Vec<Figure>, ExportError> {
+    let text = words(track);
     which
         .iter()
         .map(|&i| {
@@ -285,7 +313,22 @@ fn figures(track: &Track, which: &[usize], run: &RunMeta, style: &Style) -> Resu
                 split: track.split,
                 recording: None,
             };
-            Figure::captioned(&[item], &run.meta(track, recorded), style, &[caption(recorded)])
+            let panels = style
+                .views(&recorded.snapshot)
+                .into_iter()
+                .zip(scales)
+                .map(|(view, scale)| {
+                    let matrix = view.matrix;
+                    Panel::new(view, scale, style.colormap(matrix).clone(), vec![matrix_name(matrix)])
+                })
+                .collect();
+            let caption = caption(recorded);
+            let row = FigureRow {
+                text: text.clone(),
+                title: Box::new(move |t: &str| format!("{caption} — {}", figure::title(&item, t))),
+                panels,
+            };
+            Figure::from_rows(&figure::header(&run.meta(track, recorded)), vec![row])
         })
         .collect()
 }
@@ -294,7 +337,7 @@ fn figures(track: &Track, which: &[usize], run: &RunMeta, style: &Style) -> Resu
 /// milliseconds (the last [`LAST_FRAME_HOLD`] times as long), looping.
 pub fn animation(track: &Track, run: &RunMeta, style: &Style, frame_ms: u16) -> Result<Vec<u8>, ExportError> {
     let all: Vec<usize> = (0..track.snapshots.len()).collect();
-    let figures = figures(track, &all, run, style)?;
+    let figures = figures(track, &all, run, style, shared_scales(track, style))?;
     let (w, h) = canvas(&figures);
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, w, h);
@@ -319,47 +362,63 @@ pub fn animation(track: &Track, run: &RunMeta, style: &Style, frame_ms: u16) -> 
     Ok(out)
 }
 
-/// The strip: the snapshots `which` of `track` side by side, left to right, each titled
-/// with its step and loss.
-pub fn strip(track: &Track, which: &[usize], run: &RunMeta, style: &Style) -> Result<Vec<u8>, ThroughTrainingError> {
-    if which.is_empty() {
-        return Err(ExportError::Empty.into());
-    }
-    let figures = figures(track, which, run, style)?;
-    let width: u64 = figures.iter().map(|f| u64::from(f.layout().width)).sum::<u64>()
-        + u64::from(PANEL_GAP) * (figures.len() as u64 - 1);
-    let height = figures.iter().map(|f| u64::from(f.layout().height)).max().unwrap_or(0);
-    if width * height > MAX_PIXELS {
-        return Err(ThroughTrainingError::TooLarge {
-            panels: which.len(),
-            width,
-            height,
-        });
-    }
-    let (w, h) = (width as u32, height as u32);
-    let mut pixels = vec![WHITE; w as usize * h as usize * 3];
-    let mut x = 0;
-    for (k, figure) in figures.iter().enumerate() {
-        blit(&mut pixels, w, figure, (x, 0))?;
-        x += figure.layout().width + PANEL_GAP;
-        if k + 1 < figures.len() {
-            // A rule down the middle of the gap: each panel holds two heatmaps, and the
-            // rule says which pairs belong together.
-            let at = (x - PANEL_GAP / 2) as usize;
-            for y in 0..h as usize {
-                let i = (y * w as usize + at) * 3;
-                pixels[i..i + 3].copy_from_slice(&RULE);
+/// The strip as one figure: a row per matrix (`style.left`, then `style.right`), in each the
+/// snapshots `which` of `track` left to right, each panel's subtitle its step and loss (and,
+/// in the first row, the prediction then), every row on its matrix's shared scale. The
+/// header is the run's as of the last panel.
+pub fn strip_figure(track: &Track, which: &[usize], run: &RunMeta, style: &Style) -> Result<Figure, ExportError> {
+    let (Some(&first), Some(&last)) = (which.first(), which.last()) else {
+        return Err(ExportError::Empty);
+    };
+    let scales = shared_scales(track, style);
+    let item = Item {
+        snapshot: &track.snapshots[first].snapshot,
+        text: "",
+        split: track.split,
+        recording: None,
+    };
+    let name = item.name();
+    let label = crate::data::label_text(item.snapshot.label, 2);
+    let rows = [style.left, style.right]
+        .into_iter()
+        .enumerate()
+        .map(|(k, matrix)| {
+            let panels = which
+                .iter()
+                .map(|&i| {
+                    let recorded = &track.snapshots[i];
+                    let s = &recorded.snapshot;
+                    let mut subtitle = vec![caption(recorded)];
+                    if k == 0 {
+                        subtitle.push(format!(
+                            "prediction {:+.2} (audio removed: {:+.2})",
+                            s.prediction, s.prediction_without_audio
+                        ));
+                    }
+                    let view = style.views(s)[k].clone();
+                    Panel::new(view, scales[k], style.colormap(matrix).clone(), subtitle)
+                })
+                .collect();
+            // One title: the utterance heads the first row; the others name their matrix.
+            let (name, label) = (name.clone(), label.clone());
+            let title: Box<dyn Fn(&str) -> String> = if k == 0 {
+                Box::new(move |t: &str| format!("{name}: \"{t}\" — label {label} — {}", matrix_name(matrix)))
+            } else {
+                Box::new(move |_: &str| matrix_name(matrix))
+            };
+            FigureRow {
+                text: if k == 0 { words(track) } else { String::new() },
+                title,
+                panels,
             }
-        }
-    }
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, w, h);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(ExportError::from)?;
-    writer.write_image_data(&pixels).map_err(ExportError::from)?;
-    writer.finish().map_err(ExportError::from)?;
-    Ok(out)
+        })
+        .collect();
+    Figure::from_rows(&figure::header(&run.meta(track, &track.snapshots[last])), rows)
+}
+
+/// The strip's PNG ([`strip_figure`]).
+pub fn strip(track: &Track, which: &[usize], run: &RunMeta, style: &Style) -> Result<Vec<u8>, ThroughTrainingError> {
+    Ok(strip_figure(track, which, run, style)?.png()?)
 }
 
 /// The largest figure's width and height: every frame's size.

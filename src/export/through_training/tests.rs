@@ -1,11 +1,12 @@
 use super::*;
-use crate::colormap::Rgb;
+use crate::colormap::{Rgb, Scale};
 use crate::export::scale;
 use crate::export::tests::snapshot;
 use crate::train::{Inspection, Weights};
 
 /// Test #6 recorded at `steps` (loss: step / 1000, none at step 0), its W_m drifting from
-/// the diagonal to the first column as the steps go; dev #3 recorded once.
+/// the diagonal to the first column as the steps go, its largest weight growing from 1.1 to
+/// 2.0 (the other cells stay 0.1); dev #3 recorded once.
 fn log(steps: &[usize]) -> AttentionLog {
     let mut log = AttentionLog::default();
     let last = *steps.last().unwrap_or(&1) as f32;
@@ -15,7 +16,7 @@ fn log(steps: &[usize]) -> AttentionLog {
         s.multimodal_attention = (0..5)
             .map(|i| {
                 (0..5)
-                    .map(|j| 0.1 + (i == j) as u8 as f32 * (1.0 - t) + (j == 0) as u8 as f32 * t)
+                    .map(|j| 0.1 + (i == j) as u8 as f32 * (1.0 - t) + (j == 0) as u8 as f32 * t * 1.9)
                     .collect()
             })
             .collect();
@@ -191,13 +192,15 @@ fn the_animation_has_a_frame_per_snapshot_all_one_size_each_showing_its_step() {
     let apng = animation(track, &run_meta(), &style, 250).unwrap();
     let (count, frames) = frames(&apng);
     assert_eq!(count as usize, steps.len());
-    let figures = figures(track, &[0, 1, 2, 3, 4], &run_meta(), &style).unwrap();
+    let scales = shared_scales(track, &style);
+    let figures = figures(track, &[0, 1, 2, 3, 4], &run_meta(), &style, scales).unwrap();
     let (w, h) = canvas(&figures);
     for (i, Frame { delay, size, pixels }) in frames.iter().enumerate() {
         assert_eq!(*size, (w, h), "frame {i} has the canvas's size");
         let hold = if i == steps.len() - 1 { 3 } else { 1 };
         assert_eq!(*delay, (250 * hold, 1000), "frame {i}'s delay");
-        // Each frame is its snapshot's figure: W_m's cells have that snapshot's colours.
+        // Each frame is its snapshot's figure: W_m's cells have that snapshot's values, in
+        // the colours of the export's one scale.
         let layout = figures[i].layout();
         let dx = (w - layout.width) as i32 / 2;
         let view = &style.views(&track.snapshots[i].snapshot)[1];
@@ -205,7 +208,7 @@ fn the_animation_has_a_frame_per_snapshot_all_one_size_each_showing_its_step() {
         for (r, c) in [(0, 0), (1, 1), (1, 0), (2, 3)] {
             let (x, y) = map.cell_center(r, c);
             let k = (y as usize * w as usize + (x + dx) as usize) * 3;
-            let expected = style.colormap(view.matrix).at(scale(view).unit(view.values[r][c]));
+            let expected = style.colormap(view.matrix).at(scales[1].unit(view.values[r][c]));
             assert_eq!(
                 Rgb(pixels[k], pixels[k + 1], pixels[k + 2]),
                 expected,
@@ -222,7 +225,8 @@ fn titles_lead_with_the_step_and_the_loss() {
     let track = track(&log);
     assert_eq!(caption(&track.snapshots[0]), "step 0 · no loss yet");
     assert_eq!(caption(&track.snapshots[1]), "step 120 · loss 0.1200");
-    let figures = figures(track, &[1], &run_meta(), &Style::default()).unwrap();
+    let style = Style::default();
+    let figures = figures(track, &[1], &run_meta(), &style, shared_scales(track, &style)).unwrap();
     let svg = figures[0].svg().unwrap();
     assert!(
         svg.contains("step 120 · loss 0.1200 — test #6: &quot;funny ok&quot; — label +1.20, prediction +0.85"),
@@ -235,35 +239,160 @@ fn titles_lead_with_the_step_and_the_loss() {
     );
 }
 
+/// The RGB pixel at `at` of a decoded image `width` pixels across.
+fn pixel(px: &[u8], width: u32, (x, y): (i32, i32)) -> Rgb {
+    let i = (y as usize * width as usize + x as usize) * 3;
+    Rgb(px[i], px[i + 1], px[i + 2])
+}
+
+/// The first frame of a PNG (the still image of a strip), with its width.
+fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
+    let mut px = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut px).unwrap();
+    px.truncate(info.buffer_size());
+    (info.width, info.height, px)
+}
+
 #[test]
-fn the_strip_grows_a_panel_wide_per_step() {
+fn every_frame_shares_one_scale_per_matrix_the_max_over_all_snapshots() {
     let log = log(&[0, 10, 25, 40, 80]);
     let track = track(&log);
     let style = Style::default();
-    let widths: Vec<u32> = (1..=3)
+    let scales = shared_scales(track, &style);
+    let first = &style.views(&track.snapshots[0].snapshot)[1];
+    let last = &style.views(&track.snapshots[4].snapshot)[1];
+    assert!(
+        scale(first).hi < 1.5 && (scale(last).hi - 2.0).abs() < 1e-5,
+        "the frames' own maxima differ: {:?} {:?}",
+        scale(first),
+        scale(last)
+    );
+    // W_m: from 0 to the largest weight of any snapshot; the same for α_T's scale.
+    assert_eq!(
+        scales[1],
+        Scale {
+            lo: 0.0,
+            hi: scale(last).hi
+        }
+    );
+    let alpha_hi = track
+        .snapshots
+        .iter()
+        .map(|r| scale(&style.views(&r.snapshot)[0]).hi)
+        .fold(0.0f32, f32::max);
+    assert_eq!(scales[0], Scale { lo: 0.0, hi: alpha_hi });
+
+    // The same weight is the same colour in the first and the last frame.
+    let (_, frames) = frames(&animation(track, &run_meta(), &style, 400).unwrap());
+    let figures = figures(track, &[0, 4], &run_meta(), &style, scales).unwrap();
+    let (w, _) = canvas(&figures);
+    let at = |f: usize, k: usize, r: usize, c: usize| {
+        let layout = figures[f].layout();
+        let (x, y) = layout.rows[0].heatmaps[1].cell_center(r, c);
+        pixel(&frames[k].pixels, w, (x + (w - layout.width) as i32 / 2, y))
+    };
+    let n = first.values.len();
+    let same: Vec<(usize, usize)> = (0..n)
+        .flat_map(|r| (0..n).map(move |c| (r, c)))
+        .filter(|&(r, c)| first.values[r][c] == last.values[r][c])
+        .collect();
+    assert!(!same.is_empty(), "some weight is unchanged");
+    for (r, c) in same {
+        assert_eq!(at(0, 0, r, c), at(1, 4, r, c), "W_m ({r}, {c}) in frames 0 and 4");
+    }
+    // The first frame's W_m colour bar reaches the common maximum (2.0), not its own (1.2):
+    // its top tick is 2.0. (W_m on both sides, so that every tick is one of W_m's.)
+    let wm = Style {
+        left: Matrix::WM,
+        ..Style::default()
+    };
+    let figures = super::figures(track, &[0], &run_meta(), &wm, shared_scales(track, &wm)).unwrap();
+    let svg = figures[0].svg().unwrap();
+    for tick in ["0.5", "1.5", "2.0"] {
+        assert!(
+            svg.contains(&format!(">\n{tick}\n</text>")),
+            "tick {tick} on frame 0's bar"
+        );
+    }
+}
+
+#[test]
+fn the_strip_is_one_figure_a_row_per_matrix_a_panel_per_step() {
+    let log = log(&[0, 10, 25, 40, 80]);
+    let track = track(&log);
+    let style = Style::default();
+    let scales = shared_scales(track, &style);
+    let layouts: Vec<_> = (1..=5)
         .map(|n| {
             let which: Vec<usize> = (0..n).collect();
-            let (w, h) = size(&strip(track, &which, &run_meta(), &style).unwrap());
-            let figures = figures(track, &which, &run_meta(), &style).unwrap();
-            assert_eq!(h, figures.iter().map(|f| f.layout().height).max().unwrap());
-            w
+            let figure = strip_figure(track, &which, &run_meta(), &style).unwrap();
+            let layout = figure.layout().clone();
+            assert_eq!(layout.rows.len(), 2, "a row for --left and one for --right");
+            for row in &layout.rows {
+                assert_eq!(row.heatmaps.len(), n, "a panel per step");
+            }
+            let png = strip(track, &which, &run_meta(), &style).unwrap();
+            assert_eq!(
+                size(&png),
+                (layout.width, layout.height),
+                "the strip is that one figure"
+            );
+            layout
         })
         .collect();
-    let panel = figures(track, &[1], &run_meta(), &style).unwrap()[0].layout().width;
-    assert_eq!(widths[1] - widths[0], panel + PANEL_GAP);
-    // The rule between two panels runs from top to bottom in the gap's middle.
-    let two = strip(track, &[0, 1], &run_meta(), &style).unwrap();
-    let mut reader = png::Decoder::new(std::io::Cursor::new(two)).read_info().unwrap();
-    let mut px = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut px).unwrap();
-    let first = figures(track, &[0], &run_meta(), &style).unwrap()[0].layout().width;
-    let rule = (first + PANEL_GAP / 2) as usize;
-    for y in [0, info.height as usize / 2, info.height as usize - 1] {
-        let i = (y * info.width as usize + rule) * 3;
-        assert_eq!(px[i..i + 3], RULE, "row {y}");
-        assert_eq!(px[i - 3..i], [WHITE; 3], "the gap is white beside the rule");
+    // Once the figure is wider than its minimum and the cells are at their smallest, each
+    // step adds one panel's pitch to the width.
+    let mut grown = 0;
+    for n in 1..5 {
+        let (before, after) = (&layouts[n - 1], &layouts[n]);
+        let maps = &after.rows[0].heatmaps;
+        if before.width > 1600 && before.rows[0].heatmaps[0].cell == maps[0].cell {
+            assert_eq!(
+                after.width - before.width,
+                (maps[1].x - maps[0].x) as u32,
+                "{n} to {} panels",
+                n + 1
+            );
+            grown += 1;
+        }
     }
-    assert!(widths[2] > widths[1] && widths[1] > widths[0], "{widths:?}");
+    assert!(grown >= 1, "{:?}", layouts.iter().map(|l| l.width).collect::<Vec<_>>());
+    assert!(
+        layouts[4].width < 2 * 1600,
+        "five panels, not five figures: {}",
+        layouts[4].width
+    );
+
+    // Every panel on its row's shared scale: the strip's colours are the animation's.
+    let which = [0, 2, 4];
+    let figure = strip_figure(track, &which, &run_meta(), &style).unwrap();
+    let (w, _, px) = decode(&figure.png().unwrap());
+    for (p, &i) in which.iter().enumerate() {
+        for (k, view) in style.views(&track.snapshots[i].snapshot).iter().enumerate() {
+            let map = figure.layout().rows[k].heatmaps[p];
+            for (r, c) in [(0, 0), (1, 1), (1, 0), (2, 3)] {
+                let expected = style.colormap(view.matrix).at(scales[k].unit(view.values[r][c]));
+                assert_eq!(
+                    pixel(&px, w, map.cell_center(r, c)),
+                    expected,
+                    "step {i}, row {k}, ({r}, {c})"
+                );
+            }
+        }
+    }
+    let svg = figure.svg().unwrap();
+    for text in [
+        "step 0 · no loss yet",
+        "step 25 · loss 0.0250",
+        "step 80 · loss 0.0800",
+        "prediction +0.85 (audio removed: ",
+        "test #6: &quot;funny ok&quot; — label +1.20 — alpha_t — text attention",
+        "W_m — multimodal attention",
+    ] {
+        assert!(svg.contains(text), "{text} in the strip");
+    }
+    assert_eq!(svg.matches("funny ok").count(), 1, "one title");
     assert!(matches!(
         strip(track, &[], &run_meta(), &style),
         Err(ThroughTrainingError::Export(ExportError::Empty))
