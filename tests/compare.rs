@@ -199,23 +199,14 @@ fn two_real_runs_zero_and_learned_compare_from_their_histories() {
     let audio = tmp.path().join("audio.safetensors");
     write_tiny_audio(&audio, [24, 8, 8], 0.5);
     for variant in ["zero", "learned"] {
-        let mut args = train_args(&data, &tiny_bert(), &tmp.path().join(variant));
-        args.extend(
-            [
-                "--audio",
-                &s(&audio),
-                "--cls-audio",
-                variant,
-                "--epochs",
-                "2",
-                "--batch-size",
-                "8",
-            ]
-            .map(String::from),
+        train_variant(
+            &data,
+            &audio,
+            &tmp.path().join(variant),
+            variant,
+            Schedule { epochs: 2, batch: 8 },
+            &[],
         );
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, _, err) = cli(&args);
-        assert_eq!(code, 0, "{variant}: {err}");
         assert!(tmp.path().join(variant).join("history.jsonl").is_file(), "{variant}");
     }
     let (code, out, err) = cli_in(

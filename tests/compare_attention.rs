@@ -22,25 +22,7 @@ const SIZES: [usize; 3] = [24, 8, 8];
 /// Trains `variant` (a `--cls-audio`) into `dir/NAME` with `extra` flags.
 fn train(dir: &Path, name: &str, variant: &str, extra: &[&str]) -> PathBuf {
     let (data, audio, out) = (dir.join("data"), dir.join("audio.safetensors"), dir.join(name));
-    let mut args = train_args(&data, &tiny_bert(), &out);
-    args.extend(
-        [
-            "--audio",
-            &s(&audio),
-            "--cls-audio",
-            variant,
-            "--epochs",
-            "2",
-            "--batch-size",
-            "8",
-        ]
-        .iter()
-        .chain(extra)
-        .map(|a| a.to_string()),
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, _, err) = cli(&args);
-    assert_eq!(code, 0, "{name}: {err}");
+    train_variant(&data, &audio, &out, variant, Schedule { epochs: 2, batch: 8 }, extra);
     out
 }
 

@@ -18,22 +18,7 @@ fn two_runs(tmp: &Path) -> [PathBuf; 2] {
     write_tiny_audio(&audio, [18, 6, 6], 0.5);
     ["zero", "learned"].map(|variant| {
         let run = tmp.join(variant);
-        let mut args = train_args(&data, &tiny_bert(), &run);
-        args.extend(
-            [
-                "--audio",
-                &s(&audio),
-                "--cls-audio",
-                variant,
-                "--epochs",
-                "1",
-                "--batch-size",
-                "6",
-            ]
-            .map(String::from),
-        );
-        let (code, _, err) = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        assert_eq!(code, 0, "{variant}: {err}");
+        train_variant(&data, &audio, &run, variant, Schedule { epochs: 1, batch: 6 }, &[]);
         run
     })
 }

@@ -216,14 +216,7 @@ impl Widget for CompareChart<'_> {
             let colour = row_colour(&v.theme, i);
             let band = row.grouping == Grouping::Seeds;
             if band {
-                for k in [1, 2] {
-                    datasets.push(
-                        Dataset::default()
-                            .marker(Marker::Dot)
-                            .style(Style::default().fg(colour).add_modifier(Modifier::DIM))
-                            .data(&c[k]),
-                    );
-                }
+                datasets.extend([1, 2].map(|k| seed_band(&c[k], colour)));
             }
             datasets.push(
                 Dataset::default()
@@ -233,15 +226,7 @@ impl Widget for CompareChart<'_> {
                     .data(&c[0]),
             );
             if band {
-                for k in [4, 5] {
-                    datasets.push(
-                        Dataset::default()
-                            .marker(Marker::Dot)
-                            .graph_type(GraphType::Scatter)
-                            .style(Style::default().fg(colour).add_modifier(Modifier::DIM))
-                            .data(&c[k]),
-                    );
-                }
+                datasets.extend([4, 5].map(|k| seed_band(&c[k], colour)));
             }
             datasets.push(
                 Dataset::default()
@@ -433,6 +418,15 @@ pub fn show(mut view: CompareView) -> std::io::Result<()> {
     drop(session);
     reader.finish();
     outcome
+}
+
+/// A seed group's lowest or highest points: dim dots in the group's colour.
+fn seed_band(points: &[(f64, f64)], colour: Color) -> Dataset<'_> {
+    Dataset::default()
+        .marker(Marker::Dot)
+        .graph_type(GraphType::Scatter)
+        .style(Style::default().fg(colour).add_modifier(Modifier::DIM))
+        .data(points)
 }
 
 #[cfg(test)]

@@ -169,3 +169,31 @@ pub fn train_args(data: &Path, bert: &Path, out: &Path) -> Vec<String> {
         .chain([s(data), "--bert".into(), s(bert), "--out".into(), s(out)])
         .collect()
 }
+
+/// How long and in what batches [`train_variant`] trains.
+pub struct Schedule {
+    /// `--epochs`.
+    pub epochs: usize,
+    /// `--batch-size`.
+    pub batch: usize,
+}
+
+/// Trains the tiny BERT's CM-BERT of `--cls-audio VARIANT` on `data` with `audio` into `out`
+/// through the binary (so the engine writes its history, attention and checkpoints), with
+/// `extra` flags last; fails the test with the run's stderr when it does not finish.
+pub fn train_variant(data: &Path, audio: &Path, out: &Path, variant: &str, schedule: Schedule, extra: &[&str]) {
+    let mut args = train_args(data, &tiny_bert(), out);
+    args.extend([
+        "--audio".to_string(),
+        s(audio),
+        "--cls-audio".into(),
+        variant.into(),
+        "--epochs".into(),
+        schedule.epochs.to_string(),
+        "--batch-size".into(),
+        schedule.batch.to_string(),
+    ]);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let (code, _, err) = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{}: {err}", out.display());
+}
