@@ -13,6 +13,11 @@
 //! data's audio) or `--zero-audio`, rather than pairing one corpus's audio with another's
 //! transcripts. Without `--data`, the recorded data directory is used (and said).
 //!
+//! The label of an MMSA pickle (`--label`, `RunSpec::label`) follows the same rule: the one
+//! the run trained on unless `--label` names another, which is then applied and said (scoring
+//! a model trained on `M` against a CH-SIMS file's `T` is a question worth asking, unlike
+//! pairing one corpus's audio with another's text). Other data than a pickle has one label.
+//!
 //! Recorded paths are absolute since `train` records them so; an older checkpoint's relative
 //! path is resolved against the working directory, as it was given, and messages name the
 //! path that was tried.
@@ -23,7 +28,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use crate::data::AudioSummary;
+use crate::data::mmsa::is_pickle;
+use crate::data::{AudioSummary, MmsaLabel};
 use crate::model::ModelKind;
 use crate::train::{RecordError, RunSpec, TrainingRecord};
 
@@ -203,6 +209,52 @@ impl DataUsed {
     }
 }
 
+/// The label of an MMSA pickle a model is scored against, and why it is that one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelUsed {
+    /// `--label`; `trained` is the one the checkpoint records, where it records a run.
+    Given {
+        /// The label named.
+        label: MmsaLabel,
+        /// The label the model was trained on.
+        trained: Option<MmsaLabel>,
+    },
+    /// The label the checkpoint records (`M` for runs from before labels were recorded, and
+    /// for a checkpoint without a run record).
+    Recorded(MmsaLabel),
+    /// The data is not an MMSA pickle: it has one label.
+    Only,
+}
+
+impl LabelUsed {
+    /// The label to load.
+    pub fn label(self) -> MmsaLabel {
+        match self {
+            Self::Given { label, .. } | Self::Recorded(label) => label,
+            Self::Only => MmsaLabel::M,
+        }
+    }
+
+    /// What to tell the user, where there is something to tell: a label other than the
+    /// one the model was trained on, or a recorded one other than `M`.
+    fn notice(self) -> Option<String> {
+        match self {
+            Self::Given {
+                label,
+                trained: Some(trained),
+            } if label != trained => Some(format!(
+                "label: {label} (--label; the model was trained on {trained}, {})",
+                trained.key()
+            )),
+            Self::Recorded(label) if !label.is_multimodal() => Some(format!(
+                "label: {label}, {} (recorded in the checkpoint; --label to change)",
+                label.key()
+            )),
+            Self::Given { .. } | Self::Recorded(_) | Self::Only => None,
+        }
+    }
+}
+
 /// The data and audio of one command, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inputs {
@@ -210,24 +262,34 @@ pub struct Inputs {
     pub data: DataUsed,
     /// The audio, and why it is that.
     pub audio: AudioUsed,
+    /// The label of an MMSA pickle.
+    pub label: LabelUsed,
 }
 
 impl Inputs {
-    /// Resolves `--data` and the audio flags of a command on the model in `checkpoint`;
-    /// `record` is its run record, read only where a flag is missing.
+    /// Resolves `--data`, the audio flags and `--label` of a command on the model in
+    /// `checkpoint`; `record` is its run record, read only where a flag is missing.
     pub fn resolve(
         checkpoint: &Path,
         model: ModelKind,
         record: Result<Option<TrainingRecord>, RecordError>,
         data: Option<&Path>,
         audio: AudioRequest,
+        label: Option<MmsaLabel>,
     ) -> Result<Self> {
         let choices = "give --audio FILE, or --zero-audio to run it on zero audio";
-        let needs_record = data.is_none() || (audio == AudioRequest::Recorded && model == ModelKind::CmBert);
+        let needs_audio = audio == AudioRequest::Recorded && model == ModelKind::CmBert;
+        let needs_label = label.is_none() && data.is_some_and(is_pickle);
         let record = match record {
             Ok(record) => record,
-            Err(e) if needs_record => {
-                let fix = if data.is_none() { "give --data DIR" } else { choices };
+            Err(e) if data.is_none() || needs_audio || needs_label => {
+                let fix = if data.is_none() {
+                    "give --data DIR"
+                } else if needs_audio {
+                    choices
+                } else {
+                    "give --label M (or, for CH-SIMS, T, A or V)"
+                };
                 bail!("{}: {e}; {fix}", checkpoint.join("config.json").display())
             }
             Err(_) => None,
@@ -253,6 +315,12 @@ impl Inputs {
                 checkpoint.display()
             ),
         };
+        let trained = spec.map(|s| s.label);
+        let label = match label {
+            Some(label) => LabelUsed::Given { label, trained },
+            None if is_pickle(data.dir()) => LabelUsed::Recorded(trained.unwrap_or_default()),
+            None => LabelUsed::Only,
+        };
         let audio = match (audio, model) {
             // T-BERT is given a named file all the same: an ablation then shows it unread.
             (AudioRequest::File(path), _) => AudioUsed::Given(path),
@@ -269,6 +337,7 @@ impl Inputs {
                     return Ok(Self {
                         data,
                         audio: AudioUsed::ZeroAsTrained,
+                        label,
                     });
                 };
                 if let DataUsed::Given(dir) = &data {
@@ -295,7 +364,7 @@ impl Inputs {
                 AudioUsed::Recorded(path)
             }
         };
-        Ok(Self { data, audio })
+        Ok(Self { data, audio, label })
     }
 
     /// What to tell the user on stderr before the work starts.
@@ -308,6 +377,7 @@ impl Inputs {
             ));
         }
         lines.push(format!("audio: {}", self.audio));
+        lines.extend(self.label.notice());
         lines
     }
 }
@@ -374,7 +444,87 @@ mod tests {
         data: Option<&Path>,
         audio: AudioRequest,
     ) -> Result<Inputs> {
-        Inputs::resolve(Path::new("ckpt"), model, record, data, audio)
+        Inputs::resolve(Path::new("ckpt"), model, record, data, audio, None)
+    }
+
+    /// A run on a CH-SIMS file's `label`: the data is the pickle, which is its own audio.
+    fn sims_record(pickle: &Path, label: MmsaLabel) -> Result<Option<TrainingRecord>, RecordError> {
+        let mut record = record(pickle, Some(pickle));
+        if let Ok(Some(r)) = &mut record {
+            r.spec.label = label;
+        }
+        record
+    }
+
+    #[test]
+    fn the_recorded_label_is_used_and_another_is_applied_and_said() {
+        let f = files();
+        let pickle = f.data.parent().unwrap().join("sims.pkl");
+        std::fs::write(&pickle, "").unwrap();
+        let labelled = |record, data: Option<&Path>, label| {
+            Inputs::resolve(
+                Path::new("ckpt"),
+                ModelKind::CmBert,
+                record,
+                data,
+                AudioRequest::Recorded,
+                label,
+            )
+            .unwrap()
+        };
+        // Without --label: the run's.
+        let inputs = labelled(sims_record(&pickle, MmsaLabel::T), None, None);
+        assert_eq!(inputs.label, LabelUsed::Recorded(MmsaLabel::T));
+        assert_eq!(inputs.label.label(), MmsaLabel::T);
+        assert_eq!(
+            inputs.notices().last().unwrap(),
+            "label: T, regression_labels_T (recorded in the checkpoint; --label to change)"
+        );
+        // The same file named with --data keeps it.
+        let inputs = labelled(sims_record(&pickle, MmsaLabel::V), Some(&pickle), None);
+        assert_eq!(inputs.label.label(), MmsaLabel::V);
+        // Another label: applied, and said with the one the model was trained on.
+        let inputs = labelled(sims_record(&pickle, MmsaLabel::T), None, Some(MmsaLabel::M));
+        assert_eq!(inputs.label.label(), MmsaLabel::M);
+        assert_eq!(
+            inputs.notices().last().unwrap(),
+            "label: M (--label; the model was trained on T, regression_labels_T)"
+        );
+        // The label it was trained on, named or recorded as M (and every older checkpoint):
+        // nothing more to say.
+        let inputs = labelled(sims_record(&pickle, MmsaLabel::T), None, Some(MmsaLabel::T));
+        assert_eq!(inputs.notices().len(), 2, "{:?}", inputs.notices());
+        let inputs = labelled(sims_record(&pickle, MmsaLabel::M), None, None);
+        assert_eq!(inputs.label, LabelUsed::Recorded(MmsaLabel::M));
+        assert_eq!(inputs.notices().len(), 2, "{:?}", inputs.notices());
+        // A directory of TSV splits has one label, whatever the run trained on.
+        let inputs = Inputs::resolve(
+            Path::new("ckpt"),
+            ModelKind::CmBert,
+            sims_record(&pickle, MmsaLabel::T),
+            Some(&f.data),
+            AudioRequest::Zero,
+            None,
+        )
+        .unwrap();
+        assert_eq!(inputs.label, LabelUsed::Only);
+        assert_eq!(inputs.label.label(), MmsaLabel::M);
+        // An unreadable record when only the label is missing: said, with the flag to give.
+        let broken = serde_json::from_str::<TrainingRecord>("3")
+            .map(Some)
+            .map_err(RecordError::from);
+        let err = Inputs::resolve(
+            Path::new("ckpt"),
+            ModelKind::CmBert,
+            broken,
+            Some(&pickle),
+            AudioRequest::Zero,
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("ckpt/config.json: the run record"), "{err}");
+        assert!(err.ends_with("give --label M (or, for CH-SIMS, T, A or V)"), "{err}");
     }
 
     #[test]
