@@ -275,10 +275,11 @@ pub struct FeaturesArgs {
 
 /// The options of `open` that belong to one run's model and data: refused with several runs
 /// (their comparison runs no model), one line each (`one_run_only`).
-const OPEN_ONE_RUN_ONLY: [&str; 9] = [
+const OPEN_ONE_RUN_ONLY: [&str; 10] = [
     "data",
     "audio",
     "zero_audio",
+    "label",
     "wav",
     "words",
     "device",
@@ -319,6 +320,10 @@ pub struct OpenArgs {
     /// Run the model on zero audio (instead of its recorded audio).
     #[arg(long, conflicts_with = "audio")]
     pub zero_audio: bool,
+    /// Which label of an MMSA pickle the browser shows and scores against: M, or (CH-SIMS)
+    /// T, A or V. [default: the one the checkpoint was trained on, else M]
+    #[arg(long, value_enum)]
+    pub label: Option<MmsaLabel>,
     /// A recording instead of a dataset.
     #[command(flatten)]
     pub recording: RecordingArgs,
@@ -343,7 +348,7 @@ pub struct OpenArgs {
 pub struct RecordingArgs {
     /// A WAV recording to run the model on (needs --words; the checkpoint must have been
     /// trained on `cmbert-tui features` output).
-    #[arg(long, value_name = "FILE.wav", requires = "words", conflicts_with_all = ["data", "audio", "zero_audio", "split"])]
+    #[arg(long, value_name = "FILE.wav", requires = "words", conflicts_with_all = ["data", "audio", "zero_audio", "label", "split"])]
     pub wav: Option<PathBuf>,
     /// The recording's word timings: a TextGrid ("words" tier), CSV (word,start,end) or JSON.
     /// Its words are the transcript.
@@ -446,8 +451,8 @@ pub struct TrainArgs {
     /// [default: the built-in prosody corpus, with its audio]
     #[arg(long, value_name = "DIR|FILE.pkl")]
     pub data: Option<PathBuf>,
-    /// Which label of an MMSA pickle to train on: M, or (CH-SIMS) T, A or V; with --resume,
-    /// give the one the run was trained on. [default: M]
+    /// Which label of an MMSA pickle to train on: M, or (CH-SIMS) T, A or V; recorded in the
+    /// checkpoints (a resumed run keeps it; eval, export and open use it). [default: M]
     #[arg(long, value_enum)]
     pub label: Option<MmsaLabel>,
     /// Audio features: reference .pkl, MMSA aligned_50.pkl, .npz, .safetensors or word-level .jsonl.
@@ -584,9 +589,10 @@ pub struct ModelOnData {
     /// Run the model on zero audio (instead of its recorded audio).
     #[arg(long, conflicts_with = "audio")]
     pub zero_audio: bool,
-    /// Which label of an MMSA pickle to score against: M, or (CH-SIMS) T, A or V. [default: M]
-    #[arg(long, value_enum, default_value_t = MmsaLabel::M)]
-    pub label: MmsaLabel,
+    /// Which label of an MMSA pickle to score against: M, or (CH-SIMS) T, A or V. [default:
+    /// the one the checkpoint was trained on, else M]
+    #[arg(long, value_enum)]
+    pub label: Option<MmsaLabel>,
     /// The split to run on.
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
@@ -676,7 +682,8 @@ pub struct ExportArgs {
     /// animation and a new FILE-steps.png beside it the strip. [default: new
     /// ...-through-training.png and ...-steps.png in exports/]
     #[arg(long, value_name = "RUN", conflicts_with_all = [
-        "figure4", "wav", "format", "curves", "checkpoint", "data", "audio", "zero_audio", "eval_batch_size", "device",
+        "figure4", "wav", "format", "curves", "checkpoint", "data", "audio", "zero_audio", "label", "eval_batch_size",
+        "device",
     ])]
     pub through_training: Option<PathBuf>,
     /// With --through-training: the strip's steps, each the nearest recorded one (a step

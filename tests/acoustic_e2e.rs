@@ -142,7 +142,7 @@ fn export_args(best: &Path, wav: &Path, words: &Path, out: &Path) -> ExportArgs 
             data: None,
             audio: None,
             zero_audio: false,
-            label: cmbert::data::MmsaLabel::M,
+            label: None,
             split: Split::Test,
             eval_batch_size: 24,
             force: false,

@@ -308,3 +308,162 @@ fn a_tiny_model_trains_on_a_mosi_like_pickle_and_reports_mmsa_figures() {
     assert_eq!(lines[3]["id"], "video2$_$3");
     assert_eq!(lines[3]["text"], mmsa_pickle::text(Layout::Mosi, 2, 3));
 }
+
+/// The lines of `text` that contain `pattern`.
+fn lines_with<'a>(text: &'a str, pattern: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.contains(pattern)).collect()
+}
+
+/// The labels a `--predictions` file scored against.
+fn predicted_labels(path: &Path) -> Vec<f64> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["label"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn close_to(got: &[f64], key: &str) {
+    assert_eq!(got.len(), 8);
+    for (i, g) in got.iter().enumerate() {
+        let want = mmsa_pickle::label(Layout::Sims, key, 2, i);
+        assert!(
+            (g - want).abs() < 1e-6,
+            "utterance {i}: {g} is not label {key} ({want})"
+        );
+    }
+}
+
+/// A run on a CH-SIMS file's T label: its checkpoints record the label, and `eval`,
+/// `export` and `--resume` use it without being told; another label is applied and said
+/// (eval, export) or refused (resume). Its dev and test figures, on every epoch line and in
+/// the history, are MMSA's SIMS figures (Acc7 of labels in [-1, 1] would mean nothing).
+#[test]
+fn a_sims_run_records_its_label_and_reports_sims_figures_every_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = write(tmp.path(), "sims.pkl", &dataset(Layout::Sims, [24, 6, 8]));
+    let out = tmp.path().join("run");
+    let mut args = train_args(&path, &tiny_bert(), &out);
+    args.extend(["--epochs", "2", "--batch-size", "8", "--label", "T"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = cli(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let epochs = lines_with(&stderr, "dev loss");
+    assert_eq!(epochs.len(), 2, "{stderr}");
+    for line in &epochs {
+        assert!(
+            line.contains("| dev Mult_acc_2 ") && line.contains(" Mult_acc_3 ") && line.contains(" F1_score "),
+            "{line}"
+        );
+        assert!(!line.contains("Acc7") && !line.contains("Mult_acc_7"), "{line}");
+    }
+    let test = lines_with(&stderr, "test (best epoch");
+    assert!(test.len() == 1 && test[0].contains("Mult_acc_5"), "{stderr}");
+    assert!(stdout.contains("Mult_acc_3"), "{stdout}");
+    // The history's evaluations carry the same figures.
+    let history = std::fs::read_to_string(out.join("history.jsonl")).unwrap();
+    let evals: Vec<serde_json::Value> = history
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "eval")
+        .collect();
+    assert_eq!(evals.len(), 3, "two dev epochs and the test: {history}");
+    for e in &evals {
+        assert_eq!(e["metrics"]["mmsa"]["dataset"], "sims", "{e}");
+        assert!(e["metrics"]["mmsa"]["Mult_acc_3"].is_number(), "{e}");
+    }
+    // Both checkpoints record the label.
+    for kept in ["best", "last"] {
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join(kept).join("config.json")).unwrap()).unwrap();
+        assert_eq!(config["cmbert"]["training"]["spec"]["label"], "T", "{kept}");
+    }
+    let (code, text, stderr) = cli(&["inspect", &s(&out.join("best"))]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        text.contains(&format!("data        {} (label T, regression_labels_T)", s(&path))),
+        "{text}"
+    );
+
+    // eval without --label: the run's label, said; with another: applied, and said.
+    let preds = tmp.path().join("t.jsonl");
+    let (code, _, stderr) = cli(&["eval", "--checkpoint", &s(&out), "--predictions", &s(&preds)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("label: T, regression_labels_T (recorded in the checkpoint; --label to change)"),
+        "{stderr}"
+    );
+    close_to(&predicted_labels(&preds), "T");
+    let preds = tmp.path().join("m.jsonl");
+    let (code, stdout, stderr) = cli(&[
+        "eval",
+        "--checkpoint",
+        &s(&out),
+        "--label",
+        "M",
+        "--predictions",
+        &s(&preds),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("label: M (--label; the model was trained on T, regression_labels_T)"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("Mult_acc_3"), "{stdout}");
+    close_to(&predicted_labels(&preds), "M");
+
+    // export: the same rule. Test utterance 1 is labelled -0.7 (T) and -0.8 (M).
+    for (flags, label) in [(&[][..], "-0.7"), (&["--label", "M"][..], "-0.8")] {
+        let json = tmp.path().join(format!("export{label}.json"));
+        let (run, json_arg) = (s(&out), s(&json));
+        let args = [
+            &["export", "--checkpoint", &run, "--index", "1", "--out", &json_arg][..],
+            flags,
+        ]
+        .concat();
+        let (code, _, stderr) = cli(&args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        let text = std::fs::read_to_string(&json).unwrap();
+        assert!(text.contains(&format!("\"label\": {label},")), "{args:?}: {text}");
+    }
+
+    // --resume keeps the run's label: repeating it is as recorded, another is refused.
+    let last = s(&out.join("last"));
+    let (code, _, stderr) = cli(&["train", "--headless", "--resume", &last, "--label", "M"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--label M (the run's is T: the run trains on the labels it started with)"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = cli(&[
+        "train",
+        "--headless",
+        "--resume",
+        &last,
+        "--epochs",
+        "3",
+        "--label",
+        "T",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("--label: as recorded"), "{stderr}");
+    assert_eq!(lines_with(&stderr, "| dev Mult_acc_2 ").len(), 1, "{stderr}");
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("last").join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["cmbert"]["training"]["spec"]["label"], "T");
+}
+
+#[test]
+fn inspect_data_counts_one_utterance_as_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = write(tmp.path(), "tiny.pkl", &dataset(Layout::Mosi, [3, 1, 2]));
+    let (code, out, err) = cli(&["inspect-data", &s(&path)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("dev              1 utterance (key \"valid\""), "{out}");
+    assert!(out.contains("test             2 utterances (key"), "{out}");
+}

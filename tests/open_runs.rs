@@ -44,10 +44,11 @@ fn open_with_several_runs_is_compare_and_refuses_the_options_of_one_run() {
 
     // The options of one run's model and data, each refused in one line naming it, whether
     // it comes before or after the runs.
-    let refused: [&[&str]; 9] = [
+    let refused: [&[&str]; 10] = [
         &["--data", "d"],
         &["--audio", "a.jsonl"],
         &["--zero-audio"],
+        &["--label", "T"],
         &["--wav", "take.wav", "--words", "take.csv"],
         &["--words", "take.csv", "--wav", "take.wav"],
         &["--device", "cpu"],

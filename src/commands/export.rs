@@ -53,7 +53,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         }
         _ => {
             let request = AudioRequest::from_flags(input.audio.as_deref(), input.zero_audio);
-            let (data, audio) = trained.inputs(input.data.as_deref(), request)?;
+            let (data, audio) = trained.inputs_labelled(input.data.as_deref(), request, input.label)?;
             (data, audio, input.split)
         }
     };

@@ -13,6 +13,11 @@
 //! data's audio) or `--zero-audio`, rather than pairing one corpus's audio with another's
 //! transcripts. Without `--data`, the recorded data directory is used (and said).
 //!
+//! The label of an MMSA pickle (`--label`, `RunSpec::label`) follows the same rule: the one
+//! the run trained on unless `--label` names another, which is then applied and said (scoring
+//! a model trained on `M` against a CH-SIMS file's `T` is a question worth asking, unlike
+//! pairing one corpus's audio with another's text). Other data than a pickle has one label.
+//!
 //! Recorded paths are absolute since `train` records them so; an older checkpoint's relative
 //! path is resolved against the working directory, as it was given, and messages name the
 //! path that was tried.
@@ -23,7 +28,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use crate::data::AudioSummary;
+use crate::data::mmsa::is_pickle;
+use crate::data::{AudioSummary, MmsaLabel};
 use crate::model::ModelKind;
 use crate::train::{RecordError, RunSpec, TrainingRecord};
 
@@ -203,6 +209,52 @@ impl DataUsed {
     }
 }
 
+/// The label of an MMSA pickle a model is scored against, and why it is that one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelUsed {
+    /// `--label`; `trained` is the one the checkpoint records, where it records a run.
+    Given {
+        /// The label named.
+        label: MmsaLabel,
+        /// The label the model was trained on.
+        trained: Option<MmsaLabel>,
+    },
+    /// The label the checkpoint records (`M` for runs from before labels were recorded, and
+    /// for a checkpoint without a run record).
+    Recorded(MmsaLabel),
+    /// The data is not an MMSA pickle: it has one label.
+    Only,
+}
+
+impl LabelUsed {
+    /// The label to load.
+    pub fn label(self) -> MmsaLabel {
+        match self {
+            Self::Given { label, .. } | Self::Recorded(label) => label,
+            Self::Only => MmsaLabel::M,
+        }
+    }
+
+    /// What to tell the user, where there is something to tell: a label other than the
+    /// one the model was trained on, or a recorded one other than `M`.
+    fn notice(self) -> Option<String> {
+        match self {
+            Self::Given {
+                label,
+                trained: Some(trained),
+            } if label != trained => Some(format!(
+                "label: {label} (--label; the model was trained on {trained}, {})",
+                trained.key()
+            )),
+            Self::Recorded(label) if !label.is_multimodal() => Some(format!(
+                "label: {label}, {} (recorded in the checkpoint; --label to change)",
+                label.key()
+            )),
+            Self::Given { .. } | Self::Recorded(_) | Self::Only => None,
+        }
+    }
+}
+
 /// The data and audio of one command, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inputs {
@@ -210,24 +262,34 @@ pub struct Inputs {
     pub data: DataUsed,
     /// The audio, and why it is that.
     pub audio: AudioUsed,
+    /// The label of an MMSA pickle.
+    pub label: LabelUsed,
 }
 
 impl Inputs {
-    /// Resolves `--data` and the audio flags of a command on the model in `checkpoint`;
-    /// `record` is its run record, read only where a flag is missing.
+    /// Resolves `--data`, the audio flags and `--label` of a command on the model in
+    /// `checkpoint`; `record` is its run record, read only where a flag is missing.
     pub fn resolve(
         checkpoint: &Path,
         model: ModelKind,
         record: Result<Option<TrainingRecord>, RecordError>,
         data: Option<&Path>,
         audio: AudioRequest,
+        label: Option<MmsaLabel>,
     ) -> Result<Self> {
         let choices = "give --audio FILE, or --zero-audio to run it on zero audio";
-        let needs_record = data.is_none() || (audio == AudioRequest::Recorded && model == ModelKind::CmBert);
+        let needs_audio = audio == AudioRequest::Recorded && model == ModelKind::CmBert;
+        let needs_label = label.is_none() && data.is_some_and(is_pickle);
         let record = match record {
             Ok(record) => record,
-            Err(e) if needs_record => {
-                let fix = if data.is_none() { "give --data DIR" } else { choices };
+            Err(e) if data.is_none() || needs_audio || needs_label => {
+                let fix = if data.is_none() {
+                    "give --data DIR"
+                } else if needs_audio {
+                    choices
+                } else {
+                    "give --label M (or, for CH-SIMS, T, A or V)"
+                };
                 bail!("{}: {e}; {fix}", checkpoint.join("config.json").display())
             }
             Err(_) => None,
@@ -253,6 +315,12 @@ impl Inputs {
                 checkpoint.display()
             ),
         };
+        let trained = spec.map(|s| s.label);
+        let label = match label {
+            Some(label) => LabelUsed::Given { label, trained },
+            None if is_pickle(data.dir()) => LabelUsed::Recorded(trained.unwrap_or_default()),
+            None => LabelUsed::Only,
+        };
         let audio = match (audio, model) {
             // T-BERT is given a named file all the same: an ablation then shows it unread.
             (AudioRequest::File(path), _) => AudioUsed::Given(path),
@@ -269,6 +337,7 @@ impl Inputs {
                     return Ok(Self {
                         data,
                         audio: AudioUsed::ZeroAsTrained,
+                        label,
                     });
                 };
                 if let DataUsed::Given(dir) = &data {
@@ -295,7 +364,7 @@ impl Inputs {
                 AudioUsed::Recorded(path)
             }
         };
-        Ok(Self { data, audio })
+        Ok(Self { data, audio, label })
     }
 
     /// What to tell the user on stderr before the work starts.
@@ -308,6 +377,7 @@ impl Inputs {
             ));
         }
         lines.push(format!("audio: {}", self.audio));
+        lines.extend(self.label.notice());
         lines
     }
 }
@@ -333,251 +403,4 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::train::Saved;
-
-    fn record(data: &Path, audio: Option<&Path>) -> Result<Option<TrainingRecord>, RecordError> {
-        let mut spec = RunSpec::paper(data.to_path_buf(), "bert".into(), ModelKind::CmBert);
-        spec.audio = audio.map(Path::to_path_buf);
-        Ok(Some(TrainingRecord {
-            spec,
-            saved: Some(Saved::Best),
-            step: Some(1),
-            epochs_done: Some(1),
-            best_epoch: Some(1),
-            best_dev_loss: Some(1.0),
-            progress: None,
-            optimizer_steps: None,
-            epochs_changes: Vec::new(),
-        }))
-    }
-
-    struct Files {
-        _tmp: tempfile::TempDir,
-        data: PathBuf,
-        audio: PathBuf,
-    }
-
-    fn files() -> Files {
-        let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        std::fs::create_dir(&data).unwrap();
-        let audio = tmp.path().join("audio.jsonl");
-        std::fs::write(&audio, "").unwrap();
-        Files { data, audio, _tmp: tmp }
-    }
-
-    fn resolve(
-        model: ModelKind,
-        record: Result<Option<TrainingRecord>, RecordError>,
-        data: Option<&Path>,
-        audio: AudioRequest,
-    ) -> Result<Inputs> {
-        Inputs::resolve(Path::new("ckpt"), model, record, data, audio)
-    }
-
-    #[test]
-    fn the_recorded_audio_and_data_are_used_and_said() {
-        let f = files();
-        let inputs = resolve(
-            ModelKind::CmBert,
-            record(&f.data, Some(&f.audio)),
-            None,
-            AudioRequest::Recorded,
-        )
-        .unwrap();
-        assert_eq!(inputs.data, DataUsed::Recorded(f.data.clone()));
-        assert_eq!(inputs.audio, AudioUsed::Recorded(f.audio.clone()));
-        let notices = inputs.notices();
-        assert_eq!(notices.len(), 2);
-        assert!(notices[0].contains("recorded in the checkpoint; --data DIR to change"));
-        assert_eq!(
-            notices[1],
-            format!(
-                "audio: {} (recorded in the checkpoint; --audio FILE or --zero-audio to change)",
-                f.audio.display()
-            )
-        );
-        // The same directory named with --data (through a `..`) still pairs with its audio.
-        let same = f.data.join("..").join("data");
-        let inputs = resolve(
-            ModelKind::CmBert,
-            record(&f.data, Some(&f.audio)),
-            Some(&same),
-            AudioRequest::Recorded,
-        )
-        .unwrap();
-        assert_eq!(inputs.audio, AudioUsed::Recorded(f.audio.clone()));
-        assert_eq!(inputs.notices().len(), 1, "the data was named");
-    }
-
-    #[test]
-    fn other_data_never_gets_the_recorded_audio() {
-        let f = files();
-        let other = f.data.parent().unwrap().join("other");
-        std::fs::create_dir(&other).unwrap();
-        let err = resolve(
-            ModelKind::CmBert,
-            record(&f.data, Some(&f.audio)),
-            Some(&other),
-            AudioRequest::Recorded,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains(&format!("--data {} is other data", other.display())),
-            "{err}"
-        );
-        assert!(err.contains("--audio FILE") && err.contains("--zero-audio"), "{err}");
-        // Both choices work there.
-        let zero = resolve(
-            ModelKind::CmBert,
-            record(&f.data, Some(&f.audio)),
-            Some(&other),
-            AudioRequest::Zero,
-        )
-        .unwrap();
-        assert_eq!(zero.audio, AudioUsed::ZeroAsked);
-        assert_eq!(
-            zero.audio.why_no_ablation().unwrap(),
-            "the model runs on zero audio here (--zero-audio), so there is no audio to take away; give --audio FILE"
-        );
-    }
-
-    #[test]
-    fn missing_recorded_files_are_named_with_the_path_tried() {
-        let f = files();
-        std::fs::remove_file(&f.audio).unwrap();
-        let err = resolve(
-            ModelKind::CmBert,
-            record(&f.data, Some(&f.audio)),
-            None,
-            AudioRequest::Recorded,
-        )
-        .unwrap_err()
-        .to_string();
-        assert_eq!(
-            err,
-            format!(
-                "ckpt was trained with the audio {}, which is not there any more; give --audio FILE, or --zero-audio \
-                 to run it on zero audio",
-                f.audio.display()
-            )
-        );
-        // An older checkpoint's relative path, resolved against the working directory.
-        let err = resolve(
-            ModelKind::CmBert,
-            record(&f.data, Some(Path::new("gone/audio.pkl"))),
-            None,
-            AudioRequest::Recorded,
-        )
-        .unwrap_err()
-        .to_string();
-        let tried = std::env::current_dir().unwrap().join("gone/audio.pkl");
-        assert!(
-            err.contains(&format!("gone/audio.pkl (tried {})", tried.display())),
-            "{err}"
-        );
-        let err = resolve(
-            ModelKind::CmBert,
-            record(Path::new("/no/such/data"), None),
-            None,
-            AudioRequest::Zero,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.starts_with("--data DIR is required: the data ckpt was trained on, /no/such/data,"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn no_flag_needed_for_t_bert_or_a_model_trained_without_audio() {
-        let f = files();
-        let t = resolve(ModelKind::TBert, Ok(None), Some(&f.data), AudioRequest::Recorded).unwrap();
-        assert_eq!(t.audio, AudioUsed::NotUsedByTBert);
-        assert_eq!(t.notices(), ["audio: not used by T-BERT"]);
-        assert!(t
-            .audio
-            .why_no_ablation()
-            .unwrap()
-            .starts_with("T-BERT does not read the audio"));
-        let named = resolve(
-            ModelKind::TBert,
-            Ok(None),
-            Some(&f.data),
-            AudioRequest::File(f.audio.clone()),
-        )
-        .unwrap();
-        assert_eq!(
-            named.audio,
-            AudioUsed::Given(f.audio.clone()),
-            "loaded, to show it unread"
-        );
-        let without = resolve(ModelKind::CmBert, record(&f.data, None), None, AudioRequest::Recorded).unwrap();
-        assert_eq!(without.audio, AudioUsed::ZeroAsTrained);
-        assert!(without.audio.why_no_ablation().is_some());
-        let given = resolve(
-            ModelKind::CmBert,
-            record(&f.data, None),
-            None,
-            AudioRequest::File(f.audio.clone()),
-        )
-        .unwrap();
-        assert_eq!(given.audio, AudioUsed::Given(f.audio.clone()));
-        assert_eq!(given.audio.why_no_ablation(), None);
-    }
-
-    #[test]
-    fn a_checkpoint_without_a_record_needs_a_choice() {
-        let f = files();
-        let err = resolve(ModelKind::CmBert, Ok(None), Some(&f.data), AudioRequest::Recorded)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("ckpt does not record the audio it was trained with"),
-            "{err}"
-        );
-        assert!(
-            err.ends_with("give --audio FILE, or --zero-audio to run it on zero audio"),
-            "{err}"
-        );
-        let err = resolve(ModelKind::CmBert, Ok(None), None, AudioRequest::Zero)
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("--data DIR is required"), "{err}");
-        let broken = serde_json::from_str::<TrainingRecord>("3")
-            .map(Some)
-            .map_err(RecordError::from);
-        let err = resolve(ModelKind::CmBert, broken, Some(&f.data), AudioRequest::Recorded)
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("ckpt/config.json: the run record"), "{err}");
-        let broken = serde_json::from_str::<TrainingRecord>("3")
-            .map(Some)
-            .map_err(RecordError::from);
-        assert!(
-            resolve(ModelKind::CmBert, broken, Some(&f.data), AudioRequest::Zero).is_ok(),
-            "not needed when both are given"
-        );
-    }
-
-    /// The export metadata spells each source as the other JSON outputs do.
-    #[test]
-    fn audio_source_names_are_the_json_spelling() {
-        use AudioSource::*;
-        for source in [
-            Given,
-            Recorded,
-            Recording,
-            ZeroAudio,
-            TrainedWithoutAudio,
-            NotGiven,
-            NotUsedByTBert,
-        ] {
-            assert_eq!(serde_json::to_value(source).unwrap(), source.name());
-        }
-    }
-}
+mod tests;

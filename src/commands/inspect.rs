@@ -128,7 +128,18 @@ fn describe_run(out: &mut String, ckpt: &Checkpoint, r: &TrainingRecord) {
         format_lr(spec.groups.head_lr),
         spec.max_len
     );
-    let _ = writeln!(out, "data        {}", spec.data.display());
+    let _ = if spec.label.is_multimodal() {
+        writeln!(out, "data        {}", spec.data.display())
+    } else {
+        // A CH-SIMS file's per-modality label (`--label`); M is every other run's.
+        writeln!(
+            out,
+            "data        {} (label {}, {})",
+            spec.data.display(),
+            spec.label,
+            spec.label.key()
+        )
+    };
     let _ = match &spec.audio {
         Some(audio) => writeln!(out, "audio       {}", audio.display()),
         None if spec.model == crate::model::ModelKind::TBert => writeln!(out, "audio       none (T-BERT reads none)"),

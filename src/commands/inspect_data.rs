@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
+use super::printer::plural;
 use crate::cli::InspectDataArgs;
 use crate::data::mmsa::{is_pickle, load_mmsa, MmsaFile};
 use crate::data::tsv::read_split;
@@ -24,6 +25,14 @@ pub fn run(args: InspectDataArgs) -> Result<()> {
     Ok(())
 }
 
+/// `     6 utterances`, `     1 utterance`: the count right-aligned in 6 columns, so that the
+/// splits' counts line up.
+fn utterances(n: usize) -> String {
+    let counted = plural(n, "utterance", "utterances");
+    let pad = 6usize.saturating_sub(n.to_string().len());
+    format!("{}{counted}", " ".repeat(pad))
+}
+
 /// The lines printed for an MMSA pickle.
 pub fn describe_mmsa(f: &MmsaFile) -> String {
     let mut out = String::new();
@@ -36,9 +45,9 @@ pub fn describe_mmsa(f: &MmsaFile) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<11} {:>6} utterances (key {:?}; {ids})",
+            "{:<11} {} (key {:?}; {ids})",
             split.name(),
-            part.texts.len(),
+            utterances(part.texts.len()),
             part.key
         );
     }
@@ -99,9 +108,9 @@ fn describe_tsv(dir: &std::path::Path) -> Result<String> {
         let ids = rows.iter().filter(|r| r.id.is_some()).count();
         let _ = writeln!(
             out,
-            "{:<11} {:>6} utterances ({}; {ids} with ids)",
+            "{:<11} {} ({}; {ids} with ids)",
             split.name(),
-            rows.len(),
+            utterances(rows.len()),
             path.display()
         );
         labels.extend(rows.iter().map(|r| r.label));
@@ -116,4 +125,18 @@ fn describe_tsv(dir: &std::path::Path) -> Result<String> {
     );
     let _ = writeln!(out, "metrics     the paper's: Acc2, Acc2 non-zero, F1, Acc7, MAE, Corr");
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_agree_with_their_noun_and_line_up() {
+        assert_eq!(utterances(1), "     1 utterance");
+        assert_eq!(utterances(6), "     6 utterances");
+        assert_eq!(utterances(0), "     0 utterances");
+        assert_eq!(utterances(16_326), " 16326 utterances");
+        assert_eq!(utterances(1_234_567), "1234567 utterances");
+    }
 }

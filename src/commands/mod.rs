@@ -59,7 +59,7 @@ pub fn default_run() -> Result<()> {
             // the user never typed (`inputs`).
             audio: None,
             zero_audio: false,
-            label: crate::data::MmsaLabel::M,
+            label: None,
             split: crate::data::Split::Test,
             eval_batch_size: spec.eval_batch_size,
             force: false,
@@ -164,17 +164,19 @@ impl Trained {
     }
 
     /// The data and audio to run this model on: the ones named, else the ones its training
-    /// recorded (`inputs`), said on stderr; then loaded as [`Trained::dataset`] does.
+    /// recorded (`inputs`), said on stderr; then loaded as [`Trained::dataset`] does. An MMSA
+    /// pickle is scored against the label the run trained on.
     pub fn inputs(&self, data: Option<&Path>, audio: AudioRequest) -> Result<(Dataset, AudioUsed)> {
-        self.inputs_labelled(data, audio, MmsaLabel::M)
+        self.inputs_labelled(data, audio, None)
     }
 
-    /// As [`Trained::inputs`], scoring an MMSA pickle's `label` (`--label`).
+    /// As [`Trained::inputs`], scoring an MMSA pickle against `label` (`--label`) where one
+    /// is named (`inputs::LabelUsed`).
     pub fn inputs_labelled(
         &self,
         data: Option<&Path>,
         audio: AudioRequest,
-        label: MmsaLabel,
+        label: Option<MmsaLabel>,
     ) -> Result<(Dataset, AudioUsed)> {
         let record = self
             .checkpoint
@@ -183,11 +185,11 @@ impl Trained {
             .map(TrainingRecord::from_meta)
             .transpose()
             .map(Option::flatten);
-        let inputs = Inputs::resolve(&self.checkpoint.dir, self.head.model, record, data, audio)?;
+        let inputs = Inputs::resolve(&self.checkpoint.dir, self.head.model, record, data, audio, label)?;
         for line in inputs.notices() {
             say!("{line}");
         }
-        let data = self.dataset_labelled(inputs.data.dir(), inputs.audio.path(), label)?;
+        let data = self.dataset_labelled(inputs.data.dir(), inputs.audio.path(), inputs.label.label())?;
         Ok((data, inputs.audio))
     }
 

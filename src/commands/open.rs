@@ -56,7 +56,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
         }
         _ => {
             let request = AudioRequest::from_flags(args.audio.as_deref(), args.zero_audio);
-            trained.inputs(args.data.as_deref(), request)?
+            trained.inputs_labelled(args.data.as_deref(), request, args.label)?
         }
     };
     let info = RunInfo {

@@ -1,8 +1,8 @@
 //! `train --resume` and the flags given with it. A resumed run continues with the settings
 //! recorded in its checkpoint (`TrainingRecord::spec`), and no flag is ignored:
 //! - refused, naming the flag and why, when it would change what the run is (its model,
-//!   data, batches, optimiser or seed: what its weights, optimiser state and position in the
-//!   data were made with), unless it repeats the recorded value;
+//!   data and its label, batches, optimiser or seed: what its weights, optimiser state and
+//!   position in the data were made with), unless it repeats the recorded value;
 //! - applied, recorded in the checkpoints the run writes and printed: `--epochs` (the run's
 //!   length, see `Trainer::amend` for the learning-rate schedule), `--eval-batch-size`,
 //!   `--save-every`;
@@ -91,6 +91,12 @@ fn refusals(args: &TrainArgs, spec: &RunSpec, audio_dim: usize) -> Vec<Refusal> 
         ),
         differs("--seed", args.seed, spec.seed, "the data order and dropout follow it"),
         differs(
+            "--label",
+            args.label,
+            spec.label,
+            "the run trains on the labels it started with",
+        ),
+        differs(
             "--audio-dim",
             args.audio_dim,
             audio_dim,
@@ -163,6 +169,7 @@ pub fn amend(args: &TrainArgs, trainer: &mut Trainer, checkpoint: &Path) -> Resu
         ("--max-grad-norm", args.max_grad_norm.is_some()),
         ("--max-len", args.max_len.is_some()),
         ("--seed", args.seed.is_some()),
+        ("--label", args.label.is_some()),
         ("--audio-dim", args.audio_dim.is_some()),
         ("--audio", args.audio.is_some()),
         ("--epochs", args.epochs == Some(spec.epochs)),
@@ -256,8 +263,8 @@ mod tests {
         assert_eq!(
             refused(
                 "--model t-bert --cls-audio zero --preset paper --batch-size 8 --lr 0.5 --head-lr 1 \
-                 --weight-decay 0 --warmup 0.2 --max-grad-norm 2 --max-len 20 --seed 7 --audio-dim 3 \
-                 --audio a.pkl --corpus-seed 1"
+                 --weight-decay 0 --warmup 0.2 --max-grad-norm 2 --max-len 20 --seed 7 --label T \
+                 --audio-dim 3 --audio a.pkl --corpus-seed 1"
             ),
             [
                 "--model",
@@ -271,14 +278,30 @@ mod tests {
                 "--max-grad-norm",
                 "--max-len",
                 "--seed",
+                "--label",
                 "--audio-dim",
                 "--audio",
                 "--corpus-seed"
             ]
         );
         // The recorded values, repeated, change nothing.
-        assert!(
-            refused("--model cm-bert --cls-audio mean --preset scratch --lr 0.001 --seed 42 --audio-dim 5").is_empty()
-        );
+        assert!(refused(
+            "--model cm-bert --cls-audio mean --preset scratch --lr 0.001 --seed 42 --audio-dim 5 --label M"
+        )
+        .is_empty());
+    }
+
+    /// A run on a CH-SIMS file's T label resumes on T: `--label T` repeats it, any other is
+    /// refused with the recorded one named.
+    #[test]
+    fn the_recorded_label_is_the_runs() {
+        let mut spec = spec();
+        spec.label = crate::data::MmsaLabel::T;
+        assert!(refusals(&args("--label T"), &spec, 5).is_empty());
+        assert!(refusals(&args(""), &spec, 5).is_empty());
+        let refused = refusals(&args("--label M"), &spec, 5);
+        assert_eq!(refused.len(), 1);
+        let r = &refused[0];
+        assert_eq!((r.flag, r.given.as_str(), r.recorded.as_str()), ("--label", "M", "T"));
     }
 }

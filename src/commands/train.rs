@@ -16,13 +16,13 @@ use super::printer::{format_duration, say, Printer};
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
 use crate::corpus;
-use crate::data::{Dataset, MmsaLabel, Scaling, Split, TextEncoder};
+use crate::data::{Dataset, Scaling, Split, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::{BertConfig, ModelKind};
 use crate::train::attention_log::AttentionLog;
 use crate::train::engine::run_dir_of;
 use crate::train::history::HISTORY_FILE;
-use crate::train::{AfterRun, Command, Metrics, Preset, RunSpec, RunSummary, Trainer};
+use crate::train::{AfterRun, Command, Preset, RunSpec, RunSummary, Trainer};
 use crate::ui::session;
 
 /// How `train` ended: its settings (the last seed's output directory for multi-seed runs),
@@ -53,12 +53,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             trainer.head().audio_dim,
             Scaling::Trained(trainer.audio_features()),
             trainer.model().bert.config.vocab_size,
-            args.label.unwrap_or_default(),
         )?;
-        // The checkpoint does not record which label of a CH-SIMS file the run trained on.
-        if data.mmsa == Some(crate::data::MmsaKind::Sims) && args.label.is_none() {
-            say!("note: resuming on the label M of a CH-SIMS file; pass --label T, A or V if the run was trained on another");
-        }
         applied.print(&spec, data.split(Split::Train).len());
         // The utterances the run recorded so far go on being recorded (`--watch` adds).
         let mut watched = args.watch.clone();
@@ -79,7 +74,6 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         } else {
             run_one(trainer, &data, label)?
         };
-        let summary = summary.map(|s| rescore(s, &data));
         let finished = summary.is_some();
         match summary {
             Some(s) => {
@@ -115,13 +109,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         );
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
     };
-    let data = load_data(
-        &base,
-        args.audio_dim(),
-        Scaling::Fit,
-        encoder.bert.vocab_size,
-        args.label.unwrap_or_default(),
-    )?;
+    let data = load_data(&base, args.audio_dim(), Scaling::Fit, encoder.bert.vocab_size)?;
     say!(
         "data: {} ({} / {} / {} utterances); audio: {}",
         base.data.display(),
@@ -163,7 +151,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         } else {
             run_one(trainer, &data, label)?
         };
-        match outcome.map(|s| rescore(s, &data)) {
+        match outcome {
             Some(s) => {
                 super::runs::record_results(&s);
                 summaries.push(s)
@@ -238,6 +226,7 @@ fn spec_from_args(args: &TrainArgs, out: PathBuf) -> Result<RunSpec> {
     spec.max_grad_norm = args.max_grad_norm.unwrap_or(spec.max_grad_norm);
     spec.max_len = args.max_len.unwrap_or(spec.max_len);
     spec.seed = args.seed.unwrap_or(1);
+    spec.label = args.label.unwrap_or_default();
     spec.save_every = args.save_every;
     spec.out = Some(out);
     // The same check a resumed spec gets (`Trainer::resume`), before any data is read.
@@ -380,13 +369,8 @@ fn check_watched(watched: &[(Split, usize)], data: &Dataset) -> Result<()> {
     Ok(())
 }
 
-fn load_data(
-    spec: &RunSpec,
-    audio_dim: usize,
-    scaling: Scaling<'_>,
-    vocab_size: usize,
-    label: MmsaLabel,
-) -> Result<Dataset> {
+/// The run's data (its recorded label of an MMSA pickle, `RunSpec::label`).
+fn load_data(spec: &RunSpec, audio_dim: usize, scaling: Scaling<'_>, vocab_size: usize) -> Result<Dataset> {
     let encoder = TextEncoder::from_file(&vocab_of(&spec.bert)?, spec.max_len)?.with_vocab_limit(vocab_size);
     Ok(Dataset::load_labelled(
         &spec.data,
@@ -394,20 +378,8 @@ fn load_data(
         &encoder,
         audio_dim,
         scaling,
-        label,
+        spec.label,
     )?)
-}
-
-/// The test figures of a finished run counted as MMSA counts them for the data's family
-/// (an MMSA pickle; the engine's own are the paper's), from the run's test predictions.
-fn rescore(mut summary: RunSummary, data: &Dataset) -> RunSummary {
-    if data.mmsa.is_some() {
-        let labels: Vec<f32> = data.split(Split::Test).iter().map(|e| e.label).collect();
-        if labels.len() == summary.test_predictions.len() {
-            summary.test = Metrics::compute_for(data.mmsa, &summary.test_predictions, &labels);
-        }
-    }
-    summary
 }
 
 fn vocab_of(dir: &std::path::Path) -> Result<PathBuf> {

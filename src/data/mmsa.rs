@@ -42,6 +42,11 @@ pub enum MmsaLabel {
 }
 
 impl MmsaLabel {
+    /// Whether this is `M`, the label every MMSA file holds (and a TSV's only one).
+    pub fn is_multimodal(&self) -> bool {
+        *self == Self::M
+    }
+
     /// The key the label is read from.
     pub fn key(self) -> &'static str {
         match self {

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::groups::GroupSettings;
+use crate::data::MmsaLabel;
 use crate::model::config::{check_size, ConfigError, InvalidField, MAX_SEQUENCE_LEN};
 use crate::model::{BertConfig, ClsAudio, ModelKind};
 
@@ -46,8 +47,15 @@ impl std::fmt::Display for Preset {
 /// checkpoint so that `--resume` continues exactly this run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
-    /// Directory of the MOSI-format text (`train.tsv`, `dev.tsv`, `test.tsv`).
+    /// Directory of the MOSI-format text (`train.tsv`, `dev.tsv`, `test.tsv`), or an MMSA
+    /// pickle (`data::mmsa`).
     pub data: PathBuf,
+    /// Which label of an MMSA pickle the run trains on (`--label`; CH-SIMS files hold `T`, `A`
+    /// and `V` besides `M`). Written only when it is not `M`, so that the other runs'
+    /// checkpoints are as before; a checkpoint without it (every run before labels were
+    /// recorded) trained on `M`, the only label such a run could use.
+    #[serde(default, skip_serializing_if = "MmsaLabel::is_multimodal")]
+    pub label: MmsaLabel,
     /// Token-aligned audio features (a pickle); `None` trains on silence.
     pub audio: Option<PathBuf>,
     /// Directory of the pre-trained encoder (a hub id is resolved to its cache directory).
@@ -85,6 +93,7 @@ impl RunSpec {
     pub fn paper(data: PathBuf, bert: PathBuf, model: ModelKind) -> Self {
         Self {
             data,
+            label: MmsaLabel::M,
             audio: None,
             bert,
             model,
@@ -323,6 +332,21 @@ mod tests {
         let err = s.validate_for(&BertConfig::scratch(10)).unwrap_err().to_string();
         assert!(err.starts_with("max_len = 100: must be between 2"), "{err}");
         assert!(err.ends_with("max_position_embeddings is 64) (--max-len)"), "{err}");
+    }
+
+    #[test]
+    fn the_label_is_recorded_and_an_older_spec_trained_on_m() {
+        let mut s = spec();
+        let m = serde_json::to_value(&s).unwrap();
+        assert!(
+            m.get("label").is_none(),
+            "M is not written: the other runs' records stay as they were"
+        );
+        assert_eq!(RunSpec::from_json_value(m).unwrap().label, MmsaLabel::M);
+        s.label = MmsaLabel::T;
+        let t = serde_json::to_value(&s).unwrap();
+        assert_eq!(t["label"], "T");
+        assert_eq!(RunSpec::from_json_value(t).unwrap(), s);
     }
 
     #[test]

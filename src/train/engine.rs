@@ -476,7 +476,8 @@ impl Trainer {
             self.spec.eval_batch_size,
             self.head.audio_dim,
             &self.device,
-        )?;
+        )?
+        .counted_for(data.mmsa, data.split(Split::Dev));
         let epoch = self.progress.epoch;
         dev.check_finite(data.split(Split::Dev))
             .map_err(|problem| TrainError::NonFiniteDev {
@@ -550,7 +551,8 @@ impl Trainer {
             self.spec.eval_batch_size,
             self.head.audio_dim,
             &self.device,
-        )?;
+        )?
+        .counted_for(data.mmsa, data.split(Split::Test));
         test.check_finite(data.split(Split::Test))
             .map_err(TrainError::NonFiniteTest)?;
         Ok(RunSummary {

@@ -4,7 +4,7 @@
 
 use candle_core::{Device, Result, Tensor};
 
-use crate::data::{Batch, Example};
+use crate::data::{Batch, Example, MmsaKind};
 use crate::model::{loss, BertAttentions, CmBert, Mode};
 
 use super::metrics::Metrics;
@@ -71,6 +71,17 @@ pub enum NonFinite {
 }
 
 impl Evaluation {
+    /// The metrics with MMSA's own figures beside the paper's for data of `kind` (an MMSA
+    /// pickle, `Dataset::mmsa`; `None` leaves them as they are): `examples` are the ones
+    /// evaluated. Dev and test figures then follow the data's family wherever they are shown.
+    pub fn counted_for(mut self, kind: Option<MmsaKind>, examples: &[Example]) -> Self {
+        if kind.is_some() {
+            let labels: Vec<f32> = examples.iter().map(|e| e.label).collect();
+            self.metrics = Metrics::compute_for(kind, &self.predictions, &labels);
+        }
+        self
+    }
+
     /// The first non-finite prediction (with its utterance from `examples`, the ones
     /// evaluated), else a non-finite loss.
     pub fn check_finite(&self, examples: &[Example]) -> std::result::Result<(), NonFinite> {

@@ -8,6 +8,12 @@
 //! fixed 6-row table hid dev 7-12, the best epoch and the test row of the default run
 //! (issue 20). The layout asks [`MetricsTable::height`] and [`MetricsTable::min_height`]
 //! for the rows these need.
+//!
+//! The columns are the paper's, except for a run on a CH-SIMS file (`data::mmsa`), whose
+//! labels lie in [-1, 1]: Acc7 means nothing there, so its columns are the figures MMSA
+//! reports for SIMS (`train::MmsaMetrics::Sims`), in the same widths. A MOSI or MOSEI pickle
+//! keeps the paper's columns: MMSA's eight figures for them do not fit beside the loss, and
+//! the headless lines and the history carry them.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -18,7 +24,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use super::state::RunState;
 use super::text::{cols, plural};
 use super::theme::Theme;
-use crate::train::Metrics;
+use crate::train::{Metrics, MmsaMetrics};
 
 /// The dev metrics per epoch, the best epoch marked, and the test row at the end.
 pub struct MetricsTable<'a>(
@@ -44,14 +50,45 @@ pub enum Shown {
     Test,
 }
 
-/// Column widths, one space apart: name, loss, Acc2, Acc2*, F1, Acc7, MAE, Corr.
+/// Column widths, one space apart: name, loss, Acc2, Acc2*, F1, Acc7, MAE, Corr (SIMS:
+/// name, loss, Acc2, Acc3, Acc5, F1, MAE, Corr).
 const WIDTHS: [usize; 8] = [7, 6, 5, 5, 5, 5, 6, 6];
 const HEADER: [&str; 8] = ["", "loss", "Acc2", "Acc2*", "F1", "Acc7", "MAE", "Corr"];
+/// MMSA's `Mult_acc_2`, `Mult_acc_3`, `Mult_acc_5`, `F1_score`, `MAE`, `Corr`.
+const SIMS_HEADER: [&str; 8] = ["", "loss", "Acc2", "Acc3", "Acc5", "F1", "MAE", "Corr"];
 const BEST: &str = " best";
 /// Columns the table needs inside its border, the best row's mark included.
 pub const TABLE_WIDTH: u16 = 52 + BEST.len() as u16;
 /// Lines for the best, the two newest and the test row with the hidden runs around them.
 const PINNED: usize = 6;
+
+/// Which figures the table shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Columns {
+    /// The paper's (docs/MODEL.md §5).
+    Paper,
+    /// MMSA's for CH-SIMS.
+    Sims,
+}
+
+impl Columns {
+    /// SIMS's once any of the run's figures are SIMS's (they all are, or none).
+    fn of(s: &RunState) -> Self {
+        let sims = |m: &Metrics| matches!(m.mmsa, Some(MmsaMetrics::Sims { .. }));
+        if s.epoch_rows.iter().any(|r| sims(&r.dev)) || s.test.as_ref().is_some_and(sims) {
+            Self::Sims
+        } else {
+            Self::Paper
+        }
+    }
+
+    fn header(self) -> [&'static str; 8] {
+        match self {
+            Self::Paper => HEADER,
+            Self::Sims => SIMS_HEADER,
+        }
+    }
+}
 
 /// Whether the table ends with the test row: once the run has been tested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,17 +151,33 @@ fn with_gaps(epochs: usize, shown: impl Fn(usize) -> bool) -> Vec<Shown> {
     rows
 }
 
-fn cells(name: String, loss: Option<f64>, m: &Metrics) -> [String; 8] {
-    [
-        name,
-        loss.map_or("-".into(), |l| format!("{l:.3}")),
-        format!("{:.1}", 100.0 * m.acc2),
-        format!("{:.1}", 100.0 * m.acc2_nonzero),
-        format!("{:.1}", 100.0 * m.f1),
-        format!("{:.1}", 100.0 * m.acc7),
-        format!("{:.3}", m.mae),
-        format!("{:.3}", m.corr),
-    ]
+fn cells(name: String, loss: Option<f64>, m: &Metrics, columns: Columns) -> [String; 8] {
+    let pct = |v: f64| format!("{:.1}", 100.0 * v);
+    let fixed = |v: f64| format!("{v:.3}");
+    let [a, b, c, d, e, f] = match (columns, m.mmsa) {
+        (Columns::Paper, _) => [
+            pct(m.acc2),
+            pct(m.acc2_nonzero),
+            pct(m.f1),
+            pct(m.acc7),
+            fixed(m.mae),
+            fixed(m.corr),
+        ],
+        (
+            Columns::Sims,
+            Some(MmsaMetrics::Sims {
+                acc2,
+                acc3,
+                acc5,
+                f1,
+                mae,
+                corr,
+            }),
+        ) => [pct(acc2), pct(acc3), pct(acc5), pct(f1), fixed(mae), fixed(corr)],
+        // Not counted as SIMS's (cannot happen within one run): no figures rather than others.
+        (Columns::Sims, _) => ["-"; 6].map(String::from),
+    };
+    [name, loss.map_or("-".into(), fixed), a, b, c, d, e, f]
 }
 
 fn row(cells: [String; 8]) -> String {
@@ -172,8 +225,9 @@ impl MetricsTable<'_> {
             s.metrics_scroll,
         );
         let dim = Style::default().fg(theme.dim);
+        let columns = Columns::of(s);
         let mut lines = vec![Line::styled(
-            row(HEADER.map(String::from)),
+            row(columns.header().map(String::from)),
             Style::default().add_modifier(Modifier::UNDERLINED),
         )];
         let mut hidden = false;
@@ -181,7 +235,7 @@ impl MetricsTable<'_> {
             lines.push(match (item, &s.test) {
                 (Shown::Epoch(i), _) => {
                     let r = &s.epoch_rows[i];
-                    let text = row(cells(format!("dev {}", r.epoch + 1), Some(r.dev_loss), &r.dev));
+                    let text = row(cells(format!("dev {}", r.epoch + 1), Some(r.dev_loss), &r.dev, columns));
                     if Some(r.epoch) == best {
                         let style = Style::default().fg(theme.good).add_modifier(Modifier::BOLD);
                         let marked = format!("{text:<w$}{BEST}", w = TABLE_WIDTH as usize - BEST.len());
@@ -204,7 +258,7 @@ impl MetricsTable<'_> {
                     Line::styled(if cols(&long) <= width as usize { long } else { short }, dim)
                 }
                 (Shown::Test, Some(test)) => Line::styled(
-                    row(cells("test".into(), s.test_loss, test)),
+                    row(cells("test".into(), s.test_loss, test, columns)),
                     Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
                 ),
                 (Shown::Test, None) => continue,
@@ -325,6 +379,51 @@ mod tests {
             ],
             "three epochs back: dev 9 is the newest shown"
         );
+    }
+
+    /// A CH-SIMS run (labels in [-1, 1]) shows MMSA's SIMS figures, not the paper's Acc7;
+    /// every other run keeps the paper's columns (the `metrics` snapshot in ui/tests.rs).
+    #[test]
+    fn a_sims_run_shows_mmsas_sims_figures() {
+        use crate::data::MmsaKind;
+        use crate::train::Event;
+        let theme = Theme::built_in(0);
+        // Classes (-0.1, 0.1] of 0.05 and 0.1 agree; 0.65 is (0.1, 0.7] and 1.0 (0.7, 1]:
+        // Acc2 and Acc3 4 of 4, Acc5 3 of 4; MAE (0.1 + 0.2 + 0.05 + 0.35) / 4.
+        let (p, y) = ([0.5f32, -0.2, 0.05, 0.65], [0.6f32, -0.4, 0.1, 1.0]);
+        let sims = Metrics::compute_for(Some(MmsaKind::Sims), &p, &y);
+        let mut s = RunState::new("sims");
+        for (epoch, best) in [(0, true), (1, false)] {
+            s.apply(&Event::EpochEnd {
+                epoch,
+                train_loss: 0.5,
+                dev_loss: 0.25 + epoch as f64 / 10.0,
+                dev: sims,
+                best,
+            });
+        }
+        s.test = Some(sims);
+        s.test_loss = Some(0.3);
+        let out = crate::ui::tests::widget(70, 7, MetricsTable(&s, &theme));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[1],
+            "│        loss   Acc2  Acc3  Acc5  F1    MAE    Corr                  │"
+        );
+        assert!(
+            lines[2].starts_with("│dev 1   0.250  100.0 100.0 75.0  100.0 0.175 "),
+            "{out}"
+        );
+        assert!(
+            lines[4].starts_with("│test    0.300  100.0 100.0 75.0  100.0 0.175 "),
+            "{out}"
+        );
+        insta::assert_snapshot!("metrics_sims", out);
+        // The same figures without MMSA's (a TSV run): the paper's columns, as before.
+        s.epoch_rows.iter_mut().for_each(|r| r.dev.mmsa = None);
+        s.test = Some(Metrics::compute(&p, &y));
+        let out = crate::ui::tests::widget(70, 7, MetricsTable(&s, &theme));
+        assert!(out.contains("Acc2*") && out.contains("Acc7"), "{out}");
     }
 
     #[test]
