@@ -211,7 +211,8 @@ fn alignment_file(dir: &Path, id: &str) -> Option<PathBuf> {
 /// The trainer pairs word vectors with the transcript's words one to one, so they must be
 /// the same words (case aside).
 fn check_transcript(words: &[WordSpan], text: &str, source: &Path, id: &str, tsv: &Path, line: usize) -> Result<()> {
-    let transcript: Vec<&str> = text.split_whitespace().collect();
+    // The trainer's words (each CJK character one, see data::tokenize::words).
+    let transcript: Vec<&str> = crate::data::tokenize::words(text);
     let timed: Vec<&str> = words.iter().map(|w| w.word.as_str()).collect();
     if let Some(i) = (0..transcript.len().max(timed.len())).find(|&i| match (timed.get(i), transcript.get(i)) {
         (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),

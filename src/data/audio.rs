@@ -146,7 +146,7 @@ impl AudioBounds {
         let max_words = rows
             .iter()
             .flat_map(|r| r.iter())
-            .map(|u| u.text.split_whitespace().count())
+            .map(|u| crate::data::tokenize::words(&u.text).len())
             .max()
             .unwrap_or(0);
         Self {

@@ -1,5 +1,9 @@
 //! Text encoding of docs/MODEL.md §2: lower-cased WordPiece, `[CLS] pieces [SEP]`, truncation
 //! to `max_len - 2` pieces, padding with id 0 to exactly `max_len`, segment ids all 0.
+//!
+//! Chinese (CH-SIMS, a Chinese BERT's vocabulary): every CJK ideograph is a token of its
+//! own, as BERT's BasicTokenizer makes it (`tokenize_chinese_chars`), from `vocab.txt` and
+//! from a WordPiece `tokenizer.json` alike; and a word of its own (see [`word_spans`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -7,7 +11,9 @@ use std::path::{Path, PathBuf};
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
-use tokenizers::Tokenizer;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::{ModelWrapper, PreTokenizerWrapper, SplitDelimiterBehavior, Tokenizer};
 
 /// The reference's fixed sequence length.
 pub const DEFAULT_MAX_LEN: usize = 50;
@@ -66,10 +72,10 @@ pub struct Encoded {
     pub attention_mask: Vec<f32>,
     /// The real tokens, `[CLS]` and `[SEP]` included.
     pub tokens: Vec<String>,
-    /// For each real token, the index of its whitespace-separated word in the text;
-    /// `None` for `[CLS]` and `[SEP]`.
+    /// For each real token, the index of its word in the text (see [`words`]); `None` for
+    /// `[CLS]` and `[SEP]`.
     pub token_words: Vec<Option<usize>>,
-    /// The whitespace-separated words of the text.
+    /// The words of the text: whitespace-separated, each CJK ideograph one of its own.
     pub words: Vec<String>,
     /// Whether pieces were cut to fit `max_len`.
     pub truncated: bool,
@@ -141,6 +147,19 @@ impl TextEncoder {
             let mut t = Tokenizer::from_bytes(&bytes).map_err(|e| load_err(e.to_string()))?;
             t.with_padding(None);
             t.with_truncation(None).map_err(|e| load_err(e.to_string()))?;
+            if matches!(t.get_model(), ModelWrapper::WordPiece(_)) {
+                // A BERT tokenizer.json normally splits CJK in its BertNormalizer
+                // (handle_chinese_chars); one written without it would glue a Chinese
+                // sentence into one [UNK]. BertTokenizer always splits them, so do we; other
+                // models (BPE, Unigram) have their own multi-character Chinese pieces.
+                let split = cjk_split().map_err(|e| load_err(e.to_string()))?;
+                let rest = t.get_pre_tokenizer().cloned();
+                let pre = match rest {
+                    Some(rest) => PreTokenizerWrapper::Sequence(Sequence::new(vec![split, rest])),
+                    None => split,
+                };
+                t.with_pre_tokenizer(Some(pre));
+            }
             t
         } else {
             let path_str = path
@@ -251,18 +270,64 @@ impl TextEncoder {
     }
 }
 
-/// Byte spans of the whitespace-separated words.
+/// The code points BERT's BasicTokenizer treats as Chinese characters (`_is_chinese_char`:
+/// the CJK Unified Ideographs blocks and their extensions and compatibility blocks). Kana and
+/// Hangul are not among them: BERT splits those at spaces like Latin text.
+const CJK_RANGES: [(char, char); 8] = [
+    ('\u{4E00}', '\u{9FFF}'),
+    ('\u{3400}', '\u{4DBF}'),
+    ('\u{20000}', '\u{2A6DF}'),
+    ('\u{2A700}', '\u{2B73F}'),
+    ('\u{2B740}', '\u{2B81F}'),
+    ('\u{2B820}', '\u{2CEAF}'),
+    ('\u{F900}', '\u{FAFF}'),
+    ('\u{2F800}', '\u{2FA1F}'),
+];
+
+/// Whether BERT makes `c` a token of its own (a CJK ideograph).
+pub fn is_cjk(c: char) -> bool {
+    CJK_RANGES.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+}
+
+/// A pre-tokeniser isolating every CJK ideograph, as BasicTokenizer's `tokenize_chinese_chars`.
+fn cjk_split() -> tokenizers::Result<PreTokenizerWrapper> {
+    let class: String = CJK_RANGES.iter().map(|(lo, hi)| format!("{lo}-{hi}")).collect();
+    let split = Split::new(
+        SplitPattern::Regex(format!("[{class}]")),
+        SplitDelimiterBehavior::Isolated,
+        false,
+    )?;
+    Ok(PreTokenizerWrapper::Split(split))
+}
+
+/// The words of `text` (as [`Encoded::words`] has them): audio is given per word and the
+/// heatmaps group a word's pieces, so every piece must fall inside exactly one word.
+pub fn words(text: &str) -> Vec<&str> {
+    word_spans(text).into_iter().map(|(s, e)| &text[s..e]).collect()
+}
+
+/// Byte spans of the words: runs between whitespace, and each CJK ideograph alone.
+///
+/// Chinese is written without spaces, so whitespace alone would make a SIMS sentence one word
+/// and its heatmap one row. A character is what the model sees (one token each, see
+/// [`is_cjk`]), so it is the word: no piece straddles two of them, and no segmenter (a
+/// dictionary, a choice among several) stands between the text and its labels. Text that was
+/// segmented with spaces gives the same words, so a word-level audio file for Chinese has one
+/// vector per character.
 fn word_spans(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
-        match (c.is_whitespace(), start) {
-            (true, Some(s)) => {
+        let cjk = is_cjk(c);
+        if c.is_whitespace() || cjk {
+            if let Some(s) = start.take() {
                 spans.push((s, i));
-                start = None;
             }
-            (false, None) => start = Some(i),
-            _ => {}
+            if cjk {
+                spans.push((i, i + c.len_utf8()));
+            }
+        } else if start.is_none() {
+            start = Some(i);
         }
     }
     if let Some(s) = start {
@@ -362,5 +427,88 @@ mod tests {
         std::fs::write(&path, "[PAD]\n[CLS]\n[SEP]\ngood\n").unwrap();
         let err = TextEncoder::from_file(&path, 12).unwrap_err().to_string();
         assert!(err.contains("vocab.txt") && err.contains("[UNK]"), "{err}");
+    }
+
+    /// bert-base-chinese's layout in miniature: single ideographs, and `##` pieces for Latin.
+    const CHINESE_VOCAB: [&str; 14] = [
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "我", "很", "喜", "欢", "电", "影", "good", "##s", "，",
+    ];
+
+    fn chinese_tokenizer_json(handle_chinese_chars: bool) -> String {
+        let vocab: Vec<String> = CHINESE_VOCAB
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{t:?}:{i}"))
+            .collect();
+        format!(
+            r###"{{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+            "normalizer":{{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":{handle_chinese_chars},"strip_accents":null,"lowercase":true}},
+            "pre_tokenizer":{{"type":"BertPreTokenizer"}},"post_processor":null,"decoder":null,
+            "model":{{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,"vocab":{{{}}}}}}}"###,
+            vocab.join(",")
+        )
+    }
+
+    #[test]
+    fn chinese_characters_are_tokens_and_words_whatever_the_vocabulary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let txt = dir.path().join("vocab.txt");
+        std::fs::write(&txt, CHINESE_VOCAB.join("\n") + "\n").unwrap();
+        let json = |handle: bool| {
+            let path = dir.path().join(format!("tokenizer-{handle}.json"));
+            std::fs::write(&path, chinese_tokenizer_json(handle)).unwrap();
+            path
+        };
+        // A tokenizer.json that does not split CJK itself is split all the same.
+        for path in [txt, json(true), json(false)] {
+            let e = TextEncoder::from_file(&path, 20)
+                .unwrap()
+                .encode("我很喜欢 Goods电影，真")
+                .unwrap();
+            let what = path.display();
+            assert_eq!(
+                e.tokens,
+                ["[CLS]", "我", "很", "喜", "欢", "good", "##s", "电", "影", "，", "[UNK]", "[SEP]"],
+                "{what}"
+            );
+            assert_eq!(
+                e.words,
+                ["我", "很", "喜", "欢", "Goods", "电", "影", "，", "真"],
+                "{what}"
+            );
+            let words: Vec<Option<usize>> = [None, Some(0), Some(1), Some(2), Some(3), Some(4), Some(4)]
+                .into_iter()
+                .chain([Some(5), Some(6), Some(7), Some(8), None])
+                .collect();
+            assert_eq!(e.token_words, words, "{what}");
+        }
+    }
+
+    #[test]
+    fn words_are_runs_between_spaces_and_single_ideographs() {
+        assert_eq!(words("  I JUST wanna,  say "), ["I", "JUST", "wanna,", "say"]);
+        assert_eq!(words("真的，很好。"), ["真", "的", "，", "很", "好", "。"]);
+        assert_eq!(
+            words("我 很 开心"),
+            words("我很开心"),
+            "segmented or not, the same words"
+        );
+        assert_eq!(words("iPhone手机"), ["iPhone", "手", "机"]);
+        // Kana and Hangul are not split by BERT: words at spaces, as Latin text.
+        assert_eq!(words("ありがとう 감사합니다"), ["ありがとう", "감사합니다"]);
+        assert!(is_cjk('\u{20000}') && is_cjk('\u{F900}') && !is_cjk('，') && !is_cjk('あ'));
+    }
+
+    #[test]
+    fn english_through_a_tokenizer_json_is_unchanged_by_the_cjk_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        std::fs::write(&path, chinese_tokenizer_json(true)).unwrap();
+        let e = TextEncoder::from_file(&path, 12)
+            .unwrap()
+            .encode("good goods, GOOD")
+            .unwrap();
+        assert_eq!(e.tokens, ["[CLS]", "good", "good", "##s", "[UNK]", "good", "[SEP]"]);
+        assert_eq!(e.words, ["good", "goods,", "GOOD"]);
     }
 }

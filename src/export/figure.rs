@@ -12,7 +12,7 @@ use plotters::element::{PathElement, Rectangle, Text};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{Color, FontDesc, FontFamily, FontStyle, FontTransform, RGBColor};
 
-use super::text::{Faces, Font, FAMILY};
+use super::text::{Faces, Font};
 use super::{scale, ExportError, Item, Meta, Style};
 use crate::attention::View;
 use crate::colormap::{Colormap, Rgb, Scale};
@@ -212,7 +212,17 @@ impl Figure {
         if rows.is_empty() {
             return Err(ExportError::Empty);
         }
-        let faces = Faces::get()?;
+        // Every text the figure may draw, for a font that has all their characters.
+        let faces = Faces::for_text(
+            std::iter::once(header.to_string())
+                .chain(rows.iter().flat_map(|r| {
+                    let labels = r.panels.iter().flat_map(|p| p.view.labels.iter().chain(&p.subtitle));
+                    [(r.title)(&r.text)].into_iter().chain(labels.cloned())
+                }))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+        )?;
         let width_of = |font: Font, text: &str| faces.width(font, text).ceil() as i32;
         let (specs, mut rows): (Vec<_>, Vec<Row>) = rows
             .into_iter()
@@ -538,7 +548,7 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
                 // plotters writes dy="0.5ex" for a centred anchor and font-size = size / 1.24.
                 let d = (base - self.faces.x_height(font) / 2.0).round() as i32;
                 let weight = if font.bold { FontStyle::Bold } else { FontStyle::Normal };
-                let desc = FontDesc::new(FontFamily::Name(FAMILY), font.size as f64 * 1.24, weight);
+                let desc = FontDesc::new(FontFamily::Name(self.faces.family()), font.size as f64 * 1.24, weight);
                 let style = desc.color(&color).pos(Pos::new(h, VPos::Center));
                 let (style, at) = if rotated {
                     (style.transform(FontTransform::Rotate270), (x + d, y))

@@ -4,6 +4,7 @@
 
 pub mod curves;
 pub mod figure;
+pub mod fonts;
 mod meta;
 pub mod pair;
 pub mod table;
@@ -179,6 +180,9 @@ level, without the special tokens, or as SVG, JSON or CSV"
     #[error("the embedded font cannot be read")]
     /// The font built into the binary is unreadable.
     Font,
+    /// No font has glyphs for some of the figure's characters (export::fonts).
+    #[error(transparent)]
+    NoFont(#[from] fonts::FontError),
     #[error("cannot draw the figure: {0}")]
     /// The plotting library failed.
     Draw(String),

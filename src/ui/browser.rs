@@ -383,7 +383,7 @@ impl Widget for BrowserPanel<'_> {
         // A recording's row is named by its file (up to 24 characters shown), a split's rows
         // by their index.
         let (first, first_w) = match &recording {
-            Some(file) => ("file", file.chars().count().clamp(4, 24) as u16),
+            Some(file) => ("file", super::text::cols(file).clamp(4, 24) as u16),
             None => ("   #", 4),
         };
         let header = Row::new([first, "label", " pred", " err", "text"])

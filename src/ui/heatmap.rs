@@ -12,6 +12,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
 
+use super::text::{self, first_cols, pad_left};
 use super::theme::{color, Theme};
 use crate::attention::View;
 use crate::colormap::{Colormap, Scale};
@@ -43,11 +44,12 @@ pub struct HeatmapPanel<'a> {
     pub note: &'a str,
 }
 
-/// `label` in at most `width` characters: whole when it fits, else shortened so that it
-/// still reads: a word piece keeps its text (`##ing` → `·ing`, never `#`), `[CLS]` loses its
-/// brackets, and a cut is marked with `…` when there are characters to spare.
+/// `label` in at most `width` terminal columns (a CJK character takes two): whole when it
+/// fits, else shortened so that it still reads: a word piece keeps its text (`##ing` →
+/// `·ing`, never `#`), `[CLS]` loses its brackets, and a cut is marked with `…` when there are
+/// columns to spare.
 pub fn abbreviate(label: &str, width: usize) -> String {
-    if label.chars().count() <= width {
+    if text::cols(label) <= width {
         return label.to_string();
     }
     let inner = label
@@ -60,12 +62,12 @@ pub fn abbreviate(label: &str, width: usize) -> String {
         (None, Some(inner)) => inner.to_string(),
         (None, None) => label.to_string(),
     };
-    if body.chars().count() <= width {
+    if text::cols(&body) <= width {
         body
     } else if width >= 4 {
-        body.chars().take(width - 1).chain(['…']).collect()
+        first_cols(&body, width - 1) + "…"
     } else {
-        body.chars().take(width).collect()
+        first_cols(&body, width)
     }
 }
 
@@ -79,10 +81,6 @@ pub(super) fn window(target: usize, visible: usize, total: usize) -> usize {
             .max(target.saturating_sub(visible / 2))
             .min(total - visible)
     }
-}
-
-fn chars(s: &str) -> usize {
-    s.chars().count()
 }
 
 /// Where everything goes inside the panel's border.
@@ -111,7 +109,7 @@ impl Grid {
         if n == 0 || width < 3 + MIN_CELL {
             return None;
         }
-        let longest = v.labels.iter().map(|l| chars(l)).max().unwrap_or(1);
+        let longest = v.labels.iter().map(|l| text::cols(l)).max().unwrap_or(1);
         // Whole row labels when every column keeps its narrowest width; labels shortened
         // (not below MIN_ROW_LABEL) when that lets every column fit; when columns scroll
         // anyway, the labels keep up to a quarter of the width.
@@ -140,7 +138,7 @@ impl Grid {
             row0: 0,
             rows: 0,
         };
-        let lens: Vec<usize> = (0..cols).map(|i| chars(&v.labels[col0 + i])).collect();
+        let lens: Vec<usize> = (0..cols).map(|i| text::cols(&v.labels[col0 + i])).collect();
         let need = (1..=MAX_HEADER)
             .find(|&h| grid.place_labels(&lens, h).1)
             .unwrap_or(MAX_HEADER);
@@ -281,7 +279,7 @@ impl HeatmapPanel<'_> {
         let at = |x: usize, y: usize| (inner.x + x as u16, inner.y + y as u16);
 
         // Column labels over the header lines; the cursor's column highlighted.
-        let lens: Vec<usize> = (0..g.cols()).map(|i| chars(&v.labels[g.col0 + i])).collect();
+        let lens: Vec<usize> = (0..g.cols()).map(|i| text::cols(&v.labels[g.col0 + i])).collect();
         for (i, (line, len)) in g.place_labels(&lens, g.header).0.into_iter().enumerate() {
             let c = g.col0 + i;
             let style = if cursor.is_some_and(|(_, cc)| cc == c) {
@@ -300,14 +298,14 @@ impl HeatmapPanel<'_> {
                 (right > 0).then(|| format!("{right}▸")),
             ];
             let mut text = counts.into_iter().flatten().collect::<Vec<_>>().join(" ");
-            if chars(&text) >= g.label_w {
+            if text::cols(&text) >= g.label_w {
                 text = [(left > 0, "◂"), (right > 0, "▸")]
                     .iter()
                     .filter(|a| a.0)
                     .map(|a| a.1)
                     .collect();
             }
-            let (x, y) = at(g.label_w - 1 - chars(&text).min(g.label_w - 1), g.header - 1);
+            let (x, y) = at(g.label_w - 1 - text::cols(&text).min(g.label_w - 1), g.header - 1);
             buf.set_stringn(x, y, text, g.label_w - 1, strong);
         }
 
@@ -327,7 +325,7 @@ impl HeatmapPanel<'_> {
             buf.set_string(x, yy, marker, strong);
             let highlighted = v.cls_row == Some(r) || cursor.is_some_and(|(cr, _)| cr == r);
             let text_w = g.label_w - 2;
-            let label = format!("{:>text_w$}", abbreviate(&v.labels[r], text_w));
+            let label = pad_left(&abbreviate(&v.labels[r], text_w), text_w);
             buf.set_string(x + 1, yy, label, if highlighted { strong } else { dim });
             for i in 0..g.cols() {
                 let c = g.col0 + i;
@@ -427,7 +425,7 @@ impl ClsPanel<'_> {
             Style::default().fg(theme.text),
         );
         let verdict = audio_verdict(s);
-        let (a, b) = (chars(&numbers.content), chars(&verdict));
+        let (a, b) = (text::cols(&numbers.content), text::cols(&verdict));
         if a + 3 + b <= width {
             vec![Line::from(vec![
                 numbers,
@@ -449,7 +447,7 @@ impl ClsPanel<'_> {
     /// Header lines, label width and the most columns of bars that fit `width`.
     fn shape(&self, width: usize) -> (usize, usize, usize) {
         let header = self.summary(width).len();
-        let longest = self.weights.iter().map(|(w, _)| chars(w)).max().unwrap_or(1);
+        let longest = self.weights.iter().map(|(w, _)| text::cols(w)).max().unwrap_or(1);
         let text_w = longest.min(width.saturating_sub(1 + MIN_BAR + VALUE_W).max(4));
         let column_w = text_w + 1 + MIN_BAR + VALUE_W;
         let most = ((width + BAR_GAP) / (column_w + BAR_GAP)).clamp(1, self.weights.len().max(1));
@@ -495,7 +493,7 @@ impl Widget for ClsPanel<'_> {
                 format!(" {range}"),
             ]
             .into_iter()
-            .find(|t| chars(t) <= width)
+            .find(|t| text::cols(t) <= width)
             .unwrap_or_default()
         } else {
             base.to_string()
@@ -527,7 +525,7 @@ impl Widget for ClsPanel<'_> {
             } else {
                 Style::default().fg(theme.dim)
             };
-            let label = format!("{:>w$} ", abbreviate(word, l.text_w), w = l.text_w);
+            let label = pad_left(&abbreviate(word, l.text_w), l.text_w) + " ";
             let len = ((weight / max).clamp(0.0, 1.0) * bar_w as f32).round() as usize;
             let bar_style = Style::default().fg(color(theme.sequential.at(weight / max)));
             let line = Line::from(vec![
@@ -543,3 +541,7 @@ impl Widget for ClsPanel<'_> {
 #[cfg(test)]
 #[path = "heatmap_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "tests_chinese.rs"]
+mod chinese_tests;

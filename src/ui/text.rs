@@ -14,6 +14,24 @@ pub fn cols(s: &str) -> usize {
     Span::raw(s).width()
 }
 
+/// The first characters of `s` that fit in `width` columns (a wide character that would
+/// straddle the edge is left out).
+pub fn first_cols(s: &str, width: usize) -> String {
+    let mut used = 0;
+    s.chars()
+        .take_while(|c| {
+            used += cols(c.encode_utf8(&mut [0; 4]));
+            used <= width
+        })
+        .collect()
+}
+
+/// `s` right-aligned in `width` columns: `format!("{:>w$}")` counts characters, and a CJK
+/// character is two columns wide.
+pub fn pad_left(s: &str, width: usize) -> String {
+    format!("{}{s}", " ".repeat(width.saturating_sub(cols(s))))
+}
+
 /// How a value with paths in it may be fitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paths {

@@ -235,3 +235,27 @@ pub fn dataset(layout: Layout, sizes: [usize; 3]) -> Py {
             .collect(),
     )
 }
+
+/// A Chinese BERT in miniature, as bert-base-chinese lays out its vocabulary: the special
+/// tokens, every character of the SIMS-like texts as a token of its own, and `##` pieces for
+/// Latin. It has the tiny BERT's 34 entries, so it takes that model's weights and config
+/// (tests/fixtures/tiny/hf-encoder). Returns the directory, for `--bert`.
+pub fn chinese_bert(dir: &std::path::Path) -> std::path::PathBuf {
+    let tiny = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny/hf-encoder");
+    let mut vocab: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        .map(String::from)
+        .to_vec();
+    for c in CHINESE.iter().flat_map(|t| t.chars()) {
+        if !vocab.contains(&c.to_string()) {
+            vocab.push(c.to_string());
+        }
+    }
+    vocab.extend(["good", "##s"].map(String::from));
+    assert_eq!(vocab.len(), 34, "the tiny BERT's vocab_size");
+    std::fs::create_dir_all(dir).unwrap();
+    for file in ["config.json", "model.safetensors"] {
+        std::fs::copy(tiny.join(file), dir.join(file)).unwrap();
+    }
+    std::fs::write(dir.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
+    dir.to_path_buf()
+}
