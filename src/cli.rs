@@ -742,6 +742,11 @@ pub struct CorpusArgs {
     /// Utterances in train, dev, test (CMU-MOSI's by default).
     #[arg(long, value_delimiter = ',', default_values_t = [1284, 229, 686])]
     pub sizes: Vec<usize>,
+    /// Speak it with espeak-ng instead: --out gets train/dev/test.tsv with an id column,
+    /// wavs/ and align/ (TextGrids), ready for `cmbert-tui features`. Needs espeak-ng
+    /// (or its path in CMBERT_ESPEAK).
+    #[arg(long)]
+    pub speak: bool,
 }
 
 /// `test:12` for `train --watch` and `compare --utterance`.

@@ -1,8 +1,15 @@
-//! `cmbert-tui corpus`: writes the built-in prosody corpus and prints its ceilings.
+//! `cmbert-tui corpus`: writes the built-in prosody corpus and prints its ceilings; with
+//! `--speak`, speaks it with espeak-ng into recordings and TextGrids (`corpus::speak`).
+
+use std::path::Path;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use indicatif::{ParallelProgressIterator, ProgressBar};
+use rayon::prelude::*;
 
 use crate::cli::CorpusArgs;
+use crate::corpus::speak::{Espeak, Recording, SpokenCorpus, WAV_DIR};
 use crate::corpus::{Corpus, CorpusConfig};
 use crate::data::Split;
 
@@ -17,6 +24,9 @@ pub fn run(args: CorpusArgs) -> Result<()> {
     let mut config = CorpusConfig::new(args.seed);
     config.sizes = [train, dev, test];
     let corpus = Corpus::generate(&config);
+    if args.speak {
+        return speak(corpus, &args.out);
+    }
     corpus
         .write(&args.out)
         .with_context(|| format!("cannot write the corpus to {}", args.out.display()))?;
@@ -27,6 +37,56 @@ pub fn run(args: CorpusArgs) -> Result<()> {
         corpus.splits[1].len(),
         corpus.splits[2].len()
     );
+    print_ceilings(&corpus);
+    Ok(())
+}
+
+/// `corpus --speak`: every utterance spoken in parallel, then the TSVs that name them.
+fn speak(corpus: Corpus, out: &Path) -> Result<()> {
+    // Before anything is written: without espeak-ng there is nothing to do.
+    let espeak = Espeak::find()?;
+    let spoken = SpokenCorpus::plan(corpus);
+    SpokenCorpus::prepare(out)?;
+    let bar = ProgressBar::new(spoken.jobs.len() as u64).with_style(super::printer::bar_style(
+        "speaking [{bar:30}] {pos}/{len} utterances  {rate}  ETA {eta}",
+        "utterances",
+    ));
+    let start = Instant::now();
+    // The first failure stops the rest (a broken espeak-ng fails every utterance alike).
+    let recordings: Result<Vec<Recording>, _> = spoken
+        .jobs
+        .par_iter()
+        .progress_with(bar.clone())
+        .map(|job| spoken.render(job, &espeak, out))
+        .collect();
+    bar.finish_and_clear();
+    let recordings = recordings?;
+    let elapsed = start.elapsed().as_secs_f64();
+    spoken.write_index(out, &espeak, &recordings)?;
+    let seconds: f64 = recordings.iter().map(|r| r.duration).sum();
+    let words: usize = recordings.iter().map(|r| r.words.len()).sum();
+    let splits = &spoken.corpus.splits;
+    println!(
+        "wrote {}: train.tsv, dev.tsv, test.tsv ({} / {} / {}, with ids), {WAV_DIR}/ ({} recordings, {words} words, {seconds:.1} s of audio), align/ (TextGrids), <split>.meta.jsonl, speak.json",
+        out.display(),
+        splits[0].len(),
+        splits[1].len(),
+        splits[2].len(),
+        recordings.len(),
+    );
+    println!(
+        "spoken by espeak-ng {} in {elapsed:.1} s ({:.1} s of audio per second, {} threads)",
+        espeak.version,
+        seconds / elapsed.max(1e-9),
+        rayon::current_num_threads()
+    );
+    print_ceilings(&spoken.corpus);
+    let dir = out.display();
+    println!("next: cmbert-tui features --audio-dir {dir}/wavs --alignments {dir}/align --data {dir} --out {dir}/audio.jsonl");
+    Ok(())
+}
+
+fn print_ceilings(corpus: &Corpus) {
     println!("Acc2 ceilings on the test split:");
     println!(
         "  {:<10} {:>6} {:>12} {:>14}",
@@ -40,5 +100,4 @@ pub fn run(args: CorpusArgs) -> Result<()> {
             100.0 * c.text_audio_acc2
         );
     }
-    Ok(())
 }

@@ -71,6 +71,11 @@ pub struct Utterance {
     pub speaker: usize,
     /// Mixed utterances: which clause (0 or 1) was emphasised.
     pub emphasised_clause: Option<usize>,
+    /// Per word, how strongly it was emphasised (0 none, 1 the focus): what the features
+    /// above were made from, and what `corpus --speak` says aloud.
+    pub emphasis: Vec<f32>,
+    /// Spoken flat and drawn out (the sarcastic half of a sarcasm pair).
+    pub sarcastic: bool,
 }
 
 impl Utterance {
@@ -252,6 +257,8 @@ fn speak(rng: &mut StdRng, speakers: &[(usize, Speaker)], s: Spoken) -> Utteranc
         kind: s.kind,
         speaker: id,
         emphasised_clause: s.emphasised_clause,
+        emphasis: s.emphasis,
+        sarcastic: s.sarcastic,
     }
 }
 

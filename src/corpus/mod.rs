@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod generate;
 pub mod lexicon;
+pub mod speak;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
