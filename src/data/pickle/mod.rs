@@ -47,10 +47,14 @@
 //!   shape products with checked arithmetic before anything is decoded.
 
 mod dtype;
+mod input;
+mod lazy;
 mod node;
 mod numpy;
 mod output;
 mod reduce;
+#[cfg(test)]
+mod stream_tests;
 #[cfg(test)]
 mod tests;
 mod vm;
@@ -58,8 +62,17 @@ mod vm;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use input::Stream;
+#[cfg(test)]
+pub(crate) use lazy::decoded_bytes;
+pub use lazy::LazyArray;
 use vm::Flavor;
 pub use vm::{BUDGET_BASE, BUDGET_PER_BYTE};
+
+/// The shortest array data [`read_pickle_lazy`] is asked to leave in the file by the MMSA
+/// reader: label arrays (tens of kilobytes) are read as the machine runs, feature arrays
+/// (hundreds of megabytes) stay in the file until asked for.
+pub const LAZY_MIN_BYTES: usize = 1 << 20;
 
 /// A value from a pickle. Python's `bytearray` reads as `Bytes`, `frozenset` as `Set`, and
 /// `collections.OrderedDict`/`defaultdict` as `Dict` (the default factory is dropped).
@@ -92,6 +105,8 @@ pub enum PyValue {
     /// A numeric NumPy array. Arrays of strings or Python objects (`dtype=object`, `<U..`,
     /// `|S..`) read as nested `List`s, as their `tolist()` would give.
     Array(NdArray),
+    /// A numeric NumPy array whose data [`read_pickle_lazy`] left in the file.
+    LazyArray(LazyArray),
     /// Anything not on the allow-list: a call `module.name(*args)` with the state BUILD gave
     /// it. A bare global (a class or function itself) reads as an `Object` with no args; an
     /// integer beyond 64 bits as `builtins.int` with its little-endian two's-complement bytes
@@ -172,7 +187,7 @@ impl PyValue {
             Self::Tuple(_) => "tuple",
             Self::Dict(_) => "dict",
             Self::Set(_) => "set",
-            Self::Array(_) => "numpy.ndarray",
+            Self::Array(_) | Self::LazyArray(_) => "numpy.ndarray",
             Self::PersistentId(_) => "persistent id",
             Self::Object { module, name, .. } => return format!("{module}.{name} object"),
         }
@@ -204,6 +219,42 @@ impl PyValue {
         match self {
             Self::Array(a) => Some(a),
             _ => None,
+        }
+    }
+
+    /// A numeric array, decoded or left in the file.
+    pub fn as_numeric(&self) -> Option<ArrayRef<'_>> {
+        match self {
+            Self::Array(a) => Some(ArrayRef::Decoded(a)),
+            Self::LazyArray(a) => Some(ArrayRef::Lazy(a)),
+            _ => None,
+        }
+    }
+}
+
+/// A numeric array however it was read, for readers that take both.
+#[derive(Debug, Clone, Copy)]
+pub enum ArrayRef<'a> {
+    /// Decoded as the machine ran.
+    Decoded(&'a NdArray),
+    /// Left in the file.
+    Lazy(&'a LazyArray),
+}
+
+impl ArrayRef<'_> {
+    /// Dimensions, outermost first.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Self::Decoded(a) => &a.shape,
+            Self::Lazy(a) => &a.shape,
+        }
+    }
+
+    /// The values as `f32`, read from the file if they are still there.
+    pub fn to_f32(&self) -> Result<Vec<f32>, PickleError> {
+        match self {
+            Self::Decoded(a) => Ok(a.to_f32()),
+            Self::Lazy(a) => a.to_f32(),
         }
     }
 }
@@ -266,16 +317,32 @@ impl PickleError {
     }
 }
 
-/// Reads a whole pickle file; errors name the file.
+/// Reads a pickle file as the machine runs (the file is never held whole), every array
+/// decoded; errors name the file. The result equals [`parse_pickle`]'s on the file's bytes.
 pub fn read_pickle(path: &Path) -> Result<PyValue, PickleError> {
-    let bytes = std::fs::read(path).map_err(|error| PickleError::Io {
-        path: path.to_path_buf(),
-        error,
-    })?;
-    parse_pickle(&bytes).map_err(|error| PickleError::File {
-        path: path.to_path_buf(),
-        error: Box::new(error),
-    })
+    read(path, None)
+}
+
+/// As [`read_pickle`], but numeric arrays whose data takes at least `lazy_from` bytes are
+/// left in the file as [`PyValue::LazyArray`]s (their shape, type and length checked), to be
+/// read when asked for; byte payloads that long which are not array data are read only
+/// when the result is built. What this costs is what is built plus the arrays asked for.
+pub fn read_pickle_lazy(path: &Path, lazy_from: usize) -> Result<PyValue, PickleError> {
+    read(path, Some(lazy_from.max(1)))
+}
+
+fn read(path: &Path, lazy_from: Option<usize>) -> Result<PyValue, PickleError> {
+    let in_file = |error| match error {
+        e @ PickleError::Io { .. } => e,
+        error => PickleError::File {
+            path: path.to_path_buf(),
+            error: Box::new(error),
+        },
+    };
+    let opened = Stream::open(path, lazy_from)?;
+    check_start(&opened.head).map_err(in_file)?;
+    let result = vm::Machine::streaming(opened.stream, opened.len, Flavor::Plain).run();
+    explain_headerless(result, opened.head[0]).map_err(in_file)
 }
 
 /// Runs a pickle held in memory; persistent IDs are refused.
@@ -293,10 +360,14 @@ pub fn parse_torch_pickle(bytes: &[u8]) -> Result<PyValue, PickleError> {
 fn parse(bytes: &[u8], flavor: Flavor) -> Result<PyValue, PickleError> {
     check_start(bytes)?;
     let result = vm::Machine::new(bytes, flavor).run();
-    // Python 3 always writes a protocol header, so a headerless file that fails to run is
-    // far more likely some other format than a damaged protocol 0/1 pickle.
+    explain_headerless(result, bytes[0])
+}
+
+/// Python 3 always writes a protocol header, so a headerless file that fails to run is far
+/// more likely some other format than a damaged protocol 0/1 pickle.
+fn explain_headerless(result: Result<PyValue, PickleError>, first: u8) -> Result<PyValue, PickleError> {
     match result {
-        Err(e @ (PickleError::Malformed { .. } | PickleError::Unsupported { .. })) if bytes[0] != 0x80 => {
+        Err(e @ (PickleError::Malformed { .. } | PickleError::Unsupported { .. })) if first != 0x80 => {
             Err(PickleError::NotPickle(format!(
                 "no protocol header, and then {e} (or a damaged protocol 0/1 pickle)"
             )))
