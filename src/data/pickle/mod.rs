@@ -14,20 +14,37 @@
 //! [`parse_torch_pickle`], for PyTorch's `data.pkl`; `checkpoint::read_torch` builds tensors
 //! from them.
 //!
+//! # Files are streamed
+//!
+//! [`parse_pickle`] runs a pickle held in memory. [`read_pickle`] and [`read_pickle_lazy`]
+//! run a file through a buffered reader instead (`input`): each opcode reads the bytes it
+//! consumes and nothing else is kept, so the file is never held whole. [`read_pickle_lazy`]
+//! goes further for the files this crate reads at scale (MMSA's MOSEI pickle is several
+//! gigabytes, most of it arrays CM-BERT never uses): a byte payload (BINBYTES, BINBYTES8,
+//! BYTEARRAY8, SHORT_BINBYTES) at least `lazy_from` long is skipped with a seek and recorded
+//! by offset and length; a numeric array built on one becomes a [`LazyArray`] (shape, type
+//! and length checked as the machine runs), whose values are read only when a caller asks,
+//! straight into `f32` if that is what it wants. Loading then costs the arrays read plus
+//! what the rest of the pickle builds. The three readers give the same values and the same
+//! errors for the same bytes (`stream_tests`).
+//!
 //! # What a hostile pickle can do
 //!
 //! Corrupt or hostile input yields a typed error, never a panic, a hang or unbounded memory:
 //!
 //! - **Memory.** Everything the machine allocates while it runs and while it copies the
 //!   result out is charged, before it is allocated, against a budget of
-//!   [`BUDGET_PER_BYTE`] (32) bytes per input byte plus [`BUDGET_BASE`] (16 MiB): the stack's
+//!   [`BUDGET_PER_BYTE`] (32) bytes per input byte (the file's length, when streamed) plus
+//!   [`BUDGET_BASE`] (16 MiB): bytes a stream reads into memory (each at most once), the stack's
 //!   and the marks' slots as they first grow, memo entries, every node with its item
 //!   vector, copies of item vectors (`list(x)`, call arguments, object-array items), copied
 //!   strings and bytes, decoded arrays (8 bytes per item: values become `f64`) and every
 //!   value of the result. Nothing is credited back when freed. Rust vectors and the memo's
 //!   hash table may reserve up to twice what they hold, so peak memory stays under twice the
-//!   budget plus the input itself: under 100 MB for a 1 MB file (measured in
-//!   tests/pickle_formats.rs). Legitimate pickles, which store each value once, need 2 to 8
+//!   budget plus the input itself (plus one 64 KiB buffer instead of the input, streamed):
+//!   under 100 MB for a 1 MB file (measured in tests/pickle_formats.rs). Decoding a
+//!   [`LazyArray`] later allocates its values (bounded by the data's length, checked) and a
+//!   chunk of about a megabyte. Legitimate pickles, which store each value once, need 2 to 8
 //!   bytes per input byte for arrays and 20 to 30 for small objects such as PyTorch's
 //!   `data.pkl`; only containers of one-byte items (a list of a million `None`s) cost more,
 //!   about 100, so a pickle made mostly of them is refused beyond the 16 MiB base. Memo
@@ -43,8 +60,12 @@
 //!   array (which stands for its one item) is refused when it would stand for itself, and
 //!   every walk along such aliases is bounded or charged. Messages describe a value by its
 //!   type, with names from the file shortened.
-//! - **Lengths** are checked against the bytes that remain before anything is taken, and
-//!   shape products with checked arithmetic before anything is decoded.
+//! - **Lengths** are checked against the bytes that remain (of the file, by its size, when
+//!   streamed) before anything is taken, read or skipped, and shape products with checked
+//!   arithmetic before anything is decoded. A [`LazyArray`] checks its data against the
+//!   file's size again when read, so a file cut or replaced meanwhile is an error naming it.
+//!   A streamed file that ends early is a truncated pickle, as in memory; any other read
+//!   error is the system's, naming the file.
 
 mod dtype;
 mod input;
