@@ -171,7 +171,7 @@ fn write_mosei(path: &Path, sizes: [usize; 3]) -> u64 {
     let mut p = Pickler {
         out: BufWriter::with_capacity(1 << 20, File::create(path).expect("create the synthetic pickle")),
     };
-    p.raw(b"\x80\x04}(");
+    p.raw(b"\x80\x04}");
     for (s, (name, &n)) in ["train", "valid", "test"].iter().zip(&sizes).enumerate() {
         p.short_str(name);
         p.raw(b"}(");
@@ -200,7 +200,10 @@ fn write_mosei(path: &Path, sizes: [usize; 3]) -> u64 {
         p.short_str("classification_labels");
         p.numbers(&[n], "f4", 4, |i, out| f32_item(label(s, i).signum() + 1.0, out));
         p.short_str("annotations");
-        p.strings((0..n).map(|i| if label(s, i) >= 0.0 { "Positive" } else { "Negative" }.to_string()), n);
+        p.strings(
+            (0..n).map(|i| if label(s, i) >= 0.0 { "Positive" } else { "Negative" }.to_string()),
+            n,
+        );
         p.short_str("id");
         p.strings((0..n).map(|i| format!("video{}$_${}", i / 7, i % 7)), n);
         for key in ["audio_lengths", "vision_lengths"] {
@@ -282,10 +285,7 @@ fn child(args: &[&str]) -> Vec<(String, f64)> {
 }
 
 fn get(figures: &[(String, f64)], key: &str) -> f64 {
-    figures
-        .iter()
-        .find(|(k, _)| k == key)
-        .map_or(f64::NAN, |(_, v)| *v)
+    figures.iter().find(|(k, _)| k == key).map_or(f64::NAN, |(_, v)| *v)
 }
 
 // ---- the children ----------------------------------------------------------------------
@@ -297,7 +297,10 @@ fn encoder(which: &str, dir: &Path) -> (Checkpoint, PathBuf) {
         let bert = Checkpoint::scratch(dir, BertConfig::scratch(vocab.len()), &vocab).expect("scratch BERT");
         (bert, dir.to_path_buf())
     } else {
-        (Checkpoint::load(dir, &Device::Cpu).expect("load MiniLM"), dir.to_path_buf())
+        (
+            Checkpoint::load(dir, &Device::Cpu).expect("load MiniLM"),
+            dir.to_path_buf(),
+        )
     }
 }
 
@@ -342,7 +345,7 @@ fn child_train(file: &Path, which: &str, dir: &Path, steps: usize) {
     let mut times = Vec::new();
     thread::scope(|scope| {
         let worker = trainer.spawn_scoped(scope, &data, events_tx, commands_rx, AfterRun::Return);
-        let mut last = None;
+        let mut last: Option<Duration> = None;
         for event in events_rx.iter() {
             if let Event::Step { step, elapsed, .. } = event {
                 if let Some(before) = last {
@@ -368,7 +371,12 @@ fn run_child() {
         "load" => child_load(&path(1), &path(2)),
         "train" => {
             let which = if args[2] == "scratch" { "scratch" } else { "minilm" };
-            child_train(&path(1), which, &path(if which == "scratch" { 3 } else { 2 }), args[4].parse().unwrap_or(20))
+            child_train(
+                &path(1),
+                which,
+                &path(if which == "scratch" { 3 } else { 2 }),
+                args[4].parse().unwrap_or(20),
+            )
         }
         other => panic!("unknown child {other}"),
     }
@@ -464,7 +472,10 @@ fn main() {
             ));
         }
     }
-    let beyond = [hwm[0] - audio_bytes(small_sizes) as f64, hwm[1] - audio_bytes(MOSEI) as f64];
+    let beyond = [
+        hwm[0] - audio_bytes(small_sizes) as f64,
+        hwm[1] - audio_bytes(MOSEI) as f64,
+    ];
     say(format!(
         "growth: peak RSS training {} with 1,000 train utterances, {} with 16,326; less the audio arrays {} and {}: \
          {:+.1} %",

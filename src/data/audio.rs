@@ -79,7 +79,9 @@ pub struct WordFeatures {
 pub enum SplitFeatures {
     /// `[n, len, dim]`, row-major.
     TokenAligned {
-        /// The values, shared with the examples that use them (`AudioFile::aligned_row`).
+        /// The values, shared with the examples that use them (`AudioFile::aligned_row`;
+        /// an `Arc<[f32]>` would copy them once more).
+        #[allow(clippy::rc_buffer)]
         values: Arc<Vec<f32>>,
         /// Utterances.
         n: usize,

@@ -75,6 +75,9 @@ pub struct AudioRow(Row);
 enum Row {
     Owned(Vec<f32>),
     Shared {
+        // `Arc<Vec<f32>>`, not `Arc<[f32]>`: a split's array is read into a `Vec`, and making
+        // an `Arc<[f32]>` of it would copy the whole split once more.
+        #[allow(clippy::rc_buffer)]
         values: Arc<Vec<f32>>,
         start: usize,
         len: usize,
@@ -150,7 +153,7 @@ impl IntoIterator for AudioRow {
     fn into_iter(self) -> Self::IntoIter {
         match self.0 {
             Row::Owned(v) => v.into_iter(),
-            Row::Shared { .. } => self.to_vec().into_iter(),
+            Row::Shared { values, start, len } => Vec::from(&values[start..start + len]).into_iter(),
         }
     }
 }

@@ -120,5 +120,5 @@ impl Stream {
 /// A zeroed shared buffer, allocated once (collecting a sized iterator into an `Rc<[u8]>`
 /// does not go through a `Vec` and a copy).
 fn zeroed(n: usize) -> Rc<[u8]> {
-    std::iter::repeat(0u8).take(n).collect()
+    std::iter::repeat_n(0u8, n).collect()
 }
