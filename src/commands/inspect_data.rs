@@ -1,9 +1,12 @@
 //! `cmbert-tui inspect-data`: what a data path holds and what `train --data` would use of
 //! it, before any model is built: for an MMSA pickle (`data::mmsa`) its splits, utterances,
 //! audio dimensions, label range, which label is used and which arrays are skipped; for a
-//! directory of TSV splits its utterances and label range.
+//! directory of TSV splits its utterances and label range. It reports how long loading took:
+//! a pickle is streamed and only its audio and labels are read (`data::mmsa`).
 
 use std::fmt::Write as _;
+
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -17,12 +20,25 @@ use crate::data::{Split, DEFAULT_MAX_LEN};
 pub fn run(args: InspectDataArgs) -> Result<()> {
     let max_len = args.max_len.unwrap_or(DEFAULT_MAX_LEN);
     if is_pickle(&args.data) {
+        let started = Instant::now();
         let file = load_mmsa(&args.data, args.label, max_len)?;
+        let took = started.elapsed();
         print!("{}", describe_mmsa(&file));
+        let size = std::fs::metadata(&args.data).map_or(0, |m| m.len());
+        println!("{}", load_line(took, size));
     } else {
         print!("{}", describe_tsv(&args.data)?);
     }
     Ok(())
+}
+
+/// How long loading a pickle of `size` bytes took.
+fn load_line(took: Duration, size: u64) -> String {
+    format!(
+        "loaded      in {:.2} s from a {:.1} MB file (streamed: only the audio and the labels are read)",
+        took.as_secs_f64(),
+        size as f64 / 1e6
+    )
 }
 
 /// `     6 utterances`, `     1 utterance`: the count right-aligned in 6 columns, so that the
@@ -138,5 +154,13 @@ mod tests {
         assert_eq!(utterances(0), "     0 utterances");
         assert_eq!(utterances(16_326), " 16326 utterances");
         assert_eq!(utterances(1_234_567), "1234567 utterances");
+    }
+
+    #[test]
+    fn the_load_time_is_reported_with_the_file_size() {
+        assert_eq!(
+            load_line(Duration::from_millis(1234), 4_321_000_000),
+            "loaded      in 1.23 s from a 4321.0 MB file (streamed: only the audio and the labels are read)"
+        );
     }
 }

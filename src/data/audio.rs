@@ -23,12 +23,14 @@ mod arrays;
 mod jsonl;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use arrays::{parse_npz, parse_safetensors_audio};
 pub use jsonl::parse_jsonl_audio;
 
+use super::batch::AudioRow;
 use super::error::DataError;
-use super::pickle::{parse_pickle, NdArray, PyValue};
+use super::pickle::{parse_pickle, read_pickle_lazy, ArrayRef, PickleError, PyValue, LAZY_MIN_BYTES};
 use super::tokenize::Encoded;
 use super::tsv::{Split, Utterance};
 use crate::acoustic::{AudioNorm, FeatureSetInfo};
@@ -77,8 +79,10 @@ pub struct WordFeatures {
 pub enum SplitFeatures {
     /// `[n, len, dim]`, row-major.
     TokenAligned {
-        /// The values.
-        values: Vec<f32>,
+        /// The values, shared with the examples that use them (`AudioFile::aligned_row`;
+        /// an `Arc<[f32]>` would copy them once more).
+        #[allow(clippy::rc_buffer)]
+        values: Arc<Vec<f32>>,
         /// Utterances.
         n: usize,
         /// Token positions per utterance.
@@ -158,11 +162,17 @@ impl AudioBounds {
     }
 }
 
-/// Reads an audio feature file, checked against `bounds`. The whole file is read into memory
-/// (its size is the bound on everything parsed from it), then parsed as [`parse_audio`] does.
+/// Reads an audio feature file, checked against `bounds`. A pickle is streamed, its arrays
+/// left in the file until the one used is read (`data::pickle::read_pickle_lazy`); other
+/// formats are read whole into memory (their size is the bound on everything parsed from
+/// them), then parsed as [`parse_audio`] does.
 pub fn load_audio(path: &Path, bounds: &AudioBounds) -> Result<AudioFile, DataError> {
     if !path.is_file() {
         return Err(DataError::file(path, "audio feature file not found"));
+    }
+    if is_pickle_path(path) {
+        let value = read_pickle_lazy(path, LAZY_MIN_BYTES).map_err(|e| pickle_error(path, e))?;
+        return pickle_audio(&value, path, bounds);
     }
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
@@ -188,6 +198,25 @@ pub fn parse_audio(bytes: &[u8], path: &Path, bounds: &AudioBounds) -> Result<Au
             path,
             "unknown audio format: expected .pkl, .npz, .safetensors or .jsonl",
         )),
+    }
+}
+
+fn is_pickle_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("pkl") || e.eq_ignore_ascii_case("pickle"))
+}
+
+/// A pickle reader's error as a data error naming `path` once (the streaming reader's
+/// errors already name it).
+pub(super) fn pickle_error(path: &Path, e: PickleError) -> DataError {
+    match e {
+        PickleError::Io { error, .. } => DataError::Io {
+            path: path.to_path_buf(),
+            source: error,
+        },
+        PickleError::File { error, .. } => DataError::file(path, error.to_string()),
+        e => DataError::file(path, e.to_string()),
     }
 }
 
@@ -222,6 +251,12 @@ impl AudioFile {
 
     /// Token-aligned features for one encoded utterance: `max_len * dim` values.
     pub fn aligned(&self, split: Split, index: usize, encoded: &Encoded) -> Result<Vec<f32>, DataError> {
+        self.aligned_row(split, index, encoded).map(|row| row.to_vec())
+    }
+
+    /// As [`Self::aligned`], but a token-aligned file's row is shared, not copied: a
+    /// dataset holds its audio once, whatever the number of utterances.
+    pub fn aligned_row(&self, split: Split, index: usize, encoded: &Encoded) -> Result<AudioRow, DataError> {
         let max_len = encoded.input_ids.len();
         match &self.splits[split.index()] {
             SplitFeatures::TokenAligned { values, len, .. } => {
@@ -232,10 +267,7 @@ impl AudioFile {
                     ));
                 }
                 let row = len * self.dim;
-                values
-                    .get(index * row..(index + 1) * row)
-                    .map(<[f32]>::to_vec)
-                    .ok_or_else(|| self.no_utterance(split, index))
+                AudioRow::shared(values, index * row, row).ok_or_else(|| self.no_utterance(split, index))
             }
             SplitFeatures::WordLevel(utterances) => {
                 let u = utterances.get(index).ok_or_else(|| self.no_utterance(split, index))?;
@@ -251,7 +283,7 @@ impl AudioFile {
                         format!("words {:?} do not match the transcript {:?}", u.words, encoded.words),
                     ));
                 }
-                Ok(expand_words(&u.features, encoded, self.dim))
+                Ok(expand_words(&u.features, encoded, self.dim).into())
             }
         }
     }
@@ -377,6 +409,7 @@ fn token_aligned(
         .chunks_exact(len * dim)
         .filter(|row| row[..dim].iter().any(|&v| v != 0.0))
         .count();
+    let values = Arc::new(values);
     Ok((SplitFeatures::TokenAligned { values, n, len }, dim, cls_nonzero, zeroed))
 }
 
@@ -415,45 +448,40 @@ fn assemble(
 
 pub(super) const SPLIT_KEYS: [&[&str]; 3] = [&["train"], &["dev", "valid"], &["test"]];
 
-fn array<'a>(path: &Path, what: &str, v: Option<&'a PyValue>) -> Result<&'a NdArray, DataError> {
+fn array<'a>(path: &Path, what: &str, v: Option<&'a PyValue>) -> Result<ArrayRef<'a>, DataError> {
     match v {
-        Some(PyValue::Array(a)) => Ok(a),
-        Some(other) => Err(DataError::file(
-            path,
-            format!("{what}: expected a NumPy array, found {}", other.type_name()),
-        )),
+        Some(v) => v
+            .as_numeric()
+            .ok_or_else(|| DataError::file(path, format!("{what}: expected a NumPy array, found {}", v.type_name()))),
         None => Err(DataError::file(path, format!("{what}: missing"))),
     }
 }
 
-/// Checks a pickled array's shape against the text, then converts it.
+/// Checks a pickled array's shape against the text, then converts it (reading it from the
+/// file if it was left there: only now, and straight to `f32`).
 fn pickled_array(
     path: &Path,
     what: &str,
     split: usize,
-    a: &NdArray,
+    a: ArrayRef<'_>,
     bounds: &AudioBounds,
     zero_neg_inf: bool,
 ) -> Result<(SplitFeatures, usize, usize, usize), DataError> {
-    let shape: Vec<u64> = a.shape.iter().map(|&d| d as u64).collect();
+    let shape: Vec<u64> = a.shape().iter().map(|&d| d as u64).collect();
     let checked = check_shape(path, what, split, &shape, bounds)?;
-    if a.data.len() != checked.values {
-        return Err(DataError::file(
-            path,
-            format!(
-                "{what}: holds {} values, but its shape {shape:?} needs {}",
-                a.data.len(),
-                checked.values
-            ),
-        ));
-    }
-    token_aligned(path, what, checked, a.to_f32(), zero_neg_inf)
+    let values = a.to_f32().map_err(|e| pickle_error(path, e))?;
+    token_aligned(path, what, checked, values, zero_neg_inf)
 }
 
 /// The reference's pickle or MMSA's (formats (a) and (b)) from its bytes.
 pub fn parse_pickle_audio(bytes: &[u8], path: &Path, bounds: &AudioBounds) -> Result<AudioFile, DataError> {
     let value = parse_pickle(bytes).map_err(|e| DataError::file(path, e.to_string()))?;
-    match &value {
+    pickle_audio(&value, path, bounds)
+}
+
+/// Formats (a) and (b) from a parsed pickle.
+fn pickle_audio(value: &PyValue, path: &Path, bounds: &AudioBounds) -> Result<AudioFile, DataError> {
+    match value {
         PyValue::Tuple(items) | PyValue::List(items) if items.len() == 3 => {
             let names = ["train", "valid", "test"];
             let parts = items
@@ -467,7 +495,7 @@ pub fn parse_pickle_audio(bytes: &[u8], path: &Path, bounds: &AudioBounds) -> Re
                 .collect::<Result<Vec<_>, _>>()?;
             assemble(path, AudioFormat::ReferencePickle, parts, None)
         }
-        PyValue::Dict(_) if value.get("train").is_some() => mmsa_audio(&value, path, bounds),
+        PyValue::Dict(_) if value.get("train").is_some() => mmsa_audio(value, path, bounds),
         other => Err(DataError::file(
             path,
             format!(

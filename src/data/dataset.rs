@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::audio::{expand_words, load_audio, AudioBounds, AudioFile, AudioFormat};
-use super::batch::Example;
+use super::batch::{AudioRow, Example};
 use super::error::DataError;
 use super::mmsa::{is_pickle, load_mmsa, MmsaFile, MmsaKind, MmsaLabel};
 use super::tokenize::TextEncoder;
@@ -155,8 +155,8 @@ impl Dataset {
                     source,
                 })?;
                 let audio = match &audio_file {
-                    Some(a) => a.aligned(split, i, &encoded)?,
-                    None => vec![0.0; encoded.input_ids.len() * dim],
+                    Some(a) => a.aligned_row(split, i, &encoded)?,
+                    None => AudioRow::zeros(encoded.input_ids.len() * dim),
                 };
                 examples.push(Example {
                     text: row.text,
@@ -226,9 +226,9 @@ impl Dataset {
                     .encode(&text)
                     .map_err(|e| DataError::file(path, format!("{}[\"raw_text\"][{i}]: {e}", part.key)))?;
                 let audio = if own_audio {
-                    file.aligned(split, i, &encoded)?
+                    file.aligned_row(split, i, &encoded)?
                 } else {
-                    vec![0.0; encoded.input_ids.len() * dim]
+                    AudioRow::zeros(encoded.input_ids.len() * dim)
                 };
                 examples.push(Example {
                     text,
@@ -291,7 +291,7 @@ impl Dataset {
             ));
         }
         let dim = trained.feature_set.dims.len();
-        let audio = expand_words(features, &encoded, dim);
+        let audio = expand_words(features, &encoded, dim).into();
         let example = Example {
             text,
             encoded,

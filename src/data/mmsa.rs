@@ -16,14 +16,18 @@
 //! (`audio::mmsa_audio`, bounded by these transcripts). A malformed file gives one error
 //! naming the file, the split and the key.
 //!
-//! The unused arrays are dropped with the parsed tree, never converted or kept; the pickle
-//! VM itself still decodes them while it runs (bounded as `data::pickle` states).
+//! The file is streamed (`data::pickle::read_pickle_lazy`): the machine reads the
+//! transcripts, ids and labels as it runs, and leaves the data of every large array in the
+//! file, its shape and length checked. Only `audio` is then read, straight to `f32`;
+//! `vision`, `text` (BERT features, `[N, 50, 768]` in MOSEI) and the other unused arrays
+//! are never read at all. Loading a MOSEI-sized file therefore holds its audio arrays plus
+//! the transcripts, not the file (benches/mmsa_scale.rs measures it; docs/BENCHMARKS.md).
 
 use std::path::{Path, PathBuf};
 
-use super::audio::{describe, mmsa_audio, AudioBounds, AudioFile, SPLIT_KEYS};
+use super::audio::{describe, mmsa_audio, pickle_error, AudioBounds, AudioFile, SPLIT_KEYS};
 use super::error::DataError;
-use super::pickle::{parse_pickle, PyValue};
+use super::pickle::{parse_pickle, read_pickle_lazy, PyValue, LAZY_MIN_BYTES};
 use super::tsv::{Split, LABEL_RANGE};
 
 /// Which of a file's labels is trained on and reported: MMSA's `M` (`regression_labels`) or,
@@ -131,14 +135,16 @@ impl MmsaFile {
     }
 }
 
-/// Reads an MMSA pickle as a dataset; `max_len` is the text encoding's (the audio's `L`
-/// must equal it).
+/// Reads an MMSA pickle as a dataset, streamed (module comment); `max_len` is the text
+/// encoding's (the audio's `L` must equal it).
 pub fn load_mmsa(path: &Path, label: MmsaLabel, max_len: usize) -> Result<MmsaFile, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_mmsa(&bytes, path, label, max_len)
+    load_mmsa_from(path, label, max_len, LAZY_MIN_BYTES)
+}
+
+/// [`load_mmsa`], leaving arrays of at least `lazy_from` bytes in the file until read.
+fn load_mmsa_from(path: &Path, label: MmsaLabel, max_len: usize, lazy_from: usize) -> Result<MmsaFile, DataError> {
+    let value = read_pickle_lazy(path, lazy_from).map_err(|e| pickle_error(path, e))?;
+    mmsa_file(&value, path, label, max_len)
 }
 
 /// Whether `path` names a pickle (by its extension): `--data FILE.pkl` is an MMSA file.
@@ -148,16 +154,20 @@ pub fn is_pickle(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("pkl") || e.eq_ignore_ascii_case("pickle"))
 }
 
-/// [`load_mmsa`] on the file's bytes; `path` names it in messages.
+/// [`load_mmsa`] on the file's bytes held in memory; `path` names it in messages.
 pub fn parse_mmsa(bytes: &[u8], path: &Path, label: MmsaLabel, max_len: usize) -> Result<MmsaFile, DataError> {
     let value = parse_pickle(bytes).map_err(|e| DataError::file(path, e.to_string()))?;
+    mmsa_file(&value, path, label, max_len)
+}
+
+fn mmsa_file(value: &PyValue, path: &Path, label: MmsaLabel, max_len: usize) -> Result<MmsaFile, DataError> {
     if !matches!(value, PyValue::Dict(_)) || value.get("train").is_none() {
         return Err(DataError::file(
             path,
             format!(
                 "not an MMSA pickle: expected a dict with the splits \"train\", \"valid\", \"test\" (MMSA's \
                  aligned_50.pkl layout); found {}",
-                describe(&value)
+                describe(value)
             ),
         ));
     }
@@ -187,7 +197,7 @@ pub fn parse_mmsa(bytes: &[u8], path: &Path, label: MmsaLabel, max_len: usize) -
     let mut splits: [MmsaSplit; 3] = Default::default();
     let mut skipped = std::collections::BTreeSet::new();
     for (i, part) in parts.iter().enumerate() {
-        let key = split_key(&value, i);
+        let key = split_key(value, i);
         let PyValue::Dict(items) = part else {
             return Err(DataError::file(
                 path,
@@ -217,7 +227,7 @@ pub fn parse_mmsa(bytes: &[u8], path: &Path, label: MmsaLabel, max_len: usize) -
         max_len,
         max_words,
     };
-    let audio = mmsa_audio(&value, path, &bounds)?;
+    let audio = mmsa_audio(value, path, &bounds)?;
     Ok(MmsaFile {
         path: path.to_path_buf(),
         kind,
@@ -268,15 +278,15 @@ fn read_split(path: &Path, split: &str, part: &PyValue, label: MmsaLabel) -> Res
         .ok_or_else(|| missing(path, split, "raw_text", "the transcripts"))?;
     let texts = strings(path, split, "raw_text", raw)?;
     let key = label.key();
-    let labels = match part.get(key) {
-        Some(PyValue::Array(a)) => {
+    let labels = match part.get(key).map(|v| (v, v.as_numeric())) {
+        Some((_, Some(a))) => {
             // [N] or MMSA's older [N, 1].
-            let ([rows] | [rows, 1]) = a.shape[..] else {
+            let ([rows] | [rows, 1]) = *a.shape() else {
                 return Err(DataError::file(
                     path,
                     format!(
                         "{split}[{key:?}]: expected one label per utterance ([N]), found shape {:?}",
-                        a.shape
+                        a.shape()
                     ),
                 ));
             };
@@ -289,9 +299,9 @@ fn read_split(path: &Path, split: &str, part: &PyValue, label: MmsaLabel) -> Res
                     ),
                 ));
             }
-            a.data.iter().map(|&v| v as f32).collect::<Vec<f32>>()
+            a.to_f32().map_err(|e| pickle_error(path, e))?
         }
-        Some(other) => {
+        Some((other, None)) => {
             return Err(DataError::file(
                 path,
                 format!("{split}[{key:?}]: expected a NumPy array, found {}", other.type_name()),
@@ -340,9 +350,9 @@ fn read_split(path: &Path, split: &str, part: &PyValue, label: MmsaLabel) -> Res
 /// The audio's rank and rows against the transcripts, said in this file's own terms before
 /// the shared audio reader checks the rest (its messages speak of a separate text file).
 fn check_audio_rows(path: &Path, split: &str, part: &PyValue, texts: usize) -> Result<(), DataError> {
-    let audio = match part.get("audio") {
-        Some(PyValue::Array(a)) => a,
-        Some(other) => {
+    let audio = match part.get("audio").map(|v| (v, v.as_numeric())) {
+        Some((_, Some(a))) => a,
+        Some((other, None)) => {
             return Err(DataError::file(
                 path,
                 format!(
@@ -353,12 +363,12 @@ fn check_audio_rows(path: &Path, split: &str, part: &PyValue, texts: usize) -> R
         }
         None => return Err(missing(path, split, "audio", "the acoustic features")),
     };
-    let &[rows, _, _] = &audio.shape[..] else {
+    let &[rows, _, _] = audio.shape() else {
         return Err(DataError::file(
             path,
             format!(
                 "{split}[\"audio\"]: expected a [N, L, D] array (utterances, positions, features), found shape {:?}",
-                audio.shape
+                audio.shape()
             ),
         ));
     };
@@ -370,3 +380,7 @@ fn check_audio_rows(path: &Path, split: &str, part: &PyValue, texts: usize) -> R
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "mmsa_tests.rs"]
+mod tests;

@@ -10,7 +10,7 @@ pub mod tokenize;
 pub mod tsv;
 
 pub use audio::{load_audio, parse_audio, AudioBounds, AudioFile, AudioFormat, MAX_FEATURE_DIM};
-pub use batch::{Batch, Example};
+pub use batch::{AudioRow, Batch, Example};
 pub use dataset::{recording_label, AudioSummary, Dataset, Scaling};
 pub use error::DataError;
 pub use mmsa::{MmsaKind, MmsaLabel};

@@ -14,20 +14,37 @@
 //! [`parse_torch_pickle`], for PyTorch's `data.pkl`; `checkpoint::read_torch` builds tensors
 //! from them.
 //!
+//! # Files are streamed
+//!
+//! [`parse_pickle`] runs a pickle held in memory. [`read_pickle`] and [`read_pickle_lazy`]
+//! run a file through a buffered reader instead (`input`): each opcode reads the bytes it
+//! consumes and nothing else is kept, so the file is never held whole. [`read_pickle_lazy`]
+//! goes further for the files this crate reads at scale (MMSA's MOSEI pickle is several
+//! gigabytes, most of it arrays CM-BERT never uses): a byte payload (BINBYTES, BINBYTES8,
+//! BYTEARRAY8, SHORT_BINBYTES) at least `lazy_from` long is skipped with a seek and recorded
+//! by offset and length; a numeric array built on one becomes a [`LazyArray`] (shape, type
+//! and length checked as the machine runs), whose values are read only when a caller asks,
+//! straight into `f32` if that is what it wants. Loading then costs the arrays read plus
+//! what the rest of the pickle builds. The three readers give the same values and the same
+//! errors for the same bytes (`stream_tests`).
+//!
 //! # What a hostile pickle can do
 //!
 //! Corrupt or hostile input yields a typed error, never a panic, a hang or unbounded memory:
 //!
 //! - **Memory.** Everything the machine allocates while it runs and while it copies the
 //!   result out is charged, before it is allocated, against a budget of
-//!   [`BUDGET_PER_BYTE`] (32) bytes per input byte plus [`BUDGET_BASE`] (16 MiB): the stack's
+//!   [`BUDGET_PER_BYTE`] (32) bytes per input byte (the file's length, when streamed) plus
+//!   [`BUDGET_BASE`] (16 MiB): bytes a stream reads into memory (each at most once), the stack's
 //!   and the marks' slots as they first grow, memo entries, every node with its item
 //!   vector, copies of item vectors (`list(x)`, call arguments, object-array items), copied
 //!   strings and bytes, decoded arrays (8 bytes per item: values become `f64`) and every
 //!   value of the result. Nothing is credited back when freed. Rust vectors and the memo's
 //!   hash table may reserve up to twice what they hold, so peak memory stays under twice the
-//!   budget plus the input itself: under 100 MB for a 1 MB file (measured in
-//!   tests/pickle_formats.rs). Legitimate pickles, which store each value once, need 2 to 8
+//!   budget plus the input itself (plus one 64 KiB buffer instead of the input, streamed):
+//!   under 100 MB for a 1 MB file (measured in tests/pickle_formats.rs). Decoding a
+//!   [`LazyArray`] later allocates its values (bounded by the data's length, checked) and a
+//!   chunk of about a megabyte. Legitimate pickles, which store each value once, need 2 to 8
 //!   bytes per input byte for arrays and 20 to 30 for small objects such as PyTorch's
 //!   `data.pkl`; only containers of one-byte items (a list of a million `None`s) cost more,
 //!   about 100, so a pickle made mostly of them is refused beyond the 16 MiB base. Memo
@@ -43,14 +60,22 @@
 //!   array (which stands for its one item) is refused when it would stand for itself, and
 //!   every walk along such aliases is bounded or charged. Messages describe a value by its
 //!   type, with names from the file shortened.
-//! - **Lengths** are checked against the bytes that remain before anything is taken, and
-//!   shape products with checked arithmetic before anything is decoded.
+//! - **Lengths** are checked against the bytes that remain (of the file, by its size, when
+//!   streamed) before anything is taken, read or skipped, and shape products with checked
+//!   arithmetic before anything is decoded. A [`LazyArray`] checks its data against the
+//!   file's size again when read, so a file cut or replaced meanwhile is an error naming it.
+//!   A streamed file that ends early is a truncated pickle, as in memory; any other read
+//!   error is the system's, naming the file.
 
 mod dtype;
+mod input;
+mod lazy;
 mod node;
 mod numpy;
 mod output;
 mod reduce;
+#[cfg(test)]
+mod stream_tests;
 #[cfg(test)]
 mod tests;
 mod vm;
@@ -58,8 +83,17 @@ mod vm;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use input::Stream;
+#[cfg(test)]
+pub(crate) use lazy::decoded_bytes;
+pub use lazy::LazyArray;
 use vm::Flavor;
 pub use vm::{BUDGET_BASE, BUDGET_PER_BYTE};
+
+/// The shortest array data [`read_pickle_lazy`] is asked to leave in the file by the MMSA
+/// reader: label arrays (tens of kilobytes) are read as the machine runs, feature arrays
+/// (hundreds of megabytes) stay in the file until asked for.
+pub const LAZY_MIN_BYTES: usize = 1 << 20;
 
 /// A value from a pickle. Python's `bytearray` reads as `Bytes`, `frozenset` as `Set`, and
 /// `collections.OrderedDict`/`defaultdict` as `Dict` (the default factory is dropped).
@@ -92,6 +126,8 @@ pub enum PyValue {
     /// A numeric NumPy array. Arrays of strings or Python objects (`dtype=object`, `<U..`,
     /// `|S..`) read as nested `List`s, as their `tolist()` would give.
     Array(NdArray),
+    /// A numeric NumPy array whose data [`read_pickle_lazy`] left in the file.
+    LazyArray(LazyArray),
     /// Anything not on the allow-list: a call `module.name(*args)` with the state BUILD gave
     /// it. A bare global (a class or function itself) reads as an `Object` with no args; an
     /// integer beyond 64 bits as `builtins.int` with its little-endian two's-complement bytes
@@ -172,7 +208,7 @@ impl PyValue {
             Self::Tuple(_) => "tuple",
             Self::Dict(_) => "dict",
             Self::Set(_) => "set",
-            Self::Array(_) => "numpy.ndarray",
+            Self::Array(_) | Self::LazyArray(_) => "numpy.ndarray",
             Self::PersistentId(_) => "persistent id",
             Self::Object { module, name, .. } => return format!("{module}.{name} object"),
         }
@@ -204,6 +240,42 @@ impl PyValue {
         match self {
             Self::Array(a) => Some(a),
             _ => None,
+        }
+    }
+
+    /// A numeric array, decoded or left in the file.
+    pub fn as_numeric(&self) -> Option<ArrayRef<'_>> {
+        match self {
+            Self::Array(a) => Some(ArrayRef::Decoded(a)),
+            Self::LazyArray(a) => Some(ArrayRef::Lazy(a)),
+            _ => None,
+        }
+    }
+}
+
+/// A numeric array however it was read, for readers that take both.
+#[derive(Debug, Clone, Copy)]
+pub enum ArrayRef<'a> {
+    /// Decoded as the machine ran.
+    Decoded(&'a NdArray),
+    /// Left in the file.
+    Lazy(&'a LazyArray),
+}
+
+impl ArrayRef<'_> {
+    /// Dimensions, outermost first.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Self::Decoded(a) => &a.shape,
+            Self::Lazy(a) => &a.shape,
+        }
+    }
+
+    /// The values as `f32`, read from the file if they are still there.
+    pub fn to_f32(&self) -> Result<Vec<f32>, PickleError> {
+        match self {
+            Self::Decoded(a) => Ok(a.to_f32()),
+            Self::Lazy(a) => a.to_f32(),
         }
     }
 }
@@ -266,16 +338,32 @@ impl PickleError {
     }
 }
 
-/// Reads a whole pickle file; errors name the file.
+/// Reads a pickle file as the machine runs (the file is never held whole), every array
+/// decoded; errors name the file. The result equals [`parse_pickle`]'s on the file's bytes.
 pub fn read_pickle(path: &Path) -> Result<PyValue, PickleError> {
-    let bytes = std::fs::read(path).map_err(|error| PickleError::Io {
-        path: path.to_path_buf(),
-        error,
-    })?;
-    parse_pickle(&bytes).map_err(|error| PickleError::File {
-        path: path.to_path_buf(),
-        error: Box::new(error),
-    })
+    read(path, None)
+}
+
+/// As [`read_pickle`], but numeric arrays whose data takes at least `lazy_from` bytes are
+/// left in the file as [`PyValue::LazyArray`]s (their shape, type and length checked), to be
+/// read when asked for; byte payloads that long which are not array data are read only
+/// when the result is built. What this costs is what is built plus the arrays asked for.
+pub fn read_pickle_lazy(path: &Path, lazy_from: usize) -> Result<PyValue, PickleError> {
+    read(path, Some(lazy_from.max(1)))
+}
+
+fn read(path: &Path, lazy_from: Option<usize>) -> Result<PyValue, PickleError> {
+    let in_file = |error| match error {
+        e @ PickleError::Io { .. } => e,
+        error => PickleError::File {
+            path: path.to_path_buf(),
+            error: Box::new(error),
+        },
+    };
+    let opened = Stream::open(path, lazy_from)?;
+    check_start(&opened.head).map_err(in_file)?;
+    let result = vm::Machine::streaming(opened.stream, opened.len, Flavor::Plain).run();
+    explain_headerless(result, opened.head[0]).map_err(in_file)
 }
 
 /// Runs a pickle held in memory; persistent IDs are refused.
@@ -293,10 +381,14 @@ pub fn parse_torch_pickle(bytes: &[u8]) -> Result<PyValue, PickleError> {
 fn parse(bytes: &[u8], flavor: Flavor) -> Result<PyValue, PickleError> {
     check_start(bytes)?;
     let result = vm::Machine::new(bytes, flavor).run();
-    // Python 3 always writes a protocol header, so a headerless file that fails to run is
-    // far more likely some other format than a damaged protocol 0/1 pickle.
+    explain_headerless(result, bytes[0])
+}
+
+/// Python 3 always writes a protocol header, so a headerless file that fails to run is far
+/// more likely some other format than a damaged protocol 0/1 pickle.
+fn explain_headerless(result: Result<PyValue, PickleError>, first: u8) -> Result<PyValue, PickleError> {
     match result {
-        Err(e @ (PickleError::Malformed { .. } | PickleError::Unsupported { .. })) if bytes[0] != 0x80 => {
+        Err(e @ (PickleError::Malformed { .. } | PickleError::Unsupported { .. })) if first != 0x80 => {
             Err(PickleError::NotPickle(format!(
                 "no protocol header, and then {e} (or a damaged protocol 0/1 pickle)"
             )))

@@ -5,6 +5,7 @@ use std::mem::size_of;
 use std::rc::Rc;
 
 use super::dtype::Dtype;
+use super::lazy::LazyArray;
 use super::NdArray;
 
 pub(super) type Id = usize;
@@ -18,7 +19,8 @@ pub(super) enum Val {
     Int(i64),
     Float(f64),
     Str(Rc<str>),
-    /// Bytes in the input: start, length.
+    /// Bytes in the input: start, length. When the pickle is streamed, only payloads left in
+    /// the file (`read_pickle_lazy`) are spans; others are read into `Bytes`.
     Span(usize, usize),
     Bytes(Rc<[u8]>),
     Ref(Id),
@@ -42,6 +44,8 @@ pub(super) enum Node {
         offset: usize,
     },
     Array(NdArray),
+    /// A numeric array whose data stays in the streamed file (`read_pickle_lazy`).
+    Lazy(LazyArray),
     /// Stands for another value (a 0-d object array is its one item). Never part of a cycle
     /// of aliases: BUILD refuses an array that would stand for itself.
     Alias(Val),
@@ -127,6 +131,7 @@ impl Node {
             Node::Dict(items) => vals(items.len()).saturating_mul(2),
             Node::BigInt(b) => b.len(),
             Node::Array(a) => a.data.len().saturating_add(a.shape.len()).saturating_mul(8),
+            Node::Lazy(a) => a.shape.len().saturating_mul(8),
             Node::Object(o) => {
                 let items = o.args.len() + o.list_items.len() + 2 * o.dict_items.len() + 1;
                 vals(items).saturating_add(size_of::<Obj>())

@@ -8,6 +8,7 @@ use std::mem::size_of;
 use std::rc::Rc;
 
 use super::dtype::{Dtype, Elem};
+use super::lazy::LazyArray;
 use super::vm::{clip, Id, Machine, Node, Val};
 use super::{NdArray, PickleError};
 
@@ -162,12 +163,10 @@ impl<'a> Machine<'a> {
     /// Array data: bytes, or (protocol 2 before `_codecs.encode` was applied, and Python 2)
     /// a str holding one byte per character.
     fn raw(&mut self, v: &Val) -> Result<Raw<'a>, PickleError> {
+        if let Some(bytes) = self.bytes_of(v)? {
+            return Ok(bytes);
+        }
         match v {
-            Val::Span(start, n) => {
-                let data: &'a [u8] = self.data;
-                Ok(Raw::File(&data[*start..start + n]))
-            }
-            Val::Bytes(b) => Ok(Raw::Shared(b.clone())),
             // A memoised string can be used as data any number of times; each copy is charged.
             Val::Str(s) => self.charge(s.len()).and_then(|()| {
                 s.chars()
@@ -200,27 +199,31 @@ impl<'a> Machine<'a> {
         let n = count(&shape)
             .filter(|&n| n <= usize::MAX as u128)
             .ok_or_else(|| self.malformed(format!("NumPy shape {shape:?} is too large")))?;
+        let text = matches!(elem, Elem::Unicode(_) | Elem::Bytes(_));
+        let be = dtype.big_endian();
+        // Numbers whose data was left in a streamed file stay there: checked here, read when
+        // a caller asks (`LazyArray`). Text arrays are read now, as below.
+        if let Some((path, start, len)) = self.file_span(raw).filter(|_| !text) {
+            if n * elem.size() as u128 != len as u128 {
+                return Err(self.data_mismatch(dtype, &shape, n * elem.size() as u128, len));
+            }
+            let array = LazyArray::new(shape, elem, be, fortran, path, start);
+            return self.lazy_node(array);
+        }
         let bytes = self.raw(raw)?;
         if n * elem.size() as u128 != bytes.len() as u128 {
-            return Err(self.malformed(format!(
-                "NumPy {} array of shape {shape:?} needs {} bytes of data, the pickle holds {}",
-                dtype.descr(),
-                n * elem.size() as u128,
-                bytes.len()
-            )));
+            return Err(self.data_mismatch(dtype, &shape, n * elem.size() as u128, bytes.len()));
         }
         let n = n as usize;
         // What is about to be made: a handle per string plus the text (zero-width strings
         // take no bytes, so the count of items matters), or an f64 per number; a Fortran
         // array is reordered into a second copy.
-        let text = matches!(elem, Elem::Unicode(_) | Elem::Bytes(_));
         let made = if text {
             n.saturating_mul(size_of::<Val>()).saturating_add(bytes.len())
         } else {
             n.saturating_mul(size_of::<f64>())
         };
         self.charge(if fortran { made.saturating_mul(2) } else { made })?;
-        let be = dtype.big_endian();
         if text {
             let items = text_items(elem, be, &bytes, n);
             let items = if fortran { fortran_to_c(&items, &shape) } else { items };
@@ -233,6 +236,13 @@ impl<'a> Machine<'a> {
             dtype: elem.name(),
             data,
         }))
+    }
+
+    fn data_mismatch(&self, dtype: &Dtype, shape: &[usize], needs: u128, holds: usize) -> PickleError {
+        self.malformed(format!(
+            "NumPy {} array of shape {shape:?} needs {needs} bytes of data, the pickle holds {holds}",
+            dtype.descr()
+        ))
     }
 
     /// Non-numeric arrays read as nested lists, as `tolist()` gives them.
@@ -263,7 +273,7 @@ impl<'a> Machine<'a> {
 }
 
 /// Array data, borrowed rather than copied where it can be.
-enum Raw<'a> {
+pub(super) enum Raw<'a> {
     File(&'a [u8]),
     Shared(Rc<[u8]>),
     Owned(Vec<u8>),
@@ -288,7 +298,7 @@ fn count(shape: &[usize]) -> Option<u128> {
     })
 }
 
-fn numbers(elem: Elem, be: bool, raw: &[u8]) -> Vec<f64> {
+pub(super) fn numbers(elem: Elem, be: bool, raw: &[u8]) -> Vec<f64> {
     macro_rules! convert {
         ($t:ty) => {{
             const N: usize = std::mem::size_of::<$t>();

@@ -60,8 +60,9 @@ impl Machine<'_> {
                 PyValue::Str(s.to_string())
             }
             Val::Span(..) | Val::Bytes(_) => {
-                self.charge(self.bytes_of(&v).unwrap_or_default().len())?;
-                PyValue::Bytes(self.bytes_of(&v).unwrap_or_default().to_vec())
+                let bytes = self.bytes_of(&v)?.map_or_else(Vec::new, |b| b.to_vec());
+                self.charge(bytes.len())?;
+                PyValue::Bytes(bytes)
             }
             Val::Ref(id) => self.node_value(id, depth)?,
         })
@@ -89,6 +90,7 @@ impl Machine<'_> {
             Node::Set(items) => PyValue::Set(self.values(items, d)?),
             Node::Dict(items) => PyValue::Dict(self.dict_values(items, d)?),
             Node::Array(a) => PyValue::Array(a),
+            Node::Lazy(a) => PyValue::LazyArray(a),
             Node::Alias(v) => self.value(v, d)?,
             Node::Persistent(v) => PyValue::PersistentId(Box::new(self.value(v, d)?)),
             Node::BigInt(bytes) => PyValue::Object {

@@ -42,7 +42,7 @@ impl Machine<'_> {
             },
             ("builtins", "bytes" | "bytearray") => match args.as_slice() {
                 [] => return Ok(Val::Bytes(Rc::from(&[][..]))),
-                [b] if self.bytes_of(b).is_some() => return Ok(b.clone()),
+                [b @ (Val::Span(..) | Val::Bytes(_))] => return Ok(b.clone()),
                 [Val::Str(text), Val::Str(encoding)] => return self.encode(text, encoding),
                 _ => Obj::node(&module, &name, args),
             },

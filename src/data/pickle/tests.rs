@@ -16,20 +16,20 @@ fn err(bytes: &[u8]) -> String {
 }
 
 /// Protocol 2 prologue and STOP around `body`.
-fn p2(body: &[u8]) -> Vec<u8> {
+pub(super) fn p2(body: &[u8]) -> Vec<u8> {
     [b"\x80\x02", body, b"."].concat()
 }
 
-fn short_str(s: &str) -> Vec<u8> {
+pub(super) fn short_str(s: &str) -> Vec<u8> {
     [&[0x8c, s.len() as u8][..], s.as_bytes()].concat()
 }
 
-fn global(module: &str, name: &str) -> Vec<u8> {
+pub(super) fn global(module: &str, name: &str) -> Vec<u8> {
     [short_str(module), short_str(name), vec![0x93]].concat()
 }
 
 /// A protocol-5 array as NumPy 2 writes it: `_frombuffer(buf, dtype(code) + BUILD(order), shape, order)`.
-fn frombuffer(raw: &[u8], code: &str, byte_order: &str, shape: &[u8], order: &str) -> Vec<u8> {
+pub(super) fn frombuffer(raw: &[u8], code: &str, byte_order: &str, shape: &[u8], order: &str) -> Vec<u8> {
     let mut out = b"\x80\x05".to_vec();
     out.extend(global("numpy._core.numeric", "_frombuffer"));
     out.push(b'(');

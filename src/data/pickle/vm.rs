@@ -13,9 +13,14 @@
 //! at most one stack slot whatever it refers to; copying what a handle refers to is what
 //! gets charged.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::mem::size_of;
 use std::rc::Rc;
+
+use super::input::Stream;
+use super::lazy::LazyArray;
+use super::numpy::Raw;
 
 pub(super) use super::node::{Id, Node, Obj, Val};
 use super::{PickleError, PyValue};
@@ -35,7 +40,12 @@ pub(super) enum Flavor {
 }
 
 pub(super) struct Machine<'a> {
-    pub(super) data: &'a [u8],
+    /// The pickle, when it is held in memory (`parse_pickle`); empty when it is streamed.
+    data: &'a [u8],
+    /// The pickle, when it is read from a file as the machine runs (`read_pickle`).
+    stream: Option<Stream>,
+    /// Its length in bytes, which bounds every length it claims.
+    len: usize,
     pub(super) flavor: Flavor,
     pos: usize,
     /// Offset of the opcode being run, for messages.
@@ -57,8 +67,19 @@ pub(super) struct Machine<'a> {
 
 impl<'a> Machine<'a> {
     pub(super) fn new(data: &'a [u8], flavor: Flavor) -> Self {
+        Self::with(data, None, data.len(), flavor)
+    }
+
+    /// A machine reading `len` bytes from `stream`.
+    pub(super) fn streaming(stream: Stream, len: usize, flavor: Flavor) -> Machine<'static> {
+        Machine::with(&[], Some(stream), len, flavor)
+    }
+
+    fn with(data: &'a [u8], stream: Option<Stream>, len: usize, flavor: Flavor) -> Self {
         Machine {
             data,
+            stream,
+            len,
             flavor,
             pos: 0,
             op: 0,
@@ -66,7 +87,7 @@ impl<'a> Machine<'a> {
             marks: Vec::new(),
             memo: HashMap::new(),
             nodes: Vec::new(),
-            budget: data.len().saturating_mul(BUDGET_PER_BYTE).saturating_add(BUDGET_BASE),
+            budget: len.saturating_mul(BUDGET_PER_BYTE).saturating_add(BUDGET_BASE),
             refs: Vec::new(),
             stack_peak: 0,
             marks_peak: 0,
@@ -107,19 +128,54 @@ impl<'a> Machine<'a> {
         self.charge(n.saturating_mul(size_of::<T>()))
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], PickleError> {
-        let data: &'a [u8] = self.data;
-        if n > data.len() - self.pos {
-            return Err(PickleError::Truncated { offset: data.len() });
+    /// Checks that `n` more bytes remain: a length the file cannot hold means it was cut.
+    fn check_left(&self, n: usize) -> Result<(), PickleError> {
+        if n > self.len - self.pos {
+            return Err(PickleError::Truncated { offset: self.len });
         }
+        Ok(())
+    }
+
+    /// The next `n` bytes: borrowed from memory, or read from the stream (and then charged
+    /// like any copy; each byte of the file is read at most once this way, so the stream's
+    /// reads never cost more than the file's length).
+    fn take(&mut self, n: usize) -> Result<Cow<'a, [u8]>, PickleError> {
+        self.check_left(n)?;
+        let start = self.pos;
+        let bytes = if self.stream.is_none() {
+            let data: &'a [u8] = self.data;
+            Cow::Borrowed(&data[start..start + n])
+        } else {
+            self.charge(n)?;
+            let mut buf = vec![0; n];
+            if let Some(s) = &mut self.stream {
+                s.read_exact(&mut buf, start)?;
+            }
+            Cow::Owned(buf)
+        };
         self.pos += n;
-        Ok(&data[self.pos - n..self.pos])
+        Ok(bytes)
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], PickleError> {
+        self.check_left(N)?;
         let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
+        match &mut self.stream {
+            None => out.copy_from_slice(&self.data[self.pos..self.pos + N]),
+            Some(s) => s.read_exact(&mut out, self.pos)?,
+        }
+        self.pos += N;
         Ok(out)
+    }
+
+    /// Moves past `n` bytes without reading them.
+    fn skip(&mut self, n: usize) -> Result<(), PickleError> {
+        self.check_left(n)?;
+        if let Some(s) = &mut self.stream {
+            s.skip(n, self.pos)?;
+        }
+        self.pos += n;
+        Ok(())
     }
 
     /// A length field of 1, 4 or 8 bytes; a length that cannot fit in memory is left huge so
@@ -132,29 +188,63 @@ impl<'a> Machine<'a> {
         })
     }
 
+    /// BINBYTES and the like: a span of the input, or (streaming) the bytes read into
+    /// memory, unless they are long enough to be left in the file (`read_pickle_lazy`).
     fn span(&mut self, width: usize) -> Result<Val, PickleError> {
         let n = self.len_field(width)?;
         let start = self.pos;
-        self.take(n)?;
-        Ok(Val::Span(start, n))
+        let left_in_file = match &self.stream {
+            None => true,
+            Some(s) => s.lazy_from.is_some_and(|min| n >= min),
+        };
+        if left_in_file {
+            self.skip(n)?;
+            return Ok(Val::Span(start, n));
+        }
+        self.check_left(n)?;
+        self.charge(n)?;
+        let bytes = match &mut self.stream {
+            Some(s) => s.read_shared(n, start)?,
+            None => Rc::from(&[][..]),
+        };
+        self.pos += n;
+        Ok(Val::Bytes(bytes))
     }
 
     fn utf8(&mut self, width: usize) -> Result<Val, PickleError> {
         let n = self.len_field(width)?;
-        let text = String::from_utf8_lossy(self.take(n)?);
+        let raw = self.take(n)?;
+        let text = String::from_utf8_lossy(&raw);
         // Lossy decoding can triple the length (U+FFFD for each bad byte).
         self.charge(text.len())?;
         Ok(Val::Str(text.into()))
     }
 
-    /// A protocol-0 argument: text up to a newline.
-    fn line(&mut self) -> Result<&'a str, PickleError> {
-        let rest = &self.data[self.pos..];
-        let n = rest.iter().position(|&b| b == b'\n').ok_or(PickleError::Truncated {
-            offset: self.data.len(),
-        })?;
-        let line = self.take(n + 1)?;
-        std::str::from_utf8(&line[..n]).map_err(|_| self.malformed("text argument is not UTF-8"))
+    /// A protocol-0 argument: text up to a newline. Streamed, the line is charged as it is
+    /// read (it holds bytes the opcode consumes, so at most the file's length in all).
+    fn line(&mut self) -> Result<Cow<'a, str>, PickleError> {
+        let truncated = PickleError::Truncated { offset: self.len };
+        let line: Cow<'a, [u8]> = match &mut self.stream {
+            None => {
+                let data: &'a [u8] = self.data;
+                let rest = &data[self.pos..];
+                let n = rest.iter().position(|&b| b == b'\n').ok_or(truncated)?;
+                Cow::Borrowed(&rest[..=n])
+            }
+            Some(s) => Cow::Owned(s.read_line(self.len - self.pos, self.pos)?.ok_or(truncated)?),
+        };
+        self.pos += line.len();
+        if self.stream.is_some() {
+            self.charge(line.len())?;
+        }
+        let text = match line {
+            Cow::Borrowed(b) => std::str::from_utf8(&b[..b.len() - 1]).ok().map(Cow::Borrowed),
+            Cow::Owned(mut b) => {
+                b.pop();
+                String::from_utf8(b).ok().map(Cow::Owned)
+            }
+        };
+        text.ok_or_else(|| self.malformed("text argument is not UTF-8"))
     }
 
     fn text_int<T: std::str::FromStr>(&mut self, what: &str) -> Result<T, PickleError> {
@@ -162,7 +252,7 @@ impl<'a> Machine<'a> {
         line.trim()
             .trim_end_matches('L')
             .parse()
-            .map_err(|_| self.malformed(format!("bad {what} \"{}\"", clip(line))))
+            .map_err(|_| self.malformed(format!("bad {what} \"{}\"", clip(&line))))
     }
 
     fn floor(&self) -> usize {
@@ -212,12 +302,40 @@ impl<'a> Machine<'a> {
         }
     }
 
-    pub(super) fn bytes_of<'v>(&'v self, v: &'v Val) -> Option<&'v [u8]> {
-        match v {
-            Val::Span(start, n) => self.data.get(*start..start + n),
-            Val::Bytes(b) => Some(b),
+    /// The bytes of a `bytes` value (`None` for any other value). A span left in a streamed
+    /// file is read now, and charged.
+    pub(super) fn bytes_of(&mut self, v: &Val) -> Result<Option<Raw<'a>>, PickleError> {
+        Ok(Some(match v {
+            Val::Span(start, n) if self.stream.is_none() => {
+                let data: &'a [u8] = self.data;
+                // Spans are made only after their length was checked against the input.
+                Raw::File(data.get(*start..start + n).unwrap_or_default())
+            }
+            Val::Span(start, n) => {
+                self.charge(*n)?;
+                let resume = self.pos;
+                match &mut self.stream {
+                    Some(s) => Raw::Shared(s.read_at(*start, *n, resume)?),
+                    None => Raw::File(&[]),
+                }
+            }
+            Val::Bytes(b) => Raw::Shared(b.clone()),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Where a span left in the file by `read_pickle_lazy` lies: (path, start, length).
+    pub(super) fn file_span(&self, v: &Val) -> Option<(&std::path::Path, usize, usize)> {
+        match (v, &self.stream) {
+            (Val::Span(start, n), Some(s)) => Some((&s.path, *start, *n)),
             _ => None,
         }
+    }
+
+    /// An array whose data stays in the file.
+    pub(super) fn lazy_node(&mut self, array: LazyArray) -> Result<Node, PickleError> {
+        self.charge(array.shape.len().saturating_mul(size_of::<usize>()))?;
+        Ok(Node::Lazy(array))
     }
 
     pub(super) fn tuple(&self, v: &Val) -> Option<&[Val]> {
@@ -273,7 +391,7 @@ impl<'a> Machine<'a> {
                 Node::Set(_) => "set",
                 Node::BigInt(_) => "int",
                 Node::Dtype(_) => "numpy.dtype",
-                Node::PendingArray { .. } | Node::Array(_) | Node::Alias(_) => "numpy.ndarray",
+                Node::PendingArray { .. } | Node::Array(_) | Node::Lazy(_) | Node::Alias(_) => "numpy.ndarray",
                 Node::Persistent(_) => "persistent id",
                 Node::Global { module, name } => return format!("{}.{}", clip(module), clip(name)),
                 Node::Object(o) => return format!("{}.{} object", clip(&o.module), clip(&o.name)),
@@ -305,9 +423,8 @@ impl<'a> Machine<'a> {
                 // FRAME only groups opcodes for buffered reading; a frame longer than the
                 // rest of the file means the file was cut.
                 0x95 => {
-                    if self.len_field(8)? > self.data.len() - self.pos {
-                        return Err(PickleError::Truncated { offset: self.data.len() });
-                    }
+                    let n = self.len_field(8)?;
+                    self.check_left(n)?;
                     None
                 }
                 b'.' => {
@@ -335,10 +452,10 @@ impl<'a> Machine<'a> {
                 0x8a | 0x8b => {
                     let n = if code == 0x8a { self.len_field(1)? } else { self.signed_len("LONG4")? };
                     let bytes = self.take(n)?;
-                    Some(self.long(bytes)?)
+                    Some(self.long(&bytes)?)
                 }
                 // Protocol 0 spells booleans as I01 / I00.
-                b'I' => Some(match self.line()? {
+                b'I' => Some(match &*self.line()? {
                     "01" => Val::Bool(true),
                     "00" => Val::Bool(false),
                     text => Val::Int(text.trim().parse().map_err(|_| self.malformed(format!("bad INT {text:?}")))?),
@@ -435,7 +552,7 @@ impl<'a> Machine<'a> {
                 }
                 b'c' => {
                     let (module, name) = (self.line()?, self.line()?);
-                    Some(self.text_global(module, name)?)
+                    Some(self.text_global(&module, &name)?)
                 }
                 0x93 => {
                     let name = self.pop()?;
@@ -462,7 +579,7 @@ impl<'a> Machine<'a> {
                 }
                 b'i' => {
                     let (module, name) = (self.line()?, self.line()?);
-                    let cls = self.text_global(module, name)?;
+                    let cls = self.text_global(&module, &name)?;
                     let args = self.pop_mark()?;
                     Some(self.call(&cls, args)?)
                 }
@@ -479,7 +596,7 @@ impl<'a> Machine<'a> {
                 // Marks an in-band buffer read-only, which changes nothing here.
                 0x98 => {
                     let top = self.top()?;
-                    if self.bytes_of(&top).is_none() {
+                    if !matches!(top, Val::Span(..) | Val::Bytes(_)) {
                         return Err(self.malformed(format!("READONLY_BUFFER on a {}", self.describe(&top))));
                     }
                     None
@@ -493,7 +610,7 @@ impl<'a> Machine<'a> {
                     let id = if code == b'P' {
                         let line = self.line()?;
                         self.charge(line.len())?;
-                        Val::Str(line.into())
+                        Val::Str((&*line).into())
                     } else {
                         self.pop()?
                     };
