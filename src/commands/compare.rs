@@ -266,8 +266,9 @@ pub fn text_table(cmp: &Comparison) -> String {
         out += "\n";
     }
     out += &format!(
-        "\n{};\n* the best row of a column; mean ± std over the seeds of a --seeds run.\n",
-        cmp.figures_note()
+        "\nbest: the best dev epoch; test figures of its weights:\n{};\n\
+         * the best row of a column; mean ± std over the seeds of a --seeds run.\n",
+        cmp.family.describe()
     );
     if !cmp.differs.is_empty() {
         let names: Vec<&str> = cmp.differs.iter().map(|s| s.name()).collect();

@@ -287,6 +287,14 @@ impl Setting {
         }
     }
 
+    /// Its column in a CSV, beside the row's `label`: the name, `mmsa_label` for the label.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Label => "mmsa_label",
+            _ => self.name(),
+        }
+    }
+
     /// As a label names it: `cm-bert`, `cls-audio learned`, `lr 1e-3`, `seeds 1,2,3`.
     fn labelled(self, value: &str, group: Grouping) -> String {
         match (self, group) {
@@ -565,10 +573,10 @@ impl Comparison {
         Column::all(self.family)
     }
 
-    /// What the test figures are, for the line under a table: whose, and in which units.
+    /// What the test figures are, for the lines under a table: whose, and in which units.
     pub fn figures_note(&self) -> String {
         format!(
-            "best: the best dev epoch; test figures of its weights, {}",
+            "best: the best dev epoch; test figures of its weights: {}",
             self.family.describe()
         )
     }

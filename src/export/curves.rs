@@ -391,7 +391,7 @@ fn tick_label(v: f64, span: f64) -> String {
 pub fn table_csv(cmp: &Comparison) -> Result<String, ExportError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = ["label", "dir", "runs"].map(String::from).to_vec();
-    header.extend(cmp.differs.iter().map(|s| s.name().to_string()));
+    header.extend(cmp.differs.iter().map(|s| s.key().to_string()));
     let columns = cmp.columns();
     for c in &columns {
         header.push(c.key().into());
