@@ -133,10 +133,12 @@ fn sims_runs_show_mmsas_sims_figures_in_every_printout_and_export() {
     let (code, _, stderr) = cli(&["compare", &s(&a), &s(&b), "--out", &s(&csv)]);
     assert_eq!(code, 0, "{stderr}");
     let header = std::fs::read_to_string(&csv).unwrap();
+    let header = header.lines().next().unwrap();
     assert!(
-        header.lines().next().unwrap().contains(",sims_acc3,sims_acc3_std,"),
-        "{header}"
+        header.starts_with("label,dir,runs,mmsa_label,seed,"),
+        "one `label` column: {header}"
     );
+    assert!(header.contains(",sims_acc3,sims_acc3_std,"), "{header}");
 
     // export --curves: every point, and the figure's panels.
     let points = tmp.path().join("points.csv");
