@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::eval::refuse_overwrite;
-use super::runs::{is_checkpoint, is_run_dir, read_record, seed_runs, RunResults, TestFigures};
+use super::runs::{is_checkpoint, is_run_dir, read_record, seed_runs, RunResults};
 use crate::cli::CompareArgs;
 use crate::compare::attention::{pair, Recording, Side};
-use crate::compare::{Comparison, Grouping, Run, RunInput, Scores, COLUMNS};
+use crate::compare::{Comparison, Grouping, Run, RunInput};
 use crate::data::Split;
 use crate::export::curves::{self, CurvesFormat};
 use crate::export::Format;
@@ -216,7 +216,7 @@ fn read_run(dir: &Path) -> Result<Run> {
         .find_map(|c| read_record(&dir.join(c)).ok().flatten())
         .map(|r| r.spec);
     let test = match RunResults::read(dir) {
-        Ok(results) => results.map(|r| scores(&r.test)),
+        Ok(results) => results.map(|r| r.scores()),
         // The history's test evaluation is used first; a broken results.json only matters
         // without one.
         Err(e) if history.is_none() => bail!(e),
@@ -230,24 +230,16 @@ fn read_run(dir: &Path) -> Result<Run> {
     }))
 }
 
-/// `results.json`'s figures (`None`: undefined) as scores (NaN).
-fn scores(t: &TestFigures) -> Scores {
-    let v = |x: Option<f64>| x.unwrap_or(f64::NAN);
-    Scores {
-        loss: v(t.loss),
-        headline: [t.acc2, t.acc2_nonzero, t.f1, t.acc7, t.mae, t.corr].map(v),
-    }
-}
-
 /// The table for people: one line per row, the best of each column marked `*`, then what
 /// the figures do not say.
 pub fn text_table(cmp: &Comparison) -> String {
+    let columns = cmp.columns();
     let mut header = vec!["RUN".to_string()];
-    header.extend(COLUMNS.iter().map(|c| c.name().to_string()));
+    header.extend(columns.iter().map(|c| c.name().to_string()));
     let mut lines = vec![header];
     for (i, row) in cmp.rows.iter().enumerate() {
         let mut cells = vec![row.label.clone()];
-        for c in COLUMNS {
+        for &c in &columns {
             let mark = if cmp.best_row(c) == Some(i) { "*" } else { "" };
             cells.push(format!("{}{mark}", c.cell(c.stat(row))));
         }
@@ -273,8 +265,11 @@ pub fn text_table(cmp: &Comparison) -> String {
         out += cells.join("  ").trim_end();
         out += "\n";
     }
-    out += "\nbest: the best dev epoch; test figures of its weights (Acc2, Acc2* non-zero, F1, Acc7 in %);\n\
-            * the best row of a column; mean ± std over the seeds of a --seeds run.\n";
+    out += &format!(
+        "\nbest: the best dev epoch; test figures of its weights:\n{};\n\
+         * the best row of a column; mean ± std over the seeds of a --seeds run.\n",
+        cmp.family.describe()
+    );
     if !cmp.differs.is_empty() {
         let names: Vec<&str> = cmp.differs.iter().map(|s| s.name()).collect();
         out += &format!("differ in: {}\n", names.join(", "));

@@ -123,6 +123,18 @@ impl RunResults {
         }
     }
 
+    /// The test figures as the comparison reads them: `None` (undefined) as NaN, with MMSA's
+    /// figures when the run recorded them.
+    pub fn scores(&self) -> crate::compare::Scores {
+        let t = &self.test;
+        let v = |x: Option<f64>| x.unwrap_or(f64::NAN);
+        crate::compare::Scores {
+            loss: v(t.loss),
+            headline: [t.acc2, t.acc2_nonzero, t.f1, t.acc7, t.mae, t.corr].map(v),
+            mmsa: self.mmsa,
+        }
+    }
+
     /// `run/results.json`; `Ok(None)` when there is none (a run that has not finished).
     pub fn read(run: &Path) -> Result<Option<Self>, String> {
         let path = run.join(RESULTS_FILE);
@@ -343,6 +355,7 @@ pub(crate) fn read_record(dir: &Path) -> Result<Option<TrainingRecord>, String> 
     TrainingRecord::from_meta(&meta).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+mod figures;
 mod listing;
 pub use listing::{Listing, Other, RunRow, RunState};
 

@@ -1,7 +1,9 @@
 //! Runs side by side (`cmbert-tui compare`, `export --curves`): each run's curves read from
 //! its history (`RUN/history.jsonl`), the settings that tell the runs apart, seeds of one
 //! `--seeds` run grouped into one row (mean, min and max curves; mean ± std figures), and
-//! the metrics table with the best value of each column.
+//! the metrics table with the best value of each column. The table's test figures are those
+//! the runs' data family reports (`Family`: the paper's, or MMSA's for MOSI/MOSEI or CH-SIMS),
+//! read from what the runs recorded.
 //!
 //! This module reads nothing from disk but the histories' parsed form: `commands::compare`
 //! finds the run directories and hands over what each says (`RunInput`). The screen
@@ -14,20 +16,23 @@ use std::path::{Path, PathBuf};
 use crate::data::Split;
 use crate::model::ModelKind;
 use crate::train::history::{Entry, History};
-use crate::train::{Metrics, RunSpec};
+use crate::train::{Metrics, MmsaMetrics, RunSpec};
 
 pub mod attention;
 mod table;
-pub use table::{Better, Column, COLUMNS};
+pub use table::{Better, Column, Family, Figure};
 
-/// A loss and the six headline figures (`Metrics::headline`: Acc2, Acc2 non-zero, F1, Acc7
-/// in %, MAE, Corr); NaN where a figure is undefined.
+/// A loss, the six headline figures (`Metrics::headline`: Acc2, Acc2 non-zero, F1, Acc7 in
+/// %, MAE, Corr) every evaluation has, and MMSA's figures where the data was an MMSA pickle;
+/// NaN where a figure is undefined.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scores {
     /// The split's mean loss.
     pub loss: f64,
     /// Acc2, Acc2 non-zero, F1, Acc7 (in %), MAE, Corr.
     pub headline: [f64; 6],
+    /// MMSA's figures for the data's family (fractions, as recorded).
+    pub mmsa: Option<MmsaMetrics>,
 }
 
 impl Scores {
@@ -36,7 +41,13 @@ impl Scores {
         Self {
             loss,
             headline: metrics.headline(),
+            mmsa: metrics.mmsa,
         }
+    }
+
+    /// Whose figures the evaluation reports.
+    pub fn family(&self) -> Family {
+        Family::of(self.mmsa.as_ref())
     }
 }
 
@@ -108,6 +119,12 @@ impl Curves {
             }
         }
         c
+    }
+
+    /// Whose figures the run reports: its test evaluation's, else its latest dev
+    /// evaluation's; `None` before any.
+    pub fn family(&self) -> Option<Family> {
+        self.test.or(self.dev.last().map(|d| d.scores)).map(|s| s.family())
     }
 
     /// The best dev epoch: the last one marked best, else the lowest loss.
@@ -198,6 +215,8 @@ pub enum Setting {
     Epochs,
     /// The data directory.
     Data,
+    /// Which of an MMSA pickle's labels (CH-SIMS: `M`, `T`, `A`, `V`).
+    Label,
     /// The audio features file.
     Audio,
     /// The seed (a seed group: its seeds).
@@ -205,7 +224,7 @@ pub enum Setting {
 }
 
 /// Every setting, in label order.
-pub const SETTINGS: [Setting; 10] = [
+pub const SETTINGS: [Setting; 11] = [
     Setting::Model,
     Setting::ClsAudio,
     Setting::Preset,
@@ -214,6 +233,7 @@ pub const SETTINGS: [Setting; 10] = [
     Setting::BatchSize,
     Setting::Epochs,
     Setting::Data,
+    Setting::Label,
     Setting::Audio,
     Setting::Seed,
 ];
@@ -230,6 +250,7 @@ impl Setting {
             Self::BatchSize => "batch-size",
             Self::Epochs => "epochs",
             Self::Data => "data",
+            Self::Label => "label",
             Self::Audio => "audio",
             Self::Seed => "seed",
         }
@@ -253,6 +274,9 @@ impl Setting {
             Self::BatchSize => spec.batch_size.to_string(),
             Self::Epochs => spec.epochs.to_string(),
             Self::Data => short_path(&spec.data),
+            // A TSV dataset has one label: the setting does not tell it from anything.
+            Self::Label if crate::data::mmsa::is_pickle(&spec.data) => spec.label.to_string(),
+            Self::Label => "-".into(),
             Self::Audio => spec.audio.as_deref().map_or_else(|| "none".into(), short_path),
             Self::Seed => {
                 let mut seeds: Vec<u64> = specs.iter().map(|s| s.seed).collect();
@@ -260,6 +284,14 @@ impl Setting {
                 seeds.dedup();
                 seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
             }
+        }
+    }
+
+    /// Its column in a CSV, beside the row's `label`: the name, `mmsa_label` for the label.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Label => "mmsa_label",
+            _ => self.name(),
         }
     }
 
@@ -455,6 +487,12 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// The settings whose values differ between rows, in label order.
     pub differs: Vec<Setting>,
+    /// Whose figures the table and the figure's curves show: the runs' family when they
+    /// share one (the paper's when none has been evaluated).
+    pub family: Family,
+    /// The families the runs report, when they differ: then the table shows the paper's
+    /// figures, which every evaluation records alike (`Metrics::headline`), and says so.
+    pub mixed: Vec<Family>,
 }
 
 impl Comparison {
@@ -493,6 +531,18 @@ impl Comparison {
                 .collect();
             row.label = parts.join(", ");
         }
+        let mut families: Vec<Family> = rows
+            .iter()
+            .flat_map(|r| &r.runs)
+            .filter_map(|r| r.curves.family())
+            .collect();
+        families.sort();
+        families.dedup();
+        let (family, mixed) = match families[..] {
+            [] => (Family::Paper, Vec::new()),
+            [one] => (one, Vec::new()),
+            _ => (Family::Paper, families),
+        };
         // Rows that nothing tells apart (the same settings, or none recorded) are named by
         // their directory as well.
         let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
@@ -510,7 +560,25 @@ impl Comparison {
                 row.label += &format!(" ({} seeds)", row.runs.len());
             }
         }
-        Self { rows, differs }
+        Self {
+            rows,
+            differs,
+            family,
+            mixed,
+        }
+    }
+
+    /// The metrics table's columns, in table order.
+    pub fn columns(&self) -> Vec<Column> {
+        Column::all(self.family)
+    }
+
+    /// What the test figures are, for the lines under a table: whose, and in which units.
+    pub fn figures_note(&self) -> String {
+        format!(
+            "best: the best dev epoch; test figures of its weights: {}",
+            self.family.describe()
+        )
     }
 
     /// The settings all rows share, as `name value` (for a figure's header).
@@ -558,6 +626,14 @@ impl Comparison {
         let mut notes = Vec::new();
         if self.differs.contains(&Setting::Data) {
             notes.push("the runs were trained and tested on different data: their figures are not comparable".into());
+        }
+        if !self.mixed.is_empty() {
+            let names: Vec<&str> = self.mixed.iter().map(|f| f.short()).collect();
+            notes.push(format!(
+                "the runs report different figures ({}): shown are the paper's, which every run records; \
+                 compare runs of one kind for MMSA's",
+                names.join(", ")
+            ));
         }
         for row in &self.rows {
             for run in &row.runs {

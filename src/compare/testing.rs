@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::data::Split;
+use crate::data::{MmsaKind, Split};
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::history::{Entry, Header, HistoryWriter, Machine, HISTORY_VERSION};
 use crate::train::{CheckpointKind, Metrics, RunSpec};
@@ -24,19 +24,31 @@ pub fn spec(model: ModelKind, cls_audio: ClsAudio, seed: u64, epochs: usize) -> 
 
 /// Metrics whose predictions are `labels * gain`: a larger gain is a better model up to 1.
 pub fn metrics(gain: f32) -> Metrics {
-    let labels = [1.5f32, -1.0, 2.5, -2.0, 0.5, -0.5, 0.2, -2.5];
-    let noise = [0.6f32, -0.3, -0.8, 0.5, -0.9, 0.9, -0.4, 0.3];
+    metrics_of(None, gain)
+}
+
+/// As [`metrics`], on data of `kind` (an MMSA pickle's: MMSA's figures too; CH-SIMS's
+/// labels and noise a third as large, in [-1, 1]).
+pub fn metrics_of(kind: Option<MmsaKind>, gain: f32) -> Metrics {
+    let scale = if kind == Some(MmsaKind::Sims) { 1.0 / 3.0 } else { 1.0 };
+    let labels = [1.5f32, -1.0, 2.5, -2.0, 0.5, -0.5, 0.2, -2.5].map(|l| l * scale);
+    let noise = [0.6f32, -0.3, -0.8, 0.5, -0.9, 0.9, -0.4, 0.3].map(|n| n * scale);
     let predictions: Vec<f32> = labels
         .iter()
         .zip(noise)
         .map(|(l, n)| l * gain + n * (1.3 - gain))
         .collect();
-    Metrics::compute(&predictions, &labels)
+    Metrics::compute_for(kind, &predictions, &labels)
 }
 
 /// Writes `dir/history.jsonl` for a run of `spec` whose losses scale with `level` (lower is
 /// better); `epochs_done` epochs (fewer than planned: stopped, no test, no `finished`).
 pub fn write_run(dir: &Path, spec: &RunSpec, level: f64, epochs_done: usize) {
+    write_run_of(None, dir, spec, level, epochs_done)
+}
+
+/// As [`write_run`], for a run on data of `kind` (`Dataset::mmsa`).
+pub fn write_run_of(kind: Option<MmsaKind>, dir: &Path, spec: &RunSpec, level: f64, epochs_done: usize) {
     std::fs::create_dir_all(dir).unwrap();
     let header = Header {
         version: HISTORY_VERSION,
@@ -70,7 +82,7 @@ pub fn write_run(dir: &Path, spec: &RunSpec, level: f64, epochs_done: usize) {
             epoch: Some(epoch),
             step,
             loss,
-            metrics: metrics((epoch as f32 * 0.3 / level as f32).min(1.0)),
+            metrics: metrics_of(kind, (epoch as f32 * 0.3 / level as f32).min(1.0)),
             best: is_best,
             train_loss: None,
         })
@@ -100,7 +112,7 @@ pub fn write_run(dir: &Path, spec: &RunSpec, level: f64, epochs_done: usize) {
         epoch: None,
         step: epochs_done * STEPS_PER_EPOCH,
         loss: level * 1.3 + wiggle,
-        metrics: metrics((0.9 / level as f32).min(1.0) - wiggle as f32),
+        metrics: metrics_of(kind, (0.9 / level as f32).min(1.0) - wiggle as f32),
         best: false,
         train_loss: None,
     })

@@ -97,6 +97,7 @@ fn without_a_history_the_record_and_results_stand_in() {
     let test = Scores {
         loss: 1.0,
         headline: [70.0, 71.0, 69.0, 30.0, 1.1, f64::NAN],
+        mmsa: None,
     };
     let run = Run::new(RunInput {
         dir: "runs/old".into(),
@@ -117,11 +118,14 @@ fn without_a_history_the_record_and_results_stand_in() {
         cmp.notes()
     );
     assert_eq!(
-        Column::Corr.stat(&cmp.rows[0]),
+        Column::Test(Figure::Corr).stat(&cmp.rows[0]),
         None,
         "an undefined figure is no figure"
     );
-    assert_eq!(Column::Acc2.stat(&cmp.rows[0]).map(|s| s.mean), Some(70.0));
+    assert_eq!(
+        Column::Test(Figure::Acc2).stat(&cmp.rows[0]).map(|s| s.mean),
+        Some(70.0)
+    );
 }
 
 fn runs_of(tmp: &Path, name: &str, specs: &[(RunSpec, f64)]) -> Vec<Run> {
@@ -180,7 +184,7 @@ fn labels_name_what_differs_and_the_table_marks_the_best() {
     // The lowest level is the best run: lowest losses, highest accuracy.
     assert_eq!(cmp.best_row(Column::DevLoss), Some(1));
     assert_eq!(cmp.best_row(Column::TestLoss), Some(1));
-    assert_eq!(cmp.best_row(Column::Mae), Some(1));
+    assert_eq!(cmp.best_row(Column::Test(Figure::Mae)), Some(1));
     assert_eq!(cmp.best_row(Column::BestEpoch), None, "no better way");
     assert!(cmp.notes().is_empty(), "{:?}", cmp.notes());
 }
@@ -226,7 +230,10 @@ fn seeds_group_into_a_band_and_mean_and_std() {
     );
     assert_eq!(Column::TestLoss.cell(Some(loss)), "1.320 ± 0.010");
     assert_eq!(
-        Column::Acc2.cell(Column::Acc2.stat(&cmp.rows[1])).matches('±').count(),
+        Column::Test(Figure::Acc2)
+            .cell(Column::Test(Figure::Acc2).stat(&cmp.rows[1]))
+            .matches('±')
+            .count(),
         0
     );
 }
@@ -244,7 +251,7 @@ fn rows_nothing_tells_apart_are_named_by_their_directory() {
     assert!(cmp.differs.is_empty());
     assert_eq!(cmp.rows[0].label, "runs/a");
     assert_eq!(cmp.rows[1].label, "runs/b");
-    assert_eq!(cmp.best_row(Column::Acc2), None, "equal figures: no best");
+    assert_eq!(cmp.best_row(Column::Test(Figure::Acc2)), None, "equal figures: no best");
 }
 
 #[test]
@@ -293,4 +300,113 @@ fn smoothing_bands_and_downsampling() {
     assert_eq!((s.mean, s.n, s.min, s.max), (2.0, 2, 1.0, 3.0));
     assert!((s.std - 2f64.sqrt()).abs() < 1e-12);
     assert_eq!(Stat::of([f64::NAN]), None);
+}
+
+/// Each MMSA family's figures are MMSA's (`MmsaMetrics::figures`), in its order, read from
+/// what the evaluation recorded; the paper's are `Metrics::headline`'s.
+#[test]
+fn each_familys_figures_are_read_from_the_recorded_metrics() {
+    use crate::data::MmsaKind;
+    for kind in [None, Some(MmsaKind::MosiMosei), Some(MmsaKind::Sims)] {
+        let m = super::testing::metrics_of(kind, 0.7);
+        let scores = Scores::new(1.0, &m);
+        let family = Family::of_data(kind);
+        assert_eq!(scores.family(), family);
+        let figures = family.figures();
+        let values: Vec<f64> = figures.iter().map(|f| f.value(&scores)).collect();
+        match m.mmsa {
+            None => assert_eq!(values, m.headline()),
+            Some(mmsa) => {
+                let recorded = mmsa.figures();
+                let names: Vec<&str> = figures.iter().filter_map(|f| f.mmsa_name()).collect();
+                assert_eq!(names, recorded.iter().map(|r| r.0).collect::<Vec<_>>());
+                for (f, (name, v)) in figures.iter().zip(recorded) {
+                    let want = if f.percent() { 100.0 * v } else { v };
+                    assert_eq!(f.value(&scores), want, "{name}");
+                }
+            }
+        }
+        // Another family's figure is none of this evaluation's.
+        let other = if family == Family::Sims {
+            Figure::Non0Acc2
+        } else {
+            Figure::SimsAcc3
+        };
+        assert!(other.value(&scores).is_nan(), "{family:?}");
+    }
+}
+
+/// Runs on CH-SIMS pickles are tabulated with MMSA's SIMS figures; a comparison that mixes
+/// families shows the paper's, which every run records, and says so.
+#[test]
+fn the_table_shows_the_runs_family_and_the_paper_s_when_they_differ() {
+    use super::testing::write_run_of;
+    use crate::data::MmsaKind;
+    let tmp = tempfile::tempdir().unwrap();
+    let run_of = |name: &str, kind: Option<MmsaKind>, seed: u64| {
+        let dir = tmp.path().join(name);
+        let mut s = spec(ModelKind::CmBert, ClsAudio::Zero, seed, 2);
+        if kind.is_some() {
+            s.data = "mmsa/sims.pkl".into();
+        }
+        write_run_of(kind, &dir, &s, 1.0, 2);
+        read(&dir)
+    };
+    let sims = Comparison::new(vec![
+        ("a".into(), Grouping::Single, vec![run_of("a", Some(MmsaKind::Sims), 1)]),
+        ("b".into(), Grouping::Single, vec![run_of("b", Some(MmsaKind::Sims), 2)]),
+    ]);
+    assert_eq!(sims.family, Family::Sims);
+    assert!(sims.mixed.is_empty());
+    let names: Vec<&str> = sims.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "best",
+            "dev loss",
+            "test loss",
+            "Acc2",
+            "Acc3",
+            "Acc5",
+            "F1",
+            "MAE",
+            "Corr"
+        ]
+    );
+    let test = sims.rows[0].runs[0].curves.test.unwrap();
+    let Some(crate::train::MmsaMetrics::Sims { acc3, mae, .. }) = test.mmsa else {
+        panic!("{test:?}")
+    };
+    let stat = |f: Figure| Column::Test(f).stat(&sims.rows[0]).unwrap().mean;
+    assert_eq!(stat(Figure::SimsAcc3), 100.0 * acc3);
+    assert_eq!(stat(Figure::SimsMae), mae);
+    assert!(
+        sims.figures_note().contains("MMSA's figures for CH-SIMS"),
+        "{}",
+        sims.figures_note()
+    );
+    // The label an MMSA run trained on is one of its settings.
+    assert!(sims.common().contains(&"label M".to_string()), "{:?}", sims.common());
+
+    let mixed = Comparison::new(vec![
+        (
+            "a".into(),
+            Grouping::Single,
+            vec![run_of("a2", Some(MmsaKind::Sims), 1)],
+        ),
+        ("tsv".into(), Grouping::Single, vec![run_of("tsv", None, 1)]),
+    ]);
+    assert_eq!(mixed.family, Family::Paper);
+    assert_eq!(mixed.mixed, [Family::Paper, Family::Sims]);
+    assert_eq!(mixed.columns(), Column::all(Family::Paper));
+    assert!(
+        mixed
+            .notes()
+            .iter()
+            .any(|n| n.contains("different figures (paper, MMSA CH-SIMS): shown are the paper's")),
+        "{:?}",
+        mixed.notes()
+    );
+    // The SIMS run has the paper's figures too.
+    assert!(Column::Test(Figure::Acc2).stat(&mixed.rows[0]).is_some());
 }

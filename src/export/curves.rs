@@ -2,7 +2,9 @@
 //! paper-style figure (PNG or SVG, drawn by the attention figures' pen and font) with the
 //! loss (training loss smoothed as the training screen smooths it, dev loss per epoch) and
 //! three dev metrics per epoch, one colour per row and a band from the lowest to the highest
-//! seed of a `--seeds` run; the table as CSV or Markdown; every curve point as CSV.
+//! seed of a `--seeds` run; the table as CSV or Markdown; every curve point as CSV. The dev
+//! metrics drawn and the figures tabulated are those of the runs' data family
+//! (`compare::Family`: the paper's, or MMSA's for MOSI/MOSEI or CH-SIMS).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -19,7 +21,7 @@ use super::figure::{
 };
 use super::text::Faces;
 use super::ExportError;
-use crate::compare::{BandPoint, Comparison, Grouping, Row, Scores, COLUMNS};
+use crate::compare::{BandPoint, Comparison, Family, Figure, Grouping, Row};
 
 /// The training screen's default smoothing of the training loss (`RunState::ema_alpha`).
 pub const EMA: f64 = 0.9;
@@ -137,36 +139,38 @@ pub fn png(cmp: &Comparison) -> Result<Vec<u8>, ExportError> {
 
 /// One panel's curves: per row a band of (x, mean, min, max), drawn as a line or markers.
 struct Series {
-    title: &'static str,
+    title: String,
     /// Per row: the training curve (a line) and the per-epoch points (markers).
     lines: Vec<(Vec<BandPoint>, Vec<BandPoint>)>,
 }
 
 fn series(cmp: &Comparison) -> [Series; 4] {
-    let dev = |f: fn(&Scores) -> f64| -> Vec<(Vec<BandPoint>, Vec<BandPoint>)> {
-        cmp.rows.iter().map(|r| (Vec::new(), r.dev_figure_band(f))).collect()
+    let dev = |f: Figure| Series {
+        title: match (f.mmsa_name(), f.percent()) {
+            (Some(name), true) => format!("dev {} ({name}, %)", f.name()),
+            (Some(name), false) => format!("dev {name}"),
+            (None, true) => format!("dev {} (%)", f.name()),
+            (None, false) => format!("dev {}", f.name()),
+        },
+        lines: cmp
+            .rows
+            .iter()
+            .map(|r| (Vec::new(), r.dev_figure_band(|s| f.value(s))))
+            .collect(),
     };
+    let [mae, corr] = cmp.family.mae_corr();
     [
         Series {
-            title: "loss: training (smoothed, EMA 0.9) and dev (●)",
+            title: "loss: training (smoothed, EMA 0.9) and dev (●)".into(),
             lines: cmp
                 .rows
                 .iter()
                 .map(|r: &Row| (r.train_band(EMA, CURVE_POINTS), r.dev_band()))
                 .collect(),
         },
-        Series {
-            title: "dev Acc2 (%)",
-            lines: dev(|s| s.headline[0]),
-        },
-        Series {
-            title: "dev MAE",
-            lines: dev(|s| s.headline[4]),
-        },
-        Series {
-            title: "dev Corr",
-            lines: dev(|s| s.headline[5]),
-        },
+        dev(cmp.family.accuracy()),
+        dev(mae),
+        dev(corr),
     ]
 }
 
@@ -192,6 +196,9 @@ fn draw<DB: DrawingBackend>(
             header += "  ·  ";
         }
         header += &format!("all: {}", common.join(", "));
+    }
+    if cmp.family != Family::Paper {
+        header += &format!("  ·  figures: {}", cmp.family.short());
     }
     pen.text(&header, (MARGIN, 30), HEADER, MUTED, HPos::Left, Direction::Across)?;
     let x_max = cmp
@@ -249,7 +256,7 @@ struct Frame {
 
 fn panel<DB: DrawingBackend>(pen: &Pen<DB>, s: &Series, f: &Frame) -> Result<(), ExportError> {
     pen.text(
-        s.title,
+        &s.title,
         (f.x + f.w / 2, f.y - 24),
         SUBTITLE,
         INK,
@@ -384,8 +391,9 @@ fn tick_label(v: f64, span: f64) -> String {
 pub fn table_csv(cmp: &Comparison) -> Result<String, ExportError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = ["label", "dir", "runs"].map(String::from).to_vec();
-    header.extend(cmp.differs.iter().map(|s| s.name().to_string()));
-    for c in COLUMNS {
+    header.extend(cmp.differs.iter().map(|s| s.key().to_string()));
+    let columns = cmp.columns();
+    for c in &columns {
         header.push(c.key().into());
         header.push(format!("{}_std", c.key()));
     }
@@ -398,12 +406,12 @@ pub fn table_csv(cmp: &Comparison) -> Result<String, ExportError> {
             row.runs.len().to_string(),
         ];
         record.extend(cmp.differs.iter().map(|s| row.settings[s].clone()));
-        for c in COLUMNS {
+        for c in &columns {
             let stat = c.stat(row);
             record.push(stat.map_or(String::new(), |s| s.mean.to_string()));
             record.push(stat.filter(|s| s.n > 1).map_or(String::new(), |s| s.std.to_string()));
         }
-        let best: Vec<&str> = COLUMNS
+        let best: Vec<&str> = columns
             .iter()
             .filter(|c| cmp.best_row(**c) == Some(i))
             .map(|c| c.key())
@@ -416,9 +424,10 @@ pub fn table_csv(cmp: &Comparison) -> Result<String, ExportError> {
 
 /// Every point: label, run directory, series (`train_loss`, `dev_loss`, `dev_acc2`, ...,
 /// `test_*`), step, epoch (dev and test), value. One line per run, not per row: a seed
-/// group's runs are listed each.
+/// group's runs are listed each. An evaluation's figures are its data family's
+/// (`Figure::key`: `dev_acc2` the paper's, `dev_non0_acc2` MMSA's for MOSI/MOSEI,
+/// `dev_sims_acc3` for CH-SIMS), accuracies and F1 in %.
 pub fn points_csv(cmp: &Comparison) -> Result<String, ExportError> {
-    const FIGURES: [&str; 6] = ["acc2", "acc2_nonzero", "f1", "acc7", "mae", "corr"];
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["label", "run", "series", "step", "epoch", "value"])?;
     for row in &cmp.rows {
@@ -439,14 +448,15 @@ pub fn points_csv(cmp: &Comparison) -> Result<String, ExportError> {
             }
             for d in &run.curves.dev {
                 put("dev_loss", d.step.to_string(), d.epoch.to_string(), d.scores.loss)?;
-                for (name, v) in FIGURES.iter().zip(d.scores.headline) {
-                    put(&format!("dev_{name}"), d.step.to_string(), d.epoch.to_string(), v)?;
+                for f in d.scores.family().figures() {
+                    let v = f.value(&d.scores);
+                    put(&format!("dev_{}", f.key()), d.step.to_string(), d.epoch.to_string(), v)?;
                 }
             }
             if let Some(t) = run.curves.test {
                 put("test_loss", String::new(), String::new(), t.loss)?;
-                for (name, v) in FIGURES.iter().zip(t.headline) {
-                    put(&format!("test_{name}"), String::new(), String::new(), v)?;
+                for f in t.family().figures() {
+                    put(&format!("test_{}", f.key()), String::new(), String::new(), f.value(&t))?;
                 }
             }
         }
@@ -462,16 +472,17 @@ fn finish(w: csv::Writer<Vec<u8>>) -> Result<String, ExportError> {
 /// The metrics table in Markdown, the best of each column in bold, then what differs and
 /// the notes.
 pub fn markdown(cmp: &Comparison) -> String {
+    let columns = cmp.columns();
     let mut out = String::from("| run |");
-    for c in COLUMNS {
+    for c in &columns {
         let _ = write!(out, " {} |", c.name());
     }
     out += "\n|---|";
-    out += &"---:|".repeat(COLUMNS.len());
+    out += &"---:|".repeat(columns.len());
     out += "\n";
     for (i, row) in cmp.rows.iter().enumerate() {
         let _ = write!(out, "| {} |", row.label.replace('|', "\\|"));
-        for c in COLUMNS {
+        for &c in &columns {
             let cell = c.cell(c.stat(row));
             if cmp.best_row(c) == Some(i) {
                 let _ = write!(out, " **{cell}** |");
@@ -481,8 +492,11 @@ pub fn markdown(cmp: &Comparison) -> String {
         }
         out += "\n";
     }
-    out += "\nbest: the best dev epoch; test figures of its weights (Acc2, Acc2* without zero labels, F1, Acc7 in %). \
-            Bold: the best row of a column. mean ± std over the seeds of a `--seeds` run.\n";
+    let _ = writeln!(
+        out,
+        "\n{}. Bold: the best row of a column. mean ± std over the seeds of a `--seeds` run.",
+        cmp.figures_note()
+    );
     if !cmp.differs.is_empty() {
         let names: Vec<&str> = cmp.differs.iter().map(|s| s.name()).collect();
         let _ = writeln!(out, "\nDiffer in: {}.", names.join(", "));

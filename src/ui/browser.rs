@@ -1,6 +1,12 @@
 //! Utterance browser: the texts, labels and latest predictions of each split, filtered by a
 //! search and sorted by file order or by error, with a cursor. A recording opened with
 //! `--wav` is one utterance named by its file, without split tabs.
+//!
+//! It stays responsive at MOSEI scale (issue 18: search and sort by error under 50 ms with
+//! 20,000 utterances; `benches/browser_scale.rs`, docs/BENCHMARKS.md): each text is
+//! lower-cased once, not on every keystroke; a keystroke that extends the search narrows the
+//! rows already shown instead of searching them all; the order by error is computed once per
+//! set of predictions and kept; and a frame draws only the rows in view.
 
 use std::path::{Path, PathBuf};
 
@@ -74,11 +80,19 @@ pub struct Browser {
     /// `Some(wav)`: the rows are one recording (kept in the test split), not a dataset's
     /// splits; it is named by its file and has no splits to switch between.
     pub recording: Option<PathBuf>,
+    /// Each split's texts lower-cased, by `Split::index`: what the search compares.
+    folded: [Vec<String>; 3],
+    /// The lower-cased search `order` was filtered by.
+    folded_query: String,
+    /// Each split's rows by error, largest first, while its predictions stand
+    /// (`set_predictions` and `keep_only` drop it).
+    by_error: [Option<Vec<usize>>; 3],
 }
 
 impl Browser {
     /// A list of these rows showing `split`, in file order, the cursor on the first row.
     pub fn new(splits: [Vec<Utterance>; 3], split: Split) -> Self {
+        let folded = std::array::from_fn(|k| splits[k].iter().map(|u| u.text.to_lowercase()).collect());
         let mut b = Self {
             splits: splits.map(|rows| SplitRows {
                 rows,
@@ -91,6 +105,9 @@ impl Browser {
             order: Vec::new(),
             cursor: 0,
             recording: None,
+            folded,
+            folded_query: String::new(),
+            by_error: [None, None, None],
         };
         b.refilter(None);
         b
@@ -143,27 +160,49 @@ impl Browser {
         self.order.get(self.cursor).map(|&i| (self.split, i))
     }
 
-    fn error(&self, i: usize) -> Option<f32> {
-        let s = self.current();
-        s.predictions
-            .as_ref()
-            .map(|p| (p[i] - s.rows[i].label).abs())
-            .filter(|e| e.is_finite())
+    /// The shown split's rows by error, largest first, rows without one (no prediction,
+    /// an unlabelled recording) last, ties in file order; computed once per predictions.
+    fn error_order(&mut self) -> &[usize] {
+        let k = self.split.index();
+        let rows = &self.splits[k];
+        self.by_error[k].get_or_insert_with(|| {
+            let errors: Vec<f32> = match &rows.predictions {
+                Some(p) => p
+                    .iter()
+                    .zip(&rows.rows)
+                    .map(|(p, u)| Some((p - u.label).abs()).filter(|e| e.is_finite()).unwrap_or(-1.0))
+                    .collect(),
+                None => vec![-1.0; rows.rows.len()],
+            };
+            let mut order: Vec<usize> = (0..errors.len()).collect();
+            order.sort_unstable_by(|&a, &b| errors[b].total_cmp(&errors[a]).then(a.cmp(&b)));
+            order
+        })
     }
 
     /// Rebuilds `order`; keeps `keep` (an utterance index) selected when it is still shown.
     fn refilter(&mut self, keep: Option<usize>) {
         let query = self.query.to_lowercase();
-        let mut order: Vec<usize> = (0..self.current().rows.len())
-            .filter(|&i| query.is_empty() || self.current().rows[i].text.to_lowercase().contains(&query))
-            .collect();
-        if self.sort == SortBy::Error {
-            order.sort_by(|&a, &b| {
-                let (ea, eb) = (self.error(a).unwrap_or(-1.0), self.error(b).unwrap_or(-1.0));
-                eb.total_cmp(&ea).then(a.cmp(&b))
-            });
+        let k = self.split.index();
+        let order: Vec<usize> = match self.sort {
+            SortBy::File => (0..self.splits[k].rows.len()).collect(),
+            SortBy::Error => self.error_order().to_vec(),
+        };
+        self.order = self.matching(order, &query);
+        self.folded_query = query;
+        self.place_cursor(keep);
+    }
+
+    /// The rows of `order` whose text holds `query` (lower-cased), in that order.
+    fn matching(&self, mut order: Vec<usize>, query: &str) -> Vec<usize> {
+        if !query.is_empty() {
+            let folded = &self.folded[self.split.index()];
+            order.retain(|&i| folded[i].contains(query));
         }
-        self.order = order;
+        order
+    }
+
+    fn place_cursor(&mut self, keep: Option<usize>) {
         self.cursor = keep
             .and_then(|k| self.order.iter().position(|&i| i == k))
             .unwrap_or(0)
@@ -214,11 +253,21 @@ impl Browser {
         self.refilter(None);
     }
 
-    /// Filters the rows by `query`, keeping the selected row where it is still shown.
+    /// Filters the rows by `query`, keeping the selected row where it is still shown. A
+    /// query that extends the last one (a key typed) narrows the rows shown: every text that
+    /// holds it holds the last one too.
     pub fn set_query(&mut self, query: String) {
         self.query = query;
         let keep = self.selected().map(|s| s.1);
-        self.refilter(keep);
+        let folded = self.query.to_lowercase();
+        if folded.starts_with(&self.folded_query) {
+            let order = std::mem::take(&mut self.order);
+            self.order = self.matching(order, &folded);
+            self.folded_query = folded;
+            self.place_cursor(keep);
+        } else {
+            self.refilter(keep);
+        }
     }
 
     /// The model's predictions for `split` (ignored unless one per row).
@@ -230,6 +279,7 @@ impl Browser {
         rows.predictions = Some(values);
         rows.weights = Some(weights);
         rows.requested = false;
+        self.by_error[split.index()] = None;
         if split == self.split && self.sort == SortBy::Error {
             let keep = self.selected().map(|s| s.1);
             self.refilter(keep);
@@ -239,11 +289,12 @@ impl Browser {
     /// Forgets the predictions that other weights made (and unanswered requests: the
     /// model that was asked is gone).
     pub fn keep_only(&mut self, weights: Weights) {
-        for rows in &mut self.splits {
+        for (rows, by_error) in self.splits.iter_mut().zip(&mut self.by_error) {
             if rows.weights != Some(weights) {
                 rows.predictions = None;
                 rows.weights = None;
                 rows.requested = false;
+                *by_error = None;
             }
         }
         if self.sort == SortBy::Error {
@@ -371,7 +422,7 @@ impl Widget for BrowserPanel<'_> {
                     Cell::from(crate::data::label_text(u.label, 1)),
                     Cell::from(pred.map_or("   -".into(), |p| format!("{p:+.2}"))),
                     Cell::from(err.map_or("   -".into(), |e| format!("{e:.2}"))).style(err_style),
-                    Cell::from(u.text.to_lowercase()),
+                    Cell::from(b.folded[b.split.index()][i].as_str()),
                 ]);
                 if offset + k == b.cursor {
                     row.style(Style::default().bg(theme.selection).add_modifier(Modifier::BOLD))
@@ -461,6 +512,89 @@ mod tests {
             Some(Weights::Live { step: 7 }),
             "a wrong-length answer is ignored"
         );
+    }
+
+    /// What the list must show: the rows holding `query` (case-insensitive), in file order
+    /// or largest error first (no error last, ties in file order), computed from scratch.
+    fn expected(rows: &[Utterance], predictions: Option<&[f32]>, query: &str, sort: SortBy) -> Vec<usize> {
+        let q = query.to_lowercase();
+        let mut order: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows[i].text.to_lowercase().contains(&q))
+            .collect();
+        if sort == SortBy::Error {
+            let err = |i: usize| {
+                predictions
+                    .map(|p| (p[i] - rows[i].label).abs())
+                    .filter(|e| e.is_finite())
+                    .unwrap_or(-1.0)
+            };
+            order.sort_by(|&a, &b| err(b).total_cmp(&err(a)).then(a.cmp(&b)));
+        }
+        order
+    }
+
+    /// The search narrows the rows shown as keys are typed and the order by error is kept
+    /// between keystrokes: whatever the way to a query, the list is what a fresh search
+    /// shows, and new predictions (or forgotten ones) reorder it.
+    #[test]
+    fn typed_searches_and_the_kept_order_show_what_a_fresh_search_does() {
+        let words = ["The", "movie", "WAS", "fun", "the", "ΟΔΟΣ", "plot", "not"];
+        let rows: Vec<Utterance> = (0..300)
+            .map(|i: usize| Utterance {
+                text: (0..1 + i % 7)
+                    .map(|k| words[(i * 31 + k * 17) % words.len()])
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                label: if i % 29 == 0 {
+                    f32::NAN
+                } else {
+                    (i % 13) as f32 / 2.0 - 3.0
+                },
+            })
+            .collect();
+        let first: Vec<f32> = (0..300).map(|i| ((i * 7919) % 61) as f32 / 10.0 - 3.0).collect();
+        let second: Vec<f32> = first.iter().map(|p| -p).collect();
+        let mut b = Browser::new([Vec::new(), Vec::new(), rows.clone()], Split::Test);
+        let check = |b: &Browser, predictions: Option<&[f32]>| {
+            assert_eq!(
+                b.order,
+                expected(&rows, predictions, &b.query, b.sort),
+                "query {:?}, {:?}",
+                b.query,
+                b.sort
+            );
+        };
+        let mut typed = String::new();
+        for c in "THE MOV".chars() {
+            typed.push(c);
+            b.set_query(typed.clone());
+            check(&b, None);
+        }
+        b.toggle_sort();
+        check(&b, None);
+        b.set_predictions(Split::Test, first.clone(), Weights::Checkpoint);
+        check(&b, Some(&first));
+        typed.pop();
+        b.set_query(typed.clone());
+        check(&b, Some(&first));
+        for query in ["", "ο", "οδός", "ΟΔΟΣ", "t", "th", "the", "the m", "x", ""] {
+            b.set_query(query.into());
+            check(&b, Some(&first));
+        }
+        b.set_query("t".into());
+        b.set_predictions(Split::Test, second.clone(), Weights::Live { step: 3 });
+        check(&b, Some(&second));
+        b.set_query("th".into());
+        check(&b, Some(&second));
+        b.keep_only(Weights::Checkpoint);
+        check(&b, None);
+        b.set_split(Split::Train);
+        assert!(b.order.is_empty());
+        b.set_split(Split::Test);
+        check(&b, None);
+        b.toggle_sort();
+        b.set_query("the".into());
+        check(&b, None);
     }
 
     #[test]

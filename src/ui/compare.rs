@@ -24,7 +24,7 @@ use super::session::{self, InputReader, Session};
 use super::text::cols;
 use super::theme::Theme;
 use crate::compare::attention::Recording;
-use crate::compare::{BandPoint, Column, Comparison, Grouping};
+use crate::compare::{BandPoint, Column, Comparison, Family, Grouping};
 
 /// Points per curve on screen: more than a wide terminal's braille columns.
 const CURVE_POINTS: usize = 600;
@@ -272,18 +272,6 @@ impl Widget for CompareChart<'_> {
 /// that do not fit are left out, the least telling first.
 struct CompareTable<'a>(&'a CompareView);
 
-/// The columns in the order they are given up when the screen is narrow (last first).
-const KEPT: [Column; 9] = [
-    Column::Acc2,
-    Column::Mae,
-    Column::Corr,
-    Column::F1,
-    Column::DevLoss,
-    Column::TestLoss,
-    Column::Acc7,
-    Column::Acc2NonZero,
-    Column::BestEpoch,
-];
 /// The label keeps this many columns (or its whole length) before a column is given up.
 const LABEL_MIN: usize = 40;
 
@@ -322,7 +310,11 @@ impl CompareTable<'_> {
         let least = LABEL_MIN.min(want);
         let mut used = least;
         let mut kept: Vec<(Column, Vec<String>, usize)> = Vec::new();
-        for c in KEPT {
+        // The columns in the order they are given up when the screen is narrow (last first).
+        let table = cmp.columns();
+        let mut by_rank = table.clone();
+        by_rank.sort_by_key(|c| c.rank());
+        for c in by_rank {
             let cells = cells(c);
             let w = cells.iter().map(|s| cols(s)).chain([cols(c.name())]).max().unwrap_or(0);
             if used + 2 + w > width {
@@ -331,7 +323,7 @@ impl CompareTable<'_> {
             used += 2 + w;
             kept.push((c, cells, w));
         }
-        kept.sort_by_key(|(c, ..)| crate::compare::COLUMNS.iter().position(|x| x == c));
+        kept.sort_by_key(|(c, ..)| table.iter().position(|x| x == c));
         let label = want.min(width.saturating_sub(used - least));
         (kept, label)
     }
@@ -384,7 +376,11 @@ impl Widget for CompareTable<'_> {
             let names: Vec<&str> = cmp.differs.iter().map(|s| s.name()).collect();
             format!("; differ in {}", names.join(", "))
         };
-        let title = format!(" test: best epoch's weights, * best, ± std over seeds{differ} ");
+        let figures = match cmp.family {
+            Family::Paper => String::new(),
+            family => format!(" ({})", family.short()),
+        };
+        let title = format!(" test{figures}: best epoch's weights, * best, ± std over seeds{differ} ");
         Paragraph::new(lines)
             .block(
                 Block::default()

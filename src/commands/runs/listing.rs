@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::figures::{self, Listed};
 use super::{is_checkpoint, is_run_dir, modified, read_record, RunResults, RunSetup, MAX_DEPTH, MAX_ENTRIES};
 use crate::commands::printer::{format_duration, plural};
+use crate::compare::Family;
 use crate::model::ModelKind;
 use crate::train::TrainingRecord;
 
@@ -163,6 +165,74 @@ impl Listing {
         found
     }
 
+    /// The runs' table and the lines that explain it. The figure columns are those the runs'
+    /// families fill (`figures`); a FIGURES column names each run's family once MMSA's
+    /// figures are among them.
+    fn runs_table(&self, shown: &dyn Fn(&Path) -> String) -> String {
+        let mut families: Vec<Family> = self.runs.iter().filter_map(RunRow::family).collect();
+        families.sort();
+        families.dedup();
+        let listed = figures::columns(&families);
+        let named = families.iter().any(|f| *f != Family::Paper);
+        // (header, right-aligned, cell per run)
+        let mut columns: Vec<(&str, bool, Vec<String>)> = Vec::new();
+        let cells: Vec<_> = self.runs.iter().map(|r| r.cells(shown(&r.path))).collect();
+        for (k, header) in ["RUN", "MODEL", "DATA", "BEST", "DEV LOSS"].into_iter().enumerate() {
+            columns.push((header, k == 4, cells.iter().map(|c| c.0[k].clone()).collect()));
+        }
+        if named {
+            let family = |r: &RunRow| r.family().map_or("-", Family::short).to_string();
+            columns.push(("FIGURES", false, self.runs.iter().map(family).collect()));
+        }
+        for l in &listed {
+            let values = self.runs.iter().map(|r| l.cell(r.results.as_ref())).collect();
+            columns.push((l.header(), true, values));
+        }
+        for (k, header) in ["LAST", "STATE", "WHEN", "TOOK"].into_iter().enumerate() {
+            columns.push((header, k == 3, cells.iter().map(|c| c.1[k].clone()).collect()));
+        }
+        let widths: Vec<usize> = columns
+            .iter()
+            .map(|(h, _, cells)| cells.iter().map(String::len).chain([h.len()]).max().unwrap_or(0))
+            .collect();
+        let line = |cell: &dyn Fn(usize) -> String| {
+            let mut line = columns
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(k, ((_, right, _), &w))| {
+                    if *right {
+                        format!("{:>w$}", cell(k))
+                    } else {
+                        format!("{:<w$}", cell(k))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ");
+            line.truncate(line.trim_end().len());
+            line + "\n"
+        };
+        let mut out = line(&|k| columns[k].0.to_string());
+        for i in 0..self.runs.len() {
+            out += &line(&|k| columns[k].2[i].clone());
+        }
+        for run in self.runs.iter().filter(|r| !r.problems.is_empty()) {
+            out += &format!("  {}: {}\n", shown(&run.path), run.problems.join("; "));
+        }
+        out += "\nBEST: the best dev epoch (its step), kept in best/; LAST: last/, what `train --resume` continues.\n";
+        let figures = if listed.contains(&Listed::Acc2) {
+            "ACC2 and F1"
+        } else {
+            "Accuracies and F1"
+        };
+        out += &format!(
+            "{figures} in % on the test split, measured when the run finished (results.json); TOOK: the\n\
+             invocation that finished it (for a resumed run, the time since resuming).\n"
+        );
+        out += &figures::notes(&families);
+        out
+    }
+
     /// The table for people: one row per run, then the other directories.
     pub fn table(&self) -> String {
         let mut out = String::new();
@@ -186,49 +256,7 @@ impl Listing {
         );
         if !self.runs.is_empty() {
             out += "\n";
-            let header = [
-                "RUN", "MODEL", "DATA", "BEST", "DEV LOSS", "ACC2", "F1", "MAE", "CORR", "LAST", "STATE", "WHEN",
-                "TOOK",
-            ];
-            let rows: Vec<[String; 13]> = self.runs.iter().map(|r| r.cells(shown(&r.path))).collect();
-            // Text columns left-aligned, figures right-aligned.
-            let right = [
-                false, false, false, false, true, true, true, true, true, false, false, false, true,
-            ];
-            let widths: [usize; 13] = std::array::from_fn(|i| {
-                rows.iter()
-                    .map(|r| r[i].len())
-                    .chain([header[i].len()])
-                    .max()
-                    .unwrap_or(0)
-            });
-            let line = |cells: &[&str]| {
-                let mut line = cells
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        if right[i] {
-                            format!("{c:>w$}", w = widths[i])
-                        } else {
-                            format!("{c:<w$}", w = widths[i])
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("  ");
-                line.truncate(line.trim_end().len());
-                line + "\n"
-            };
-            out += &line(&header);
-            for row in &rows {
-                out += &line(&row.iter().map(String::as_str).collect::<Vec<_>>());
-            }
-            for run in self.runs.iter().filter(|r| !r.problems.is_empty()) {
-                out += &format!("  {}: {}\n", shown(&run.path), run.problems.join("; "));
-            }
-            out +=
-                "\nBEST: the best dev epoch (its step), kept in best/; LAST: last/, what `train --resume` continues.\n";
-            out += "ACC2 and F1 in % on the test split, measured when the run finished (results.json); TOOK: the\n\
-                    invocation that finished it (for a resumed run, the time since resuming).\n";
+            out += &self.runs_table(&shown);
         }
         if !self.other.is_empty() {
             out += "\nnot runs:\n";
@@ -254,47 +282,52 @@ impl Listing {
 }
 
 impl RunRow {
-    fn cells(&self, shown: String) -> [String; 13] {
+    /// Whose figures its results hold (`None`: not finished).
+    fn family(&self) -> Option<Family> {
+        self.results.as_ref().map(|r| Family::of(r.mmsa.as_ref()))
+    }
+
+    /// The cells before the figures (RUN to DEV LOSS) and after them (LAST to TOOK).
+    fn cells(&self, shown: String) -> ([String; 5], [String; 4]) {
         let dash = || "-".to_string();
         let figure = |v: Option<f64>, digits: usize| v.map_or_else(dash, |v| format!("{v:.digits$}"));
-        let test = self.results.as_ref().map(|r| r.test);
-        [
-            shown,
-            self.trained.as_ref().map_or_else(dash, |t| match t.model {
-                ModelKind::CmBert => format!("{} ({})", t.model, t.cls_audio),
-                ModelKind::TBert => t.model.to_string(),
-            }),
-            self.trained.as_ref().map_or_else(dash, |t| short_path(&t.data)),
-            self.best.as_ref().map_or_else(dash, |b| match (b.epoch, b.step) {
-                (Some(e), Some(s)) => format!("epoch {e} (step {s})"),
-                (Some(e), None) => format!("epoch {e}"),
-                _ => "saved".into(),
-            }),
-            figure(self.best.as_ref().and_then(|b| b.dev_loss), 4),
-            figure(test.and_then(|t| t.acc2), 1),
-            figure(test.and_then(|t| t.f1), 1),
-            figure(test.and_then(|t| t.mae), 3),
-            figure(test.and_then(|t| t.corr), 3),
-            self.last.as_ref().map_or_else(dash, |l| {
-                let step = l.step.map_or_else(|| "saved".into(), |s| format!("step {s}"));
-                // A finished run's last/ resumes too, but only to train further.
-                if l.resumable && self.state != RunState::Finished {
-                    format!("{step}, resumable")
-                } else {
-                    step
+        (
+            [
+                shown,
+                self.trained.as_ref().map_or_else(dash, |t| match t.model {
+                    ModelKind::CmBert => format!("{} ({})", t.model, t.cls_audio),
+                    ModelKind::TBert => t.model.to_string(),
+                }),
+                self.trained.as_ref().map_or_else(dash, |t| short_path(&t.data)),
+                self.best.as_ref().map_or_else(dash, |b| match (b.epoch, b.step) {
+                    (Some(e), Some(s)) => format!("epoch {e} (step {s})"),
+                    (Some(e), None) => format!("epoch {e}"),
+                    _ => "saved".into(),
+                }),
+                figure(self.best.as_ref().and_then(|b| b.dev_loss), 4),
+            ],
+            [
+                self.last.as_ref().map_or_else(dash, |l| {
+                    let step = l.step.map_or_else(|| "saved".into(), |s| format!("step {s}"));
+                    // A finished run's last/ resumes too, but only to train further.
+                    if l.resumable && self.state != RunState::Finished {
+                        format!("{step}, resumable")
+                    } else {
+                        step
+                    }
+                }),
+                match self.state {
+                    RunState::Finished => "finished",
+                    RunState::Resumable => "stopped",
+                    RunState::Incomplete => "incomplete",
                 }
-            }),
-            match self.state {
-                RunState::Finished => "finished",
-                RunState::Resumable => "stopped",
-                RunState::Incomplete => "incomplete",
-            }
-            .into(),
-            self.time.as_deref().and_then(local_minute).unwrap_or_else(dash),
-            self.results.as_ref().map_or_else(dash, |r| {
-                format_duration(Duration::from_secs_f64(r.train_seconds.max(0.0)))
-            }),
-        ]
+                .into(),
+                self.time.as_deref().and_then(local_minute).unwrap_or_else(dash),
+                self.results.as_ref().map_or_else(dash, |r| {
+                    format_duration(Duration::from_secs_f64(r.train_seconds.max(0.0)))
+                }),
+            ],
+        )
     }
 }
 

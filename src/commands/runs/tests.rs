@@ -6,7 +6,7 @@ use std::path::Path;
 use super::*;
 use crate::checkpoint::FORMAT;
 use crate::model::HeadConfig;
-use crate::train::{RunSpec, Saved};
+use crate::train::{MmsaMetrics, RunSpec, Saved};
 
 /// A checkpoint directory whose config.json holds only what `runs` reads.
 fn checkpoint(dir: &Path, saved: Saved, step: usize) {
@@ -183,4 +183,123 @@ fn a_run_directory_stands_for_the_checkpoint_a_command_wants() {
     let only_last = tmp.path().join("early");
     checkpoint(&only_last.join("last"), Saved::Last, 2);
     assert_eq!(checkpoint_in(&only_last, Pick::Best).unwrap(), only_last.join("last"));
+}
+
+/// Each finished run shows the figures its data family reports, from the MMSA figures its
+/// results.json recorded: the paper's four for TSV data, MMSA's for a MOSI/MOSEI pickle
+/// (Acc2 and F1 both ways), MMSA's for CH-SIMS; one table holds them all, a FIGURES column
+/// saying whose each row's are.
+#[test]
+fn each_run_lists_the_figures_of_its_data_family() {
+    use crate::data::MmsaKind;
+    let tmp = tempfile::tempdir().unwrap();
+    let p = [0.9f32, -0.4, 0.3, -0.8, 0.05, 0.6];
+    let y = [1.0f32, -0.2, 0.0, -1.0, 0.3, 0.8];
+    let mut recorded = Vec::new();
+    for (name, kind) in [
+        ("mosi", Some(MmsaKind::MosiMosei)),
+        ("sims", Some(MmsaKind::Sims)),
+        ("tsv", None),
+    ] {
+        let run = tmp.path().join(name);
+        checkpoint(&run.join("best"), Saved::Best, 7);
+        checkpoint(&run.join("last"), Saved::Last, 14);
+        let m = Metrics::compute_for(kind, &p, &y);
+        let mut r = results(14);
+        r.test = TestFigures::new(&m, 0.5);
+        r.mmsa = m.mmsa;
+        write_results(&run, &r);
+        recorded.push(m);
+    }
+    let table = Listing::scan(tmp.path()).table();
+    let lines: Vec<&str> = table.lines().collect();
+    let header = lines[2];
+    let columns: Vec<&str> = header.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(
+        columns,
+        [
+            "RUN",
+            "MODEL",
+            "DATA",
+            "BEST",
+            "DEV LOSS",
+            "FIGURES",
+            "ACC2",
+            "ACC2 HAS0/NON0",
+            "ACC3",
+            "ACC5",
+            "ACC7",
+            "F1",
+            "F1 HAS0/NON0",
+            "MAE",
+            "CORR",
+            "LAST",
+            "STATE",
+            "WHEN",
+            "TOOK"
+        ],
+        "{table}"
+    );
+    let row = |name: &str| *lines.iter().find(|l| l.starts_with(name)).unwrap();
+    let cell = |line: &str, column: &str| {
+        // Right-aligned under its header: the word that ends where the header ends.
+        let end = header.find(column).unwrap() + column.len();
+        line[..end].rsplit(' ').next().unwrap().to_string()
+    };
+    let pct = |v: f64| format!("{:.1}", 100.0 * v);
+    let Some(MmsaMetrics::MosiMosei {
+        has0_acc2,
+        non0_acc2,
+        has0_f1,
+        non0_f1,
+        acc7,
+        mae,
+        ..
+    }) = recorded[0].mmsa
+    else {
+        panic!()
+    };
+    let mosi = row("mosi");
+    assert!(mosi.contains("MMSA MOSI/MOSEI"), "{table}");
+    assert_eq!(
+        cell(mosi, "ACC2 HAS0/NON0"),
+        format!("{}/{}", pct(has0_acc2), pct(non0_acc2))
+    );
+    assert_eq!(cell(mosi, "F1 HAS0/NON0"), format!("{}/{}", pct(has0_f1), pct(non0_f1)));
+    assert_eq!(cell(mosi, "ACC7"), pct(acc7));
+    assert_eq!(cell(mosi, "MAE"), format!("{mae:.3}"));
+    assert_eq!(cell(mosi, "ACC3"), "-");
+    assert_eq!(cell(mosi, "ACC2"), "-", "MOSI shows Acc2 both ways instead");
+    let Some(MmsaMetrics::Sims {
+        acc2, acc3, acc5, mae, ..
+    }) = recorded[1].mmsa
+    else {
+        panic!()
+    };
+    let sims = row("sims");
+    assert!(sims.contains("MMSA CH-SIMS"), "{table}");
+    assert_eq!(cell(sims, "ACC2"), pct(acc2));
+    assert_eq!(cell(sims, "ACC3"), pct(acc3));
+    assert_eq!(cell(sims, "ACC5"), pct(acc5));
+    assert_eq!(cell(sims, "MAE"), format!("{mae:.3}"), "of the clipped values");
+    assert_eq!(cell(sims, "ACC7"), "-");
+    let tsv = row("tsv");
+    assert!(tsv.contains(" paper "), "{table}");
+    assert_eq!(cell(tsv, "ACC2"), pct(recorded[2].acc2));
+    assert_eq!(cell(tsv, "MAE"), format!("{:.3}", recorded[2].mae));
+    assert_eq!(cell(tsv, "ACC3"), "-");
+    assert!(
+        table.contains("MMSA CH-SIMS (runs on such a pickle): MMSA's Mult_acc_2"),
+        "{table}"
+    );
+    assert!(table.contains("MMSA MOSI/MOSEI (runs on such a pickle)"), "{table}");
+
+    // A listing of CH-SIMS runs alone has SIMS's columns only.
+    let only = tmp.path().join("sims");
+    let table = Listing::scan(&only).table();
+    let header = table.lines().find(|l| l.starts_with("RUN")).unwrap();
+    assert!(
+        header.contains("FIGURES") && header.contains("ACC3") && !header.contains("ACC7") && !header.contains("HAS0"),
+        "{table}"
+    );
 }

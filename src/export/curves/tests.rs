@@ -127,3 +127,65 @@ fn ticks_are_round() {
     );
     assert_eq!(CurvesFormat::from_path(Path::new("a/b.json")), None);
 }
+
+/// Two runs on a CH-SIMS pickle: the figure draws MMSA's SIMS Acc2, MAE and Corr, the tables
+/// and every point carry MMSA's SIMS figures (not the paper's Acc7 of labels in [-1, 1]).
+#[test]
+fn a_sims_comparison_draws_and_tabulates_mmsas_sims_figures() {
+    use crate::compare::testing::write_run_of;
+    use crate::data::MmsaKind;
+    let tmp = tempfile::tempdir().unwrap();
+    let runs: Vec<Run> = [1, 2]
+        .map(|seed| {
+            let dir = tmp.path().join(format!("sims-{seed}"));
+            let mut s = spec(ModelKind::CmBert, ClsAudio::Zero, seed, 2);
+            s.data = "mmsa/sims.pkl".into();
+            write_run_of(Some(MmsaKind::Sims), &dir, &s, 1.0 + seed as f64 / 10.0, 2);
+            run(&dir)
+        })
+        .into();
+    let mut runs = runs.into_iter();
+    let cmp = Comparison::new(vec![
+        ("runs/a".into(), Grouping::Single, vec![runs.next().unwrap()]),
+        ("runs/b".into(), Grouping::Single, vec![runs.next().unwrap()]),
+    ]);
+    let svg = String::from_utf8(render(&cmp, CurvesFormat::Svg, Contents::Comparison).unwrap()).unwrap();
+    for title in [
+        "dev Acc2 (Mult_acc_2, %)",
+        "dev MAE",
+        "dev Corr",
+        "figures: MMSA CH-SIMS",
+    ] {
+        assert!(svg.contains(title), "{title}");
+    }
+    assert!(!svg.contains("dev Acc2 (%)"), "the paper's Acc2 panel");
+    let csv = String::from_utf8(render(&cmp, CurvesFormat::Csv, Contents::Comparison).unwrap()).unwrap();
+    assert!(
+        csv.lines().next().unwrap().ends_with(
+            "test_loss,test_loss_std,sims_acc2,sims_acc2_std,sims_acc3,sims_acc3_std,sims_acc5,sims_acc5_std,\
+sims_f1,sims_f1_std,sims_mae,sims_mae_std,sims_corr,sims_corr_std,best_in"
+        ),
+        "{csv}"
+    );
+    let md = String::from_utf8(render(&cmp, CurvesFormat::Markdown, Contents::Comparison).unwrap()).unwrap();
+    assert!(
+        md.starts_with("| run | best | dev loss | test loss | Acc2 | Acc3 | Acc5 | F1 | MAE | Corr |"),
+        "{md}"
+    );
+    assert!(md.contains("MMSA's figures for CH-SIMS"), "{md}");
+    let points = String::from_utf8(render(&cmp, CurvesFormat::Csv, Contents::Curves).unwrap()).unwrap();
+    let rows: Vec<&str> = points.lines().skip(1).collect();
+    // 2 runs: 8 steps, 2 epochs x 7 dev series (loss and six figures), 7 test series each.
+    assert_eq!(rows.len(), 2 * (8 + 2 * 7 + 7), "{points}");
+    assert!(!points.contains("acc7") && !points.contains("dev_acc2,"), "{points}");
+    let test = cmp.rows[0].runs[0].curves.test.unwrap();
+    let Some(crate::train::MmsaMetrics::Sims { acc3, .. }) = test.mmsa else {
+        panic!("{test:?}")
+    };
+    let written = rows
+        .iter()
+        .find(|r| r.contains(",test_sims_acc3,,,") && r.contains("sims-1"))
+        .expect("the test Acc3");
+    let value: f64 = written.rsplit(',').next().unwrap().parse().unwrap();
+    assert_eq!(value, 100.0 * acc3);
+}

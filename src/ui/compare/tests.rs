@@ -135,3 +135,54 @@ fn keys_change_the_scale_the_smoothing_and_the_theme() {
     view.on_input(Input::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
     assert!(view.quit);
 }
+
+/// Runs on a CH-SIMS pickle, as `compare` finds them: label M (one run) against label T
+/// (two seeds).
+fn sims_comparison(tmp: &Path) -> Comparison {
+    use crate::compare::testing::write_run_of;
+    use crate::data::{MmsaKind, MmsaLabel};
+    let sims = |seed: u64, label: MmsaLabel| {
+        let mut s = spec(ModelKind::CmBert, ClsAudio::Zero, seed, 3);
+        s.data = "mmsa/sims.pkl".into();
+        s.label = label;
+        s
+    };
+    let m = tmp.join("m");
+    write_run_of(Some(MmsaKind::Sims), &m, &sims(1, MmsaLabel::M), 1.2, 3);
+    let seeds: Vec<Run> = (1..=2)
+        .map(|seed| {
+            let dir = tmp.join("t").join(format!("seed-{seed}"));
+            write_run_of(Some(MmsaKind::Sims), &dir, &sims(seed, MmsaLabel::T), 1.0, 3);
+            run(&dir)
+        })
+        .collect();
+    Comparison::new(vec![
+        ("runs/m".into(), Grouping::Single, vec![run(&m)]),
+        ("runs/t".into(), Grouping::Seeds, seeds),
+    ])
+}
+
+/// Before, a CH-SIMS run's table showed the paper's Acc2*, Acc7 (of labels in [-1, 1]) and
+/// unclipped MAE; now MMSA's SIMS figures, a narrow screen keeping Acc2, MAE and Corr
+/// longest (`compare --headless` and the files have Acc3 and Acc5 too).
+#[test]
+fn a_sims_comparison_shows_mmsas_sims_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let view = CompareView::new(sims_comparison(tmp.path()), Vec::new(), Theme::default());
+    for (w, h) in [(120, 40), (80, 24)] {
+        let (shown, _) = screen(&view, w, h);
+        assert!(shown.contains("test (MMSA CH-SIMS)"), "{shown}");
+        assert!(
+            shown.contains("label M, seed 1") && shown.contains("label T, seeds 1,2"),
+            "{shown}"
+        );
+        assert!(!shown.contains("Acc7") && !shown.contains("Acc2*"), "{shown}");
+        for name in ["Acc2", "MAE", "Corr"] {
+            assert!(shown.contains(name), "{name}: {shown}");
+        }
+        if w == 120 {
+            assert!(shown.contains("F1") && shown.contains("test loss"), "{shown}");
+        }
+        insta::assert_snapshot!(format!("compare_sims_{w}x{h}"), shown);
+    }
+}
