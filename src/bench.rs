@@ -2,14 +2,20 @@
 //! of a randomly initialised CM-BERT, batch 24 x length 50 by default, optionally against
 //! PyTorch (benches/torch_bench.py) measured in the same invocation, alternating A/B.
 
+mod report;
+mod torch;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
+
+pub use report::{format_report, Anchor, OursIsa, Report, Row, TorchTiming};
+pub use torch::{parse_answer, parse_hello, Precision, TorchConfig, TorchError, TorchMachine};
+use torch::{Torch, TorchStart};
 
 use crate::data::{Batch, Encoded, Example};
 use crate::model::{
@@ -66,26 +72,10 @@ pub struct BenchOptions {
     pub torch_script: PathBuf,
     /// Threads for both sides.
     pub threads: usize,
-}
-
-/// Median seconds of one operation for both implementations.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Row {
-    /// Model size name.
-    pub size: &'static str,
-    /// Operation timed: `forward`, or `train` (forward, backward, optimiser step).
-    pub op: &'static str,
-    /// Our median, seconds.
-    pub ours_median_s: f64,
-    /// PyTorch's median, seconds, when it was timed.
-    pub torch_median_s: Option<f64>,
-}
-
-impl Row {
-    /// Ours over PyTorch's time (below 1: ours is faster).
-    pub fn ratio(&self) -> Option<f64> {
-        self.torch_median_s.map(|t| self.ours_median_s / t)
-    }
+    /// With `Bf16`, PyTorch's bf16 autocast is timed too (ours stays float32: no bf16 path yet).
+    pub precision: Precision,
+    /// all-MiniLM-L6-v2's directory: MiniLM loads its weights on both sides (else random).
+    pub minilm_weights: Option<PathBuf>,
 }
 
 struct Ours {
@@ -96,10 +86,22 @@ struct Ours {
 }
 
 impl Ours {
-    fn new(size: ModelSize, batch: usize, len: usize) -> Result<Self> {
-        let cfg = size.config();
+    fn new(size: ModelSize, batch: usize, len: usize, weights: Option<&PathBuf>) -> Result<Self> {
+        let (cfg, tensors) = match weights {
+            // The encoder only, as `train` takes it: the head is new.
+            Some(dir) => {
+                let ckpt = crate::checkpoint::Checkpoint::load(dir, &Device::Cpu)?;
+                let tensors = ckpt
+                    .tensors
+                    .into_iter()
+                    .filter(|(k, _)| k.starts_with("bert."))
+                    .collect();
+                (ckpt.bert, tensors)
+            }
+            None => (size.config(), HashMap::new()),
+        };
         let head = HeadConfig::new(ModelKind::CmBert, ClsAudio::Zero, 5);
-        let store = ParamStore::new(HashMap::new(), 0, &Device::Cpu);
+        let store = ParamStore::new(tensors, 0, &Device::Cpu);
         let mut model = CmBert::load(store.var_builder(), &cfg, &head)?;
         // The paper recipe freezes the embeddings (as the PyTorch side does).
         model.bert.detach_embeddings();
@@ -185,60 +187,6 @@ fn synthetic_examples(batch: usize, len: usize, vocab: usize) -> Vec<Example> {
         .collect()
 }
 
-struct Torch {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Torch {
-    fn start(python: &PathBuf, script: &PathBuf, size: ModelSize, opts: &BenchOptions) -> Result<Self> {
-        let mut child = Command::new(python)
-            .arg(script)
-            .args([
-                "--size",
-                size.name(),
-                "--batch",
-                &opts.batch.to_string(),
-                "--len",
-                &opts.len.to_string(),
-            ])
-            .args(["--threads", &opts.threads.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot start {} {}", python.display(), script.display()))?;
-        let stdin = child.stdin.take().context("torch stdin")?;
-        let mut stdout = BufReader::new(child.stdout.take().context("torch stdout")?);
-        let mut line = String::new();
-        stdout.read_line(&mut line)?;
-        if line.trim() != "ready" {
-            bail!(
-                "{} did not start (is torch installed for {}?)",
-                script.display(),
-                python.display()
-            );
-        }
-        Ok(Self { child, stdin, stdout })
-    }
-
-    fn run(&mut self, op: &str) -> Result<f64> {
-        writeln!(self.stdin, "{op}")?;
-        let mut line = String::new();
-        self.stdout.read_line(&mut line)?;
-        line.trim()
-            .parse()
-            .with_context(|| format!("torch bench answered {line:?}"))
-    }
-}
-
-impl Drop for Torch {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.child.wait();
-    }
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -247,71 +195,82 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Gives the other side's worker threads time to stop spinning before we time ours.
 const SETTLE: Duration = Duration::from_millis(300);
 
-/// Times every size in `opts`, alternating with PyTorch when asked; progress goes to `log`.
-pub fn run(opts: &BenchOptions, log: &mut dyn Write) -> Result<Vec<Row>> {
+/// Times every size in `opts`, alternating with each PyTorch configuration when asked;
+/// progress goes to `log`.
+pub fn run(opts: &BenchOptions, log: &mut dyn Write) -> Result<Report> {
+    let configs = TorchConfig::for_precision(opts.precision);
     let mut rows = Vec::new();
+    let mut machine = None;
     for &size in &opts.sizes {
-        let mut ours = Ours::new(size, opts.batch, opts.len)?;
+        let weights = opts.minilm_weights.as_ref().filter(|_| size == ModelSize::Minilm);
+        // PyTorch first: a python without torch fails before minutes of our timings.
         let mut torch = match &opts.torch_python {
-            Some(python) => Some(Torch::start(python, &opts.torch_script, size, opts)?),
+            Some(python) => Some(Torch::start(&TorchStart {
+                python,
+                script: &opts.torch_script,
+                size: size.name(),
+                weights: weights.map(PathBuf::as_path),
+                batch: opts.batch,
+                len: opts.len,
+                threads: opts.threads,
+                configs: &configs,
+            })?),
             None => None,
         };
+        let mut ours = Ours::new(size, opts.batch, opts.len, weights)
+            .with_context(|| format!("cannot build our {} model", size.name()))?;
         for op in ["forward", "train"] {
-            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let mut a = Vec::new();
+            let mut b: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
             for i in 0..opts.warmup + opts.iters {
                 let t_ours = if op == "forward" {
                     ours.forward()?
                 } else {
                     ours.train()?
                 };
-                let t_torch = match torch.as_mut() {
-                    Some(t) => {
+                let mut line = format!("  {} {op} #{i}: ours {t_ours:.3} s", size.name());
+                if let Some(t) = torch.as_mut() {
+                    for (c, times) in configs.iter().zip(&mut b) {
                         std::thread::sleep(SETTLE);
-                        let s = t.run(op)?;
-                        std::thread::sleep(SETTLE);
-                        Some(s)
+                        let s = t.run(op, *c)?;
+                        line += &format!(", {} {s:.3} s", c.name());
+                        if i >= opts.warmup {
+                            times.push(s);
+                        }
                     }
-                    None => None,
-                };
+                    std::thread::sleep(SETTLE);
+                }
                 if i >= opts.warmup {
                     a.push(t_ours);
-                    b.extend(t_torch);
                 }
-                writeln!(
-                    log,
-                    "  {} {op} #{i}: ours {t_ours:.3} s{}",
-                    size.name(),
-                    t_torch.map(|t| format!(", torch {t:.3} s")).unwrap_or_default()
-                )?;
+                writeln!(log, "{line}")?;
             }
-            rows.push(Row {
-                size: size.name(),
-                op,
-                ours_median_s: median(a),
-                torch_median_s: (!b.is_empty()).then(|| median(b)),
-            });
+            let timings = configs
+                .iter()
+                .zip(b)
+                .filter(|(_, times)| !times.is_empty())
+                .map(|(&config, times)| TorchTiming {
+                    config,
+                    median_s: median(times),
+                })
+                .collect();
+            rows.push(Row::new(size.name(), op, median(a), timings));
         }
+        machine = machine.or(torch.map(|t| t.machine.clone()));
     }
-    Ok(rows)
-}
-
-/// The rows as an aligned text table.
-pub fn format_table(rows: &[Row]) -> String {
-    let mut out = format!(
-        "{:<10} {:<8} {:>12} {:>14} {:>12}\n",
-        "size", "op", "ours median", "torch median", "ours/torch"
-    );
-    for r in rows {
-        let torch = r.torch_median_s.map_or("-".to_string(), |t| format!("{t:.3} s"));
-        let ratio = r.ratio().map_or("-".to_string(), |x| format!("{x:.2}"));
-        out += &format!(
-            "{:<10} {:<8} {:>12} {:>14} {:>12}\n",
-            r.size,
-            r.op,
-            format!("{:.3} s", r.ours_median_s),
-            torch,
-            ratio
-        );
-    }
-    out
+    Ok(Report {
+        cpu: report::cpu_name(),
+        ours: OursIsa::detect(),
+        torch: machine,
+        threads: opts.threads,
+        batch: opts.batch,
+        len: opts.len,
+        iters: opts.iters,
+        precision: opts.precision,
+        minilm_weights: opts
+            .minilm_weights
+            .as_ref()
+            .map_or("random".to_string(), |d| d.display().to_string()),
+        rows,
+    })
 }

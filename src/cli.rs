@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::attention::{Level, Matrix};
-use crate::bench::ModelSize;
+use crate::bench::{ModelSize, Precision};
 use crate::data::{MmsaLabel, Split};
 use crate::device::DeviceSpec;
 use crate::export::through_training::StepPick;
@@ -68,6 +68,11 @@ cli_values!(ModelSize {
     Minilm => "minilm", "all-MiniLM-L6-v2: 6 layers, hidden 384";
     BertBase => "bert-base", "bert-base-uncased: 12 layers, hidden 768";
     Tiny => "tiny", "2 layers, hidden 32 (smoke test)";
+});
+
+cli_values!(Precision {
+    F32 => "f32", "float32 on both sides";
+    Bf16 => "bf16", "Also PyTorch under bf16 autocast (ours stays float32: it has no bf16 path yet)";
 });
 
 cli_values!(Format {
@@ -394,7 +399,14 @@ pub struct BenchArgs {
     /// Threads for both sides (sets RAYON_NUM_THREADS for ours).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Print the table as JSON instead.
+    /// Arithmetic to compare: with bf16, PyTorch's bf16 autocast is timed as well.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub precision: Precision,
+    /// all-MiniLM-L6-v2's directory (scripts/fetch-minilm.sh): MiniLM loads its weights on both
+    /// sides instead of random ones.
+    #[arg(long, value_name = "DIR")]
+    pub minilm: Option<PathBuf>,
+    /// Print the report as JSON instead.
     #[arg(long)]
     pub json: bool,
 }

@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::cli::BenchArgs;
 
-/// Runs `cmbert-tui bench` and prints the table (or JSON).
+/// Runs `cmbert-tui bench` and prints the report (or JSON).
 pub fn run(args: BenchArgs) -> Result<()> {
     // Must happen before candle starts its thread pools.
     std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
@@ -17,12 +17,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
         torch_python: args.torch,
         torch_script: args.torch_script,
         threads: args.threads,
+        precision: args.precision,
+        minilm_weights: args.minilm,
     };
-    let rows = crate::bench::run(&opts, &mut std::io::stderr())?;
+    let report = crate::bench::run(&opts, &mut std::io::stderr())?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", crate::bench::format_table(&rows));
+        print!("{}", crate::bench::format_report(&report));
     }
     Ok(())
 }
