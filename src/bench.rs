@@ -178,7 +178,7 @@ fn synthetic_examples(batch: usize, len: usize, vocab: usize) -> Vec<Example> {
             };
             Example {
                 text: String::new(),
-                encoded,
+                encoded: encoded.into(),
                 audio: audio.get(b).cloned().unwrap_or_else(|| vec![0.0; len * 5]).into(),
                 label: 0.5,
                 id: None,

@@ -145,7 +145,7 @@ fn word_level_audio_for_chinese_text_has_a_vector_per_character() {
     let per_character = jsonl(&["我", "很", "喜", "欢"]);
     let dataset = cmbert::data::Dataset::load(&data, Some(&per_character), &encoder, 1).unwrap();
     let example = &dataset.splits[0][0];
-    assert_eq!(example.encoded.tokens, ["[CLS]", "我", "很", "喜", "欢", "[SEP]"]);
+    assert_eq!(example.encoded.tokens(), ["[CLS]", "我", "很", "喜", "欢", "[SEP]"]);
     let audio = &example.audio[..6];
     assert!(audio[0] == 0.0 && audio[5] == 0.0, "{audio:?}");
     assert!(

@@ -57,7 +57,7 @@ fn same_seed_same_bytes_and_loads_through_the_normal_paths() {
         .splits
         .iter()
         .flatten()
-        .flat_map(|e| &e.encoded.tokens)
+        .flat_map(|e| e.encoded.tokens())
         .filter(|t| *t == "[UNK]")
         .count();
     assert_eq!(unknown, 0, "the scratch vocabulary covers the lexicon");

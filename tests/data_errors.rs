@@ -308,10 +308,10 @@ fn word_level_jsonl_aligns_and_checks_words() {
     let ds = Dataset::load(&data, Some(&path), &encoder, 5).unwrap();
     assert_eq!(ds.audio.dim, 3);
     let ex = &ds.split(Split::Train)[0];
-    for (t, word) in ex.encoded.token_words.iter().enumerate() {
+    for (t, word) in ex.encoded.token_words().into_iter().enumerate() {
         let v = &ex.audio[t * 3..t * 3 + 3];
         match word {
-            Some(w) => assert_eq!(v, &[*w as f32 + 1.0, 0.5, -0.5]),
+            Some(w) => assert_eq!(v, &[w as f32 + 1.0, 0.5, -0.5]),
             None => assert_eq!(v, &[0.0, 0.0, 0.0], "[CLS]/[SEP] get zeros"),
         }
     }

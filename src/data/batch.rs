@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use candle_core::{Device, Result, Tensor};
 
-use super::tokenize::Encoded;
+use super::packed::Packed;
 use crate::model::Inputs;
 
 /// One utterance ready for the model.
@@ -18,8 +18,8 @@ use crate::model::Inputs;
 pub struct Example {
     /// The utterance's text.
     pub text: String,
-    /// Its tokens and ids.
-    pub encoded: Encoded,
+    /// Its tokens and ids, kept compact (see [`Packed`]); its words are [`Example::words`].
+    pub encoded: Packed,
     /// Token-aligned audio, `max_len * audio_dim` values, row-major.
     pub audio: AudioRow,
     /// Sentiment label in [-3, 3]; NaN for an unlabelled recording.
@@ -27,6 +27,16 @@ pub struct Example {
     /// The utterance's id in its file (an MMSA pickle's `id`, a TSV's `id` column), kept for
     /// predictions.
     pub id: Option<String>,
+}
+
+impl Example {
+    /// The words of its text (as [`Encoded::words`](super::Encoded::words) had them).
+    pub fn words(&self) -> Vec<String> {
+        super::tokenize::words(&self.text)
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
 }
 
 /// Examples stacked into the model's input tensors.
@@ -42,15 +52,9 @@ impl Batch {
     /// Stacks `examples` (all of one length) on `device`.
     pub fn new(examples: &[&Example], audio_dim: usize, device: &Device) -> Result<Self> {
         let b = examples.len();
-        let l = examples.first().map_or(0, |e| e.encoded.input_ids.len());
-        let ids: Vec<u32> = examples
-            .iter()
-            .flat_map(|e| e.encoded.input_ids.iter().copied())
-            .collect();
-        let mask: Vec<f32> = examples
-            .iter()
-            .flat_map(|e| e.encoded.attention_mask.iter().copied())
-            .collect();
+        let l = examples.first().map_or(0, |e| e.encoded.max_len());
+        let ids: Vec<u32> = examples.iter().flat_map(|e| e.encoded.input_ids()).collect();
+        let mask: Vec<f32> = examples.iter().flat_map(|e| e.encoded.attention_mask()).collect();
         let audio: Vec<f32> = examples.iter().flat_map(|e| e.audio.iter().copied()).collect();
         let labels: Vec<f32> = examples.iter().map(|e| e.label).collect();
         Ok(Self {

@@ -160,7 +160,7 @@ impl Dataset {
                 };
                 examples.push(Example {
                     text: row.text,
-                    encoded,
+                    encoded: encoded.into(),
                     audio,
                     label: row.label,
                     id: row.id,
@@ -232,7 +232,7 @@ impl Dataset {
                 };
                 examples.push(Example {
                     text,
-                    encoded,
+                    encoded: encoded.into(),
                     audio,
                     label,
                     id,
@@ -294,7 +294,7 @@ impl Dataset {
         let audio = expand_words(features, &encoded, dim).into();
         let example = Example {
             text,
-            encoded,
+            encoded: encoded.into(),
             audio,
             label: f32::NAN,
             id: None,

@@ -120,7 +120,7 @@ pub struct OutOfVocabulary {
 /// Checks every token id of `examples` against the embedding table's `vocab_size`.
 pub fn check_token_ids(examples: &[Example], vocab_size: usize) -> std::result::Result<(), OutOfVocabulary> {
     for (index, e) in examples.iter().enumerate() {
-        if let Some(&id) = e.encoded.input_ids.iter().find(|&&id| id as usize >= vocab_size) {
+        if let Some(&id) = e.encoded.ids().iter().find(|&&id| id as usize >= vocab_size) {
             return Err(OutOfVocabulary {
                 index,
                 text: e.text.clone(),
@@ -219,9 +219,9 @@ pub fn attention_snapshots(
             };
             let snapshot = AttentionSnapshot {
                 index,
-                tokens: example.encoded.tokens.clone(),
-                words: example.encoded.words.clone(),
-                token_words: example.encoded.token_words.clone(),
+                tokens: example.encoded.tokens().into_iter().map(String::from).collect(),
+                words: example.words(),
+                token_words: example.encoded.token_words(),
                 label: example.label,
                 prediction: out.score.get(row)?.to_scalar::<f32>()?,
                 prediction_without_audio: without_audio.score.get(row)?.to_scalar::<f32>()?,
