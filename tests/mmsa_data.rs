@@ -190,6 +190,26 @@ fn malformed() -> Vec<(&'static str, Py, &'static [&'static str])> {
         v,
         &["train[\"raw_text\"][1]: expected a string, found numpy.ndarray"],
     ));
+    // Python writes a lone surrogate (U+DC80) as these bytes; read lossily they would be
+    // U+FFFD and train as [UNK].
+    let mut v = good();
+    v.entry("valid").set(
+        "raw_text",
+        Py::List(vec![Py::str("a"), Py::RawStr(b"bad \xed\xb2\x80 text".to_vec())]),
+    );
+    cases.push((
+        "a text with a lone surrogate",
+        v,
+        &["valid[\"raw_text\"][1]: not valid UTF-8"],
+    ));
+    let mut v = good();
+    v.entry("test")
+        .set("raw_text", Py::List(vec![Py::Bytes(b"caf\xe9".to_vec()), Py::str("b")]));
+    cases.push((
+        "bytes that are not UTF-8",
+        v,
+        &["test[\"raw_text\"][0]: not valid UTF-8"],
+    ));
     let mut v = good();
     v.entry("train")
         .set("audio", Py::F32(vec![4, 20, DIM], vec![0.0; 4 * 20 * DIM]));

@@ -261,13 +261,27 @@ fn strings(path: &Path, split: &str, key: &str, v: &PyValue) -> Result<Vec<Strin
     items
         .iter()
         .enumerate()
-        .map(|(j, item)| match item {
-            PyValue::Str(s) => Ok(s.clone()),
-            PyValue::Bytes(b) => Ok(String::from_utf8_lossy(b).into_owned()),
-            other => Err(DataError::file(
-                path,
-                format!("{split}[{key:?}][{j}]: expected a string, found {}", other.type_name()),
-            )),
+        .map(|(j, item)| {
+            let not_utf8 = || {
+                DataError::file(
+                    path,
+                    format!(
+                        "{split}[{key:?}][{j}]: not valid UTF-8 (a lone surrogate or a byte of another encoding); \
+                         re-save the file with the text as valid Unicode"
+                    ),
+                )
+            };
+            match item {
+                // The pickle reader reads a `str` that is not UTF-8 with U+FFFD in place of
+                // the bad bytes; a transcript holding one would train as [UNK]s.
+                PyValue::Str(s) if s.contains(char::REPLACEMENT_CHARACTER) => Err(not_utf8()),
+                PyValue::Str(s) => Ok(s.clone()),
+                PyValue::Bytes(b) => String::from_utf8(b.clone()).map_err(|_| not_utf8()),
+                other => Err(DataError::file(
+                    path,
+                    format!("{split}[{key:?}][{j}]: expected a string, found {}", other.type_name()),
+                )),
+            }
         })
         .collect()
 }

@@ -8,6 +8,11 @@
 #[derive(Debug, Clone)]
 pub enum Py {
     Str(String),
+    /// A `str` written as these bytes (Python's `surrogatepass` writes a lone surrogate as
+    /// bytes that are not UTF-8).
+    RawStr(Vec<u8>),
+    /// A `bytes`.
+    Bytes(Vec<u8>),
     List(Vec<Py>),
     Dict(Vec<(String, Py)>),
     /// A float32 array: shape and values in C order.
@@ -93,6 +98,16 @@ fn write(out: &mut Vec<u8>, v: &Py) {
             out.push(b'X');
             out.extend((s.len() as u32).to_le_bytes());
             out.extend(s.as_bytes());
+        }
+        Py::RawStr(b) => {
+            out.push(b'X');
+            out.extend((b.len() as u32).to_le_bytes());
+            out.extend(b);
+        }
+        Py::Bytes(b) => {
+            out.push(b'B');
+            out.extend((b.len() as u32).to_le_bytes());
+            out.extend(b);
         }
         Py::List(items) => {
             out.push(b']');
