@@ -1,5 +1,6 @@
 //! Named worker threads whose panic comes back as an error value: the one way the crate
-//! spawns, joins and maps the panic of a worker (the trainer, the inspector).
+//! spawns, joins and maps the panic of a worker (the trainer, the inspector), and of the
+//! detached threads that outlive any scope (the terminal's input reader, the signal watcher).
 //!
 //! The panic is caught on the worker's own thread, so that the caller can also be told at
 //! once (`on_panic`, e.g. an `Event::Failed` the app shows) rather than only at the join.
@@ -69,6 +70,23 @@ pub fn spawn_scoped<'scope, 'env, R: Send + 'scope>(
     }
 }
 
+/// Runs `work` on a detached thread named `name`, for a thread that must outlive any scope:
+/// one blocked in the terminal or in `sigwait` cannot be joined on demand. A panic in `work`
+/// is caught there and `on_panic` hears of it on that thread. Unlike [`spawn_scoped`], a
+/// thread the OS refuses is an error the caller may ignore (the app then runs without it).
+pub fn spawn_detached(
+    name: &str,
+    work: impl FnOnce() + Send + 'static,
+    on_panic: impl FnOnce(&Panicked) + Send + 'static,
+) -> std::io::Result<thread::JoinHandle<()>> {
+    let thread_name = name.to_string();
+    thread::Builder::new().name(name.into()).spawn(move || {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(work)) {
+            on_panic(&Panicked::new(&thread_name, payload.as_ref()));
+        }
+    })
+}
+
 impl<R> Handle<'_, R> {
     /// Whether the worker has returned (or panicked): `join` then does not wait.
     pub fn is_finished(&self) -> bool {
@@ -130,6 +148,20 @@ mod tests {
             outcome.unwrap_err().to_string(),
             "the inspector thread panicked: index out of bounds: the len is 3 but the index is 7"
         );
+    }
+
+    #[test]
+    fn a_detached_panic_is_heard_with_its_thread_name() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = spawn_detached(
+            "input",
+            || panic!("terminal gone"),
+            move |p| tx.send(p.clone()).unwrap(),
+        )
+        .unwrap();
+        handle.join().expect("the panic was caught on the thread");
+        let heard = rx.recv().unwrap();
+        assert_eq!(heard.to_string(), "the input thread panicked: terminal gone");
     }
 
     #[test]

@@ -53,6 +53,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use super::app::Input;
+use crate::worker;
 
 /// The signals that end the app; each otherwise kills the process with the terminal in raw
 /// mode on the alternate screen.
@@ -199,11 +200,18 @@ impl InputReader {
     pub fn start(read: fn(Sender<Input>, &AtomicBool), inputs: Sender<Input>) -> io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = thread::Builder::new().name("input".into()).spawn(move || {
-            let terminate = inputs.clone();
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(inputs, &flag)));
-            let _ = terminate.send(Input::Terminate);
-        })?;
+        let terminate = inputs.clone();
+        let on_panic = inputs.clone();
+        let thread = worker::spawn_detached(
+            "input",
+            move || {
+                read(inputs, &flag);
+                let _ = terminate.send(Input::Terminate);
+            },
+            move |_| {
+                let _ = on_panic.send(Input::Terminate);
+            },
+        )?;
         Ok(Self { stop, thread })
     }
 
@@ -317,11 +325,16 @@ fn watch_signals() {
         let Ok(mut signals) = signal_hook::iterator::Signals::new(SIGNALS) else {
             return;
         };
-        let _ = thread::Builder::new().name("signals".into()).spawn(move || {
-            for signal in signals.forever() {
-                on_signal(signal);
-            }
-        });
+        // A panic here (none is expected) leaves the default actions, as a failed start does.
+        let _ = worker::spawn_detached(
+            "signals",
+            move || {
+                for signal in signals.forever() {
+                    on_signal(signal);
+                }
+            },
+            |_| {},
+        );
     });
 }
 
