@@ -11,6 +11,7 @@ pub mod explorer;
 pub mod heatmap;
 mod help;
 mod layout;
+pub mod pair;
 pub mod loss;
 pub mod metrics;
 pub mod session;
