@@ -69,9 +69,14 @@ fn models() -> &'static Models {
             spec.out = Some(dir.path().join(name));
             let data = Dataset::load(&spec.data, spec.audio.as_deref(), &encoder, 5).unwrap();
             let scaling = data.audio.features.clone();
-            let mut trainer = Trainer::new(spec, &Checkpoint::load(&tiny_bert(), &Device::Cpu).unwrap(), 5, &Device::Cpu)
-                .unwrap()
-                .with_audio_features(scaling);
+            let mut trainer = Trainer::new(
+                spec,
+                &Checkpoint::load(&tiny_bert(), &Device::Cpu).unwrap(),
+                5,
+                &Device::Cpu,
+            )
+            .unwrap()
+            .with_audio_features(scaling);
             let (tx, _rx) = unbounded();
             let (_ctx, crx) = unbounded();
             trainer.run(&data, &tx, &crx).unwrap().expect("finished");
@@ -168,7 +173,10 @@ fn export_writes_one_figure_of_both_and_the_predictions_eval_gives() {
     let bytes = std::fs::read(&png).unwrap();
     let reader = png::Decoder::new(std::io::Cursor::new(&bytes)).read_info().unwrap();
     let (w, h) = (reader.info().width, reader.info().height);
-    assert!(w >= 1600 && h > w / 2, "heatmaps and two contour panels under them: {w}x{h}");
+    assert!(
+        w >= 1600 && h > w / 2,
+        "heatmaps and two contour panels under them: {w}x{h}"
+    );
     let svg_path = tmp.path().join("pair.svg");
     cmbert::commands::export::run(export_args(&m.mean, &takes(), &svg_path)).unwrap();
     let svg = std::fs::read_to_string(&svg_path).unwrap();
@@ -288,7 +296,13 @@ fn open_shows_both_recordings_and_their_cls_rows() {
     let mut terminal = std::fs::File::from(master);
     let mut seen = Vec::new();
     let start = Instant::now();
-    let wanted = ["recordings (a pair)", "a.wav", "b.wav", "stress pair: A ", "[CLS] row of W_m"];
+    let wanted = [
+        "recordings (a pair)",
+        "a.wav",
+        "b.wav",
+        "stress pair: A ",
+        "[CLS] row of W_m",
+    ];
     let shown = |seen: &[u8]| {
         let text = String::from_utf8_lossy(seen).into_owned();
         wanted.iter().all(|w| text.contains(w))

@@ -76,6 +76,8 @@ pub fn run(args: OpenArgs) -> Result<()> {
     if data.recordings.len() == 2 {
         let pair = super::export::pair::stress_pair(&trained, &data, args.eval_batch_size, &device)?;
         app.show_pair(pair);
+        // The pair is what was asked to see; the run's curves are one key away (`1`).
+        app.screen = Screen::Attention;
     }
     let record = (trained.checkpoint.meta.as_ref()).and_then(|m| TrainingRecord::from_meta(m).ok().flatten());
     let inspector = Inspector {
@@ -251,7 +253,11 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
         snapshot: inspection.snapshot,
         text,
         split,
-        recording: app.browser.recordings.get(inspection.snapshot.index).map(PathBuf::as_path),
+        recording: app
+            .browser
+            .recordings
+            .get(inspection.snapshot.index)
+            .map(PathBuf::as_path),
     }];
     let e = &app.explorer;
     let style = Style {

@@ -630,7 +630,12 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
             [] => Ok(()),
             [(x, y)] => {
                 let r = width as i32;
-                self.rect((x - r / 2, y - r / 2), (x + r - r / 2, y + r - r / 2), color, Paint::Fill)
+                self.rect(
+                    (x - r / 2, y - r / 2),
+                    (x + r - r / 2, y + r - r / 2),
+                    color,
+                    Paint::Fill,
+                )
             }
             _ => self
                 .area

@@ -44,11 +44,7 @@ pub fn figure(pair: &Pair, labels: [&str; 2], header: &str) -> Result<Figure, Pa
             format!("prediction B − A: {:+.2}", pair.prediction_change()),
         ],
     };
-    let panels = side_by_side(
-        views,
-        [subtitle(0, &pair.a), subtitle(1, &pair.b)],
-        Some(difference),
-    );
+    let panels = side_by_side(views, [subtitle(0, &pair.a), subtitle(1, &pair.b)], Some(difference));
     let snap = &pair.a.snapshot;
     let name = pair.name();
     let label = crate::data::label_text(snap.label, 2);

@@ -50,9 +50,7 @@ pub fn same_words(takes: &[Take; 2]) -> bool {
 pub fn figure(takes: &[Take; 2], meta: &Meta) -> Result<Figure, ExportError> {
     // Word level with [CLS] and [SEP], as the paper's Figure 4.
     let (level, special) = (Level::Word, true);
-    let [va, vb] = takes
-        .each_ref()
-        .map(|t| view(t.snapshot, SHOWN, level, special));
+    let [va, vb] = takes.each_ref().map(|t| view(t.snapshot, SHOWN, level, special));
     let subtitle = |k: usize| {
         let s = takes[k].snapshot;
         vec![

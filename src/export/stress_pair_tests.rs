@@ -86,8 +86,14 @@ fn the_json_holds_both_predictions_and_cls_rows() {
     // Word level: [CLS] funny ok [SEP]; "funny" is fun + ##ny (0.5 + 0.2 in A).
     let row = |k: usize| -> Vec<(String, f64)> { serde_json::from_value(r[k]["cls_row"].clone()).unwrap() };
     let (a, b) = (row(0), row(1));
-    assert_eq!(a.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(), ["[CLS]", "funny", "ok", "[SEP]"]);
-    assert!((a[1].1 - 0.7).abs() < 1e-6 && (b[2].1 - 0.6).abs() < 1e-6, "{a:?} {b:?}");
+    assert_eq!(
+        a.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(),
+        ["[CLS]", "funny", "ok", "[SEP]"]
+    );
+    assert!(
+        (a[1].1 - 0.7).abs() < 1e-6 && (b[2].1 - 0.6).abs() < 1e-6,
+        "{a:?} {b:?}"
+    );
     assert_eq!(json["meta"]["checkpoint"], "runs/a/best");
     assert!(render(&t, &meta(), Format::Csv).is_err());
 }

@@ -164,10 +164,7 @@ impl PairPanel<'_> {
             short
         };
         let second = if self.pair.same_words() {
-            Line::styled(
-                "[CLS] weight per word; Δ = B − A",
-                Style::default().fg(theme.dim),
-            )
+            Line::styled("[CLS] weight per word; Δ = B − A", Style::default().fg(theme.dim))
         } else {
             Line::styled(
                 "the words differ: compared place by place (a/b where they differ)",
@@ -250,6 +247,8 @@ impl Widget for PairPanel<'_> {
             spans.extend(bar("B", row.b));
             if let Some(d) = row.moved() {
                 let tone = theme.diverging.at(0.5 + 0.5 * (d / max_moved).clamp(-1.0, 1.0));
+                // Below the last digit shown is no move: never "-0.000".
+                let d = if d.abs() < 5e-4 { 0.0 } else { d };
                 spans.push(Span::styled(format!(" Δ{d:+.3}"), Style::default().fg(color(tone))));
             }
             buf.set_line(inner.x, y, &Line::from(spans), inner.width);

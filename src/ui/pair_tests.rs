@@ -102,7 +102,10 @@ fn rows_compare_the_cls_weights_word_by_word() {
     assert!(!other.same_words());
     let rows = other.rows(Level::Word, false);
     assert_eq!(rows[1].label, "ok/fine");
-    assert_eq!((rows[2].label.as_str(), rows[2].a, rows[2].moved()), ("indeed", None, None));
+    assert_eq!(
+        (rows[2].label.as_str(), rows[2].a, rows[2].moved()),
+        ("indeed", None, None)
+    );
 }
 
 #[test]
@@ -125,7 +128,10 @@ fn the_pair_screen_lists_both_recordings_and_where_the_cls_row_moved() {
         assert!(ok.contains("Δ+0.500"), "{ok}");
     }
     let big = screen(120, 40, &app);
-    assert!(big.contains("A a.wav: prediction +0.85   B b.wav: prediction -0.40"), "{big}");
+    assert!(
+        big.contains("A a.wav: prediction +0.85   B b.wav: prediction -0.40"),
+        "{big}"
+    );
 }
 
 #[test]
@@ -141,7 +147,11 @@ fn keys_go_between_the_two_and_move_the_panel() {
     );
     assert_eq!(app.browser.name(Split::Test, 1), "b.wav");
     assert_eq!(app.on_key(KeyCode::Char(']')), []);
-    assert!(app.message.as_deref().unwrap().starts_with("2 recordings"), "{:?}", app.message);
+    assert!(
+        app.message.as_deref().unwrap().starts_with("2 recordings"),
+        "{:?}",
+        app.message
+    );
     assert_eq!(
         app.on_key(KeyCode::Up),
         [Command::Watch {

@@ -164,7 +164,13 @@ fn stem_of(wav: &Path) -> String {
         .file_stem()
         .map_or_else(|| "recording".into(), |s| s.to_string_lossy().into_owned());
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 

@@ -186,7 +186,11 @@ pub(super) fn layout(
         });
     }
     // As after a row of heatmaps: the figure's bottom margin follows one ROW_GAP up.
-    let end = if out.is_empty() { y } else { y - PANEL_GAP + super::ROW_GAP };
+    let end = if out.is_empty() {
+        y
+    } else {
+        y - PANEL_GAP + super::ROW_GAP
+    };
     (out, end)
 }
 
@@ -231,7 +235,14 @@ pub(super) fn draw<DB: DrawingBackend>(
         for (v, text) in ticks(scale) {
             let y = b.y_of(scale, v);
             pen.line((b.x - TICK_LEN, y), (b.x - 1, y), INK)?;
-            pen.text(&text, (b.x - TICK_LEN - 4, y), TICK, INK, HPos::Right, Direction::Across)?;
+            pen.text(
+                &text,
+                (b.x - TICK_LEN - 4, y),
+                TICK,
+                INK,
+                HPos::Right,
+                Direction::Across,
+            )?;
         }
         let mid = b.y + b.h / 2;
         pen.text(name, (b.x - AXIS_W + 12, mid), TICK, INK, HPos::Center, Direction::Up)?;

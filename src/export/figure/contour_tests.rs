@@ -18,10 +18,7 @@ fn contour() -> Contour {
                 _ => None,
             })
             .collect(),
-        energy: times
-            .iter()
-            .map(|&t| if in_word(t) { -20.0 } else { -120.0 })
-            .collect(),
+        energy: times.iter().map(|&t| if in_word(t) { -20.0 } else { -120.0 }).collect(),
         times,
         words: vec![("funny".into(), 0.1, 0.5), ("ok".into(), 0.7, 1.1)],
     }
@@ -102,7 +99,10 @@ fn the_panel_draws_f0_where_voiced_energy_everywhere_and_the_word_spans() {
     let axes = Axes::of(std::slice::from_ref(&c));
     // Frame 30 (0.305 s, "funny", 220.5 Hz) is on the F0 line; frame 60 (0.605 s, the
     // pause) has no F0 anywhere in its column.
-    let (x, y) = (at.f0.x_of(axes.seconds, c.times[30]), at.f0.y_of(axes.f0, c.f0[30].unwrap()));
+    let (x, y) = (
+        at.f0.x_of(axes.seconds, c.times[30]),
+        at.f0.y_of(axes.f0, c.f0[30].unwrap()),
+    );
     assert_eq!(pixel((x, y)), ink(F0_INK));
     let x = at.f0.x_of(axes.seconds, c.times[60]);
     assert!((at.f0.y..at.f0.y + at.f0.h).all(|y| pixel((x, y)) != ink(F0_INK)));
@@ -120,7 +120,14 @@ fn the_panel_draws_f0_where_voiced_energy_everywhere_and_the_word_spans() {
     }
 
     let svg = fig.svg().unwrap();
-    for text in ["A: a.wav", "F0 (Hz)", "energy (dB)", "time (s)", ">\nfunny\n<", ">\nok\n<"] {
+    for text in [
+        "A: a.wav",
+        "F0 (Hz)",
+        "energy (dB)",
+        "time (s)",
+        ">\nfunny\n<",
+        ">\nok\n<",
+    ] {
         assert!(svg.contains(text), "{text} in the SVG");
     }
 }
@@ -128,14 +135,14 @@ fn the_panel_draws_f0_where_voiced_energy_everywhere_and_the_word_spans() {
 #[test]
 fn labels_wider_than_their_span_take_two_lines() {
     let mut c = contour();
-    c.words = vec![
-        ("extraordinarily".into(), 0.1, 0.12),
-        ("long".into(), 0.12, 0.14),
-    ];
+    c.words = vec![("extraordinarily".into(), 0.1, 0.12), ("long".into(), 0.12, 0.14)];
     let fig = Figure::with_contours("header", vec![row()], vec![c]).unwrap();
     let at = &fig.layout().contours[0];
     assert!(at.staggered);
     let plain = Figure::with_contours("header", vec![row()], vec![contour()]).unwrap();
     let plain = &plain.layout().contours[0];
-    assert!(at.f0.y - at.words_y > plain.f0.y - plain.words_y, "room for the second line");
+    assert!(
+        at.f0.y - at.words_y > plain.f0.y - plain.words_y,
+        "room for the second line"
+    );
 }
