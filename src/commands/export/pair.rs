@@ -45,19 +45,27 @@ fn snapshots(trained: &Trained, data: &Dataset, batch: usize, device: &Device) -
 pub fn run(args: &ExportArgs, takes: &[Take; 2]) -> Result<()> {
     let input = &args.input;
     let outs = outputs(args, takes)?;
+    let (left, right) = (crate::attention::Matrix::AlphaT, crate::attention::Matrix::WM);
+    let word = crate::attention::Level::Word;
+    if args.left != left || args.right != right || args.level != word || args.hide_special || args.theme != "paper" {
+        eprintln!(
+            "note: a stress pair's figure shows W_m at word level with [CLS] and [SEP] (the row that is scored), in \
+the paper's colours; --left, --right, --level, --hide-special and --theme do not apply to it"
+        );
+    }
     let device = input.device.open()?;
     let trained = Trained::open(&input.checkpoint, &device)?;
     let data = trained.recordings(takes)?;
     let snapshots = snapshots(&trained, &data, input.eval_batch_size, &device)?;
     let set = feature_set(&trained)?;
-    let contours = [0, 1].map(|k| contour(&takes[k], &set));
-    let [ca, cb] = contours;
-    let figure_takes = [(0, ca?), (1, cb?)].map(|(k, contour)| stress_pair::Take {
+    let [ca, cb] = [contour(&takes[0], &set)?, contour(&takes[1], &set)?];
+    let take = |k: usize, contour| stress_pair::Take {
         wav: &takes[k].wav,
         words: &takes[k].words,
         snapshot: &snapshots[k],
         contour,
-    });
+    };
+    let figure_takes = [take(0, ca), take(1, cb)];
     if !stress_pair::same_words(&figure_takes) {
         eprintln!(
             "note: the two recordings' words differ (A: \"{}\", B: \"{}\"): drawn side by side without a difference",
