@@ -304,7 +304,9 @@ above, only --theme applies to it.
 Examples:
   cmbert-tui open runs/zero
   cmbert-tui open runs/zero/last --split dev
-  cmbert-tui open runs/zero runs/learned     (as `cmbert-tui compare runs/zero runs/learned`)"
+  cmbert-tui open runs/zero runs/learned     (as `cmbert-tui compare runs/zero runs/learned`)
+  cmbert-tui open runs/learned --wav a.wav --words a.TextGrid --wav b.wav --words b.TextGrid
+                                             (a stress pair: both, and where [CLS] moved)"
 )]
 pub struct OpenArgs {
     /// A run directory (its best/ is opened) or a checkpoint: ours (best/ or last/ of a run)
@@ -347,18 +349,64 @@ pub struct OpenArgs {
     pub look: LookArgs,
 }
 
-/// One recording instead of a dataset: its features are extracted as the checkpoint's
-/// training features were (feature set and scaling stored in the checkpoint).
-#[derive(Debug, Clone, Args)]
+/// One recording (or a stress pair of two) instead of a dataset: their features are extracted
+/// as the checkpoint's training features were (feature set and scaling stored in the
+/// checkpoint).
+#[derive(Debug, Clone, Default, Args)]
 pub struct RecordingArgs {
     /// A WAV recording to run the model on (needs --words; the checkpoint must have been
-    /// trained on `cmbert-tui features` output).
+    /// trained on `cmbert-tui features` output). Twice, each followed by its --words, for a
+    /// stress pair (the same words, the stress elsewhere): `open` lists both with the [CLS]
+    /// row of W_m of each; `export` writes one figure of both (their W_m, B − A, and each
+    /// one's F0 and energy word by word; PNG, SVG and JSON, or the --out file).
     #[arg(long, value_name = "FILE.wav", requires = "words", conflicts_with_all = ["data", "audio", "zero_audio", "label", "split"])]
-    pub wav: Option<PathBuf>,
+    pub wav: Vec<PathBuf>,
     /// The recording's word timings: a TextGrid ("words" tier), CSV (word,start,end) or JSON.
-    /// Its words are the transcript.
+    /// Its words are the transcript. One per --wav, in the same order.
     #[arg(long, value_name = "FILE", requires = "wav")]
-    pub words: Option<PathBuf>,
+    pub words: Vec<PathBuf>,
+}
+
+/// One recording and its word timings (`--wav FILE --words FILE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Take {
+    /// The WAV file.
+    pub wav: PathBuf,
+    /// Its word timings.
+    pub words: PathBuf,
+}
+
+/// At most this many recordings at once: one, or a stress pair.
+pub const MAX_TAKES: usize = 2;
+
+impl RecordingArgs {
+    /// The recordings given, each --wav with the --words of the same position: none (a
+    /// dataset), one, or a pair. Unequal counts or more than a pair are refused, naming them.
+    pub fn takes(&self) -> Result<Vec<Take>, String> {
+        if self.wav.len() != self.words.len() {
+            return Err(format!(
+                "{} --wav but {} --words: give each recording's timings after it \
+(--wav A.wav --words A.TextGrid --wav B.wav --words B.TextGrid)",
+                self.wav.len(),
+                self.words.len()
+            ));
+        }
+        if self.wav.len() > MAX_TAKES {
+            return Err(format!(
+                "{} recordings: --wav takes one recording, or two for a stress pair",
+                self.wav.len()
+            ));
+        }
+        Ok(self
+            .wav
+            .iter()
+            .zip(&self.words)
+            .map(|(wav, words)| Take {
+                wav: wav.clone(),
+                words: words.clone(),
+            })
+            .collect())
+    }
 }
 
 /// How the terminal app looks and where it exports.
@@ -878,7 +926,7 @@ mod tests {
         let Some(Command::Export(args)) = export.command else {
             panic!("export")
         };
-        assert_eq!(args.recording.wav.as_deref(), Some(std::path::Path::new("a.wav")));
+        assert_eq!(args.recording.wav, [std::path::Path::new("a.wav")]);
         assert!(parse("export --checkpoint c --data d --index 3").is_ok());
         assert!(parse("export --checkpoint c --data d").is_err(), "which utterance?");
         assert!(parse("export --checkpoint c --wav a.wav --words w --index 0").is_err());
@@ -899,5 +947,38 @@ mod tests {
         assert!(parse("open c --audio a --zero-audio").is_err());
         assert!(parse("train --device cuda:1 --headless").is_ok());
         assert!(parse("train --device tpu").is_err());
+    }
+
+    /// A stress pair: `--wav A --words A --wav B --words B`, each timing file with the
+    /// recording before it; counts that do not pair up are refused by `takes`, naming them.
+    #[test]
+    fn two_recordings_make_a_pair_in_order() {
+        let takes = |args: &str| {
+            let Some(Command::Open(open)) = parse(&format!("open c {args}")).unwrap().command else {
+                panic!("open")
+            };
+            open.recording.takes()
+        };
+        let pair = takes("--wav a.wav --words a.TextGrid --wav b.wav --words b.TextGrid").unwrap();
+        assert_eq!(
+            pair,
+            [
+                Take {
+                    wav: "a.wav".into(),
+                    words: "a.TextGrid".into()
+                },
+                Take {
+                    wav: "b.wav".into(),
+                    words: "b.TextGrid".into()
+                }
+            ]
+        );
+        assert_eq!(takes("").unwrap(), []);
+        let e = takes("--wav a.wav --words a.TextGrid --wav b.wav").unwrap_err();
+        assert!(e.starts_with("2 --wav but 1 --words"), "{e}");
+        let e = takes("--wav a --words a --wav b --words b --wav c --words c").unwrap_err();
+        assert!(e.contains("3 recordings"), "{e}");
+        assert!(parse("export --checkpoint c --wav a --words a --wav b --words b").is_ok());
+        assert!(parse("open c --wav a --words a --wav b --words b --split dev").is_err());
     }
 }

@@ -149,8 +149,8 @@ fn export_args(best: &Path, wav: &Path, words: &Path, out: &Path) -> ExportArgs 
             device: Default::default(),
         },
         recording: RecordingArgs {
-            wav: Some(wav.to_path_buf()),
-            words: Some(words.to_path_buf()),
+            wav: vec![wav.to_path_buf()],
+            words: vec![words.to_path_buf()],
         },
         index: None,
         figure4: false,

@@ -14,6 +14,7 @@ use crate::export::{self, CommandMeta, Format, Item, Meta, Source, Style};
 use crate::figure4;
 use crate::train::attention_snapshot;
 
+pub mod pair;
 mod through_training;
 
 /// Where exports go without `--out`, relative to the working directory.
@@ -32,6 +33,14 @@ pub fn run(args: ExportArgs) -> Result<()> {
     if !args.steps.is_empty() || args.frame_ms.is_some() {
         bail!("--steps and --frame-ms go with --through-training RUN (the attention a run recorded)");
     }
+    let takes = args.recording.takes().map_err(anyhow::Error::msg)?;
+    if let Ok(pair) = <&[_; 2]>::try_from(&takes[..]) {
+        if args.figure4 {
+            bail!("--figure4 needs CMU-MOSI's test split (--data), not recordings");
+        }
+        return pair::run(&args, pair);
+    }
+    let take = takes.first();
     let input = &args.input;
     let device = input.device.open()?;
     let format = args
@@ -43,15 +52,15 @@ pub fn run(args: ExportArgs) -> Result<()> {
     }
     let theme = crate::ui::Theme::load(&args.theme)?;
     let trained = Trained::open(&input.checkpoint, &device)?;
-    let (data, audio, split) = match (&args.recording.wav, &args.recording.words) {
-        (Some(wav), Some(words)) => {
+    let (data, audio, split) = match take {
+        Some(take) => {
             if args.figure4 {
                 bail!("--figure4 needs CMU-MOSI's test split (--data), not a recording");
             }
-            let data = trained.recording(wav, words)?;
-            (data, AudioUsed::Recording(wav.clone()), Split::Test)
+            let data = trained.recording(&take.wav, &take.words)?;
+            (data, AudioUsed::Recording(take.wav.clone()), Split::Test)
         }
-        _ => {
+        None => {
             let request = AudioRequest::from_flags(input.audio.as_deref(), input.zero_audio);
             let (data, audio) = trained.inputs_labelled(input.data.as_deref(), request, input.label)?;
             (data, audio, input.split)
@@ -65,7 +74,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             examples.len()
         ),
         Some(index) => vec![index],
-        None if args.recording.wav.is_some() => vec![0],
+        None if take.is_some() => vec![0],
         None => {
             let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
             figure4::find(&texts).map(Vec::from).or_else(|missing| {
@@ -103,7 +112,7 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
             snapshot,
             text: &examples[snapshot.index].text,
             split,
-            recording: args.recording.wav.as_deref(),
+            recording: take.map(|t| t.wav.as_path()),
         })
         .collect();
     let style = Style {
@@ -117,14 +126,14 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
     let meta = Meta {
         split,
         checkpoint: Some(input.checkpoint.clone()),
-        wav: args.recording.wav.clone(),
+        wav: take.map(|t| t.wav.clone()),
         source: Source::Command(CommandMeta {
             model: trained.head.model,
             cls_audio: trained.cls_audio(),
-            data: args.recording.wav.is_none().then(|| data.dir.clone()),
+            data: take.is_none().then(|| data.dir.clone()),
             audio: audio.path().map(Path::to_path_buf),
             audio_source: audio.source().name().into(),
-            words: args.recording.words.clone(),
+            words: take.map(|t| t.words.clone()),
             eval_batch_size: input.eval_batch_size,
         }),
     };
@@ -145,7 +154,7 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
         style.left,
         style.right,
         export::level_name(style.level),
-        match (args.recording.wav.is_some(), items.len()) {
+        match (take.is_some(), items.len()) {
             (true, _) => format!("the recording {}", items[0].name()),
             (false, 1) => format!("1 utterance of the {split} split"),
             (false, n) => format!("{n} utterances of the {split} split"),

@@ -163,6 +163,23 @@ impl Trained {
         )?)
     }
 
+    /// Recordings (`--wav A --words A [--wav B --words B]`) as one dataset, their
+    /// utterances in the test split in the order given ([`Trained::recording`] each). A pair
+    /// whose words differ is run all the same (`open` and `export` say so).
+    pub fn recordings(&self, takes: &[crate::cli::Take]) -> Result<Dataset> {
+        let mut data: Option<Dataset> = None;
+        for take in takes {
+            let one = self
+                .recording(&take.wav, &take.words)
+                .with_context(|| format!("the recording {}", take.wav.display()))?;
+            data = Some(match data {
+                Some(data) => data.and_recording(one),
+                None => one,
+            });
+        }
+        data.context("no recording given (--wav FILE --words FILE)")
+    }
+
     /// The data and audio to run this model on: the ones named, else the ones its training
     /// recorded (`inputs`), said on stderr; then loaded as [`Trained::dataset`] does. An MMSA
     /// pickle is scored against the label the run trained on.

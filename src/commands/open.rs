@@ -32,6 +32,8 @@ pub fn run(args: OpenArgs) -> Result<()> {
     if !args.more.is_empty() {
         return super::compare::run(comparison(args));
     }
+    // Before the terminal check, so that a script learns of unpaired recordings first.
+    let takes = args.recording.takes().map_err(anyhow::Error::msg)?;
     if !std::io::stdout().is_terminal() {
         bail!("`open` needs a terminal; for scripts use `cmbert-tui eval` or `cmbert-tui export`");
     }
@@ -49,12 +51,9 @@ pub fn run(args: OpenArgs) -> Result<()> {
     }
     let device = args.device.open()?;
     let trained = Trained::open(&args.checkpoint, &device)?;
-    let (data, audio) = match (&args.recording.wav, &args.recording.words) {
-        (Some(wav), Some(words)) => {
-            let data = trained.recording(wav, words)?;
-            (data, AudioUsed::Recording(wav.clone()))
-        }
-        _ => {
+    let (data, audio) = match takes.first() {
+        Some(first) => (trained.recordings(&takes)?, AudioUsed::Recording(first.wav.clone())),
+        None => {
             let request = AudioRequest::from_flags(args.audio.as_deref(), args.zero_audio);
             trained.inputs_labelled(args.data.as_deref(), request, args.label)?
         }
@@ -74,6 +73,12 @@ pub fn run(args: OpenArgs) -> Result<()> {
         checkpoint: Some(args.checkpoint.display().to_string()),
     };
     let mut app = opened_app(&args.checkpoint, info, &data, args.split, theme);
+    if data.recordings.len() == 2 {
+        let pair = super::export::pair::stress_pair(&trained, &data, args.eval_batch_size, &device)?;
+        app.show_pair(pair);
+        // The pair is what was asked to see; the run's curves are one key away (`1`).
+        app.screen = Screen::Attention;
+    }
     let record = (trained.checkpoint.meta.as_ref()).and_then(|m| TrainingRecord::from_meta(m).ok().flatten());
     let inspector = Inspector {
         model: &trained.model,
@@ -95,7 +100,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
 /// read is one warning line; the app opens all the same.
 pub fn opened_app(path: &Path, info: RunInfo, data: &Dataset, split: Split, theme: Theme) -> App {
     let mut app = explorer(run_state(path, info), data, split, theme);
-    if data.recording.is_none() {
+    if data.recordings.is_empty() {
         let (timeline, warning) = Timeline::of_run(run_dir(path));
         app.explorer.timeline = timeline;
         if let Some(warning) = warning {
@@ -182,12 +187,26 @@ pub fn run_state(path: &Path, info: RunInfo) -> RunState {
 /// The app's data line: the directory, the split sizes, and the audio the model runs on
 /// and why (`AudioUsed`).
 pub fn data_line(data: &Dataset, audio: &AudioUsed) -> String {
-    if let Some(wav) = &data.recording {
-        return format!(
-            "the recording {}; audio {}",
-            wav.display(),
-            audio.with_summary(&data.audio)
-        );
+    match &data.recordings[..] {
+        [] => {}
+        [wav] => {
+            return format!(
+                "the recording {}; audio {}",
+                wav.display(),
+                audio.with_summary(&data.audio)
+            )
+        }
+        [a, b, ..] => {
+            return format!(
+                "the stress pair A {} and B {}; audio measured from each ({})",
+                a.display(),
+                b.display(),
+                data.audio
+                    .features
+                    .as_ref()
+                    .map_or("?", |f| f.feature_set.name.as_str())
+            )
+        }
     }
     format!(
         "{} ({}/{}/{}); audio {}",
@@ -234,7 +253,11 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
         snapshot: inspection.snapshot,
         text,
         split,
-        recording: app.browser.recording.as_deref(),
+        recording: app
+            .browser
+            .recordings
+            .get(inspection.snapshot.index)
+            .map(PathBuf::as_path),
     }];
     let e = &app.explorer;
     let style = Style {
@@ -249,7 +272,7 @@ fn export_shown(app: &App, dir: &Path) -> Result<Vec<PathBuf>> {
     let meta = Meta {
         split,
         checkpoint: info.checkpoint.as_ref().map(PathBuf::from),
-        wav: app.browser.recording.clone(),
+        wav: app.browser.recordings.get(inspection.snapshot.index).cloned(),
         source: Source::App(AppMeta {
             run: info.run_name.clone(),
             model: info.model.map_or(String::new(), |m| m.to_string()),
@@ -445,7 +468,7 @@ mod tests {
     fn the_data_line_says_which_audio_the_model_runs_on_and_why() {
         let data = |file: Option<&str>| Dataset {
             dir: "corpus".into(),
-            recording: None,
+            recordings: Vec::new(),
             mmsa: None,
             splits: Default::default(),
             audio: crate::data::AudioSummary {

@@ -72,9 +72,10 @@ pub struct Dataset {
     pub splits: [Vec<Example>; 3],
     /// What the audio is, for reports.
     pub audio: AudioSummary,
-    /// `Some(wav)`: one recording (`--wav`), not a directory of splits; what names it on
-    /// screen and in export file names.
-    pub recording: Option<PathBuf>,
+    /// The recordings (`--wav`), one per utterance of the test split, when the data is one
+    /// recording or a stress pair, not a directory of splits: what names each on screen and
+    /// in export file names. Empty for a directory.
+    pub recordings: Vec<PathBuf>,
     /// `Some` when the data is an MMSA pickle: which family, so that its metrics are the
     /// ones MMSA reports for it (`train::Metrics::compute_for`).
     pub mmsa: Option<MmsaKind>,
@@ -180,7 +181,7 @@ impl Dataset {
             dir: dir.to_path_buf(),
             splits,
             audio,
-            recording: None,
+            recordings: Vec::new(),
             mmsa: None,
         })
     }
@@ -252,7 +253,7 @@ impl Dataset {
             dir: path.to_path_buf(),
             splits,
             audio,
-            recording: None,
+            recordings: Vec::new(),
             mmsa: Some(kind),
         })
     }
@@ -310,9 +311,19 @@ impl Dataset {
                 neg_inf_zeroed: 0,
                 features: Some(trained),
             },
-            recording: Some(wav.to_path_buf()),
+            recordings: vec![wav.to_path_buf()],
             mmsa: None,
         })
+    }
+
+    /// Two recordings as one dataset (`--wav A --words A --wav B --words B`): `other`'s
+    /// utterance after this one's in the test split, so that both are evaluated in one batch
+    /// as `eval` would. Both must be recordings scaled with the same checkpoint's features.
+    pub fn and_recording(mut self, other: Dataset) -> Self {
+        let [_, _, test] = other.splits;
+        self.splits[Split::Test.index()].extend(test);
+        self.recordings.extend(other.recordings);
+        self
     }
 }
 

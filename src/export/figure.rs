@@ -3,7 +3,8 @@
 //! `[CLS]` row (the one that is scored) marked, and a colour bar each. One drawing routine
 //! serves both plotters backends, so the SVG and the PNG are the same figure. Other figures
 //! of heatmaps (`export::pair`: two runs and their difference) lay out their own panels
-//! through [`Figure::from_rows`].
+//! through [`Figure::from_rows`]; a stress pair's figure (`export::stress_pair`) adds
+//! contour panels (`contour`: F0 and energy over time, per word) under its heatmaps.
 
 use plotters::backend::{BitMapBackend, DrawingBackend, SVGBackend};
 use plotters::coord::Shift;
@@ -11,6 +12,10 @@ use plotters::drawing::{DrawingArea, IntoDrawingArea};
 use plotters::element::{PathElement, Rectangle, Text};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{Color, FontDesc, FontFamily, FontStyle, FontTransform, RGBColor};
+
+mod contour;
+
+pub use contour::{Axes, Contour, ContourLayout, PlotBox, ENERGY_RANGE_DB};
 
 use super::text::{Faces, Font};
 use super::{scale, ExportError, Item, Meta, Style};
@@ -118,6 +123,8 @@ pub struct Layout {
     pub rows: Vec<RowLayout>,
     /// Column labels are drawn vertically when one does not fit a cell's width.
     pub rotated_columns: bool,
+    /// The contour panels under the rows, top to bottom (none but in a stress pair's figure).
+    pub contours: Vec<ContourLayout>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -170,6 +177,9 @@ pub struct Figure {
     /// Where each panel's subtitle is centred: over its heatmap, moved inwards where it
     /// would reach past the panel's room.
     subtitle_x: Vec<Vec<i32>>,
+    /// The contour panels under the rows, and the axes they share.
+    contours: Vec<Contour>,
+    axes: Axes,
 }
 
 impl Figure {
@@ -209,6 +219,16 @@ impl Figure {
     /// Lays out `rows` under the `header` line, each row's panels side by side; `Empty`
     /// without rows.
     pub(crate) fn from_rows(header: &str, rows: Vec<FigureRow>) -> Result<Self, ExportError> {
+        Self::with_contours(header, rows, Vec::new())
+    }
+
+    /// As [`Figure::from_rows`], with `contours` under the rows, across the figure's width,
+    /// on shared axes.
+    pub(crate) fn with_contours(
+        header: &str,
+        rows: Vec<FigureRow>,
+        contours: Vec<Contour>,
+    ) -> Result<Self, ExportError> {
         if rows.is_empty() {
             return Err(ExportError::Empty);
         }
@@ -219,6 +239,7 @@ impl Figure {
                     let labels = r.panels.iter().flat_map(|p| p.view.labels.iter().chain(&p.subtitle));
                     [(r.title)(&r.text)].into_iter().chain(labels.cloned())
                 }))
+                .chain(contours.iter().flat_map(contour::texts).map(String::from))
                 .collect::<Vec<_>>()
                 .iter()
                 .map(String::as_str),
@@ -324,6 +345,8 @@ impl Figure {
                 heatmaps,
             });
         }
+        let axes = Axes::of(&contours);
+        let (contour_layouts, y) = contour::layout(&contours, &axes, faces, MARGIN, width - 2 * MARGIN, y);
         let height = y - ROW_GAP + MARGIN;
         Ok(Self {
             faces,
@@ -335,8 +358,11 @@ impl Figure {
                 header_y,
                 rows: layouts,
                 rotated_columns: rotated,
+                contours: contour_layouts,
             },
             subtitle_x,
+            contours,
+            axes,
         })
     }
 
@@ -430,6 +456,9 @@ impl Figure {
                 self.heatmap(&pen, panel, map)?;
                 colour_bar(&pen, panel, map)?;
             }
+        }
+        for (c, at) in self.contours.iter().zip(&self.layout.contours) {
+            contour::draw(&pen, c, &self.axes, at)?;
         }
         Ok(())
     }
@@ -593,6 +622,26 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
         self.area
             .draw(&PathElement::new(vec![a, b], color.stroke_width(1)))
             .map_err(draw_error)
+    }
+
+    /// Segments through `points`, `width` pixels wide; a single point is a dot of that size.
+    pub(super) fn polyline(&self, points: &[(i32, i32)], color: RGBColor, width: u32) -> Result<(), ExportError> {
+        match points {
+            [] => Ok(()),
+            [(x, y)] => {
+                let r = width as i32;
+                self.rect(
+                    (x - r / 2, y - r / 2),
+                    (x + r - r / 2, y + r - r / 2),
+                    color,
+                    Paint::Fill,
+                )
+            }
+            _ => self
+                .area
+                .draw(&PathElement::new(points.to_vec(), color.stroke_width(width)))
+                .map_err(draw_error),
+        }
     }
 }
 

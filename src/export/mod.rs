@@ -7,6 +7,7 @@ pub mod figure;
 pub mod fonts;
 mod meta;
 pub mod pair;
+pub mod stress_pair;
 pub mod table;
 mod text;
 pub mod through_training;
@@ -228,6 +229,14 @@ pub fn write(items: &[Item], meta: &Meta, style: &Style, format: Format, path: &
         fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
     }
     atomic_write(path, &bytes)
+}
+
+/// Writes bytes already rendered to `path` (atomically, creating its directory).
+pub(crate) fn write_bytes(bytes: &[u8], path: &Path) -> Result<(), ExportError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
+    }
+    atomic_write(path, bytes)
 }
 
 /// Writes to a new file `dir/stem.ext` (or `stem-2.ext`, ...), creating `dir`; never replaces

@@ -6,7 +6,7 @@
 
 use super::figure::{Figure, FigureRow, Panel};
 use super::{ExportError, Format, Style};
-use crate::attention::Level;
+use crate::attention::{Level, View};
 use crate::colormap::Scale;
 use crate::compare::attention::{Pair, TokensDiffer, COMPARED};
 
@@ -26,39 +26,25 @@ pub fn figure(pair: &Pair, labels: [&str; 2], header: &str) -> Result<Figure, Pa
     // Word level with [CLS] and [SEP], as the paper's Figure 4.
     let (level, special) = (Level::Word, true);
     let diff = pair.difference(level, special)?;
-    let [va, vb] = pair.views(level, special);
-    let (lo, hi) = [va.range(), vb.range()]
-        .into_iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), r| {
-            (lo.min(r.0), hi.max(r.1))
-        });
-    let shared = Scale::for_range((lo, hi), false);
-    let style = Style::default();
-    let run = |k: usize, view, latest: &crate::compare::attention::Latest| {
+    let views = pair.views(level, special);
+    let subtitle = |k: usize, latest: &crate::compare::attention::Latest| {
         let s = &latest.snapshot;
-        let subtitle = vec![
+        vec![
             format!("{}: {}", ["A", "B"][k], labels[k]),
             format!(
                 "prediction {:+.2} (audio removed: {:+.2}), step {}",
                 s.prediction, s.prediction_without_audio, latest.step
             ),
-        ];
-        Panel::new(view, shared, style.sequential.clone(), subtitle)
+        ]
     };
-    let diff_scale = Scale::for_range(diff.range(), true);
-    let panels = vec![
-        run(0, va, &pair.a),
-        run(1, vb, &pair.b),
-        Panel::new(
-            diff,
-            diff_scale,
-            style.diverging.clone(),
-            vec![
-                format!("B − A: {} difference", COMPARED.name()),
-                format!("prediction B − A: {:+.2}", pair.prediction_change()),
-            ],
-        ),
-    ];
+    let difference = Difference {
+        view: diff,
+        subtitle: vec![
+            format!("B − A: {} difference", COMPARED.name()),
+            format!("prediction B − A: {:+.2}", pair.prediction_change()),
+        ],
+    };
+    let panels = side_by_side(views, [subtitle(0, &pair.a), subtitle(1, &pair.b)], Some(difference));
     let snap = &pair.a.snapshot;
     let name = pair.name();
     let label = crate::data::label_text(snap.label, 2);
@@ -74,6 +60,43 @@ pub fn figure(pair: &Pair, labels: [&str; 2], header: &str) -> Result<Figure, Pa
         panels,
     };
     Ok(Figure::from_rows(header, vec![row])?)
+}
+
+/// B − A of two views with the same labels, and the lines above it.
+pub(crate) struct Difference {
+    /// B's values minus A's.
+    pub view: View,
+    /// Its subtitle.
+    pub subtitle: Vec<String>,
+}
+
+/// The panels of a two-sided figure: A's and B's views on one shared scale (the same colour
+/// is the same weight in both), then B − A on the diverging map centred on zero, if given.
+/// The two runs of `compare --attention-out` and the two recordings of a stress pair
+/// (`export --wav A --wav B`, `export::stress_pair`) are drawn with these.
+pub(crate) fn side_by_side(
+    views: [View; 2],
+    subtitles: [Vec<String>; 2],
+    difference: Option<Difference>,
+) -> Vec<Panel> {
+    let (lo, hi) = views
+        .iter()
+        .map(View::range)
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), r| {
+            (lo.min(r.0), hi.max(r.1))
+        });
+    let shared = Scale::for_range((lo, hi), false);
+    let style = Style::default();
+    let mut panels: Vec<Panel> = views
+        .into_iter()
+        .zip(subtitles)
+        .map(|(view, subtitle)| Panel::new(view, shared, style.sequential.clone(), subtitle))
+        .collect();
+    if let Some(d) = difference {
+        let scale = Scale::for_range(d.view.range(), true);
+        panels.push(Panel::new(d.view, scale, style.diverging.clone(), d.subtitle));
+    }
+    panels
 }
 
 /// The figure's bytes in `format` (PNG or SVG; the table formats are refused).

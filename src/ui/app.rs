@@ -127,6 +127,9 @@ pub struct App {
     pub requests: Vec<Request>,
     /// The weights a finished run answers with (`Event::Serving`); `c` switches them.
     pub serving: Option<Weights>,
+    /// Two recordings opened as a stress pair (`open --wav A --wav B`): the `[CLS]` panel
+    /// compares them.
+    pub pair: Option<super::pair::StressPair>,
     figure4_next: usize,
 }
 
@@ -155,6 +158,7 @@ impl App {
             message: None,
             requests: Vec::new(),
             serving: None,
+            pair: None,
             figure4_next: 0,
         }
     }
@@ -412,8 +416,11 @@ impl App {
                 self.browser.splits[split.index()].requested = true;
                 return vec![Command::Predict(split)];
             }
-            KeyCode::Char('[') | KeyCode::Char(']') if self.browser.recording.is_some() => {
-                self.message = Some("one recording: there are no splits to switch to".into());
+            KeyCode::Char('[') | KeyCode::Char(']') if self.browser.is_recordings() => {
+                self.message = Some(match self.browser.recordings.len() {
+                    1 => "one recording: there are no splits to switch to".into(),
+                    n => format!("{n} recordings: there are no splits to switch to (↑↓ goes between them)"),
+                });
             }
             KeyCode::Char('[') => {
                 self.browser.cycle_split(Cycle::Previous);
@@ -508,7 +515,9 @@ impl App {
     /// title says where, and this line what is not plain from it.
     fn step(&mut self, way: Way) {
         self.screen = Screen::Attention;
-        if let Some(wav) = &self.browser.recording {
+        if self.browser.is_recordings() {
+            let index = self.explorer.watching.map_or(0, |(_, i)| i);
+            let wav = &self.browser.recordings[index.min(self.browser.recordings.len() - 1)];
             self.message = Some(format!(
                 "{} has no recorded steps: they are kept for a run's watched utterances",
                 wav.display()

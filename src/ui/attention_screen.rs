@@ -11,6 +11,7 @@ use super::app::{App, Focus};
 use super::browser::BrowserPanel;
 use super::explorer::Bars;
 use super::heatmap::{ClsPanel, HeatmapPanel};
+use super::pair::PairPanel;
 use super::text::plural;
 use crate::model::ModelKind;
 use crate::train::Weights;
@@ -87,6 +88,18 @@ impl App {
             theme,
             cursor: Some(self.explorer.cursor.1),
         };
+        // A stress pair compares both recordings' [CLS] rows where one utterance's bars go.
+        let pair = self.pair.as_ref().map(|pair| PairPanel {
+            pair,
+            level: self.explorer.level,
+            show_special: self.explorer.show_special,
+            theme,
+            cursor: Some(self.explorer.cursor.1),
+        });
+        let bars_h = match &pair {
+            Some(p) => p.wanted_height(),
+            None => bars.wanted_height(inner.width),
+        };
         let heatmap = |view| HeatmapPanel {
             view,
             theme,
@@ -97,19 +110,22 @@ impl App {
         // The bars are drawn in one place only (`b` moves them). Below, they get what the
         // matrices leave once every row and whole labels are shown, and only if all fit.
         let mats_h = HeatmapPanel::wanted_height(&left, inner.width / 2);
-        let below = self.explorer.bars == Bars::Below && inner.height >= mats_h + bars.wanted_height(inner.width);
+        let below = self.explorer.bars == Bars::Below && inner.height >= mats_h + bars_h;
         let mats_h = if below { mats_h } else { inner.height };
         let [mats, strip] = Layout::vertical([Constraint::Length(mats_h), Constraint::Min(0)]).areas(inner);
         let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mats);
         frame.render_widget(heatmap(&right), r);
-        match self.explorer.bars {
-            Bars::Left => frame.render_widget(bars, l),
+        let bars_at = match self.explorer.bars {
+            Bars::Left => Some(l),
             Bars::Below => {
                 frame.render_widget(heatmap(&left), l);
-                if below {
-                    frame.render_widget(bars, strip);
-                }
+                below.then_some(strip)
             }
+        };
+        match (bars_at, pair) {
+            (Some(at), Some(pair)) => frame.render_widget(pair, at),
+            (Some(at), None) => frame.render_widget(bars, at),
+            (None, _) => {}
         }
     }
 

@@ -1,6 +1,7 @@
 //! Utterance browser: the texts, labels and latest predictions of each split, filtered by a
 //! search and sorted by file order or by error, with a cursor. A recording opened with
-//! `--wav` is one utterance named by its file, without split tabs.
+//! `--wav` (or a stress pair, `--wav` twice) is one utterance per file, named by its file,
+//! without split tabs.
 //!
 //! It stays responsive at MOSEI scale (issue 18: search and sort by error under 50 ms with
 //! 20,000 utterances; `benches/browser_scale.rs`, docs/BENCHMARKS.md): each text is
@@ -77,9 +78,10 @@ pub struct Browser {
     pub order: Vec<usize>,
     /// Position in `order`.
     pub cursor: usize,
-    /// `Some(wav)`: the rows are one recording (kept in the test split), not a dataset's
-    /// splits; it is named by its file and has no splits to switch between.
-    pub recording: Option<PathBuf>,
+    /// The recordings the rows are (kept in the test split, one row each: one recording
+    /// or a stress pair), not a dataset's splits; each is named by its file and there are
+    /// no splits to switch between. Empty for a dataset.
+    pub recordings: Vec<PathBuf>,
     /// Each split's texts lower-cased, by `Split::index`: what the search compares.
     folded: [Vec<String>; 3],
     /// The lower-cased search `order` was filtered by.
@@ -104,7 +106,7 @@ impl Browser {
             sort: SortBy::File,
             order: Vec::new(),
             cursor: 0,
-            recording: None,
+            recordings: Vec::new(),
             folded,
             folded_query: String::new(),
             by_error: [None, None, None],
@@ -116,10 +118,22 @@ impl Browser {
     /// The one utterance of a recording (in the test split, as `Dataset::from_recording`
     /// keeps it), named by `wav`.
     pub fn recording(wav: &Path, utterance: Utterance) -> Self {
+        Self::recordings(vec![(wav.to_path_buf(), utterance)])
+    }
+
+    /// The utterances of recordings (one, or a stress pair), in the test split in this
+    /// order, each named by its file.
+    pub fn recordings(takes: Vec<(PathBuf, Utterance)>) -> Self {
+        let (recordings, rows): (Vec<PathBuf>, Vec<Utterance>) = takes.into_iter().unzip();
         Self {
-            recording: Some(wav.to_path_buf()),
-            ..Self::new([Vec::new(), Vec::new(), vec![utterance]], Split::Test)
+            recordings,
+            ..Self::new([Vec::new(), Vec::new(), rows], Split::Test)
         }
+    }
+
+    /// Whether the rows are recordings (`--wav`) rather than a dataset's splits.
+    pub fn is_recordings(&self) -> bool {
+        !self.recordings.is_empty()
     }
 
     /// `split` is shown first; a recording is shown as such whatever `split` says.
@@ -133,20 +147,21 @@ impl Browser {
                 })
                 .collect()
         };
-        if let (Some(wav), [utterance]) = (&data.recording, &rows(Split::Test)[..]) {
-            return Self::recording(wav, utterance.clone());
+        let test = rows(Split::Test);
+        if !data.recordings.is_empty() && data.recordings.len() == test.len() {
+            return Self::recordings(data.recordings.iter().cloned().zip(test).collect());
         }
         Self::new(Split::ALL.map(rows), split)
     }
 
-    /// The recording's file name (`utt11.wav`), for the screen.
-    pub fn recording_file(&self) -> Option<String> {
-        self.recording.as_deref().map(crate::data::recording_label)
+    /// The file name (`utt11.wav`) of the recording that row `index` is, for the screen.
+    pub fn recording_file(&self, index: usize) -> Option<String> {
+        self.recordings.get(index).map(|p| crate::data::recording_label(p))
     }
 
     /// What names an utterance on screen: `dev #3`, or a recording's file name.
     pub fn name(&self, split: Split, index: usize) -> String {
-        self.recording_file()
+        self.recording_file(index)
             .unwrap_or_else(|| format!("{} #{index}", split.name()))
     }
 
@@ -339,9 +354,9 @@ pub struct BrowserPanel<'a> {
 impl Widget for BrowserPanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (b, theme) = (self.browser, self.theme);
-        let recording = b.recording_file();
+        let recording = b.is_recordings();
         // A recording has no splits: tabs would lead to empty lists.
-        let tabs = if recording.is_some() { &[][..] } else { &Split::ALL[..] };
+        let tabs = if recording { &[][..] } else { &Split::ALL[..] };
         let split_tabs: Vec<Span> = tabs
             .iter()
             .flat_map(|&s| {
@@ -365,13 +380,13 @@ impl Widget for BrowserPanel<'_> {
             SortBy::File => "file order",
             SortBy::Error => "by error",
         };
-        let mut title = vec![Span::raw(if recording.is_some() {
-            " recording "
-        } else {
-            " utterances "
+        let mut title = vec![Span::raw(match b.recordings.len() {
+            0 => " utterances ",
+            1 => " recording ",
+            _ => " recordings (a pair) ",
         })];
         title.extend(split_tabs);
-        let shown = if recording.is_some() {
+        let shown = if recording {
             String::new()
         } else {
             format!("· {}/{} · {sort} ", b.order.len(), current.rows.len())
@@ -416,7 +431,7 @@ impl Widget for BrowserPanel<'_> {
                     Some(_) => Style::default().fg(theme.good),
                     None => Style::default().fg(theme.dim),
                 };
-                let name = recording.clone().unwrap_or_else(|| format!("{i:>4}"));
+                let name = b.recording_file(i).unwrap_or_else(|| format!("{i:>4}"));
                 let row = Row::new(vec![
                     Cell::from(name).style(Style::default().fg(theme.dim)),
                     Cell::from(crate::data::label_text(u.label, 1)),
@@ -433,8 +448,12 @@ impl Widget for BrowserPanel<'_> {
             .collect();
         // A recording's row is named by its file (up to 24 characters shown), a split's rows
         // by their index.
-        let (first, first_w) = match &recording {
-            Some(file) => ("file", super::text::cols(file).clamp(4, 24) as u16),
+        let longest = (0..b.recordings.len())
+            .filter_map(|i| b.recording_file(i))
+            .map(|f| super::text::cols(&f))
+            .max();
+        let (first, first_w) = match longest {
+            Some(w) => ("file", w.clamp(4, 24) as u16),
             None => ("   #", 4),
         };
         let header = Row::new([first, "label", " pred", " err", "text"])
@@ -710,7 +729,7 @@ mod tests {
         )
         .unwrap();
         let b = Browser::from_dataset(&data, Split::Dev);
-        assert_eq!(b.recording_file().as_deref(), Some("utt11.wav"));
+        assert_eq!(b.recording_file(0).as_deref(), Some("utt11.wav"));
         assert_eq!(
             b.selected(),
             Some((Split::Test, 0)),

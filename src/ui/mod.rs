@@ -13,6 +13,7 @@ mod help;
 mod layout;
 pub mod loss;
 pub mod metrics;
+pub mod pair;
 pub mod session;
 pub mod state;
 pub mod status;
