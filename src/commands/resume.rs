@@ -17,6 +17,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::TrainArgs;
+use crate::model::bf16::Precision;
 use crate::train::{Amend, Preset, RunSpec, Trainer, WarmupLinear};
 
 /// A flag that would change the run.
@@ -102,6 +103,12 @@ fn refusals(args: &TrainArgs, spec: &RunSpec, audio_dim: usize) -> Vec<Refusal> 
             audio_dim,
             "the head's audio input has this width",
         ),
+        differs(
+            "--precision",
+            args.precision.map(Precision::name),
+            spec.precision.name(),
+            "the run computes at the precision it started with",
+        ),
     ]
     .into_iter()
     .flatten()
@@ -171,6 +178,7 @@ pub fn amend(args: &TrainArgs, trainer: &mut Trainer, checkpoint: &Path) -> Resu
         ("--seed", args.seed.is_some()),
         ("--label", args.label.is_some()),
         ("--audio-dim", args.audio_dim.is_some()),
+        ("--precision", args.precision.is_some()),
         ("--audio", args.audio.is_some()),
         ("--epochs", args.epochs == Some(spec.epochs)),
         ("--eval-batch-size", args.eval_batch_size == Some(spec.eval_batch_size)),
