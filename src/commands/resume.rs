@@ -272,7 +272,7 @@ mod tests {
             refused(
                 "--model t-bert --cls-audio zero --preset paper --batch-size 8 --lr 0.5 --head-lr 1 \
                  --weight-decay 0 --warmup 0.2 --max-grad-norm 2 --max-len 20 --seed 7 --label T \
-                 --audio-dim 3 --audio a.pkl --corpus-seed 1"
+                 --audio-dim 3 --precision bf16 --audio a.pkl --corpus-seed 1"
             ),
             [
                 "--model",
@@ -288,13 +288,15 @@ mod tests {
                 "--seed",
                 "--label",
                 "--audio-dim",
+                "--precision",
                 "--audio",
                 "--corpus-seed"
             ]
         );
         // The recorded values, repeated, change nothing.
         assert!(refused(
-            "--model cm-bert --cls-audio mean --preset scratch --lr 0.001 --seed 42 --audio-dim 5 --label M"
+            "--model cm-bert --cls-audio mean --preset scratch --lr 0.001 --seed 42 --audio-dim 5 --label M \
+             --precision f32"
         )
         .is_empty());
     }

@@ -297,6 +297,18 @@ mod tests {
     }
 
     #[test]
+    fn the_precision_is_recorded_only_when_bf16() {
+        let text = serde_json::to_string(&spec()).unwrap();
+        assert!(!text.contains("precision"), "an f32 spec is written as before: {text}");
+        assert_eq!(RunSpec::from_json_str(&text).unwrap().precision, Precision::F32);
+        let mut bf16 = spec();
+        bf16.precision = Precision::Bf16;
+        let text = serde_json::to_string(&bf16).unwrap();
+        assert!(text.contains(r#""precision":"bf16""#), "{text}");
+        assert_eq!(RunSpec::from_json_str(&text).unwrap(), bf16);
+    }
+
+    #[test]
     fn presets_are_valid() {
         spec().validate().unwrap();
         RunSpec::scratch("d".into(), "b".into(), ModelKind::TBert)

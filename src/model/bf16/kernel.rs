@@ -26,13 +26,9 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The hardware kernel, where this CPU has one.
+    /// The hardware kernel, where this CPU has one (and the compiler could build it).
     pub fn hardware() -> Option<Self> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bf16") {
-            return Some(Self::Avx512Bf16(Detected(())));
-        }
-        None
+        has_avx512_bf16().then_some(Self::Avx512Bf16(Detected(())))
     }
 
     /// As reports name it.
@@ -50,16 +46,50 @@ impl Kernel {
             "bf16 microkernel: panels shorter than {pairs} pairs"
         );
         match self {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Detected` exists only where the CPU has avx512f and avx512bf16 (see
-            // `hardware`), and the panels hold `pairs` pairs (asserted above).
-            #[allow(unsafe_code)]
-            Self::Avx512Bf16(_) => unsafe { tile_avx512(a, b, pairs, tile) },
-            #[cfg(not(target_arch = "x86_64"))]
-            Self::Avx512Bf16(_) => unreachable!("AVX512-BF16 detected off x86_64"),
+            Self::Avx512Bf16(detected) => tile_hardware(detected, a, b, pairs, tile),
             Self::Emulated => tile_emulated(a, b, pairs, tile),
         }
     }
+}
+
+/// Whether the CPU runs `VDPBF16PS` on 512-bit registers. AVX-512 detection, target
+/// features and intrinsics are stable from Rust 1.89; an older compiler (our MSRV is 1.85)
+/// builds without the hardware kernel, and `--precision bf16` then runs in f32.
+#[rustversion::since(1.89)]
+#[clippy::msrv = "1.89"]
+fn has_avx512_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+#[rustversion::before(1.89)]
+fn has_avx512_bf16() -> bool {
+    false
+}
+
+#[rustversion::since(1.89)]
+#[clippy::msrv = "1.89"]
+fn tile_hardware(_: Detected, a: &[u32], b: &[u32], pairs: usize, tile: &mut Tile) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a `Detected` exists only where the CPU has avx512f and avx512bf16
+    // (`has_avx512_bf16`), and the caller (`Kernel::tile`) asserted that the panels hold
+    // `pairs` pairs.
+    #[allow(unsafe_code)]
+    unsafe {
+        tile_avx512(a, b, pairs, tile)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("AVX512-BF16 detected off x86_64: {a:?} {b:?} {pairs} {tile:?}")
+}
+
+/// Never called: without the compiler's support no `Detected` is ever made.
+#[rustversion::before(1.89)]
+fn tile_hardware(_: Detected, _: &[u32], _: &[u32], _: usize, _: &mut Tile) {
+    unreachable!("AVX512-BF16 detected by a compiler that cannot build its kernel")
 }
 
 fn tile_emulated(a: &[u32], b: &[u32], pairs: usize, tile: &mut Tile) {
@@ -75,6 +105,8 @@ fn tile_emulated(a: &[u32], b: &[u32], pairs: usize, tile: &mut Tile) {
 
 /// # Safety
 /// The CPU has avx512f and avx512bf16; `a` holds `pairs * MR` and `b` `pairs * NR` values.
+#[rustversion::since(1.89)]
+#[clippy::msrv = "1.89"]
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bf16")]
 #[allow(unsafe_code)]
