@@ -13,7 +13,7 @@
 //! A bf16 value widened to f32 is exact, and so is the product of two (8 + 8 significant
 //! bits), except where it leaves f32's range; a fused multiply-add rounds once either way.
 //!
-//! AMD's Zen 4 gives the same bits: on an AMD EPYC (Zen 4) the hardware kernel agreed with
+//! AMD gives the same bits: on an AMD EPYC (Zen 5, family 26 model 2) the instruction agreed with
 //! this emulation on 3.2 million random lanes spread over the whole exponent range
 //! (overflow, underflow, bf16 and f32 denormals), while three other plausible orders (even
 //! pair first; the two products summed first, in f64, then added; all three summed exactly,
