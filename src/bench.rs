@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
 
-pub use report::{format_report, Anchor, OursIsa, Report, Row, TorchTiming};
+pub use report::{cpu_name, format_report, Anchor, OursIsa, Report, Row, TorchTiming};
 pub use torch::{parse_answer, parse_hello, Precision, TorchConfig, TorchError, TorchMachine};
 use torch::{Torch, TorchStart};
 
 use crate::data::{Batch, Encoded, Example};
+use crate::model::bf16::Products;
 use crate::model::{
     loss, BertAttentions, BertConfig, ClsAudio, CmBert, DropoutRng, HeadConfig, Mode, ModelKind, ParamStore,
 };
@@ -72,7 +73,8 @@ pub struct BenchOptions {
     pub torch_script: PathBuf,
     /// Threads for both sides.
     pub threads: usize,
-    /// With `Bf16`, PyTorch's bf16 autocast is timed too (ours stays float32: no bf16 path yet).
+    /// With `Bf16`, ours is timed with bf16 products too (where the CPU has AVX512-BF16),
+    /// and PyTorch's bf16 autocast.
     pub precision: Precision,
     /// all-MiniLM-L6-v2's directory: MiniLM loads its weights on both sides (else random).
     pub minilm_weights: Option<PathBuf>,
@@ -130,7 +132,8 @@ impl Ours {
         })
     }
 
-    fn forward(&self) -> Result<f64> {
+    fn forward(&mut self, products: Products) -> Result<f64> {
+        self.model.bert.set_products(products);
         let start = Instant::now();
         let out = self
             .model
@@ -139,7 +142,8 @@ impl Ours {
         Ok(start.elapsed().as_secs_f64())
     }
 
-    fn train(&mut self) -> Result<f64> {
+    fn train(&mut self, products: Products) -> Result<f64> {
+        self.model.bert.set_products(products);
         let start = Instant::now();
         let out = self
             .model
@@ -199,6 +203,11 @@ const SETTLE: Duration = Duration::from_millis(300);
 /// progress goes to `log`.
 pub fn run(opts: &BenchOptions, log: &mut dyn Write) -> Result<Report> {
     let configs = TorchConfig::for_precision(opts.precision);
+    // Our bf16 products, timed after our f32 ones in every round, where the CPU runs them.
+    let bf16 = match Products::for_precision(opts.precision) {
+        Products::F32 => None,
+        products => Some(products),
+    };
     let mut rows = Vec::new();
     let mut machine = None;
     for &size in &opts.sizes {
@@ -221,14 +230,25 @@ pub fn run(opts: &BenchOptions, log: &mut dyn Write) -> Result<Report> {
             .with_context(|| format!("cannot build our {} model", size.name()))?;
         for op in ["forward", "train"] {
             let mut a = Vec::new();
+            let mut a_bf16 = Vec::new();
             let mut b: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
             for i in 0..opts.warmup + opts.iters {
-                let t_ours = if op == "forward" {
-                    ours.forward()?
-                } else {
-                    ours.train()?
+                let mut time = |products| {
+                    if op == "forward" {
+                        ours.forward(products)
+                    } else {
+                        ours.train(products)
+                    }
                 };
+                let t_ours = time(Products::F32)?;
                 let mut line = format!("  {} {op} #{i}: ours {t_ours:.3} s", size.name());
+                if let Some(products) = bf16 {
+                    let t = time(products)?;
+                    line += &format!(", ours-bf16 {t:.3} s");
+                    if i >= opts.warmup {
+                        a_bf16.push(t);
+                    }
+                }
                 if let Some(t) = torch.as_mut() {
                     for (c, times) in configs.iter().zip(&mut b) {
                         std::thread::sleep(SETTLE);
@@ -254,13 +274,20 @@ pub fn run(opts: &BenchOptions, log: &mut dyn Write) -> Result<Report> {
                     median_s: median(times),
                 })
                 .collect();
-            rows.push(Row::new(size.name(), op, median(a), timings));
+            let ours_bf16 = (!a_bf16.is_empty()).then(|| median(a_bf16));
+            rows.push(Row::new(size.name(), op, median(a), ours_bf16, timings));
         }
         machine = machine.or(torch.map(|t| t.machine.clone()));
     }
     Ok(Report {
         cpu: report::cpu_name(),
-        ours: OursIsa::detect(),
+        ours: OursIsa {
+            bf16: bf16.and_then(|p| match p {
+                Products::Bf16(kernel) => Some(kernel.name()),
+                Products::F32 => None,
+            }),
+            ..OursIsa::detect()
+        },
         torch: machine,
         threads: opts.threads,
         batch: opts.batch,

@@ -72,7 +72,7 @@ cli_values!(ModelSize {
 
 cli_values!(Precision {
     F32 => "f32", "float32 on both sides";
-    Bf16 => "bf16", "Also PyTorch under bf16 autocast (ours stays float32: it has no bf16 path yet)";
+    Bf16 => "bf16", "bf16 matrix products with f32 sums (AVX512-BF16 CPUs; elsewhere f32); bench: also PyTorch's bf16 autocast";
 });
 
 cli_values!(Format {
@@ -447,7 +447,8 @@ pub struct BenchArgs {
     /// Threads for both sides (sets RAYON_NUM_THREADS for ours).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Arithmetic to compare: with bf16, PyTorch's bf16 autocast is timed as well.
+    /// Arithmetic to compare: with bf16, ours is timed with bf16 products as well (where the
+    /// CPU has AVX512-BF16), and so is PyTorch's bf16 autocast.
     #[arg(long, value_enum, default_value = "f32")]
     pub precision: Precision,
     /// all-MiniLM-L6-v2's directory (scripts/fetch-minilm.sh): MiniLM loads its weights on both
@@ -597,6 +598,10 @@ pub struct TrainArgs {
     /// Audio width when no --audio is given (zero audio). [default: 5]
     #[arg(long, value_name = "N")]
     pub audio_dim: Option<usize>,
+    /// The encoder's matrix products: bf16 factors with f32 sums on CPUs with AVX512-BF16
+    /// (elsewhere f32); weights, optimiser, norms, softmax and loss stay f32. [default: f32]
+    #[arg(long, value_enum)]
+    pub precision: Option<Precision>,
 }
 
 /// The defaults of the options that `--resume` must tell given from left out (`None`: left
@@ -682,6 +687,9 @@ pub struct EvalArgs {
     /// Also evaluate with the audio removed or shuffled, and report what changes.
     #[arg(long, value_enum)]
     pub ablate_audio: Option<Ablation>,
+    /// The encoder's matrix products: bf16 on CPUs with AVX512-BF16 (elsewhere f32).
+    #[arg(long, value_enum, default_value = "f32")]
+    pub precision: Precision,
 }
 
 /// `cmbert-tui export`: attention figures and tables.

@@ -102,7 +102,13 @@ fn the_report_compares_ours_with_the_best_configuration_of_each_precision() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["precision"], "bf16");
     assert_eq!(report["torch"]["cpu_capability"], "AVX512");
-    assert_eq!(report["ours"]["precision"], "f32");
+    // Our bf16 products are timed where the CPU has AVX512-BF16 (else ours is f32 only).
+    let kernel = cmbert::model::bf16::Kernel::hardware();
+    assert_eq!(
+        report["ours"]["bf16"],
+        kernel.map_or(serde_json::Value::Null, |k| k.name().into()),
+        "{out}"
+    );
     assert!(report["cpu"].as_str().is_some_and(|c| !c.is_empty()), "{out}");
     let rows = report["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "{out}");
@@ -114,6 +120,11 @@ fn the_report_compares_ours_with_the_best_configuration_of_each_precision() {
         let ours = row["ours_median_s"].as_f64().unwrap();
         let ratio = row["best_f32"]["ratio"].as_f64().unwrap();
         assert!((ratio - ours / 0.1).abs() < 1e-9, "{out}");
+        // Autocast is measured against our bf16 median where there is one.
+        let ours_bf16 = row["ours_bf16_s"].as_f64();
+        assert_eq!(ours_bf16.is_some(), kernel.is_some(), "{out}");
+        let bf16_ratio = row["best_bf16"]["ratio"].as_f64().unwrap();
+        assert!((bf16_ratio - ours_bf16.unwrap_or(ours) / 0.08).abs() < 1e-9, "{out}");
     }
     // Every iteration times ours and then each configuration, in one line per iteration.
     assert!(err.contains("tiny forward #0: ours "), "{err}");

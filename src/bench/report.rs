@@ -34,8 +34,11 @@ pub struct Row {
     pub size: &'static str,
     /// Operation timed: `forward`, or `train` (forward, backward, optimiser step).
     pub op: &'static str,
-    /// Our median, seconds (float32: ours has no bf16 path yet).
+    /// Our median with f32 products, seconds.
     pub ours_median_s: f64,
+    /// Our median with bf16 products, seconds, when timed (`--precision bf16` on a CPU with
+    /// AVX512-BF16).
+    pub ours_bf16_s: Option<f64>,
     /// Every PyTorch configuration timed, in the order timed.
     pub torch: Vec<TorchTiming>,
     /// The paper's code.
@@ -47,12 +50,25 @@ pub struct Row {
 }
 
 impl Row {
-    /// A row with its anchors worked out from the medians.
-    pub fn new(size: &'static str, op: &'static str, ours_median_s: f64, torch: Vec<TorchTiming>) -> Self {
-        let anchor = |t: &TorchTiming| Anchor {
-            config: t.config,
-            median_s: t.median_s,
-            ratio: ours_median_s / t.median_s,
+    /// A row with its anchors worked out from the medians: float32 PyTorch against our f32
+    /// median, bf16 autocast against our bf16 one where it was timed (else the f32 one).
+    pub fn new(
+        size: &'static str,
+        op: &'static str,
+        ours_median_s: f64,
+        ours_bf16_s: Option<f64>,
+        torch: Vec<TorchTiming>,
+    ) -> Self {
+        let anchor = |t: &TorchTiming| {
+            let ours = match t.config.precision() {
+                Precision::Bf16 => ours_bf16_s.unwrap_or(ours_median_s),
+                Precision::F32 => ours_median_s,
+            };
+            Anchor {
+                config: t.config,
+                median_s: t.median_s,
+                ratio: ours / t.median_s,
+            }
         };
         let best = |p: Precision| {
             torch
@@ -65,6 +81,7 @@ impl Row {
             size,
             op,
             ours_median_s,
+            ours_bf16_s,
             paper: torch.iter().find(|t| t.config == TorchConfig::Paper).map(anchor),
             best_f32: best(Precision::F32),
             best_bf16: best(Precision::Bf16),
@@ -85,9 +102,9 @@ pub struct OursIsa {
     pub gemm: &'static str,
     /// The relevant instruction-set extensions the CPU reports (detected at run time).
     pub detected: Vec<&'static str>,
-    /// The precision of our products: float32 (there is no bf16 path yet, so bf16 hardware
-    /// goes unused on our side).
-    pub precision: Precision,
+    /// The kernel of our bf16 products when they were timed (`--precision bf16` where the
+    /// CPU has AVX512-BF16); `None`: f32 products only.
+    pub bf16: Option<&'static str>,
 }
 
 impl OursIsa {
@@ -122,14 +139,14 @@ impl OursIsa {
             Self {
                 gemm,
                 detected: flags.into_iter().filter(|&(_, v)| v).map(|(f, _)| f).collect(),
-                precision: Precision::F32,
+                bf16: None,
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         Self {
             gemm: "baseline",
             detected: Vec::new(),
-            precision: Precision::F32,
+            bf16: None,
         }
     }
 }
@@ -204,8 +221,13 @@ fn ratio(a: &Option<Anchor>) -> String {
 /// The report as text: the machine, the medians (seconds), then the ratios.
 pub fn format_report(r: &Report) -> String {
     let mut out = format!("CPU: {}\n", r.cpu);
+    let products = match (r.ours.bf16, r.precision) {
+        (Some(kernel), _) => format!("float32 and bf16 products (bf16 kernel {kernel})"),
+        (None, Precision::Bf16) => "float32 (no AVX512-BF16 here: --precision bf16 runs our products in f32)".into(),
+        (None, Precision::F32) => "float32".into(),
+    };
     out += &format!(
-        "ours: float32 (no bf16 path yet), gemm kernels {}; CPU reports {}\n",
+        "ours: {products}, gemm kernels {}; CPU reports {}\n",
         r.ours.gemm,
         if r.ours.detected.is_empty() {
             "none of avx2/fma/avx512/amx".to_string()
@@ -233,15 +255,31 @@ pub fn format_report(r: &Report) -> String {
         .into_iter()
         .filter(|c| r.rows.iter().any(|row| row.median_of(*c).is_some()))
         .collect();
+    let bf16 = r.rows.iter().any(|row| row.ours_bf16_s.is_some());
     out += &format!("{:<10} {:<8} {:>8}", "size", "op", "ours");
+    if bf16 {
+        out += &format!(" {:>9}", "ours-bf16");
+    }
     for c in &configs {
         out += &format!(" {:>10}", c.name());
     }
     out += "  (median seconds)\n";
     for row in &r.rows {
         out += &format!("{:<10} {:<8} {:>8.3}", row.size, row.op, row.ours_median_s);
+        if bf16 {
+            out += &format!(" {:>9}", secs(row.ours_bf16_s));
+        }
         for c in &configs {
             out += &format!(" {:>10}", secs(row.median_of(*c)));
+        }
+        out += "\n";
+    }
+    if bf16 {
+        out += "\nours bf16 / ours f32:";
+        for row in &r.rows {
+            if let Some(b) = row.ours_bf16_s {
+                out += &format!(" {} {} {:.2};", row.size, row.op, b / row.ours_median_s);
+            }
         }
         out += "\n";
     }
@@ -285,6 +323,7 @@ mod tests {
             "minilm",
             "train",
             0.6,
+            None,
             vec![
                 timing(TorchConfig::Paper, 0.8),
                 timing(TorchConfig::Eager, 0.5),
@@ -308,11 +347,12 @@ mod tests {
             "bert-base",
             "forward",
             1.0,
+            None,
             vec![timing(TorchConfig::Paper, 0.9), timing(TorchConfig::Sdpa, 0.95)],
         );
         assert_eq!(row.best_f32.as_ref().unwrap().config, TorchConfig::Paper);
         assert_eq!(row.best_bf16, None);
-        let alone = Row::new("tiny", "forward", 1.0, vec![]);
+        let alone = Row::new("tiny", "forward", 1.0, None, vec![]);
         assert_eq!((alone.paper, alone.best_f32, alone.best_bf16), (None, None, None));
     }
 
@@ -322,7 +362,7 @@ mod tests {
             ours: OursIsa {
                 gemm: "x86-v4 (AVX-512)",
                 detected: vec!["avx2", "fma", "avx512f", "avx512bf16"],
-                precision: Precision::F32,
+                bf16: None,
             },
             torch,
             threads: 2,
@@ -351,6 +391,7 @@ mod tests {
             "minilm",
             "forward",
             0.2,
+            None,
             vec![
                 timing(TorchConfig::Paper, 0.22),
                 timing(TorchConfig::Eager, 0.21),
@@ -369,7 +410,7 @@ mod tests {
             text.contains("cpu capability AVX512, MKL yes, oneDNN yes (bf16 yes), 2 threads"),
             "{text}"
         );
-        assert!(text.contains("no bf16 path yet"), "{text}");
+        assert!(text.contains("no AVX512-BF16 here"), "{text}");
         let ratios = text.lines().last().unwrap();
         let cells: Vec<&str> = ratios.split_whitespace().collect();
         assert_eq!(
@@ -391,10 +432,26 @@ mod tests {
 
     #[test]
     fn without_torch_the_text_is_ours_alone() {
-        let text = format_report(&report(vec![Row::new("tiny", "train", 0.05, vec![])], None));
+        let text = format_report(&report(vec![Row::new("tiny", "train", 0.05, None, vec![])], None));
         assert!(!text.contains("PyTorch"), "{text}");
         assert!(!text.contains("best f32"), "{text}");
         let last: Vec<&str> = text.lines().last().unwrap().split_whitespace().collect();
         assert_eq!(last, ["tiny", "train", "0.050"], "{text}");
+    }
+
+    #[test]
+    fn our_bf16_median_is_measured_against_autocast_and_our_f32_against_float32() {
+        let torch = vec![timing(TorchConfig::Sdpa, 0.5), timing(TorchConfig::SdpaBf16, 0.2)];
+        let row = Row::new("minilm", "forward", 0.4, Some(0.25), torch);
+        assert!((row.best_f32.as_ref().unwrap().ratio - 0.8).abs() < 1e-12);
+        assert!((row.best_bf16.as_ref().unwrap().ratio - 1.25).abs() < 1e-12);
+        let mut r = report(vec![row], None);
+        r.ours.bf16 = Some("AVX512-BF16 (vdpbf16ps)");
+        let text = format_report(&r);
+        assert!(
+            text.contains("float32 and bf16 products (bf16 kernel AVX512-BF16 (vdpbf16ps))"),
+            "{text}"
+        );
+        assert!(text.contains("ours bf16 / ours f32: minilm forward 0.62;"), "{text}");
     }
 }

@@ -27,25 +27,7 @@ pub enum TorchConfig {
     SdpaBf16,
 }
 
-/// The arithmetic a timing used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// float32 throughout.
-    F32,
-    /// bf16 matrix products (PyTorch: CPU autocast), f32 elsewhere.
-    Bf16,
-}
-
-impl Precision {
-    /// As the command line and the table spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::F32 => "f32",
-            Self::Bf16 => "bf16",
-        }
-    }
-}
+pub use crate::model::bf16::Precision;
 
 impl TorchConfig {
     /// Every configuration, in the table's order.

@@ -9,11 +9,12 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::inputs::AudioRequest;
-use super::printer::short_metrics;
+use super::printer::{say, short_metrics};
 use super::Trained;
 use crate::cli::{Ablation, EvalArgs};
 use crate::compare::Family;
 use crate::data::Example;
+use crate::model::bf16::Precision;
 use crate::train::{evaluate, Evaluation, Metrics};
 
 /// How much the predictions moved when the audio was taken away.
@@ -89,7 +90,14 @@ pub fn metrics_by_group(kinds: &[String], predictions: &[f32], labels: &[f32]) -
 pub fn run(args: EvalArgs) -> Result<()> {
     let input = &args.input;
     let device = input.device.open()?;
-    let trained = Trained::open(&input.checkpoint, &device)?;
+    let mut trained = Trained::open(&input.checkpoint, &device)?;
+    if args.precision == Precision::Bf16 && !crate::model::bf16::hardware_available() {
+        say!("--precision bf16: this CPU has no AVX512-BF16, so the products run in f32");
+    }
+    trained
+        .model
+        .bert
+        .set_products(crate::model::bf16::Products::for_precision(args.precision));
     if let Some(p) = &args.predictions {
         refuse_overwrite(p, input.force)?;
     }

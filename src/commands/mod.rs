@@ -68,6 +68,8 @@ pub fn default_run() -> Result<()> {
         predictions: None,
         json: false,
         ablate_audio: Some(crate::cli::Ablation::Shuffle),
+        // The products the run trained with.
+        precision: spec.precision,
     })?;
     println!();
     println!(

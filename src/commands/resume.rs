@@ -17,6 +17,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::TrainArgs;
+use crate::model::bf16::Precision;
 use crate::train::{Amend, Preset, RunSpec, Trainer, WarmupLinear};
 
 /// A flag that would change the run.
@@ -102,6 +103,12 @@ fn refusals(args: &TrainArgs, spec: &RunSpec, audio_dim: usize) -> Vec<Refusal> 
             audio_dim,
             "the head's audio input has this width",
         ),
+        differs(
+            "--precision",
+            args.precision.map(Precision::name),
+            spec.precision.name(),
+            "the run computes at the precision it started with",
+        ),
     ]
     .into_iter()
     .flatten()
@@ -171,6 +178,7 @@ pub fn amend(args: &TrainArgs, trainer: &mut Trainer, checkpoint: &Path) -> Resu
         ("--seed", args.seed.is_some()),
         ("--label", args.label.is_some()),
         ("--audio-dim", args.audio_dim.is_some()),
+        ("--precision", args.precision.is_some()),
         ("--audio", args.audio.is_some()),
         ("--epochs", args.epochs == Some(spec.epochs)),
         ("--eval-batch-size", args.eval_batch_size == Some(spec.eval_batch_size)),
@@ -264,7 +272,7 @@ mod tests {
             refused(
                 "--model t-bert --cls-audio zero --preset paper --batch-size 8 --lr 0.5 --head-lr 1 \
                  --weight-decay 0 --warmup 0.2 --max-grad-norm 2 --max-len 20 --seed 7 --label T \
-                 --audio-dim 3 --audio a.pkl --corpus-seed 1"
+                 --audio-dim 3 --precision bf16 --audio a.pkl --corpus-seed 1"
             ),
             [
                 "--model",
@@ -280,13 +288,15 @@ mod tests {
                 "--seed",
                 "--label",
                 "--audio-dim",
+                "--precision",
                 "--audio",
                 "--corpus-seed"
             ]
         );
         // The recorded values, repeated, change nothing.
         assert!(refused(
-            "--model cm-bert --cls-audio mean --preset scratch --lr 0.001 --seed 42 --audio-dim 5 --label M"
+            "--model cm-bert --cls-audio mean --preset scratch --lr 0.001 --seed 42 --audio-dim 5 --label M \
+             --precision f32"
         )
         .is_empty());
     }

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::thread;
 
 use anyhow::{bail, Context, Result};
+
+use crate::model::bf16::Precision;
 use crossbeam_channel::{never, select, unbounded};
 
 use super::printer::{format_duration, say, Printer};
@@ -228,6 +230,10 @@ fn spec_from_args(args: &TrainArgs, out: PathBuf) -> Result<RunSpec> {
     spec.seed = args.seed.unwrap_or(1);
     spec.label = args.label.unwrap_or_default();
     spec.save_every = args.save_every;
+    spec.precision = args.precision.unwrap_or_default();
+    if spec.precision == Precision::Bf16 && !crate::model::bf16::hardware_available() {
+        say!("--precision bf16: this CPU has no AVX512-BF16, so the products run in f32");
+    }
     spec.out = Some(out);
     // The same check a resumed spec gets (`Trainer::resume`), before any data is read.
     spec.validate().context("invalid training settings")?;

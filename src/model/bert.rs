@@ -8,6 +8,7 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{Embedding, Init, Module, VarBuilder};
 
+use super::bf16::Products;
 use super::config::BertConfig;
 use super::fused_layer::{self, Affine, GradSink, LayerMasks, LayerWeights};
 use super::layers::{dropout, linear, LayerNorm, Mode};
@@ -188,6 +189,7 @@ impl Layer {
             output_norm: affine_of_norm(&output_norm),
             heads: cfg.num_attention_heads,
             eps: cfg.layer_norm_eps as f32,
+            products: Products::F32,
         };
         Ok(Self {
             attention,
@@ -270,6 +272,13 @@ impl BertModel {
             config: cfg.clone(),
             grad_sink: GradSink::default(),
         })
+    }
+
+    /// The arithmetic of the fused layers' matrix products (`bf16/`); f32 unless set.
+    pub fn set_products(&mut self, products: Products) {
+        for layer in &mut self.layers {
+            layer.fused.products = products;
+        }
     }
 
     /// For frozen embeddings (the paper recipe): no gradient is computed for them.

@@ -45,6 +45,27 @@ impl<'a> Mat<'a> {
         }
     }
 
+    /// Rows of the view.
+    pub fn height(&self) -> usize {
+        self.rows
+    }
+
+    /// Columns of the view.
+    pub fn width(&self) -> usize {
+        self.cols
+    }
+
+    /// The slice, and the distances between rows and between columns in it.
+    pub fn parts(&self) -> (&'a [f32], usize, usize) {
+        (self.data, self.row_stride, self.col_stride)
+    }
+
+    /// Element `(r, c)` (panics outside the slice).
+    #[inline]
+    pub fn at(&self, r: usize, c: usize) -> f32 {
+        self.data[r * self.row_stride + c * self.col_stride]
+    }
+
     fn check_bounds(&self) {
         if self.rows > 0 && self.cols > 0 {
             let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
@@ -64,6 +85,7 @@ pub struct MatMut<'a> {
 }
 
 impl<'a> MatMut<'a> {
+    /// A row-major `rows x cols` block whose rows are `row_stride` apart.
     pub fn rows(data: &'a mut [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
         assert!(
             row_stride >= cols || rows <= 1,
@@ -83,8 +105,29 @@ impl<'a> MatMut<'a> {
         }
     }
 
+    /// A contiguous row-major `rows x cols` matrix.
     pub fn dense(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
         Self::rows(data, rows, cols, cols)
+    }
+
+    /// Rows of the view.
+    pub fn height(&self) -> usize {
+        self.rows
+    }
+
+    /// Columns of the view.
+    pub fn width(&self) -> usize {
+        self.cols
+    }
+
+    /// Distance between the starts of two rows.
+    pub fn row_stride(&self) -> usize {
+        self.row_stride
+    }
+
+    /// The slice the view lies in: row `r`'s columns start at `r * row_stride`.
+    pub fn into_data(self) -> &'a mut [f32] {
+        self.data
     }
 }
 
@@ -92,7 +135,9 @@ impl<'a> MatMut<'a> {
 /// a parallel loop (one attention head each) stay on their thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Threads {
+    /// On the calling thread.
     One,
+    /// Split across the rayon pool.
     Pool,
 }
 

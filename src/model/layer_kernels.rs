@@ -3,13 +3,26 @@
 //! `affine`, `add`, the dropout product), so the two paths differ only in the summation
 //! order inside matrix products.
 //!
+//! With bf16 products (`bf16/`) every matrix product here takes bf16 factors and f32 sums;
+//! the element-wise work around them is the same f32 code either way.
+//!
 //! Reductions over rows (bias and norm gradients) add fixed blocks of rows in a fixed
 //! order: results do not depend on the thread count.
 
 use rayon::prelude::*;
 
+use super::bf16::{self, PackedB, Products};
 use super::fused::{self, row_stats, softmax_in_place, ELEMS_PER_TASK, ROWS_PER_TASK};
 use super::gemm::{matmul, Mat, MatMut, Threads, Write};
+
+/// One product at the layer's precision. bf16 packs `rhs` for this product alone: the
+/// per-head factors are new data each time; weights go through `linear`, which packs once.
+fn product(dst: MatMut<'_>, lhs: Mat<'_>, rhs: Mat<'_>, write: Write, threads: Threads, products: Products) {
+    match products {
+        Products::F32 => matmul(dst, lhs, rhs, write, threads),
+        Products::Bf16(kernel) => bf16::matmul(dst, lhs, &PackedB::pack(rhs), write, threads, kernel),
+    }
+}
 
 /// A dropout mask (true = kept) and the scale of kept values.
 pub type Keep<'a> = Option<(&'a [bool], f32)>;
@@ -19,13 +32,26 @@ fn dropped(x: f32, keep: bool, scale: f32) -> f32 {
 }
 
 /// `x W^T + b` for `x` `[rows, in]`, `w` `[out, in]` (PyTorch's layout).
-pub fn linear(x: &[f32], rows: usize, w: &[f32], bias: &[f32]) -> Vec<f32> {
+pub fn linear(x: &[f32], rows: usize, w: &[f32], bias: &[f32], products: Products) -> Vec<f32> {
     let (out_dim, in_dim) = (bias.len(), w.len() / bias.len());
     let mut y = Vec::with_capacity(rows * out_dim);
     for _ in 0..rows {
         y.extend_from_slice(bias);
     }
     let dst = MatMut::dense(&mut y, rows, out_dim);
+    if let Products::Bf16(kernel) = products {
+        // The weight is packed once, from its rows (no transposed copy), for all row blocks.
+        let packed = PackedB::pack(Mat::dense(w, out_dim, in_dim).t());
+        bf16::matmul(
+            dst,
+            Mat::dense(x, rows, in_dim),
+            &packed,
+            Write::Add,
+            Threads::Pool,
+            kernel,
+        );
+        return y;
+    }
     // gemm reads a long transposed right-hand side slowly (measured 119 against 196 GFLOP/s
     // for bert-base's feed-forward output, k = 3072): a row-major copy costs far less.
     if in_dim > out_dim {
@@ -70,29 +96,37 @@ pub fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 }
 
 /// Gradients of `linear` for its weight and bias, from `dy` `[rows, out]` and the input.
-pub fn linear_param_grads(dy: &[f32], x: &[f32], rows: usize, out_dim: usize) -> (Vec<f32>, Vec<f32>) {
+pub fn linear_param_grads(
+    dy: &[f32],
+    x: &[f32],
+    rows: usize,
+    out_dim: usize,
+    products: Products,
+) -> (Vec<f32>, Vec<f32>) {
     let in_dim = x.len() / rows;
     let mut dw = vec![0f32; out_dim * in_dim];
-    matmul(
+    product(
         MatMut::dense(&mut dw, out_dim, in_dim),
         Mat::dense(dy, rows, out_dim).t(),
         Mat::dense(x, rows, in_dim),
         Write::Replace,
         Threads::Pool,
+        products,
     );
     (dw, column_sums(dy, out_dim))
 }
 
 /// `dx = dy W` or `dx += dy W` (as `write` says) for `w` `[out, in]`.
-pub fn linear_input_grad(dx: &mut [f32], dy: &[f32], rows: usize, w: &[f32], write: Write) {
+pub fn linear_input_grad(dx: &mut [f32], dy: &[f32], rows: usize, w: &[f32], write: Write, products: Products) {
     let out_dim = dy.len() / rows;
     let in_dim = w.len() / out_dim;
-    matmul(
+    product(
         MatMut::dense(dx, rows, in_dim),
         Mat::dense(dy, rows, out_dim),
         Mat::dense(w, out_dim, in_dim),
         write,
         Threads::Pool,
+        products,
     );
 }
 
@@ -133,6 +167,7 @@ pub fn apply_dropout<'a>(x: &'a [f32], keep: Keep<'_>) -> std::borrow::Cow<'a, [
     }
 }
 
+/// GELU (erf form) of every element.
 pub fn gelu_forward(x: &[f32]) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
     out.par_chunks_mut(ELEMS_PER_TASK)
@@ -150,8 +185,11 @@ pub fn gelu_backward_in_place(grad: &mut [f32], x: &[f32]) {
 
 /// A layer norm's output with what its backward pass needs.
 pub struct Normed {
+    /// The normalised, scaled and shifted rows.
     pub out: Vec<f32>,
+    /// The rows normalised, before the scale and shift.
     pub xhat: Vec<f32>,
+    /// One over each row's standard deviation.
     pub rstd: Vec<f32>,
 }
 
@@ -222,9 +260,13 @@ pub fn norm_backward(dy: &[f32], xhat: &[f32], rstd: &[f32], w: &[f32]) -> (Vec<
 /// Shapes of the attention: `batch` sequences of `len` tokens, `heads` heads of `head_dim`.
 #[derive(Debug, Clone, Copy)]
 pub struct AttentionShape {
+    /// Sequences.
     pub batch: usize,
+    /// Tokens per sequence.
     pub len: usize,
+    /// Attention heads.
     pub heads: usize,
+    /// Width of one head.
     pub head_dim: usize,
 }
 
@@ -260,6 +302,7 @@ pub fn attention_forward(
     mask: &[f32],
     scale: f32,
     keep: Keep<'_>,
+    products: Products,
 ) -> (Vec<f32>, Vec<f32>) {
     let AttentionShape { batch, len, heads, .. } = shape;
     let seq = len * shape.hidden();
@@ -277,12 +320,13 @@ pub fn attention_forward(
             for h in 0..heads {
                 let p = &mut probs[h * len * len..][..len * len];
                 let scores = MatMut::dense(p, len, len);
-                matmul(
+                product(
                     scores,
                     shape.head(q, h),
                     shape.head(k, h).t(),
                     Write::Replace,
                     Threads::One,
+                    products,
                 );
                 for row in p.chunks_mut(len) {
                     for (s, &m) in row.iter_mut().zip(mask) {
@@ -301,12 +345,13 @@ pub fn attention_forward(
                     None => p,
                 };
                 let out = shape.head_mut(context, h);
-                matmul(
+                product(
                     out,
                     Mat::dense(used, len, len),
                     shape.head(v, h),
                     Write::Replace,
                     Threads::One,
+                    products,
                 );
             }
         });
@@ -321,6 +366,7 @@ pub fn attention_backward(
     d_context: &[f32],
     scale: f32,
     keep: Keep<'_>,
+    products: Products,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let AttentionShape { len, heads, .. } = shape;
     let seq = len * shape.hidden();
@@ -340,12 +386,13 @@ pub fn attention_backward(
                 let keep = keep.map(|(k, s)| (&k[(b * heads + h) * len * len..][..len * len], s));
                 // Gradient of the dropped-out probabilities, and of v through them.
                 let dctx = shape.head(d_context, h);
-                matmul(
+                product(
                     MatMut::dense(&mut dp, len, len),
                     dctx,
                     shape.head(v, h).t(),
                     Write::Replace,
                     Threads::One,
+                    products,
                 );
                 let used: &[f32] = match keep {
                     Some((kp, s)) => {
@@ -356,12 +403,13 @@ pub fn attention_backward(
                     }
                     None => p,
                 };
-                matmul(
+                product(
                     shape.head_mut(dv, h),
                     Mat::dense(used, len, len).t(),
                     dctx,
                     Write::Replace,
                     Threads::One,
+                    products,
                 );
                 if let Some((kp, s)) = keep {
                     dp.iter_mut().zip(kp).for_each(|(g, &kp)| *g = dropped(*g, kp, s));
@@ -374,19 +422,21 @@ pub fn attention_backward(
                     }
                 }
                 let ds = Mat::dense(&dp, len, len);
-                matmul(
+                product(
                     shape.head_mut(dq, h),
                     ds,
                     shape.head(k, h),
                     Write::Replace,
                     Threads::One,
+                    products,
                 );
-                matmul(
+                product(
                     shape.head_mut(dk, h),
                     ds.t(),
                     shape.head(q, h),
                     Write::Replace,
                     Threads::One,
+                    products,
                 );
             }
         });
@@ -417,7 +467,7 @@ mod tests {
             let x: Vec<f32> = (0..rows * in_dim).map(|i| (i as f32 * 0.3).sin()).collect();
             let w: Vec<f32> = (0..out_dim * in_dim).map(|i| (i as f32 * 0.7).cos()).collect();
             let b: Vec<f32> = (0..out_dim).map(|i| i as f32 * 0.1).collect();
-            let y = linear(&x, rows, &w, &b);
+            let y = linear(&x, rows, &w, &b, Products::F32);
             for r in 0..rows {
                 for o in 0..out_dim {
                     let expect: f32 = b[o] + (0..in_dim).map(|i| x[r * in_dim + i] * w[o * in_dim + i]).sum::<f32>();

@@ -1,14 +1,15 @@
 //! CM-BERT and T-BERT in candle: encoder, fusion head, parameters.
 
 pub mod bert;
+pub mod bf16;
 pub mod cmbert;
 pub mod config;
 mod fast_math;
 pub mod fused;
 pub mod fused_layer;
 pub mod fusion;
-mod gemm;
-mod layer_kernels;
+pub mod gemm;
+pub mod layer_kernels;
 pub mod layers;
 pub mod params;
 

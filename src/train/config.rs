@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::groups::GroupSettings;
 use crate::data::MmsaLabel;
+use crate::model::bf16::Precision;
 use crate::model::config::{check_size, ConfigError, InvalidField, MAX_SEQUENCE_LEN};
 use crate::model::{BertConfig, ClsAudio, ModelKind};
 
@@ -86,6 +87,10 @@ pub struct RunSpec {
     pub out: Option<PathBuf>,
     /// Also save `last/` every this many steps (always at each epoch end).
     pub save_every: Option<usize>,
+    /// The encoder's matrix products: f32, or bf16 where the CPU has AVX512-BF16
+    /// (`model::bf16`). Written only when bf16, so f32 runs' checkpoints are as before.
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
 }
 
 impl RunSpec {
@@ -109,6 +114,7 @@ impl RunSpec {
             seed: 42,
             out: None,
             save_every: None,
+            precision: Precision::F32,
         }
     }
 
@@ -288,6 +294,18 @@ mod tests {
         let mut s = spec();
         edit(&mut s);
         s.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_precision_is_recorded_only_when_bf16() {
+        let text = serde_json::to_string(&spec()).unwrap();
+        assert!(!text.contains("precision"), "an f32 spec is written as before: {text}");
+        assert_eq!(RunSpec::from_json_str(&text).unwrap().precision, Precision::F32);
+        let mut bf16 = spec();
+        bf16.precision = Precision::Bf16;
+        let text = serde_json::to_string(&bf16).unwrap();
+        assert!(text.contains(r#""precision":"bf16""#), "{text}");
+        assert_eq!(RunSpec::from_json_str(&text).unwrap(), bf16);
     }
 
     #[test]

@@ -140,6 +140,9 @@ impl Trainer {
             dir: crate::fsutil::parent_of(&vocab).to_path_buf(),
             source: Box::new(source),
         })?;
+        model
+            .bert
+            .set_products(crate::model::bf16::Products::for_precision(spec.precision));
         if group_for("bert.embeddings.word_embeddings.weight", head.model, &spec.groups).is_none() {
             model.bert.detach_embeddings();
         }

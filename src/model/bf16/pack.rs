@@ -1,0 +1,189 @@
+//! Packed bf16 panels: a matrix rounded to bf16 and laid out in the order the microkernel
+//! reads it. A panel is `group` rows of a `[rows, k]` view (A's rows, or B's columns read
+//! through its transpose); pair `p` of the panel is `group` consecutive u32s, each the bf16
+//! values at `k = 2p` (low half) and `2p + 1` (high half) of one row, as `VDPBF16PS` pairs
+//! them. Rows past the end and an odd `k`'s missing partner are zeros, which add nothing.
+
+use super::kernel::NR;
+use super::to_bf16_bits;
+use crate::model::gemm::Mat;
+
+#[inline]
+fn pair(lo: f32, hi: f32) -> u32 {
+    u32::from(to_bf16_bits(lo)) | (u32::from(to_bf16_bits(hi)) << 16)
+}
+
+/// `out[i]` = the pair `(src[2i], src[2i + 1])`; compiled for the CPU's widest vectors
+/// (the rest of the crate targets baseline x86-64: SSE2 packed half as fast).
+#[multiversion::multiversion(targets = "simd")]
+fn pairs_of_row(src: &[f32], out: &mut [u32]) {
+    for (c, two) in out.iter_mut().zip(src.chunks_exact(2)) {
+        *c = pair(two[0], two[1]);
+    }
+}
+
+/// `out[i]` = the pair `(lo[i], hi[i])`.
+#[multiversion::multiversion(targets = "simd")]
+fn pairs_of_rows(lo: &[f32], hi: &[f32], out: &mut [u32]) {
+    for ((c, &l), &h) in out.iter_mut().zip(lo).zip(hi) {
+        *c = pair(l, h);
+    }
+}
+
+/// Packs rows `rows` and pairs `pairs` of `view` into `out`, `group` rows a panel: panel `i`
+/// then pair `p` then row. `out` must hold `panels * pairs.len() * group` values.
+///
+/// Each of the two layouts has a loop that reads memory in order: rows contiguous (A, a
+/// weight read by its rows) and columns contiguous (a transposed view: a gradient's
+/// transpose, or B read by its columns).
+pub(super) fn pack_panels(
+    view: &Mat<'_>,
+    rows: std::ops::Range<usize>,
+    pairs: std::ops::Range<usize>,
+    group: usize,
+    out: &mut [u32],
+) {
+    let panel_len = pairs.len() * group;
+    let panels = rows.len().div_ceil(group);
+    assert!(out.len() >= panels * panel_len, "bf16 packing: buffer too small");
+    assert!(
+        rows.end <= view.height() && 2 * pairs.end <= view.width() + 1,
+        "bf16 packing: outside the view"
+    );
+    let (data, row_stride, col_stride) = view.parts();
+    // `Mat`'s constructors give column stride 1 and `t` swaps the strides: one is always 1.
+    assert!(
+        col_stride == 1 || row_stride == 1,
+        "bf16 packing: a view without a unit stride"
+    );
+    let cols = view.width();
+    for (i, panel) in out.chunks_exact_mut(panel_len).take(panels).enumerate() {
+        let first = rows.start + i * group;
+        let real = group.min(rows.end - first);
+        if col_stride == 1 {
+            // Whole pairs convert in a loop over contiguous memory (vectorised), then go to
+            // their slots `group` apart; an odd last column pairs with zero.
+            let whole = pairs.end.min(cols / 2).saturating_sub(pairs.start);
+            let mut converted = vec![0u32; whole];
+            for r in 0..real {
+                // In bounds: the view was checked for its last row and column.
+                let row = &data[(first + r) * row_stride..][..cols];
+                pairs_of_row(&row[2 * pairs.start..][..2 * whole], &mut converted);
+                for (slot, &c) in panel.chunks_exact_mut(group).zip(&converted) {
+                    slot[r] = c;
+                }
+                for (p, slot) in pairs.clone().zip(panel.chunks_exact_mut(group)).skip(whole) {
+                    let k = 2 * p;
+                    slot[r] = pair(row[k], if k + 1 < cols { row[k + 1] } else { 0.0 });
+                }
+            }
+        } else {
+            for (p, slot) in pairs.clone().zip(panel.chunks_exact_mut(group)) {
+                let k = 2 * p;
+                let lo = &data[k * col_stride + first..][..real];
+                if k + 1 < cols {
+                    let hi = &data[(k + 1) * col_stride + first..][..real];
+                    pairs_of_rows(lo, hi, &mut slot[..real]);
+                } else {
+                    for (s, &l) in slot.iter_mut().zip(lo) {
+                        *s = pair(l, 0.0);
+                    }
+                }
+            }
+        }
+        // Rows past the end of a partial panel add nothing.
+        if real < group {
+            for slot in panel.chunks_exact_mut(group) {
+                slot[real..].fill(0);
+            }
+        }
+    }
+}
+
+/// The right-hand factor `B` (`[k, n]`) packed once, in panels of `NR` columns, for every
+/// product that uses it (a weight: all row blocks of a layer's product).
+#[derive(Debug, Clone)]
+pub struct PackedB {
+    data: Vec<u32>,
+    k: usize,
+    n: usize,
+    pairs: usize,
+}
+
+impl PackedB {
+    /// Rounds `b` to bf16 and packs it.
+    pub fn pack(b: Mat<'_>) -> Self {
+        let (k, n) = (b.height(), b.width());
+        let pairs = k.div_ceil(2);
+        let mut data = vec![0u32; n.div_ceil(NR) * pairs * NR];
+        if pairs > 0 && n > 0 {
+            pack_panels(&b.t(), 0..n, 0..pairs, NR, &mut data);
+        }
+        Self { data, k, n, pairs }
+    }
+
+    /// Rows of B (the inner dimension).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Columns of B.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    pub(super) fn pairs(&self) -> usize {
+        self.pairs
+    }
+
+    /// Pairs `pairs` of column panel `panel`.
+    pub(super) fn panel(&self, panel: usize, pairs: std::ops::Range<usize>) -> &[u32] {
+        &self.data[(panel * self.pairs + pairs.start) * NR..][..pairs.len() * NR]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::bf16::bf16_to_f32;
+
+    #[test]
+    fn panels_hold_rounded_pairs_with_zero_padding() {
+        // B is 5 x 3 (odd k, fewer columns than a panel), read as a transposed view.
+        let (k, n) = (5, 3);
+        let bt: Vec<f32> = (0..n * k).map(|i| 1.0 + i as f32 / 1000.0).collect();
+        let packed = PackedB::pack(Mat::dense(&bt, n, k).t());
+        assert_eq!((packed.k(), packed.n(), packed.pairs()), (5, 3, 3));
+        let panel = packed.panel(0, 0..3);
+        for p in 0..3 {
+            for c in 0..NR {
+                let pair = panel[p * NR + c];
+                let (lo, hi) = (bf16_to_f32(pair as u16), bf16_to_f32((pair >> 16) as u16));
+                let at = |kk: usize| if c < n && kk < k { bt[c * k + kk] } else { 0.0 };
+                assert_eq!(lo, bf16_to_f32(to_bf16_bits(at(2 * p))), "pair {p} column {c} low");
+                assert_eq!(hi, bf16_to_f32(to_bf16_bits(at(2 * p + 1))), "pair {p} column {c} high");
+            }
+        }
+    }
+
+    /// Both loops (rows contiguous, columns contiguous) pack the same panels.
+    #[test]
+    fn every_layout_packs_the_same_panels() {
+        let (rows, cols) = (29, 13);
+        let m: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.37).sin()).collect();
+        let t: Vec<f32> = (0..rows * cols).map(|i| m[(i % rows) * cols + i / rows]).collect();
+        let views = [Mat::dense(&m, rows, cols), Mat::dense(&t, cols, rows).t()];
+        let pack = |view: &Mat<'_>| {
+            let mut out = vec![7u32; 3 * 12 * 5];
+            pack_panels(view, 2..29, 1..6, 12, &mut out);
+            out
+        };
+        let expected = pack(&views[0]);
+        assert!(expected.iter().all(|&v| v != 7), "every slot written");
+        assert_eq!(pack(&views[1]), expected, "columns contiguous");
+        // The last panel has 3 real rows: the rest are zero.
+        assert!(expected[2 * 60..]
+            .chunks(12)
+            .all(|slot| slot[3..].iter().all(|&v| v == 0)));
+    }
+}
