@@ -476,6 +476,7 @@ impl Widget for BrowserPanel<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::tests::screen;
 
     pub(crate) fn sample() -> Browser {
         let u = |text: &str, label: f32| Utterance {
@@ -655,18 +656,6 @@ mod tests {
             snapshot,
         })));
         app
-    }
-
-    fn screen(width: u16, height: u16, app: &crate::ui::App) -> String {
-        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
-        terminal.draw(|f| app.draw(f)).unwrap();
-        let buffer = terminal.backend().buffer();
-        (0..height)
-            .map(|y| {
-                let line: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
-                line.trim_end().to_string() + "\n"
-            })
-            .collect()
     }
 
     /// Before, a recording showed as "test #0" under tabs leading to empty train and dev

@@ -7,6 +7,7 @@ use crate::data::Split;
 use crate::train::{Command, Event, Inspection, Weights};
 use crate::ui::browser::{Browser, Utterance};
 use crate::ui::explorer::Bars;
+use crate::ui::tests::screen;
 use crate::ui::{Activity, App, RunInfo, RunState};
 
 /// A leans on "funny" and scores +0.85; B leans on "ok" and scores -0.40.
@@ -66,18 +67,6 @@ fn pair_app() -> App {
         snapshot: p.snapshots[0].clone(),
     })));
     app
-}
-
-fn screen(width: u16, height: u16, app: &App) -> String {
-    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| app.draw(f)).unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..height)
-        .map(|y| {
-            let line: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
-            line.trim_end().to_string() + "\n"
-        })
-        .collect()
 }
 
 #[test]

@@ -5,10 +5,9 @@
 //! heatmaps showed the best weights' (-2.13, "final").
 
 use crossterm::event::KeyCode;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 use super::browser::Utterance;
+use super::tests::screen;
 use super::*;
 use crate::data::Split;
 use crate::train::{AttentionSnapshot, CheckpointKind, Command, Event, Inspection, Metrics, RunSummary, Weights};
@@ -16,20 +15,6 @@ use crate::train::{AttentionSnapshot, CheckpointKind, Command, Event, Inspection
 const BEST: Weights = Weights::Best { epoch: 10 };
 const LAST: Weights = Weights::Last { step: 648 };
 const LIVE: Weights = Weights::Live { step: 648 };
-
-fn screen(width: u16, height: u16, app: &App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| app.draw(f)).unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.height)
-        .map(|y| {
-            let line: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol().to_string())
-                .collect();
-            line.trim_end().to_string() + "\n"
-        })
-        .collect()
-}
 
 fn attention(index: usize, weights: Weights, prediction: f32) -> Event {
     let tokens = ["[CLS]", "i", "hated", "the", "camera", "[SEP]"];
