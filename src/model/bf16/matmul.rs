@@ -41,6 +41,9 @@ fn prefetch(line: &[f32]) {
     }
 }
 
+/// One product's rows of a block: destination rows, columns, row stride, packed B.
+type Dest<'d, 'b> = (&'d mut [f32], usize, usize, &'b PackedB);
+
 /// `dst = lhs * rhs`, or `dst += lhs * rhs`, as `write` says, with `lhs` rounded to bf16.
 pub fn matmul(dst: MatMut<'_>, lhs: Mat<'_>, rhs: &PackedB, write: Write, threads: Threads, kernel: Kernel) {
     matmul_shared_lhs(vec![(dst, rhs)], lhs, write, threads, kernel);
@@ -87,13 +90,13 @@ pub fn matmul_shared_lhs(
     let blocks = rows.div_ceil(block);
     // Block `b`'s rows of every destination; each chunk starts at the block's first row, and
     // the views' bounds checks cover their last.
-    let mut per_block: Vec<Vec<(&mut [f32], usize, usize, &PackedB)>> = (0..blocks).map(|_| Vec::new()).collect();
+    let mut per_block: Vec<Vec<Dest<'_, '_>>> = (0..blocks).map(|_| Vec::new()).collect();
     for (data, cols, row_stride, rhs) in outs {
         for (chunks, out) in per_block.iter_mut().zip(data.chunks_mut(block * row_stride)) {
             chunks.push((out, cols, row_stride, rhs));
         }
     }
-    let run = |(b, outs): (usize, Vec<(&mut [f32], usize, usize, &PackedB)>)| {
+    let run = |(b, outs): (usize, Vec<Dest<'_, '_>>)| {
         let first = b * block;
         let height = block.min(rows - first);
         let tiles = height.div_ceil(MR);
