@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use cmbert::model::bf16::{Kernel, Products};
-use cmbert::model::layer_kernels::{attention_forward, linear, AttentionShape};
+use cmbert::model::layer_kernels::{attention_forward, linear, linears_of_one_input, AttentionShape};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -88,6 +88,45 @@ fn main() {
             let flops = 2.0 * (tokens * k * n) as f64;
             report(&format!("{model} {what} {tokens}x{k}x{n}"), flops, medians);
         }
+    }
+    // The query, key and value products of one input: bf16 both times, three `linear`s
+    // (the input packed three times) against one packing shared by the three.
+    println!(
+        "\n{:<34} {:>10} {:>10} {:>9}",
+        "bf16 q+k+v", "3 packs ms", "1 pack ms", "ratio"
+    );
+    for (model, hidden) in [("minilm", 384), ("bert-base", 768)] {
+        let x = values(tokens * hidden, 1.0);
+        let ws: Vec<Vec<f32>> = (0..3).map(|i| values(hidden * hidden, 2.0 + i as f32)).collect();
+        let bias = values(hidden, 3.0);
+        let (mut three, mut one) = (Vec::new(), Vec::new());
+        for i in 0..iters + 3 {
+            let start = Instant::now();
+            for w in &ws {
+                std::hint::black_box(linear(&x, tokens, w, &bias, bf16));
+            }
+            let separate = start.elapsed().as_secs_f64();
+            let start = Instant::now();
+            let affines = [
+                (&ws[0][..], &bias[..]),
+                (&ws[1][..], &bias[..]),
+                (&ws[2][..], &bias[..]),
+            ];
+            std::hint::black_box(linears_of_one_input(&x, tokens, affines, bf16));
+            let shared = start.elapsed().as_secs_f64();
+            if i >= 3 {
+                three.push(separate);
+                one.push(shared);
+            }
+        }
+        let (t, o) = (median(three), median(one));
+        println!(
+            "{:<34} {:>10.2} {:>10.2} {:>9.2}",
+            format!("{model} 3x {tokens}x{hidden}x{hidden}"),
+            t * 1e3,
+            o * 1e3,
+            o / t
+        );
     }
     for (model, heads, head_dim) in [("minilm", 12, 32), ("bert-base", 12, 64)] {
         let shape = AttentionShape {

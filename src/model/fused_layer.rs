@@ -256,7 +256,9 @@ impl FusedLayer {
             let (w, b) = p.get(which);
             k::linear(input, rows, w, b, self.weights.products)
         };
-        let (q, key, v) = (linear(x, QUERY), linear(x, KEY), linear(x, VALUE));
+        // One packing of `x` for the three products (bf16; f32 runs them one by one).
+        let [q, key, v] =
+            k::linears_of_one_input(x, rows, [p.get(QUERY), p.get(KEY), p.get(VALUE)], self.weights.products);
         let (probs, context) = k::attention_forward(
             shape,
             (&q, &key, &v),
@@ -384,7 +386,11 @@ impl FusedLayer {
             if input == InputGrad::Wanted {
                 k::linear_input_grad(&mut dx, grad, rows, p.get(which).0, Write::Add, products);
             }
-            push(which, k::linear_param_grads(grad, x, rows, hidden, products))?;
+        }
+        // One packing of `x` for the three weight gradients (bf16; f32 runs them one by one).
+        let grads = k::linear_param_grads_of_one_input([&dq, &dk, &dv], x, rows, hidden, products);
+        for (which, grad) in [QUERY, KEY, VALUE].into_iter().zip(grads) {
+            push(which, grad)?;
         }
         Ok((input == InputGrad::Wanted).then_some(dx))
     }

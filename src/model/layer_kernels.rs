@@ -75,6 +75,37 @@ pub fn linear(x: &[f32], rows: usize, w: &[f32], bias: &[f32], products: Product
     y
 }
 
+/// `linear` of one input `x` `[rows, in]` by each `(w, bias)` of `affines` (the query, key
+/// and value projections). With bf16 products the rows of `x` are rounded and packed once for
+/// all of them (`bf16::matmul_shared_lhs`) instead of once a product; every sum is the one
+/// `linear` computes, so the results are `linear`'s bit for bit.
+pub fn linears_of_one_input<const N: usize>(
+    x: &[f32],
+    rows: usize,
+    affines: [(&[f32], &[f32]); N],
+    products: Products,
+) -> [Vec<f32>; N] {
+    let Products::Bf16(kernel) = products else {
+        return affines.map(|(w, bias)| linear(x, rows, w, bias, products));
+    };
+    let in_dim = x.len() / rows.max(1);
+    let packed = affines.map(|(w, bias)| PackedB::pack(Mat::dense(w, bias.len(), w.len() / bias.len()).t()));
+    let mut ys = affines.map(|(_, bias)| {
+        let mut y = Vec::with_capacity(rows * bias.len());
+        for _ in 0..rows {
+            y.extend_from_slice(bias);
+        }
+        y
+    });
+    let dsts = ys
+        .iter_mut()
+        .zip(&packed)
+        .map(|(y, packed)| (MatMut::dense(y, rows, packed.n()), packed))
+        .collect();
+    bf16::matmul_shared_lhs(dsts, Mat::dense(x, rows, in_dim), Write::Add, Threads::Pool, kernel);
+    ys
+}
+
 /// The transpose of a row-major `[rows, cols]` matrix, by cache-sized tiles.
 pub fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     const TILE: usize = 32;
@@ -114,6 +145,36 @@ pub fn linear_param_grads(
         products,
     );
     (dw, column_sums(dy, out_dim))
+}
+
+/// `linear_param_grads` of each `dy` of `dys` against the same input `x` (the query, key and
+/// value projections). With bf16 products `x`, the right-hand factor of every weight gradient,
+/// is rounded and packed once for all of them instead of once a product; the results are
+/// `linear_param_grads`'s bit for bit.
+pub fn linear_param_grads_of_one_input<const N: usize>(
+    dys: [&[f32]; N],
+    x: &[f32],
+    rows: usize,
+    out_dim: usize,
+    products: Products,
+) -> [(Vec<f32>, Vec<f32>); N] {
+    let Products::Bf16(kernel) = products else {
+        return dys.map(|dy| linear_param_grads(dy, x, rows, out_dim, products));
+    };
+    let in_dim = x.len() / rows;
+    let packed = PackedB::pack(Mat::dense(x, rows, in_dim));
+    dys.map(|dy| {
+        let mut dw = vec![0f32; out_dim * in_dim];
+        bf16::matmul(
+            MatMut::dense(&mut dw, out_dim, in_dim),
+            Mat::dense(dy, rows, out_dim).t(),
+            &packed,
+            Write::Replace,
+            Threads::Pool,
+            kernel,
+        );
+        (dw, column_sums(dy, out_dim))
+    })
 }
 
 /// `dx = dy W` or `dx += dy W` (as `write` says) for `w` `[out, in]`.
@@ -446,6 +507,34 @@ pub fn attention_backward(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sharing one packing of the input among the query, key and value products changes no
+    /// bit of their results or of their weight gradients, for both products (the emulated
+    /// bf16 kernel: the same on every CPU). 37 rows and 45 columns: partial tiles and panels.
+    #[test]
+    fn products_of_one_input_equal_the_products_one_by_one() {
+        use super::bf16::Kernel;
+        let (rows, in_dim, out_dim) = (37, 45, 45);
+        let values =
+            |len: usize, seed: f32| -> Vec<f32> { (0..len).map(|i| ((i as f32 + seed) * 0.618).sin()).collect() };
+        let x = values(rows * in_dim, 1.0);
+        let ws: Vec<Vec<f32>> = (0..3).map(|i| values(out_dim * in_dim, 2.0 + i as f32)).collect();
+        let bs: Vec<Vec<f32>> = (0..3).map(|i| values(out_dim, 5.0 + i as f32)).collect();
+        let dys: Vec<Vec<f32>> = (0..3).map(|i| values(rows * out_dim, 8.0 + i as f32)).collect();
+        for products in [Products::F32, Products::Bf16(Kernel::Emulated)] {
+            let affines = [0, 1, 2].map(|i| (&ws[i][..], &bs[i][..]));
+            let shared = linears_of_one_input(&x, rows, affines, products);
+            let grads = linear_param_grads_of_one_input([0, 1, 2].map(|i| &dys[i][..]), &x, rows, out_dim, products);
+            for i in 0..3 {
+                assert_eq!(shared[i], linear(&x, rows, &ws[i], &bs[i], products), "product {i}");
+                assert_eq!(
+                    grads[i],
+                    linear_param_grads(&dys[i], &x, rows, out_dim, products),
+                    "gradient {i}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn transpose_handles_partial_tiles() {

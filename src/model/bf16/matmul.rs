@@ -41,67 +41,103 @@ fn prefetch(line: &[f32]) {
     }
 }
 
+/// One product's rows of a block: destination rows, columns, row stride, packed B.
+type Dest<'d, 'b> = (&'d mut [f32], usize, usize, &'b PackedB);
+
 /// `dst = lhs * rhs`, or `dst += lhs * rhs`, as `write` says, with `lhs` rounded to bf16.
 pub fn matmul(dst: MatMut<'_>, lhs: Mat<'_>, rhs: &PackedB, write: Write, threads: Threads, kernel: Kernel) {
-    let (rows, cols, row_stride) = (dst.height(), dst.width(), dst.row_stride());
-    assert_eq!(lhs.height(), rows, "bf16 matmul: lhs rows");
-    assert_eq!(rhs.n(), cols, "bf16 matmul: rhs columns");
-    assert_eq!(lhs.width(), rhs.k(), "bf16 matmul: inner dimensions");
-    let data = dst.into_data();
-    if rows == 0 || cols == 0 {
-        return;
-    }
-    let pairs = rhs.pairs();
-    if pairs == 0 {
-        if write == Write::Replace {
-            for r in 0..rows {
-                data[r * row_stride..][..cols].fill(0.0);
-            }
+    matmul_shared_lhs(vec![(dst, rhs)], lhs, write, threads, kernel);
+}
+
+/// One product `dst = lhs * rhs` (or `+=`) for each `(dst, rhs)` of `products`, all with the
+/// same `lhs`: a block of A's rows is packed once for all of them (the query, key and value
+/// products of a layer read the same input). Every output element is summed exactly as
+/// `matmul` sums it alone.
+pub fn matmul_shared_lhs(
+    products: Vec<(MatMut<'_>, &PackedB)>,
+    lhs: Mat<'_>,
+    write: Write,
+    threads: Threads,
+    kernel: Kernel,
+) {
+    let rows = lhs.height();
+    // Per product: its destination, columns, row stride and packed B.
+    let mut outs = Vec::with_capacity(products.len());
+    for (dst, rhs) in products {
+        let (cols, row_stride) = (dst.width(), dst.row_stride());
+        assert_eq!(dst.height(), rows, "bf16 matmul: lhs rows");
+        assert_eq!(rhs.n(), cols, "bf16 matmul: rhs columns");
+        assert_eq!(lhs.width(), rhs.k(), "bf16 matmul: inner dimensions");
+        let data = dst.into_data();
+        if rows == 0 || cols == 0 {
+            continue;
         }
+        if rhs.pairs() == 0 {
+            if write == Write::Replace {
+                for r in 0..rows {
+                    data[r * row_stride..][..cols].fill(0.0);
+                }
+            }
+            continue;
+        }
+        outs.push((data, cols, row_stride, rhs));
+    }
+    if outs.is_empty() {
         return;
     }
+    let pairs = lhs.width().div_ceil(2);
     let block = block_rows(rows, threads);
     let blocks = rows.div_ceil(block);
-    let run = |(b, out): (usize, &mut [f32])| {
+    // Block `b`'s rows of every destination; each chunk starts at the block's first row, and
+    // the views' bounds checks cover their last.
+    let mut per_block: Vec<Vec<Dest<'_, '_>>> = (0..blocks).map(|_| Vec::new()).collect();
+    for (data, cols, row_stride, rhs) in outs {
+        for (chunks, out) in per_block.iter_mut().zip(data.chunks_mut(block * row_stride)) {
+            chunks.push((out, cols, row_stride, rhs));
+        }
+    }
+    let run = |(b, outs): (usize, Vec<Dest<'_, '_>>)| {
         let first = b * block;
         let height = block.min(rows - first);
         let tiles = height.div_ceil(MR);
         let mut a = vec![0u32; tiles * KC_PAIRS.min(pairs) * MR];
         let mut tile = [0f32; MR * NR];
+        let mut outs = outs;
         for (pass, p0) in (0..pairs).step_by(KC_PAIRS).enumerate() {
             let np = KC_PAIRS.min(pairs - p0);
             pack_panels(&lhs, first..first + height, p0..p0 + np, MR, &mut a);
             let add = pass > 0 || write == Write::Add;
-            for panel in 0..cols.div_ceil(NR) {
-                let b = rhs.panel(panel, p0..p0 + np);
-                let c0 = panel * NR;
-                let width = NR.min(cols - c0);
-                for t in 0..tiles {
-                    // The tile's destination rows are far apart (one per row of dst): ask
-                    // for them now, so they are cached when the sums arrive.
-                    for r in 0..MR.min(height - t * MR) {
-                        prefetch(&out[(t * MR + r) * row_stride + c0..][..width]);
-                    }
-                    kernel.tile(&a[t * np * MR..][..np * MR], b, np, &mut tile);
-                    for r in 0..MR.min(height - t * MR) {
-                        let out = &mut out[(t * MR + r) * row_stride + c0..][..width];
-                        let sums = &tile[r * NR..][..width];
-                        if add {
-                            out.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
-                        } else {
-                            out.copy_from_slice(sums);
+            for (out, cols, row_stride, rhs) in outs.iter_mut() {
+                let (cols, row_stride) = (*cols, *row_stride);
+                for panel in 0..cols.div_ceil(NR) {
+                    let b = rhs.panel(panel, p0..p0 + np);
+                    let c0 = panel * NR;
+                    let width = NR.min(cols - c0);
+                    for t in 0..tiles {
+                        // The tile's destination rows are far apart (one per row of dst): ask
+                        // for them now, so they are cached when the sums arrive.
+                        for r in 0..MR.min(height - t * MR) {
+                            prefetch(&out[(t * MR + r) * row_stride + c0..][..width]);
+                        }
+                        kernel.tile(&a[t * np * MR..][..np * MR], b, np, &mut tile);
+                        for r in 0..MR.min(height - t * MR) {
+                            let out = &mut out[(t * MR + r) * row_stride + c0..][..width];
+                            let sums = &tile[r * NR..][..width];
+                            if add {
+                                out.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
+                            } else {
+                                out.copy_from_slice(sums);
+                            }
                         }
                     }
                 }
             }
         }
     };
-    // Each chunk starts at its block's first row; the view's bounds check covers its last.
-    let chunk = block * row_stride;
     if blocks > 1 && threads == Threads::Pool {
-        data.par_chunks_mut(chunk).take(blocks).enumerate().for_each(run);
+        per_block.into_par_iter().enumerate().for_each(run);
     } else {
-        data.chunks_mut(chunk).take(blocks).enumerate().for_each(run);
+        per_block.into_iter().enumerate().for_each(run);
     }
 }
 
