@@ -18,7 +18,12 @@ pub fn exp(x: f32) -> f32 {
     // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a call.
     const ROUND: f32 = 12_582_912.0;
     let clamped = x.clamp(-87.0, 88.0);
-    let n = (clamped * LOG2_E + ROUND) - ROUND;
+    // `shifted` lies in [2^23, 2^24), where floats are the integers: its bits are those of
+    // ROUND plus n. Reading n from them, not with `n as i32` (whose NaN and saturation rules
+    // the compiler can only meet lane by lane, in scalar code), keeps the loop vectorised.
+    let shifted = clamped * LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let n_int = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
     let r = (clamped - n * LN2_HI) - n * LN2_LO;
     // Taylor series to r^7 on |r| <= ln2 / 2: truncation error below 6e-9.
     let mut p = 1.0 / 5040.0;
@@ -29,7 +34,7 @@ pub fn exp(x: f32) -> f32 {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    let two_to_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let two_to_n = f32::from_bits(((n_int + 127) as u32) << 23);
     if x < -87.0 {
         0.0
     } else {
@@ -73,6 +78,28 @@ mod tests {
         assert!(worst < 3e-7, "relative error {worst}");
         assert_eq!(exp(-1e4), 0.0, "masked scores give exactly zero");
         assert_eq!(exp(0.0), 1.0);
+    }
+
+    /// The integer read from the shifted float's bits is the cast's, so `exp` gives the bits
+    /// it gave with `n as i32`, over the whole range and beyond the clamp.
+    #[test]
+    fn exp_gives_the_bits_of_the_cast_formulation() {
+        let by_cast = |x: f32| {
+            let clamped = x.clamp(-87.0, 88.0);
+            let n = (clamped * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+            n as i32
+        };
+        let mut x = -200.0f32;
+        while x < 200.0 {
+            let clamped = x.clamp(-87.0, 88.0);
+            let shifted = clamped * std::f32::consts::LOG2_E + 12_582_912.0;
+            let from_bits = shifted.to_bits().wrapping_sub(12_582_912f32.to_bits()) as i32;
+            assert_eq!(from_bits, by_cast(x), "{x}");
+            x += 0.001_37;
+        }
+        assert!(exp(f32::NAN).is_nan());
+        assert_eq!(exp(f32::INFINITY), exp(88.0));
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
     }
 
     #[test]

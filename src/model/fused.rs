@@ -176,17 +176,55 @@ impl CustomOp2 for MaskedSoftmax {
     }
 }
 
+/// Lanes of the softmax's partial maxima and sums. A fixed count, not the machine's vector
+/// width, so that the order of the sums, and the bits of every result, are the same on
+/// every instruction set.
+const SOFTMAX_LANES: usize = 16;
+
 /// One row's softmax, in place (shared by `Softmax`, `MaskedSoftmax` and the fused layer),
-/// with the vectorisable `exp` (relative error below 3e-7).
+/// with the vectorisable `exp` (relative error below 3e-7). The maximum and the sum run in
+/// `SOFTMAX_LANES` partial lanes: a running `f32::max` or sum over the row is a chain the
+/// compiler must keep in order, one element at a time, and at the attention's rows of 50
+/// those chains took half of the attention's time (docs/BENCHMARKS.md, "bf16 products").
 #[multiversion::multiversion(targets = "simd")]
 pub(super) fn softmax_in_place(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    row.iter_mut().for_each(|v| *v = fast_math::exp(*v - max));
-    let mut sum = 0f32;
-    for v in row.iter() {
-        sum += *v;
+    // `>` rather than `f32::max`: it compiles to the vector maximum. A NaN is passed over
+    // either way, and reaches the output through `exp` below.
+    let larger = |a: f32, b: f32| if b > a { b } else { a };
+    let mut maxes = [f32::NEG_INFINITY; SOFTMAX_LANES];
+    let mut chunks = row.chunks_exact(SOFTMAX_LANES);
+    for chunk in &mut chunks {
+        for (m, &v) in maxes.iter_mut().zip(chunk) {
+            *m = larger(*m, v);
+        }
     }
-    let inv = 1.0 / sum;
+    let max = chunks
+        .remainder()
+        .iter()
+        .chain(&maxes)
+        .fold(f32::NEG_INFINITY, |m, &v| larger(m, v));
+    let mut sums = [0f32; SOFTMAX_LANES];
+    let mut chunks = row.chunks_exact_mut(SOFTMAX_LANES);
+    for chunk in &mut chunks {
+        for (s, v) in sums.iter_mut().zip(chunk) {
+            *v = fast_math::exp(*v - max);
+            *s += *v;
+        }
+    }
+    let mut rest = 0f32;
+    for v in chunks.into_remainder() {
+        *v = fast_math::exp(*v - max);
+        rest += *v;
+    }
+    // A fixed tree over the lanes, then the rest.
+    let mut width = SOFTMAX_LANES / 2;
+    while width > 0 {
+        for i in 0..width {
+            sums[i] += sums[i + width];
+        }
+        width /= 2;
+    }
+    let inv = 1.0 / (sums[0] + rest);
     row.iter_mut().for_each(|v| *v *= inv);
 }
 
@@ -490,6 +528,41 @@ mod tests {
 
     fn max_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
         (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()
+    }
+
+    /// Rows shorter than, equal to and past the partial lanes, with a partial last chunk,
+    /// the mask's -10000 and a maximum in the remainder: the f64 definition to 1e-6.
+    #[test]
+    fn a_row_softmax_matches_the_definition_at_every_length() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for len in [1, 2, 15, 16, 17, 31, 32, 50, 64, 100, 513] {
+            let mut row: Vec<f32> = (0..len).map(|_| rng.random_range(-8.0..8.0)).collect();
+            if len > 3 {
+                row[len / 3] = -10_000.0;
+                row[len - 1] = 9.0;
+            }
+            let peak = row.iter().copied().fold(f64::NEG_INFINITY, |m, v| m.max(f64::from(v)));
+            let exps: Vec<f64> = row.iter().map(|&v| (f64::from(v) - peak).exp()).collect();
+            let total: f64 = exps.iter().sum();
+            softmax_in_place(&mut row);
+            for (i, (&got, e)) in row.iter().zip(&exps).enumerate() {
+                let want = e / total;
+                assert!(
+                    (f64::from(got) - want).abs() <= 1e-6 * want.max(1e-30) + 1e-12,
+                    "len {len}, {i}: {got} vs {want}"
+                );
+            }
+            if len > 3 {
+                assert_eq!(row[len / 3], 0.0, "len {len}: a masked position gets nothing");
+            }
+        }
+        let mut poisoned = [0.5f32, f32::NAN, 1.0];
+        softmax_in_place(&mut poisoned);
+        assert!(
+            poisoned.iter().all(|v| v.is_nan()),
+            "a NaN score is not hidden: {poisoned:?}"
+        );
     }
 
     #[test]

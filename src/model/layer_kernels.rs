@@ -33,76 +33,53 @@ fn dropped(x: f32, keep: bool, scale: f32) -> f32 {
 
 /// `x W^T + b` for `x` `[rows, in]`, `w` `[out, in]` (PyTorch's layout).
 pub fn linear(x: &[f32], rows: usize, w: &[f32], bias: &[f32], products: Products) -> Vec<f32> {
-    let (out_dim, in_dim) = (bias.len(), w.len() / bias.len());
-    let mut y = Vec::with_capacity(rows * out_dim);
-    for _ in 0..rows {
-        y.extend_from_slice(bias);
-    }
-    let dst = MatMut::dense(&mut y, rows, out_dim);
-    if let Products::Bf16(kernel) = products {
-        // The weight is packed once, from its rows (no transposed copy), for all row blocks.
-        let packed = PackedB::pack(Mat::dense(w, out_dim, in_dim).t());
-        bf16::matmul(
-            dst,
-            Mat::dense(x, rows, in_dim),
-            &packed,
-            Write::Add,
-            Threads::Pool,
-            kernel,
-        );
-        return y;
-    }
-    // gemm reads a long transposed right-hand side slowly (measured 119 against 196 GFLOP/s
-    // for bert-base's feed-forward output, k = 3072): a row-major copy costs far less.
-    if in_dim > out_dim {
-        let w_rows = transpose(w, out_dim, in_dim);
-        matmul(
-            dst,
-            Mat::dense(x, rows, in_dim),
-            Mat::dense(&w_rows, in_dim, out_dim),
-            Write::Add,
-            Threads::Pool,
-        );
-    } else {
-        matmul(
-            dst,
-            Mat::dense(x, rows, in_dim),
-            Mat::dense(w, out_dim, in_dim).t(),
-            Write::Add,
-            Threads::Pool,
-        );
-    }
+    let [y] = linears_of_one_input(x, rows, [(w, bias)], products);
     y
 }
 
 /// `linear` of one input `x` `[rows, in]` by each `(w, bias)` of `affines` (the query, key
 /// and value projections). With bf16 products the rows of `x` are rounded and packed once for
-/// all of them (`bf16::matmul_shared_lhs`) instead of once a product; every sum is the one
-/// `linear` computes, so the results are `linear`'s bit for bit.
+/// all of them (`bf16::matmul_shared_lhs`) instead of once a product, and each weight is
+/// packed once, from its rows (no transposed copy), for all row blocks; every sum is the one
+/// a product alone computes, so the results are the same bit for bit whatever `N` is.
 pub fn linears_of_one_input<const N: usize>(
     x: &[f32],
     rows: usize,
     affines: [(&[f32], &[f32]); N],
     products: Products,
 ) -> [Vec<f32>; N] {
-    let Products::Bf16(kernel) = products else {
-        return affines.map(|(w, bias)| linear(x, rows, w, bias, products));
-    };
     let in_dim = x.len() / rows.max(1);
-    let packed = affines.map(|(w, bias)| PackedB::pack(Mat::dense(w, bias.len(), w.len() / bias.len()).t()));
-    let mut ys = affines.map(|(_, bias)| {
-        let mut y = Vec::with_capacity(rows * bias.len());
-        for _ in 0..rows {
-            y.extend_from_slice(bias);
+    // Every output starts as its bias, and the product is added to it.
+    let mut ys = affines.map(|(_, bias)| bias.repeat(rows));
+    let input = Mat::dense(x, rows, in_dim);
+    match products {
+        Products::Bf16(kernel) => {
+            let packed = affines.map(|(w, bias)| PackedB::pack(Mat::dense(w, bias.len(), in_dim).t()));
+            let dsts = ys
+                .iter_mut()
+                .zip(&packed)
+                .map(|(y, packed)| (MatMut::dense(y, rows, packed.n()), packed))
+                .collect();
+            bf16::matmul_shared_lhs(dsts, input, Write::Add, Threads::Pool, kernel);
         }
-        y
-    });
-    let dsts = ys
-        .iter_mut()
-        .zip(&packed)
-        .map(|(y, packed)| (MatMut::dense(y, rows, packed.n()), packed))
-        .collect();
-    bf16::matmul_shared_lhs(dsts, Mat::dense(x, rows, in_dim), Write::Add, Threads::Pool, kernel);
+        Products::F32 => {
+            for (y, (w, bias)) in ys.iter_mut().zip(affines) {
+                let out_dim = bias.len();
+                let dst = MatMut::dense(y, rows, out_dim);
+                // gemm reads a long transposed right-hand side slowly (measured 119 against
+                // 196 GFLOP/s for bert-base's feed-forward output, k = 3072): a row-major
+                // copy costs far less.
+                if in_dim > out_dim {
+                    let w_rows = transpose(w, out_dim, in_dim);
+                    let weight = Mat::dense(&w_rows, in_dim, out_dim);
+                    matmul(dst, input, weight, Write::Add, Threads::Pool);
+                } else {
+                    let weight = Mat::dense(w, out_dim, in_dim).t();
+                    matmul(dst, input, weight, Write::Add, Threads::Pool);
+                }
+            }
+        }
+    }
     ys
 }
 
@@ -526,7 +503,20 @@ mod tests {
             let shared = linears_of_one_input(&x, rows, affines, products);
             let grads = linear_param_grads_of_one_input([0, 1, 2].map(|i| &dys[i][..]), &x, rows, out_dim, products);
             for i in 0..3 {
-                assert_eq!(shared[i], linear(&x, rows, &ws[i], &bs[i], products), "product {i}");
+                let alone = linear(&x, rows, &ws[i], &bs[i], products);
+                assert_eq!(shared[i], alone, "product {i}");
+                // And `linear` is `x W^T + b` (bf16: on rounded factors, so a looser bound).
+                let bound = if products == Products::F32 { 1e-5 } else { 0.05 };
+                for r in 0..rows {
+                    for o in 0..out_dim {
+                        let exact: f32 = bs[i][o]
+                            + (0..in_dim)
+                                .map(|c| x[r * in_dim + c] * ws[i][o * in_dim + c])
+                                .sum::<f32>();
+                        let got = alone[r * out_dim + o];
+                        assert!((got - exact).abs() < bound, "product {i} ({r},{o}): {got} vs {exact}");
+                    }
+                }
                 assert_eq!(
                     grads[i],
                     linear_param_grads(&dys[i], &x, rows, out_dim, products),
