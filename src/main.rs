@@ -28,7 +28,22 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
 }
 
+/// candle 0.11 splits element-wise ops of 64K values or more across its own pool of
+/// spinning threads (`candle_core::utils::barrier_pool`), sized like rayon's. Our fused
+/// kernels keep rayon's pool busy, so the two pools oversubscribe the cores, and candle's
+/// caller spins waiting for a worker that has no core: the embeddings' sums and the fusion
+/// head's last steps took 5-9 ms of a MiniLM forward pass of about 100 instead of 2-4
+/// (docs/BENCHMARKS.md, "The whole model"). One thread for candle's pool (its documented
+/// variable; it sizes nothing else) runs those ops on the calling thread. A user's own
+/// setting is kept. Called first thing in `main`, before any other thread exists.
+fn candle_ops_on_the_calling_thread() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+}
+
 fn main() -> ExitCode {
+    candle_ops_on_the_calling_thread();
     keep_freed_memory();
     let cli = Cli::parse_with_hints();
     let code = match run(cli) {
@@ -66,6 +81,17 @@ fn run(cli: Cli) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    /// The variable reaches candle: its element-wise pool gets no worker threads.
+    #[test]
+    fn candle_runs_its_element_wise_ops_on_the_calling_thread() {
+        if std::env::var_os("CANDLE_NUM_THREADS").is_some() {
+            println!("CANDLE_NUM_THREADS is set in this environment: the user's value is kept");
+            return;
+        }
+        super::candle_ops_on_the_calling_thread();
+        assert_eq!(candle_core::utils::barrier_pool().n_workers(), 0);
+    }
+
     #[test]
     #[allow(unsafe_code)]
     fn the_purge_delay_option_is_the_one_defaulting_to_1000_ms() {

@@ -132,15 +132,19 @@ impl FusionHead {
         let double_mask = (pad.unsqueeze(2)?.broadcast_add(&pad.unsqueeze(1)?)? * MASK_VALUE)?;
         // Step 7.
         let w_m = super::fused::softmax_last_dim(&w_f.add(&double_mask)?)?;
+        // Steps 8-9 for the [CLS] row alone: the regressor reads nothing else of Y (step 10),
+        // and both steps work row by row, so the other rows were a product of the whole
+        // batch by the dense weight and a norm for nothing (a tenth of a MiniLM forward
+        // pass: docs/BENCHMARKS.md, "The whole model").
+        let w_m_cls = w_m.narrow(1, 0, 1)?.contiguous()?;
         // Step 8.
-        let attended = dropout(&w_m, self.attention_dropout, mode)?.matmul(hidden)?;
-        let fused = (attended + hidden)?;
+        let attended = dropout(&w_m_cls, self.attention_dropout, mode)?.matmul(hidden)?;
+        let fused = (attended + hidden.narrow(1, 0, 1)?)?;
         // Step 9.
         let y = self
             .layer_norm
             .forward(&dropout(&self.dense.forward(&fused)?, self.hidden_dropout, mode)?)?;
-        let cls = y.narrow(1, 0, 1)?.squeeze(1)?;
-        let cls = dropout(&cls, self.hidden_dropout, mode)?;
+        let cls = dropout(&y.squeeze(1)?, self.hidden_dropout, mode)?;
         Ok((
             cls,
             FusionMatrices {
