@@ -226,6 +226,37 @@ fn bad_pairs_are_refused_naming_what_is_wrong_and_other_words_are_said() {
     assert!(err.contains("nowhere.wav"), "{err}");
     assert!(!out.exists(), "nothing written");
 
+    // A B that is not a WAV: the binary's one line names the file once, and which take it is
+    // (before, "the recording J: J: not a WAV file").
+    let junk = tmp.path().join("junk.wav");
+    std::fs::write(&junk, "not a wav at all").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_cmbert-tui"))
+        .arg("export")
+        .arg("--checkpoint")
+        .arg(&m.mean)
+        .args(["--wav".as_ref(), takes()[0].wav.as_os_str()])
+        .args(["--words".as_ref(), takes()[0].words.as_os_str()])
+        .args(["--wav".as_ref(), junk.as_os_str()])
+        .args(["--words".as_ref(), takes()[1].words.as_os_str()])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.matches(&junk.display().to_string()).count(), 1, "{stderr}");
+    assert!(stderr.contains("recording B"), "{stderr}");
+    // Timings that do not read name the timings file, and the WAV they go with.
+    let bad_words = tmp.path().join("bad.TextGrid");
+    std::fs::write(&bad_words, "not a TextGrid").unwrap();
+    let mut bad = takes();
+    bad[1].words = bad_words.clone();
+    let err = run(export_args(&m.mean, &bad, &out));
+    let b_wav = takes()[1].wav.display().to_string();
+    assert!(err.contains("recording B") && err.contains("bad.TextGrid"), "{err}");
+    assert_eq!(err.matches(&b_wav).count(), 1, "{err}");
+    assert!(!out.exists(), "nothing written");
+
     // B's timings with one word changed: run all the same, and said in the JSON.
     let other = tmp.path().join("b-other.TextGrid");
     let grid = std::fs::read_to_string(&takes()[1].words).unwrap();
