@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use candle_core::Device;
 use cmbert::checkpoint::Checkpoint;
-use cmbert::cli::{ExportArgs, FeaturesArgs, ModelOnData, RecordingArgs, Take};
+use cmbert::cli::{ExportArgs, FeaturesArgs, Take};
 use cmbert::commands::Trained;
 use cmbert::data::{Dataset, Split, TextEncoder};
 use cmbert::model::{ClsAudio, ModelKind};
@@ -90,43 +90,10 @@ fn models() -> &'static Models {
     })
 }
 
-fn export_args(best: &Path, takes: &[Take], out: &Path) -> ExportArgs {
-    ExportArgs {
-        input: ModelOnData {
-            checkpoint: best.to_path_buf(),
-            data: None,
-            audio: None,
-            zero_audio: false,
-            label: None,
-            split: Split::Test,
-            eval_batch_size: 24,
-            force: false,
-            device: Default::default(),
-        },
-        recording: RecordingArgs {
-            wav: takes.iter().map(|t| t.wav.clone()).collect(),
-            words: takes.iter().map(|t| t.words.clone()).collect(),
-        },
-        index: None,
-        figure4: false,
-        format: None,
-        left: cmbert::attention::Matrix::AlphaT,
-        right: cmbert::attention::Matrix::WM,
-        level: cmbert::attention::Level::Word,
-        hide_special: false,
-        out: Some(out.to_path_buf()),
-        theme: "paper".into(),
-        curves: Vec::new(),
-        through_training: None,
-        steps: Vec::new(),
-        frame_ms: None,
-    }
-}
-
 /// The JSON `export` writes for the pair, and the predictions in it.
 fn exported(best: &Path, takes: &[Take], dir: &Path) -> (serde_json::Value, [f32; 2]) {
     let out = dir.join("pair.json");
-    cmbert::commands::export::run(export_args(best, takes, &out)).unwrap();
+    cmbert::commands::export::run(recording_export_args(best, takes, &out)).unwrap();
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let p = |k: usize| json["recordings"][k]["prediction"].as_f64().unwrap() as f32;
     (json.clone(), [p(0), p(1)])
@@ -169,7 +136,7 @@ fn export_writes_one_figure_of_both_and_the_predictions_eval_gives() {
 
     // The figure, both ways: one PNG, one SVG naming both recordings and their contours.
     let png = tmp.path().join("pair.png");
-    cmbert::commands::export::run(export_args(&m.mean, &takes(), &png)).unwrap();
+    cmbert::commands::export::run(recording_export_args(&m.mean, &takes(), &png)).unwrap();
     let bytes = std::fs::read(&png).unwrap();
     let reader = png::Decoder::new(std::io::Cursor::new(&bytes)).read_info().unwrap();
     let (w, h) = (reader.info().width, reader.info().height);
@@ -178,7 +145,7 @@ fn export_writes_one_figure_of_both_and_the_predictions_eval_gives() {
         "heatmaps and two contour panels under them: {w}x{h}"
     );
     let svg_path = tmp.path().join("pair.svg");
-    cmbert::commands::export::run(export_args(&m.mean, &takes(), &svg_path)).unwrap();
+    cmbert::commands::export::run(recording_export_args(&m.mean, &takes(), &svg_path)).unwrap();
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     for text in [
         "A: a.wav",
@@ -194,12 +161,12 @@ fn export_writes_one_figure_of_both_and_the_predictions_eval_gives() {
     // An existing file is kept without --force; CSV is not a pair's format.
     let err = format!(
         "{:#}",
-        cmbert::commands::export::run(export_args(&m.mean, &takes(), &png)).unwrap_err()
+        cmbert::commands::export::run(recording_export_args(&m.mean, &takes(), &png)).unwrap_err()
     );
     assert!(err.contains("already exists") && err.contains("--force"), "{err}");
     let err = format!(
         "{:#}",
-        cmbert::commands::export::run(export_args(&m.mean, &takes(), &tmp.path().join("p.csv"))).unwrap_err()
+        cmbert::commands::export::run(recording_export_args(&m.mean, &takes(), &tmp.path().join("p.csv"))).unwrap_err()
     );
     assert!(err.contains("p.csv") && err.contains("not csv"), "{err}");
 }
@@ -211,18 +178,18 @@ fn bad_pairs_are_refused_naming_what_is_wrong_and_other_words_are_said() {
     let out = tmp.path().join("x.json");
     let run = |args: ExportArgs| format!("{:#}", cmbert::commands::export::run(args).unwrap_err());
 
-    let mut args = export_args(&m.mean, &takes(), &out);
+    let mut args = recording_export_args(&m.mean, &takes(), &out);
     args.recording.words.pop();
     let err = run(args);
     assert!(err.starts_with("2 --wav but 1 --words"), "{err}");
 
     let three: Vec<Take> = takes().into_iter().chain(takes().into_iter().take(1)).collect();
-    let err = run(export_args(&m.mean, &three, &out));
+    let err = run(recording_export_args(&m.mean, &three, &out));
     assert!(err.contains("3 recordings"), "{err}");
 
     let mut missing = takes();
     missing[1].wav = tmp.path().join("nowhere.wav");
-    let err = run(export_args(&m.mean, &missing, &out));
+    let err = run(recording_export_args(&m.mean, &missing, &out));
     assert!(err.contains("nowhere.wav"), "{err}");
     assert!(!out.exists(), "nothing written");
 
@@ -251,7 +218,7 @@ fn bad_pairs_are_refused_naming_what_is_wrong_and_other_words_are_said() {
     std::fs::write(&bad_words, "not a TextGrid").unwrap();
     let mut bad = takes();
     bad[1].words = bad_words.clone();
-    let err = run(export_args(&m.mean, &bad, &out));
+    let err = run(recording_export_args(&m.mean, &bad, &out));
     let b_wav = takes()[1].wav.display().to_string();
     assert!(err.contains("recording B") && err.contains("bad.TextGrid"), "{err}");
     assert_eq!(err.matches(&b_wav).count(), 1, "{err}");
