@@ -110,6 +110,20 @@ fn export_writes_one_figure_of_both_and_the_predictions_eval_gives() {
         assert_eq!(words[1], "ADORED", "{name}: {json}");
         assert_eq!(words, &json["recordings"][1]["words"]);
         assert_eq!(json["recordings"][1]["wav"], takes()[1].wav.display().to_string());
+        assert_eq!(
+            json["recordings"][0]["words_file"],
+            takes()[0].words.display().to_string()
+        );
+        // The files are each recording's: the meta has no `wav` or `words` (once empty), and
+        // keeps what both share.
+        let meta = json["meta"].as_object().unwrap();
+        assert!(
+            !meta.contains_key("wav") && !meta.contains_key("words"),
+            "{name}: {meta:?}"
+        );
+        assert_eq!(meta["checkpoint"], best.display().to_string(), "{name}");
+        assert_eq!(meta["cls_audio"], name, "{name}");
+        assert_eq!(meta["eval_batch_size"], 24, "{name}");
         // The predictions are eval's on the two recordings, scored in one batch.
         let trained = Trained::open(best, &Device::Cpu).unwrap();
         let data = trained.recordings(&takes()).unwrap();
