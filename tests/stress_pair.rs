@@ -292,8 +292,9 @@ fn open_shows_both_recordings_and_their_cls_rows() {
         Mode::empty(),
     )
     .unwrap();
+    let exports = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_cmbert-tui"));
-    command.arg("open").arg(&m.mean);
+    command.arg("open").arg(&m.mean).arg("--exports").arg(exports.path());
     for t in takes() {
         command.arg("--wav").arg(&t.wav).arg("--words").arg(&t.words);
     }
@@ -326,6 +327,18 @@ fn open_shows_both_recordings_and_their_cls_rows() {
             _ => std::thread::sleep(Duration::from_millis(20)),
         }
     }
+    // `e` writes the pair's figure and numbers, as `export` does, whichever is on screen.
+    let pair_json = exports.path().join("a-b-stress-pair.json");
+    if shown(&seen) {
+        terminal.write_all(b"e").unwrap();
+        while !pair_json.exists() && start.elapsed() < Duration::from_secs(60) {
+            let mut buf = [0u8; 65536];
+            match terminal.read(&mut buf) {
+                Ok(n) if n > 0 => seen.extend_from_slice(&buf[..n]),
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
     terminal.write_all(b"q").unwrap();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -341,7 +354,20 @@ fn open_shows_both_recordings_and_their_cls_rows() {
     assert!(shown(&seen), "the screen never showed {wanted:?}:\n{text}");
     assert!(status.success(), "{status:?}\n{text}");
     // Both predictions, as `export` computes them, are on screen.
-    let (_, [a, b]) = exported(&m.mean, &takes(), tempfile::tempdir().unwrap().path());
+    let (json, [a, b]) = exported(&m.mean, &takes(), tempfile::tempdir().unwrap().path());
     let footer = format!("stress pair: A {a:+.2}, B {b:+.2}");
     assert!(text.contains(&footer), "{footer} on screen:\n{text}");
+    // `e` wrote what `export` writes: the same JSON, byte for byte in value, and a PNG.
+    let mut names: Vec<String> = std::fs::read_dir(exports.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a-b-stress-pair.json", "a-b-stress-pair.png"], "{text}");
+    let from_app: serde_json::Value = serde_json::from_slice(&std::fs::read(&pair_json).unwrap()).unwrap();
+    assert_eq!(from_app, json, "the app's pair JSON is export's");
+    let png = std::fs::read(exports.path().join("a-b-stress-pair.png")).unwrap();
+    let reader = png::Decoder::new(std::io::Cursor::new(&png)).read_info().unwrap();
+    let (w, h) = (reader.info().width, reader.info().height);
+    assert!(w >= 1600 && h > w / 2, "heatmaps and two contour panels: {w}x{h}");
 }

@@ -142,3 +142,23 @@ fn keys_go_between_the_two_and_move_the_panel() {
     assert!(shown.contains("[CLS] row of W_m → score: A and B"), "{shown}");
     assert!(shown.contains("alpha_t"), "the left matrix is back:\n{shown}");
 }
+
+/// Before, `e` with a pair open exported only the recording on screen; the pair's figure
+/// (both recordings, as `export` draws them) is what the screen compares.
+#[test]
+fn e_asks_for_the_pairs_figure_whichever_recording_is_shown() {
+    use crate::ui::Request;
+    let mut app = pair_app();
+    assert_eq!(app.on_key(KeyCode::Char('e')), []);
+    assert_eq!(app.requests, [Request::ExportPair]);
+    app.requests.clear();
+    app.on_key(KeyCode::Down);
+    app.on_key(KeyCode::Char('e'));
+    assert_eq!(app.requests, [Request::ExportPair], "B on screen: the same figure");
+
+    // Without a pair, the view on screen, as before.
+    let mut single = pair_app();
+    single.pair = None;
+    single.on_key(KeyCode::Char('e'));
+    assert_eq!(single.requests, [Request::Export]);
+}
