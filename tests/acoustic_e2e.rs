@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use cmbert::acoustic::set::FULL;
 use cmbert::checkpoint::Checkpoint;
-use cmbert::cli::{ExportArgs, FeaturesArgs, ModelOnData, RecordingArgs};
+use cmbert::cli::{FeaturesArgs, Take};
 use cmbert::commands::Trained;
 use cmbert::data::{load_audio, AudioBounds, Dataset, Split, TextEncoder};
 use cmbert::model::{ClsAudio, ModelKind};
@@ -107,8 +107,12 @@ fn recordings_to_features_to_training_to_an_exported_attention_map() {
     assert_eq!(a.audio, b.audio, "recording path and features file agree bit for bit");
 
     // Export its attention.
+    let take = [Take {
+        wav: wav.clone(),
+        words: words.clone(),
+    }];
     let out = tmp.path().join("utt11.json");
-    cmbert::commands::export::run(export_args(&best, &wav, &words, &out)).unwrap();
+    cmbert::commands::export::run(recording_export_args(&best, &take, &out)).unwrap();
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let text = json.to_string();
     for word in ["the", "jokes", "were", "stupid"] {
@@ -122,7 +126,7 @@ fn recordings_to_features_to_training_to_an_exported_attention_map() {
     );
     // PNG too, looked at by a person once; here it must at least be a PNG.
     let png = tmp.path().join("utt11.png");
-    cmbert::commands::export::run(export_args(&best, &wav, &words, &png)).unwrap();
+    cmbert::commands::export::run(recording_export_args(&best, &take, &png)).unwrap();
     assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
 }
 
@@ -133,39 +137,6 @@ fn train_words() -> usize {
         .skip(1)
         .map(|l| l.split('\t').next().unwrap().split_whitespace().count())
         .sum()
-}
-
-fn export_args(best: &Path, wav: &Path, words: &Path, out: &Path) -> ExportArgs {
-    ExportArgs {
-        input: ModelOnData {
-            checkpoint: best.to_path_buf(),
-            data: None,
-            audio: None,
-            zero_audio: false,
-            label: None,
-            split: Split::Test,
-            eval_batch_size: 24,
-            force: false,
-            device: Default::default(),
-        },
-        recording: RecordingArgs {
-            wav: vec![wav.to_path_buf()],
-            words: vec![words.to_path_buf()],
-        },
-        index: None,
-        figure4: false,
-        format: None,
-        left: cmbert::attention::Matrix::AlphaT,
-        right: cmbert::attention::Matrix::WM,
-        level: cmbert::attention::Level::Word,
-        hide_special: false,
-        out: Some(out.to_path_buf()),
-        theme: "paper".into(),
-        curves: Vec::new(),
-        through_training: None,
-        steps: Vec::new(),
-        frame_ms: None,
-    }
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use candle_core::Device;
 use cmbert::checkpoint::Checkpoint;
-use cmbert::cli::{ExportArgs, FeaturesArgs, ModelOnData, RecordingArgs, Take};
+use cmbert::cli::{ExportArgs, FeaturesArgs, Take};
 use cmbert::commands::Trained;
 use cmbert::data::{Dataset, Split, TextEncoder};
 use cmbert::model::{ClsAudio, ModelKind};
@@ -90,43 +90,10 @@ fn models() -> &'static Models {
     })
 }
 
-fn export_args(best: &Path, takes: &[Take], out: &Path) -> ExportArgs {
-    ExportArgs {
-        input: ModelOnData {
-            checkpoint: best.to_path_buf(),
-            data: None,
-            audio: None,
-            zero_audio: false,
-            label: None,
-            split: Split::Test,
-            eval_batch_size: 24,
-            force: false,
-            device: Default::default(),
-        },
-        recording: RecordingArgs {
-            wav: takes.iter().map(|t| t.wav.clone()).collect(),
-            words: takes.iter().map(|t| t.words.clone()).collect(),
-        },
-        index: None,
-        figure4: false,
-        format: None,
-        left: cmbert::attention::Matrix::AlphaT,
-        right: cmbert::attention::Matrix::WM,
-        level: cmbert::attention::Level::Word,
-        hide_special: false,
-        out: Some(out.to_path_buf()),
-        theme: "paper".into(),
-        curves: Vec::new(),
-        through_training: None,
-        steps: Vec::new(),
-        frame_ms: None,
-    }
-}
-
 /// The JSON `export` writes for the pair, and the predictions in it.
 fn exported(best: &Path, takes: &[Take], dir: &Path) -> (serde_json::Value, [f32; 2]) {
     let out = dir.join("pair.json");
-    cmbert::commands::export::run(export_args(best, takes, &out)).unwrap();
+    cmbert::commands::export::run(recording_export_args(best, takes, &out)).unwrap();
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let p = |k: usize| json["recordings"][k]["prediction"].as_f64().unwrap() as f32;
     (json.clone(), [p(0), p(1)])
@@ -143,6 +110,20 @@ fn export_writes_one_figure_of_both_and_the_predictions_eval_gives() {
         assert_eq!(words[1], "ADORED", "{name}: {json}");
         assert_eq!(words, &json["recordings"][1]["words"]);
         assert_eq!(json["recordings"][1]["wav"], takes()[1].wav.display().to_string());
+        assert_eq!(
+            json["recordings"][0]["words_file"],
+            takes()[0].words.display().to_string()
+        );
+        // The files are each recording's: the meta has no `wav` or `words` (once empty), and
+        // keeps what both share.
+        let meta = json["meta"].as_object().unwrap();
+        assert!(
+            !meta.contains_key("wav") && !meta.contains_key("words"),
+            "{name}: {meta:?}"
+        );
+        assert_eq!(meta["checkpoint"], best.display().to_string(), "{name}");
+        assert_eq!(meta["cls_audio"], name, "{name}");
+        assert_eq!(meta["eval_batch_size"], 24, "{name}");
         // The predictions are eval's on the two recordings, scored in one batch.
         let trained = Trained::open(best, &Device::Cpu).unwrap();
         let data = trained.recordings(&takes()).unwrap();
@@ -169,7 +150,7 @@ fn export_writes_one_figure_of_both_and_the_predictions_eval_gives() {
 
     // The figure, both ways: one PNG, one SVG naming both recordings and their contours.
     let png = tmp.path().join("pair.png");
-    cmbert::commands::export::run(export_args(&m.mean, &takes(), &png)).unwrap();
+    cmbert::commands::export::run(recording_export_args(&m.mean, &takes(), &png)).unwrap();
     let bytes = std::fs::read(&png).unwrap();
     let reader = png::Decoder::new(std::io::Cursor::new(&bytes)).read_info().unwrap();
     let (w, h) = (reader.info().width, reader.info().height);
@@ -178,7 +159,7 @@ fn export_writes_one_figure_of_both_and_the_predictions_eval_gives() {
         "heatmaps and two contour panels under them: {w}x{h}"
     );
     let svg_path = tmp.path().join("pair.svg");
-    cmbert::commands::export::run(export_args(&m.mean, &takes(), &svg_path)).unwrap();
+    cmbert::commands::export::run(recording_export_args(&m.mean, &takes(), &svg_path)).unwrap();
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     for text in [
         "A: a.wav",
@@ -194,12 +175,12 @@ fn export_writes_one_figure_of_both_and_the_predictions_eval_gives() {
     // An existing file is kept without --force; CSV is not a pair's format.
     let err = format!(
         "{:#}",
-        cmbert::commands::export::run(export_args(&m.mean, &takes(), &png)).unwrap_err()
+        cmbert::commands::export::run(recording_export_args(&m.mean, &takes(), &png)).unwrap_err()
     );
     assert!(err.contains("already exists") && err.contains("--force"), "{err}");
     let err = format!(
         "{:#}",
-        cmbert::commands::export::run(export_args(&m.mean, &takes(), &tmp.path().join("p.csv"))).unwrap_err()
+        cmbert::commands::export::run(recording_export_args(&m.mean, &takes(), &tmp.path().join("p.csv"))).unwrap_err()
     );
     assert!(err.contains("p.csv") && err.contains("not csv"), "{err}");
 }
@@ -211,19 +192,50 @@ fn bad_pairs_are_refused_naming_what_is_wrong_and_other_words_are_said() {
     let out = tmp.path().join("x.json");
     let run = |args: ExportArgs| format!("{:#}", cmbert::commands::export::run(args).unwrap_err());
 
-    let mut args = export_args(&m.mean, &takes(), &out);
+    let mut args = recording_export_args(&m.mean, &takes(), &out);
     args.recording.words.pop();
     let err = run(args);
     assert!(err.starts_with("2 --wav but 1 --words"), "{err}");
 
     let three: Vec<Take> = takes().into_iter().chain(takes().into_iter().take(1)).collect();
-    let err = run(export_args(&m.mean, &three, &out));
+    let err = run(recording_export_args(&m.mean, &three, &out));
     assert!(err.contains("3 recordings"), "{err}");
 
     let mut missing = takes();
     missing[1].wav = tmp.path().join("nowhere.wav");
-    let err = run(export_args(&m.mean, &missing, &out));
+    let err = run(recording_export_args(&m.mean, &missing, &out));
     assert!(err.contains("nowhere.wav"), "{err}");
+    assert!(!out.exists(), "nothing written");
+
+    // A B that is not a WAV: the binary's one line names the file once, and which take it is
+    // (before, "the recording J: J: not a WAV file").
+    let junk = tmp.path().join("junk.wav");
+    std::fs::write(&junk, "not a wav at all").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_cmbert-tui"))
+        .arg("export")
+        .arg("--checkpoint")
+        .arg(&m.mean)
+        .args(["--wav".as_ref(), takes()[0].wav.as_os_str()])
+        .args(["--words".as_ref(), takes()[0].words.as_os_str()])
+        .args(["--wav".as_ref(), junk.as_os_str()])
+        .args(["--words".as_ref(), takes()[1].words.as_os_str()])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.matches(&junk.display().to_string()).count(), 1, "{stderr}");
+    assert!(stderr.contains("recording B"), "{stderr}");
+    // Timings that do not read name the timings file, and the WAV they go with.
+    let bad_words = tmp.path().join("bad.TextGrid");
+    std::fs::write(&bad_words, "not a TextGrid").unwrap();
+    let mut bad = takes();
+    bad[1].words = bad_words.clone();
+    let err = run(recording_export_args(&m.mean, &bad, &out));
+    let b_wav = takes()[1].wav.display().to_string();
+    assert!(err.contains("recording B") && err.contains("bad.TextGrid"), "{err}");
+    assert_eq!(err.matches(&b_wav).count(), 1, "{err}");
     assert!(!out.exists(), "nothing written");
 
     // B's timings with one word changed: run all the same, and said in the JSON.
@@ -280,8 +292,9 @@ fn open_shows_both_recordings_and_their_cls_rows() {
         Mode::empty(),
     )
     .unwrap();
+    let exports = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_cmbert-tui"));
-    command.arg("open").arg(&m.mean);
+    command.arg("open").arg(&m.mean).arg("--exports").arg(exports.path());
     for t in takes() {
         command.arg("--wav").arg(&t.wav).arg("--words").arg(&t.words);
     }
@@ -314,6 +327,18 @@ fn open_shows_both_recordings_and_their_cls_rows() {
             _ => std::thread::sleep(Duration::from_millis(20)),
         }
     }
+    // `e` writes the pair's figure and numbers, as `export` does, whichever is on screen.
+    let pair_json = exports.path().join("a-b-stress-pair.json");
+    if shown(&seen) {
+        terminal.write_all(b"e").unwrap();
+        while !pair_json.exists() && start.elapsed() < Duration::from_secs(60) {
+            let mut buf = [0u8; 65536];
+            match terminal.read(&mut buf) {
+                Ok(n) if n > 0 => seen.extend_from_slice(&buf[..n]),
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
     terminal.write_all(b"q").unwrap();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -329,7 +354,20 @@ fn open_shows_both_recordings_and_their_cls_rows() {
     assert!(shown(&seen), "the screen never showed {wanted:?}:\n{text}");
     assert!(status.success(), "{status:?}\n{text}");
     // Both predictions, as `export` computes them, are on screen.
-    let (_, [a, b]) = exported(&m.mean, &takes(), tempfile::tempdir().unwrap().path());
+    let (json, [a, b]) = exported(&m.mean, &takes(), tempfile::tempdir().unwrap().path());
     let footer = format!("stress pair: A {a:+.2}, B {b:+.2}");
     assert!(text.contains(&footer), "{footer} on screen:\n{text}");
+    // `e` wrote what `export` writes: the same JSON, byte for byte in value, and a PNG.
+    let mut names: Vec<String> = std::fs::read_dir(exports.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a-b-stress-pair.json", "a-b-stress-pair.png"], "{text}");
+    let from_app: serde_json::Value = serde_json::from_slice(&std::fs::read(&pair_json).unwrap()).unwrap();
+    assert_eq!(from_app, json, "the app's pair JSON is export's");
+    let png = std::fs::read(exports.path().join("a-b-stress-pair.png")).unwrap();
+    let reader = png::Decoder::new(std::io::Cursor::new(&png)).read_info().unwrap();
+    let (w, h) = (reader.info().width, reader.info().height);
+    assert!(w >= 1600 && h > w / 2, "heatmaps and two contour panels: {w}x{h}");
 }

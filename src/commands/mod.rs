@@ -170,10 +170,21 @@ impl Trained {
     /// whose words differ is run all the same (`open` and `export` say so).
     pub fn recordings(&self, takes: &[crate::cli::Take]) -> Result<Dataset> {
         let mut data: Option<Dataset> = None;
-        for take in takes {
-            let one = self
-                .recording(&take.wav, &take.words)
-                .with_context(|| format!("the recording {}", take.wav.display()))?;
+        for (k, take) in takes.iter().enumerate() {
+            let one = self.recording(&take.wav, &take.words).map_err(|e| {
+                // The reader's errors mostly name the WAV already; add only what they lack:
+                // which recording of a pair, and the WAV where the error names another file.
+                let which = match takes.len() {
+                    1 => "the recording".to_string(),
+                    _ => format!("recording {}", take_letter(k)),
+                };
+                let wav = take.wav.display().to_string();
+                if format!("{e:#}").contains(&wav) {
+                    e.context(which)
+                } else {
+                    e.context(format!("{which} ({wav})"))
+                }
+            })?;
             data = Some(match data {
                 Some(data) => data.and_recording(one),
                 None => one,
@@ -243,4 +254,11 @@ impl Trained {
         }
         Ok(data)
     }
+}
+
+/// The name of the `k`th recording given (`A`, `B`, ...), as the pair's figure names them.
+fn take_letter(k: usize) -> String {
+    (b'A'..=b'Z')
+        .nth(k)
+        .map_or_else(|| format!("#{}", k + 1), |c| char::from(c).to_string())
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use super::export::pair::PairFigure;
 use super::inputs::{AudioRequest, AudioUsed};
 use super::Trained;
 use crate::cli::{CompareArgs, LookArgs, OpenArgs};
@@ -73,11 +74,18 @@ pub fn run(args: OpenArgs) -> Result<()> {
         checkpoint: Some(args.checkpoint.display().to_string()),
     };
     let mut app = opened_app(&args.checkpoint, info, &data, args.split, theme);
-    if data.recordings.len() == 2 {
+    let mut pair_figure = None;
+    if let Ok(takes) = <&[_; 2]>::try_from(&takes[..]) {
         let pair = super::export::pair::stress_pair(&trained, &data, args.eval_batch_size, &device)?;
         app.show_pair(pair);
         // The pair is what was asked to see; the run's curves are one key away (`1`).
         app.screen = Screen::Attention;
+        pair_figure = Some(PairFigure::new(
+            &trained,
+            takes,
+            &args.checkpoint,
+            args.eval_batch_size,
+        )?);
     }
     let record = (trained.checkpoint.meta.as_ref()).and_then(|m| TrainingRecord::from_meta(m).ok().flatten());
     let inspector = Inspector {
@@ -90,7 +98,9 @@ pub fn run(args: OpenArgs) -> Result<()> {
         device: &device,
     };
     let look = args.look.clone();
-    crate::ui::terminal::inspect(inspector, &mut app, &mut |app, request| on_request(app, request, &look))?;
+    crate::ui::terminal::inspect(inspector, &mut app, &mut |app, request| {
+        answer(app, request, &look, pair_figure.as_ref())
+    })?;
     Ok(())
 }
 
@@ -220,21 +230,35 @@ pub fn data_line(data: &Dataset, audio: &AudioUsed) -> String {
 
 /// Answers the app's requests; the outcome is shown in its message line.
 pub fn on_request(app: &mut App, request: Request, look: &LookArgs) {
-    match request {
-        Request::Export => {
-            app.message = Some(match export_shown(app, &look.exports) {
-                Ok(paths) => format!(
-                    "wrote {}",
-                    paths
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                Err(e) => format!("export failed: {e:#}"),
-            })
-        }
-    }
+    answer(app, request, look, None)
+}
+
+/// As [`on_request`], with the figure `e` writes when a stress pair is open.
+fn answer(app: &mut App, request: Request, look: &LookArgs, pair: Option<&PairFigure>) {
+    let written = match request {
+        Request::Export => export_shown(app, &look.exports),
+        Request::ExportPair => export_pair(app, pair, &look.exports),
+    };
+    app.message = Some(match written {
+        Ok(paths) => format!(
+            "wrote {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Err(e) => format!("export failed: {e:#}"),
+    })
+}
+
+/// The open stress pair as `export` draws it (`PairFigure`), from the predictions on screen:
+/// a PNG figure and the JSON numbers, under new names in `dir`.
+fn export_pair(app: &App, figure: Option<&PairFigure>, dir: &Path) -> Result<Vec<PathBuf>> {
+    let (Some(pair), Some(figure)) = (&app.pair, figure) else {
+        bail!("no stress pair open");
+    };
+    figure.write_new(&pair.snapshots, dir)
 }
 
 /// The shown utterance as the app draws it (matrices, level, special tokens, the theme's

@@ -17,7 +17,8 @@ use plotters::style::text_anchor::HPos;
 use plotters::style::{Color, RGBColor};
 
 use super::figure::{
-    draw_error, Direction, Lettering, Paint, Pen, FRAME, HEADER, INK, LABEL, MARGIN, MUTED, SUBTITLE, TICK, WHITE,
+    draw_error, nice_ticks, tick_label, Direction, Lettering, Paint, Pen, FRAME, HEADER, INK, LABEL, MARGIN, MUTED,
+    SUBTITLE, TICK, WHITE,
 };
 use super::text::Faces;
 use super::ExportError;
@@ -349,41 +350,6 @@ fn panel<DB: DrawingBackend>(pen: &Pen<DB>, s: &Series, f: &Frame) -> Result<(),
         }
     }
     Ok(())
-}
-
-/// Round values (1, 2 or 5 times a power of ten) inside [lo, hi], about five.
-pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    // NaN bounds compare false too.
-    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
-        return vec![lo];
-    }
-    let raw = (hi - lo) / 5.0;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let mut t = (lo / step).ceil() * step;
-    let mut ticks = Vec::new();
-    while t <= hi + step * 1e-9 {
-        ticks.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
-        t += step;
-    }
-    ticks
-}
-
-fn tick_label(v: f64, span: f64) -> String {
-    let digits = if span >= 10.0 {
-        0
-    } else if span >= 1.0 {
-        1
-    } else if span >= 0.1 {
-        2
-    } else {
-        3
-    };
-    format!("{v:.digits$}")
 }
 
 /// The metrics table: label, directory, runs, the differing settings, each column's mean

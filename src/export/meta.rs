@@ -139,7 +139,16 @@ impl Meta {
 /// A JSON object of the entries, in name order.
 impl Serialize for Meta {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let entries = self.entries();
+        self.serialize_without(&[], serializer)
+    }
+}
+
+impl Meta {
+    /// Its JSON object without the entries named in `left_out` (a stress pair names its two
+    /// recordings' files in each recording's entry, not in one `wav` and one `words`).
+    pub(super) fn serialize_without<S: Serializer>(&self, left_out: &[&str], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entries = self.entries();
+        entries.retain(|(name, _)| !left_out.contains(name));
         let mut map = serializer.serialize_map(Some(entries.len()))?;
         for (name, value) in &entries {
             match value {

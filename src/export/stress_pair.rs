@@ -113,13 +113,27 @@ pub fn figure(takes: &[Take; 2], meta: &Meta) -> Result<Figure, ExportError> {
 #[derive(Debug, Serialize)]
 pub struct PairTable<'a> {
     /// Where the numbers come from.
-    pub meta: &'a Meta,
+    pub meta: PairMeta<'a>,
     /// Whether the two have the same words.
     pub same_words: bool,
     /// B's prediction minus A's.
     pub prediction_change: f32,
     /// A, then B.
     pub recordings: Vec<TakeRow>,
+}
+
+/// The metadata of a pair's JSON: a single recording's entries less `wav` and `words`, which
+/// would be empty here; each of `recordings` names its own files.
+#[derive(Debug)]
+pub struct PairMeta<'a>(pub &'a Meta);
+
+/// The entries a pair's JSON leaves out of its `meta`.
+const PER_RECORDING: [&str; 2] = ["wav", "words"];
+
+impl Serialize for PairMeta<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_without(&PER_RECORDING, serializer)
+    }
 }
 
 /// One recording in the JSON.
@@ -143,7 +157,7 @@ pub struct TakeRow {
 pub fn table<'a>(takes: &[Take; 2], meta: &'a Meta) -> PairTable<'a> {
     let [a, b] = takes.each_ref().map(|t| t.snapshot);
     PairTable {
-        meta,
+        meta: PairMeta(meta),
         same_words: same_words(takes),
         prediction_change: b.prediction - a.prediction,
         recordings: takes

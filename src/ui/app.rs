@@ -96,6 +96,9 @@ pub enum Input {
 pub enum Request {
     /// Write the view on screen as a PNG and JSON (`e`).
     Export,
+    /// Write the stress pair's figure and its numbers, PNG and JSON, as `export` with two
+    /// recordings draws them (`e` with a pair open).
+    ExportPair,
 }
 
 #[derive(Debug)]
@@ -383,7 +386,10 @@ impl App {
             KeyCode::Char('-') => self.state.adjust_smoothing(Smoothing::Less),
             KeyCode::Char('f') => return self.next_figure4(),
             KeyCode::Char('e') => {
-                if self.explorer.shown().is_some() {
+                // A pair's figure holds both recordings, whichever is on screen.
+                if self.pair.is_some() {
+                    self.requests.push(Request::ExportPair);
+                } else if self.explorer.shown().is_some() {
                     self.requests.push(Request::Export);
                 } else {
                     self.message = Some("nothing to export yet: the attention has not arrived".into());

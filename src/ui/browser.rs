@@ -476,7 +476,7 @@ impl Widget for BrowserPanel<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::tests::screen;
+    use crate::ui::tests::{attention_arrives, opened_app, screen};
 
     pub(crate) fn sample() -> Browser {
         let u = |text: &str, label: f32| Utterance {
@@ -629,32 +629,16 @@ mod tests {
 
     /// The app on one recording, its attention arrived: what `open --wav takes/utt11.wav` shows.
     fn recording_app() -> crate::ui::App {
-        use crate::train::{Event, Inspection};
-        use crate::ui::{Activity, App, RunInfo, RunState, Theme};
         let utterance = Utterance {
             text: "funny ok".into(),
             label: f32::NAN,
         };
         let mut browser = Browser::recording(Path::new("takes/utt11.wav"), utterance);
-        browser.set_predictions(Split::Test, vec![0.85], crate::train::Weights::Checkpoint);
-        let info = RunInfo {
-            run_name: "open run/best".into(),
-            checkpoint: Some("run/best".into()),
-            ..RunInfo::default()
-        };
-        let mut app = App::new(
-            RunState::with_info(info),
-            browser,
-            Theme::built_in(0),
-            Activity::Inspecting,
-        );
+        browser.set_predictions(Split::Test, vec![0.85], Weights::Checkpoint);
+        let mut app = opened_app(browser);
         let mut snapshot = crate::export::tests::snapshot(0);
         snapshot.label = f32::NAN;
-        app.apply(&Event::Attention(Box::new(Inspection {
-            split: Split::Test,
-            weights: crate::train::Weights::Checkpoint,
-            snapshot,
-        })));
+        attention_arrives(&mut app, snapshot);
         app
     }
 

@@ -4,11 +4,11 @@ use crossterm::event::KeyCode;
 
 use super::*;
 use crate::data::Split;
-use crate::train::{Command, Event, Inspection, Weights};
+use crate::train::{Command, Weights};
 use crate::ui::browser::{Browser, Utterance};
 use crate::ui::explorer::Bars;
-use crate::ui::tests::screen;
-use crate::ui::{Activity, App, RunInfo, RunState};
+use crate::ui::tests::{attention_arrives, opened_app, screen};
+use crate::ui::App;
 
 /// A leans on "funny" and scores +0.85; B leans on "ok" and scores -0.40.
 fn pair() -> StressPair {
@@ -40,17 +40,7 @@ fn pair_app() -> App {
     });
     let mut browser = Browser::recordings(rows.to_vec());
     browser.set_predictions(Split::Test, vec![0.85, -0.4], Weights::Checkpoint);
-    let info = RunInfo {
-        run_name: "open run/best".into(),
-        checkpoint: Some("run/best".into()),
-        ..RunInfo::default()
-    };
-    let mut app = App::new(
-        RunState::with_info(info),
-        browser,
-        crate::ui::Theme::built_in(0),
-        Activity::Inspecting,
-    );
+    let mut app = opened_app(browser);
     let p = pair();
     app.show_pair(p.clone());
     assert_eq!(
@@ -61,11 +51,8 @@ fn pair_app() -> App {
         }],
         "predictions already shown: only the watch"
     );
-    app.apply(&Event::Attention(Box::new(Inspection {
-        split: Split::Test,
-        weights: Weights::Checkpoint,
-        snapshot: p.snapshots[0].clone(),
-    })));
+    let [a, _] = p.snapshots;
+    attention_arrives(&mut app, a);
     app
 }
 
@@ -154,4 +141,24 @@ fn keys_go_between_the_two_and_move_the_panel() {
     insta::assert_snapshot!("stress_pair_below_120x40", shown);
     assert!(shown.contains("[CLS] row of W_m → score: A and B"), "{shown}");
     assert!(shown.contains("alpha_t"), "the left matrix is back:\n{shown}");
+}
+
+/// Before, `e` with a pair open exported only the recording on screen; the pair's figure
+/// (both recordings, as `export` draws them) is what the screen compares.
+#[test]
+fn e_asks_for_the_pairs_figure_whichever_recording_is_shown() {
+    use crate::ui::Request;
+    let mut app = pair_app();
+    assert_eq!(app.on_key(KeyCode::Char('e')), []);
+    assert_eq!(app.requests, [Request::ExportPair]);
+    app.requests.clear();
+    app.on_key(KeyCode::Down);
+    app.on_key(KeyCode::Char('e'));
+    assert_eq!(app.requests, [Request::ExportPair], "B on screen: the same figure");
+
+    // Without a pair, the view on screen, as before.
+    let mut single = pair_app();
+    single.pair = None;
+    single.on_key(KeyCode::Char('e'));
+    assert_eq!(single.requests, [Request::Export]);
 }

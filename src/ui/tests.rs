@@ -44,6 +44,31 @@ pub(super) fn screen(width: u16, height: u16, app: &App) -> String {
     text(terminal.backend().buffer())
 }
 
+/// The app `open run/best` shows on `browser` (a recording or a stress pair, its predictions
+/// set), before anything else has happened.
+pub(super) fn opened_app(browser: Browser) -> App {
+    let info = RunInfo {
+        run_name: "open run/best".into(),
+        checkpoint: Some("run/best".into()),
+        ..RunInfo::default()
+    };
+    App::new(
+        RunState::with_info(info),
+        browser,
+        Theme::built_in(0),
+        Activity::Inspecting,
+    )
+}
+
+/// The checkpoint's attention of test utterance `snapshot.index` arrives.
+pub(super) fn attention_arrives(app: &mut App, snapshot: AttentionSnapshot) {
+    app.apply(&Event::Attention(Box::new(Inspection {
+        split: Split::Test,
+        weights: Weights::Checkpoint,
+        snapshot,
+    })));
+}
+
 fn training_state() -> RunState {
     let mut s = RunState::with_info(RunInfo {
         run_name: "cm-bert seed 1".into(),

@@ -197,3 +197,41 @@ pub fn train_variant(data: &Path, audio: &Path, out: &Path, variant: &str, sched
     let (code, _, err) = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "{}: {err}", out.display());
 }
+
+/// `export --checkpoint CHECKPOINT --wav W --words T [--wav W --words T] --out OUT` with every
+/// other option at its default, as the command line would give it: one recording, or a
+/// stress pair.
+pub fn recording_export_args(checkpoint: &Path, takes: &[cmbert::cli::Take], out: &Path) -> cmbert::cli::ExportArgs {
+    use cmbert::attention::{Level, Matrix};
+    use cmbert::cli::{ExportArgs, ModelOnData, RecordingArgs};
+    ExportArgs {
+        input: ModelOnData {
+            checkpoint: checkpoint.to_path_buf(),
+            data: None,
+            audio: None,
+            zero_audio: false,
+            label: None,
+            split: cmbert::data::Split::Test,
+            eval_batch_size: 24,
+            force: false,
+            device: Default::default(),
+        },
+        recording: RecordingArgs {
+            wav: takes.iter().map(|t| t.wav.clone()).collect(),
+            words: takes.iter().map(|t| t.words.clone()).collect(),
+        },
+        index: None,
+        figure4: false,
+        format: None,
+        left: Matrix::AlphaT,
+        right: Matrix::WM,
+        level: Level::Word,
+        hide_special: false,
+        out: Some(out.to_path_buf()),
+        theme: "paper".into(),
+        curves: Vec::new(),
+        through_training: None,
+        steps: Vec::new(),
+        frame_ms: None,
+    }
+}

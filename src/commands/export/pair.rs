@@ -1,7 +1,8 @@
 //! Two recordings as a stress pair (issue 19 item 3): `export --wav A --words A --wav B
 //! --words B` writes their figure (`export::stress_pair`: both W_m, B − A, and each
 //! recording's F0 and energy word by word) and its JSON; `open` with the same options shows
-//! both in the app with where the `[CLS]` row moved (`ui::pair`). Both compute the two
+//! both in the app with where the `[CLS]` row moved (`ui::pair`), and its `e` writes the
+//! figure `export` writes (`PairFigure`, one renderer for both). Both compute the two
 //! utterances in one evaluation batch, so their predictions are `eval`'s and each other's.
 
 use std::path::{Path, PathBuf};
@@ -57,49 +58,15 @@ the paper's colours; --left, --right, --level, --hide-special and --theme do not
     let trained = Trained::open(&input.checkpoint, &device)?;
     let data = trained.recordings(takes)?;
     let snapshots = snapshots(&trained, &data, input.eval_batch_size, &device)?;
-    let set = feature_set(&trained)?;
-    let [ca, cb] = [contour(&takes[0], &set)?, contour(&takes[1], &set)?];
-    let take = |k: usize, contour| stress_pair::Take {
-        wav: &takes[k].wav,
-        words: &takes[k].words,
-        snapshot: &snapshots[k],
-        contour,
-    };
-    let figure_takes = [take(0, ca), take(1, cb)];
-    if !stress_pair::same_words(&figure_takes) {
+    let figure = PairFigure::new(&trained, takes, &input.checkpoint, input.eval_batch_size)?;
+    if snapshots[0].words != snapshots[1].words {
         eprintln!(
             "note: the two recordings' words differ (A: \"{}\", B: \"{}\"): drawn side by side without a difference",
             snapshots[0].words.join(" "),
             snapshots[1].words.join(" ")
         );
     }
-    let audio = AudioUsed::Recording(takes[0].wav.clone());
-    let meta = Meta {
-        split: Split::Test,
-        checkpoint: Some(input.checkpoint.clone()),
-        wav: None,
-        source: Source::Command(CommandMeta {
-            model: trained.head.model,
-            cls_audio: trained.cls_audio(),
-            data: None,
-            audio: None,
-            audio_source: audio.source().name().into(),
-            words: None,
-            eval_batch_size: input.eval_batch_size,
-        }),
-    };
-    let mut written = Vec::new();
-    for out in outs {
-        let bytes = stress_pair::render(&figure_takes, &meta, out.format)?;
-        written.push(match out.path {
-            Target::Named(path) => {
-                export::write_bytes(&bytes, &path)?;
-                path
-            }
-            Target::New(stem) => export::write_new_bytes(&bytes, Path::new(EXPORT_DIR), &stem, out.format.extension())?,
-        });
-    }
-    for path in &written {
+    for path in &figure.write(&snapshots, outs)? {
         println!("wrote {}", path.display());
     }
     for (k, s) in snapshots.iter().enumerate() {
@@ -117,10 +84,83 @@ the paper's colours; --left, --right, --level, --hide-special and --theme do not
     Ok(())
 }
 
-/// Where a file goes: the path `--out` names, or a new name in exports/.
+/// A stress pair's figure as `export` draws it, for `export` and for the app's `e` with a
+/// pair open: the two recordings' files, the feature set whose F0 and energy are drawn, and
+/// the metadata line.
+pub struct PairFigure {
+    takes: [Take; 2],
+    set: FeatureSet,
+    meta: Meta,
+}
+
+impl PairFigure {
+    /// The figure of `takes` through `trained` (read from `checkpoint`), its predictions
+    /// made in batches of `eval_batch_size`.
+    pub fn new(trained: &Trained, takes: &[Take; 2], checkpoint: &Path, eval_batch_size: usize) -> Result<Self> {
+        let audio = AudioUsed::Recording(takes[0].wav.clone());
+        let meta = Meta {
+            split: Split::Test,
+            checkpoint: Some(checkpoint.to_path_buf()),
+            // Each recording's entry of the JSON names its WAV and timings.
+            wav: None,
+            source: Source::Command(CommandMeta {
+                model: trained.head.model,
+                cls_audio: trained.cls_audio(),
+                data: None,
+                audio: None,
+                audio_source: audio.source().name().into(),
+                words: None,
+                eval_batch_size,
+            }),
+        };
+        Ok(Self {
+            takes: takes.clone(),
+            set: feature_set(trained)?,
+            meta,
+        })
+    }
+
+    /// The figure (PNG) and its numbers (JSON) of `snapshots` (A's, B's) under new names in
+    /// `dir`, as `export` without `--out` names them: what the app's `e` writes.
+    pub fn write_new(&self, snapshots: &[AttentionSnapshot; 2], dir: &Path) -> Result<Vec<PathBuf>> {
+        let stem = pair_stem(&self.takes);
+        let outs = [Format::Png, Format::Json].map(|format| Output {
+            format,
+            path: Target::New(stem.clone(), dir.to_path_buf()),
+        });
+        self.write(snapshots, outs.into())
+    }
+
+    /// `snapshots` drawn into each of `outs`; the paths written.
+    fn write(&self, snapshots: &[AttentionSnapshot; 2], outs: Vec<Output>) -> Result<Vec<PathBuf>> {
+        // The tracks are measured once, for every format.
+        let [ca, cb] = [contour(&self.takes[0], &self.set)?, contour(&self.takes[1], &self.set)?];
+        let take = |k: usize, contour| stress_pair::Take {
+            wav: &self.takes[k].wav,
+            words: &self.takes[k].words,
+            snapshot: &snapshots[k],
+            contour,
+        };
+        let figure_takes = [take(0, ca), take(1, cb)];
+        let mut written = Vec::new();
+        for out in outs {
+            let bytes = stress_pair::render(&figure_takes, &self.meta, out.format)?;
+            written.push(match out.path {
+                Target::Named(path) => {
+                    export::write_bytes(&bytes, &path)?;
+                    path
+                }
+                Target::New(stem, dir) => export::write_new_bytes(&bytes, &dir, &stem, out.format.extension())?,
+            });
+        }
+        Ok(written)
+    }
+}
+
+/// Where a file goes: the path `--out` names, or a new name (the stem) in a directory.
 enum Target {
     Named(PathBuf),
-    New(String),
+    New(String, PathBuf),
 }
 
 struct Output {
@@ -150,7 +190,7 @@ fn outputs(args: &ExportArgs, takes: &[Take; 2]) -> Result<Vec<Output>> {
             }])
         }
         None => {
-            let stem = format!("{}-{}-stress-pair", stem_of(&takes[0].wav), stem_of(&takes[1].wav));
+            let stem = pair_stem(takes);
             let formats = match args.format {
                 Some(format) => vec![format],
                 None => vec![Format::Png, Format::Svg, Format::Json],
@@ -159,11 +199,16 @@ fn outputs(args: &ExportArgs, takes: &[Take; 2]) -> Result<Vec<Output>> {
                 .into_iter()
                 .map(|format| Output {
                     format,
-                    path: Target::New(stem.clone()),
+                    path: Target::New(stem.clone(), PathBuf::from(EXPORT_DIR)),
                 })
                 .collect())
         }
     }
+}
+
+/// `a-b-stress-pair`: new files' name, after both recordings.
+fn pair_stem(takes: &[Take; 2]) -> String {
+    format!("{}-{}-stress-pair", stem_of(&takes[0].wav), stem_of(&takes[1].wav))
 }
 
 /// A recording's file name without its extension, as file names may hold it.
