@@ -99,7 +99,8 @@ def main():
                 scores.append(model(ids[i : i + args.batch], mask[i : i + args.batch], audio, args.tbert)[0].float())
         return torch.cat(scores), labels
 
-    print(f"config {args.config}, {torch.get_num_threads()} threads; setup {time.perf_counter() - start:.1f} s", flush=True)
+    setup_s = time.perf_counter() - start
+    print(f"config {args.config}, {torch.get_num_threads()} threads; setup {setup_s:.1f} s", flush=True)
     ids, mask, labels = splits["train"]
     for epoch in range(1, args.epochs + 1):
         epoch_start = time.perf_counter()

@@ -111,7 +111,8 @@ def cpu():
     except OSError as err:
         return f"unknown (/proc/cpuinfo: {err})", set()
     flags = set(fields.get("flags", "").split())
-    name = f"{fields.get('model name', 'unknown')} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
+    name = (f"{fields.get('model name', 'unknown')} "
+            f"(family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})")
     return name, flags
 
 
