@@ -2,18 +2,14 @@
 """PyTorch timings for `cmbert-tui bench`: the same CM-BERT (tests/reference/cmbert_ref.py on
 transformers' BertModel), batch and training step (forward, backward, optimiser) as our bench,
 in several configurations, so that ours is compared with the best PyTorch and not only with
-the paper's code (docs/BENCHMARKS.md, "Speed against PyTorch"):
+the paper's code (docs/BENCHMARKS.md, "Speed against PyTorch"): `paper`, `eager`, `sdpa`,
+`eager-bf16` and `sdpa-bf16`, built by benches/torch_configs.py (shared with
+benches/torch_mosi.py, which times a whole MOSI-text run).
 
-- `paper`: the paper's code: eager attention, the reference's per-tensor Python BertAdam.
-- `eager`, `sdpa`: BertModel with eager or scaled-dot-product attention, AdamW(foreach=True),
-  forward under inference_mode.
-- `eager-bf16`, `sdpa-bf16`: the same under torch.autocast("cpu", dtype=torch.bfloat16).
-
-Every configuration freezes what ours freezes (the embeddings and CM-BERT's regressor:
-param_groups). Driven over stdin/stdout so that the Rust bench can alternate A/B in one
-invocation. The first line is JSON: {"ready": true, ...the machine...} or {"error": "..."};
-then each line "OP CONFIG" (OP forward or train) runs one and answers {"seconds": S} (or
-{"error": "..."}); "quit" ends.
+Driven over stdin/stdout so that the Rust bench can alternate A/B in one invocation. The
+first line is JSON: {"ready": true, ...the machine...} or {"error": "..."}; then each line
+"OP CONFIG" (OP forward or train) runs one and answers {"seconds": S} (or {"error": "..."});
+"quit" ends.
 Standalone use: python benches/torch_bench.py --size minilm --threads 2 --iters 5
 """
 import argparse
@@ -21,56 +17,21 @@ import json
 import os
 import sys
 import time
-import warnings
 
 try:
     import torch
-    import transformers
-    from transformers import BertConfig, BertModel
-    transformers.utils.logging.disable_progress_bar()
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from torch_configs import CONFIGS, attention, autocast, build_model, check, machine, no_grad, optimizer
 except ImportError as err:  # one line for the Rust side to report, not a traceback
     print(json.dumps({"error": f"{err} (install torch and transformers for {sys.executable})"}), flush=True)
     sys.exit(1)
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
-from cmbert_ref import BertAdam, CmBert, param_groups  # noqa: E402
-
-# The reference's math.sqrt(torch.norm(...)) warns on every training step.
-warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar")
 
 SIZES = {
     "minilm": dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536),
     "bert-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
     "tiny": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64),
 }
-CONFIGS = ["paper", "eager", "sdpa", "eager-bf16", "sdpa-bf16"]
-
-
-def machine():
-    bf16 = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return {
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "mkl": torch.backends.mkl.is_available(),
-        "mkldnn": torch.backends.mkldnn.is_available(),
-        "mkldnn_bf16": bool(bf16()) if bf16 else None,
-        "threads": torch.get_num_threads(),
-    }
-
-
-def build(args, attn, weights):
-    torch.manual_seed(0)
-    if args.weights:
-        cfg = BertConfig.from_pretrained(args.weights, attn_implementation=attn)
-    else:
-        cfg = BertConfig(vocab_size=30522, attn_implementation=attn, **SIZES[args.size])
-    model = CmBert(cfg, "zero", 5)
-    if args.weights:
-        model.bert = BertModel.from_pretrained(args.weights, attn_implementation=attn)
-    if weights is not None:  # the eager and sdpa models start from the same weights
-        model.load_state_dict(weights)
-    return model
 
 
 def main():
@@ -85,21 +46,25 @@ def main():
     p.add_argument("--iters", type=int, default=0, help="standalone: run N of each and print medians")
     args = p.parse_args()
     configs = args.configs.split(",")
-    unknown = [c for c in configs if c not in CONFIGS]
-    if unknown:
-        print(json.dumps({"error": f"unknown configuration {unknown[0]!r}; expected one of {CONFIGS}"}), flush=True)
+    error = check(configs)
+    if error:
+        print(json.dumps({"error": error}), flush=True)
         sys.exit(1)
     torch.set_num_threads(args.threads)
-    eager = build(args, "eager", None)
+
+    def build(attn, state):
+        return build_model(attn, seed=0, weights=args.weights, size=SIZES[args.size], state=state)
+
+    eager = build("eager", None)
     models = {"eager": eager}
-    if any(c.startswith("sdpa") for c in configs):
-        models["sdpa"] = build(args, "sdpa", eager.state_dict())
+    if any(attention(c) == "sdpa" for c in configs):
+        models["sdpa"] = build("sdpa", eager.state_dict())
     optimizers = {}
     if "paper" in configs:
-        optimizers["paper"] = BertAdam(param_groups(eager), lr=2e-5, t_total=1000)
+        optimizers["paper"] = optimizer("paper", eager, t_total=1000)
     for attn, model in models.items():
-        if any(c.split("-")[0] == attn for c in configs):
-            optimizers[attn] = torch.optim.AdamW(param_groups(model), lr=2e-5, foreach=True)
+        if any(c != "paper" and attention(c) == attn for c in configs):
+            optimizers[attn] = optimizer(attn, model, t_total=1000)
 
     torch.manual_seed(0)
     ids = torch.randint(5, 30522, (args.batch, args.len))
@@ -112,29 +77,24 @@ def main():
     labels = torch.randn(args.batch)
 
     def parts(config):
-        attn, _, precision = config.partition("-")
-        attn = "eager" if attn == "paper" else attn
-        model = models[attn]
-        optimizer = optimizers[config if config == "paper" else attn]
-        cast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
-        return model, optimizer, cast
+        model = models[attention(config)]
+        opt = optimizers[config if config == "paper" else attention(config)]
+        return model, opt, autocast(config)
 
     def forward(config):
         model, _, cast = parts(config)
         model.eval()
-        # The paper's code evaluates under no_grad; the best configuration under inference_mode.
-        guard = torch.no_grad() if config == "paper" else torch.inference_mode()
-        with guard, cast:
+        with no_grad(config), cast:
             model(ids, mask, audio)
 
     def train(config):
-        model, optimizer, cast = parts(config)
+        model, opt, cast = parts(config)
         model.train()
-        optimizer.zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=True)
         with cast:
             score = model(ids, mask, audio)[0]
         (0.5 * (score.float() - labels) ** 2).mean().backward()
-        optimizer.step()
+        opt.step()
 
     ops = {"forward": forward, "train": train}
 
