@@ -128,14 +128,7 @@ pub fn png(cmp: &Comparison) -> Result<Vec<u8>, ExportError> {
         draw(cmp, &root, Lettering::Raster)?;
         root.present().map_err(draw_error)?;
     }
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, w, h);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header()?;
-    writer.write_image_data(&pixels)?;
-    writer.finish()?;
-    Ok(out)
+    super::figure::rgb_png(&pixels, w, h)
 }
 
 /// One panel's curves: per row a band of (x, mean, min, max), drawn as a line or markers.

@@ -196,15 +196,7 @@ impl Figure {
     /// An 8-bit RGB PNG.
     pub fn png(&self) -> Result<Vec<u8>, ExportError> {
         let (w, h) = (self.layout.width, self.layout.height);
-        let pixels = self.pixels()?;
-        let mut out = Vec::new();
-        let mut encoder = png::Encoder::new(&mut out, w, h);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(&pixels)?;
-        writer.finish()?;
-        Ok(out)
+        rgb_png(&self.pixels()?, w, h)
     }
 
     /// The figure drawn: `width * height` RGB pixels, row by row (the frames of an animation
@@ -316,6 +308,18 @@ pub(crate) fn header(meta: &Meta) -> String {
         .filter_map(|(name, value)| value.one_line().map(|v| format!("{name}: {v}")))
         .collect();
     parts.join("   ·   ")
+}
+
+/// `width * height` RGB pixels, row by row, as an 8-bit PNG (every figure's and the curves').
+pub(crate) fn rgb_png(pixels: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ExportError> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(pixels)?;
+    writer.finish()?;
+    Ok(out)
 }
 
 #[cfg(test)]
