@@ -31,9 +31,9 @@ fn keep_freed_memory() {
 /// candle 0.11 splits element-wise ops of 64K values or more across its own pool of
 /// spinning threads (`candle_core::utils::barrier_pool`), sized like rayon's. Our fused
 /// kernels keep rayon's pool busy, so the two pools oversubscribe the cores, and candle's
-/// caller spins waiting for a worker that has no core: the embeddings' sums and the fusion
-/// head's last steps took 5-9 ms of a MiniLM forward pass of about 100 instead of 2-4
-/// (docs/BENCHMARKS.md, "The whole model"). One thread for candle's pool (its documented
+/// caller spins waiting for a worker that has no core: the embeddings' sum and the fusion
+/// head's last steps took 8-12 ms of a MiniLM forward pass instead of 5 (docs/BENCHMARKS.md,
+/// "Issue 17, after the forward-pass fixes"). One thread for candle's pool (its documented
 /// variable; it sizes nothing else) runs those ops on the calling thread. A user's own
 /// setting is kept. Called first thing in `main`, before any other thread exists.
 fn candle_ops_on_the_calling_thread() {

@@ -185,7 +185,8 @@ const SOFTMAX_LANES: usize = 16;
 /// with the vectorisable `exp` (relative error below 3e-7). The maximum and the sum run in
 /// `SOFTMAX_LANES` partial lanes: a running `f32::max` or sum over the row is a chain the
 /// compiler must keep in order, one element at a time, and at the attention's rows of 50
-/// those chains took half of the attention's time (docs/BENCHMARKS.md, "bf16 products").
+/// those chains took half of the attention's time (docs/BENCHMARKS.md, "Issue 17, after
+/// the forward-pass fixes").
 #[multiversion::multiversion(targets = "simd")]
 pub(super) fn softmax_in_place(row: &mut [f32]) {
     // `>` rather than `f32::max`: it compiles to the vector maximum. A NaN is passed over

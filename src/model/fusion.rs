@@ -134,8 +134,8 @@ impl FusionHead {
         let w_m = super::fused::softmax_last_dim(&w_f.add(&double_mask)?)?;
         // Steps 8-9 for the [CLS] row alone: the regressor reads nothing else of Y (step 10),
         // and both steps work row by row, so the other rows were a product of the whole
-        // batch by the dense weight and a norm for nothing (a tenth of a MiniLM forward
-        // pass: docs/BENCHMARKS.md, "The whole model").
+        // batch by the dense weight and a norm for nothing (4-8 ms of a MiniLM forward pass:
+        // docs/BENCHMARKS.md, "Issue 17, after the forward-pass fixes"; docs/MODEL.md §3).
         let w_m_cls = w_m.narrow(1, 0, 1)?.contiguous()?;
         // Step 8.
         let attended = dropout(&w_m_cls, self.attention_dropout, mode)?.matmul(hidden)?;
