@@ -9,7 +9,7 @@ use plotters::backend::DrawingBackend;
 use plotters::style::text_anchor::HPos;
 use plotters::style::RGBColor;
 
-use super::{ticks, Direction, Paint, Pen, FRAME, INK, LABEL, MUTED, SUBTITLE, TICK};
+use super::{ticks, Direction, Paint, Pen, FRAME, INK, LABEL, MUTED, SUBTITLE, TICK, TICK_LEN};
 use crate::colormap::Scale;
 use crate::export::text::{Faces, Font};
 use crate::export::ExportError;
@@ -128,7 +128,6 @@ pub(super) const ENERGY_H: i32 = 110;
 const PLOT_GAP: i32 = 12;
 /// Room left of the plots for the tick labels and the axis name.
 const AXIS_W: i32 = 96;
-const TICK_LEN: i32 = 6;
 /// Under the energy plot: the seconds' ticks and "time (s)".
 const TIME_AXIS_H: i32 = 46;
 const PANEL_GAP: i32 = 34;
