@@ -176,14 +176,49 @@ impl CustomOp2 for MaskedSoftmax {
     }
 }
 
-/// Lanes of the softmax's partial maxima and sums. A fixed count, not the machine's vector
-/// width, so that the order of the sums, and the bits of every result, are the same on
-/// every instruction set.
-const SOFTMAX_LANES: usize = 16;
+/// Lanes of every row reduction here (the softmax's maximum and sum, the layer norm's
+/// sums). A fixed count, not the machine's vector width, so that the order of the sums, and
+/// the bits of every result, are the same on every instruction set. A running sum over a
+/// row is a chain the compiler must keep in order, one element at a time; in lanes it
+/// vectorises (docs/BENCHMARKS.md, "Issue 17, after the forward-pass fixes").
+const LANES: usize = 16;
+
+/// The lanes' total, by a fixed tree: lane i + lane i + 8, then + 4, + 2, + 1.
+#[inline(always)]
+fn lanes_total(mut lanes: [f32; LANES]) -> f32 {
+    let mut width = LANES / 2;
+    while width > 0 {
+        for i in 0..width {
+            lanes[i] += lanes[i + width];
+        }
+        width /= 2;
+    }
+    lanes[0]
+}
+
+/// The sum of `f(x[i], y[i])` over `i`: whole chunks of `LANES` into partial lanes, their
+/// tree (`lanes_total`), then the remainder in order. Inlined into its (multiversioned)
+/// callers so that it is compiled for their vectors.
+#[inline(always)]
+fn lane_sum(x: &[f32], y: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [0f32; LANES];
+    let (mut xs, mut ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    for (x, y) in (&mut xs).zip(&mut ys) {
+        for ((s, &x), &y) in lanes.iter_mut().zip(x).zip(y) {
+            *s += f(x, y);
+        }
+    }
+    let rest = xs
+        .remainder()
+        .iter()
+        .zip(ys.remainder())
+        .fold(0f32, |s, (&x, &y)| s + f(x, y));
+    lanes_total(lanes) + rest
+}
 
 /// One row's softmax, in place (shared by `Softmax`, `MaskedSoftmax` and the fused layer),
 /// with the vectorisable `exp` (relative error below 3e-7). The maximum and the sum run in
-/// `SOFTMAX_LANES` partial lanes: a running `f32::max` or sum over the row is a chain the
+/// `LANES` partial lanes: a running `f32::max` or sum over the row is a chain the
 /// compiler must keep in order, one element at a time, and at the attention's rows of 50
 /// those chains took half of the attention's time (docs/BENCHMARKS.md, "Issue 17, after
 /// the forward-pass fixes").
@@ -192,8 +227,8 @@ pub(super) fn softmax_in_place(row: &mut [f32]) {
     // `>` rather than `f32::max`: it compiles to the vector maximum. A NaN is passed over
     // either way, and reaches the output through `exp` below.
     let larger = |a: f32, b: f32| if b > a { b } else { a };
-    let mut maxes = [f32::NEG_INFINITY; SOFTMAX_LANES];
-    let mut chunks = row.chunks_exact(SOFTMAX_LANES);
+    let mut maxes = [f32::NEG_INFINITY; LANES];
+    let mut chunks = row.chunks_exact(LANES);
     for chunk in &mut chunks {
         for (m, &v) in maxes.iter_mut().zip(chunk) {
             *m = larger(*m, v);
@@ -204,8 +239,8 @@ pub(super) fn softmax_in_place(row: &mut [f32]) {
         .iter()
         .chain(&maxes)
         .fold(f32::NEG_INFINITY, |m, &v| larger(m, v));
-    let mut sums = [0f32; SOFTMAX_LANES];
-    let mut chunks = row.chunks_exact_mut(SOFTMAX_LANES);
+    let mut sums = [0f32; LANES];
+    let mut chunks = row.chunks_exact_mut(LANES);
     for chunk in &mut chunks {
         for (s, v) in sums.iter_mut().zip(chunk) {
             *v = fast_math::exp(*v - max);
@@ -218,14 +253,7 @@ pub(super) fn softmax_in_place(row: &mut [f32]) {
         rest += *v;
     }
     // A fixed tree over the lanes, then the rest.
-    let mut width = SOFTMAX_LANES / 2;
-    while width > 0 {
-        for i in 0..width {
-            sums[i] += sums[i + width];
-        }
-        width /= 2;
-    }
-    let inv = 1.0 / (sums[0] + rest);
+    let inv = 1.0 / (lanes_total(sums) + rest);
     row.iter_mut().for_each(|v| *v *= inv);
 }
 
@@ -378,9 +406,10 @@ struct LayerNormOp {
     eps: f32,
 }
 
-/// Mean and 1/sqrt(var + eps) of one row, two passes as the composite ops compute them.
 /// One row of the layer norm's backward pass from its normalised input `xhat` and
-/// `1/std`: writes `dx` and adds to the running weight and bias gradients.
+/// `1/std`: writes `dx` and adds to the running weight and bias gradients. The row's two
+/// sums run in lanes (`lane_sum`).
+#[multiversion::multiversion(targets = "simd")]
 pub(super) fn norm_backward_row(
     dx: &mut [f32],
     g: &[f32],
@@ -390,11 +419,19 @@ pub(super) fn norm_backward_row(
     (dw, db): (&mut [f32], &mut [f32]),
 ) {
     let d = w.len();
-    let (mut sum_gw, mut sum_gw_xhat) = (0f32, 0f32);
+    let (g, xhat, dx, dw, db) = (&g[..d], &xhat[..d], &mut dx[..d], &mut dw[..d], &mut db[..d]);
+    let sum_gw = lane_sum(g, w, |g, w| g * w);
+    let mut lanes = [0f32; LANES];
+    let (mut gs, mut ws, mut xs) = (g.chunks_exact(LANES), w.chunks_exact(LANES), xhat.chunks_exact(LANES));
+    for ((g, w), x) in (&mut gs).zip(&mut ws).zip(&mut xs) {
+        for (((s, &g), &w), &x) in lanes.iter_mut().zip(g).zip(w).zip(x) {
+            *s += (g * w) * x;
+        }
+    }
+    let rest =
+        (gs.remainder().iter().zip(ws.remainder()).zip(xs.remainder())).fold(0f32, |s, ((&g, &w), &x)| s + (g * w) * x);
+    let sum_gw_xhat = lanes_total(lanes) + rest;
     for i in 0..d {
-        let gw = g[i] * w[i];
-        sum_gw += gw;
-        sum_gw_xhat += gw * xhat[i];
         dw[i] += g[i] * xhat[i];
         db[i] += g[i];
     }
@@ -404,10 +441,13 @@ pub(super) fn norm_backward_row(
     }
 }
 
+/// Mean and 1/sqrt(var + eps) of one row, two passes (the mean, then the squared
+/// deviations), each sum in lanes (`lane_sum`).
+#[multiversion::multiversion(targets = "simd")]
 pub(super) fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
     let n = x.len() as f32;
-    let mean = x.iter().sum::<f32>() / n;
-    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let mean = lane_sum(x, x, |v, _| v) / n;
+    let var = lane_sum(x, x, |v, _| (v - mean) * (v - mean)) / n;
     (mean, 1.0 / (var + eps).sqrt())
 }
 
@@ -564,6 +604,54 @@ mod tests {
             poisoned.iter().all(|v| v.is_nan()),
             "a NaN score is not hidden: {poisoned:?}"
         );
+    }
+
+    /// The layer norm's row statistics and its backward row, summed in lanes, against the
+    /// f64 definitions at lengths around the lanes (and BERT's 384 and 768), with a large
+    /// common offset that a careless one-pass variance would lose.
+    #[test]
+    fn norm_rows_match_the_definition_at_every_length() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for len in [1, 15, 16, 17, 33, 384, 768] {
+            let x: Vec<f32> = (0..len).map(|_| 100.0 + rng.random_range(-2.0..2.0)).collect();
+            let n = len as f64;
+            let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+            let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+            let (got_mean, got_rstd) = row_stats(&x, 1e-5);
+            assert!(
+                (f64::from(got_mean) - mean).abs() <= 1e-6 * mean,
+                "len {len}: mean {got_mean} {mean}"
+            );
+            let rstd = 1.0 / (var + 1e-5).sqrt();
+            assert!(
+                (f64::from(got_rstd) - rstd).abs() <= 2e-4 * rstd,
+                "len {len}: 1/std {got_rstd} {rstd}"
+            );
+
+            let g: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let w: Vec<f32> = (0..len).map(|_| rng.random_range(0.5..1.5)).collect();
+            let xhat: Vec<f32> = (0..len).map(|_| rng.random_range(-2.0..2.0)).collect();
+            let (mut dx, mut dw, mut db) = (vec![0f32; len], vec![1f32; len], vec![2f32; len]);
+            norm_backward_row(&mut dx, &g, &xhat, 0.5, &w, (&mut dw, &mut db));
+            let wide = |v: &[f32]| v.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>();
+            let (g, w, xhat) = (wide(&g), wide(&w), wide(&xhat));
+            let sum_gw: f64 = g.iter().zip(&w).map(|(g, w)| g * w).sum();
+            let sum_gw_xhat: f64 = (0..len).map(|i| g[i] * w[i] * xhat[i]).sum();
+            for i in 0..len {
+                let want = 0.5 * (g[i] * w[i] - sum_gw / n - xhat[i] * sum_gw_xhat / n);
+                assert!(
+                    (f64::from(dx[i]) - want).abs() <= 1e-5,
+                    "len {len}, dx {i}: {} {want}",
+                    dx[i]
+                );
+                assert!(
+                    (f64::from(dw[i]) - (1.0 + g[i] * xhat[i])).abs() <= 1e-6,
+                    "len {len}, dw {i}"
+                );
+                assert!((f64::from(db[i]) - (2.0 + g[i])).abs() <= 1e-6, "len {len}, db {i}");
+            }
+        }
     }
 
     #[test]

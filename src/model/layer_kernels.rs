@@ -249,24 +249,47 @@ pub fn residual_norm(proj: &[f32], keep: Keep<'_>, residual: &[f32], w: &[f32], 
             for (r, (o, xh)) in out.chunks_mut(d).zip(xhat.chunks_mut(d)).enumerate() {
                 let at = start + r * d;
                 let (p, res) = (&proj[at..at + d], &residual[at..at + d]);
-                match keep {
-                    Some((k, scale)) => {
-                        let k = &k[at..at + d];
-                        for i in 0..d {
-                            sum[i] = dropped(p[i], k[i], scale) + res[i];
-                        }
-                    }
-                    None => (0..d).for_each(|i| sum[i] = p[i] + res[i]),
-                }
-                let (mean, r_std) = row_stats(&sum, eps);
-                rstd[r] = r_std;
-                for i in 0..d {
-                    xh[i] = (sum[i] - mean) * r_std;
-                    o[i] = xh[i] * w[i] + b[i];
-                }
+                let keep = keep.map(|(k, scale)| (&k[at..at + d], scale));
+                rstd[r] = residual_norm_row((o, xh), &mut sum, (p, keep, res), (w, b), eps);
             }
         });
     Normed { out, xhat, rstd }
+}
+
+/// One row of `residual_norm`: `sum = dropout(p) + res`, then its norm into `xhat` and
+/// `out`; returns `1/std`. Compiled for the CPU's widest vectors.
+#[multiversion::multiversion(targets = "simd")]
+fn residual_norm_row(
+    (out, xhat): (&mut [f32], &mut [f32]),
+    sum: &mut [f32],
+    (p, keep, res): (&[f32], Keep<'_>, &[f32]),
+    (w, b): (&[f32], &[f32]),
+    eps: f32,
+) -> f32 {
+    let d = w.len();
+    let (out, xhat, sum, p, res, b) = (
+        &mut out[..d],
+        &mut xhat[..d],
+        &mut sum[..d],
+        &p[..d],
+        &res[..d],
+        &b[..d],
+    );
+    match keep {
+        Some((k, scale)) => {
+            let k = &k[..d];
+            for i in 0..d {
+                sum[i] = dropped(p[i], k[i], scale) + res[i];
+            }
+        }
+        None => (0..d).for_each(|i| sum[i] = p[i] + res[i]),
+    }
+    let (mean, r_std) = row_stats(sum, eps);
+    for i in 0..d {
+        xhat[i] = (sum[i] - mean) * r_std;
+        out[i] = xhat[i] * w[i] + b[i];
+    }
+    r_std
 }
 
 /// Layer norm backward from the saved `xhat` and `1/std`: `(dx, d_weight, d_bias)`.
@@ -367,9 +390,7 @@ pub fn attention_forward(
                     products,
                 );
                 for row in p.chunks_mut(len) {
-                    for (s, &m) in row.iter_mut().zip(mask) {
-                        *s = (*s * scale + 0.0) + m;
-                    }
+                    mask_scores(row, mask, scale);
                     softmax_in_place(row);
                 }
                 let used: &[f32] = match keep {
@@ -394,6 +415,14 @@ pub fn attention_forward(
             }
         });
     (probs, context)
+}
+
+/// `scores * scale + mask`, as the composite path's `affine` and `add` compute it.
+#[multiversion::multiversion(targets = "simd")]
+fn mask_scores(row: &mut [f32], mask: &[f32], scale: f32) {
+    for (s, &m) in row.iter_mut().zip(mask) {
+        *s = (*s * scale + 0.0) + m;
+    }
 }
 
 /// Gradients of `q`, `k` and `v` (each `[B * L, hidden]`) from the context's gradient.

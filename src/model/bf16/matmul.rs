@@ -6,8 +6,8 @@
 
 use rayon::prelude::*;
 
-use super::kernel::{Kernel, MR, NR};
-use super::pack::{pack_panels, PackedB};
+use super::kernel::{APanel, Dest, Kernel, Store, MR, NR};
+use super::pack::{pack_panels, pack_rows, PackedB};
 use crate::model::gemm::{Mat, MatMut, Threads, Write};
 
 /// Pairs of the inner dimension per pass: a 32-column B panel of 256 pairs is 32 KB (L1/L2).
@@ -42,7 +42,7 @@ fn prefetch(line: &[f32]) {
 }
 
 /// One product's rows of a block: destination rows, columns, row stride, packed B.
-type Dest<'d, 'b> = (&'d mut [f32], usize, usize, &'b PackedB);
+type BlockDest<'d, 'b> = (&'d mut [f32], usize, usize, &'b PackedB);
 
 /// `dst = lhs * rhs`, or `dst += lhs * rhs`, as `write` says, with `lhs` rounded to bf16.
 pub fn matmul(dst: MatMut<'_>, lhs: Mat<'_>, rhs: &PackedB, write: Write, threads: Threads, kernel: Kernel) {
@@ -86,27 +86,37 @@ pub fn matmul_shared_lhs(
         return;
     }
     let pairs = lhs.width().div_ceil(2);
+    // A's rows in place order where they are contiguous (activations); through a transpose
+    // (a gradient's `dy^T`) the pair-major panels read memory in order instead.
+    let row_major = lhs.parts().2 == 1;
     let block = block_rows(rows, threads);
     let blocks = rows.div_ceil(block);
     // Block `b`'s rows of every destination; each chunk starts at the block's first row, and
     // the views' bounds checks cover their last.
-    let mut per_block: Vec<Vec<Dest<'_, '_>>> = (0..blocks).map(|_| Vec::new()).collect();
+    let mut per_block: Vec<Vec<BlockDest<'_, '_>>> = (0..blocks).map(|_| Vec::new()).collect();
     for (data, cols, row_stride, rhs) in outs {
         for (chunks, out) in per_block.iter_mut().zip(data.chunks_mut(block * row_stride)) {
             chunks.push((out, cols, row_stride, rhs));
         }
     }
-    let run = |(b, outs): (usize, Vec<Dest<'_, '_>>)| {
+    let run = |(b, outs): (usize, Vec<BlockDest<'_, '_>>)| {
         let first = b * block;
         let height = block.min(rows - first);
         let tiles = height.div_ceil(MR);
         let mut a = vec![0u32; tiles * KC_PAIRS.min(pairs) * MR];
-        let mut tile = [0f32; MR * NR];
         let mut outs = outs;
         for (pass, p0) in (0..pairs).step_by(KC_PAIRS).enumerate() {
             let np = KC_PAIRS.min(pairs - p0);
-            pack_panels(&lhs, first..first + height, p0..p0 + np, MR, &mut a);
-            let add = pass > 0 || write == Write::Add;
+            if row_major {
+                pack_rows(&lhs, first..first + height, p0..p0 + np, &mut a[..tiles * MR * np]);
+            } else {
+                pack_panels(&lhs, first..first + height, p0..p0 + np, MR, &mut a);
+            }
+            let store = if pass > 0 || write == Write::Add {
+                Store::Add
+            } else {
+                Store::Replace
+            };
             for (out, cols, row_stride, rhs) in outs.iter_mut() {
                 let (cols, row_stride) = (*cols, *row_stride);
                 for panel in 0..cols.div_ceil(NR) {
@@ -114,21 +124,28 @@ pub fn matmul_shared_lhs(
                     let c0 = panel * NR;
                     let width = NR.min(cols - c0);
                     for t in 0..tiles {
+                        let rows = MR.min(height - t * MR);
                         // The tile's destination rows are far apart (one per row of dst): ask
                         // for them now, so they are cached when the sums arrive.
-                        for r in 0..MR.min(height - t * MR) {
+                        for r in 0..rows {
                             prefetch(&out[(t * MR + r) * row_stride + c0..][..width]);
                         }
-                        kernel.tile(&a[t * np * MR..][..np * MR], b, np, &mut tile);
-                        for r in 0..MR.min(height - t * MR) {
-                            let out = &mut out[(t * MR + r) * row_stride + c0..][..width];
-                            let sums = &tile[r * NR..][..width];
-                            if add {
-                                out.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
-                            } else {
-                                out.copy_from_slice(sums);
+                        let dest = Dest {
+                            data: &mut out[t * MR * row_stride + c0..],
+                            row_stride,
+                            rows,
+                            width,
+                        };
+                        let a = &a[t * np * MR..][..np * MR];
+                        let a = if row_major {
+                            APanel::RowMajor {
+                                data: a,
+                                row_stride: np,
                             }
-                        }
+                        } else {
+                            APanel::PairMajor(a)
+                        };
+                        kernel.tile_into(a, b, np, dest, store);
                     }
                 }
             }
@@ -161,12 +178,17 @@ mod tests {
         let a = values(m * k, 0.5);
         let b = values(k * n, 7.0);
         let round = |x: f32| f64::from(bf16_to_f32(to_bf16_bits(x)));
-        for (write, threads) in [(Write::Replace, Threads::One), (Write::Add, Threads::Pool)] {
+        let a_t: Vec<f32> = (0..m * k).map(|i| a[(i % m) * k + i / m]).collect();
+        let layouts = [Mat::dense(&a, m, k), Mat::dense(&a_t, k, m).t()];
+        for ((write, threads), lhs) in [(Write::Replace, Threads::One), (Write::Add, Threads::Pool)]
+            .into_iter()
+            .flat_map(|w| layouts.map(|lhs| (w, lhs)))
+        {
             // dst is the middle of a wider matrix, on top of ones.
             let mut wide = vec![1f32; m * 50];
             matmul(
                 MatMut::rows(&mut wide[2..], m, n, 50),
-                Mat::dense(&a, m, k),
+                lhs,
                 &PackedB::pack(Mat::dense(&b, k, n)),
                 write,
                 threads,
@@ -201,23 +223,27 @@ mod tests {
             let a = values(m * k, 1.0);
             let b = values(k * n, 2.0);
             let packed = PackedB::pack(Mat::dense(&b, k, n));
-            let run = |kernel| {
-                let mut out = vec![0f32; m * n];
-                matmul(
-                    MatMut::dense(&mut out, m, n),
-                    Mat::dense(&a, m, k),
-                    &packed,
-                    Write::Replace,
-                    Threads::Pool,
-                    kernel,
+            // A's rows in place order, and A read through a transpose (pair-major panels).
+            let a_t: Vec<f32> = (0..m * k).map(|i| a[(i % m) * k + i / m]).collect();
+            for lhs in [Mat::dense(&a, m, k), Mat::dense(&a_t, k, m).t()] {
+                let run = |kernel| {
+                    let mut out = vec![0f32; m * n];
+                    matmul(
+                        MatMut::dense(&mut out, m, n),
+                        lhs,
+                        &packed,
+                        Write::Replace,
+                        Threads::Pool,
+                        kernel,
+                    );
+                    out
+                };
+                let (hw, emulated) = (run(hardware), run(Kernel::Emulated));
+                assert!(
+                    hw.iter().zip(&emulated).all(|(h, e)| h.to_bits() == e.to_bits()),
+                    "{m}x{k}x{n}"
                 );
-                out
-            };
-            let (hw, emulated) = (run(hardware), run(Kernel::Emulated));
-            assert!(
-                hw.iter().zip(&emulated).all(|(h, e)| h.to_bits() == e.to_bits()),
-                "{m}x{k}x{n}"
-            );
+            }
         }
     }
 

@@ -4,9 +4,14 @@
 //! values at `k = 2p` (low half) and `2p + 1` (high half) of one row, as `VDPBF16PS` pairs
 //! them. Rows past the end and an odd `k`'s missing partner are zeros, which add nothing.
 
+use rayon::prelude::*;
+
 use super::kernel::NR;
 use super::to_bf16_bits;
 use crate::model::gemm::Mat;
+
+/// Values of B from which `PackedB::pack` packs its panels in parallel.
+const PARALLEL_PACK_VALUES: usize = 1 << 16;
 
 #[inline]
 fn pair(lo: f32, hi: f32) -> u32 {
@@ -57,6 +62,7 @@ pub(super) fn pack_panels(
         "bf16 packing: a view without a unit stride"
     );
     let cols = view.width();
+    let mut converted = Vec::new();
     for (i, panel) in out.chunks_exact_mut(panel_len).take(panels).enumerate() {
         let first = rows.start + i * group;
         let real = group.min(rows.end - first);
@@ -64,7 +70,7 @@ pub(super) fn pack_panels(
             // Whole pairs convert in a loop over contiguous memory (vectorised), then go to
             // their slots `group` apart; an odd last column pairs with zero.
             let whole = pairs.end.min(cols / 2).saturating_sub(pairs.start);
-            let mut converted = vec![0u32; whole];
+            converted.resize(whole, 0);
             for r in 0..real {
                 // In bounds: the view was checked for its last row and column.
                 let row = &data[(first + r) * row_stride..][..cols];
@@ -100,6 +106,41 @@ pub(super) fn pack_panels(
     }
 }
 
+/// Rounds rows `rows` and pairs `pairs` of `view`, whose rows are contiguous, into `out` in
+/// place order: pair `p` of row `r` at `out[r * pairs.len() + p]`, then zeros for the rows
+/// of `out` past the last (a tile reads whole groups of rows). No transposition: the
+/// microkernel reads the rows side by side (`APanel::RowMajor`), which measured faster
+/// than the pair-major panels as well as cheaper to make (docs/BENCHMARKS.md, "bf16 products").
+pub(super) fn pack_rows(view: &Mat<'_>, rows: std::ops::Range<usize>, pairs: std::ops::Range<usize>, out: &mut [u32]) {
+    let np = pairs.len();
+    assert!(out.len() >= rows.len() * np, "bf16 packing: buffer too small");
+    assert!(
+        rows.end <= view.height() && 2 * pairs.end <= view.width() + 1,
+        "bf16 packing: outside the view"
+    );
+    let (data, row_stride, col_stride) = view.parts();
+    assert!(
+        col_stride == 1 || view.width() <= 1,
+        "bf16 packing: rows that are not contiguous"
+    );
+    let cols = view.width();
+    // Whole pairs; an odd last column pairs with zero.
+    let whole = pairs.end.min(cols / 2).saturating_sub(pairs.start);
+    let mut chunks = out.chunks_exact_mut(np.max(1));
+    for (r, dst) in rows.clone().zip(&mut chunks) {
+        // In bounds: the view was checked for its last row and column.
+        let row = &data[r * row_stride..][..cols];
+        pairs_of_row(&row[2 * pairs.start..][..2 * whole], &mut dst[..whole]);
+        for (p, slot) in pairs.clone().zip(dst.iter_mut()).skip(whole) {
+            let k = 2 * p;
+            *slot = pair(row[k], if k + 1 < cols { row[k + 1] } else { 0.0 });
+        }
+    }
+    for dst in chunks {
+        dst.fill(0);
+    }
+}
+
 /// The right-hand factor `B` (`[k, n]`) packed once, in panels of `NR` columns, for every
 /// product that uses it (a weight: all row blocks of a layer's product).
 #[derive(Debug, Clone)]
@@ -117,7 +158,18 @@ impl PackedB {
         let pairs = k.div_ceil(2);
         let mut data = vec![0u32; n.div_ceil(NR) * pairs * NR];
         if pairs > 0 && n > 0 {
-            pack_panels(&b.t(), 0..n, 0..pairs, NR, &mut data);
+            let bt = b.t();
+            let pack = |(i, panel): (usize, &mut [u32])| {
+                let first = i * NR;
+                pack_panels(&bt, first..n.min(first + NR), 0..pairs, NR, panel);
+            };
+            // A weight's panels are packed in parallel (a bert-base feed-forward weight is 2.4
+            // million values); the attention's small factors are not worth a task each.
+            if k * n >= PARALLEL_PACK_VALUES {
+                data.par_chunks_mut(pairs * NR).enumerate().for_each(pack);
+            } else {
+                data.chunks_mut(pairs * NR).enumerate().for_each(pack);
+            }
         }
         Self { data, k, n, pairs }
     }
@@ -164,6 +216,31 @@ mod tests {
                 assert_eq!(hi, bf16_to_f32(to_bf16_bits(at(2 * p + 1))), "pair {p} column {c} high");
             }
         }
+    }
+
+    /// `pack_rows` holds the pairs `pack_panels` does, in place order, with zero rows after.
+    #[test]
+    fn rows_in_place_order_hold_the_panels_pairs() {
+        let (rows, cols) = (29, 13);
+        let m: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.37).sin()).collect();
+        let view = Mat::dense(&m, rows, cols);
+        let mut panels = vec![7u32; 3 * 12 * 6];
+        pack_panels(&view, 2..29, 1..7, 12, &mut panels);
+        let mut in_order = vec![7u32; 36 * 6];
+        pack_rows(&view, 2..29, 1..7, &mut in_order);
+        for r in 0..36 {
+            for p in 0..6 {
+                let expect = if r < 27 {
+                    panels[(r / 12) * 72 + p * 12 + r % 12]
+                } else {
+                    0
+                };
+                assert_eq!(in_order[r * 6 + p], expect, "row {r} pair {p}");
+            }
+        }
+        // The odd last column (12) pairs with zero.
+        assert_eq!(in_order[5] >> 16, 0);
+        assert_eq!(in_order[5] as u16, to_bf16_bits(m[2 * cols + 12]));
     }
 
     /// Both loops (rows contiguous, columns contiguous) pack the same panels.
