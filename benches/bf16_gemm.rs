@@ -1,6 +1,10 @@
 //! bf16 against f32 matrix products on the BERT shapes, as the fused encoder layer runs them.
 //!
-//!     cargo bench --bench bf16_gemm [-- ITERS]
+//!     MIMALLOC_PURGE_DELAY=-1 cargo bench --bench bf16_gemm [-- ITERS]
+//!
+//! (`MIMALLOC_PURGE_DELAY=-1` keeps freed memory, as the `cmbert-tui` binary does through
+//! mimalloc's option table; without it every output is faulted in afresh and the kernel's
+//! page zeroing is timed with the products.)
 //!
 //! Each case alternates the f32 product and the bf16 one ITERS times (default 15, after 3
 //! untimed rounds) in this one process, and prints the CPU, both medians, GFLOP/s and the

@@ -201,6 +201,7 @@ fn lanes_total(mut lanes: [f32; LANES]) -> f32 {
 /// callers so that it is compiled for their vectors.
 #[inline(always)]
 fn lane_sum(x: &[f32], y: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    debug_assert_eq!(x.len(), y.len(), "lane_sum: two rows of one length");
     let mut lanes = [0f32; LANES];
     let (mut xs, mut ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
     for (x, y) in (&mut xs).zip(&mut ys) {

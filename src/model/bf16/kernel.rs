@@ -5,7 +5,7 @@
 //! 24 accumulators of 16 lanes in AVX-512's 32 registers, with two for the B row and one for
 //! the broadcast A pair; a B panel of 256 pairs (32 KB) stays in Zen 5's 48 KB L1 beside A's
 //! 12 KB. On its own, with both in L1, the loop runs at 500 GFLOP/s on one Zen 5 core
-//! (docs/BENCHMARKS.md, "bf16 products").
+//! (docs/BENCHMARKS.md, "Issue 17, third session: the bf16 products").
 
 use super::dot::dot_pair;
 
@@ -55,7 +55,7 @@ impl Kernel {
     /// says: the tile's first row goes to `dest.data[0..width]`, the next `row_stride` on.
     pub(super) fn tile_into(self, a: APanel<'_>, b: &[u32], pairs: usize, dest: Dest<'_>, store: Store) {
         assert!(
-            a.holds(pairs) && b.len() >= pairs * NR,
+            a.holds(pairs) && pairs.checked_mul(NR).is_some_and(|n| n <= b.len()),
             "bf16 microkernel: panels shorter than {pairs} pairs"
         );
         assert!(
@@ -370,6 +370,37 @@ mod tests {
                             );
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// A destination that ends exactly where its slice ends, 16 columns or fewer wide: the
+    /// second half's lanes are masked off past the end (nothing read or written there).
+    #[test]
+    fn a_destination_at_the_end_of_its_slice_is_written_exactly() {
+        let pairs = 9;
+        let (a, b) = (panel(pairs * MR, 21, 8), panel(pairs * NR, 22, 8));
+        let mut full = [0f32; MR * NR];
+        Kernel::Emulated.tile(&a, &b, pairs, &mut full);
+        for kernel in [Some(Kernel::Emulated), Kernel::hardware()].into_iter().flatten() {
+            for width in [1, 7, 16] {
+                // 3 rows 20 apart, the last ending at the slice's end.
+                let mut m = vec![2f32; 2 * 20 + width];
+                let dest = Dest {
+                    data: &mut m,
+                    row_stride: 20,
+                    rows: 3,
+                    width,
+                };
+                kernel.tile_into(APanel::PairMajor(&a), &b, pairs, dest, Store::Add);
+                for (i, &got) in m.iter().enumerate() {
+                    let (r, c) = (i / 20, i % 20);
+                    let expect = if c < width { 2.0 + full[r * NR + c] } else { 2.0 };
+                    assert!(
+                        got.to_bits() == expect.to_bits() || (got.is_nan() && expect.is_nan()),
+                        "{kernel:?} width {width} ({r}, {c}): {got} {expect}"
+                    );
                 }
             }
         }

@@ -10,11 +10,12 @@
 //! tensor types. A widening path would be slower than our f32 one, so the point is lost.
 //!
 //! The kernel is one instruction: `VDPBF16PS` (AVX512-BF16), which adds to each f32 lane the
-//! two products of a pair of bf16 values (`dot.rs` states its exact arithmetic). Products are
-//! packed panels of B and A's rows rounded to bf16 (`pack.rs`), fed to a 12 x 32
-//! microkernel (`kernel.rs`); `matmul.rs` blocks and threads them. The microkernel has two implementations with identical results: the
-//! hardware one, chosen at run time, and a portable emulation of the instruction's arithmetic
-//! that makes the whole product testable on any CPU. Without AVX512-BF16 the layer keeps its
+//! two products of a pair of bf16 values (`dot.rs` states its exact arithmetic). B is packed
+//! in panels and A's rows are rounded to bf16 in place order (through a transpose, in
+//! panels too: `pack.rs`), then fed to a 12 x 32 microkernel (`kernel.rs`); `matmul.rs`
+//! blocks and threads them. The microkernel has two implementations with identical
+//! results: the hardware one, chosen at run time, and a portable emulation of the
+//! instruction's arithmetic that makes the whole product testable on any CPU. Without AVX512-BF16 the layer keeps its
 //! f32 products (`Products::for_precision`). AMX (`TDPBF16PS`) is not implemented: the
 //! machines this was built on have no AMX, and an untested path does not ship.
 

@@ -110,7 +110,8 @@ pub(super) fn pack_panels(
 /// place order: pair `p` of row `r` at `out[r * pairs.len() + p]`, then zeros for the rows
 /// of `out` past the last (a tile reads whole groups of rows). No transposition: the
 /// microkernel reads the rows side by side (`APanel::RowMajor`), which measured faster
-/// than the pair-major panels as well as cheaper to make (docs/BENCHMARKS.md, "bf16 products").
+/// than the pair-major panels as well as cheaper to make (docs/BENCHMARKS.md, "Issue 17,
+/// third session: the bf16 products").
 pub(super) fn pack_rows(view: &Mat<'_>, rows: std::ops::Range<usize>, pairs: std::ops::Range<usize>, out: &mut [u32]) {
     let np = pairs.len();
     assert!(out.len() >= rows.len() * np, "bf16 packing: buffer too small");
