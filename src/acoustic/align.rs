@@ -63,6 +63,13 @@ pub enum AlignError {
 }
 
 impl AlignError {
+    /// The timing file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. } | Self::Line { path, .. } | Self::File { path, .. } => path,
+        }
+    }
+
     /// A problem with the file as a whole.
     pub fn file(path: &Path, message: impl Into<String>) -> Self {
         Self::File {

@@ -36,3 +36,13 @@ pub enum AcousticError {
     #[error(transparent)]
     Align(#[from] AlignError),
 }
+
+impl AcousticError {
+    /// The file the error is about: the recording, or its timing file.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            Self::Wav { path, .. } => path,
+            Self::Align(align) => align.path(),
+        }
+    }
+}

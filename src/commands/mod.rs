@@ -173,16 +173,21 @@ impl Trained {
         for (k, take) in takes.iter().enumerate() {
             let one = self.recording(&take.wav, &take.words).map_err(|e| {
                 // The reader's errors mostly name the WAV already; add only what they lack:
-                // which recording of a pair, and the WAV where the error names another file.
+                // which recording of a pair, and the WAV where the error is about another
+                // file (its timings, the checkpoint).
                 let which = match takes.len() {
                     1 => "the recording".to_string(),
                     _ => format!("recording {}", take_letter(k)),
                 };
-                let wav = take.wav.display().to_string();
-                if format!("{e:#}").contains(&wav) {
+                let names_the_wav = e.chain().any(|cause| {
+                    cause
+                        .downcast_ref::<crate::acoustic::AcousticError>()
+                        .is_some_and(|a| a.path() == take.wav.as_path())
+                });
+                if names_the_wav {
                     e.context(which)
                 } else {
-                    e.context(format!("{which} ({wav})"))
+                    e.context(format!("{which} ({})", take.wav.display()))
                 }
             })?;
             data = Some(match data {
