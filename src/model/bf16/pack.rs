@@ -35,6 +35,18 @@ fn pairs_of_rows(lo: &[f32], hi: &[f32], out: &mut [u32]) {
     }
 }
 
+/// `out[i]` = pair `pairs.start + i` of one contiguous row: whole pairs in the vectorised
+/// loop, then an odd last column paired with zero. `out` holds `pairs.len()` values.
+fn row_pairs(row: &[f32], pairs: std::ops::Range<usize>, out: &mut [u32]) {
+    let cols = row.len();
+    let whole = pairs.end.min(cols / 2).saturating_sub(pairs.start);
+    pairs_of_row(&row[2 * pairs.start..][..2 * whole], &mut out[..whole]);
+    for (p, slot) in pairs.zip(out.iter_mut()).skip(whole) {
+        let k = 2 * p;
+        *slot = pair(row[k], if k + 1 < cols { row[k + 1] } else { 0.0 });
+    }
+}
+
 /// Packs rows `rows` and pairs `pairs` of `view` into `out`, `group` rows a panel: panel `i`
 /// then pair `p` then row. `out` must hold `panels * pairs.len() * group` values.
 ///
@@ -67,20 +79,14 @@ pub(super) fn pack_panels(
         let first = rows.start + i * group;
         let real = group.min(rows.end - first);
         if col_stride == 1 {
-            // Whole pairs convert in a loop over contiguous memory (vectorised), then go to
-            // their slots `group` apart; an odd last column pairs with zero.
-            let whole = pairs.end.min(cols / 2).saturating_sub(pairs.start);
-            converted.resize(whole, 0);
+            // A row's pairs convert over contiguous memory (`row_pairs`), then go to their
+            // slots `group` apart.
+            converted.resize(pairs.len(), 0);
             for r in 0..real {
                 // In bounds: the view was checked for its last row and column.
-                let row = &data[(first + r) * row_stride..][..cols];
-                pairs_of_row(&row[2 * pairs.start..][..2 * whole], &mut converted);
+                row_pairs(&data[(first + r) * row_stride..][..cols], pairs.clone(), &mut converted);
                 for (slot, &c) in panel.chunks_exact_mut(group).zip(&converted) {
                     slot[r] = c;
-                }
-                for (p, slot) in pairs.clone().zip(panel.chunks_exact_mut(group)).skip(whole) {
-                    let k = 2 * p;
-                    slot[r] = pair(row[k], if k + 1 < cols { row[k + 1] } else { 0.0 });
                 }
             }
         } else {
@@ -125,17 +131,10 @@ pub(super) fn pack_rows(view: &Mat<'_>, rows: std::ops::Range<usize>, pairs: std
         "bf16 packing: rows that are not contiguous"
     );
     let cols = view.width();
-    // Whole pairs; an odd last column pairs with zero.
-    let whole = pairs.end.min(cols / 2).saturating_sub(pairs.start);
     let mut chunks = out.chunks_exact_mut(np.max(1));
     for (r, dst) in rows.clone().zip(&mut chunks) {
         // In bounds: the view was checked for its last row and column.
-        let row = &data[r * row_stride..][..cols];
-        pairs_of_row(&row[2 * pairs.start..][..2 * whole], &mut dst[..whole]);
-        for (p, slot) in pairs.clone().zip(dst.iter_mut()).skip(whole) {
-            let k = 2 * p;
-            *slot = pair(row[k], if k + 1 < cols { row[k + 1] } else { 0.0 });
-        }
+        row_pairs(&data[r * row_stride..][..cols], pairs.clone(), &mut dst[..np]);
     }
     for dst in chunks {
         dst.fill(0);
