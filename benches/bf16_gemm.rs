@@ -17,7 +17,7 @@
 use std::time::Instant;
 
 use cmbert::model::bf16::{Kernel, Products};
-use cmbert::model::layer_kernels::{attention_forward, linear, linears_of_one_input, AttentionShape};
+use cmbert::model::layer_kernels::{attention_forward, linear, linears_of_one_input, AttentionShape, Backward};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -143,7 +143,15 @@ fn main() {
         let (q, k, v) = (values(size, 4.0), values(size, 5.0), values(size, 6.0));
         let mask = vec![0f32; tokens];
         let medians = alternate(iters, bf16, |p| {
-            std::hint::black_box(attention_forward(shape, (&q, &k, &v), &mask, 0.125, None, p));
+            std::hint::black_box(attention_forward(
+                shape,
+                (&q, &k, &v),
+                &mask,
+                0.125,
+                None,
+                p,
+                Backward::Possible,
+            ));
         });
         let flops = 2.0 * 2.0 * (24 * heads * 50 * 50 * head_dim) as f64;
         report(

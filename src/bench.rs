@@ -137,7 +137,7 @@ impl Ours {
         let start = Instant::now();
         let out = self
             .model
-            .forward(&self.batch.inputs, Mode::Eval, BertAttentions::Skip)?;
+            .forward(&self.batch.inputs, Mode::Infer, BertAttentions::Skip)?;
         out.score.to_vec1::<f32>()?;
         Ok(start.elapsed().as_secs_f64())
     }

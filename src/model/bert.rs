@@ -10,7 +10,7 @@ use candle_nn::{Embedding, Init, Module, VarBuilder};
 
 use super::bf16::Products;
 use super::config::BertConfig;
-use super::fused_layer::{self, Affine, GradSink, LayerMasks, LayerWeights};
+use super::fused_layer::{self, Affine, Backward, GradSink, LayerMasks, LayerWeights};
 use super::layers::{dropout, linear, LayerNorm, Mode};
 
 /// Additive attention-mask value of the original BERT code (docs/MODEL.md §3).
@@ -213,7 +213,11 @@ impl Layer {
             masks.attention_output = draw(b * l * h, self.attention.hidden_dropout);
             masks.output = draw(b * l * h, self.dropout);
         }
-        fused_layer::forward(xs, &self.fused, mask.clone(), masks, sink)
+        let backward = match mode {
+            Mode::Infer => Backward::Never,
+            Mode::Eval | Mode::Train(_) => Backward::Possible,
+        };
+        fused_layer::forward(xs, &self.fused, mask.clone(), masks, backward, sink)
     }
 
     fn forward(&self, xs: &Tensor, additive_mask: &Tensor, mode: Mode<'_>) -> Result<(Tensor, Tensor)> {

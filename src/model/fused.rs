@@ -336,6 +336,12 @@ pub(super) fn gelu_into(out: &mut [f32], x: &[f32]) {
     out.iter_mut().zip(x).for_each(|(o, &x)| *o = gelu(x));
 }
 
+/// `x = gelu(x)`, in place (evaluation's feed-forward: `layer_kernels::linear_gelu`).
+#[multiversion::multiversion(targets = "simd")]
+pub(super) fn gelu_in_place(x: &mut [f32]) {
+    x.iter_mut().for_each(|x| *x = gelu(*x));
+}
+
 /// `out = grad * gelu'(x)`.
 #[multiversion::multiversion(targets = "simd")]
 pub(super) fn gelu_backward_into(out: &mut [f32], grad: &[f32], x: &[f32]) {

@@ -20,6 +20,7 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Storage, Tensor}
 use super::bf16::Products;
 use super::fused::contiguous_f32;
 use super::gemm::Write;
+pub use super::layer_kernels::Backward;
 use super::layer_kernels::{self as k, AttentionShape, Keep};
 
 /// Parameter gradients of fused layers, collected during `backward`.
@@ -122,19 +123,23 @@ fn keep(mask: &Option<(Vec<bool>, f32)>) -> Keep<'_> {
     mask.as_ref().map(|(k, s)| (k.as_slice(), *s))
 }
 
-/// The layer applied to `xs` `[B, L, hidden]` with the additive mask `[B * L]`.
+/// The layer applied to `xs` `[B, L, hidden]` with the additive mask `[B * L]`. With
+/// `Backward::Never` (inference) it keeps nothing, and a backward pass fails with an error.
 pub fn forward(
     xs: &Tensor,
     weights: &LayerWeights,
     mask: Arc<[f32]>,
     masks: LayerMasks,
+    backward: Backward,
     sink: &GradSink,
 ) -> Result<Tensor> {
+    let tracked = xs.track_op() || weights.affines().iter().any(|a| a.weight.track_op());
     let op = FusedLayer {
         weights: weights.clone(),
         mask,
         masks,
-        keep_activations: xs.track_op() || weights.affines().iter().any(|a| a.weight.track_op()),
+        // Untracked, no backward pass can reach the layer: nothing to keep either.
+        backward: if tracked { backward } else { Backward::Never },
         saved: Mutex::new(None),
         sink: sink.clone(),
     };
@@ -148,7 +153,8 @@ struct FusedLayer {
     weights: LayerWeights,
     mask: Arc<[f32]>,
     masks: LayerMasks,
-    keep_activations: bool,
+    /// Whether the forward pass keeps what the backward pass reads (`Saved`).
+    backward: Backward,
     saved: Mutex<Option<Saved>>,
     sink: GradSink,
 }
@@ -259,6 +265,7 @@ impl FusedLayer {
         // One packing of `x` for the three products (bf16; f32 runs them one by one).
         let [q, key, v] =
             k::linears_of_one_input(x, rows, [p.get(QUERY), p.get(KEY), p.get(VALUE)], self.weights.products);
+        let backward = self.backward;
         let (probs, context) = k::attention_forward(
             shape,
             (&q, &key, &v),
@@ -266,26 +273,39 @@ impl FusedLayer {
             Self::scale(&shape),
             keep(&self.masks.probs),
             ATTENTION_PRODUCTS,
+            backward,
         );
-        let (n1w, n1b) = p.get(ATTENTION_NORM);
         let attention_norm = k::residual_norm(
-            &linear(&context, ATTENTION_OUTPUT),
+            linear(&context, ATTENTION_OUTPUT),
             keep(&self.masks.attention_output),
             x,
-            n1w,
-            n1b,
+            p.get(ATTENTION_NORM),
             self.weights.eps,
+            backward,
         );
-        let intermediate = linear(&attention_norm.out, INTERMEDIATE);
-        let activated = k::gelu_forward(&intermediate);
-        let (n2w, n2b) = p.get(OUTPUT_NORM);
+        // The backward pass reads the values before the activation; inference does not
+        // keep them, so the activation runs as the product finishes (`linear_gelu`).
+        let (intermediate, activated) = match backward {
+            Backward::Possible => {
+                let intermediate = linear(&attention_norm.out, INTERMEDIATE);
+                let activated = k::gelu_forward(&intermediate);
+                (intermediate, activated)
+            }
+            Backward::Never => {
+                let (w, b) = p.get(INTERMEDIATE);
+                (
+                    Vec::new(),
+                    k::linear_gelu(&attention_norm.out, rows, w, b, self.weights.products),
+                )
+            }
+        };
         let mut output_norm = k::residual_norm(
-            &linear(&activated, OUTPUT),
+            linear(&activated, OUTPUT),
             keep(&self.masks.output),
             &attention_norm.out,
-            n2w,
-            n2b,
+            p.get(OUTPUT_NORM),
             self.weights.eps,
+            backward,
         );
         let y = std::mem::take(&mut output_norm.out);
         let saved = Saved {
@@ -412,7 +432,7 @@ impl CustomOp2 for FusedLayer {
         let x = contiguous_f32(storage, layout, self.name())?;
         let shape = self.shape(layout)?;
         let (y, saved) = self.with_params(&[], |p, _| Ok(self.run_forward(x, shape, p)))?;
-        if self.keep_activations {
+        if self.backward == Backward::Possible {
             *self.saved.lock().unwrap_or_else(PoisonError::into_inner) = Some(saved);
         }
         Ok((CpuStorage::F32(y), layout.shape().clone()))
@@ -427,7 +447,7 @@ impl CustomOp2 for FusedLayer {
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let Some(saved) = self.saved.lock().unwrap_or_else(PoisonError::into_inner).take() else {
-            candle_core::bail!("fused encoder layer: backward pass without saved activations (run twice?)")
+            candle_core::bail!("fused encoder layer: backward pass without saved activations (run twice, or after an inference-mode forward?)")
         };
         let grad = grad_res.contiguous()?;
         let shape = self.shape(arg.layout())?;
@@ -549,6 +569,41 @@ mod tests {
                 let grad = grad.unwrap_or_else(|| panic!("no gradient for {name}"));
                 assert!(max_abs(grad) > 0.0, "{name}: zero gradient");
             }
+        }
+    }
+
+    /// Inference gives evaluation's bits in both precisions (the activation fused into the
+    /// feed-forward product, nothing kept), and a backward pass after it is an error, not
+    /// gradients from stale activations.
+    #[test]
+    fn inference_equals_evaluation_and_refuses_a_backward_pass() {
+        use crate::model::bf16::{Kernel, Products};
+        let dev = Device::Cpu;
+        let cfg = BertConfig::sized(50, 32, 2, 4, 64);
+        let ids = Tensor::new(&[[1u32, 7, 9, 3, 4, 0], [2, 8, 8, 8, 1, 5]], &dev).unwrap();
+        let mask = ids.ne(0u32).unwrap().to_dtype(candle_core::DType::F32).unwrap();
+        let store = ParamStore::new(HashMap::new(), 7, &dev);
+        let mut model = BertModel::load(store.var_builder(), &cfg).unwrap();
+        let bf16 = Products::Bf16(Kernel::hardware().unwrap_or(Kernel::Emulated));
+        for products in [Products::F32, bf16] {
+            model.set_products(products);
+            let run = |mode| {
+                let out = model.forward(&ids, &mask, mode, BertAttentions::Skip).unwrap();
+                out.last_hidden_state
+            };
+            let (eval, infer) = (run(Mode::Eval), run(Mode::Infer));
+            let bits = |t: &Tensor| -> Vec<u32> {
+                t.flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect()
+            };
+            assert_eq!(bits(&eval), bits(&infer), "{products:?}");
+            let err = infer.sum_all().unwrap().backward().unwrap_err().to_string();
+            assert!(err.contains("without saved activations"), "{err}");
         }
     }
 

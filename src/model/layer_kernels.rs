@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::bf16::{self, PackedB, Products};
+use super::bf16::{self, Onto, PackedB, Product, Products, Then};
 use super::fused::{self, row_stats, softmax_in_place, ELEMS_PER_TASK, ROWS_PER_TASK};
 use super::gemm::{matmul, Mat, MatMut, Threads, Write};
 
@@ -33,7 +33,20 @@ fn dropped(x: f32, keep: bool, scale: f32) -> f32 {
 
 /// `x W^T + b` for `x` `[rows, in]`, `w` `[out, in]` (PyTorch's layout).
 pub fn linear(x: &[f32], rows: usize, w: &[f32], bias: &[f32], products: Products) -> Vec<f32> {
-    let [y] = linears_of_one_input(x, rows, [(w, bias)], products);
+    let [y] = linears_then(x, rows, [(w, bias)], products, None);
+    y
+}
+
+/// `gelu(x W^T + b)`, without the values before the activation (evaluation: nothing reads
+/// them). bf16 products apply the activation to each stretch of finished sums while it is
+/// in cache (a pass over the feed-forward's widest matrix saved); f32 products, in place.
+/// Same bits as `gelu_forward(&linear(..))` either way.
+pub fn linear_gelu(x: &[f32], rows: usize, w: &[f32], bias: &[f32], products: Products) -> Vec<f32> {
+    let gelu: Then<'_> = &fused::gelu_in_place;
+    let [mut y] = linears_then(x, rows, [(w, bias)], products, Some(gelu));
+    if products == Products::F32 {
+        y.par_chunks_mut(ELEMS_PER_TASK).for_each(fused::gelu_in_place);
+    }
     y
 }
 
@@ -48,21 +61,42 @@ pub fn linears_of_one_input<const N: usize>(
     affines: [(&[f32], &[f32]); N],
     products: Products,
 ) -> [Vec<f32>; N] {
+    linears_then(x, rows, affines, products, None)
+}
+
+/// `linears_of_one_input`, with bf16 products applying `then` to the finished values
+/// (f32 products leave it to the caller).
+fn linears_then<const N: usize>(
+    x: &[f32],
+    rows: usize,
+    affines: [(&[f32], &[f32]); N],
+    products: Products,
+    then: Option<Then<'_>>,
+) -> [Vec<f32>; N] {
     let in_dim = x.len() / rows.max(1);
-    // Every output starts as its bias, and the product is added to it.
-    let mut ys = affines.map(|(_, bias)| bias.repeat(rows));
     let input = Mat::dense(x, rows, in_dim);
     match products {
         Products::Bf16(kernel) => {
+            // The kernel starts every output from its bias (`Onto::Bias`): no copy first.
+            let mut ys = affines.map(|(_, bias)| vec![0f32; rows * bias.len()]);
             let packed = affines.map(|(w, bias)| PackedB::pack(Mat::dense(w, bias.len(), in_dim).t()));
             let dsts = ys
                 .iter_mut()
                 .zip(&packed)
-                .map(|(y, packed)| (MatMut::dense(y, rows, packed.n()), packed))
+                .zip(affines)
+                .map(|((y, packed), (_, bias))| Product {
+                    dst: MatMut::dense(y, rows, packed.n()),
+                    rhs: packed,
+                    onto: Onto::Bias(bias),
+                    then,
+                })
                 .collect();
-            bf16::matmul_shared_lhs(dsts, input, Write::Add, Threads::Pool, kernel);
+            bf16::matmul_shared_lhs(dsts, input, Threads::Pool, kernel);
+            ys
         }
         Products::F32 => {
+            // Every output starts as its bias, and the product is added to it.
+            let mut ys = affines.map(|(_, bias)| bias.repeat(rows));
             for (y, (w, bias)) in ys.iter_mut().zip(affines) {
                 let out_dim = bias.len();
                 let dst = MatMut::dense(y, rows, out_dim);
@@ -78,9 +112,9 @@ pub fn linears_of_one_input<const N: usize>(
                     matmul(dst, input, weight, Write::Add, Threads::Pool);
                 }
             }
+            ys
         }
     }
-    ys
 }
 
 /// The transpose of a row-major `[rows, cols]` matrix, by cache-sized tiles.
@@ -231,63 +265,89 @@ pub struct Normed {
     pub rstd: Vec<f32>,
 }
 
-/// `LayerNorm(dropout(proj) + residual)`, one pass per row.
-pub fn residual_norm(proj: &[f32], keep: Keep<'_>, residual: &[f32], w: &[f32], b: &[f32], eps: f32) -> Normed {
-    let d = w.len();
-    let rows = proj.len() / d;
-    let mut out = vec![0f32; proj.len()];
-    let mut xhat = vec![0f32; proj.len()];
-    let mut rstd = vec![0f32; rows];
-    let block = d * ROWS_PER_TASK;
-    out.par_chunks_mut(block)
-        .zip(xhat.par_chunks_mut(block))
-        .zip(rstd.par_chunks_mut(ROWS_PER_TASK))
-        .enumerate()
-        .for_each(|(t, ((out, xhat), rstd))| {
-            let start = t * block;
-            let mut sum = vec![0f32; d];
-            for (r, (o, xh)) in out.chunks_mut(d).zip(xhat.chunks_mut(d)).enumerate() {
-                let at = start + r * d;
-                let (p, res) = (&proj[at..at + d], &residual[at..at + d]);
-                let keep = keep.map(|(k, scale)| (&k[at..at + d], scale));
-                rstd[r] = residual_norm_row((o, xh), &mut sum, (p, keep, res), (w, b), eps);
-            }
-        });
-    Normed { out, xhat, rstd }
+/// Whether a backward pass may follow a forward pass, so that the forward kernels keep what
+/// it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backward {
+    /// Keep it.
+    Possible,
+    /// Inference: keep nothing.
+    Never,
 }
 
-/// One row of `residual_norm`: `sum = dropout(p) + res`, then its norm into `xhat` and
-/// `out`; returns `1/std`. Compiled for the CPU's widest vectors.
+/// `LayerNorm(dropout(proj) + residual)`, one pass per row, written over `proj` (the
+/// backward pass reads the normalised rows, not `proj`). `xhat` is kept only where a
+/// backward pass may follow.
+pub fn residual_norm(
+    mut proj: Vec<f32>,
+    keep: Keep<'_>,
+    residual: &[f32],
+    (w, b): (&[f32], &[f32]),
+    eps: f32,
+    backward: Backward,
+) -> Normed {
+    let d = w.len();
+    let rows = proj.len() / d;
+    let block = d * ROWS_PER_TASK;
+    let tasks = proj.len().div_ceil(block);
+    let mut xhat = match backward {
+        Backward::Possible => vec![0f32; proj.len()],
+        Backward::Never => Vec::new(),
+    };
+    let xhat_blocks: Vec<Option<&mut [f32]>> = match backward {
+        Backward::Possible => xhat.chunks_mut(block).map(Some).collect(),
+        Backward::Never => (0..tasks).map(|_| None).collect(),
+    };
+    let mut rstd = vec![0f32; rows];
+    proj.par_chunks_mut(block)
+        .zip(xhat_blocks)
+        .zip(rstd.par_chunks_mut(ROWS_PER_TASK))
+        .enumerate()
+        .for_each(|(t, ((x, mut xhat), rstd))| {
+            let start = t * block;
+            let mut sum = vec![0f32; d];
+            for (r, x) in x.chunks_mut(d).enumerate() {
+                let at = start + r * d;
+                let keep = keep.map(|(k, scale)| (&k[at..at + d], scale));
+                let xhat = xhat.as_deref_mut().map(|xh| &mut xh[r * d..][..d]);
+                rstd[r] = residual_norm_row((x, xhat), &mut sum, (keep, &residual[at..at + d]), (w, b), eps);
+            }
+        });
+    Normed { out: proj, xhat, rstd }
+}
+
+/// One row of `residual_norm`: `sum = dropout(x) + res`, then its norm into `x` (and
+/// `xhat`); returns `1/std`. Compiled for the CPU's widest vectors.
 #[multiversion::multiversion(targets = "simd")]
 fn residual_norm_row(
-    (out, xhat): (&mut [f32], &mut [f32]),
+    (x, xhat): (&mut [f32], Option<&mut [f32]>),
     sum: &mut [f32],
-    (p, keep, res): (&[f32], Keep<'_>, &[f32]),
+    (keep, res): (Keep<'_>, &[f32]),
     (w, b): (&[f32], &[f32]),
     eps: f32,
 ) -> f32 {
     let d = w.len();
-    let (out, xhat, sum, p, res, b) = (
-        &mut out[..d],
-        &mut xhat[..d],
-        &mut sum[..d],
-        &p[..d],
-        &res[..d],
-        &b[..d],
-    );
+    let (x, sum, res, b) = (&mut x[..d], &mut sum[..d], &res[..d], &b[..d]);
     match keep {
         Some((k, scale)) => {
             let k = &k[..d];
             for i in 0..d {
-                sum[i] = dropped(p[i], k[i], scale) + res[i];
+                sum[i] = dropped(x[i], k[i], scale) + res[i];
             }
         }
-        None => (0..d).for_each(|i| sum[i] = p[i] + res[i]),
+        None => (0..d).for_each(|i| sum[i] = x[i] + res[i]),
     }
     let (mean, r_std) = row_stats(sum, eps);
-    for i in 0..d {
-        xhat[i] = (sum[i] - mean) * r_std;
-        out[i] = xhat[i] * w[i] + b[i];
+    // The same two roundings either way: the normalised value, then the scale and shift.
+    match xhat {
+        Some(xhat) => {
+            let xhat = &mut xhat[..d];
+            for i in 0..d {
+                xhat[i] = (sum[i] - mean) * r_std;
+                x[i] = xhat[i] * w[i] + b[i];
+            }
+        }
+        None => (0..d).for_each(|i| x[i] = ((sum[i] - mean) * r_std) * w[i] + b[i]),
     }
     r_std
 }
@@ -355,7 +415,8 @@ impl AttentionShape {
     }
 }
 
-/// `softmax(q k^T * scale + mask)` per head (returned, `[B, heads, L, L]`), and the context
+/// `softmax(q k^T * scale + mask)` per head (returned, `[B, heads, L, L]`, where a backward
+/// pass may follow; else empty, each head's in a scratch), and the context
 /// `dropout(probs) v` written head by head into `[B * L, hidden]` rows.
 pub fn attention_forward(
     shape: AttentionShape,
@@ -364,22 +425,37 @@ pub fn attention_forward(
     scale: f32,
     keep: Keep<'_>,
     products: Products,
+    backward: Backward,
 ) -> (Vec<f32>, Vec<f32>) {
     let AttentionShape { batch, len, heads, .. } = shape;
     let seq = len * shape.hidden();
     let per_seq = shape.probs_per_sequence();
-    let mut probs = vec![0f32; batch * per_seq];
+    let mut probs = match backward {
+        Backward::Possible => vec![0f32; batch * per_seq],
+        Backward::Never => Vec::new(),
+    };
+    let probs_of_seq: Vec<Option<&mut [f32]>> = match backward {
+        Backward::Possible => probs.chunks_mut(per_seq).map(Some).collect(),
+        Backward::Never => (0..batch).map(|_| None).collect(),
+    };
     let mut context = vec![0f32; batch * seq];
-    probs
-        .par_chunks_mut(per_seq)
+    probs_of_seq
+        .into_par_iter()
         .zip(context.par_chunks_mut(seq))
         .enumerate()
-        .for_each(|(b, (probs, context))| {
+        .for_each(|(b, (mut probs, context))| {
             let (q, k, v) = (&q[b * seq..][..seq], &k[b * seq..][..seq], &v[b * seq..][..seq]);
             let mask = &mask[b * len..][..len];
             let mut scratch = vec![0f32; len * len];
+            let mut head_probs = match probs {
+                Some(_) => Vec::new(),
+                None => vec![0f32; len * len],
+            };
             for h in 0..heads {
-                let p = &mut probs[h * len * len..][..len * len];
+                let p = match probs.as_deref_mut() {
+                    Some(probs) => &mut probs[h * len * len..][..len * len],
+                    None => &mut head_probs[..],
+                };
                 let scores = MatMut::dense(p, len, len);
                 product(
                     scores,
@@ -552,6 +628,32 @@ mod tests {
                     "gradient {i}"
                 );
             }
+        }
+    }
+
+    /// The activation applied as the product finishes gives `gelu_forward(&linear(..))`'s
+    /// bits, at a feed-forward-like shape whose bf16 product takes three passes.
+    #[test]
+    fn linear_gelu_is_the_gelu_of_linear_bit_for_bit() {
+        use super::bf16::Kernel;
+        let (rows, in_dim, out_dim) = (29, 1100, 70);
+        let values =
+            |len: usize, seed: f32| -> Vec<f32> { (0..len).map(|i| ((i as f32 + seed) * 0.618).sin()).collect() };
+        let x = values(rows * in_dim, 1.0);
+        let w: Vec<f32> = values(out_dim * in_dim, 2.0).iter().map(|v| v * 0.1).collect();
+        let b = values(out_dim, 3.0);
+        let hardware = Kernel::hardware().map(Products::Bf16);
+        for products in [Some(Products::F32), Some(Products::Bf16(Kernel::Emulated)), hardware]
+            .into_iter()
+            .flatten()
+        {
+            let expected = gelu_forward(&linear(&x, rows, &w, &b, products));
+            let got = linear_gelu(&x, rows, &w, &b, products);
+            assert!(expected.iter().any(|&v| v < 0.0), "GELU's negative lobe is exercised");
+            assert!(
+                got.iter().zip(&expected).all(|(g, e)| g.to_bits() == e.to_bits()),
+                "{products:?}"
+            );
         }
     }
 

@@ -35,11 +35,15 @@ impl DropoutRng {
     }
 }
 
-/// Train mode draws dropout masks; eval mode is deterministic.
+/// Train mode draws dropout masks; eval and inference modes are deterministic.
 #[derive(Debug, Clone, Copy)]
 pub enum Mode<'a> {
-    /// Evaluation: no dropout.
+    /// Evaluation: no dropout; a backward pass may follow (gradients without dropout).
     Eval,
+    /// Inference: no dropout and no backward pass (PyTorch's `inference_mode`), so the fused
+    /// layers keep none of the activations a backward pass would read, and fuse what those
+    /// activations kept apart (`fused_layer.rs`). Scores and attention equal `Eval`'s.
+    Infer,
     /// Training: dropout masks from this source.
     Train(&'a DropoutRng),
 }

@@ -33,7 +33,7 @@ pub fn evaluate(
     for chunk in examples.chunks(batch_size.max(1)) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let batch = Batch::new(&refs, audio_dim, device)?;
-        let out = model.forward(&batch.inputs, Mode::Eval, BertAttentions::Skip)?;
+        let out = model.forward(&batch.inputs, Mode::Infer, BertAttentions::Skip)?;
         losses.push(loss(&out.score, &batch.labels)?.to_scalar::<f32>()? as f64);
         predictions.extend(out.score.to_vec1::<f32>()?);
     }
@@ -197,12 +197,12 @@ pub fn attention_snapshots(
         let end = (start + batch_size).min(examples.len());
         let refs: Vec<&Example> = examples[start..end].iter().collect();
         let batch = Batch::new(&refs, audio_dim, device)?;
-        let out = model.forward(&batch.inputs, Mode::Eval, BertAttentions::Skip)?;
+        let out = model.forward(&batch.inputs, Mode::Infer, BertAttentions::Skip)?;
         let silent = crate::model::Inputs {
             audio: batch.inputs.audio.zeros_like()?,
             ..batch.inputs.clone()
         };
-        let without_audio = model.forward(&silent, Mode::Eval, BertAttentions::Skip)?;
+        let without_audio = model.forward(&silent, Mode::Infer, BertAttentions::Skip)?;
         let fusion = out
             .fusion
             .as_ref()

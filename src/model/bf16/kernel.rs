@@ -53,7 +53,7 @@ impl Kernel {
     /// The sums of `A panel * B panel` over `pairs` pairs, each started from zero, stored in
     /// `dest` (its first `dest.rows` rows and `dest.width` columns) or added to it, as `store`
     /// says: the tile's first row goes to `dest.data[0..width]`, the next `row_stride` on.
-    pub(super) fn tile_into(self, a: APanel<'_>, b: &[u32], pairs: usize, dest: Dest<'_>, store: Store) {
+    pub(super) fn tile_into(self, a: APanel<'_>, b: &[u32], pairs: usize, dest: Dest<'_>, store: Store<'_>) {
         assert!(
             a.holds(pairs) && pairs.checked_mul(NR).is_some_and(|n| n <= b.len()),
             "bf16 microkernel: panels shorter than {pairs} pairs"
@@ -73,6 +73,12 @@ impl Kernel {
             needed.is_some_and(|needed| needed <= dest.data.len()),
             "bf16 microkernel: destination rows past the end of their slice"
         );
+        if let Store::Bias(bias) = store {
+            assert!(
+                bias.len() >= dest.width,
+                "bf16 microkernel: a bias shorter than the tile"
+            );
+        }
         match self {
             Self::Avx512Bf16(detected) => tile_hardware(detected, a, b, pairs, dest, store),
             Self::Emulated => tile_emulated(a, b, pairs, dest, store),
@@ -136,13 +142,17 @@ impl<'d> Dest<'d> {
     }
 }
 
-/// Whether a tile's sums replace the destination or are added to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Store {
+/// Whether a tile's sums replace the destination, are added to it, or to a bias row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Store<'b> {
     /// `dest = sums`.
     Replace,
     /// `dest += sums` (one f32 addition per element, after the sums are complete).
     Add,
+    /// `dest = bias + sums`, `bias` holding the tile's columns' values (at least `width`):
+    /// a linear map's output starts as its bias without a pass that copies the bias in,
+    /// and with the same bits as `Add` onto a copy.
+    Bias(&'b [f32]),
 }
 
 /// Whether the CPU runs `VDPBF16PS` on 512-bit registers. AVX-512 detection, target
@@ -166,11 +176,12 @@ fn has_avx512_bf16() -> bool {
 
 #[rustversion::since(1.89)]
 #[clippy::msrv = "1.89"]
-fn tile_hardware(_: Detected, a: APanel<'_>, b: &[u32], pairs: usize, dest: Dest<'_>, store: Store) {
+fn tile_hardware(_: Detected, a: APanel<'_>, b: &[u32], pairs: usize, dest: Dest<'_>, store: Store<'_>) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a `Detected` exists only where the CPU has avx512f and avx512bf16
     // (`has_avx512_bf16`), and the caller (`Kernel::tile_into`) asserted that the panels hold
-    // `pairs` pairs and that `dest`'s rows and columns lie inside its slice.
+    // `pairs` pairs, that `dest`'s rows and columns lie inside its slice, and that a bias
+    // holds `dest.width` values.
     #[allow(unsafe_code)]
     unsafe {
         match a {
@@ -187,11 +198,11 @@ fn tile_hardware(_: Detected, a: APanel<'_>, b: &[u32], pairs: usize, dest: Dest
 
 /// Never called: without the compiler's support no `Detected` is ever made.
 #[rustversion::before(1.89)]
-fn tile_hardware(_: Detected, _: APanel<'_>, _: &[u32], _: usize, _: Dest<'_>, _: Store) {
+fn tile_hardware(_: Detected, _: APanel<'_>, _: &[u32], _: usize, _: Dest<'_>, _: Store<'_>) {
     unreachable!("AVX512-BF16 detected by a compiler that cannot build its kernel")
 }
 
-fn tile_emulated(a: APanel<'_>, b: &[u32], pairs: usize, dest: Dest<'_>, store: Store) {
+fn tile_emulated(a: APanel<'_>, b: &[u32], pairs: usize, dest: Dest<'_>, store: Store<'_>) {
     let mut tile = [0f32; MR * NR];
     for (p, b) in b.chunks_exact(NR).take(pairs).enumerate() {
         for (r, row) in tile.chunks_exact_mut(NR).enumerate() {
@@ -206,6 +217,11 @@ fn tile_emulated(a: APanel<'_>, b: &[u32], pairs: usize, dest: Dest<'_>, store: 
         match store {
             Store::Replace => out.copy_from_slice(&sums[..dest.width]),
             Store::Add => out.iter_mut().zip(sums).for_each(|(o, s)| *o += s),
+            Store::Bias(bias) => {
+                for ((o, s), b) in out.iter_mut().zip(sums).zip(bias) {
+                    *o = b + s;
+                }
+            }
         }
     }
 }
@@ -214,8 +230,8 @@ fn tile_emulated(a: APanel<'_>, b: &[u32], pairs: usize, dest: Dest<'_>, store: 
 /// The CPU has avx512f and avx512bf16; A's pairs lie as `APanel` says, `PairMajor` when
 /// `ROW_MAJOR` is false, else `RowMajor` with `row_stride`, `pairs` of each of `MR` rows
 /// inside `a` (`APanel::holds`); `b` holds `pairs * NR` values; `dest` has 1..=MR rows of
-/// 1..=NR columns inside its slice. The layout is a constant so that each compiles to fixed
-/// steps.
+/// 1..=NR columns inside its slice; a `Store::Bias` holds at least `dest.width` values.
+/// The layout is a constant so that each compiles to fixed steps.
 #[rustversion::since(1.89)]
 #[clippy::msrv = "1.89"]
 #[cfg(target_arch = "x86_64")]
@@ -227,7 +243,7 @@ unsafe fn tile_avx512<const ROW_MAJOR: bool>(
     b: &[u32],
     pairs: usize,
     dest: Dest<'_>,
-    store: Store,
+    store: Store<'_>,
 ) {
     use std::arch::x86_64::*;
     let (row_step, pair_step) = if ROW_MAJOR { (row_stride, 1) } else { (1, MR) };
@@ -253,6 +269,17 @@ unsafe fn tile_avx512<const ROW_MAJOR: bool>(
     // masked-off lane neither reads nor faults).
     let lanes = |n: usize| -> __mmask16 { ((1u32 << n.min(16)) - 1) as __mmask16 };
     let (low, high) = (lanes(dest.width), lanes(dest.width.saturating_sub(16)));
+    let bias = match store {
+        // SAFETY: the bias holds `width` values (the caller's contract); the masks read only
+        // those, and a masked-off lane of the second half reads nothing.
+        Store::Bias(bias) => unsafe {
+            Some((
+                _mm512_maskz_loadu_ps(low, bias.as_ptr()),
+                _mm512_maskz_loadu_ps(high, bias.as_ptr().wrapping_add(16)),
+            ))
+        },
+        Store::Replace | Store::Add => None,
+    };
     for (r, acc) in acc.iter().take(dest.rows).enumerate() {
         // SAFETY: row r < rows starts at r * row_stride and its `width` columns end inside
         // the slice (the caller's contract); the masks cover exactly those columns, so the
@@ -264,6 +291,9 @@ unsafe fn tile_avx512<const ROW_MAJOR: bool>(
             if store == Store::Add {
                 s0 = _mm512_add_ps(_mm512_maskz_loadu_ps(low, row), s0);
                 s1 = _mm512_add_ps(_mm512_maskz_loadu_ps(high, row.wrapping_add(16)), s1);
+            } else if let Some((b0, b1)) = bias {
+                s0 = _mm512_add_ps(b0, s0);
+                s1 = _mm512_add_ps(b1, s1);
             }
             _mm512_mask_storeu_ps(row, low, s0);
             _mm512_mask_storeu_ps(row.wrapping_add(16), high, s1);
@@ -317,7 +347,7 @@ mod tests {
 
     /// The same A rows read pair-major and row-major (with a row stride wider than the
     /// pairs read) give the same bits, for a partial destination inside a wider matrix: only
-    /// its rows and columns change, replaced or added to.
+    /// its rows and columns change, replaced, added to, or set to a bias plus the sums.
     #[test]
     fn both_a_layouts_and_partial_destinations_give_the_same_sums() {
         let pairs = 29;
@@ -331,6 +361,7 @@ mod tests {
         }
         let mut full = [0f32; MR * NR];
         Kernel::Emulated.tile(&a, &b, pairs, &mut full);
+        let bias: Vec<f32> = (0..NR).map(|c| c as f32 * 0.375 - 3.0).collect();
         let kernels = [Some(Kernel::Emulated), Kernel::hardware()];
         for kernel in kernels.into_iter().flatten() {
             for (layout, (height, width)) in [(0, (MR, NR)), (1, (5, 17)), (0, (1, 16)), (1, (12, 3))] {
@@ -341,7 +372,7 @@ mod tests {
                         row_stride: stride,
                     },
                 };
-                for store in [Store::Replace, Store::Add] {
+                for store in [Store::Replace, Store::Add, Store::Bias(&bias[..width])] {
                     // The destination starts at column 2 of a 40-wide matrix of 14 rows.
                     let mut m = vec![1f32; 14 * 40];
                     let dest = Dest {
@@ -356,10 +387,10 @@ mod tests {
                             let got = m[r * 40 + c];
                             let expect = if r < height && (2..2 + width).contains(&c) {
                                 let sum = full[r * NR + c - 2];
-                                if store == Store::Add {
-                                    1.0 + sum
-                                } else {
-                                    sum
+                                match store {
+                                    Store::Replace => sum,
+                                    Store::Add => 1.0 + sum,
+                                    Store::Bias(bias) => bias[c - 2] + sum,
                                 }
                             } else {
                                 1.0
@@ -394,13 +425,29 @@ mod tests {
                     width,
                 };
                 kernel.tile_into(APanel::PairMajor(&a), &b, pairs, dest, Store::Add);
-                for (i, &got) in m.iter().enumerate() {
+                // A bias of exactly `width` values: its masked loads stop at its end too.
+                let bias: Vec<f32> = (0..width).map(|c| c as f32 - 0.5).collect();
+                let mut with_bias = vec![2f32; 2 * 20 + width];
+                let dest = Dest {
+                    data: &mut with_bias,
+                    row_stride: 20,
+                    rows: 3,
+                    width,
+                };
+                kernel.tile_into(APanel::PairMajor(&a), &b, pairs, dest, Store::Bias(&bias));
+                for (i, (&got, &got_bias)) in m.iter().zip(&with_bias).enumerate() {
                     let (r, c) = (i / 20, i % 20);
-                    let expect = if c < width { 2.0 + full[r * NR + c] } else { 2.0 };
-                    assert!(
-                        got.to_bits() == expect.to_bits() || (got.is_nan() && expect.is_nan()),
-                        "{kernel:?} width {width} ({r}, {c}): {got} {expect}"
-                    );
+                    let (expect, expect_bias) = if c < width {
+                        (2.0 + full[r * NR + c], bias[c] + full[r * NR + c])
+                    } else {
+                        (2.0, 2.0)
+                    };
+                    for (got, expect) in [(got, expect), (got_bias, expect_bias)] {
+                        assert!(
+                            got.to_bits() == expect.to_bits() || (got.is_nan() && expect.is_nan()),
+                            "{kernel:?} width {width} ({r}, {c}): {got} {expect}"
+                        );
+                    }
                 }
             }
         }
@@ -426,6 +473,13 @@ mod tests {
         };
         let packed = vec![0u32; 4 * MR];
         let run = || Kernel::Emulated.tile_into(APanel::PairMajor(&packed), &b, 4, wide, Store::Add);
+        assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err());
+        // A bias shorter than the tile's columns.
+        let bias = [0f32; NR - 1];
+        let run = || {
+            let dest = Dest::whole(&mut tile);
+            Kernel::Emulated.tile_into(APanel::PairMajor(&packed), &b, 4, dest, Store::Bias(&bias))
+        };
         assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err());
     }
 

@@ -41,51 +41,104 @@ fn prefetch(line: &[f32]) {
     }
 }
 
-/// One product's rows of a block: destination rows, columns, row stride, packed B.
-type BlockDest<'d, 'b> = (&'d mut [f32], usize, usize, &'b PackedB);
+/// What a product's sums are added to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Onto<'b> {
+    /// Nothing: `dst = A B`.
+    Zero,
+    /// `dst`'s own values: `dst += A B`.
+    Dest,
+    /// A bias, one value a column: `dst = bias + A B` (a linear map), with the bits of
+    /// `Dest` onto rows holding the bias, and without writing them first.
+    Bias(&'b [f32]),
+}
+
+impl From<Write> for Onto<'_> {
+    fn from(write: Write) -> Self {
+        match write {
+            Write::Replace => Self::Zero,
+            Write::Add => Self::Dest,
+        }
+    }
+}
+
+/// Work on finished values, in place: called on each stretch of a row (up to `NR` columns)
+/// once its sums are complete and while they are in cache (a linear map's activation).
+pub type Then<'f> = &'f (dyn Fn(&mut [f32]) + Sync);
+
+/// One product of `matmul_shared_lhs`: `dst (=|+=) lhs * rhs`, as `onto` says, then `then`.
+pub struct Product<'d, 'b> {
+    /// The destination, `[lhs rows, rhs columns]`.
+    pub dst: MatMut<'d>,
+    /// The right-hand factor, packed.
+    pub rhs: &'b PackedB,
+    /// What the sums are added to.
+    pub onto: Onto<'b>,
+    /// Applied to the finished values, if any.
+    pub then: Option<Then<'b>>,
+}
+
+/// One product's rows of a block.
+struct BlockDest<'d, 'b> {
+    out: &'d mut [f32],
+    cols: usize,
+    row_stride: usize,
+    rhs: &'b PackedB,
+    onto: Onto<'b>,
+    then: Option<Then<'b>>,
+}
 
 /// `dst = lhs * rhs`, or `dst += lhs * rhs`, as `write` says, with `lhs` rounded to bf16.
 pub fn matmul(dst: MatMut<'_>, lhs: Mat<'_>, rhs: &PackedB, write: Write, threads: Threads, kernel: Kernel) {
-    matmul_shared_lhs(vec![(dst, rhs)], lhs, write, threads, kernel);
+    let product = Product {
+        dst,
+        rhs,
+        onto: write.into(),
+        then: None,
+    };
+    matmul_shared_lhs(vec![product], lhs, threads, kernel);
 }
 
-/// One product `dst = lhs * rhs` (or `+=`) for each `(dst, rhs)` of `products`, all with the
-/// same `lhs`: a block of A's rows is packed once for all of them (the query, key and value
-/// products of a layer read the same input). Every output element is summed exactly as
-/// `matmul` sums it alone.
-pub fn matmul_shared_lhs(
-    products: Vec<(MatMut<'_>, &PackedB)>,
-    lhs: Mat<'_>,
-    write: Write,
-    threads: Threads,
-    kernel: Kernel,
-) {
+/// Each product of `products`, all with the same `lhs`: a block of A's rows is packed once
+/// for all of them (the query, key and value products of a layer read the same input).
+/// Every output element is summed exactly as `matmul` sums it alone.
+pub fn matmul_shared_lhs(products: Vec<Product<'_, '_>>, lhs: Mat<'_>, threads: Threads, kernel: Kernel) {
     let rows = lhs.height();
-    // Per product: its destination, columns, row stride and packed B.
     let mut outs = Vec::with_capacity(products.len());
-    for (dst, rhs) in products {
+    for Product { dst, rhs, onto, then } in products {
         let (cols, row_stride) = (dst.width(), dst.row_stride());
         assert_eq!(dst.height(), rows, "bf16 matmul: lhs rows");
         assert_eq!(rhs.n(), cols, "bf16 matmul: rhs columns");
         assert_eq!(lhs.width(), rhs.k(), "bf16 matmul: inner dimensions");
+        if let Onto::Bias(bias) = onto {
+            assert_eq!(bias.len(), cols, "bf16 matmul: bias length");
+        }
         let data = dst.into_data();
         if rows == 0 || cols == 0 {
             continue;
         }
         if rhs.pairs() == 0 {
-            if write == Write::Replace {
-                for r in 0..rows {
-                    data[r * row_stride..][..cols].fill(0.0);
+            // No sums: what they are added to, finished.
+            for r in 0..rows {
+                let row = &mut data[r * row_stride..][..cols];
+                match onto {
+                    Onto::Zero => row.fill(0.0),
+                    Onto::Dest => {}
+                    Onto::Bias(bias) => row.copy_from_slice(bias),
+                }
+                if let Some(then) = then {
+                    row.chunks_mut(NR).for_each(then);
                 }
             }
             continue;
         }
-        outs.push((data, cols, row_stride, rhs));
+        outs.push((data, cols, row_stride, rhs, onto, then));
     }
     if outs.is_empty() {
         return;
     }
     let pairs = lhs.width().div_ceil(2);
+    let passes = pairs.div_ceil(KC_PAIRS);
     // A's rows in place order where they are contiguous (activations); through a transpose
     // (a gradient's `dy^T`) the pair-major panels read memory in order instead.
     let row_major = lhs.parts().2 == 1;
@@ -94,9 +147,16 @@ pub fn matmul_shared_lhs(
     // Block `b`'s rows of every destination; each chunk starts at the block's first row, and
     // the views' bounds checks cover their last.
     let mut per_block: Vec<Vec<BlockDest<'_, '_>>> = (0..blocks).map(|_| Vec::new()).collect();
-    for (data, cols, row_stride, rhs) in outs {
+    for (data, cols, row_stride, rhs, onto, then) in outs {
         for (chunks, out) in per_block.iter_mut().zip(data.chunks_mut(block * row_stride)) {
-            chunks.push((out, cols, row_stride, rhs));
+            chunks.push(BlockDest {
+                out,
+                cols,
+                row_stride,
+                rhs,
+                onto,
+                then,
+            });
         }
     }
     let run = |(b, outs): (usize, Vec<BlockDest<'_, '_>>)| {
@@ -112,17 +172,18 @@ pub fn matmul_shared_lhs(
             } else {
                 pack_panels(&lhs, first..first + height, p0..p0 + np, MR, &mut a);
             }
-            let store = if pass > 0 || write == Write::Add {
-                Store::Add
-            } else {
-                Store::Replace
-            };
-            for (out, cols, row_stride, rhs) in outs.iter_mut() {
-                let (cols, row_stride) = (*cols, *row_stride);
+            for dest in outs.iter_mut() {
+                let (cols, row_stride) = (dest.cols, dest.row_stride);
                 for panel in 0..cols.div_ceil(NR) {
-                    let b = rhs.panel(panel, p0..p0 + np);
+                    let b = dest.rhs.panel(panel, p0..p0 + np);
                     let c0 = panel * NR;
                     let width = NR.min(cols - c0);
+                    let store = match (pass, dest.onto) {
+                        (0, Onto::Zero) => Store::Replace,
+                        (0, Onto::Bias(bias)) => Store::Bias(&bias[c0..][..width]),
+                        _ => Store::Add,
+                    };
+                    let out = &mut *dest.out;
                     for t in 0..tiles {
                         let rows = MR.min(height - t * MR);
                         // The tile's destination rows are far apart (one per row of dst): ask
@@ -130,7 +191,7 @@ pub fn matmul_shared_lhs(
                         for r in 0..rows {
                             prefetch(&out[(t * MR + r) * row_stride + c0..][..width]);
                         }
-                        let dest = Dest {
+                        let tile_dest = Dest {
                             data: &mut out[t * MR * row_stride + c0..],
                             row_stride,
                             rows,
@@ -145,7 +206,14 @@ pub fn matmul_shared_lhs(
                         } else {
                             APanel::PairMajor(a)
                         };
-                        kernel.tile_into(a, b, np, dest, store);
+                        kernel.tile_into(a, b, np, tile_dest, store);
+                    }
+                    // The panel's columns of the block are finished after the last pass,
+                    // and still in cache.
+                    if let Some(then) = dest.then.filter(|_| pass + 1 == passes) {
+                        for r in 0..height {
+                            then(&mut out[r * row_stride + c0..][..width]);
+                        }
                     }
                 }
             }
@@ -246,6 +314,51 @@ mod tests {
                 assert!(
                     hw.iter().zip(&emulated).all(|(h, e)| h.to_bits() == e.to_bits()),
                     "{m}x{k}x{n}"
+                );
+            }
+        }
+    }
+
+    /// A product started from a bias gives the bits of one added onto rows holding the bias,
+    /// and `then` sees each value once, finished: over three passes (1100 inner values) and
+    /// partial tiles, in both kernels, threaded and not, with the zero-pairs case too.
+    #[test]
+    fn a_bias_start_and_then_give_the_bits_of_separate_passes() {
+        let (m, n) = (37, 45);
+        let bias = values(n, 9.0);
+        let twice_plus_one = |x: &mut [f32]| x.iter_mut().for_each(|v| *v = *v * 2.0 + 1.0);
+        let then: Then<'_> = &twice_plus_one;
+        let kernels = [Some(Kernel::Emulated), Kernel::hardware()];
+        for (kernel, k) in kernels
+            .into_iter()
+            .flatten()
+            .flat_map(|kernel| [(kernel, 1100), (kernel, 0)])
+        {
+            let a = values(m * k, 1.5);
+            let b = values(k * n, 2.5);
+            let packed = PackedB::pack(Mat::dense(&b, k, n));
+            for threads in [Threads::One, Threads::Pool] {
+                let mut expected = bias.repeat(m);
+                matmul(
+                    MatMut::dense(&mut expected, m, n),
+                    Mat::dense(&a, m, k),
+                    &packed,
+                    Write::Add,
+                    threads,
+                    kernel,
+                );
+                twice_plus_one(&mut expected);
+                let mut got = vec![f32::NAN; m * n];
+                let product = Product {
+                    dst: MatMut::dense(&mut got, m, n),
+                    rhs: &packed,
+                    onto: Onto::Bias(&bias),
+                    then: Some(then),
+                };
+                matmul_shared_lhs(vec![product], Mat::dense(&a, m, k), threads, kernel);
+                assert!(
+                    got.iter().zip(&expected).all(|(g, e)| g.to_bits() == e.to_bits()),
+                    "{kernel:?} k {k} {threads:?}"
                 );
             }
         }

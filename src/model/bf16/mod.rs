@@ -25,7 +25,7 @@ mod matmul;
 mod pack;
 
 pub use kernel::Kernel;
-pub use matmul::{matmul, matmul_shared_lhs};
+pub use matmul::{matmul, matmul_shared_lhs, Onto, Product, Then};
 pub use pack::PackedB;
 
 /// The arithmetic of the encoder's matrix products (and of a timing in `bench`).
