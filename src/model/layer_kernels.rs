@@ -275,6 +275,24 @@ pub enum Backward {
     Never,
 }
 
+/// A buffer of `len` zeros where a backward pass may follow (it will read it), else none.
+fn kept(len: usize, backward: Backward) -> Vec<f32> {
+    match backward {
+        Backward::Possible => vec![0f32; len],
+        Backward::Never => Vec::new(),
+    }
+}
+
+/// `kept`'s buffer in `count` chunks of `chunk` values for parallel work: `None` for each
+/// where it is empty (not kept).
+fn chunks_if_kept(buf: &mut [f32], chunk: usize, count: usize) -> Vec<Option<&mut [f32]>> {
+    if buf.is_empty() {
+        (0..count).map(|_| None).collect()
+    } else {
+        buf.chunks_mut(chunk).map(Some).collect()
+    }
+}
+
 /// `LayerNorm(dropout(proj) + residual)`, one pass per row, written over `proj` (the
 /// backward pass reads the normalised rows, not `proj`). `xhat` is kept only where a
 /// backward pass may follow.
@@ -289,15 +307,8 @@ pub fn residual_norm(
     let d = w.len();
     let rows = proj.len() / d;
     let block = d * ROWS_PER_TASK;
-    let tasks = proj.len().div_ceil(block);
-    let mut xhat = match backward {
-        Backward::Possible => vec![0f32; proj.len()],
-        Backward::Never => Vec::new(),
-    };
-    let xhat_blocks: Vec<Option<&mut [f32]>> = match backward {
-        Backward::Possible => xhat.chunks_mut(block).map(Some).collect(),
-        Backward::Never => (0..tasks).map(|_| None).collect(),
-    };
+    let mut xhat = kept(proj.len(), backward);
+    let xhat_blocks = chunks_if_kept(&mut xhat, block, proj.len().div_ceil(block));
     let mut rstd = vec![0f32; rows];
     proj.par_chunks_mut(block)
         .zip(xhat_blocks)
@@ -430,14 +441,8 @@ pub fn attention_forward(
     let AttentionShape { batch, len, heads, .. } = shape;
     let seq = len * shape.hidden();
     let per_seq = shape.probs_per_sequence();
-    let mut probs = match backward {
-        Backward::Possible => vec![0f32; batch * per_seq],
-        Backward::Never => Vec::new(),
-    };
-    let probs_of_seq: Vec<Option<&mut [f32]>> = match backward {
-        Backward::Possible => probs.chunks_mut(per_seq).map(Some).collect(),
-        Backward::Never => (0..batch).map(|_| None).collect(),
-    };
+    let mut probs = kept(batch * per_seq, backward);
+    let probs_of_seq = chunks_if_kept(&mut probs, per_seq, batch);
     let mut context = vec![0f32; batch * seq];
     probs_of_seq
         .into_par_iter()

@@ -1,8 +1,10 @@
-//! The blocked product `dst (=|+=) A * B` over packed bf16 panels. Rows of A go in blocks of
-//! whole tiles, one block per task: a block packs its A rows (pairs `KC_PAIRS` at a time)
-//! and runs every column panel of the shared, once-packed B over them. Each output element
-//! is the sum over one block of pairs in the kernel's order, added to `dst` block after
-//! block, so results do not depend on the thread count.
+//! The blocked product `dst (=|+=) A * B` (or `dst = bias + A * B`) over packed bf16 panels.
+//! Rows of A go in blocks of whole tiles, one block per task: a block packs its A rows
+//! (pairs `KC_PAIRS` at a time) and runs every column panel of the shared, once-packed B
+//! over them. Each output element is the sum over one block of pairs in the kernel's order,
+//! added to `dst` block after block, so results do not depend on the thread count. Work on
+//! the finished values (`Product::then`, a linear map's activation) runs on each panel's
+//! rows of a block right after its last pass, while they are in cache.
 
 use rayon::prelude::*;
 
