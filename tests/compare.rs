@@ -9,7 +9,7 @@ use std::path::Path;
 use cmbert::data::Split;
 use cmbert::model::{ClsAudio, ModelKind};
 use cmbert::train::history::{Entry, Header, HistoryWriter, Machine, HISTORY_VERSION};
-use cmbert::train::{CheckpointKind, Metrics, RunSpec};
+use cmbert::train::{Metrics, RunSpec, Saved};
 use common::*;
 
 /// A 2-epoch run of 3 steps an epoch; `level` scales its losses (lower is better).
@@ -58,7 +58,7 @@ fn write_run(dir: &Path, cls_audio: ClsAudio, seed: u64, level: f64) {
             })
             .unwrap();
             w.write(&Entry::Saved {
-                checkpoint: CheckpointKind::Best,
+                checkpoint: Saved::Best,
                 step,
             })
             .unwrap();

@@ -14,7 +14,7 @@ use candle_core::Device;
 use cmbert::checkpoint::Checkpoint;
 use cmbert::data::Split;
 use cmbert::train::history::{Entry, History, HISTORY_FILE};
-use cmbert::train::{CheckpointKind, Event, TrainingRecord};
+use cmbert::train::{Event, Saved, TrainingRecord};
 use common::*;
 
 const SIZES: [usize; 3] = [40, 12, 14];
@@ -124,7 +124,7 @@ fn a_headless_run_writes_every_step_evaluation_save_and_its_end() {
     assert!(devs[0].2, "the first epoch is the best so far");
 
     // Saves: best/ at each best epoch, last/ at each epoch end.
-    let saved: Vec<(CheckpointKind, usize)> = session
+    let saved: Vec<(Saved, usize)> = session
         .entries
         .iter()
         .filter_map(|e| match e {
@@ -132,12 +132,12 @@ fn a_headless_run_writes_every_step_evaluation_save_and_its_end() {
             _ => None,
         })
         .collect();
-    let expected: Vec<(CheckpointKind, usize)> = devs
+    let expected: Vec<(Saved, usize)> = devs
         .iter()
         .flat_map(|&(_, step, best, _, _)| {
-            best.then_some((CheckpointKind::Best, step))
+            best.then_some((Saved::Best, step))
                 .into_iter()
-                .chain([(CheckpointKind::Last, step)])
+                .chain([(Saved::Last, step)])
         })
         .collect();
     assert_eq!(saved, expected);

@@ -14,7 +14,7 @@ use candle_core::Device;
 use cmbert::commands::Trained;
 use cmbert::data::{Dataset, Split, TextEncoder};
 use cmbert::model::ModelKind;
-use cmbert::train::{evaluate, AfterRun, CheckpointKind, Command, Event, RunSpec, Weights};
+use cmbert::train::{evaluate, AfterRun, Command, Event, RunSpec, Saved, Weights};
 use common::*;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
@@ -96,7 +96,7 @@ fn a_finished_run_serves_the_weights_it_labels_and_switches() {
         assert_eq!(values, best_dev, "best/'s weights");
         assert_eq!(attention_p, values[1], "the header's prediction is the list's");
 
-        commands_tx.send(Command::Switch(CheckpointKind::Last)).unwrap();
+        commands_tx.send(Command::Switch(Saved::Last)).unwrap();
         let steps = EPOCHS * SIZES[0].div_ceil(6);
         match events_rx.recv_timeout(Duration::from_secs(60)).unwrap() {
             Event::Serving(w) => assert_eq!(w, Weights::Last { step: steps }),
@@ -110,7 +110,7 @@ fn a_finished_run_serves_the_weights_it_labels_and_switches() {
         assert_eq!(values, last_dev, "last/'s weights");
         assert_eq!(attention_p, values[1]);
 
-        commands_tx.send(Command::Switch(CheckpointKind::Best)).unwrap();
+        commands_tx.send(Command::Switch(Saved::Best)).unwrap();
         assert!(matches!(events_rx.recv_timeout(Duration::from_secs(60)), Ok(Event::Serving(w)) if w == best));
         let (_, _, _, values) = ask(&commands_tx, &events_rx);
         assert_eq!(values, best_dev, "and back, from memory");

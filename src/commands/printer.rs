@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::train::{CheckpointKind, Event, Metrics};
+use crate::train::{Event, Metrics, Saved};
 /// Durations read the same in the app and in the printouts; the app's layer owns the format.
 pub use crate::ui::text::format_duration;
 
@@ -125,7 +125,7 @@ impl Printer {
             )),
             Event::CheckpointSaved {
                 path,
-                kind: CheckpointKind::Best,
+                kind: Saved::Best,
             } => self.line(format!("[{}] saved best checkpoint {}", self.label, path.display())),
             Event::Stopped { step } => self.line(format!("[{}] stopped after step {step}", self.label)),
             Event::Finished(summary) => {

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::data::{MmsaKind, Split};
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::history::{Entry, Header, HistoryWriter, Machine, HISTORY_VERSION};
-use crate::train::{CheckpointKind, Metrics, RunSpec};
+use crate::train::{Metrics, RunSpec, Saved};
 
 /// Steps per epoch of the made-up runs.
 pub const STEPS_PER_EPOCH: usize = 4;
@@ -89,13 +89,13 @@ pub fn write_run_of(kind: Option<MmsaKind>, dir: &Path, spec: &RunSpec, level: f
         .unwrap();
         if is_best {
             w.write(&Entry::Saved {
-                checkpoint: CheckpointKind::Best,
+                checkpoint: Saved::Best,
                 step,
             })
             .unwrap();
         }
         w.write(&Entry::Saved {
-            checkpoint: CheckpointKind::Last,
+            checkpoint: Saved::Last,
             step,
         })
         .unwrap();

@@ -17,11 +17,12 @@ use rand::SeedableRng;
 use super::config::{derive_seed, Recording, RunSpec};
 use super::error::TrainError;
 use super::eval::{check_token_ids, evaluate};
-use super::events::{CheckpointKind, Command, Event, EventSink, RunSummary, Weights};
+use super::events::{Command, Event, EventSink, RunSummary, Weights};
 use super::groups::group_for;
 use super::inspect::{Inspector, KeptWeights, Watch};
 use super::optim::{BertAdam, WarmupLinear};
 use super::protocol::{Flow, Idle, Protocol, Request, Worker};
+use super::record::Saved;
 use super::record::{EpochsChange, Progress};
 use crate::acoustic::AudioFeatures;
 use crate::checkpoint::Checkpoint;
@@ -355,7 +356,7 @@ impl Trainer {
                     events,
                 };
                 if Protocol::new(commands, events).between_steps(&mut answering)? == Flow::Stop {
-                    self.save_checkpoint(CheckpointKind::Last, events)?;
+                    self.save_checkpoint(Saved::Last, events)?;
                     events.emit(Event::Stopped {
                         step: self.progress.global_step,
                     });
@@ -401,7 +402,7 @@ impl Trainer {
                     .save_every
                     .is_some_and(|n| n > 0 && self.progress.global_step % n == 0)
                 {
-                    self.save_checkpoint(CheckpointKind::Last, events)?;
+                    self.save_checkpoint(Saved::Last, events)?;
                 }
                 if self.watch.due(Instant::now()) {
                     self.refresh_watch(data, events)?;
@@ -522,9 +523,9 @@ impl Trainer {
         }
         self.refresh_kept(data, events, When::Now)?;
         if best {
-            self.save_checkpoint(CheckpointKind::Best, events)?;
+            self.save_checkpoint(Saved::Best, events)?;
         }
-        self.save_checkpoint(CheckpointKind::Last, events)
+        self.save_checkpoint(Saved::Last, events)
     }
 
     /// The best weights, tested. The last ones are kept beside them for the viewer (a copy
@@ -545,7 +546,7 @@ impl Trainer {
                 (Weights::Best { epoch: epoch + 1 }, best.clone()),
                 (last_label, last),
             );
-            self.serving = Some(kept.load(CheckpointKind::Best)?);
+            self.serving = Some(kept.load(Saved::Best)?);
             self.kept = Some(kept);
         }
         let test = evaluate(
@@ -566,7 +567,7 @@ impl Trainer {
             test_loss: test.loss,
             test_predictions: test.predictions,
             wall_time: started.elapsed(),
-            best_checkpoint: self.spec.out.as_ref().map(|o| o.join("best")),
+            best_checkpoint: self.spec.out.as_ref().map(|o| o.join(Saved::Best.dir_name())),
         })
     }
 }
@@ -583,7 +584,7 @@ impl Worker for Answering<'_> {
 
     fn answer(&mut self, request: Request) -> Result<(), TrainError> {
         match request {
-            Request::Save => self.trainer.save_checkpoint(CheckpointKind::Last, self.events)?,
+            Request::Save => self.trainer.save_checkpoint(Saved::Last, self.events)?,
             // Coalesced: a viewer scrolling through utterances costs one recomputation per
             // step at most (`Watch::due`; at once while paused).
             Request::Watch { split, index } => self.trainer.watch.set(split, index),

@@ -64,7 +64,7 @@ pub enum Event {
         /// Its directory.
         path: PathBuf,
         /// `best/` or `last/`.
-        kind: CheckpointKind,
+        kind: Saved,
     },
     /// The loop is paused (`Command::Pause`), between two steps.
     Paused,
@@ -187,16 +187,6 @@ pub struct Inspection {
     pub snapshot: AttentionSnapshot,
 }
 
-/// Which of a run's two checkpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckpointKind {
-    /// Lowest dev loss so far.
-    Best,
-    /// Latest state with optimiser moments, for `--resume`.
-    Last,
-}
-
 /// What the consumer (the app) asks of the worker; `protocol` says how each is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -219,7 +209,7 @@ pub enum Command {
     Predict(Split),
     /// After the run: answer with its best or its last weights from now on (both are kept
     /// in memory; answered by `Event::Serving`).
-    Switch(CheckpointKind),
+    Switch(Saved),
 }
 
 /// A finished run's result: its best epoch and that epoch's weights on the test split.

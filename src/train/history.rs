@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::config::RunSpec;
-use super::events::CheckpointKind;
 use super::metrics::Metrics;
+use super::record::Saved;
 use crate::data::Split;
 
 /// The history file inside a run directory.
@@ -128,7 +128,7 @@ pub enum Entry {
     /// A checkpoint was written.
     Saved {
         /// `best/` or `last/`.
-        checkpoint: CheckpointKind,
+        checkpoint: Saved,
         /// Optimiser steps behind its weights.
         step: usize,
     },

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::eval::{attention_snapshot, attention_snapshots, evaluate};
-use super::events::{CheckpointKind, Command, Event, EventSink, Inspection, Weights};
+use super::events::{Command, Event, EventSink, Inspection, Weights};
 use super::protocol::{Idle, Protocol, Request, Worker};
+use super::record::Saved;
 use crate::data::{Dataset, Split};
 use crate::model::{CmBert, ModelKind};
 use candle_core::{Device, Result, Tensor, Var};
@@ -36,10 +37,10 @@ impl KeptWeights {
     }
 
     /// Gives the model the `which` weights; returns their label.
-    pub fn load(&self, which: CheckpointKind) -> Result<Weights> {
+    pub fn load(&self, which: Saved) -> Result<Weights> {
         let (label, values) = match which {
-            CheckpointKind::Best => &self.best,
-            CheckpointKind::Last => &self.last,
+            Saved::Best => &self.best,
+            Saved::Last => &self.last,
         };
         for (name, value) in values {
             if let Some(var) = self.vars.get(name) {

@@ -19,7 +19,7 @@ pub use config::{derive_seed, Amend, OnDisk, Preset, Recording, RunSpec};
 pub use engine::{AfterRun, Trainer};
 pub use error::TrainError;
 pub use eval::{attention_snapshot, evaluate, AttentionSnapshot, Evaluation};
-pub use events::{CheckpointKind, Command, Event, EventSink, Inspection, RunSummary, Weights};
+pub use events::{Command, Event, EventSink, Inspection, RunSummary, Weights};
 pub use groups::{group_for, GroupSettings};
 pub use inspect::{Inspector, KeptWeights, Watch};
 pub use metrics::{Metrics, MmsaMetrics};

@@ -18,7 +18,8 @@
 
 use crossbeam_channel::{Receiver, TryRecvError};
 
-use super::events::{CheckpointKind, Command, Event, EventSink};
+use super::events::{Command, Event, EventSink};
+use super::record::Saved;
 use crate::data::Split;
 
 /// A command that asks something of the worker without changing the course of its run.
@@ -36,7 +37,7 @@ pub enum Request {
     /// `Command::Predict`.
     Predict(Split),
     /// `Command::Switch`.
-    Switch(CheckpointKind),
+    Switch(Saved),
 }
 
 /// Whether work remains for [`Worker::idle`] to do.

@@ -30,6 +30,16 @@ pub enum Saved {
     Last,
 }
 
+impl Saved {
+    /// The checkpoint's directory inside a run's output directory.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            Self::Best => "best",
+            Self::Last => "last",
+        }
+    }
+}
+
 /// The `training` section of one of our checkpoints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainingRecord {

@@ -12,7 +12,7 @@ use super::theme::Theme;
 use super::timeline::{Stepped, Timeline, Way};
 use super::{RunState, RunStatus};
 use crate::data::Split;
-use crate::train::{CheckpointKind, Command, Event, Weights};
+use crate::train::{Command, Event, Saved, Weights};
 
 /// Every key, in two columns of 14 rows so that the overlay fits at 80x24.
 pub const HELP: &[(&str, &str)] = &[
@@ -263,8 +263,8 @@ impl App {
     /// `c`: a finished run's best or last weights.
     fn switch_weights(&mut self) -> Vec<Command> {
         let (to, name) = match self.serving {
-            Some(Weights::Best { .. }) => (CheckpointKind::Last, "last"),
-            Some(_) => (CheckpointKind::Best, "best"),
+            Some(Weights::Best { .. }) => (Saved::Last, "last"),
+            Some(_) => (Saved::Best, "best"),
             None => {
                 self.message = Some(if self.training() {
                     "c switches between the best and the last weights once the run has finished".into()

@@ -8,7 +8,7 @@ use std::time::Duration;
 pub use replay::{Replayed, SessionStart};
 
 use crate::model::{ClsAudio, ModelKind};
-use crate::train::{CheckpointKind, Event, Metrics, Preset};
+use crate::train::{Event, Metrics, Preset, Saved};
 
 /// Training loss per step, bounded: the whole run downsampled to at most `cap` points (the
 /// loss chart draws the whole run; nothing draws single recent steps).
@@ -436,8 +436,8 @@ impl RunState {
                     step: self.step,
                 });
                 match kind {
-                    CheckpointKind::Best => self.best_saved = saved,
-                    CheckpointKind::Last => self.last_saved = saved,
+                    Saved::Best => self.best_saved = saved,
+                    Saved::Last => self.last_saved = saved,
                 }
             }
             // A warning is the app's message line (`App::apply`).

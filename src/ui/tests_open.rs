@@ -8,7 +8,7 @@ use super::tests::screen;
 use super::*;
 use crate::data::Split;
 use crate::train::history::{Entry, History};
-use crate::train::CheckpointKind;
+use crate::train::Saved;
 
 /// Dev loss per epoch of 5 steps: the third is the best.
 const DEV_LOSS: [f64; 6] = [1.2, 0.9, 0.8, 0.85, 0.9, 0.95];
@@ -24,9 +24,9 @@ fn epochs(from: usize, to: usize) -> Vec<Entry> {
         lines.push(eval(Split::Dev, Some(epoch), end, loss, loss < best));
         if loss < best {
             best = loss;
-            lines.push(saved(CheckpointKind::Best, end));
+            lines.push(saved(Saved::Best, end));
         }
-        lines.push(saved(CheckpointKind::Last, end));
+        lines.push(saved(Saved::Last, end));
     }
     lines
 }

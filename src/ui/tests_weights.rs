@@ -10,7 +10,7 @@ use super::browser::Utterance;
 use super::tests::screen;
 use super::*;
 use crate::data::Split;
-use crate::train::{AttentionSnapshot, CheckpointKind, Command, Event, Inspection, Metrics, RunSummary, Weights};
+use crate::train::{AttentionSnapshot, Command, Event, Inspection, Metrics, RunSummary, Saved, Weights};
 
 const BEST: Weights = Weights::Best { epoch: 10 };
 const LAST: Weights = Weights::Last { step: 648 };
@@ -154,7 +154,7 @@ fn after_the_run_the_list_and_the_header_show_the_same_model() {
 fn c_switches_every_view_between_best_and_last() {
     let (mut app, _) = finished_run();
     app.apply(&dev(BEST, [-0.18, -2.13, 0.3]));
-    assert_eq!(app.on_key(KeyCode::Char('c')), [Command::Switch(CheckpointKind::Last)]);
+    assert_eq!(app.on_key(KeyCode::Char('c')), [Command::Switch(Saved::Last)]);
     assert_eq!(app.serving, Some(BEST), "unchanged until the model answers");
     assert_eq!(
         app.apply(&Event::Serving(LAST)),
@@ -181,7 +181,7 @@ fn c_switches_every_view_between_best_and_last() {
         let shown = screen(w, h, &app);
         insta::assert_snapshot!(format!("app_last_weights_{w}x{h}"), shown);
     }
-    assert_eq!(app.on_key(KeyCode::Char('c')), [Command::Switch(CheckpointKind::Best)]);
+    assert_eq!(app.on_key(KeyCode::Char('c')), [Command::Switch(Saved::Best)]);
     app.apply(&Event::Serving(BEST));
     app.apply(&attention(1, BEST, -2.13));
     app.apply(&dev(BEST, [-0.18, -2.13, 0.3]));

@@ -10,7 +10,8 @@
 use std::path::PathBuf;
 
 use crate::train::attention_log::AttentionLog;
-use crate::train::events::{CheckpointKind, Event, Inspection};
+use crate::train::events::{Event, Inspection};
+use crate::train::record::Saved;
 
 use super::recorder::Begun;
 
@@ -69,10 +70,7 @@ impl AttentionRec {
             Event::Attention(inspection) => self.keep(inspection),
             // `last/` is saved at every epoch end (after its snapshots), so the file keeps
             // up with what `--resume` continues from.
-            Event::CheckpointSaved {
-                kind: CheckpointKind::Last,
-                ..
-            }
+            Event::CheckpointSaved { kind: Saved::Last, .. }
             | Event::Finished(_)
             | Event::Stopped { .. }
             | Event::Failed(_)

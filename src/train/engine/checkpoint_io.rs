@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor};
 use super::Trainer;
 use crate::checkpoint::{self, CheckpointMeta, FORMAT};
 use crate::train::error::TrainError;
-use crate::train::events::{CheckpointKind, Event, EventSink};
+use crate::train::events::{Event, EventSink};
 use crate::train::record::{Saved, TrainingRecord};
 
 /// The optimiser's moments in `last/`: `m.NAME` and `v.NAME` for each parameter.
@@ -22,15 +22,12 @@ pub(super) type Moments = HashMap<String, (Vec<f32>, Vec<f32>, usize)>;
 impl Trainer {
     /// Saves the run's `which` checkpoint into its output directory (nothing without one),
     /// and tells the consumers.
-    pub(super) fn save_checkpoint(&self, which: CheckpointKind, events: &dyn EventSink) -> Result<(), TrainError> {
+    pub(super) fn save_checkpoint(&self, which: Saved, events: &dyn EventSink) -> Result<(), TrainError> {
         let Some(out) = self.spec.out.as_ref() else {
             return Ok(());
         };
-        let (dir, saved) = match which {
-            CheckpointKind::Best => (out.join("best"), Saved::Best),
-            CheckpointKind::Last => (out.join("last"), Saved::Last),
-        };
-        self.save(&dir, saved)?;
+        let dir = out.join(which.dir_name());
+        self.save(&dir, which)?;
         events.emit(Event::CheckpointSaved { path: dir, kind: which });
         Ok(())
     }

@@ -10,7 +10,7 @@ use crate::checkpoint::Checkpoint;
 use crate::model::config::InvalidField;
 use crate::train::config::Amend;
 use crate::train::error::TrainError;
-use crate::train::record::{EpochsChange, TrainingRecord};
+use crate::train::record::{EpochsChange, Saved, TrainingRecord};
 
 impl Trainer {
     /// Continues the run saved in `dir` (a `last/` checkpoint written by this engine),
@@ -64,7 +64,7 @@ impl Trainer {
         trainer.epochs_changes = epochs_changes;
         trainer.begun = Begun::Resumed;
         if trainer.progress.best_epoch.is_some() {
-            let best = Checkpoint::load(&out.join("best"), device)?;
+            let best = Checkpoint::load(&out.join(Saved::Best.dir_name()), device)?;
             trainer.best = Some(
                 trainer
                     .store

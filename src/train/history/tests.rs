@@ -49,7 +49,7 @@ fn round_trip_keeps_every_line() {
         train_loss: Some(0.5),
     });
     entries.push(Entry::Saved {
-        checkpoint: CheckpointKind::Best,
+        checkpoint: Saved::Best,
         step: 3,
     });
     entries.push(Entry::Paused { step: 3 });

@@ -86,7 +86,7 @@ fn spawn_between_steps(
 
 #[test]
 fn requests_are_answered_in_order_between_steps() {
-    let switch = Command::Switch(CheckpointKind::Last);
+    let switch = Command::Switch(Saved::Last);
     let (_tx, rx, events_tx, events) = channels(&[Command::Save, WATCH, Command::Predict(Split::Test), switch]);
     let mut worker = Recorder::default();
     let flow = Protocol::new(&rx, &events_tx).between_steps(&mut worker).unwrap();
@@ -100,7 +100,7 @@ fn requests_are_answered_in_order_between_steps() {
                 index: 3
             },
             Request::Predict(Split::Test),
-            Request::Switch(CheckpointKind::Last),
+            Request::Switch(Saved::Last),
         ]
     );
     assert_eq!(worker.idle_calls, 0, "a running loop's work is its next step");

@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::{Record, RunInfo, RunState, RunStatus};
 use crate::data::Split;
 use crate::train::history::{Entry, History, Session};
-use crate::train::{CheckpointKind, Event, Metrics, RunSummary};
+use crate::train::{Event, Metrics, RunSummary, Saved};
 
 /// An opened run's history, as the status panel and the loss chart tell it.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,8 +209,8 @@ impl RunState {
             }
             Entry::Saved { checkpoint, .. } => Event::CheckpointSaved {
                 path: run.join(match checkpoint {
-                    CheckpointKind::Best => "best",
-                    CheckpointKind::Last => "last",
+                    Saved::Best => "best",
+                    Saved::Last => "last",
                 }),
                 kind: *checkpoint,
             },

@@ -3,7 +3,7 @@
 //! a tall screen; the checkpoint lines; the keys that scroll the metrics.
 
 use super::*;
-use crate::train::CheckpointKind;
+use crate::train::Saved;
 
 const OUT: &str = "/tmp/b/run1";
 const DATA: &str = "/root/.cache/cmbert-tui/corpus-v1-seed1 (1284/229/686); audio zero";
@@ -13,10 +13,10 @@ const DEV_LOSS: [f64; 12] = [
     1.656, 1.211, 1.339, 1.031, 0.996, 0.911, 0.95, 0.93, 0.92, 0.97, 0.94, 0.96,
 ];
 
-fn saved(kind: CheckpointKind) -> Event {
+fn saved(kind: Saved) -> Event {
     let name = match kind {
-        CheckpointKind::Best => "best",
-        CheckpointKind::Last => "last",
+        Saved::Best => "best",
+        Saved::Last => "last",
     };
     Event::CheckpointSaved {
         path: format!("{OUT}/{name}").into(),
@@ -72,9 +72,9 @@ fn run(epochs: usize) -> App {
             best: improved,
         });
         if improved {
-            a.apply(&saved(CheckpointKind::Best));
+            a.apply(&saved(Saved::Best));
         }
-        a.apply(&saved(CheckpointKind::Last));
+        a.apply(&saved(Saved::Last));
     }
     if epochs == 12 {
         a.apply(&Event::Finished(RunSummary {
@@ -194,7 +194,7 @@ fn the_last_checkpoint_line_appears_once_saved() {
         assert!(last.contains("epoch 2, step 108"), "{w}x{h}: {last}");
     }
     // `s` mid-epoch: last/ holds step 120, inside epoch 3.
-    a.apply(&saved(CheckpointKind::Last));
+    a.apply(&saved(Saved::Last));
     assert_eq!(a.state.last_saved.as_ref().map(|s| s.step), Some(120));
     assert_eq!(a.state.best_saved.as_ref().map(|s| s.step), Some(108));
     for (w, h) in [(80, 24), (120, 40)] {

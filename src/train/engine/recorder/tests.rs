@@ -4,9 +4,10 @@ use crossbeam_channel::unbounded;
 
 use super::*;
 use crate::model::ModelKind;
-use crate::train::events::{CheckpointKind, RunSummary};
+use crate::train::events::RunSummary;
 use crate::train::history::History;
 use crate::train::metrics::Metrics;
+use crate::train::record::Saved;
 
 fn plan(run: &std::path::Path, begun: Begun) -> Plan {
     Plan {
@@ -85,7 +86,7 @@ fn each_event_of_a_run_becomes_its_lines_and_is_passed_on() {
         },
         Event::CheckpointSaved {
             path: run.join("best"),
-            kind: CheckpointKind::Best,
+            kind: Saved::Best,
         },
         Event::Predictions {
             split: Split::Dev,
@@ -136,7 +137,7 @@ fn each_event_of_a_run_becomes_its_lines_and_is_passed_on() {
                 train_loss: Some(0.4)
             },
             Entry::Saved {
-                checkpoint: CheckpointKind::Best,
+                checkpoint: Saved::Best,
                 step: 2
             },
             Entry::Eval {

@@ -82,7 +82,7 @@ pub(crate) fn eval(split: Split, epoch: Option<usize>, step: usize, loss: f64, b
     .unwrap()
 }
 
-pub(crate) fn saved(checkpoint: CheckpointKind, step: usize) -> Entry {
+pub(crate) fn saved(checkpoint: Saved, step: usize) -> Entry {
     Entry::Saved { checkpoint, step }
 }
 
@@ -91,13 +91,13 @@ pub(crate) fn finished_lines() -> Vec<Entry> {
     let mut lines = steps(1, 5);
     lines.extend([
         eval(Split::Dev, Some(1), 5, 0.6, true),
-        saved(CheckpointKind::Best, 5),
-        saved(CheckpointKind::Last, 5),
+        saved(Saved::Best, 5),
+        saved(Saved::Last, 5),
     ]);
     lines.extend(steps(6, 10));
     lines.extend([
         eval(Split::Dev, Some(2), 10, 0.7, false),
-        saved(CheckpointKind::Last, 10),
+        saved(Saved::Last, 10),
         eval(Split::Test, None, 10, 0.4, false),
         Entry::Finished {
             best_epoch: 1,
@@ -145,7 +145,7 @@ fn a_stopped_run_says_at_which_step() {
     let mut lines = steps(1, 5);
     lines.push(eval(Split::Dev, Some(1), 5, 0.6, true));
     lines.extend(steps(6, 7));
-    lines.extend([saved(CheckpointKind::Last, 7), Entry::Stopped { step: 7 }]);
+    lines.extend([saved(Saved::Last, 7), Entry::Stopped { step: 7 }]);
     run.session(2, 0, &lines);
     let s = run.state();
     assert_eq!(s.status, RunStatus::Stopped);
@@ -197,8 +197,8 @@ fn a_resumed_run_continues_its_curve_from_the_resume_point_marked() {
     let mut first = steps(1, 5);
     first.extend([
         eval(Split::Dev, Some(1), 5, 0.6, true),
-        saved(CheckpointKind::Best, 5),
-        saved(CheckpointKind::Last, 5),
+        saved(Saved::Best, 5),
+        saved(Saved::Last, 5),
     ]);
     first.extend(steps(6, 8));
     run.session(2, 0, &first);
