@@ -82,47 +82,85 @@ pub(super) fn pack_panels(
         rows.end <= view.height() && 2 * pairs.end <= view.width() + 1,
         "bf16 packing: outside the view"
     );
-    let (data, row_stride, col_stride) = view.parts();
+    let (_, row_stride, col_stride) = view.parts();
     // `Mat`'s constructors give column stride 1 and `t` swaps the strides: one is always 1.
     assert!(
         col_stride == 1 || row_stride == 1,
         "bf16 packing: a view without a unit stride"
     );
-    let cols = view.width();
-    let mut converted = Vec::new();
-    for (i, panel) in out.chunks_exact_mut(panel_len).take(panels).enumerate() {
-        let first = rows.start + i * group;
-        let real = group.min(rows.end - first);
-        if col_stride == 1 {
-            // A row's pairs convert over contiguous memory (`row_pairs`), then go to their
-            // slots `group` apart.
-            converted.resize(pairs.len(), 0);
-            for r in 0..real {
-                // In bounds: the view was checked for its last row and column.
-                row_pairs(&data[(first + r) * row_stride..][..cols], pairs.clone(), &mut converted);
-                for (slot, &c) in panel.chunks_exact_mut(group).zip(&converted) {
-                    slot[r] = c;
-                }
-            }
-        } else {
-            for (p, slot) in pairs.clone().zip(panel.chunks_exact_mut(group)) {
-                let k = 2 * p;
-                let lo = &data[k * col_stride + first..][..real];
-                if k + 1 < cols {
-                    let hi = &data[(k + 1) * col_stride + first..][..real];
-                    pairs_of_rows(lo, hi, &mut slot[..real]);
-                } else {
-                    for (s, &l) in slot.iter_mut().zip(lo) {
-                        *s = pair(l, 0.0);
-                    }
-                }
-            }
-        }
-        // Rows past the end of a partial panel add nothing.
-        if real < group {
-            for slot in panel.chunks_exact_mut(group) {
+    if panel_len == 0 {
+        return;
+    }
+    let out = &mut out[..panels * panel_len];
+    if col_stride == 1 {
+        panels_from_rows(view, rows.clone(), pairs, group, out);
+    } else {
+        panels_from_columns(view, rows.clone(), pairs, group, out);
+    }
+    // Rows past the end of a partial last panel add nothing.
+    let real = rows.len() - (panels.max(1) - 1) * group;
+    if real < group {
+        if let Some(last) = out.chunks_exact_mut(panel_len).last() {
+            for slot in last.chunks_exact_mut(group) {
                 slot[real..].fill(0);
             }
+        }
+    }
+}
+
+/// `pack_panels` where the view's rows are contiguous: a row's pairs convert over
+/// contiguous memory (`row_pairs`), then go to their slots `group` apart.
+fn panels_from_rows(
+    view: &Mat<'_>,
+    rows: std::ops::Range<usize>,
+    pairs: std::ops::Range<usize>,
+    group: usize,
+    out: &mut [u32],
+) {
+    let (data, row_stride, _) = view.parts();
+    let cols = view.width();
+    let mut converted = vec![0; pairs.len()];
+    for (i, panel) in out.chunks_exact_mut(pairs.len() * group).enumerate() {
+        let first = rows.start + i * group;
+        for r in 0..group.min(rows.end - first) {
+            // In bounds: the view was checked for its last row and column.
+            row_pairs(&data[(first + r) * row_stride..][..cols], pairs.clone(), &mut converted);
+            for (slot, &c) in panel.chunks_exact_mut(group).zip(&converted) {
+                slot[r] = c;
+            }
+        }
+    }
+}
+
+/// `pack_panels` where the view's columns are contiguous (a transpose): each pair converts
+/// the two stretches of all `rows` at once, read in memory order, then hands each panel its
+/// `group`. Panel by panel instead, every pair read a few values from each of two rows far
+/// apart in memory: a training step's gradient packing stalled on those reads (13 % of a
+/// MiniLM bf16 step, docs/BENCHMARKS.md, "Issue 17, fifth session").
+fn panels_from_columns(
+    view: &Mat<'_>,
+    rows: std::ops::Range<usize>,
+    pairs: std::ops::Range<usize>,
+    group: usize,
+    out: &mut [u32],
+) {
+    let (data, _, col_stride) = view.parts();
+    let cols = view.width();
+    let mut converted = vec![0; rows.len()];
+    for (j, p) in pairs.clone().enumerate() {
+        let k = 2 * p;
+        // In bounds: the view was checked for its last row and column.
+        let lo = &data[k * col_stride + rows.start..][..rows.len()];
+        if k + 1 < cols {
+            let hi = &data[(k + 1) * col_stride + rows.start..][..rows.len()];
+            pairs_of_rows(lo, hi, &mut converted);
+        } else {
+            for (c, &l) in converted.iter_mut().zip(lo) {
+                *c = pair(l, 0.0);
+            }
+        }
+        for (panel, values) in out.chunks_exact_mut(pairs.len() * group).zip(converted.chunks(group)) {
+            panel[j * group..][..values.len()].copy_from_slice(values);
         }
     }
 }
@@ -174,16 +212,25 @@ impl PackedB {
         let mut data = vec![0u32; n.div_ceil(NR) * pairs * NR];
         if pairs > 0 && n > 0 {
             let bt = b.t();
-            let pack = |(i, panel): (usize, &mut [u32])| {
-                let first = i * NR;
-                pack_panels(&bt, first..n.min(first + NR), 0..pairs, NR, panel);
-            };
-            // A weight's panels are packed in parallel (a bert-base feed-forward weight is 2.4
-            // million values); the attention's small factors are not worth a task each.
-            if k * n >= PARALLEL_PACK_VALUES {
-                data.par_chunks_mut(pairs * NR).enumerate().for_each(pack);
+            let panels = n.div_ceil(NR);
+            // A weight's panels are packed in parallel, a run of panels per thread (a bert-base
+            // feed-forward weight is 2.4 million values); the attention's small factors are
+            // not worth a task each. A run of panels reads B's rows in stretches of its
+            // columns (`panels_from_columns`).
+            let tasks = if k * n >= PARALLEL_PACK_VALUES {
+                rayon::current_num_threads().clamp(1, panels)
             } else {
-                data.chunks_mut(pairs * NR).enumerate().for_each(pack);
+                1
+            };
+            let run = panels.div_ceil(tasks);
+            let pack = |(i, out): (usize, &mut [u32])| {
+                let first = i * run * NR;
+                pack_panels(&bt, first..n.min(first + run * NR), 0..pairs, NR, out);
+            };
+            if tasks > 1 {
+                data.par_chunks_mut(run * pairs * NR).enumerate().for_each(pack);
+            } else {
+                pack((0, &mut data));
             }
         }
         Self { data, k, n, pairs }
@@ -256,6 +303,26 @@ mod tests {
         // The odd last column (12) pairs with zero.
         assert_eq!(in_order[5] >> 16, 0);
         assert_eq!(in_order[5] as u16, to_bf16_bits(m[2 * cols + 12]));
+    }
+
+    /// A B large enough to be packed in parallel, in runs of panels, gives the same panels
+    /// from either layout, with a partial last panel and an odd inner dimension.
+    #[test]
+    fn a_parallel_packing_is_the_same_from_either_layout() {
+        let (k, n) = (301, 7 * NR + 5);
+        assert!(k * n >= PARALLEL_PACK_VALUES);
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.61).sin()).collect();
+        let bt: Vec<f32> = (0..k * n).map(|i| b[(i % k) * n + i / k]).collect();
+        let from_rows = PackedB::pack(Mat::dense(&b, k, n));
+        let from_columns = PackedB::pack(Mat::dense(&bt, n, k).t());
+        assert_eq!(from_rows.data, from_columns.data);
+        for (panel, c, p) in [(0, 0, 0), (3, 7, 150), (7, 4, 150), (7, 5, 0)] {
+            let pair = from_rows.panel(panel, p..p + 1)[c];
+            let col = panel * NR + c;
+            let at = |kk: usize| if col < n && kk < k { b[kk * n + col] } else { 0.0 };
+            assert_eq!(pair as u16, to_bf16_bits(at(2 * p)), "panel {panel} column {c} pair {p}");
+            assert_eq!((pair >> 16) as u16, to_bf16_bits(at(2 * p + 1)));
+        }
     }
 
     /// Both loops (rows contiguous, columns contiguous) pack the same panels.
