@@ -13,6 +13,7 @@ pub mod data;
 pub mod device;
 pub mod export;
 pub mod figure4;
+pub mod file_error;
 pub mod fsutil;
 pub mod hub;
 pub mod model;

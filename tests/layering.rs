@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 /// of lower layers only: not of its own layer, not of a higher one. So no two top-level
 /// modules can import each other. Every module of src/lib.rs is in exactly one layer.
 const LAYERS: &[(&str, &[&str])] = &[
-    // Files, colours, devices, the hub cache: no knowledge of the model or the data.
+    // Files and their errors, colours, devices, the hub cache: no knowledge of the model or
+    // the data.
     (
         "foundation",
-        &["fsutil", "colormap", "device", "hub", "worker", "figure4"],
+        &["fsutil", "file_error", "colormap", "device", "hub", "worker", "figure4"],
     ),
     // Acoustic features from recordings; the model's tensors and kernels.
     ("signal and model", &["acoustic", "model"]),

@@ -10,7 +10,7 @@
 //! fuzz tests; `read_words` and `read_many` are thin wrappers that read the file.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One word of an utterance and where it is spoken.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -30,63 +30,9 @@ pub const END_TOLERANCE: f64 = 0.02;
 const SILENCES: [&str; 6] = ["", "sil", "sp", "spn", "<sil>", "<sp>"];
 
 /// A word-timing file that cannot be used: names the file, the line where there is one, and
-/// what was expected. Its own type (not `data::DataError`) so that `acoustic` imports nothing
-/// from the layers that read its output.
-#[derive(Debug, thiserror::Error)]
-pub enum AlignError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The timing file.
-        path: PathBuf,
-        /// Why it could not be read.
-        source: std::io::Error,
-    },
-    /// A problem on one line of the file.
-    #[error("{path}:{line}: {message}")]
-    Line {
-        /// The timing file.
-        path: PathBuf,
-        /// 1-based line of the problem.
-        line: usize,
-        /// What is wrong and what was expected.
-        message: String,
-    },
-    /// A problem with the file as a whole.
-    #[error("{path}: {message}")]
-    File {
-        /// The timing file.
-        path: PathBuf,
-        /// What is wrong and what was expected.
-        message: String,
-    },
-}
-
-impl AlignError {
-    /// The timing file the error is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            Self::Io { path, .. } | Self::Line { path, .. } | Self::File { path, .. } => path,
-        }
-    }
-
-    /// A problem with the file as a whole.
-    pub fn file(path: &Path, message: impl Into<String>) -> Self {
-        Self::File {
-            path: path.to_path_buf(),
-            message: message.into(),
-        }
-    }
-
-    /// A problem on line `line` (1-based) of the file.
-    pub fn line(path: &Path, line: usize, message: impl Into<String>) -> Self {
-        Self::Line {
-            path: path.to_path_buf(),
-            line,
-            message: message.into(),
-        }
-    }
-}
+/// what was expected (the readers' shared type: `acoustic` imports nothing from the layers
+/// that read its output).
+pub type AlignError = crate::file_error::FileError;
 
 fn extension(path: &Path) -> String {
     path.extension()
@@ -95,16 +41,9 @@ fn extension(path: &Path) -> String {
         .to_ascii_lowercase()
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, AlignError> {
-    std::fs::read(path).map_err(|source| AlignError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 /// One utterance's words, by extension: `.TextGrid`, `.csv` or `.json`.
 pub fn read_words(path: &Path) -> Result<Vec<WordSpan>, AlignError> {
-    parse_words(&read(path)?, path)
+    parse_words(&crate::file_error::read(path)?, path)
 }
 
 /// [`read_words`] on the file's bytes; `path` chooses the format and names the file.
@@ -136,7 +75,7 @@ pub fn parse_words(bytes: &[u8], path: &Path) -> Result<Vec<WordSpan>, AlignErro
 
 /// Many utterances' words keyed by id: CSV `id,word,start,end` or JSON `{"id": [...]}`.
 pub fn read_many(path: &Path) -> Result<BTreeMap<String, Vec<WordSpan>>, AlignError> {
-    parse_many(&read(path)?, path)
+    parse_many(&crate::file_error::read(path)?, path)
 }
 
 /// [`read_many`] on the file's bytes; `path` chooses the format and names the file.

@@ -34,6 +34,7 @@ use super::pickle::{parse_pickle, read_pickle_lazy, ArrayRef, PickleError, PyVal
 use super::tokenize::Encoded;
 use super::tsv::{Split, Utterance};
 use crate::acoustic::{AudioNorm, FeatureSetInfo};
+use crate::file_error::FileError;
 
 /// The audio feature file formats `train --audio` reads (module comment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -174,10 +175,7 @@ pub fn load_audio(path: &Path, bounds: &AudioBounds) -> Result<AudioFile, DataEr
         let value = read_pickle_lazy(path, LAZY_MIN_BYTES).map_err(|e| pickle_error(path, e))?;
         return pickle_audio(&value, path, bounds);
     }
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::file_error::read(path)?;
     parse_audio(&bytes, path, bounds)
 }
 
@@ -211,10 +209,7 @@ fn is_pickle_path(path: &Path) -> bool {
 /// errors already name it).
 pub(super) fn pickle_error(path: &Path, e: PickleError) -> DataError {
     match e {
-        PickleError::Io { error, .. } => DataError::Io {
-            path: path.to_path_buf(),
-            source: error,
-        },
+        PickleError::Io { error, .. } => FileError::io(path, error).into(),
         PickleError::File { error, .. } => DataError::file(path, error.to_string()),
         e => DataError::file(path, e.to_string()),
     }

@@ -6,32 +6,9 @@ use std::path::PathBuf;
 /// A data file that cannot be used: names the file (and line) and what was expected.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("{path}: {source}")]
-    /// The file could not be read.
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why it could not be read.
-        source: std::io::Error,
-    },
-    /// A problem on one line of the file.
-    #[error("{path}:{line}: {message}")]
-    Line {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the problem.
-        line: usize,
-        /// What is wrong and what was expected.
-        message: String,
-    },
-    #[error("{path}: {message}")]
-    /// A problem with the file as a whole.
-    File {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong and what was expected.
-        message: String,
-    },
+    /// The file could not be read, or a problem on one of its lines or with the whole.
+    #[error(transparent)]
+    File(#[from] crate::file_error::FileError),
     /// An audio file whose split has another number of utterances than its text split.
     #[error("{audio}: split {split} has {audio_count} utterances but {text} has {text_count}; the audio file must have one row per line of the text split, in the same order")]
     CountMismatch {
@@ -62,20 +39,13 @@ pub enum DataError {
 }
 
 impl DataError {
-    /// A [`DataError::File`] for `path`.
+    /// A problem with the file at `path` as a whole.
     pub fn file(path: &std::path::Path, message: impl Into<String>) -> Self {
-        Self::File {
-            path: path.to_path_buf(),
-            message: message.into(),
-        }
+        crate::file_error::FileError::file(path, message).into()
     }
 
-    /// A [`DataError::Line`] for line `line` (1-based) of `path`.
+    /// A problem on line `line` (1-based) of `path`.
     pub fn line(path: &std::path::Path, line: usize, message: impl Into<String>) -> Self {
-        Self::Line {
-            path: path.to_path_buf(),
-            line,
-            message: message.into(),
-        }
+        crate::file_error::FileError::line(path, line, message).into()
     }
 }

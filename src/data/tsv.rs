@@ -77,10 +77,7 @@ pub struct Utterance {
 
 /// Reads one split's TSV; an error names the file and line.
 pub fn read_split(path: &Path) -> Result<Vec<Utterance>, DataError> {
-    let content = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let content = crate::file_error::read(path)?;
     parse_split_bytes(path, &content)
 }
 
