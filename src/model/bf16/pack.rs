@@ -320,7 +320,11 @@ mod tests {
             let pair = from_rows.panel(panel, p..p + 1)[c];
             let col = panel * NR + c;
             let at = |kk: usize| if col < n && kk < k { b[kk * n + col] } else { 0.0 };
-            assert_eq!(pair as u16, to_bf16_bits(at(2 * p)), "panel {panel} column {c} pair {p}");
+            assert_eq!(
+                pair as u16,
+                to_bf16_bits(at(2 * p)),
+                "panel {panel} column {c} pair {p}"
+            );
             assert_eq!((pair >> 16) as u16, to_bf16_bits(at(2 * p + 1)));
         }
     }
