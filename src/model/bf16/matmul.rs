@@ -80,7 +80,7 @@ pub struct Product<'d, 'b> {
     pub then: Option<Then<'b>>,
 }
 
-/// One product's rows of a block.
+/// One product's destination rows: all of them, then a block's.
 struct BlockDest<'d, 'b> {
     out: &'d mut [f32],
     cols: usize,
@@ -134,7 +134,14 @@ pub fn matmul_shared_lhs(products: Vec<Product<'_, '_>>, lhs: Mat<'_>, threads: 
             }
             continue;
         }
-        outs.push((data, cols, row_stride, rhs, onto, then));
+        outs.push(BlockDest {
+            out: data,
+            cols,
+            row_stride,
+            rhs,
+            onto,
+            then,
+        });
     }
     if outs.is_empty() {
         return;
@@ -149,16 +156,9 @@ pub fn matmul_shared_lhs(products: Vec<Product<'_, '_>>, lhs: Mat<'_>, threads: 
     // Block `b`'s rows of every destination; each chunk starts at the block's first row, and
     // the views' bounds checks cover their last.
     let mut per_block: Vec<Vec<BlockDest<'_, '_>>> = (0..blocks).map(|_| Vec::new()).collect();
-    for (data, cols, row_stride, rhs, onto, then) in outs {
-        for (chunks, out) in per_block.iter_mut().zip(data.chunks_mut(block * row_stride)) {
-            chunks.push(BlockDest {
-                out,
-                cols,
-                row_stride,
-                rhs,
-                onto,
-                then,
-            });
+    for whole in outs {
+        for (chunks, out) in per_block.iter_mut().zip(whole.out.chunks_mut(block * whole.row_stride)) {
+            chunks.push(BlockDest { out, ..whole });
         }
     }
     let run = |(b, outs): (usize, Vec<BlockDest<'_, '_>>)| {
