@@ -71,7 +71,7 @@ cli_values!(ModelSize {
 });
 
 cli_values!(Precision {
-    F32 => "f32", "float32 on both sides";
+    F32 => "f32", "float32 products (bench: on both sides)";
     Bf16 => "bf16", "bf16 matrix products with f32 sums (AVX512-BF16 CPUs; elsewhere f32); bench: also PyTorch's bf16 autocast";
 });
 
@@ -280,7 +280,7 @@ pub struct FeaturesArgs {
 
 /// The options of `open` that belong to one run's model and data: refused with several runs
 /// (their comparison runs no model), one line each (`one_run_only`).
-const OPEN_ONE_RUN_ONLY: [&str; 10] = [
+const OPEN_ONE_RUN_ONLY: [&str; 11] = [
     "data",
     "audio",
     "zero_audio",
@@ -290,6 +290,7 @@ const OPEN_ONE_RUN_ONLY: [&str; 10] = [
     "device",
     "split",
     "eval_batch_size",
+    "precision",
     "exports",
 ];
 
@@ -344,6 +345,10 @@ pub struct OpenArgs {
     /// Batches in file order, as the reference evaluates (scores depend on batching).
     #[arg(long, default_value_t = 24)]
     pub eval_batch_size: usize,
+    /// The encoder's matrix products: bf16 on CPUs with AVX512-BF16 (elsewhere f32).
+    /// [default: the precision the checkpoint was trained with, else f32]
+    #[arg(long, value_enum)]
+    pub precision: Option<Precision>,
     /// Theme and exports directory of the app.
     #[command(flatten)]
     pub look: LookArgs,
@@ -670,6 +675,10 @@ pub struct ModelOnData {
     /// Where the model runs: cpu, or cuda:N with a binary built with `--features cuda`.
     #[arg(long, value_name = "cpu|cuda:N", default_value = "cpu")]
     pub device: DeviceSpec,
+    /// The encoder's matrix products: bf16 on CPUs with AVX512-BF16 (elsewhere f32).
+    /// [default: the precision the checkpoint was trained with, else f32]
+    #[arg(long, value_enum)]
+    pub precision: Option<Precision>,
 }
 
 /// `cmbert-tui eval`: metrics of a checkpoint on a split.
@@ -687,9 +696,6 @@ pub struct EvalArgs {
     /// Also evaluate with the audio removed or shuffled, and report what changes.
     #[arg(long, value_enum)]
     pub ablate_audio: Option<Ablation>,
-    /// The encoder's matrix products: bf16 on CPUs with AVX512-BF16 (elsewhere f32).
-    #[arg(long, value_enum, default_value = "f32")]
-    pub precision: Precision,
 }
 
 /// `cmbert-tui export`: attention figures and tables.

@@ -167,6 +167,7 @@ fn figure4_png_is_one_file_with_three_rows_in_the_colormap_colours() {
             audio_source: "zero-audio".into(),
             words: None,
             eval_batch_size: 24,
+            precision: cmbert::model::bf16::Precision::F32,
         }),
     };
     let figure = Figure::new(&items, &meta, &style).unwrap();

@@ -75,6 +75,81 @@ fn eval_of_the_best_checkpoint_reproduces_training_test_metrics() {
     assert_eq!(eval.metrics, summary.test);
 }
 
+/// `eval --predictions FILE` of `checkpoint` with `extra` flags: its predictions in file order,
+/// and its stderr.
+fn eval_predictions(checkpoint: &Path, data: &Path, file: &Path, extra: &[&str]) -> (Vec<f32>, String) {
+    let mut args = vec!["eval", "--checkpoint", checkpoint.to_str().unwrap()];
+    args.extend([
+        "--data",
+        data.to_str().unwrap(),
+        "--predictions",
+        file.to_str().unwrap(),
+    ]);
+    args.extend(extra);
+    let (code, _, stderr) = cli(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(file).unwrap();
+    let predictions = text
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value["prediction"].as_f64().unwrap() as f32
+        })
+        .collect();
+    (predictions, stderr)
+}
+
+/// A run trained with bf16 products computes with them again unless told otherwise, so that
+/// `eval` of its checkpoint (and the app, `open`, through the same `Trained::set_precision`)
+/// gives the run's own test predictions, bit for bit; `--precision f32` computes in float32.
+#[test]
+fn a_bf16_run_is_evaluated_with_bf16_products_unless_told_otherwise() {
+    use cmbert::model::bf16::{hardware_available, Precision};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_tiny_corpus(&data, SIZES);
+    let mut spec = spec(&data, &tmp.path().join("run"), ModelKind::CmBert);
+    spec.precision = Precision::Bf16;
+    spec.epochs = 1;
+    let data_set = dataset(&spec);
+    let (tx, _rx) = unbounded();
+    let (_ctx, crx) = unbounded();
+    let summary = tiny_trainer(spec).run(&data_set, &tx, &crx).unwrap().expect("finished");
+    let best = tmp.path().join("run/best");
+
+    let mut trained = Trained::open(&best, &Device::Cpu).unwrap();
+    let bf16 = if hardware_available() {
+        Precision::Bf16
+    } else {
+        Precision::F32
+    };
+    assert_eq!(trained.set_precision(None), bf16, "the run's precision is the default");
+    assert_eq!(trained.set_precision(Some(Precision::F32)), Precision::F32);
+
+    let (by_default, stderr) = eval_predictions(&best, &data, &tmp.path().join("default.jsonl"), &[]);
+    assert_eq!(
+        by_default, summary.test_predictions,
+        "eval must reproduce the bf16 run's test predictions"
+    );
+    assert!(
+        stderr.contains("precision: bf16 products (recorded in the checkpoint"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = cli(&["eval", "--checkpoint", best.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["precision"], bf16.name(), "{stdout}");
+    let (in_f32, stderr) = eval_predictions(&best, &data, &tmp.path().join("f32.jsonl"), &["--precision", "f32"]);
+    assert!(!stderr.contains("bf16"), "{stderr}");
+    if hardware_available() {
+        assert_ne!(in_f32, summary.test_predictions, "float32 products give other scores");
+    } else {
+        // Without AVX512-BF16 the run itself computed in f32 (`Products::for_precision`).
+        eprintln!("this CPU has no AVX512-BF16: the run and both evaluations computed in f32");
+        assert_eq!(in_f32, summary.test_predictions);
+    }
+}
+
 #[test]
 fn resumed_run_reaches_the_same_weights() {
     let tmp = tempfile::tempdir().unwrap();

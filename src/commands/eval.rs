@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::inputs::AudioRequest;
-use super::printer::{say, short_metrics};
+use super::printer::short_metrics;
 use super::Trained;
 use crate::cli::{Ablation, EvalArgs};
 use crate::compare::Family;
@@ -91,13 +91,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let input = &args.input;
     let device = input.device.open()?;
     let mut trained = Trained::open(&input.checkpoint, &device)?;
-    if args.precision == Precision::Bf16 && !crate::model::bf16::hardware_available() {
-        say!("--precision bf16: this CPU has no AVX512-BF16, so the products run in f32");
-    }
-    trained
-        .model
-        .bert
-        .set_products(crate::model::bf16::Products::for_precision(args.precision));
+    let precision = trained.set_precision(input.precision);
     if let Some(p) = &args.predictions {
         refuse_overwrite(p, input.force)?;
     }
@@ -153,6 +147,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "audio": audio.path(),
             "audio_source": audio.source(),
             "eval_batch_size": input.eval_batch_size,
+            "precision": precision,
             "loss": eval.loss,
             "metrics": eval.metrics,
         });
@@ -180,8 +175,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .cls_audio()
         .map(|c| format!(", cls-audio {c}"))
         .unwrap_or_default();
+    let products = match precision {
+        Precision::F32 => "",
+        Precision::Bf16 => ", bf16 products",
+    };
     println!(
-        "{} ({} split, {} utterances, {}{cls_audio}, batches of {} in file order)",
+        "{} ({} split, {} utterances, {}{cls_audio}, batches of {} in file order{products})",
         input.checkpoint.display(),
         input.split,
         examples.len(),

@@ -51,7 +51,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
         refuse_overwrite(out, input.force)?;
     }
     let theme = crate::ui::Theme::load(&args.theme)?;
-    let trained = Trained::open(&input.checkpoint, &device)?;
+    let mut trained = Trained::open(&input.checkpoint, &device)?;
+    trained.set_precision(input.precision);
     let (data, audio, split) = match take {
         Some(take) => {
             if args.figure4 {
@@ -135,6 +136,7 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
             audio_source: audio.source().name().into(),
             words: take.map(|t| t.words.clone()),
             eval_batch_size: input.eval_batch_size,
+            precision: trained.precision,
         }),
     };
     let path = match &args.out {

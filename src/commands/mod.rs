@@ -25,6 +25,7 @@ use candle_core::Device;
 use crate::acoustic::FeatureSet;
 use crate::checkpoint::Checkpoint;
 use crate::data::{Dataset, MmsaLabel, Scaling, TextEncoder, DEFAULT_MAX_LEN};
+use crate::model::bf16::{Precision, Products};
 use crate::model::{ClsAudio, CmBert, HeadConfig, ModelKind, ParamStore};
 use crate::train::TrainingRecord;
 use inputs::{AudioRequest, AudioUsed, Inputs};
@@ -64,12 +65,12 @@ pub fn default_run() -> Result<()> {
             eval_batch_size: spec.eval_batch_size,
             force: false,
             device: Default::default(),
+            // The products the run trained with.
+            precision: Some(spec.precision),
         },
         predictions: None,
         json: false,
         ablate_audio: Some(crate::cli::Ablation::Shuffle),
-        // The products the run trained with.
-        precision: spec.precision,
     })?;
     println!();
     println!(
@@ -78,6 +79,23 @@ pub fn default_run() -> Result<()> {
     println!("so the voice cannot change a prediction. Variants in which it can:");
     println!("  cmbert-tui train --headless --cls-audio learned     (or --cls-audio mean)");
     Ok(())
+}
+
+/// One line where `precision` asks for bf16 products that this CPU cannot compute (they run
+/// in f32, `Products::for_precision`).
+pub fn say_if_bf16_unavailable(precision: Precision) {
+    if precision == Precision::Bf16 && !crate::model::bf16::hardware_available() {
+        say!("--precision bf16: this CPU has no AVX512-BF16, so the products run in f32");
+    }
+}
+
+/// The app's `bert` status field: `encoder`, and the products when they are bf16 (float32 is
+/// the default nobody needs told).
+pub fn encoder_line(encoder: String, precision: Precision) -> String {
+    match precision {
+        Precision::F32 => encoder,
+        Precision::Bf16 => format!("{encoder}, bf16 products"),
+    }
 }
 
 /// A trained model opened for inference: ours or the reference implementation's.
@@ -90,6 +108,8 @@ pub struct Trained {
     pub head: HeadConfig,
     /// The text encoder from its vocabulary, at its `max_len`.
     pub encoder: TextEncoder,
+    /// The arithmetic of the encoder's products: f32 until `set_precision`.
+    pub precision: Precision,
 }
 
 impl Trained {
@@ -123,7 +143,34 @@ impl Trained {
             model,
             head,
             encoder,
+            precision: Precision::F32,
         })
+    }
+
+    /// How the run that saved these weights was trained, where the checkpoint records it (a
+    /// record that does not read is reported by `inputs_labelled`, which needs it).
+    pub fn record(&self) -> Option<TrainingRecord> {
+        let meta = self.checkpoint.meta.as_ref()?;
+        TrainingRecord::from_meta(meta).ok().flatten()
+    }
+
+    /// Sets the arithmetic of the encoder's products to `requested`, else to the precision the
+    /// checkpoint was trained with (said in one line, as `inputs` says the recorded data, when that is bf16), else f32, so that by
+    /// default `eval` and the app reproduce the run's own scores. Returns the precision the
+    /// products compute in: f32 where bf16 was asked of a CPU without AVX512-BF16 (said too).
+    pub fn set_precision(&mut self, requested: Option<Precision>) -> Precision {
+        let precision = requested.unwrap_or_else(|| {
+            let recorded = self.record().map(|r| r.spec.precision).unwrap_or_default();
+            if recorded == Precision::Bf16 {
+                say!("precision: bf16 products (recorded in the checkpoint; --precision f32 to change)");
+            }
+            recorded
+        });
+        say_if_bf16_unavailable(precision);
+        let products = Products::for_precision(precision);
+        self.model.bert.set_products(products);
+        self.precision = products.precision();
+        self.precision
     }
 
     /// One recording (WAV + word timings) as a one-utterance dataset, its features

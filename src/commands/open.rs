@@ -23,7 +23,7 @@ use crate::cli::{CompareArgs, LookArgs, OpenArgs};
 use crate::data::{Dataset, Split};
 use crate::export::{self, AppMeta, Format, Item, Meta, Source, Style};
 use crate::train::history::{History, HISTORY_FILE};
-use crate::train::{Inspector, TrainingRecord, Weights};
+use crate::train::{Inspector, Weights};
 use crate::ui::state::Record;
 use crate::ui::timeline::Timeline;
 use crate::ui::{Activity, App, Browser, ModelInfo, Request, RunInfo, RunState, Screen, Theme};
@@ -51,7 +51,8 @@ pub fn run(args: OpenArgs) -> Result<()> {
         return Ok(());
     }
     let device = args.device.open()?;
-    let trained = Trained::open(&args.checkpoint, &device)?;
+    let mut trained = Trained::open(&args.checkpoint, &device)?;
+    let precision = trained.set_precision(args.precision);
     let (data, audio) = match takes.first() {
         Some(first) => (trained.recordings(&takes)?, AudioUsed::Recording(first.wav.clone())),
         None => {
@@ -66,9 +67,12 @@ pub fn run(args: OpenArgs) -> Result<()> {
             cls_audio: trained.cls_audio(),
             preset: None,
         }),
-        bert: format!(
-            "{} layers, hidden {}",
-            trained.checkpoint.bert.num_hidden_layers, trained.checkpoint.bert.hidden_size
+        bert: super::encoder_line(
+            format!(
+                "{} layers, hidden {}",
+                trained.checkpoint.bert.num_hidden_layers, trained.checkpoint.bert.hidden_size
+            ),
+            precision,
         ),
         data: data_line(&data, &audio),
         checkpoint: Some(args.checkpoint.display().to_string()),
@@ -87,7 +91,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
             args.eval_batch_size,
         )?);
     }
-    let record = (trained.checkpoint.meta.as_ref()).and_then(|m| TrainingRecord::from_meta(m).ok().flatten());
+    let record = trained.record();
     let inspector = Inspector {
         model: &trained.model,
         weights: Weights::of_record(record.as_ref()),

@@ -11,7 +11,6 @@ use std::thread;
 
 use anyhow::{bail, Context, Result};
 
-use crate::model::bf16::Precision;
 use crossbeam_channel::{never, select, unbounded};
 
 use super::printer::{format_duration, say, Printer};
@@ -20,6 +19,7 @@ use crate::cli::TrainArgs;
 use crate::corpus;
 use crate::data::{Dataset, Scaling, Split, TextEncoder};
 use crate::hub::resolve_bert;
+use crate::model::bf16::Precision;
 use crate::model::{BertConfig, ModelKind};
 use crate::train::attention_log::AttentionLog;
 use crate::train::engine::run_dir_of;
@@ -71,7 +71,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         let trainer = trainer.with_watched(watched);
         let label = format!("{} seed {}", spec.model, spec.seed);
         let summary = if dashboard(&args, 1) {
-            let bert = format!("{} (resumed)", spec.bert.display());
+            let bert = super::encoder_line(format!("{} (resumed)", spec.bert.display()), spec.precision);
             run_dashboard(trainer, &data, label, &args.look, bert)?
         } else {
             run_one(trainer, &data, label)?
@@ -149,7 +149,13 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             .with_watched(args.watch.clone());
         let label = format!("{} seed {seed}", base.model);
         let outcome = if dashboard(&args, seeds.len()) {
-            run_dashboard(trainer, &data, label, &args.look, bert_line(&args, &encoder))?
+            run_dashboard(
+                trainer,
+                &data,
+                label,
+                &args.look,
+                bert_line(&args, &encoder, base.precision),
+            )?
         } else {
             run_one(trainer, &data, label)?
         };
@@ -231,9 +237,7 @@ fn spec_from_args(args: &TrainArgs, out: PathBuf) -> Result<RunSpec> {
     spec.label = args.label.unwrap_or_default();
     spec.save_every = args.save_every;
     spec.precision = args.precision.unwrap_or_default();
-    if spec.precision == Precision::Bf16 && !crate::model::bf16::hardware_available() {
-        say!("--precision bf16: this CPU has no AVX512-BF16, so the products run in f32");
-    }
+    super::say_if_bf16_unavailable(spec.precision);
     spec.out = Some(out);
     // The same check a resumed spec gets (`Trainer::resume`), before any data is read.
     spec.validate().context("invalid training settings")?;
@@ -401,15 +405,16 @@ fn dashboard(args: &TrainArgs, seeds: usize) -> bool {
     !args.headless && seeds == 1 && std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
 }
 
-fn bert_line(args: &TrainArgs, encoder: &Checkpoint) -> String {
+fn bert_line(args: &TrainArgs, encoder: &Checkpoint, precision: Precision) -> String {
     let size = format!(
         "{} layers, hidden {}",
         encoder.bert.num_hidden_layers, encoder.bert.hidden_size
     );
-    match &args.bert {
+    let line = match &args.bert {
         Some(source) => format!("{source} ({size})"),
         None => format!("from scratch ({size})"),
-    }
+    };
+    super::encoder_line(line, precision)
 }
 
 fn run_dashboard(

@@ -96,7 +96,7 @@ fn figure_header_lines() {
     assert_eq!(
         figure::header(&command_meta()),
         "model: cm-bert   ·   cls_audio: zero   ·   checkpoint: runs/a/best   ·   split: test   ·   \
-audio_source: zero-audio   ·   data: data/mosi   ·   eval_batch_size: 24"
+audio_source: zero-audio   ·   data: data/mosi   ·   eval_batch_size: 24   ·   precision: f32"
     );
     assert_eq!(
         figure::header(&app_meta()),

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::data::Split;
+use crate::model::bf16::Precision;
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::Weights;
 
@@ -52,6 +53,8 @@ pub struct CommandMeta {
     pub words: Option<PathBuf>,
     /// The evaluation batch size, which the predictions depend on.
     pub eval_batch_size: usize,
+    /// The arithmetic of the encoder's products, which they depend on too.
+    pub precision: Precision,
 }
 
 /// The run and view of the app's `e`, as its status panel describes them.
@@ -119,6 +122,7 @@ impl Meta {
                 ("audio_source", Value::text(&c.audio_source)),
                 ("words", Value::path(&c.words)),
                 ("eval_batch_size", Value::Count(c.eval_batch_size)),
+                ("precision", Value::text(c.precision.name())),
             ]),
             Source::App(a) => entries.extend([
                 ("run", Value::text(&a.run)),

@@ -402,6 +402,7 @@ pub(crate) mod tests {
                 audio_source: "zero-audio".into(),
                 words: None,
                 eval_batch_size: 24,
+                precision: crate::model::bf16::Precision::F32,
             }),
         }
     }

@@ -231,7 +231,7 @@ mod tests {
         assert!(
             text.starts_with(
                 "# audio_source: zero-audio\n# checkpoint: a b\n# cls_audio: zero\n# data: data/mosi\n\
-# eval_batch_size: 24\n# model: cm-bert\n# split: test\n# level: word\n# special_tokens: true\n"
+# eval_batch_size: 24\n# model: cm-bert\n# precision: f32\n# split: test\n# level: word\n# special_tokens: true\n"
             ),
             "{text}"
         );

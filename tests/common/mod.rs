@@ -215,6 +215,7 @@ pub fn recording_export_args(checkpoint: &Path, takes: &[cmbert::cli::Take], out
             eval_batch_size: 24,
             force: false,
             device: Default::default(),
+            precision: None,
         },
         recording: RecordingArgs {
             wav: takes.iter().map(|t| t.wav.clone()).collect(),

@@ -55,7 +55,8 @@ the paper's colours; --left, --right, --level, --hide-special and --theme do not
         );
     }
     let device = input.device.open()?;
-    let trained = Trained::open(&input.checkpoint, &device)?;
+    let mut trained = Trained::open(&input.checkpoint, &device)?;
+    trained.set_precision(input.precision);
     let data = trained.recordings(takes)?;
     let snapshots = snapshots(&trained, &data, input.eval_batch_size, &device)?;
     let figure = PairFigure::new(&trained, takes, &input.checkpoint, input.eval_batch_size)?;
@@ -111,6 +112,7 @@ impl PairFigure {
                 audio_source: audio.source().name().into(),
                 words: None,
                 eval_batch_size,
+                precision: trained.precision,
             }),
         };
         Ok(Self {
