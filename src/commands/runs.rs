@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{CheckpointMeta, FORMATS_READ};
 use crate::cli::RunsArgs;
+use crate::model::bf16::Precision;
 use crate::model::{ClsAudio, ModelKind};
 use crate::train::engine::run_dir_of;
 use crate::train::{Metrics, Preset, RunSummary, TrainingRecord};
@@ -410,6 +411,8 @@ pub struct RunSetup {
     pub data: PathBuf,
     /// Its audio file, if any.
     pub audio: Option<PathBuf>,
+    /// The arithmetic of its encoder's products.
+    pub precision: Precision,
 }
 
 #[cfg(test)]

@@ -219,12 +219,14 @@ pub enum Setting {
     Label,
     /// The audio features file.
     Audio,
+    /// The arithmetic of the encoder's products (`f32`, `bf16`).
+    Precision,
     /// The seed (a seed group: its seeds).
     Seed,
 }
 
 /// Every setting, in label order.
-pub const SETTINGS: [Setting; 11] = [
+pub const SETTINGS: [Setting; 12] = [
     Setting::Model,
     Setting::ClsAudio,
     Setting::Preset,
@@ -235,6 +237,7 @@ pub const SETTINGS: [Setting; 11] = [
     Setting::Data,
     Setting::Label,
     Setting::Audio,
+    Setting::Precision,
     Setting::Seed,
 ];
 
@@ -252,6 +255,7 @@ impl Setting {
             Self::Data => "data",
             Self::Label => "label",
             Self::Audio => "audio",
+            Self::Precision => "precision",
             Self::Seed => "seed",
         }
     }
@@ -278,6 +282,7 @@ impl Setting {
             Self::Label if crate::data::mmsa::is_pickle(&spec.data) => spec.label.to_string(),
             Self::Label => "-".into(),
             Self::Audio => spec.audio.as_deref().map_or_else(|| "none".into(), short_path),
+            Self::Precision => spec.precision.name().into(),
             Self::Seed => {
                 let mut seeds: Vec<u64> = specs.iter().map(|s| s.seed).collect();
                 seeds.sort_unstable();
@@ -581,16 +586,18 @@ impl Comparison {
         )
     }
 
-    /// The settings all rows share, as `name value` (for a figure's header).
+    /// The settings all rows share, as `name value` (for a figure's header), but for float32
+    /// products: the default, which every run had before `--precision`, is not named.
     pub fn common(&self) -> Vec<String> {
         let Some(first) = self.rows.first() else {
             return Vec::new();
         };
+        let f32 = crate::model::bf16::Precision::F32.name();
         SETTINGS
             .iter()
             .filter(|s| !self.differs.contains(s) && **s != Setting::Seed)
             .map(|s| (s, &first.settings[s]))
-            .filter(|(_, v)| *v != "?" && *v != "-")
+            .filter(|(s, v)| *v != "?" && *v != "-" && !(**s == Setting::Precision && *v == f32))
             .map(|(s, v)| format!("{} {v}", s.name()))
             .collect()
     }

@@ -189,6 +189,46 @@ fn labels_name_what_differs_and_the_table_marks_the_best() {
     assert!(cmp.notes().is_empty(), "{:?}", cmp.notes());
 }
 
+/// An f32 run and the same run with bf16 products (issue 17's fidelity runs) are told apart
+/// by their precision, which the other rows' labels do not name while it is the same.
+#[test]
+fn the_precision_tells_runs_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f32_run = runs_of(
+        tmp.path(),
+        "f32",
+        &[(spec(ModelKind::CmBert, ClsAudio::Zero, 1, 2), 1.0)],
+    );
+    let mut bf16 = spec(ModelKind::CmBert, ClsAudio::Zero, 1, 2);
+    bf16.precision = crate::model::bf16::Precision::Bf16;
+    let bf16_run = runs_of(tmp.path(), "bf16", &[(bf16, 1.1)]);
+    let cmp = Comparison::new(vec![
+        ("runs/f32".into(), Grouping::Single, f32_run),
+        ("runs/bf16".into(), Grouping::Single, bf16_run),
+    ]);
+    assert_eq!(cmp.differs, [Setting::Precision]);
+    let labels: Vec<&str> = cmp.rows.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["precision f32", "precision bf16"]);
+    assert!(
+        !cmp.common().iter().any(|c| c.starts_with("precision")),
+        "{:?}",
+        cmp.common()
+    );
+    // Shared bf16 is said; shared f32, the default, is not.
+    let both_bf16 = Comparison::new(vec![("runs/bf16".into(), Grouping::Single, cmp.rows[1].runs.clone())]);
+    assert!(
+        both_bf16.common().contains(&"precision bf16".to_string()),
+        "{:?}",
+        both_bf16.common()
+    );
+    let only_f32 = Comparison::new(vec![("runs/f32".into(), Grouping::Single, cmp.rows[0].runs.clone())]);
+    assert!(
+        !only_f32.common().iter().any(|c| c.starts_with("precision")),
+        "{:?}",
+        only_f32.common()
+    );
+}
+
 #[test]
 fn seeds_group_into_a_band_and_mean_and_std() {
     let tmp = tempfile::tempdir().unwrap();

@@ -10,6 +10,7 @@ use super::figures::{self, Listed};
 use super::{is_checkpoint, is_run_dir, modified, read_record, RunResults, RunSetup, MAX_DEPTH, MAX_ENTRIES};
 use crate::commands::printer::{format_duration, plural};
 use crate::compare::Family;
+use crate::model::bf16::Precision;
 use crate::model::ModelKind;
 use crate::train::TrainingRecord;
 
@@ -294,10 +295,7 @@ impl RunRow {
         (
             [
                 shown,
-                self.trained.as_ref().map_or_else(dash, |t| match t.model {
-                    ModelKind::CmBert => format!("{} ({})", t.model, t.cls_audio),
-                    ModelKind::TBert => t.model.to_string(),
-                }),
+                self.trained.as_ref().map_or_else(dash, model_cell),
                 self.trained.as_ref().map_or_else(dash, |t| short_path(&t.data)),
                 self.best.as_ref().map_or_else(dash, |b| match (b.epoch, b.step) {
                     (Some(e), Some(s)) => format!("epoch {e} (step {s})"),
@@ -415,6 +413,7 @@ fn read_run(dir: &Path) -> RunRow {
         epochs: r.spec.epochs,
         data: r.spec.data.clone(),
         audio: r.spec.audio.clone(),
+        precision: r.spec.precision,
     });
     let state = if results.is_some() {
         RunState::Finished
@@ -460,4 +459,21 @@ fn local_minute(rfc3339: &str) -> Option<String> {
 fn short_path(p: &Path) -> String {
     let parts: Vec<_> = p.components().rev().take(2).collect();
     parts.into_iter().rev().collect::<PathBuf>().display().to_string()
+}
+
+/// The MODEL cell: `cm-bert (zero)`, `t-bert`, and bf16 products where they were used
+/// (`cm-bert (zero, bf16)`); float32, the default, is not named.
+fn model_cell(setup: &RunSetup) -> String {
+    let mut notes = Vec::new();
+    if setup.model == ModelKind::CmBert {
+        notes.push(setup.cls_audio.to_string());
+    }
+    if setup.precision == Precision::Bf16 {
+        notes.push(setup.precision.name().to_string());
+    }
+    if notes.is_empty() {
+        setup.model.to_string()
+    } else {
+        format!("{} ({})", setup.model, notes.join(", "))
+    }
 }

@@ -5,12 +5,19 @@ use std::path::Path;
 
 use super::*;
 use crate::checkpoint::FORMAT;
+use crate::model::bf16::Precision;
 use crate::model::HeadConfig;
 use crate::train::{MmsaMetrics, RunSpec, Saved};
 
 /// A checkpoint directory whose config.json holds only what `runs` reads.
 fn checkpoint(dir: &Path, saved: Saved, step: usize) {
-    let spec = RunSpec::paper("data/text".into(), "bert".into(), ModelKind::CmBert);
+    checkpoint_at(dir, saved, step, Precision::F32);
+}
+
+/// The same, of a run trained with `precision`.
+fn checkpoint_at(dir: &Path, saved: Saved, step: usize, precision: Precision) {
+    let mut spec = RunSpec::paper("data/text".into(), "bert".into(), ModelKind::CmBert);
+    spec.precision = precision;
     let record = TrainingRecord {
         spec,
         saved: Some(saved),
@@ -163,6 +170,26 @@ fn the_table_aligns_its_columns_and_marks_what_is_missing() {
         half_row.contains("incomplete"),
         "no optimiser state in this hand-made last/: {table}"
     );
+}
+
+#[test]
+fn the_model_cell_and_the_json_name_bf16_products() {
+    let tmp = tempfile::tempdir().unwrap();
+    checkpoint(&tmp.path().join("plain/best"), Saved::Best, 7);
+    checkpoint_at(&tmp.path().join("half/best"), Saved::Best, 7, Precision::Bf16);
+    let listing = Listing::scan(tmp.path());
+    let table = listing.table();
+    let row = |name: &str| table.lines().find(|l| l.starts_with(name)).unwrap().to_string();
+    assert!(row("half ").contains("cm-bert (zero, bf16)"), "{table}");
+    assert!(row("plain ").contains("cm-bert (zero) "), "{table}");
+    let json = serde_json::to_value(&listing).unwrap();
+    let precisions: Vec<&str> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["trained"]["precision"].as_str().unwrap())
+        .collect();
+    assert_eq!(precisions, ["bf16", "f32"], "{json}");
 }
 
 #[test]
