@@ -17,7 +17,9 @@
 //! results: the hardware one, chosen at run time, and a portable emulation of the
 //! instruction's arithmetic that makes the whole product testable on any CPU. Without AVX512-BF16 the layer keeps its
 //! f32 products (`Products::for_precision`). AMX (`TDPBF16PS`) is not implemented: the
-//! machines this was built on have no AMX, and an untested path does not ship.
+//! machines this was built on have no AMX, an untested path does not ship, and Intel's two
+//! descriptions of the instruction's sums disagree, so an emulation to test it against cannot
+//! be written without the silicon (docs/BENCHMARKS.md, "bf16 products").
 
 mod dot;
 mod kernel;
