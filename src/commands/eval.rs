@@ -14,7 +14,6 @@ use super::Trained;
 use crate::cli::{Ablation, EvalArgs};
 use crate::compare::Family;
 use crate::data::Example;
-use crate::model::bf16::Precision;
 use crate::train::{evaluate, Evaluation, Metrics};
 
 /// How much the predictions moved when the audio was taken away.
@@ -175,10 +174,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .cls_audio()
         .map(|c| format!(", cls-audio {c}"))
         .unwrap_or_default();
-    let products = match precision {
-        Precision::F32 => "",
-        Precision::Bf16 => ", bf16 products",
-    };
+    let products = super::products_note(precision);
     println!(
         "{} ({} split, {} utterances, {}{cls_audio}, batches of {} in file order{products})",
         input.checkpoint.display(),

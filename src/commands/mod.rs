@@ -89,12 +89,12 @@ pub fn say_if_bf16_unavailable(precision: Precision) {
     }
 }
 
-/// The app's `bert` status field: `encoder`, and the products when they are bf16 (float32 is
-/// the default nobody needs told).
-pub fn encoder_line(encoder: String, precision: Precision) -> String {
+/// What a line describing a model adds about its products (`eval`'s heading, the app's
+/// `bert` field): nothing for float32, the default nobody needs told.
+pub fn products_note(precision: Precision) -> &'static str {
     match precision {
-        Precision::F32 => encoder,
-        Precision::Bf16 => format!("{encoder}, bf16 products"),
+        Precision::F32 => "",
+        Precision::Bf16 => ", bf16 products",
     }
 }
 
@@ -155,9 +155,10 @@ impl Trained {
     }
 
     /// Sets the arithmetic of the encoder's products to `requested`, else to the precision the
-    /// checkpoint was trained with (said in one line, as `inputs` says the recorded data, when that is bf16), else f32, so that by
-    /// default `eval` and the app reproduce the run's own scores. Returns the precision the
-    /// products compute in: f32 where bf16 was asked of a CPU without AVX512-BF16 (said too).
+    /// checkpoint was trained with (said in one line when it is bf16, as `inputs` says the
+    /// recorded data), else f32, so that by default `eval`, `export` and the app reproduce the
+    /// run's own scores. Returns the precision the products compute in: f32 where bf16 was
+    /// asked of a CPU without AVX512-BF16 (said too).
     pub fn set_precision(&mut self, requested: Option<Precision>) -> Precision {
         let precision = requested.unwrap_or_else(|| {
             let recorded = self.record().map(|r| r.spec.precision).unwrap_or_default();

@@ -67,12 +67,11 @@ pub fn run(args: OpenArgs) -> Result<()> {
             cls_audio: trained.cls_audio(),
             preset: None,
         }),
-        bert: super::encoder_line(
-            format!(
-                "{} layers, hidden {}",
-                trained.checkpoint.bert.num_hidden_layers, trained.checkpoint.bert.hidden_size
-            ),
-            precision,
+        bert: format!(
+            "{} layers, hidden {}{}",
+            trained.checkpoint.bert.num_hidden_layers,
+            trained.checkpoint.bert.hidden_size,
+            super::products_note(precision)
         ),
         data: data_line(&data, &audio),
         checkpoint: Some(args.checkpoint.display().to_string()),

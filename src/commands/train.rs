@@ -71,7 +71,11 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         let trainer = trainer.with_watched(watched);
         let label = format!("{} seed {}", spec.model, spec.seed);
         let summary = if dashboard(&args, 1) {
-            let bert = super::encoder_line(format!("{} (resumed)", spec.bert.display()), spec.precision);
+            let bert = format!(
+                "{} (resumed){}",
+                spec.bert.display(),
+                super::products_note(spec.precision)
+            );
             run_dashboard(trainer, &data, label, &args.look, bert)?
         } else {
             run_one(trainer, &data, label)?
@@ -410,11 +414,11 @@ fn bert_line(args: &TrainArgs, encoder: &Checkpoint, precision: Precision) -> St
         "{} layers, hidden {}",
         encoder.bert.num_hidden_layers, encoder.bert.hidden_size
     );
-    let line = match &args.bert {
-        Some(source) => format!("{source} ({size})"),
-        None => format!("from scratch ({size})"),
-    };
-    super::encoder_line(line, precision)
+    let note = super::products_note(precision);
+    match &args.bert {
+        Some(source) => format!("{source} ({size}){note}"),
+        None => format!("from scratch ({size}){note}"),
+    }
 }
 
 fn run_dashboard(
