@@ -148,6 +148,19 @@ fn a_bf16_run_is_evaluated_with_bf16_products_unless_told_otherwise() {
         eprintln!("this CPU has no AVX512-BF16: the run and both evaluations computed in f32");
         assert_eq!(in_f32, summary.test_predictions);
     }
+
+    // A record this build cannot read (a precision it does not know) leaves f32, and says so.
+    let config = best.join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let unknown = text.replace(r#""precision": "bf16""#, r#""precision": "fp8""#);
+    assert_ne!(unknown, text, "the record names its precision: {text}");
+    std::fs::write(&config, unknown).unwrap();
+    let (unread, stderr) = eval_predictions(&best, &data, &tmp.path().join("unread.jsonl"), &["--zero-audio"]);
+    assert!(
+        stderr.contains("precision: f32, as the checkpoint's precision cannot be read") && stderr.contains("fp8"),
+        "{stderr}"
+    );
+    assert_eq!(unread, in_f32);
 }
 
 #[test]

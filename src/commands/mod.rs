@@ -27,7 +27,7 @@ use crate::checkpoint::Checkpoint;
 use crate::data::{Dataset, MmsaLabel, Scaling, TextEncoder, DEFAULT_MAX_LEN};
 use crate::model::bf16::{Precision, Products};
 use crate::model::{ClsAudio, CmBert, HeadConfig, ModelKind, ParamStore};
-use crate::train::TrainingRecord;
+use crate::train::{RecordError, TrainingRecord};
 use inputs::{AudioRequest, AudioUsed, Inputs};
 
 /// `cmbert-tui` without arguments: CM-BERT as published, trained from scratch on the built-in
@@ -147,11 +147,19 @@ impl Trained {
         })
     }
 
-    /// How the run that saved these weights was trained, where the checkpoint records it (a
-    /// record that does not read is reported by `inputs_labelled`, which needs it).
+    /// How the run that saved these weights was trained, where the checkpoint records it
+    /// (`Ok(None)`: it does not, as a reference-layout checkpoint).
+    pub fn read_record(&self) -> Result<Option<TrainingRecord>, RecordError> {
+        self.checkpoint
+            .meta
+            .as_ref()
+            .map_or(Ok(None), TrainingRecord::from_meta)
+    }
+
+    /// The same where it reads (a record that does not read is reported where it decides
+    /// something: `inputs_labelled`, `set_precision`).
     pub fn record(&self) -> Option<TrainingRecord> {
-        let meta = self.checkpoint.meta.as_ref()?;
-        TrainingRecord::from_meta(meta).ok().flatten()
+        self.read_record().ok().flatten()
     }
 
     /// Sets the arithmetic of the encoder's products to `requested`, else to the precision the
@@ -160,12 +168,22 @@ impl Trained {
     /// run's own scores. Returns the precision the products compute in: f32 where bf16 was
     /// asked of a CPU without AVX512-BF16 (said too).
     pub fn set_precision(&mut self, requested: Option<Precision>) -> Precision {
-        let precision = requested.unwrap_or_else(|| {
-            let recorded = self.record().map(|r| r.spec.precision).unwrap_or_default();
-            if recorded == Precision::Bf16 {
-                say!("precision: bf16 products (recorded in the checkpoint; --precision f32 to change)");
+        let precision = requested.unwrap_or_else(|| match self.read_record() {
+            Ok(record) => {
+                let recorded = record.map(|r| r.spec.precision).unwrap_or_default();
+                if recorded == Precision::Bf16 {
+                    say!("precision: bf16 products (recorded in the checkpoint; --precision f32 to change)");
+                }
+                recorded
             }
-            recorded
+            Err(e) => {
+                say!(
+                    "precision: f32, as the checkpoint's precision cannot be read ({}: {e}); --precision bf16 \
+                     if it was trained with bf16 products",
+                    self.checkpoint.dir.join("config.json").display()
+                );
+                Precision::F32
+            }
         });
         say_if_bf16_unavailable(precision);
         let products = Products::for_precision(precision);
@@ -261,14 +279,14 @@ impl Trained {
         audio: AudioRequest,
         label: Option<MmsaLabel>,
     ) -> Result<(Dataset, AudioUsed)> {
-        let record = self
-            .checkpoint
-            .meta
-            .as_ref()
-            .map(TrainingRecord::from_meta)
-            .transpose()
-            .map(Option::flatten);
-        let inputs = Inputs::resolve(&self.checkpoint.dir, self.head.model, record, data, audio, label)?;
+        let inputs = Inputs::resolve(
+            &self.checkpoint.dir,
+            self.head.model,
+            self.read_record(),
+            data,
+            audio,
+            label,
+        )?;
         for line in inputs.notices() {
             say!("{line}");
         }
