@@ -149,6 +149,12 @@ fn a_bf16_run_is_evaluated_with_bf16_products_unless_told_otherwise() {
         assert_eq!(in_f32, summary.test_predictions);
     }
 
+    // `inspect` names it in the recipe (whatever this CPU can compute: it is the run's record).
+    let (code, stdout, stderr) = cli(&["inspect", best.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let recipe = stdout.lines().find(|l| l.starts_with("recipe")).unwrap_or_default();
+    assert!(recipe.ends_with(", bf16 products"), "{stdout}");
+
     // A record this build cannot read (a precision it does not know) leaves f32, and says so.
     let config = best.join("config.json");
     let text = std::fs::read_to_string(&config).unwrap();

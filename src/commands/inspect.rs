@@ -121,12 +121,13 @@ fn describe_run(out: &mut String, ckpt: &Checkpoint, r: &TrainingRecord) {
     );
     let _ = writeln!(
         out,
-        "recipe      {}, batch {}, lr {}, head lr {}, max len {}",
+        "recipe      {}, batch {}, lr {}, head lr {}, max len {}{}",
         plural(spec.epochs, "epoch", "epochs"),
         spec.batch_size,
         format_lr(spec.groups.lr),
         format_lr(spec.groups.head_lr),
-        spec.max_len
+        spec.max_len,
+        super::products_note(spec.precision)
     );
     let _ = if spec.label.is_multimodal() {
         writeln!(out, "data        {}", spec.data.display())
