@@ -12,6 +12,9 @@
 //!   when their contents are what the caller's staging holds (a directory of its files), so
 //!   a directory of the user's that happens to match the name pattern is left alone.
 //! - [`open_regular`]: reading a file that must be a regular file, not a symbolic link.
+//! - [`Provisional`]: what a command creates before it knows it will go ahead (a run's
+//!   directory, its `scratch-bert/`), removed again if it is refused, so that a refused
+//!   command leaves nothing behind.
 //!
 //! std and rustix suffice here; the `tempfile` crate's persist step does not sync the
 //! directory and gives no way to name the temporary file beside a target we choose.
@@ -180,6 +183,53 @@ pub fn only_files_named(dir: &Path, name_ok: impl Fn(&str) -> bool) -> bool {
     })
 }
 
+/// Paths a command created before it was known to go ahead: removed again when the guard is
+/// dropped without [`Provisional::keep`] (an early `?`), so that a refused command leaves
+/// nothing behind. Only paths that did not exist when noted are removed; directories only
+/// when empty (`remove_dir`), so nothing written there by anyone else is lost.
+#[derive(Debug, Default)]
+pub struct Provisional {
+    /// In creation order: a directory before what it holds.
+    created: Vec<PathBuf>,
+}
+
+impl Provisional {
+    /// Notes `path` and each of its missing ancestors, if they do not exist yet: call it
+    /// before creating them.
+    pub fn note_missing(&mut self, path: &Path) {
+        let missing: Vec<&Path> = path
+            .ancestors()
+            .filter(|p| !p.as_os_str().is_empty())
+            .take_while(|p| fs::symlink_metadata(p).is_err())
+            .collect();
+        self.created.extend(missing.into_iter().rev().map(Path::to_path_buf));
+    }
+
+    /// Notes a directory this command has just created itself.
+    pub fn note_created(&mut self, dir: &Path) {
+        self.created.push(dir.to_path_buf());
+    }
+
+    /// The command goes ahead: what it created stays.
+    pub fn keep(mut self) {
+        self.created.clear();
+    }
+}
+
+impl Drop for Provisional {
+    fn drop(&mut self) {
+        for path in self.created.iter().rev() {
+            // Best effort on a path that is already failing; a file noted is ours, a
+            // directory goes only if nothing else is in it.
+            let _ = match fs::symlink_metadata(path) {
+                Ok(m) if m.is_dir() => fs::remove_dir(path),
+                Ok(_) => fs::remove_file(path),
+                Err(_) => Ok(()),
+            };
+        }
+    }
+}
+
 /// Swaps the synced directory `staging` into place at `dir` (which may exist), syncs the
 /// parent, and removes the previous directory.
 pub fn replace_dir(staging: &Path, dir: &Path) -> io::Result<()> {
@@ -233,6 +283,45 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_provisional_guard_removes_only_what_it_saw_created() {
+        let root = std::env::temp_dir().join(format!("cmbert-provisional-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("kept")).unwrap();
+        fs::write(root.join("kept/user.txt"), "mine").unwrap();
+        let run = root.join("a/b/run");
+        {
+            let mut guard = Provisional::default();
+            guard.note_missing(&run);
+            guard.note_missing(&root.join("kept"));
+            fs::create_dir_all(run.join("scratch")).unwrap();
+            guard.note_created(&run.join("scratch"));
+            fs::write(run.join("scratch/vocab.txt"), "x").unwrap();
+            guard.note_missing(&run.join("scratch/vocab.txt"));
+        }
+        // Refused: the vocab was noted after it was written (so it stays), which keeps
+        // `scratch/` and therefore `run`, `b` and `a` too: nothing non-empty is removed.
+        assert!(run.join("scratch/vocab.txt").is_file());
+        fs::remove_dir_all(root.join("a")).unwrap();
+        {
+            let mut guard = Provisional::default();
+            guard.note_missing(&run);
+            guard.note_missing(&run.join("scratch/vocab.txt"));
+            fs::create_dir_all(run.join("scratch")).unwrap();
+            fs::write(run.join("scratch/vocab.txt"), "x").unwrap();
+        }
+        assert_eq!(names(&root), ["kept"], "the refused run's directories are gone");
+        assert_eq!(fs::read_to_string(root.join("kept/user.txt")).unwrap(), "mine");
+        {
+            let mut guard = Provisional::default();
+            guard.note_missing(&run);
+            fs::create_dir_all(&run).unwrap();
+            guard.keep();
+        }
+        assert!(run.is_dir(), "a kept guard removes nothing");
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -141,6 +141,9 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// The files [`Checkpoint::scratch`] writes.
+    pub const SCRATCH_FILES: [&'static str; 2] = ["vocab.txt", "config.json"];
+
     /// Writes `config.json` and `vocab.txt` for an untrained BERT into `dir` and describes it.
     pub fn scratch(dir: &Path, bert: BertConfig, vocab: &[String]) -> Result<Self, CheckpointError> {
         let io = |path: &Path| {
@@ -148,9 +151,10 @@ impl Checkpoint {
             move |source| CheckpointError::Io { path, source }
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let vocab_path = dir.join("vocab.txt");
+        let [vocab_name, config_name] = Self::SCRATCH_FILES;
+        let vocab_path = dir.join(vocab_name);
         crate::fsutil::write_atomic(&vocab_path, (vocab.join("\n") + "\n").as_bytes()).map_err(io(&vocab_path))?;
-        let config = dir.join("config.json");
+        let config = dir.join(config_name);
         let json = serde_json::to_string_pretty(&bert).expect("config serialises");
         crate::fsutil::write_atomic(&config, json.as_bytes()).map_err(io(&config))?;
         Ok(Self {

@@ -95,12 +95,21 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         Some(_) => bail!("--seeds must be at least 1"),
         None => vec![args.seed.unwrap_or(1)],
     };
+    // What this run creates before it is known to start (its directory, `scratch-bert/`)
+    // goes again if it is refused, so that a refused command leaves no run behind.
+    let mut provisional = crate::fsutil::Provisional::default();
     let (out, replaced) = match &args.out {
         Some(out) => {
             let runs: Vec<PathBuf> = seeds.iter().map(|&s| seed_dir(out, s, seeds.len())).collect();
-            (out.clone(), previous_runs(&runs, args.overwrite)?)
+            let replaced = previous_runs(&runs, args.overwrite)?;
+            provisional.note_missing(out);
+            (out.clone(), replaced)
         }
-        None => (default_out(args.model())?, Vec::new()),
+        None => {
+            let dir = default_out(args.model())?;
+            provisional.note_created(&dir);
+            (dir, Vec::new())
+        }
     };
     let base = spec_from_args(&args, out)?;
     let encoder = if args.bert.is_some() {
@@ -113,6 +122,10 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             cfg.hidden_size,
             base.preset
         );
+        provisional.note_missing(&base.bert);
+        for file in Checkpoint::SCRATCH_FILES {
+            provisional.note_missing(&base.bert.join(file));
+        }
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
     };
     let data = load_data(&base, args.audio_dim(), Scaling::Fit, encoder.bert.vocab_size)?;
@@ -130,6 +143,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     check_watched(&args.watch, &data)?;
     // Only now that the new run is ready to start does --overwrite remove the previous one.
     remove_previous(&replaced)?;
+    provisional.keep();
     super::runs::announce(base.out.as_deref(), seeds.len());
     let mut summaries = Vec::new();
     for (i, &seed) in seeds.iter().enumerate() {
