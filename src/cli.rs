@@ -343,7 +343,7 @@ pub struct OpenArgs {
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
     /// Batches in file order, as the reference evaluates (scores depend on batching).
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 24, value_parser = in_range::<1, 100_000>)]
     pub eval_batch_size: usize,
     /// The encoder's matrix products: bf16 on CPUs with AVX512-BF16 (elsewhere f32).
     /// [default: the precision the checkpoint was trained with, else f32]
@@ -432,13 +432,13 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_values = ["minilm", "bert-base"])]
     pub size: Vec<ModelSize>,
     /// Utterances per batch.
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 24, value_parser = in_range::<1, 4096>)]
     pub batch_size: usize,
-    /// Token positions per utterance.
-    #[arg(long, default_value_t = 50)]
+    /// Token positions per utterance (the benched models have 512).
+    #[arg(long, default_value_t = 50, value_parser = in_range::<1, 512>)]
     pub max_len: usize,
     /// Timed iterations per operation (medians are reported).
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, value_parser = in_range::<1, 100_000>)]
     pub iters: usize,
     /// Untimed iterations first.
     #[arg(long, default_value_t = 1)]
@@ -450,7 +450,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "benches/torch_bench.py")]
     pub torch_script: PathBuf,
     /// Threads for both sides (sets RAYON_NUM_THREADS for ours).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = in_range::<1, 1024>)]
     pub threads: usize,
     /// Arithmetic to compare: with bf16, ours is timed with bf16 products as well (where the
     /// CPU has AVX512-BF16), and so is PyTorch's bf16 autocast.
@@ -483,7 +483,7 @@ pub struct InspectDataArgs {
     #[arg(long, value_enum, default_value_t = MmsaLabel::M)]
     pub label: MmsaLabel,
     /// Token positions the audio must be aligned to. [default: 50]
-    #[arg(long)]
+    #[arg(long, value_parser = in_range::<1, 100_000>)]
     pub max_len: Option<usize>,
 }
 
@@ -667,7 +667,7 @@ pub struct ModelOnData {
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
     /// Batches in file order, as the reference evaluates (scores depend on batching).
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 24, value_parser = in_range::<1, 100_000>)]
     pub eval_batch_size: usize,
     /// Replace existing output files.
     #[arg(long)]
@@ -821,6 +821,16 @@ pub struct CorpusArgs {
     /// (or its path in CMBERT_ESPEAK).
     #[arg(long)]
     pub speak: bool,
+}
+
+/// A count between `LO` and `HI`: clap's own range parser takes only fixed-width integers.
+fn in_range<const LO: usize, const HI: usize>(text: &str) -> Result<usize, String> {
+    let n: usize = text.parse().map_err(|_| format!("expected a whole number from {LO} to {HI}"))?;
+    if (LO..=HI).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("must be from {LO} to {HI}"))
+    }
 }
 
 /// `test:12` for `train --watch` and `compare --utterance`.

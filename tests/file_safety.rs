@@ -81,6 +81,14 @@ fn an_existing_run_is_refused_untouched_and_replaced_only_with_overwrite() {
     let (code, stderr) = train(&tmp.path().join("no-data"), &out, &["--overwrite"]);
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(before, snapshot(&out), "a run that failed to start replaced nothing");
+    // Settings refused only against the encoder or the head, also before anything goes.
+    for refused in [["--max-len", "100000"], ["--audio-dim", "0"]] {
+        let (code, stderr) = train(&data, &out, &[&["--overwrite"], &refused[..]].concat());
+        assert_eq!(code, 2, "{stderr}");
+        let field = refused[0].trim_start_matches("--").replace('-', "_");
+        assert!(error_line(&stderr).contains(&field), "{stderr}");
+        assert_eq!(before, snapshot(&out), "refused {refused:?}: the previous run is untouched");
+    }
 
     let (code, stderr) = train(&data, &out, &["--seed", "2", "--overwrite"]);
     assert_eq!(code, 0, "{stderr}");
@@ -90,6 +98,37 @@ fn an_existing_run_is_refused_untouched_and_replaced_only_with_overwrite() {
         config["cmbert"]["training"]["spec"]["seed"], 2,
         "replaced by the new run"
     );
+}
+
+/// A refused run leaves nothing behind: neither the run directory it would have used (named
+/// or default) nor the scratch BERT it writes before reading the data.
+#[test]
+fn a_refused_run_leaves_no_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let env = [("XDG_CACHE_HOME", cache.as_path())];
+    for args in [
+        &["train", "--headless", "--data", "missing"][..],
+        &["train", "--headless", "--lr", "0"],
+        &["train", "--headless", "--data", "missing", "--out", "a/b/run"],
+        &["train", "--headless", "--max-len", "100000", "--out", "run"],
+    ] {
+        let (code, stderr) = run_env(tmp.path(), args, &env);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != "cache")
+            .collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}: {stderr}");
+    }
+    // A directory the user had stays, with what it holds.
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "mine").unwrap();
+    let (code, stderr) = run_env(tmp.path(), &["train", "--headless", "--lr", "0", "--out", "mine"], &env);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 1, "only the user's file is left");
 }
 
 /// Two runs without `--out` started in the same second get two directories. The names of

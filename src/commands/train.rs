@@ -106,6 +106,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             (out.clone(), replaced)
         }
         None => {
+            provisional.note_missing(Path::new(super::runs::DEFAULT_DIR));
             let dir = default_out(args.model())?;
             provisional.note_created(&dir);
             (dir, Vec::new())
@@ -141,6 +142,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         say!("note: no --audio given: CM-BERT runs on zero audio");
     }
     check_watched(&args.watch, &data)?;
+    Trainer::check(&base, &encoder, data.audio.dim)?;
     // Only now that the new run is ready to start does --overwrite remove the previous one.
     remove_previous(&replaced)?;
     provisional.keep();
@@ -364,7 +366,7 @@ fn resume_out(checkpoint: &Path, out: Option<&Path>, overwrite: bool) -> Result<
 /// A new directory `checkpoints/<model>-<time>` (`-2`, `-3`, ... when taken), claimed by
 /// creating it, so that two runs started in the same second never share one.
 fn default_out(model: ModelKind) -> Result<PathBuf> {
-    let parent = PathBuf::from("checkpoints");
+    let parent = PathBuf::from(super::runs::DEFAULT_DIR);
     std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let stamp = format!("{model}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
     for n in 1..1000 {

@@ -99,15 +99,22 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// A new run on a pre-trained encoder (any accepted checkpoint layout).
-    pub fn new(spec: RunSpec, encoder: &Checkpoint, audio_dim: usize, device: &Device) -> Result<Self, TrainError> {
+    /// The settings [`Trainer::new`] refuses, checked without building anything: so that a
+    /// command can refuse them before it changes any file.
+    pub fn check(spec: &RunSpec, encoder: &Checkpoint, audio_dim: usize) -> Result<(), TrainError> {
         let head = HeadConfig::new(spec.model, spec.cls_audio, audio_dim);
         spec.validate_for(&encoder.bert)
             .and_then(|()| head.validate())
             .map_err(|problem| TrainError::Settings {
                 encoder: encoder.dir.clone(),
                 problem,
-            })?;
+            })
+    }
+
+    /// A new run on a pre-trained encoder (any accepted checkpoint layout).
+    pub fn new(spec: RunSpec, encoder: &Checkpoint, audio_dim: usize, device: &Device) -> Result<Self, TrainError> {
+        Self::check(&spec, encoder, audio_dim)?;
+        let head = HeadConfig::new(spec.model, spec.cls_audio, audio_dim);
         // Only the encoder is taken from the pre-trained checkpoint: the head is new.
         let tensors = encoder
             .tensors

@@ -352,7 +352,9 @@ impl Widget for CompareTable<'_> {
             let colour = row_colour(&v.theme, i);
             let mut spans = vec![
                 Span::styled("■ ", Style::default().fg(colour)),
-                Span::styled(fit(&row.label, label_w - 2), Style::default().fg(colour)),
+                // The label's width counts the marker; a terminal narrower than the marker
+                // leaves none.
+                Span::styled(fit(&row.label, label_w.saturating_sub(2)), Style::default().fg(colour)),
             ];
             for (c, cells, w) in &columns {
                 let text = format!("  {:>w$}", cells[i]);

@@ -65,6 +65,25 @@ fn the_screen_overlays_the_runs_and_tabulates_them() {
 }
 
 #[test]
+fn any_terminal_size_draws_without_a_panic() {
+    // A width of 1 to 3 left the label a negative width (a panic in the release build too).
+    let tmp = tempfile::tempdir().unwrap();
+    let mut view = CompareView::new(comparison(tmp.path()), Vec::new(), Theme::default());
+    for screen_key in [None, Some('a')] {
+        if let Some(c) = screen_key {
+            view.on_input(key(KeyCode::Char(c)));
+        }
+        for w in 1..=12 {
+            for h in 1..=8 {
+                screen(&view, w, h);
+            }
+        }
+        screen(&view, 400, 3);
+        screen(&view, 2, 150);
+    }
+}
+
+#[test]
 fn the_best_values_are_marked_and_each_row_has_its_colour() {
     let tmp = tempfile::tempdir().unwrap();
     let view = CompareView::new(comparison(tmp.path()), Vec::new(), Theme::default());
