@@ -437,3 +437,50 @@ fn eval_refuses_non_finite_predictions_and_writes_none() {
     );
     assert!(!predictions.exists(), "no predictions file");
 }
+
+/// Counts that no command can use are refused by flag, in one line, before any work (they
+/// used to panic in `bench` and be taken as batches of 0 in `eval`).
+#[test]
+fn other_commands_refuse_counts_they_cannot_use() {
+    let cases: [&[&str]; 6] = [
+        &["bench", "--size", "tiny", "--batch-size", "0"],
+        &["bench", "--size", "tiny", "--max-len", "0"],
+        &["bench", "--size", "tiny", "--max-len", "100000"],
+        &["bench", "--size", "tiny", "--threads", "100000"],
+        &["eval", "--checkpoint", "x", "--eval-batch-size", "0"],
+        &["inspect-data", "x", "--max-len", "0"],
+    ];
+    for args in cases {
+        let (code, _, stderr) = cli(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        let flag = args[args.len() - 2];
+        assert!(
+            stderr.contains(&format!("invalid value '{}' for '{flag}", args[args.len() - 1])),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("must be from 1 to"), "{args:?}: {stderr}");
+    }
+}
+
+/// `cmbert-tui runs | head -1` closes the pipe before the output is written: the command
+/// ends as any Unix filter does (killed by SIGPIPE), never with a panic.
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cmbert-tui"))
+        .args(["runs", &tmp.path().display().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed long before the program has started, let alone written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?} {stderr}", out.status);
+}
+
+/// SIGPIPE's number on Linux.
+const SIGPIPE: i32 = 13;
