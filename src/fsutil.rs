@@ -12,6 +12,9 @@
 //!   when their contents are what the caller's staging holds (a directory of its files), so
 //!   a directory of the user's that happens to match the name pattern is left alone.
 //! - [`open_regular`]: reading a file that must be a regular file, not a symbolic link.
+//! - [`lock_dir`]: one writer per run directory: an exclusive `flock` on the directory
+//!   itself (nothing is written into it), released by the kernel when the process ends,
+//!   however it ends.
 //! - [`Provisional`]: what a command creates before it knows it will go ahead (a run's
 //!   directory, its `scratch-bert/`), removed again if it is refused, so that a refused
 //!   command leaves nothing behind.
@@ -183,6 +186,25 @@ pub fn only_files_named(dir: &Path, name_ok: impl Fn(&str) -> bool) -> bool {
     })
 }
 
+/// An exclusive lock on a directory, held until dropped (see [`lock_dir`]).
+#[derive(Debug)]
+pub struct DirLock {
+    _dir: File,
+}
+
+/// Locks `dir` (which must exist) for this process alone; `None` when another process holds
+/// it. Advisory: it keeps out other writers that ask, which every writer of a run does.
+pub fn lock_dir(dir: &Path) -> io::Result<Option<DirLock>> {
+    use rustix::fs::{FlockOperation, Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(dir, flags, Mode::empty())?;
+    match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(DirLock { _dir: File::from(fd) })),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Paths a command created before it was known to go ahead: removed again when the guard is
 /// dropped without [`Provisional::keep`] (an early `?`), so that a refused command leaves
 /// nothing behind. Only paths that did not exist when noted are removed; directories only
@@ -283,6 +305,18 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_directory_is_locked_for_one_holder_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_dir(dir.path()).unwrap().expect("free");
+        // flock locks belong to the open file description: a second open, as another
+        // process's would be, is refused.
+        assert!(lock_dir(dir.path()).unwrap().is_none(), "held");
+        drop(held);
+        assert!(lock_dir(dir.path()).unwrap().is_some(), "free again");
+        assert!(lock_dir(&dir.path().join("missing")).is_err());
     }
 
     #[test]

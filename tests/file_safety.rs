@@ -439,3 +439,49 @@ fn a_failed_final_rename_leaves_no_temporary_file() {
         assert_eq!(temporaries(&outputs), Vec::<String>::new(), "{args:?}");
     }
 }
+
+/// One writer per run directory: a run directory another process is writing (here: this
+/// test holds its lock, as a running training would) is refused, by `train --out`, with
+/// `--overwrite` and by `--resume`; once free, the same commands go ahead.
+#[test]
+fn a_run_directory_has_one_writer_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_tiny_corpus(&data, SIZES);
+    let out = tmp.path().join("run");
+    let (code, stderr) = train(&data, &out, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let before = snapshot(&out);
+    let held = cmbert::fsutil::lock_dir(&out).unwrap().expect("free");
+    let resume = ["train", "--headless", "--resume", &s(&out), "--epochs", "2"];
+    let resumed = {
+        let (code, _, stderr) = cli(&resume);
+        (code, stderr)
+    };
+    for (code, stderr) in [train(&data, &out, &["--overwrite"]), resumed] {
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            error_line(&stderr).contains("is being written by another cmbert-tui run"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(before, snapshot(&out), "untouched while another writer holds it");
+    drop(held);
+    let (code, _, stderr) = cli(&resume);
+    assert_eq!(code, 0, "free again: {stderr}");
+}
+
+/// A `best/` or `last/` folder that is not a checkpoint is not a previous run to replace.
+#[test]
+fn a_folder_named_best_that_is_no_checkpoint_is_never_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_tiny_corpus(&data, SIZES);
+    let out = tmp.path().join("mine");
+    std::fs::create_dir_all(out.join("best")).unwrap();
+    std::fs::write(out.join("best/thesis.tex"), "mine").unwrap();
+    let (code, stderr) = train(&data, &out, &["--overwrite"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(error_line(&stderr).contains("is not a checkpoint"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(out.join("best/thesis.tex")).unwrap(), "mine");
+}

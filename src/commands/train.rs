@@ -17,6 +17,7 @@ use super::printer::{format_duration, say, Printer};
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
 use crate::corpus;
+use crate::fsutil::DirLock;
 use crate::data::{Dataset, Scaling, Split, TextEncoder};
 use crate::hub::resolve_bert;
 use crate::model::bf16::Precision;
@@ -48,7 +49,8 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         let mut trainer = Trainer::resume(dir, &device)?;
         let applied = super::resume::amend(&args, &mut trainer, dir)?;
         // A new --out gets a copy of the run's best/: the one `resume` loaded.
-        trainer.spec.out = Some(resume_out(dir, args.out.as_deref(), args.overwrite)?);
+        let (out, _lock) = resume_out(dir, args.out.as_deref(), args.overwrite)?;
+        trainer.spec.out = Some(out);
         let spec = trainer.spec.clone();
         let data = load_data(
             &spec,
@@ -98,20 +100,25 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     // What this run creates before it is known to start (its directory, `scratch-bert/`)
     // goes again if it is refused, so that a refused command leaves no run behind.
     let mut provisional = crate::fsutil::Provisional::default();
-    let (out, replaced) = match &args.out {
+    let (out, named) = match &args.out {
         Some(out) => {
-            let runs: Vec<PathBuf> = seeds.iter().map(|&s| seed_dir(out, s, seeds.len())).collect();
-            let replaced = previous_runs(&runs, args.overwrite)?;
             provisional.note_missing(out);
-            (out.clone(), replaced)
+            std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+            (out.clone(), true)
         }
         None => {
             provisional.note_missing(Path::new(super::runs::DEFAULT_DIR));
             let dir = default_out(args.model())?;
             provisional.note_created(&dir);
-            (dir, Vec::new())
+            (dir, false)
         }
     };
+    // Held until the command ends: no other run writes here meanwhile (each seed's own
+    // directory is locked too as its run starts, against a `--resume` of it).
+    let _lock = lock_run(&out)?;
+    let runs: Vec<PathBuf> = seeds.iter().map(|&s| seed_dir(&out, s, seeds.len())).collect();
+    // A directory of our own making holds no previous run.
+    let replaced = if named { previous_runs(&runs, args.overwrite)? } else { Vec::new() };
     let base = spec_from_args(&args, out)?;
     let encoder = if args.bert.is_some() {
         Checkpoint::load(&base.bert, &device).with_context(|| format!("cannot load --bert {}", base.bert.display()))?
@@ -164,6 +171,13 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         spec.seed = seed;
         spec.out = spec.out.map(|o| seed_dir(&o, seed, seeds.len()));
         let spec_out = spec.out.clone();
+        let _seed_lock = match (&spec_out, seeds.len()) {
+            (Some(dir), n) if n > 1 => {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                Some(lock_run(dir)?)
+            }
+            _ => None,
+        };
         let trainer = Trainer::new(spec, &encoder, data.audio.dim, &device)?
             .with_audio_features(data.audio.features.clone())
             .with_watched(args.watch.clone());
@@ -305,6 +319,18 @@ fn previous_runs(runs: &[PathBuf], overwrite: bool) -> Result<Vec<PathBuf>> {
             .map(|name| run.join(name))
             .filter(|p| std::fs::symlink_metadata(p).is_ok())
             .collect();
+        // A `best/` or `last/` that is no checkpoint (a folder of the user's that happens to
+        // have the name) is not ours to remove, even with --overwrite; a link is (only the
+        // link goes).
+        if let Some(foreign) = existing.iter().find(|p| {
+            std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()) && !p.join("config.json").is_file()
+        }) {
+            bail!(
+                "{} is not a checkpoint (no config.json), and the run would replace it; \
+                 move it away or choose another --out",
+                foreign.display()
+            );
+        }
         if !existing.is_empty() && !overwrite {
             bail!(
                 "{} holds a previous run ({}); continue it with `--resume {}` or pass --overwrite to replace it",
@@ -338,15 +364,18 @@ fn remove_previous(paths: &[PathBuf]) -> Result<()> {
 /// gets the run's `best/` copied first (the resumed run keeps comparing against it and
 /// evaluates it at the end) and its `history.jsonl` (the resumed session is appended to the
 /// copy), after the same refusal as a new run.
-fn resume_out(checkpoint: &Path, out: Option<&Path>, overwrite: bool) -> Result<PathBuf> {
+fn resume_out(checkpoint: &Path, out: Option<&Path>, overwrite: bool) -> Result<(PathBuf, DirLock)> {
     let beside = run_dir_of(checkpoint);
     let Some(out) = out else {
-        return Ok(beside);
+        let lock = lock_run(&beside)?;
+        return Ok((beside, lock));
     };
     let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
     if same(out, &beside) {
-        return Ok(out.to_path_buf());
+        return Ok((out.to_path_buf(), lock_run(out)?));
     }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let lock = lock_run(out)?;
     remove_previous(&previous_runs(&[out.to_path_buf()], overwrite)?)?;
     let best = beside.join("best");
     if best.is_dir() {
@@ -360,7 +389,20 @@ fn resume_out(checkpoint: &Path, out: Option<&Path>, overwrite: bool) -> Result<
         std::fs::copy(&history, out.join(HISTORY_FILE))
             .with_context(|| format!("cannot copy {} into --out", history.display()))?;
     }
-    Ok(out.to_path_buf())
+    Ok((out.to_path_buf(), lock))
+}
+
+/// This process's lock on the run directory `dir` (`fsutil::lock_dir`), or the refusal
+/// that another run (a training, a `--resume`) is writing there now.
+fn lock_run(dir: &Path) -> Result<DirLock> {
+    match crate::fsutil::lock_dir(dir).with_context(|| format!("cannot lock {}", dir.display()))? {
+        Some(lock) => Ok(lock),
+        None => bail!(
+            "{} is being written by another cmbert-tui run that is still going (a training or a --resume); \
+             wait for it to end, or choose another --out",
+            dir.display()
+        ),
+    }
 }
 
 /// A new directory `checkpoints/<model>-<time>` (`-2`, `-3`, ... when taken), claimed by
