@@ -825,7 +825,9 @@ pub struct CorpusArgs {
 
 /// A count between `LO` and `HI`: clap's own range parser takes only fixed-width integers.
 fn in_range<const LO: usize, const HI: usize>(text: &str) -> Result<usize, String> {
-    let n: usize = text.parse().map_err(|_| format!("expected a whole number from {LO} to {HI}"))?;
+    let n: usize = text
+        .parse()
+        .map_err(|_| format!("expected a whole number from {LO} to {HI}"))?;
     if (LO..=HI).contains(&n) {
         Ok(n)
     } else {

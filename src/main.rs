@@ -42,22 +42,8 @@ fn candle_ops_on_the_calling_thread() {
     }
 }
 
-/// Rust ignores SIGPIPE, so `println!` into a pipe its reader closed (`cmbert-tui runs | head
-/// -1`) panics. Every command's output is a report the reader chose to stop reading: end as
-/// any Unix filter does, quietly, by the signal (status 141 in a shell). A run's state never
-/// depends on stdout (checkpoints and history are saved before the closing table).
-#[allow(unsafe_code)]
-fn end_quietly_on_a_closed_pipe() {
-    // SAFETY: signal(2) with SIG_DFL installs no handler, only the default disposition; it
-    // runs first thing in main, before any thread that could write exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
 fn main() -> ExitCode {
     candle_ops_on_the_calling_thread();
-    end_quietly_on_a_closed_pipe();
     keep_freed_memory();
     let cli = Cli::parse_with_hints();
     let code = match run(cli) {

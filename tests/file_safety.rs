@@ -87,7 +87,11 @@ fn an_existing_run_is_refused_untouched_and_replaced_only_with_overwrite() {
         assert_eq!(code, 2, "{stderr}");
         let field = refused[0].trim_start_matches("--").replace('-', "_");
         assert!(error_line(&stderr).contains(&field), "{stderr}");
-        assert_eq!(before, snapshot(&out), "refused {refused:?}: the previous run is untouched");
+        assert_eq!(
+            before,
+            snapshot(&out),
+            "refused {refused:?}: the previous run is untouched"
+        );
     }
 
     let (code, stderr) = train(&data, &out, &["--seed", "2", "--overwrite"]);
@@ -128,7 +132,11 @@ fn a_refused_run_leaves_no_directory() {
     std::fs::write(mine.join("notes.txt"), "mine").unwrap();
     let (code, stderr) = run_env(tmp.path(), &["train", "--headless", "--lr", "0", "--out", "mine"], &env);
     assert_eq!(code, 2, "{stderr}");
-    assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 1, "only the user's file is left");
+    assert_eq!(
+        std::fs::read_dir(&mine).unwrap().count(),
+        1,
+        "only the user's file is left"
+    );
 }
 
 /// Two runs without `--out` started in the same second get two directories. The names of

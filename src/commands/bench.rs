@@ -1,5 +1,6 @@
 //! `cmbert-tui bench`: the command-line side of `crate::bench`.
 
+use crate::commands::printer::tell;
 use anyhow::Result;
 
 use crate::cli::BenchArgs;
@@ -22,9 +23,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     };
     let report = crate::bench::run(&opts, &mut std::io::stderr())?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        tell!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", crate::bench::format_report(&report));
+        super::printer::to_stdout(format_args!("{}", crate::bench::format_report(&report)));
     }
     Ok(())
 }

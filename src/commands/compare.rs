@@ -5,6 +5,7 @@
 //! (`--out FILE`: the curves as PNG/SVG, the table as CSV/Markdown; `--attention-out FILE`:
 //! the first two runs' attention on an utterance both recorded, `export::pair`).
 
+use crate::commands::printer::tell;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -59,19 +60,19 @@ pub fn run(args: CompareArgs) -> Result<()> {
     if !outs.is_empty() || !attention_outs.is_empty() {
         for (out, format) in outs {
             let what = write(&comparison, format, out, curves::Contents::Comparison)?;
-            println!("wrote {} ({what})", out.display());
+            tell!("wrote {} ({what})", out.display());
         }
         if !attention_outs.is_empty() {
             let recordings = recordings(&comparison);
             for (out, format) in attention_outs {
                 let what = write_attention(&comparison, &recordings, args.utterance, format, out)?;
-                println!("wrote {} ({what})", out.display());
+                tell!("wrote {} ({what})", out.display());
             }
         }
         return Ok(());
     }
     if args.headless || !std::io::stdout().is_terminal() {
-        print!("{}", text_table(&comparison));
+        super::printer::to_stdout(format_args!("{}", text_table(&comparison)));
         return Ok(());
     }
     let theme = crate::ui::Theme::load(&args.theme)?;

@@ -1,6 +1,7 @@
 //! `cmbert-tui corpus`: writes the built-in prosody corpus and prints its ceilings; with
 //! `--speak`, speaks it with espeak-ng into recordings and TextGrids (`corpus::speak`).
 
+use crate::commands::printer::tell;
 use std::path::Path;
 use std::time::Instant;
 
@@ -30,7 +31,7 @@ pub fn run(args: CorpusArgs) -> Result<()> {
     corpus
         .write(&args.out)
         .with_context(|| format!("cannot write the corpus to {}", args.out.display()))?;
-    println!(
+    tell!(
         "wrote {}: train.tsv, dev.tsv, test.tsv ({} / {} / {}), audio.jsonl, <split>.meta.jsonl, corpus.json",
         args.out.display(),
         corpus.splits[0].len(),
@@ -66,7 +67,7 @@ fn speak(corpus: Corpus, out: &Path) -> Result<()> {
     let seconds: f64 = recordings.iter().map(|r| r.duration).sum();
     let words: usize = recordings.iter().map(|r| r.words.len()).sum();
     let splits = &spoken.corpus.splits;
-    println!(
+    tell!(
         "wrote {}: train.tsv, dev.tsv, test.tsv ({} / {} / {}, with ids), {WAV_DIR}/ ({} recordings, {words} words, {seconds:.1} s of audio), align/ (TextGrids), <split>.meta.jsonl, speak.json",
         out.display(),
         splits[0].len(),
@@ -74,7 +75,7 @@ fn speak(corpus: Corpus, out: &Path) -> Result<()> {
         splits[2].len(),
         recordings.len(),
     );
-    println!(
+    tell!(
         "spoken by espeak-ng {} in {elapsed:.1} s ({:.1} s of audio per second, {} threads)",
         espeak.version,
         seconds / elapsed.max(1e-9),
@@ -82,18 +83,21 @@ fn speak(corpus: Corpus, out: &Path) -> Result<()> {
     );
     print_ceilings(&spoken.corpus);
     let dir = out.display();
-    println!("next: cmbert-tui features --audio-dir {dir}/wavs --alignments {dir}/align --data {dir} --out {dir}/audio.jsonl");
+    tell!("next: cmbert-tui features --audio-dir {dir}/wavs --alignments {dir}/align --data {dir} --out {dir}/audio.jsonl");
     Ok(())
 }
 
 fn print_ceilings(corpus: &Corpus) {
-    println!("Acc2 ceilings on the test split:");
-    println!(
+    tell!("Acc2 ceilings on the test split:");
+    tell!(
         "  {:<10} {:>6} {:>12} {:>14}",
-        "subset", "n", "text only", "text + audio"
+        "subset",
+        "n",
+        "text only",
+        "text + audio"
     );
     for (name, c) in corpus.split_ceilings(Split::Test) {
-        println!(
+        tell!(
             "  {name:<10} {:>6} {:>11.1}% {:>13.1}%",
             c.n,
             100.0 * c.text_only_acc2,

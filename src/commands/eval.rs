@@ -1,5 +1,6 @@
 //! `cmbert-tui eval`: metrics of a trained checkpoint, optionally with the audio ablated.
 
+use crate::commands::printer::tell;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -167,7 +168,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 .collect::<serde_json::Map<_, _>>()
                 .into();
         }
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        tell!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     let cls_audio = trained
@@ -175,7 +176,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .map(|c| format!(", cls-audio {c}"))
         .unwrap_or_default();
     let products = super::products_note(precision);
-    println!(
+    tell!(
         "{} ({} split, {} utterances, {}{cls_audio}, batches of {} in file order{products})",
         input.checkpoint.display(),
         input.split,
@@ -183,16 +184,16 @@ pub fn run(args: EvalArgs) -> Result<()> {
         trained.head.model,
         input.eval_batch_size
     );
-    println!("  data {}; audio {}", data.dir.display(), audio.brief());
-    println!("  {}", short_metrics(&eval.metrics));
-    println!("  {}", second_line(&eval.metrics, eval.loss));
+    tell!("  data {}; audio {}", data.dir.display(), audio.brief());
+    tell!("  {}", short_metrics(&eval.metrics));
+    tell!("  {}", second_line(&eval.metrics, eval.loss));
     if let Some(groups) = &by_group {
         for (i, (name, m)) in groups.iter().enumerate() {
             let ablated = ablated_by_group
                 .as_ref()
                 .map(|g| format!("  | ablated Acc2 {:.1}", 100.0 * g[i].1.acc2))
                 .unwrap_or_default();
-            println!(
+            tell!(
                 "  {name:<10} n={:<5} Acc2 {:.1} MAE {:.3}{ablated}",
                 m.n,
                 100.0 * m.acc2,
@@ -201,9 +202,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
         }
     }
     if let Some(a) = &ablation {
-        println!("with audio {}:", a.ablation);
-        println!("  {}", short_metrics(&a.metrics));
-        println!(
+        tell!("with audio {}:", a.ablation);
+        tell!("  {}", short_metrics(&a.metrics));
+        tell!(
             "  predictions changed: {} of {} (mean |change| {:.2e}, max {:.2e}); sign flips: {}",
             a.changed,
             examples.len(),
@@ -212,9 +213,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
             a.sign_flips
         );
         if trained.cls_audio().is_none() {
-            println!("  T-BERT does not read the audio");
+            tell!("  T-BERT does not read the audio");
         } else if a.changed == 0 {
-            println!("  the predictions do not depend on the audio at all");
+            tell!("  the predictions do not depend on the audio at all");
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! `cmbert-tui export`: attention snapshots computed in the same batch as `eval` computes them
 //! (so their predictions equal the evaluation's), written as a figure or a table.
 
+use crate::commands::printer::tell;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -150,7 +151,7 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
             export::write_new(&items, &meta, &style, format, Path::new(EXPORT_DIR), &stem)?
         }
     };
-    println!(
+    tell!(
         "wrote {} ({format}: {} and {}, {} level, {})",
         path.display(),
         style.left,
@@ -168,7 +169,7 @@ CMU-MOSI's test split (0-based utterances 272, 531 and 572 of the reference test
             Some(_) => item.name(),
             None => format!("#{}", s.index),
         };
-        println!(
+        tell!(
             "  {id:<6} \"{}\"  label {}  prediction {:+.2}  (audio removed: {:+.2})",
             item.text,
             label_text(s.label, 2),
@@ -205,7 +206,7 @@ fn curves(args: &ExportArgs) -> Result<()> {
     };
     for (out, format) in outs {
         let what = super::compare::write(&comparison, format, &out, Contents::Curves)?;
-        println!("wrote {} ({what})", out.display());
+        tell!("wrote {} ({what})", out.display());
     }
     Ok(())
 }

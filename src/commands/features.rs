@@ -2,6 +2,7 @@
 //! `train --audio` reads.
 
 use crate::commands::printer::say;
+use crate::commands::printer::tell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -75,7 +76,7 @@ pub fn run(args: FeaturesArgs) -> Result<()> {
     write_jsonl(&args.out, &set, &jobs, &utterances)?;
     let seconds: f64 = utterances.iter().map(|u| u.duration).sum();
     let words: usize = utterances.iter().map(|u| u.words.len()).sum();
-    println!(
+    tell!(
         "wrote {}: {} utterances, {words} words, {} dimensions ({}), {seconds:.1} s of audio in {elapsed:.2} s ({:.0} s of audio per second, {} threads)",
         args.out.display(),
         utterances.len(),

@@ -18,7 +18,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
     let path = checkpoint_in(&args.checkpoint, Pick::Best)?;
     let ckpt = Checkpoint::load(&path, &candle_core::Device::Cpu)
         .with_context(|| format!("cannot open checkpoint {}", path.display()))?;
-    print!("{}", describe(&ckpt)?);
+    super::printer::to_stdout(format_args!("{}", describe(&ckpt)?));
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! directory of TSV splits its utterances and label range. It reports how long loading took:
 //! a pickle is streamed and only its audio and labels are read (`data::mmsa`).
 
+use crate::commands::printer::tell;
 use std::fmt::Write as _;
 
 use std::time::{Duration, Instant};
@@ -23,11 +24,11 @@ pub fn run(args: InspectDataArgs) -> Result<()> {
         let started = Instant::now();
         let file = load_mmsa(&args.data, args.label, max_len)?;
         let took = started.elapsed();
-        print!("{}", describe_mmsa(&file));
+        super::printer::to_stdout(format_args!("{}", describe_mmsa(&file)));
         let size = std::fs::metadata(&args.data).map_or(0, |m| m.len());
-        println!("{}", load_line(took, size));
+        tell!("{}", load_line(took, size));
     } else {
-        print!("{}", describe_tsv(&args.data)?);
+        super::printer::to_stdout(format_args!("{}", describe_tsv(&args.data)?));
     }
     Ok(())
 }

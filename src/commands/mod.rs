@@ -17,6 +17,7 @@ pub mod runs;
 pub mod train;
 
 use crate::commands::printer::say;
+use crate::commands::printer::tell;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -50,8 +51,8 @@ pub fn default_run() -> Result<()> {
         .as_ref()
         .map(|o| o.join("best"))
         .context("the run kept no checkpoint")?;
-    println!();
-    println!("Does the audio reach the prediction? The test split again, with the audio shuffled across utterances:");
+    tell!();
+    tell!("Does the audio reach the prediction? The test split again, with the audio shuffled across utterances:");
     eval::run(crate::cli::EvalArgs {
         input: crate::cli::ModelOnData {
             checkpoint: best,
@@ -72,12 +73,10 @@ pub fn default_run() -> Result<()> {
         json: false,
         ablate_audio: Some(crate::cli::Ablation::Shuffle),
     })?;
-    println!();
-    println!(
-        "As published, only the [CLS] row of the multimodal attention reaches the score and its audio slot is zero,"
-    );
-    println!("so the voice cannot change a prediction. Variants in which it can:");
-    println!("  cmbert-tui train --headless --cls-audio learned     (or --cls-audio mean)");
+    tell!();
+    tell!("As published, only the [CLS] row of the multimodal attention reaches the score and its audio slot is zero,");
+    tell!("so the voice cannot change a prediction. Variants in which it can:");
+    tell!("  cmbert-tui train --headless --cls-audio learned     (or --cls-audio mean)");
     Ok(())
 }
 

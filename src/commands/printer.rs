@@ -12,6 +12,35 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// `println!` for a command's report on standard output, without its panic (see
+/// [`to_stdout`]).
+macro_rules! tell {
+    () => {
+        $crate::commands::printer::to_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::commands::printer::to_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use tell;
+
+/// Writes a command's report to standard output. When its reader has gone (`| head`), the
+/// rest has no reader: the command ends as a Unix filter does, by SIGPIPE (status 141), where
+/// `println!` would panic. Any other failure (a full disk) ends it with one error line. A run
+/// writes here only after it has saved (its progress goes to stderr, [`say!`]), so a closed
+/// pipe never costs a checkpoint.
+pub fn to_stdout(text: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let Err(e) = std::io::stdout().write_fmt(text) else {
+        return;
+    };
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        crate::ui::session::die_of(signal_hook::consts::SIGPIPE);
+    }
+    say!("error: cannot write to standard output: {e}");
+    std::process::exit(2);
+}
+
 use std::io::IsTerminal;
 use std::time::Duration;
 

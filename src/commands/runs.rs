@@ -12,6 +12,7 @@
 //! elsewhere. The walk stops `MAX_DEPTH` levels down and after `MAX_ENTRIES` entries.
 
 use crate::commands::printer::say;
+use crate::commands::printer::tell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -371,9 +372,9 @@ pub fn run(args: RunsArgs) -> Result<()> {
             );
         }
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&Listing::empty(dir))?);
+            tell!("{}", serde_json::to_string_pretty(&Listing::empty(dir))?);
         } else {
-            println!(
+            tell!(
                 "no runs yet: {DEFAULT_DIR}/ does not exist (`cmbert-tui train` without --out writes its runs there; \
                  `cmbert-tui runs DIR` lists another directory)"
             );
@@ -382,9 +383,9 @@ pub fn run(args: RunsArgs) -> Result<()> {
     }
     let listing = Listing::scan(&dir);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&listing)?);
+        tell!("{}", serde_json::to_string_pretty(&listing)?);
     } else {
-        print!("{}", listing.table());
+        super::printer::to_stdout(format_args!("{}", listing.table()));
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! signals come through `ui::session` (the one place that handles them): the first stops the
 //! run, a second one during the save ends the process at once.
 
+use crate::commands::printer::tell;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -17,8 +18,8 @@ use super::printer::{format_duration, say, Printer};
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
 use crate::corpus;
-use crate::fsutil::DirLock;
 use crate::data::{Dataset, Scaling, Split, TextEncoder};
+use crate::fsutil::DirLock;
 use crate::hub::resolve_bert;
 use crate::model::bf16::Precision;
 use crate::model::{BertConfig, ModelKind};
@@ -118,7 +119,11 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     let _lock = lock_run(&out)?;
     let runs: Vec<PathBuf> = seeds.iter().map(|&s| seed_dir(&out, s, seeds.len())).collect();
     // A directory of our own making holds no previous run.
-    let replaced = if named { previous_runs(&runs, args.overwrite)? } else { Vec::new() };
+    let replaced = if named {
+        previous_runs(&runs, args.overwrite)?
+    } else {
+        Vec::new()
+    };
     let base = spec_from_args(&args, out)?;
     let encoder = if args.bert.is_some() {
         Checkpoint::load(&base.bert, &device).with_context(|| format!("cannot load --bert {}", base.bert.display()))?
@@ -322,9 +327,10 @@ fn previous_runs(runs: &[PathBuf], overwrite: bool) -> Result<Vec<PathBuf>> {
         // A `best/` or `last/` that is no checkpoint (a folder of the user's that happens to
         // have the name) is not ours to remove, even with --overwrite; a link is (only the
         // link goes).
-        if let Some(foreign) = existing.iter().find(|p| {
-            std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()) && !p.join("config.json").is_file()
-        }) {
+        if let Some(foreign) = existing
+            .iter()
+            .find(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()) && !p.join("config.json").is_file())
+        {
             bail!(
                 "{} is not a checkpoint (no config.json), and the run would replace it; \
                  move it away or choose another --out",
@@ -564,19 +570,27 @@ fn print_table(spec: &RunSpec, runs: &[RunSummary]) {
     if runs.iter().all(|r| r.test.mmsa.is_some()) && !runs.is_empty() {
         return print_mmsa_table(spec, runs);
     }
-    println!(
+    tell!(
         "{} on {} (cls-audio {}, preset {}), test split:",
         spec.model,
         spec.data.display(),
         spec.cls_audio,
         spec.preset
     );
-    println!(
+    tell!(
         "{:<8} {:>6} {:>6} {:>6} {:>6} {:>7} {:>6} {:>6} {:>10}",
-        "seed", "Acc2", "Acc2*", "F1", "Acc7", "MAE", "Corr", "epoch", "time"
+        "seed",
+        "Acc2",
+        "Acc2*",
+        "F1",
+        "Acc7",
+        "MAE",
+        "Corr",
+        "epoch",
+        "time"
     );
     let row = |name: &str, [acc2, acc2_nonzero, f1, acc7, mae, corr]: [f64; 6], extra: &str| {
-        println!("{name:<8} {acc2:>6.1} {acc2_nonzero:>6.1} {f1:>6.1} {acc7:>6.1} {mae:>7.3} {corr:>6.3} {extra}")
+        tell!("{name:<8} {acc2:>6.1} {acc2_nonzero:>6.1} {f1:>6.1} {acc7:>6.1} {mae:>7.3} {corr:>6.3} {extra}")
     };
     for r in runs {
         let extra = format!("{:>6} {:>10}", r.best_epoch + 1, format_duration(r.wall_time));
@@ -588,7 +602,7 @@ fn print_table(spec: &RunSpec, runs: &[RunSummary]) {
         row("mean", stats.map(|s| s.0), "");
         row("+- std", stats.map(|s| s.1), "");
         let total: std::time::Duration = runs.iter().map(|r| r.wall_time).sum();
-        println!(
+        tell!(
             "Acc2* = Acc2 without zero labels (MMSA Non0_acc_2); std = sample standard deviation; total time {}",
             format_duration(total)
         );
@@ -603,7 +617,7 @@ fn print_mmsa_table(spec: &RunSpec, runs: &[RunSummary]) {
         .map(|r| r.test.mmsa.map(|m| m.figures()).unwrap_or_default())
         .collect();
     let names: Vec<&str> = figures[0].iter().map(|f| f.0).collect();
-    println!(
+    tell!(
         "{} on {} (cls-audio {}, preset {}), test split, as MMSA reports it:",
         spec.model,
         spec.data.display(),
@@ -614,7 +628,7 @@ fn print_mmsa_table(spec: &RunSpec, runs: &[RunSummary]) {
     for name in &names {
         header += &format!(" {name:>13}");
     }
-    println!("{header} {:>6} {:>10}", "epoch", "time");
+    tell!("{header} {:>6} {:>10}", "epoch", "time");
     let cell = |name: &str, v: f64| match name {
         "MAE" | "Corr" => format!(" {v:>13.3}"),
         _ => format!(" {:>13.1}", 100.0 * v),
@@ -624,7 +638,7 @@ fn print_mmsa_table(spec: &RunSpec, runs: &[RunSummary]) {
         for (name, &v) in names.iter().zip(values) {
             line += &cell(name, v);
         }
-        println!("{line} {extra}");
+        tell!("{line} {extra}");
     };
     for (r, f) in runs.iter().zip(&figures) {
         let values: Vec<f64> = f.iter().map(|x| x.1).collect();

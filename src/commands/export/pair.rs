@@ -5,6 +5,7 @@
 //! figure `export` writes (`PairFigure`, one renderer for both). Both compute the two
 //! utterances in one evaluation batch, so their predictions are `eval`'s and each other's.
 
+use crate::commands::printer::tell;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -68,10 +69,10 @@ the paper's colours; --left, --right, --level, --hide-special and --theme do not
         );
     }
     for path in &figure.write(&snapshots, outs)? {
-        println!("wrote {}", path.display());
+        tell!("wrote {}", path.display());
     }
     for (k, s) in snapshots.iter().enumerate() {
-        println!(
+        tell!(
             "  {} {:<16} \"{}\"  prediction {:+.2}  (audio removed: {:+.2})",
             ["A", "B"][k],
             recording_label(&takes[k].wav),
@@ -81,7 +82,7 @@ the paper's colours; --left, --right, --level, --hide-special and --theme do not
         );
     }
     let change = snapshots[1].prediction - snapshots[0].prediction;
-    println!("  B − A: {change:+.2}");
+    tell!("  B − A: {change:+.2}");
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! animated PNG and a strip of steps (`export::through_training` draws them). Here: which
 //! utterance and steps the command line asks for, the files' names, and what is printed.
 
+use crate::commands::printer::tell;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
@@ -113,7 +114,7 @@ pub(super) fn run(path: &Path, args: &ExportArgs) -> Result<()> {
     let first_step = track.snapshots[0].step;
     let last_step = track.snapshots[track.snapshots.len() - 1].step;
     let written = animation_at.write(&animation)?;
-    println!(
+    tell!(
         "wrote {} (animated PNG: {name}, {} frames, steps {first_step} to {last_step}, {} ms a frame; {} and {}, {} level)",
         written.display(),
         track.snapshots.len(),
@@ -123,7 +124,7 @@ pub(super) fn run(path: &Path, args: &ExportArgs) -> Result<()> {
         export::level_name(style.level),
     );
     let written = strip_at.write(&strip)?;
-    println!(
+    tell!(
         "wrote {} (strip: {name} at steps {})",
         written.display(),
         steps(&mut which.iter().copied())
@@ -141,7 +142,7 @@ pub(super) fn run(path: &Path, args: &ExportArgs) -> Result<()> {
         })
         .collect();
     if !moved.is_empty() {
-        println!("  the nearest recorded steps: {}", moved.join(", "));
+        tell!("  the nearest recorded steps: {}", moved.join(", "));
     }
     Ok(())
 }
