@@ -810,11 +810,15 @@ pub struct CorpusArgs {
     /// Seed of the corpus (the same seed writes the same files).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (created; existing corpus files are replaced).
+    /// Output directory (created). A corpus already there (its corpus.json or speak.json) is
+    /// replaced; data files of any other origin are not, without --force.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Replace data files in --out that no corpus wrote (train.tsv and the like).
+    #[arg(long)]
+    pub force: bool,
     /// Utterances in train, dev, test (CMU-MOSI's by default).
-    #[arg(long, value_delimiter = ',', default_values_t = [1284, 229, 686])]
+    #[arg(long, value_delimiter = ',', default_values_t = [1284, 229, 686], value_parser = in_range::<1, 1_000_000>)]
     pub sizes: Vec<usize>,
     /// Speak it with espeak-ng instead: --out gets train/dev/test.tsv with an id column,
     /// wavs/ and align/ (TextGrids), ready for `cmbert-tui features`. Needs espeak-ng

@@ -493,3 +493,31 @@ fn a_folder_named_best_that_is_no_checkpoint_is_never_removed() {
     assert!(error_line(&stderr).contains("is not a checkpoint"), "{stderr}");
     assert_eq!(std::fs::read_to_string(out.join("best/thesis.tex")).unwrap(), "mine");
 }
+
+/// `corpus --out` at a directory of the user's data refuses, naming what it would replace;
+/// a corpus it wrote before is rewritten, and --force replaces the user's files.
+#[test]
+fn corpus_does_not_write_over_data_it_did_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("train.tsv"), "my own train data\n").unwrap();
+    let corpus = |extra: &[&str]| {
+        let out = s(&mine);
+        let mut args = vec!["corpus", "--sizes", "3,3,3", "--out", &out];
+        args.extend(extra);
+        let (code, _, stderr) = cli(&args);
+        (code, stderr)
+    };
+    let (code, stderr) = corpus(&[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(error_line(&stderr).contains("already holds train.tsv"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(mine.join("train.tsv")).unwrap(), "my own train data\n");
+    let (code, stderr) = corpus(&["--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = corpus(&[]);
+    assert_eq!(code, 0, "a corpus is rewritten: {stderr}");
+    let (code, _, stderr) = cli(&["corpus", "--sizes", "100000000000,1,1", "--out", &s(&mine)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("must be from 1 to 1000000"), "{stderr}");
+}

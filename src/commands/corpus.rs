@@ -24,6 +24,7 @@ pub fn run(args: CorpusArgs) -> Result<()> {
     }
     let mut config = CorpusConfig::new(args.seed);
     config.sizes = [train, dev, test];
+    refuse_foreign_files(&args.out, args.speak, args.force)?;
     let corpus = Corpus::generate(&config);
     if args.speak {
         return speak(corpus, &args.out);
@@ -39,6 +40,44 @@ pub fn run(args: CorpusArgs) -> Result<()> {
         corpus.splits[2].len()
     );
     print_ceilings(&corpus);
+    Ok(())
+}
+
+/// Refuses to write over data files that no corpus wrote: `--out` pointed at the user's
+/// own data by mistake must cost nothing. A directory holding a corpus's record
+/// (`corpus.json`, `speak.json`) is a corpus, rewritten as documented.
+fn refuse_foreign_files(dir: &Path, speak: bool, force: bool) -> Result<()> {
+    let records = [crate::corpus::SUMMARY_FILE, crate::corpus::speak::SUMMARY_FILE];
+    if force || records.iter().any(|r| dir.join(r).exists()) {
+        return Ok(());
+    }
+    let mut written = crate::corpus::data_files();
+    if speak {
+        written.retain(|f| f != crate::corpus::AUDIO_FILE);
+        written.extend([WAV_DIR.to_string(), crate::corpus::speak::ALIGN_DIR.to_string()]);
+    }
+    let found: Vec<&str> = written
+        .iter()
+        .map(String::as_str)
+        .filter(|name| {
+            let path = dir.join(name);
+            // An empty folder (a spoken corpus that failed at its first word) holds nothing.
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.is_dir() => std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some()),
+                Ok(_) => true,
+                Err(_) => false,
+            }
+        })
+        .collect();
+    if !found.is_empty() {
+        bail!(
+            "{} already holds {} and no corpus record ({}): data of yours? \
+             Choose another --out, or pass --force to replace them",
+            dir.display(),
+            found.join(", "),
+            records.join(" or ")
+        );
+    }
     Ok(())
 }
 
