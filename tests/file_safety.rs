@@ -512,7 +512,10 @@ fn corpus_does_not_write_over_data_it_did_not_write() {
     let (code, stderr) = corpus(&[]);
     assert_eq!(code, 2, "{stderr}");
     assert!(error_line(&stderr).contains("already holds train.tsv"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(mine.join("train.tsv")).unwrap(), "my own train data\n");
+    assert_eq!(
+        std::fs::read_to_string(mine.join("train.tsv")).unwrap(),
+        "my own train data\n"
+    );
     let (code, stderr) = corpus(&["--force"]);
     assert_eq!(code, 0, "{stderr}");
     let (code, stderr) = corpus(&[]);

@@ -293,3 +293,32 @@ fn a_run_whose_stderr_reader_is_gone_still_finishes_and_saves() {
     );
     assert_eq!(record(&out.join("last")).epochs_done, Some(2));
 }
+
+/// A run resumes wherever it was moved, from any working directory, even after the encoder
+/// it was trained from is gone: its text is tokenised with the checkpoint's own vocabulary.
+#[test]
+fn a_moved_run_resumes_without_its_encoder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write_tiny_corpus(&data, [12, 6, 6]);
+    let encoder = tmp.path().join("encoder");
+    std::fs::create_dir(&encoder).unwrap();
+    for f in ["config.json", "vocab.txt", "model.safetensors"] {
+        std::fs::copy(tiny_bert().join(f), encoder.join(f)).unwrap();
+    }
+    let out = tmp.path().join("run");
+    let mut first = train_args(&data, &encoder, &out);
+    first.extend(args(&["--epochs", "1", "--batch-size", "6"]));
+    let (code, _, stderr) = cli(&first.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::remove_dir_all(&encoder).unwrap();
+    let moved = tmp.path().join("elsewhere/run");
+    std::fs::create_dir(tmp.path().join("elsewhere")).unwrap();
+    std::fs::rename(&out, &moved).unwrap();
+    let (code, _, stderr) = cli_in(
+        &tmp.path().join("elsewhere"),
+        &["train", "--headless", "--resume", "run", "--epochs", "2"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(record(&moved.join("last")).epochs_done, Some(2));
+}

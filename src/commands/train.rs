@@ -55,6 +55,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         let spec = trainer.spec.clone();
         let data = load_data(
             &spec,
+            trainer.vocab(),
             trainer.head().audio_dim,
             Scaling::Trained(trainer.audio_features()),
             trainer.model().bert.config.vocab_size,
@@ -141,7 +142,13 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
         }
         Checkpoint::scratch(&base.bert, cfg, &corpus::scratch_vocab())?
     };
-    let data = load_data(&base, args.audio_dim(), Scaling::Fit, encoder.bert.vocab_size)?;
+    let data = load_data(
+        &base,
+        &encoder.vocab,
+        args.audio_dim(),
+        Scaling::Fit,
+        encoder.bert.vocab_size,
+    )?;
     say!(
         "data: {} ({} / {} / {} utterances); audio: {}",
         base.data.display(),
@@ -255,7 +262,7 @@ fn spec_from_args(args: &TrainArgs, out: PathBuf) -> Result<RunSpec> {
     let (data, audio) = (absolute(data), audio.map(absolute));
     let (bert, default_preset) = match &args.bert {
         Some(source) => (resolve_bert(source)?, Preset::Paper),
-        None => (out.join("scratch-bert"), Preset::Scratch),
+        None => (absolute(out.join("scratch-bert")), Preset::Scratch),
     };
     let mut spec = match args.preset.unwrap_or(default_preset) {
         Preset::Paper => RunSpec::paper(data, bert, args.model()),
@@ -448,8 +455,15 @@ fn check_watched(watched: &[(Split, usize)], data: &Dataset) -> Result<()> {
 }
 
 /// The run's data (its recorded label of an MMSA pickle, `RunSpec::label`).
-fn load_data(spec: &RunSpec, audio_dim: usize, scaling: Scaling<'_>, vocab_size: usize) -> Result<Dataset> {
-    let encoder = TextEncoder::from_file(&vocab_of(&spec.bert)?, spec.max_len)?.with_vocab_limit(vocab_size);
+/// The run's data, tokenised with `vocab` (a vocab.txt or tokenizer.json).
+fn load_data(
+    spec: &RunSpec,
+    vocab: &Path,
+    audio_dim: usize,
+    scaling: Scaling<'_>,
+    vocab_size: usize,
+) -> Result<Dataset> {
+    let encoder = TextEncoder::from_file(vocab, spec.max_len)?.with_vocab_limit(vocab_size);
     Ok(Dataset::load_labelled(
         &spec.data,
         spec.audio.as_deref(),
@@ -458,14 +472,6 @@ fn load_data(spec: &RunSpec, audio_dim: usize, scaling: Scaling<'_>, vocab_size:
         scaling,
         spec.label,
     )?)
-}
-
-fn vocab_of(dir: &std::path::Path) -> Result<PathBuf> {
-    ["vocab.txt", "tokenizer.json"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.is_file())
-        .with_context(|| format!("{}: no vocab.txt or tokenizer.json", dir.display()))
 }
 
 /// The dashboard for one seed on a terminal, unless asked for plain progress.

@@ -99,6 +99,12 @@ pub struct Trainer {
 }
 
 impl Trainer {
+    /// The vocabulary the model was trained with: the encoder's, or on resuming the
+    /// checkpoint's own copy (wherever the run was moved, whatever became of the encoder's).
+    pub fn vocab(&self) -> &Path {
+        &self.vocab
+    }
+
     /// The settings [`Trainer::new`] refuses, checked without building anything: so that a
     /// command can refuse them before it changes any file.
     pub fn check(spec: &RunSpec, encoder: &Checkpoint, audio_dim: usize) -> Result<(), TrainError> {
