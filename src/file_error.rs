@@ -70,11 +70,6 @@ impl FileError {
     }
 }
 
-/// Reads the whole of `path`, an error naming it.
-pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
-    std::fs::read(path).map_err(|source| FileError::io(path, source))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,7 +80,7 @@ mod tests {
         let line = FileError::line(path, 7, "expected 3 columns");
         assert_eq!(line.to_string(), "dir/a.tsv:7: expected 3 columns");
         assert_eq!(FileError::file(path, "empty").to_string(), "dir/a.tsv: empty");
-        let missing = read(Path::new("/nonexistent/x.csv")).unwrap_err();
+        let missing = FileError::io(Path::new("/nonexistent/x.csv"), std::io::ErrorKind::NotFound.into());
         assert!(missing.to_string().starts_with("/nonexistent/x.csv: "), "{missing}");
         assert_eq!(missing.path(), Path::new("/nonexistent/x.csv"));
         assert_eq!(line.path(), path);

@@ -11,7 +11,11 @@
 //!   processes that no longer exist are debris of a killed save and are removed, but only
 //!   when their contents are what the caller's staging holds (a directory of its files), so
 //!   a directory of the user's that happens to match the name pattern is left alone.
-//! - [`open_regular`]: reading a file that must be a regular file, not a symbolic link.
+//! - [`open_regular`]: reading a file that must be a regular file, not a symbolic link
+//!   (files of our own: a corpus cache, a run's staging, where a link is a planted one).
+//! - [`open_input`]: reading a file the user named, through links (users link their data
+//!   in), but only a regular file: a FIFO blocks the open and then every read, a device such
+//!   as `/dev/zero` never ends, a directory is not data.
 //! - [`lock_dir`]: one writer per run directory: an exclusive `flock` on the directory
 //!   itself (nothing is written into it), released by the kernel when the process ends,
 //!   however it ends.
@@ -98,6 +102,87 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
     }
     Ok(file)
+}
+
+/// Opens a file the user named, for reading. Symbolic links are followed; what they lead
+/// to must be a regular file, or the error is [`NotRegular`] (kind `InvalidInput`), whose
+/// message names the kind of file found: "not a regular file (a FIFO)". Checked on the
+/// path first (a socket cannot be opened at all, and deserves the same message), then on
+/// the opened file, so that what is read is what was checked; the open is `O_NONBLOCK`,
+/// so a FIFO put there between the two does not block it (no effect on a regular file).
+pub fn open_input(path: &Path) -> io::Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    check_input(path)?;
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let file = File::from(rustix::fs::open(path, flags, Mode::empty())?);
+    regular(&file.metadata()?)?;
+    Ok(file)
+}
+
+/// Checks, without opening it, that `path` leads to a regular file, as [`open_input`]
+/// does. For readers that a library opens by path (candle's safetensors loader, the
+/// tokenizers vocabulary reader): they could still be raced, but a FIFO or a device the
+/// user named no longer hangs them.
+pub fn check_input(path: &Path) -> io::Result<()> {
+    regular(&fs::metadata(path)?)
+}
+
+/// The whole of a file the user named ([`open_input`]).
+#[allow(clippy::verbose_file_reads)] // `fs::read` would open the path unchecked
+pub fn read_input(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = open_input(path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The whole of a file the user named ([`open_input`]), as UTF-8 text.
+#[allow(clippy::verbose_file_reads)] // `fs::read` would open the path unchecked
+pub fn read_input_to_string(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let mut file = open_input(path)?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Whether `path` holds something a reader would try (anything, a dangling link aside):
+/// for a reader that looks for one of several file names, so that a FIFO or a directory
+/// under the name is reported by [`open_input`] as what it is, not as a missing file.
+pub fn input_present(path: &Path) -> bool {
+    fs::metadata(path).is_ok()
+}
+
+/// Whether an error from [`open_input`] is [`NotRegular`].
+pub fn is_not_regular(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<NotRegular>())
+}
+
+/// A file the user named is not a regular file: the kind found instead.
+#[derive(Debug, thiserror::Error)]
+#[error("not a regular file ({0})")]
+pub struct NotRegular(pub &'static str);
+
+fn regular(meta: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let kind = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "an unknown kind of file"
+    };
+    Err(io::Error::new(io::ErrorKind::InvalidInput, NotRegular(kind)))
 }
 
 /// Whether an error from [`open_regular`] means a symbolic link was found.
@@ -295,8 +380,60 @@ fn two_renames(staging: &Path, dir: &Path) -> io::Result<PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A FIFO at `path` (by `mkfifo(1)`: std has no call for it and rustix's needs a
+    /// directory descriptor).
+    pub(crate) fn mkfifo(path: &Path) {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mkfifo {}", path.display());
+    }
+
+    #[test]
+    fn inputs_must_be_regular_files_but_links_are_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.tsv");
+        mkfifo(&fifo);
+        let zero = dir.path().join("zero.tsv");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let to_fifo = dir.path().join("to-fifo.tsv");
+        std::os::unix::fs::symlink(&fifo, &to_fifo).unwrap();
+        // No writer ever opens the FIFO: a blocking open would hang this test.
+        for (path, kind) in [
+            (&fifo, "a FIFO"),
+            (&to_fifo, "a FIFO"),
+            (&zero, "a character device"),
+            (&dir.path().to_path_buf(), "a directory"),
+        ] {
+            for e in [
+                open_input(path).unwrap_err(),
+                read_input(path).unwrap_err(),
+                read_input_to_string(path).unwrap_err(),
+                check_input(path).unwrap_err(),
+            ] {
+                assert!(is_not_regular(&e), "{}: {e}", path.display());
+                assert_eq!(e.to_string(), format!("not a regular file ({kind})"));
+                assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+            }
+            assert!(input_present(path));
+        }
+        let real = dir.path().join("real.tsv");
+        fs::write(&real, "text\tlabel\n").unwrap();
+        let link = dir.path().join("link.tsv");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(read_input_to_string(&link).unwrap(), "text\tlabel\n");
+        assert_eq!(read_input(&real).unwrap(), b"text\tlabel\n");
+        let missing = dir.path().join("missing.tsv");
+        let e = open_input(&missing).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(!is_not_regular(&e));
+        assert!(!input_present(&missing));
+    }
 
     fn names(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(dir)

@@ -43,7 +43,7 @@ fn extension(path: &Path) -> String {
 
 /// One utterance's words, by extension: `.TextGrid`, `.csv` or `.json`.
 pub fn read_words(path: &Path) -> Result<Vec<WordSpan>, AlignError> {
-    parse_words(&crate::file_error::read(path)?, path)
+    parse_words(&read(path)?, path)
 }
 
 /// [`read_words`] on the file's bytes; `path` chooses the format and names the file.
@@ -75,7 +75,13 @@ pub fn parse_words(bytes: &[u8], path: &Path) -> Result<Vec<WordSpan>, AlignErro
 
 /// Many utterances' words keyed by id: CSV `id,word,start,end` or JSON `{"id": [...]}`.
 pub fn read_many(path: &Path) -> Result<BTreeMap<String, Vec<WordSpan>>, AlignError> {
-    parse_many(&crate::file_error::read(path)?, path)
+    parse_many(&read(path)?, path)
+}
+
+/// The whole of a word-timing file the user named: a regular file (a FIFO or `/dev/zero`
+/// there would hang the reader or fill the memory), an error naming it.
+fn read(path: &Path) -> Result<Vec<u8>, crate::file_error::FileError> {
+    crate::fsutil::read_input(path).map_err(|e| crate::file_error::FileError::io(path, e))
 }
 
 /// [`read_many`] on the file's bytes; `path` chooses the format and names the file.

@@ -59,7 +59,8 @@ pub fn read_wav(path: &Path) -> Result<(Audio, SourceFormat), AcousticError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    // A regular file only: a FIFO would block the open, a device never end.
+    let file = crate::fsutil::open_input(path).map_err(io)?;
     let size = file.metadata().map_err(io)?.len();
     decode_from(std::io::BufReader::new(file), size, path)
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::fsutil;
 use crate::model::{BertConfig, ClsAudio, HeadConfig, ModelKind};
 
 pub use keys::{canonical_name, canonicalise};
@@ -174,9 +175,11 @@ impl Checkpoint {
         if !dir.is_dir() {
             return Err(CheckpointError::NotFound(dir.to_path_buf()));
         }
-        let (layout, config_path) = if dir.join("config.json").is_file() {
+        // Present, not `is_file`: a FIFO or a directory under the name is reported as what it
+        // is when it is read (`fsutil::open_input`), not as a missing configuration.
+        let (layout, config_path) = if fsutil::input_present(&dir.join("config.json")) {
             (Layout::HuggingFace, dir.join("config.json"))
-        } else if dir.join("bert_config.json").is_file() {
+        } else if fsutil::input_present(&dir.join("bert_config.json")) {
             (Layout::Reference, dir.join("bert_config.json"))
         } else {
             return Err(CheckpointError::Missing {
@@ -222,7 +225,7 @@ impl Checkpoint {
         let vocab = ["vocab.txt", "tokenizer.json"]
             .iter()
             .map(|f| dir.join(f))
-            .find(|p| p.is_file())
+            .find(|p| fsutil::input_present(p))
             .ok_or(CheckpointError::Missing {
                 dir: dir.to_path_buf(),
                 what: "vocabulary",
@@ -241,7 +244,7 @@ impl Checkpoint {
 }
 
 fn read_to_string(path: &Path) -> Result<String, CheckpointError> {
-    std::fs::read_to_string(path).map_err(|source| CheckpointError::Io {
+    fsutil::read_input_to_string(path).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
     })
@@ -250,10 +253,16 @@ fn read_to_string(path: &Path) -> Result<String, CheckpointError> {
 fn load_weights(dir: &Path, device: &Device) -> Result<HashMap<String, Tensor>, CheckpointError> {
     let safetensors = dir.join("model.safetensors");
     let pth = dir.join("pytorch_model.bin");
-    let (path, raw) = if safetensors.is_file() {
+    let (path, raw) = if fsutil::input_present(&safetensors) {
+        // candle opens (and maps) the file by its path: a FIFO would block it, so the path
+        // is checked first.
+        fsutil::check_input(&safetensors).map_err(|source| CheckpointError::Io {
+            path: safetensors.clone(),
+            source,
+        })?;
         let raw = candle_core::safetensors::load(&safetensors, device);
         (safetensors, raw.map(|m| m.into_iter().collect::<Vec<_>>()))
-    } else if pth.is_file() {
+    } else if fsutil::input_present(&pth) {
         let raw = read_torch_file(&pth)?;
         (pth, Ok(raw))
     } else {
@@ -278,7 +287,7 @@ fn load_weights(dir: &Path, device: &Device) -> Result<HashMap<String, Tensor>, 
 /// `pytorch_model.bin`, read with the crate's own pickle reader (see `torch.rs`); the legacy
 /// (pre-1.6, non-zip) format is named as such.
 pub fn read_torch_file(path: &Path) -> Result<Vec<(String, Tensor)>, CheckpointError> {
-    let file = std::fs::File::open(path).map_err(|source| CheckpointError::Io {
+    let file = fsutil::open_input(path).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
     })?;

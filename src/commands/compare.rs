@@ -186,7 +186,9 @@ fn resolve(path: &Path) -> Result<(PathBuf, Grouping, Vec<PathBuf>)> {
             path.display()
         );
     }
-    let is_run = |d: &Path| d.join(HISTORY_FILE).is_file() || is_run_dir(d);
+    // Present, not `is_file`: a history that is a FIFO or a device is refused by name when
+    // read, not taken for no run.
+    let is_run = |d: &Path| crate::fsutil::input_present(&d.join(HISTORY_FILE)) || is_run_dir(d);
     if is_run(path) {
         return Ok((path.to_path_buf(), Grouping::Single, vec![path.to_path_buf()]));
     }

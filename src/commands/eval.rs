@@ -41,10 +41,11 @@ pub struct AblationReport {
 /// one with each utterance's `kind`): metrics are also reported per group.
 fn groups(data: &Path, split: crate::data::Split, n: usize) -> Result<Option<Vec<String>>> {
     let path = data.join(format!("{}.meta.jsonl", split.name()));
-    if !path.is_file() {
+    // Present, not `is_file`: a FIFO or a device there is refused by name, not skipped.
+    if !crate::fsutil::input_present(&path) {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::fsutil::read_input_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let kinds: Vec<String> = text
         .lines()
         .enumerate()

@@ -112,10 +112,12 @@ fn list_wavs(dir: &Path) -> Result<BTreeMap<String, PathBuf>> {
 /// Pairs every utterance of the data with its WAV and its word timings, and checks the
 /// timings' words against the transcript before any audio is read.
 fn plan(args: &FeaturesArgs, wavs: &BTreeMap<String, PathBuf>) -> Result<Vec<Job>> {
-    let many = if args.alignments.is_file() {
-        Some(align::read_many(&args.alignments)?)
-    } else if args.alignments.is_dir() {
+    // Anything there but a directory is read as one file, which refuses a FIFO or a device
+    // as what it is.
+    let many = if args.alignments.is_dir() {
         None
+    } else if crate::fsutil::input_present(&args.alignments) {
+        Some(align::read_many(&args.alignments)?)
     } else {
         bail!(
             "--alignments {}: no such file or directory (expected a directory of TextGrid/CSV/JSON files named after the WAVs, or one CSV/JSON file for all)",
@@ -206,7 +208,7 @@ fn alignment_file(dir: &Path, id: &str) -> Option<PathBuf> {
     ["TextGrid", "textgrid", "csv", "json"]
         .iter()
         .map(|ext| dir.join(format!("{id}.{ext}")))
-        .find(|p| p.is_file())
+        .find(|p| crate::fsutil::input_present(p))
 }
 
 /// The trainer pairs word vectors with the transcript's words one to one, so they must be

@@ -354,7 +354,9 @@ impl Inputs {
                     }
                 }
                 let path = as_given(recorded);
-                if !path.is_file() {
+                // Present, not `is_file`: anything else there is refused by `load_audio` as
+                // what it is (a FIFO, a directory).
+                if !crate::fsutil::input_present(&path) {
                     bail!(
                         "{} was trained with the audio {}, which is not there any more; {choices}",
                         checkpoint.display(),

@@ -158,7 +158,7 @@ fn explorer(state: RunState, data: &Dataset, split: Split, theme: Theme) -> App 
 /// epoch) before its first save. Its training screen is all there is to show.
 fn history_only(path: &Path) -> bool {
     use super::runs::is_checkpoint;
-    path.join(HISTORY_FILE).is_file()
+    crate::fsutil::input_present(&path.join(HISTORY_FILE))
         && !is_checkpoint(path)
         && !is_checkpoint(&path.join("best"))
         && !is_checkpoint(&path.join("last"))

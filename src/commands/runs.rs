@@ -282,7 +282,10 @@ pub fn checkpoint_in(path: &Path, pick: Pick) -> Result<PathBuf> {
 
 /// A directory a checkpoint loader reads (ours, Hugging Face's or the reference's).
 pub(crate) fn is_checkpoint(dir: &Path) -> bool {
-    dir.join("config.json").is_file() || dir.join("bert_config.json").is_file()
+    // Present, not `is_file`: a configuration that is a FIFO or a directory is refused by
+    // name when read, not taken for no checkpoint.
+    crate::fsutil::input_present(&dir.join("config.json"))
+        || crate::fsutil::input_present(&dir.join("bert_config.json"))
 }
 
 /// The `seed-S` run directories of a multi-seed run, in seed order.

@@ -397,7 +397,10 @@ fn resume_out(checkpoint: &Path, out: Option<&Path>, overwrite: bool) -> Result<
     }
     // The curve continues in the new directory: the resumed session is appended to a copy.
     let history = beside.join(HISTORY_FILE);
-    if history.is_file() {
+    // Present, not `is_file`: a history that is a FIFO or a device is refused (copying it
+    // would block or never end), not silently left behind.
+    if crate::fsutil::input_present(&history) {
+        crate::fsutil::check_input(&history).map_err(|e| anyhow::anyhow!("{}: {e}", history.display()))?;
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         std::fs::copy(&history, out.join(HISTORY_FILE))
             .with_context(|| format!("cannot copy {} into --out", history.display()))?;

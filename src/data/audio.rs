@@ -168,14 +168,16 @@ impl AudioBounds {
 /// formats are read whole into memory (their size is the bound on everything parsed from
 /// them), then parsed as [`parse_audio`] does.
 pub fn load_audio(path: &Path, bounds: &AudioBounds) -> Result<AudioFile, DataError> {
-    if !path.is_file() {
+    // Anything there but a regular file is refused as what it is (a FIFO, a directory), not
+    // as a missing file; the pickle reader and `read_input` open it through `open_input`.
+    if !crate::fsutil::input_present(path) {
         return Err(DataError::file(path, "audio feature file not found"));
     }
     if is_pickle_path(path) {
         let value = read_pickle_lazy(path, LAZY_MIN_BYTES).map_err(|e| pickle_error(path, e))?;
         return pickle_audio(&value, path, bounds);
     }
-    let bytes = crate::file_error::read(path)?;
+    let bytes = crate::fsutil::read_input(path).map_err(|e| FileError::io(path, e))?;
     parse_audio(&bytes, path, bounds)
 }
 

@@ -115,7 +115,9 @@ impl Dataset {
         scaling: Scaling<'_>,
         label: MmsaLabel,
     ) -> Result<Self, DataError> {
-        if is_pickle(dir) && dir.is_file() {
+        // Present, not `is_file`: a FIFO under a pickle's name is refused as what it is by
+        // the pickle reader, not taken for a missing directory.
+        if is_pickle(dir) && crate::fsutil::input_present(dir) && !dir.is_dir() {
             return Self::load_mmsa(dir, audio, encoder, audio_dim, scaling, label);
         }
         if label != MmsaLabel::M {

@@ -13,7 +13,7 @@ use tokenizers::normalizers::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
-use tokenizers::{ModelWrapper, PreTokenizerWrapper, SplitDelimiterBehavior, Tokenizer};
+use tokenizers::{Encoding, ModelWrapper, PreTokenizerWrapper, SplitDelimiterBehavior, Tokenizer};
 
 /// The reference's fixed sequence length.
 pub const DEFAULT_MAX_LEN: usize = 50;
@@ -44,6 +44,18 @@ pub enum TokenizeError {
         text: String,
         /// The tokenizer's reason.
         message: String,
+    },
+    /// A text too long to tokenise in bounded memory that cannot be shortened exactly first
+    /// (see [`TextEncoder::encode`]).
+    #[error(
+        "a text of {bytes} bytes: texts over {limit} bytes are refused unless they can be shortened without changing \
+         their first tokens (a vocab.txt model and text with spaces or punctuation); an utterance is a few hundred bytes"
+    )]
+    TooLong {
+        /// The text's length in bytes.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
     },
     /// A `max_len` with no room for `[CLS]` and `[SEP]`.
     #[error("max_len must be at least 2 ([CLS] and [SEP]), got {0}")]
@@ -103,7 +115,23 @@ pub struct TextEncoder {
     source: PathBuf,
     /// The model's vocabulary size, when known: ids at or above it are refused.
     id_limit: Option<usize>,
+    /// Built from `vocab.txt`: BERT's own normaliser, pre-tokeniser and WordPiece, whose
+    /// locality [`shorten`] relies on. A tokenizer.json may hold anything.
+    bert_rules: bool,
 }
+
+/// Longest text tokenised whole. The tokenizers crate keeps per-byte alignments of the text
+/// it normalises (hundreds of bytes per byte: a 5 MB line took 2.2 GB), so longer texts are
+/// first shortened exactly ([`shorten`], [`cut_point`]) or refused.
+const MAX_TOKENIZED_BYTES: usize = 1 << 20;
+
+/// A text longer than `max_len` times this many bytes is shortened before it is tokenised;
+/// shorter ones (every real utterance) are tokenised as they are.
+const SHORTEN_BYTES_PER_TOKEN: usize = 64;
+
+/// `WordPiece::from_file`'s `max_input_chars_per_word` (the tokenizers default, as BERT's
+/// `WordpieceTokenizer`): a longer word becomes one `[UNK]` whatever its characters.
+const MAX_WORD_CHARS: usize = 100;
 
 impl std::fmt::Debug for TextEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -134,7 +162,7 @@ impl TextEncoder {
             // decoder deserialiser), so the syntax is checked here first, and the file read
             // once with a cap.
             let mut bytes = Vec::new();
-            std::fs::File::open(path)
+            crate::fsutil::open_input(path)
                 .and_then(|f| f.take(MAX_TOKENIZER_BYTES + 1).read_to_end(&mut bytes))
                 .map_err(|e| load_err(e.to_string()))?;
             if bytes.len() as u64 > MAX_TOKENIZER_BYTES {
@@ -165,6 +193,8 @@ impl TextEncoder {
             let path_str = path
                 .to_str()
                 .ok_or_else(|| load_err("path is not valid UTF-8".into()))?;
+            // tokenizers opens the file by its path: a FIFO would block it, a device never end.
+            crate::fsutil::check_input(path).map_err(|e| load_err(e.to_string()))?;
             let model = WordPiece::from_file(path_str)
                 .unk_token("[UNK]".into())
                 .build()
@@ -195,6 +225,7 @@ impl TextEncoder {
             max_len,
             source: path.to_path_buf(),
             id_limit: None,
+            bert_rules: !is_json,
         })
     }
 
@@ -222,11 +253,18 @@ impl TextEncoder {
     }
 
     /// Encodes one utterance: lower-cased pieces in `[CLS] .. [SEP]`, padded to `max_len`.
+    ///
+    /// Only the first `max_len - 2` pieces are kept, so a very long text (a 5 MB line) is
+    /// shortened first, to bound the memory tokenisation takes, in ways that cannot change
+    /// those pieces (see `TextEncoder::tokenize`); a text that cannot be shortened so and
+    /// is over `MAX_TOKENIZED_BYTES` (1 MiB) is refused ([`TokenizeError::TooLong`]).
     pub fn encode(&self, text: &str) -> Result<Encoded, TokenizeError> {
-        let encoding = self.tokenizer.encode(text, false).map_err(|e| TokenizeError::Encode {
-            text: text.to_string(),
-            message: e.to_string(),
-        })?;
+        self.encode_from(text, self.max_len.saturating_mul(SHORTEN_BYTES_PER_TOKEN))
+    }
+
+    /// [`TextEncoder::encode`], shortening texts longer than `shorten_from` bytes.
+    fn encode_from(&self, text: &str, shorten_from: usize) -> Result<Encoded, TokenizeError> {
+        let (encoding, gaps) = self.tokenize(text, shorten_from)?;
         let spans: Vec<(usize, usize)> = word_spans(text);
         let words = spans.iter().map(|&(s, e)| text[s..e].to_string()).collect();
         let keep = encoding.get_ids().len().min(self.max_len - 2);
@@ -239,8 +277,10 @@ impl TextEncoder {
         for i in 0..keep {
             input_ids.push(encoding.get_ids()[i]);
             tokens.push(encoding.get_tokens()[i].clone());
-            let start = encoding.get_offsets()[i].0;
-            token_words.push(spans.iter().position(|&(s, e)| start >= s && start < e));
+            let start = in_text(encoding.get_offsets()[i].0, &gaps);
+            // Spans are in order and disjoint: the first that ends after `start`.
+            let k = spans.partition_point(|&(_, e)| e <= start);
+            token_words.push(spans.get(k).filter(|&&(s, _)| s <= start).map(|_| k));
         }
         input_ids.push(self.sep);
         tokens.push("[SEP]".to_string());
@@ -268,6 +308,131 @@ impl TextEncoder {
             truncated: keep < encoding.get_ids().len(),
         })
     }
+}
+
+impl TextEncoder {
+    /// The encoding of `text`, or of a shorter text whose first `max_len - 2` pieces are
+    /// those of `text` and which has more than that many pieces exactly when `text` does.
+    /// With it the gaps left (see [`shorten`]) to map offsets back to `text`.
+    ///
+    /// Beyond `shorten_from` bytes, with BERT's rules (`vocab.txt`): first [`shorten`], then
+    /// a prefix cut before a character that always begins a word of its own ([`cut_point`]),
+    /// so that the prefix's pieces are the first pieces of the whole; the prefix is taken
+    /// when it has more pieces than are kept, else a four times longer one is tried.
+    fn tokenize(&self, text: &str, shorten_from: usize) -> Result<(Encoding, Vec<(usize, usize)>), TokenizeError> {
+        let encode = |t: &str| {
+            self.tokenizer.encode(t, false).map_err(|e| TokenizeError::Encode {
+                text: t.chars().take(200).collect(),
+                message: e.to_string(),
+            })
+        };
+        let too_long = |bytes: usize| TokenizeError::TooLong {
+            bytes,
+            limit: MAX_TOKENIZED_BYTES,
+        };
+        if text.len() <= shorten_from {
+            return Ok((encode(text)?, Vec::new()));
+        }
+        if !self.bert_rules {
+            // Another model's normaliser and pre-tokeniser may join anything to anything:
+            // no shortening is provably exact, so only the size is bounded.
+            if text.len() > MAX_TOKENIZED_BYTES {
+                return Err(too_long(text.len()));
+            }
+            return Ok((encode(text)?, Vec::new()));
+        }
+        let (short, gaps) = shorten(text);
+        let kept = self.max_len - 2;
+        let mut at = shorten_from;
+        while at < short.len() {
+            let Some(cut) = cut_point(&short, at) else { break };
+            let prefix = encode(&short[..cut])?;
+            if prefix.get_ids().len() > kept {
+                return Ok((prefix, gaps));
+            }
+            at = at.saturating_mul(4).max(cut + 1);
+        }
+        if short.len() > MAX_TOKENIZED_BYTES {
+            return Err(too_long(text.len()));
+        }
+        Ok((encode(&short)?, gaps))
+    }
+}
+
+/// `text` with what cannot change its pieces taken out, and the gaps left: (position in the
+/// shortened text, bytes taken out there), in order. Exact under BERT's rules (the
+/// normaliser works character by character, NFD reorders only runs of combining marks,
+/// which never contain an ASCII character; the pre-tokeniser splits at whitespace and
+/// around punctuation; WordPiece takes each word alone):
+///
+/// - a run of ASCII whitespace (`' '`, tab, newline, return) keeps its first character:
+///   one separates the words as well as many, and none of them is a piece;
+/// - a run of more than `MAX_WORD_CHARS + 1` ASCII letters and digits keeps its first
+///   `MAX_WORD_CHARS + 1`: such characters are never a boundary and stay one character
+///   each, so the word holding the run is as before but shorter, still over
+///   [`MAX_WORD_CHARS`], and still one `[UNK]`, starting where it started.
+fn shorten(text: &str) -> (String, Vec<(usize, usize)>) {
+    let bytes = text.as_bytes();
+    let mut short = String::with_capacity(text.len().min(MAX_TOKENIZED_BYTES));
+    let mut gaps = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = |keep: fn(u8) -> bool| bytes[i..].iter().take_while(|&&b| keep(b)).count();
+        let (len, keep) = match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                let len = run(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+                (len, 1)
+            }
+            b if b.is_ascii_alphanumeric() => {
+                let len = run(|b| b.is_ascii_alphanumeric());
+                (len, len.min(MAX_WORD_CHARS + 1))
+            }
+            _ => {
+                // Up to the next ASCII byte, a character boundary in UTF-8.
+                let len = 1 + bytes[i + 1..].iter().take_while(|b| !b.is_ascii()).count();
+                (len, len)
+            }
+        };
+        short.push_str(&text[i..i + keep]);
+        if keep < len {
+            gaps.push((short.len(), len - keep));
+        }
+        i += len;
+    }
+    (short, gaps)
+}
+
+/// The position in the original text of `offset` in the shortened one: a piece starts at a
+/// gap (after the bytes taken out) or away from any.
+fn in_text(offset: usize, gaps: &[(usize, usize)]) -> usize {
+    offset
+        + gaps
+            .iter()
+            .take_while(|&&(at, _)| at <= offset)
+            .map(|&(_, removed)| removed)
+            .sum::<usize>()
+}
+
+/// The first position at or after `at` (a byte index) where `text` can be cut with the
+/// pieces before it the first pieces of the whole: before ASCII whitespace, ASCII
+/// punctuation (a word of its own) or an ideograph (padded with spaces by the normaliser),
+/// characters that no normalisation step joins to what precedes them. Only the two main
+/// ideograph blocks, on which BERT and the tokenizers crate agree. `None` if there is none.
+fn cut_point(text: &str, at: usize) -> Option<usize> {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    text[at..]
+        .char_indices()
+        .find(|&(i, c)| {
+            at + i > 0
+                && (matches!(c, ' ' | '\t' | '\n' | '\r')
+                    || c.is_ascii_punctuation()
+                    || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+                    || ('\u{3400}'..='\u{4DBF}').contains(&c))
+        })
+        .map(|(i, _)| at + i)
 }
 
 /// The code points BERT's BasicTokenizer treats as Chinese characters (`_is_chinese_char`:
@@ -482,6 +647,153 @@ mod tests {
                 .collect();
             assert_eq!(e.token_words, words, "{what}");
         }
+    }
+
+    /// Letters and `##` letters, so that most words are pieces rather than `[UNK]`, and a
+    /// word over 100 characters is `[UNK]` for its length alone.
+    fn pieces_encoder(dir: &Path, max_len: usize) -> TextEncoder {
+        let path = dir.join("vocab.txt");
+        if !path.exists() {
+            let mut vocab: Vec<String> = [
+                "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "fun", "##ny", "我", "很",
+            ]
+            .map(String::from)
+            .to_vec();
+            for c in ('a'..='z').chain('0'..='9') {
+                vocab.push(c.to_string());
+                vocab.push(format!("##{c}"));
+            }
+            vocab.extend(["!", ".", ",", "?", "'", "é", "##é", "σ", "ς"].map(String::from));
+            std::fs::write(&path, vocab.join("\n") + "\n").unwrap();
+        }
+        TextEncoder::from_file(&path, max_len).unwrap()
+    }
+
+    /// A random text of the pieces shortening and cutting must see through: long ASCII
+    /// runs about the 100-character limit, punctuation, whitespace runs (ASCII and not),
+    /// ideographs, accents precomposed and combining, case with context (sigma), removed
+    /// characters (NUL, U+FFFD, a zero-width space).
+    fn hostile_text(rng: &mut impl rand::Rng) -> String {
+        const BITS: [&str; 24] = [
+            "the",
+            "FUN",
+            "funny",
+            "Ab9",
+            "x",
+            "é",
+            "e\u{301}",
+            "\u{301}",
+            "\u{301}\u{327}a",
+            "ΣΑ",
+            "Σ",
+            "İ",
+            "我",
+            "很",
+            "中",
+            "。",
+            "，",
+            "\u{3000}",
+            "\u{a0}",
+            "\0",
+            "\u{fffd}",
+            "\u{200b}",
+            "жж",
+            "🙂",
+        ];
+        let mut s = String::new();
+        for _ in 0..rng.random_range(0..40) {
+            match rng.random_range(0..6) {
+                0 => {
+                    let c = ['a', 'A', '7', 'z'][rng.random_range(0..4)];
+                    s.extend(std::iter::repeat_n(c, rng.random_range(95..110)));
+                }
+                1 => s.extend(
+                    (0..rng.random_range(1..12)).map(|_| ['!', '.', ',', '?', '\'', '-'][rng.random_range(0..6)]),
+                ),
+                2 => {
+                    s.extend((0..rng.random_range(1..6)).map(|_| [' ', '\t', '\n', '\r', ' '][rng.random_range(0..5)]))
+                }
+                _ => s.push_str(BITS[rng.random_range(0..BITS.len())]),
+            }
+        }
+        s
+    }
+
+    /// Shortening and cutting are exact: on random hostile texts, every field of the
+    /// encoding (ids, pieces, their words, the words, truncation) is the encoding of the
+    /// whole text, for short and long `max_len` and for shortening from the first byte on.
+    #[test]
+    fn shortened_texts_encode_as_the_whole_text() {
+        use rand::SeedableRng;
+        let dir = tempfile::tempdir().unwrap();
+        let encoders: Vec<TextEncoder> = [2, 3, 5, 12, 40].map(|n| pieces_encoder(dir.path(), n)).to_vec();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut cut = 0;
+        for _ in 0..3000 {
+            let text = hostile_text(&mut rng);
+            for enc in &encoders {
+                let whole = enc.encode_from(&text, usize::MAX).unwrap();
+                for from in [0, 1, 9, 64] {
+                    let short = enc.encode_from(&text, from).unwrap();
+                    assert_eq!(short, whole, "max_len {}, shortened from {from}: {text:?}", enc.max_len);
+                }
+                cut += usize::from(whole.truncated);
+            }
+        }
+        assert!(cut > 1000, "the texts exercise truncation: {cut}");
+    }
+
+    /// Hostile lines of the size that took gigabytes: tokenised in bounded memory (this
+    /// test would take minutes and gigabytes otherwise), their pieces those of the start.
+    #[test]
+    fn huge_texts_are_encoded_from_their_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let enc = pieces_encoder(dir.path(), 6);
+        let bangs = enc.encode(&"!".repeat(5_000_000)).unwrap();
+        assert_eq!(bangs.tokens, ["[CLS]", "!", "!", "!", "!", "[SEP]"]);
+        assert!(bangs.truncated);
+        assert_eq!(bangs.words.len(), 1);
+        let long = format!("{} the fun{}", "A".repeat(50_000_000), " x".repeat(1_000_000));
+        let e = enc.encode(&long).unwrap();
+        assert_eq!(e.tokens, ["[CLS]", "[UNK]", "the", "fun", "x", "[SEP]"]);
+        assert_eq!(e.token_words, [None, Some(0), Some(1), Some(2), Some(3), None]);
+        assert!(e.truncated);
+        let spaces = enc.encode(&format!("{}fun", " ".repeat(5_000_000))).unwrap();
+        assert_eq!(spaces.tokens, ["[CLS]", "fun", "[SEP]"]);
+        assert!(!spaces.truncated);
+        // One word of 2 MB of Cyrillic has no exact shortening here: refused, not tokenised.
+        let err = enc.encode(&"ж".repeat(1_000_000)).unwrap_err();
+        assert!(matches!(err, TokenizeError::TooLong { bytes: 2_000_000, .. }), "{err}");
+    }
+
+    #[test]
+    fn tokenizer_json_texts_over_the_limit_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        std::fs::write(&path, chinese_tokenizer_json(true)).unwrap();
+        let enc = TextEncoder::from_file(&path, 12).unwrap();
+        let err = enc.encode(&"good ".repeat(300_000)).unwrap_err();
+        assert!(err.to_string().contains("a text of 1500000 bytes"), "{err}");
+        assert!(enc.encode(&"good ".repeat(1000)).is_ok());
+    }
+
+    #[test]
+    fn a_vocabulary_that_is_a_fifo_or_a_device_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("vocab.txt");
+        crate::fsutil::tests::mkfifo(&fifo);
+        let err = TextEncoder::from_file(&fifo, 12).unwrap_err().to_string();
+        assert!(
+            err.contains("vocab.txt") && err.contains("not a regular file (a FIFO)"),
+            "{err}"
+        );
+        let zero = dir.path().join("tokenizer.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let err = TextEncoder::from_file(&zero, 12).unwrap_err().to_string();
+        assert!(
+            err.contains("tokenizer.json") && err.contains("not a regular file (a character device)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -77,7 +77,8 @@ pub struct Utterance {
 
 /// Reads one split's TSV; an error names the file and line.
 pub fn read_split(path: &Path) -> Result<Vec<Utterance>, DataError> {
-    let content = crate::file_error::read(path)?;
+    // A regular file only: a FIFO there would block, `/dev/zero` would fill the memory.
+    let content = crate::fsutil::read_input(path).map_err(|e| crate::file_error::FileError::io(path, e))?;
     parse_split_bytes(path, &content)
 }
 

@@ -244,7 +244,9 @@ impl AttentionLog {
     /// Reads a log written by [`AttentionLog::write`], checking every count against the
     /// tensors' shapes.
     pub fn read(path: &Path) -> Result<Self, AttentionLogError> {
-        let bytes = std::fs::read(path).map_err(|source| AttentionLogError::Io {
+        // Logs are ours, but in a run directory the user names: a FIFO or a device there is
+        // refused, not read forever.
+        let bytes = crate::fsutil::read_input(path).map_err(|source| AttentionLogError::Io {
             path: path.to_path_buf(),
             source,
         })?;

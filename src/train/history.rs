@@ -329,7 +329,8 @@ impl History {
     /// histories, or another tool's checkpoint).
     pub fn read_run(run: &Path) -> Result<Option<Self>, HistoryError> {
         let path = run.join(HISTORY_FILE);
-        match File::open(&path) {
+        // A regular file only: a FIFO would block the open, a device never end.
+        match crate::fsutil::open_input(&path) {
             Ok(file) => Self::read(&path, file).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(HistoryError::Io { path, source }),

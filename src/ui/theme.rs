@@ -132,9 +132,10 @@ impl Theme {
         if path.extension().is_some_and(|e| e == "toml") || path.exists() {
             let origin = path.display().to_string();
             // Read no more than a theme can be: a path to something else (a log, a device)
-            // is refused after MAX_THEME_BYTES rather than read whole.
+            // is refused after MAX_THEME_BYTES rather than read whole; a FIFO or a device
+            // is refused before it is opened (a FIFO would block the open).
             let mut text = String::new();
-            std::fs::File::open(path)
+            crate::fsutil::open_input(path)
                 .and_then(|f| f.take(MAX_THEME_BYTES + 1).read_to_string(&mut text))
                 .map_err(|e| ThemeError::Read(path.into(), e))?;
             if text.len() as u64 > MAX_THEME_BYTES {

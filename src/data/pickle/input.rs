@@ -35,7 +35,8 @@ impl Stream {
             path: path.to_path_buf(),
             error,
         };
-        let mut file = File::open(path).map_err(io)?;
+        // A regular file only: a FIFO would block the open, a device never end.
+        let mut file = crate::fsutil::open_input(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         // A length beyond the address space cannot be held whatever it is; lengths in it are
         // then checked against this smaller bound, which only refuses more.

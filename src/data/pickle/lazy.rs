@@ -5,7 +5,6 @@
 //! other eight.
 
 use std::fmt;
-use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -119,7 +118,7 @@ impl LazyArray {
         };
         let n = self.len();
         let size = self.elem.size();
-        let mut file = File::open(&self.path).map_err(io)?;
+        let mut file = crate::fsutil::open_input(&self.path).map_err(io)?;
         // The machine checked the data against the file's length; a file that has since
         // been cut or replaced is refused before anything is allocated for it.
         let file_len = file.metadata().map_err(io)?.len();

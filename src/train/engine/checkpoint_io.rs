@@ -76,6 +76,8 @@ pub(super) fn read_moments(dir: &Path, steps: BTreeMap<String, usize>, device: &
         path: dir.to_path_buf(),
         message,
     };
+    // candle opens (and maps) the file by its path: a FIFO there would block it.
+    crate::fsutil::check_input(&dir.join(STATE_FILE)).map_err(|e| resume_err(format!("{STATE_FILE}: {e}")))?;
     let state = candle_core::safetensors::load(dir.join(STATE_FILE), device)
         .map_err(|e| resume_err(format!("{STATE_FILE}: {e}")))?;
     let mut moments = HashMap::new();
