@@ -260,15 +260,26 @@ pub fn pid_alive(pid: u32) -> bool {
     !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH))
 }
 
-/// A directory whose entries are all regular files accepted by `name_ok`: what a staging
-/// directory of ours holds.
+/// A directory whose entries are all regular files accepted by `name_ok`, or the temporary
+/// files [`write_atomic`] writes them through (a save killed mid-write leaves one): what a
+/// staging directory of ours holds.
 pub fn only_files_named(dir: &Path, name_ok: impl Fn(&str) -> bool) -> bool {
     let Ok(entries) = fs::read_dir(dir) else {
         return false;
     };
-    entries.into_iter().all(|e| {
-        e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_file()) && e.file_name().to_str().is_some_and(&name_ok))
-    })
+    let ok = |name: &str| name_ok(name) || temp_target(name).is_some_and(&name_ok);
+    entries
+        .into_iter()
+        .all(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_file()) && e.file_name().to_str().is_some_and(ok)))
+}
+
+/// The file a temporary name of [`create_temp`] (`.NAME.PID-N.tmp`) is written for.
+fn temp_target(name: &str) -> Option<&str> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (target, counters) = inner.rsplit_once('.')?;
+    let (pid, n) = counters.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(pid) && digits(n) && !target.is_empty()).then_some(target)
 }
 
 /// An exclusive lock on a directory, held until dropped (see [`lock_dir`]).
@@ -454,6 +465,21 @@ pub(crate) mod tests {
         drop(held);
         assert!(lock_dir(dir.path()).unwrap().is_some(), "free again");
         assert!(lock_dir(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn a_temporary_name_tells_the_file_it_was_written_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tmp, _) = create_temp(dir.path(), OsStr::new("config.json")).unwrap();
+        let name = tmp.file_name().unwrap().to_str().unwrap();
+        assert_eq!(temp_target(name), Some("config.json"));
+        for other in [".config.json.tmp", "config.json.1-2.tmp", ".config.json.x-2.tmp", "..1-2.tmp", ".a.1-.tmp"] {
+            assert_eq!(temp_target(other), None, "{other}");
+        }
+        // A staging directory killed mid-write is still recognised as one.
+        fs::write(dir.path().join("model.safetensors"), "x").unwrap();
+        assert!(only_files_named(dir.path(), |n| n == "config.json" || n == "model.safetensors"));
+        assert!(!only_files_named(dir.path(), |n| n == "model.safetensors"));
     }
 
     #[test]

@@ -50,7 +50,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // Never a panic when stderr is gone (a closed pipe): the exit status still says it.
-            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                cmbert::commands::printer::one_line(&err)
+            );
             ExitCode::from(2)
         }
     };

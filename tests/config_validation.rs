@@ -124,6 +124,31 @@ fn bad_bert_configs_are_refused_naming_file_field_and_value() {
 /// Found by the fuzz test (tests/fuzz.rs, bert-config): a config whose sizes are valid but do
 /// not match its own weights was reported as "model computation failed: checkpoint tensor ..
 /// has shape .." without saying which checkpoint.
+/// An integer tensor where the model needs floats is refused by name: converting it would
+/// give other numbers without a word (same bytes, another dtype in the header).
+#[test]
+fn integer_weights_are_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bert = encoder_with(&tmp.path().join("enc"), None, |_| {});
+    let path = bert.join("model.safetensors");
+    let mut tensors = load_tensors(&path);
+    let name = tensors
+        .keys()
+        .find(|k| k.contains("LayerNorm.bias"))
+        .unwrap()
+        .clone();
+    let t = tensors[&name].to_dtype(candle_core::DType::U32).unwrap();
+    tensors.insert(name.clone(), t);
+    candle_core::safetensors::save(&tensors, &path).unwrap();
+    let (code, stderr) = train(tmp.path(), &bert, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    let line = stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+    assert!(
+        line.contains(&name) && line.contains("holds U32 values, the model needs floating point"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn weights_that_do_not_fit_the_config_name_the_encoder() {
     let tmp = tempfile::tempdir().unwrap();

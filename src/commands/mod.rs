@@ -76,7 +76,9 @@ pub fn default_run() -> Result<()> {
     tell!();
     tell!("As published, only the [CLS] row of the multimodal attention reaches the score and its audio slot is zero,");
     tell!("so the voice cannot change a prediction. Variants in which it can:");
-    tell!("  cmbert-tui train --headless --cls-audio learned     (or --cls-audio mean)");
+    // Several seeds: a small BERT from scratch now and then never leaves the labels' mean
+    // (seed 1 of `learned` does; docs/EXPERIMENTS.md), which one seed would hide.
+    tell!("  cmbert-tui train --headless --cls-audio learned --seeds 3     (or --cls-audio mean)");
     Ok(())
 }
 

@@ -251,7 +251,7 @@ fn answer(app: &mut App, request: Request, look: &LookArgs, pair: Option<&PairFi
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Err(e) => format!("export failed: {e:#}"),
+        Err(e) => format!("export failed: {}", super::printer::one_line(&e)),
     })
 }
 

@@ -285,3 +285,41 @@ mod tests {
         );
     }
 }
+
+/// An error and its causes on one line, as `{:#}` writes them, but without a cause the
+/// message before it already quotes: our error types put their `source` in their own
+/// message (so that each reads whole on its own), and `{:#}` would say it twice
+/// (`x.tsv: No such file or directory: No such file or directory`).
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod one_line_tests {
+    use super::one_line;
+
+    #[test]
+    fn a_cause_already_quoted_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let quoted = crate::file_error::FileError::Io {
+            path: "x.tsv".into(),
+            source: io,
+        };
+        let err = anyhow::Error::new(quoted).context("cannot read the data");
+        assert_eq!(one_line(&err), "cannot read the data: x.tsv: No such file or directory");
+        let plain = anyhow::anyhow!("disk full").context("cannot save");
+        assert_eq!(one_line(&plain), "cannot save: disk full");
+    }
+}
+

@@ -90,6 +90,13 @@ impl ParamStore {
                         shape.dims()
                     );
                 }
+                // An integer tensor would convert without a word into other numbers.
+                if !t.dtype().is_float() {
+                    candle_core::bail!(
+                        "checkpoint tensor {name} holds {:?} values, the model needs floating point (F32, F16, BF16)",
+                        t.dtype()
+                    );
+                }
                 t.to_dtype(DType::F32)?.to_device(&self.device)?
             }
             None => {
