@@ -473,7 +473,13 @@ pub(crate) mod tests {
         let (tmp, _) = create_temp(dir.path(), OsStr::new("config.json")).unwrap();
         let name = tmp.file_name().unwrap().to_str().unwrap();
         assert_eq!(temp_target(name), Some("config.json"));
-        for other in [".config.json.tmp", "config.json.1-2.tmp", ".config.json.x-2.tmp", "..1-2.tmp", ".a.1-.tmp"] {
+        for other in [
+            ".config.json.tmp",
+            "config.json.1-2.tmp",
+            ".config.json.x-2.tmp",
+            "..1-2.tmp",
+            ".a.1-.tmp",
+        ] {
             assert_eq!(temp_target(other), None, "{other}");
         }
         // A staging directory killed mid-write is still recognised as one.

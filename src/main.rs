@@ -53,7 +53,7 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "error: {}",
-                cmbert::commands::printer::one_line(&err)
+                cmbert::commands::printer::printable(&cmbert::commands::printer::one_line(&err))
             );
             ExitCode::from(2)
         }

@@ -124,6 +124,20 @@ fn bad_bert_configs_are_refused_naming_file_field_and_value() {
 /// Found by the fuzz test (tests/fuzz.rs, bert-config): a config whose sizes are valid but do
 /// not match its own weights was reported as "model computation failed: checkpoint tensor ..
 /// has shape .." without saying which checkpoint.
+/// A config with fewer layers than its weights hold is refused: the model built from it
+/// would silently leave the deeper layers out.
+#[test]
+fn weights_deeper_than_the_config_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bert = encoder_with(&tmp.path().join("enc"), None, |v| v["num_hidden_layers"] = 1.into());
+    let (code, stderr) = train(tmp.path(), &bert, &[]);
+    let line = error_line(code, &stderr);
+    assert!(
+        line.contains("num_hidden_layers = 1, but the weights hold encoder layer 1"),
+        "{line}"
+    );
+}
+
 /// An integer tensor where the model needs floats is refused by name: converting it would
 /// give other numbers without a word (same bytes, another dtype in the header).
 #[test]
@@ -132,11 +146,7 @@ fn integer_weights_are_refused_by_name() {
     let bert = encoder_with(&tmp.path().join("enc"), None, |_| {});
     let path = bert.join("model.safetensors");
     let mut tensors = load_tensors(&path);
-    let name = tensors
-        .keys()
-        .find(|k| k.contains("LayerNorm.bias"))
-        .unwrap()
-        .clone();
+    let name = tensors.keys().find(|k| k.contains("LayerNorm.bias")).unwrap().clone();
     let t = tensors[&name].to_dtype(candle_core::DType::U32).unwrap();
     tensors.insert(name.clone(), t);
     candle_core::safetensors::save(&tensors, &path).unwrap();
@@ -284,6 +294,47 @@ fn resumed_specs_are_validated_like_the_command_line() {
         Err(TrainError::ResumeSpec { problem, .. }) => assert_eq!(problem.field, "progress.epoch"),
         other => panic!("{:?}", other.err()),
     }
+}
+
+/// The saved position is held to the data: a step count that is not the epochs done and
+/// the batches of this one (wrapped, reset or inflated by hand) is refused by field once the
+/// data is read, where it used to resume at a step the schedule never had.
+#[test]
+fn a_resumed_position_must_fit_the_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let last = finished_run(tmp.path());
+    // 12 training utterances in batches of 6: 2 steps an epoch, one epoch done.
+    let cases: [(&str, Value); 4] = [
+        ("global_step", u64::MAX.into()),
+        ("global_step", 0.into()),
+        ("batch_in_epoch", 1_000_000_000.into()),
+        ("epoch_loss_count", 5.into()),
+    ];
+    // A run directory of its own for each: the crafted last/ beside a copy of best/.
+    let run_with = |name: &str, edit: &dyn Fn(&mut Value)| {
+        let run = tmp.path().join(name);
+        crafted(&last.with_file_name("best"), &run.join("best"), |_| {});
+        crafted(&last, &run.join("last"), |v| {
+            v["cmbert"]["training"]["spec"]["epochs"] = 2.into();
+            edit(v);
+        })
+    };
+    for (i, (field, value)) in cases.into_iter().enumerate() {
+        let dir = run_with(&format!("position-{i}"), &|v| {
+            v["cmbert"]["training"]["progress"][field] = value.clone()
+        });
+        let (code, _, stderr) = cli(&["train", "--headless", "--resume", dir.to_str().unwrap()]);
+        let line = error_line(code, &stderr);
+        assert!(
+            line.contains(&format!("{}: cannot resume", dir.join("config.json").display()))
+                && line.contains(&format!("progress.{field}")),
+            "{field}: {line}"
+        );
+    }
+    // The position as saved resumes.
+    let dir = run_with("as-saved", &|_| {});
+    let (code, _, stderr) = cli(&["train", "--headless", "--resume", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
 }
 
 /// Our checkpoints' own sections are claims too: `eval` refuses them by name.

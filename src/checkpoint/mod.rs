@@ -218,6 +218,13 @@ impl Checkpoint {
                 .map_err(|e| invalid(format!("cmbert.{e}")))?;
         }
         let tensors = load_weights(dir, device)?;
+        if let Some(layer) = layer_past(&tensors, bert.num_hidden_layers) {
+            return Err(invalid(format!(
+                "num_hidden_layers = {}, but the weights hold encoder layer {layer} (bert.encoder.layer.{layer}.*): \
+                 a model built from this config would leave layers out",
+                bert.num_hidden_layers
+            )));
+        }
         let head = match &meta {
             Some(meta) => Some(meta.head.clone()),
             None => infer_head(&tensors),
@@ -241,6 +248,22 @@ impl Checkpoint {
             vocab,
         })
     }
+}
+
+/// The highest encoder layer among the (canonical) tensor names at or past `layers`, the
+/// layers the config builds: weights of a deeper model than the config says.
+fn layer_past(tensors: &HashMap<String, Tensor>, layers: usize) -> Option<usize> {
+    tensors
+        .keys()
+        .filter_map(|name| {
+            name.strip_prefix("bert.encoder.layer.")?
+                .split('.')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .filter(|&layer| layer >= layers)
+        .max()
 }
 
 fn read_to_string(path: &Path) -> Result<String, CheckpointError> {

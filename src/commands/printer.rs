@@ -3,11 +3,13 @@
 
 /// `eprintln!` that never panics: a headless run's stderr may be a pipe whose reader is
 /// gone (`| head`, or a `| tee` that took the same Ctrl-C), and a progress line must not
-/// end the run before it saves `last/`.
+/// end the run before it saves `last/`. Control characters are shown, not obeyed
+/// ([`printable`]).
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let line = $crate::commands::printer::printable(&format!($($arg)*)).into_owned();
+        let _ = writeln!(std::io::stderr(), "{line}");
     }};
 }
 pub(crate) use say;
@@ -31,7 +33,8 @@ pub(crate) use tell;
 /// pipe never costs a checkpoint.
 pub fn to_stdout(text: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
-    let Err(e) = std::io::stdout().write_fmt(text) else {
+    let text = text.to_string();
+    let Err(e) = std::io::stdout().write_all(printable(&text).as_bytes()) else {
         return;
     };
     if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -39,6 +42,26 @@ pub fn to_stdout(text: std::fmt::Arguments<'_>) {
     }
     say!("error: cannot write to standard output: {e}");
     std::process::exit(2);
+}
+
+/// `text` with its control characters (but line ends and tabs) written out as escapes
+/// (`\u{1b}`): an utterance, a word or a folder name comes from files anyone can write, and
+/// printed raw an escape sequence in it would clear the screen or retitle the terminal.
+/// The app draws them harmless on its own (`ui::text`).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let harmful = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.contains(harmful) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if harmful(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 use std::io::IsTerminal;
@@ -310,6 +333,17 @@ mod one_line_tests {
     use super::one_line;
 
     #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        use super::printable;
+        assert_eq!(printable("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            printable("\x1b[2J\x1b]0;pwned\x07HELLO"),
+            "\\u{1b}[2J\\u{1b}]0;pwned\\u{7}HELLO"
+        );
+        assert_eq!(printable("c1 \u{9b}31m"), "c1 \\u{9b}31m");
+    }
+
+    #[test]
     fn a_cause_already_quoted_is_not_repeated() {
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
         let quoted = crate::file_error::FileError::Io {
@@ -322,4 +356,3 @@ mod one_line_tests {
         assert_eq!(one_line(&plain), "cannot save: disk full");
     }
 }
-

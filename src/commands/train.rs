@@ -104,6 +104,9 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
     let mut provisional = crate::fsutil::Provisional::default();
     let (out, named) = match &args.out {
         Some(out) => {
+            if std::fs::metadata(out).is_ok_and(|m| !m.is_dir()) {
+                bail!("--out {}: a file, not a directory", out.display());
+            }
             provisional.note_missing(out);
             std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
             (out.clone(), true)

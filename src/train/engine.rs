@@ -94,6 +94,9 @@ pub struct Trainer {
     audio_features: Option<AudioFeatures>,
     /// Whether this session continues a saved run (its history says so).
     begun: Begun,
+    /// The `last/` checkpoint a resumed session continues, whose position is checked against
+    /// the data once it is known (`Progress::validate_position`).
+    resumed_from: Option<PathBuf>,
     /// What the session writes beside its checkpoints (`with_recording`).
     recording: Recording,
 }
@@ -201,6 +204,7 @@ impl Trainer {
             kept_rota: Rota::new(Vec::new(), Instant::now()),
             audio_features: None,
             begun: Begun::New,
+            resumed_from: None,
             recording: Recording::default(),
         })
     }
@@ -348,6 +352,14 @@ impl Trainer {
             t_total,
         });
         let steps_per_epoch = self.spec.steps_per_epoch(train.len());
+        if let Some(dir) = &self.resumed_from {
+            self.progress
+                .validate_position(steps_per_epoch)
+                .map_err(|problem| TrainError::ResumeSpec {
+                    path: dir.join("config.json"),
+                    problem,
+                })?;
+        }
         let trainable: usize = self.optimizer.param_count();
         events.emit(Event::Started {
             seed: self.spec.seed,

@@ -138,6 +138,46 @@ impl Progress {
         }
         Ok(())
     }
+
+    /// The position must be one the run reached on its data, `steps_per_epoch` optimiser
+    /// steps an epoch: the step count is the epochs done and the batches of this one, and
+    /// the epoch's loss sums no more batches than it has done. A record edited by hand (or
+    /// data changed since the save) would otherwise resume at a step the schedule never had.
+    pub fn validate_position(&self, steps_per_epoch: usize) -> Result<(), InvalidField> {
+        if self.batch_in_epoch > steps_per_epoch {
+            return Err(InvalidField::new(
+                "progress.batch_in_epoch",
+                self.batch_in_epoch,
+                format!("must be at most the batches of an epoch on this data ({steps_per_epoch})"),
+            ));
+        }
+        let expected = self
+            .epoch
+            .checked_mul(steps_per_epoch)
+            .and_then(|n| n.checked_add(self.batch_in_epoch));
+        if expected != Some(self.global_step) {
+            return Err(InvalidField::new(
+                "progress.global_step",
+                self.global_step,
+                format!(
+                    "must be the steps of the epochs done and of this one ({} x {steps_per_epoch} + {}); \
+                     was the data changed since the save?",
+                    self.epoch, self.batch_in_epoch
+                ),
+            ));
+        }
+        if self.epoch_loss_count > self.batch_in_epoch {
+            return Err(InvalidField::new(
+                "progress.epoch_loss_count",
+                self.epoch_loss_count,
+                format!(
+                    "must be at most the batches done in this epoch ({})",
+                    self.batch_in_epoch
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A checkpoint's run record that does not parse as this build's `TrainingRecord`.

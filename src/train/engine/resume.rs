@@ -63,6 +63,7 @@ impl Trainer {
         trainer.audio_features = meta.audio_features.clone();
         trainer.epochs_changes = epochs_changes;
         trainer.begun = Begun::Resumed;
+        trainer.resumed_from = Some(dir.to_path_buf());
         if trainer.progress.best_epoch.is_some() {
             let best = Checkpoint::load(&out.join(Saved::Best.dir_name()), device)?;
             trainer.best = Some(
