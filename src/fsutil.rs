@@ -290,15 +290,37 @@ pub struct DirLock {
 
 /// Locks `dir` (which must exist) for this process alone; `None` when another process holds
 /// it. Advisory: it keeps out other writers that ask, which every writer of a run does.
+/// A lock held for an instant ([`is_locked`] asking) is waited out: a few tries 50 ms apart.
 pub fn lock_dir(dir: &Path) -> io::Result<Option<DirLock>> {
     use rustix::fs::{FlockOperation, Mode, OFlags};
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let fd = rustix::fs::open(dir, flags, Mode::empty())?;
-    match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Some(DirLock { _dir: File::from(fd) })),
-        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
-        Err(e) => Err(e.into()),
+    for attempt in 0..5 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(Some(DirLock { _dir: File::from(fd) })),
+            Err(rustix::io::Errno::WOULDBLOCK) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
+    Ok(None)
+}
+
+/// Whether another process holds `dir`'s lock ([`lock_dir`]): a run is being written there.
+/// Asks by taking a shared lock for an instant; anything that fails to ask says no.
+pub fn is_locked(dir: &Path) -> bool {
+    use rustix::fs::{FlockOperation, Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::open(dir, flags, Mode::empty()) else {
+        return false;
+    };
+    // Closing the descriptor (its drop) releases the shared lock at once.
+    matches!(
+        rustix::fs::flock(&fd, FlockOperation::NonBlockingLockShared),
+        Err(rustix::io::Errno::WOULDBLOCK)
+    )
 }
 
 /// Paths a command created before it was known to go ahead: removed again when the guard is
@@ -462,7 +484,9 @@ pub(crate) mod tests {
         // flock locks belong to the open file description: a second open, as another
         // process's would be, is refused.
         assert!(lock_dir(dir.path()).unwrap().is_none(), "held");
+        assert!(is_locked(dir.path()));
         drop(held);
+        assert!(!is_locked(dir.path()));
         assert!(lock_dir(dir.path()).unwrap().is_some(), "free again");
         assert!(lock_dir(&dir.path().join("missing")).is_err());
     }

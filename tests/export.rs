@@ -395,3 +395,23 @@ fn user_errors() {
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot be used with"), "{stderr}");
 }
+
+/// The format is never guessed against the file name: `--out notes.md` (no format of ours)
+/// and `--out fig.png --format svg` (two formats) are refused before anything is written.
+#[test]
+fn the_format_and_the_file_name_agree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = export_in(tmp.path(), &["--index", "1", "--out", "notes.md"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--out notes.md: .md is not a format export writes"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = export_in(tmp.path(), &["--index", "1", "--out", "fig.png", "--format", "svg"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--format svg but --out fig.png names png"), "{stderr}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "nothing written");
+    let (code, _, stderr) = export_in(tmp.path(), &["--index", "1", "--out", "fig.svg", "--format", "svg"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(tmp.path().join("fig.svg").is_file());
+}

@@ -474,7 +474,17 @@ fn a_run_directory_has_one_writer_at_a_time() {
         );
     }
     assert_eq!(before, snapshot(&out), "untouched while another writer holds it");
+    // `runs` tells a run being written from one that stopped (without its results, as
+    // while it trains).
+    std::fs::remove_file(out.join("results.json")).unwrap();
+    let (_, listing, _) = cli(&["runs", &s(tmp.path())]);
+    assert!(listing.contains("running now"), "{listing}");
     drop(held);
+    let (_, listing, _) = cli(&["runs", &s(tmp.path())]);
+    assert!(
+        !listing.contains("running now") && listing.contains("stopped"),
+        "{listing}"
+    );
     let (code, _, stderr) = cli(&resume);
     assert_eq!(code, 0, "free again: {stderr}");
 }

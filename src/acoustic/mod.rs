@@ -10,6 +10,7 @@ pub mod align;
 mod extract;
 pub mod norm;
 pub mod pitch;
+mod riff;
 pub mod set;
 pub mod spectral;
 pub mod wav;

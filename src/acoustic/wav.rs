@@ -85,6 +85,14 @@ fn decode_from<R: Read + Seek>(reader: R, size: u64, path: &Path) -> Result<(Aud
             other => other.to_string(),
         })
     };
+    // hound reads what the chunk walk hands it (`riff.rs`: hound misreads a file with an
+    // odd-length chunk).
+    let reader = super::riff::fmt_and_data(reader).map_err(|e| {
+        fail(match e.kind() {
+            std::io::ErrorKind::InvalidData => format!("not a WAV file this reader understands ({e})"),
+            _ => e.to_string(),
+        })
+    })?;
     let mut reader = hound::WavReader::new(reader).map_err(wav_error)?;
     let spec = reader.spec();
     let format = SourceFormat {

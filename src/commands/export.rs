@@ -44,10 +44,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let take = takes.first();
     let input = &args.input;
     let device = input.device.open()?;
-    let format = args
-        .format
-        .or_else(|| args.out.as_deref().and_then(Format::from_path))
-        .unwrap_or(Format::Json);
+    let format = chosen_format(args.format, args.out.as_deref())?.unwrap_or(Format::Json);
     if let Some(out) = &args.out {
         refuse_overwrite(out, input.force)?;
     }
@@ -209,4 +206,26 @@ fn curves(args: &ExportArgs) -> Result<()> {
         tell!("wrote {} ({what})", out.display());
     }
     Ok(())
+}
+
+/// The format `--format` and `--out`'s extension ask for, when either does; refused when
+/// they disagree (`--out fig.png --format svg` would write SVG into a .png) or when the
+/// extension is none of ours (`--out notes.md` would be written as JSON).
+pub(crate) fn chosen_format(format: Option<Format>, out: Option<&Path>) -> Result<Option<Format>> {
+    let Some(out) = out else {
+        return Ok(format);
+    };
+    let by_name = Format::from_path(out);
+    match (format, by_name, out.extension()) {
+        (Some(asked), Some(named), _) if asked != named => bail!(
+            "--format {asked} but --out {} names {named}: make them agree",
+            out.display()
+        ),
+        (None, None, Some(ext)) => bail!(
+            "--out {}: .{} is not a format export writes (.svg, .png, .json, .csv); give --format or one of those",
+            out.display(),
+            ext.to_string_lossy()
+        ),
+        _ => Ok(format.or(by_name)),
+    }
 }

@@ -176,9 +176,7 @@ struct Output {
 fn outputs(args: &ExportArgs, takes: &[Take; 2]) -> Result<Vec<Output>> {
     match &args.out {
         Some(out) => {
-            let format = args
-                .format
-                .or_else(|| Format::from_path(out))
+            let format = super::chosen_format(args.format, Some(out))?
                 .with_context(|| format!("{}: a stress pair is written as .png, .svg or .json", out.display()))?;
             if format == Format::Csv {
                 anyhow::bail!(

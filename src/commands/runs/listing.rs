@@ -42,6 +42,8 @@ pub struct Other {
 pub enum RunState {
     /// It wrote `results.json`.
     Finished,
+    /// A `train` or `--resume` is writing it now (it holds the directory's lock).
+    Running,
     /// No results, and `last/` can be continued with `--resume`.
     Resumable,
     /// No results and nothing to resume.
@@ -308,7 +310,7 @@ impl RunRow {
                 self.last.as_ref().map_or_else(dash, |l| {
                     let step = l.step.map_or_else(|| "saved".into(), |s| format!("step {s}"));
                     // A finished run's last/ resumes too, but only to train further.
-                    if l.resumable && self.state != RunState::Finished {
+                    if l.resumable && self.state == RunState::Resumable {
                         format!("{step}, resumable")
                     } else {
                         step
@@ -316,6 +318,7 @@ impl RunRow {
                 }),
                 match self.state {
                     RunState::Finished => "finished",
+                    RunState::Running => "running now",
                     RunState::Resumable => "stopped",
                     RunState::Incomplete => "incomplete",
                 }
@@ -417,6 +420,9 @@ fn read_run(dir: &Path) -> RunRow {
     });
     let state = if results.is_some() {
         RunState::Finished
+    } else if crate::fsutil::is_locked(dir) {
+        // Not "stopped, resumable": a --resume now would be refused, and the row would lie.
+        RunState::Running
     } else if last.as_ref().is_some_and(TrainingRecord::resumable) {
         RunState::Resumable
     } else {
