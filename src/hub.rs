@@ -9,6 +9,9 @@ use std::time::Duration;
 /// Why `--bert` could not be resolved to a model directory.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
+    /// Something that is not a directory is there (a file): not looked up on the hub.
+    #[error("--bert {0}: a file, not a model directory (config.json, weights, vocab.txt) or a Hugging Face id")]
+    NotADirectory(String),
     /// Neither a directory nor a model id.
     #[error("--bert {0}: no such directory, and not a Hugging Face model id (expected ORG/NAME or NAME)")]
     NotFound(String),
@@ -42,6 +45,9 @@ pub fn resolve_bert(source: &str) -> Result<PathBuf, HubError> {
     let path = Path::new(source);
     if path.is_dir() {
         return Ok(path.to_path_buf());
+    }
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(HubError::NotADirectory(source.to_string()));
     }
     if !looks_like_id(source) {
         return Err(HubError::NotFound(source.to_string()));

@@ -560,3 +560,30 @@ fn a_closed_output_pipe_ends_the_command_quietly() {
 
 /// SIGPIPE's number on Linux.
 const SIGPIPE: i32 = 13;
+
+/// A file where a directory is expected is called a file, not "not found" or a hub id; a
+/// bad --theme is refused whatever `compare` writes.
+#[test]
+fn a_file_where_a_directory_belongs_is_named_as_such() {
+    let tmp = tempfile::tempdir().unwrap();
+    let notes = tmp.path().join("notes.txt");
+    std::fs::write(&notes, "mine").unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--data"], "a file, not a data directory"),
+        (&["--bert"], "a file, not a model directory"),
+        (&["--out"], "a file, not a directory"),
+    ];
+    for (flag, expected) in cases {
+        let mut args = vec!["train", "--headless"];
+        args.extend(flag);
+        let path = s(&notes);
+        args.push(&path);
+        let (code, _, stderr) = cli_in(tmp.path(), &args);
+        let line = error_line(code, &stderr);
+        assert!(line.contains(expected), "{flag:?}: {line}");
+    }
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
+    let (code, _, stderr) = cli(&["compare", "--headless", "--theme", "no-such-theme", &s(tmp.path())]);
+    let line = error_line(code, &stderr);
+    assert!(line.contains("no-such-theme"), "{line}");
+}

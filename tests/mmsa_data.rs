@@ -172,6 +172,15 @@ fn malformed() -> Vec<(&'static str, Py, &'static [&'static str])> {
     v.entry("train")
         .set("regression_labels_T", Py::F32(vec![4], vec![0.1, f32::NAN, 0.3, 0.0]));
     cases.push(("non-finite label", v, &["train[\"regression_labels_T\"][1]: label NaN"]));
+    // Within MOSI's [-3, 3] but not a CH-SIMS score: SIMS metrics would count it wrongly.
+    let mut v = good();
+    v.entry("test")
+        .set("regression_labels_T", Py::F32(vec![2], vec![0.5, 2.5]));
+    cases.push((
+        "a SIMS label past 1",
+        v,
+        &["test[\"regression_labels_T\"][1]: label 2.5 is not a sentiment score in [-1, 1] (a CH-SIMS file"],
+    ));
     let mut v = good();
     v.entry("test").set("id", Py::strs(&["a".to_string()]));
     cases.push(("ids short", v, &["test[\"id\"]: 1 ids but \"raw_text\" holds 2"]));

@@ -26,6 +26,8 @@ use crate::train::history::{History, HISTORY_FILE};
 
 /// Runs `cmbert-tui compare`.
 pub fn run(args: CompareArgs) -> Result<()> {
+    // A bad --theme is reported whatever the output, not only when the screen opens.
+    let theme = crate::ui::Theme::load(&args.theme)?;
     let outs = args
         .out
         .iter()
@@ -75,7 +77,6 @@ pub fn run(args: CompareArgs) -> Result<()> {
         super::printer::to_stdout(format_args!("{}", text_table(&comparison)));
         return Ok(());
     }
-    let theme = crate::ui::Theme::load(&args.theme)?;
     let recordings = recordings(&comparison);
     crate::ui::compare::show(crate::ui::compare::CompareView::new(comparison, recordings, theme))?;
     Ok(())

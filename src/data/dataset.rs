@@ -127,10 +127,12 @@ impl Dataset {
             ));
         }
         if !dir.is_dir() {
-            return Err(DataError::file(
-                dir,
-                "data directory not found (expected train.tsv, dev.tsv, test.tsv)",
-            ));
+            let found = if crate::fsutil::input_present(dir) {
+                "a file, not a data directory (expected a directory of train.tsv, dev.tsv, test.tsv, or an MMSA .pkl)"
+            } else {
+                "data directory not found (expected train.tsv, dev.tsv, test.tsv)"
+            };
+            return Err(DataError::file(dir, found));
         }
         // The text first: it bounds what the audio file may declare.
         let mut texts: [Vec<Utterance>; 3] = Default::default();

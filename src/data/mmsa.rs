@@ -83,6 +83,17 @@ pub enum MmsaKind {
     Sims,
 }
 
+impl MmsaKind {
+    /// The range the family's labels lie in: a label outside it is not one of its scores
+    /// (and its metrics would count it wrongly).
+    pub fn label_range(self) -> (f32, f32) {
+        match self {
+            Self::MosiMosei => LABEL_RANGE,
+            Self::Sims => (-1.0, 1.0),
+        }
+    }
+}
+
 impl std::fmt::Display for MmsaKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -211,7 +222,7 @@ fn mmsa_file(value: &PyValue, path: &Path, label: MmsaLabel, max_len: usize) -> 
                 }
             }
         }
-        splits[i] = read_split(path, &key, part, label)?;
+        splits[i] = read_split(path, &key, part, label, kind)?;
         check_audio_rows(path, &key, part, splits[i].texts.len())?;
     }
     let counts = [0, 1, 2].map(|i| splits[i].texts.len());
@@ -286,7 +297,13 @@ fn strings(path: &Path, split: &str, key: &str, v: &PyValue) -> Result<Vec<Strin
         .collect()
 }
 
-fn read_split(path: &Path, split: &str, part: &PyValue, label: MmsaLabel) -> Result<MmsaSplit, DataError> {
+fn read_split(
+    path: &Path,
+    split: &str,
+    part: &PyValue,
+    label: MmsaLabel,
+    kind: MmsaKind,
+) -> Result<MmsaSplit, DataError> {
     let raw = part
         .get("raw_text")
         .ok_or_else(|| missing(path, split, "raw_text", "the transcripts"))?;
@@ -323,17 +340,19 @@ fn read_split(path: &Path, split: &str, part: &PyValue, label: MmsaLabel) -> Res
         }
         None => return Err(missing(path, split, key, &format!("the labels {label}"))),
     };
+    let (low, high) = kind.label_range();
     if let Some((j, v)) = labels
         .iter()
         .enumerate()
-        .find(|(_, v)| !v.is_finite() || !(LABEL_RANGE.0..=LABEL_RANGE.1).contains(*v))
+        .find(|(_, v)| !v.is_finite() || !(low..=high).contains(*v))
     {
+        let family = match kind {
+            MmsaKind::Sims => " (a CH-SIMS file: it holds per-modality labels)",
+            MmsaKind::MosiMosei => "",
+        };
         return Err(DataError::file(
             path,
-            format!(
-                "{split}[{key:?}][{j}]: label {v} is not a sentiment score in [{}, {}]",
-                LABEL_RANGE.0, LABEL_RANGE.1
-            ),
+            format!("{split}[{key:?}][{j}]: label {v} is not a sentiment score in [{low}, {high}]{family}"),
         ));
     }
     let ids = match part.get("id") {
