@@ -90,7 +90,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
                 super::runs::record_results(&s);
                 print_table(&spec, &[s])
             }
-            None => print_stopped(spec.out.as_deref(), &[]),
+            None => print_stopped(spec.out.as_deref(), &[], None),
         }
         return Ok(TrainOutcome { spec, finished });
     }
@@ -176,7 +176,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
             if !summaries.is_empty() {
                 print_table(&base, &summaries);
             }
-            print_stopped(None, &seeds[i..]);
+            print_stopped(None, &seeds[i..], base.out.as_deref());
             return Ok(TrainOutcome {
                 spec: base,
                 finished: false,
@@ -217,7 +217,7 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
                 if !summaries.is_empty() {
                     print_table(&base, &summaries);
                 }
-                print_stopped(spec_out.as_deref(), &seeds[i + 1..]);
+                print_stopped(spec_out.as_deref(), &seeds[i + 1..], base.out.as_deref());
                 return Ok(TrainOutcome {
                     spec: base,
                     finished: false,
@@ -234,7 +234,8 @@ pub fn run(args: TrainArgs) -> Result<TrainOutcome> {
 
 /// After a run stopped before its end: the command that continues it (when it saved
 /// `last/`), and the seeds of a multi-seed run that never started.
-fn print_stopped(out: Option<&Path>, not_started: &[u64]) {
+/// `root`: the directory of a multi-seed run, whose `seed-S/` the seeds not started go to.
+fn print_stopped(out: Option<&Path>, not_started: &[u64], root: Option<&Path>) {
     let last = out.map(|o| o.join("last")).filter(|l| l.is_dir());
     say!(
         "stopped at your request{}",
@@ -244,6 +245,14 @@ fn print_stopped(out: Option<&Path>, not_started: &[u64]) {
     if !not_started.is_empty() {
         let seeds: Vec<String> = not_started.iter().map(u64::to_string).collect();
         say!("seeds not started: {}", seeds.join(", "));
+        if let Some(root) = root {
+            // `runs` and `compare` group the seed-S directories under one run, however each
+            // was made, so a seed started on its own completes the set.
+            say!(
+                "start each with the same command, --seeds N replaced by --seed S --out {}",
+                root.join("seed-S").display()
+            );
+        }
     }
 }
 
