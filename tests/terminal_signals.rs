@@ -65,6 +65,11 @@ impl Screen {
 
 /// The dashboard training a tiny model for many epochs, on a 120x40 pseudo-terminal.
 fn start(dir: &Path) -> (Child, OwnedFd, Screen) {
+    start_with(dir, &[])
+}
+
+/// [`start`] with extra environment variables.
+fn start_with(dir: &Path, env: &[(&str, &str)]) -> (Child, OwnedFd, Screen) {
     let data = dir.join("data");
     // 256 steps an epoch: the signal comes before the first epoch end saves last/ anyway.
     write_tiny_corpus(&data, [512, 8, 8]);
@@ -99,6 +104,7 @@ fn start(dir: &Path) -> (Child, OwnedFd, Screen) {
         .arg(dir.join("run"))
         .args(["--epochs", "100000", "--batch-size", "2"])
         .env("TERM", "xterm-256color")
+        .envs(env.iter().copied())
         .stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave))
@@ -218,4 +224,52 @@ fn a_terminal_that_goes_away_stops_the_run() {
     let status = wait(&mut child, Duration::from_secs(30));
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert!(dir.path().join("run/last").is_dir(), "the trainer saved no last/");
+}
+
+/// Reverse video on (SGR 7), as crossterm writes it.
+const REVERSE: &str = "\x1b[7m";
+
+/// Under NO_COLOR no colour reaches the terminal, and the selected utterance is still marked
+/// (reverse video): crossterm writes a dropped colour as `ESC [ m`, which used to
+/// reset the mark, so nothing told the selected row from the others.
+#[test]
+fn without_colour_the_selected_row_is_still_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, master, screen) = start_with(dir.path(), &[("NO_COLOR", "1")]);
+    assert!(
+        screen.wait_for("running", Duration::from_secs(60)),
+        "the dashboard never showed a running state:\n{}",
+        screen.text()
+    );
+    let before = screen.len();
+    rustix::io::write(&master, b"2").unwrap();
+    let marked = {
+        let start = Instant::now();
+        loop {
+            let shown = screen.text_from(before);
+            if shown.contains(REVERSE) || start.elapsed() > Duration::from_secs(20) {
+                break shown;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    };
+    kill_process(Pid::from_child(&child), Signal::TERM).unwrap();
+    wait(&mut child, Duration::from_secs(30));
+    screen.hang_up();
+    let start: String = marked.chars().take(3000).collect();
+    assert!(marked.contains(REVERSE), "no reverse-video row on screen 2:\n{start:?}");
+    // Colour SGRs (true colour, 256 colours), not cursor moves such as `ESC [ 38 ; 6 H`.
+    for colour in [
+        "\x1b[38;2;",
+        "\x1b[48;2;",
+        "\x1b[38;5;",
+        "\x1b[48;5;",
+        ";38;2;",
+        ";48;2;",
+    ] {
+        if let Some(at) = marked.find(colour) {
+            let around: String = marked[at.saturating_sub(200)..].chars().take(400).collect();
+            panic!("a colour under NO_COLOR ({colour:?}):\n{around:?}");
+        }
+    }
 }

@@ -440,7 +440,13 @@ impl Widget for BrowserPanel<'_> {
                     Cell::from(b.folded[b.split.index()][i].as_str()),
                 ]);
                 if offset + k == b.cursor {
-                    row.style(Style::default().bg(theme.selection).add_modifier(Modifier::BOLD))
+                    // Without colour the background is dropped: reverse video marks the row.
+                    let mark = if super::theme::no_color() {
+                        Modifier::BOLD | Modifier::REVERSED
+                    } else {
+                        Modifier::BOLD
+                    };
+                    row.style(Style::default().bg(theme.selection).add_modifier(mark))
                 } else {
                     row
                 }

@@ -403,7 +403,10 @@ pub fn show(mut view: CompareView) -> std::io::Result<()> {
     let reader = InputReader::start(session::read_inputs, inputs_tx)?;
     let mut outcome = Ok(());
     while !view.quit {
-        if let Err(e) = session.terminal.draw(|f| view.draw(f)) {
+        if let Err(e) = session.terminal.draw(|f| {
+            view.draw(f);
+            super::theme::drop_colours_if_asked(f);
+        }) {
             outcome = Err(e);
             break;
         }

@@ -56,7 +56,10 @@ pub fn event_loop<B: Backend>(
             None
         };
         if due.is_some_and(|d| d <= Instant::now()) {
-            let _ = terminal.draw(|f| app.draw(f));
+            let _ = terminal.draw(|f| {
+                app.draw(f);
+                super::theme::drop_colours_if_asked(f);
+            });
             (dirty, progressed, last_draw) = (false, false, Instant::now());
             continue;
         }
@@ -89,7 +92,10 @@ pub fn event_loop<B: Backend>(
             recv(due.map_or_else(never, at)) -> _ => {}
         }
     }
-    let _ = terminal.draw(|f| app.draw(f));
+    let _ = terminal.draw(|f| {
+        app.draw(f);
+        super::theme::drop_colours_if_asked(f);
+    });
 }
 
 /// Lowers the calling thread's scheduling priority (nice 10), so that drawing never

@@ -214,6 +214,28 @@ impl Theme {
     }
 }
 
+/// Whether the user asked for no colour (`NO_COLOR` set and not empty, no-color.org): the
+/// terminal backend then drops every colour, so what a colour alone marks (the selected row)
+/// needs a mark of its own.
+pub fn no_color() -> bool {
+    static NO_COLOR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *NO_COLOR.get_or_init(|| std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()))
+}
+
+/// Under `NO_COLOR`, every cell's colours reset. crossterm drops the colours itself, but
+/// writes each colour change as an empty SGR sequence (`ESC [ m`), which resets the bold and
+/// reverse video set just before it: with no colour changes left, those survive. Called on
+/// each frame before it is drawn (the app, the comparison screen).
+pub fn drop_colours_if_asked(frame: &mut ratatui::Frame<'_>) {
+    if !no_color() {
+        return;
+    }
+    for cell in frame.buffer_mut().content.iter_mut() {
+        cell.fg = Color::Reset;
+        cell.bg = Color::Reset;
+    }
+}
+
 /// A colour map's colour as a terminal colour.
 pub fn color(rgb: Rgb) -> Color {
     Color::Rgb(rgb.0, rgb.1, rgb.2)

@@ -239,9 +239,27 @@ impl Listing {
     /// The table for people: one row per run, then the other directories.
     pub fn table(&self) -> String {
         let mut out = String::new();
-        let shown = |p: &Path| match p.strip_prefix(&self.dir) {
-            Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
-            _ => p.display().to_string(),
+        // A folder's name is anyone's text: a line end (or any control character) in it is
+        // written out, so that it cannot split a row or reach the terminal.
+        let shown = |p: &Path| {
+            let name = match p.strip_prefix(&self.dir) {
+                Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+                _ => p.display().to_string(),
+            };
+            if name.contains(char::is_control) {
+                name.chars()
+                    .flat_map(|c| {
+                        let escaped: Vec<char> = if c.is_control() {
+                            c.escape_default().collect()
+                        } else {
+                            vec![c]
+                        };
+                        escaped
+                    })
+                    .collect()
+            } else {
+                name
+            }
         };
         let resumable = self.runs.iter().filter(|r| r.state == RunState::Resumable).count();
         out += &format!(

@@ -330,3 +330,14 @@ fn each_run_lists_the_figures_of_its_data_family() {
         "{table}"
     );
 }
+
+#[test]
+fn a_line_end_in_a_folder_name_cannot_split_its_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let odd = tmp.path().join("new\nline\x1b[31m");
+    checkpoint(&odd.join("best"), Saved::Best, 7);
+    let table = Listing::scan(tmp.path()).table();
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("new")).collect();
+    assert_eq!(rows.len(), 1, "{table}");
+    assert!(rows[0].starts_with("new\\nline\\u{1b}[31m "), "{table}");
+}
