@@ -412,20 +412,16 @@ fn two_renames(staging: &Path, dir: &Path) -> io::Result<PathBuf> {
     Ok(old)
 }
 
+/// The integration tests' FIFO maker, for the library's tests too.
+#[cfg(test)]
+#[path = "../tests/common/fifo.rs"]
+mod test_fifo;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
-    /// A FIFO at `path` (by `mkfifo(1)`: std has no call for it and rustix's needs a
-    /// directory descriptor).
-    pub(crate) fn mkfifo(path: &Path) {
-        let ok = std::process::Command::new("mkfifo")
-            .arg(path)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "mkfifo {}", path.display());
-    }
+    pub(crate) use super::test_fifo::mkfifo;
 
     #[test]
     fn inputs_must_be_regular_files_but_links_are_followed() {

@@ -51,6 +51,17 @@ fn train(data: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
     (code, stderr)
 }
 
+/// A finished one-epoch run in `tmp/run` on `tmp/data`: (data, run, its files).
+fn finished_run(tmp: &Path) -> (PathBuf, PathBuf, BTreeMap<PathBuf, (Vec<u8>, SystemTime)>) {
+    let data = tmp.join("data");
+    write_tiny_corpus(&data, SIZES);
+    let out = tmp.join("run");
+    let (code, stderr) = train(&data, &out, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let before = snapshot(&out);
+    (data, out, before)
+}
+
 fn error_line(stderr: &str) -> &str {
     let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(lines.len(), 1, "one error line: {stderr}");
@@ -60,12 +71,7 @@ fn error_line(stderr: &str) -> &str {
 #[test]
 fn an_existing_run_is_refused_untouched_and_replaced_only_with_overwrite() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    write_tiny_corpus(&data, SIZES);
-    let out = tmp.path().join("run");
-    let (code, stderr) = train(&data, &out, &[]);
-    assert_eq!(code, 0, "{stderr}");
-    let before = snapshot(&out);
+    let (data, out, before) = finished_run(tmp.path());
 
     let (code, stderr) = train(&data, &out, &["--seed", "2"]);
     assert_eq!(code, 2, "{stderr}");
@@ -454,12 +460,7 @@ fn a_failed_final_rename_leaves_no_temporary_file() {
 #[test]
 fn a_run_directory_has_one_writer_at_a_time() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    write_tiny_corpus(&data, SIZES);
-    let out = tmp.path().join("run");
-    let (code, stderr) = train(&data, &out, &[]);
-    assert_eq!(code, 0, "{stderr}");
-    let before = snapshot(&out);
+    let (data, out, before) = finished_run(tmp.path());
     let held = cmbert::fsutil::lock_dir(&out).unwrap().expect("free");
     let resume = ["train", "--headless", "--resume", &s(&out), "--epochs", "2"];
     let resumed = {

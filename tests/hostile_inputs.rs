@@ -12,19 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::fifo::mkfifo;
 use common::*;
 
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// A FIFO at `path` (std has no call for it).
-fn mkfifo(path: &Path) {
-    let ok = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "mkfifo {}", path.display());
-}
 
 /// `path` as a link to `/dev/zero`.
 fn zero(path: &Path) {

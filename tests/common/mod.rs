@@ -8,6 +8,8 @@ use candle_core::{Device, Tensor};
 use cmbert::checkpoint::Checkpoint;
 use cmbert::model::{CmBert, HeadConfig, Inputs, ParamStore};
 
+pub mod fifo;
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
