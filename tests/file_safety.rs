@@ -14,8 +14,11 @@ use common::*;
 
 const SIZES: [usize; 3] = [24, 8, 8];
 
+/// Every file under a directory: bytes and modification time.
+type Files = BTreeMap<PathBuf, (Vec<u8>, SystemTime)>;
+
 /// Every file under `dir`: bytes and modification time.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+fn snapshot(dir: &Path) -> Files {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -52,7 +55,7 @@ fn train(data: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
 }
 
 /// A finished one-epoch run in `tmp/run` on `tmp/data`: (data, run, its files).
-fn finished_run(tmp: &Path) -> (PathBuf, PathBuf, BTreeMap<PathBuf, (Vec<u8>, SystemTime)>) {
+fn finished_run(tmp: &Path) -> (PathBuf, PathBuf, Files) {
     let data = tmp.join("data");
     write_tiny_corpus(&data, SIZES);
     let out = tmp.join("run");
